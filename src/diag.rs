@@ -1,0 +1,179 @@
+//! Diagnostics in the rustc/cargo format: `error: ...`, `--> file:line:col`, the source line with a
+//! caret under the span, and a `help:` line where the fix is obvious.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use annotate_snippets::{Level, Renderer, Snippet};
+
+/// One problem found in a source file, located by a byte span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Range<usize>,
+    /// Short text printed under the caret.
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Range<usize>) -> Self {
+        Self {
+            message: message.into(),
+            span,
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+}
+
+/// A source file and the diagnostics found in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceErrors {
+    pub path: String,
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl SourceErrors {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(&self.source, offset)
+    }
+
+    /// Renders every diagnostic, sorted by position, rustc style.
+    pub fn render(&self, color: bool) -> String {
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            let span = clamp_span(&self.source, d.span.clone());
+            let mut annotation = Level::Error.span(span);
+            if let Some(label) = &d.label {
+                annotation = annotation.label(label);
+            }
+            let snippet = Snippet::source(&self.source)
+                .origin(&self.path)
+                .line_start(1)
+                .fold(true)
+                .annotation(annotation);
+            let mut message = Level::Error.title(&d.message).snippet(snippet);
+            if let Some(help) = &d.help {
+                message = message.footer(Level::Help.title(help));
+            }
+            let _ = writeln!(out, "{}\n", renderer.render(message));
+        }
+        out
+    }
+
+    /// GitHub Actions workflow commands, one per diagnostic, so errors show on the PR's lines.
+    pub fn render_github(&self) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            let (line, col) = self.line_col(d.span.start);
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                text.push_str(&format!(" (help: {help})"));
+            }
+            let _ = writeln!(
+                out,
+                "::error file={},line={line},col={col}::{}",
+                self.path,
+                github_escape(&text)
+            );
+        }
+        out
+    }
+}
+
+fn github_escape(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// An empty span at the end of the file would point past the last line; point at the last
+/// character instead, and keep spans on char boundaries.
+fn clamp_span(source: &str, span: Range<usize>) -> Range<usize> {
+    let mut start = span.start.min(source.len());
+    let mut end = span.end.clamp(start, source.len());
+    while !source.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !source.is_char_boundary(end) {
+        end += 1;
+    }
+    if start == end && start == source.len() && start > 0 {
+        start = source[..start].char_indices().last().map_or(0, |(i, _)| i);
+    }
+    start..end
+}
+
+/// 1-based line and column (in characters) of a byte offset in `source`.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column() {
+        let src = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 6), (2, 1));
+        assert_eq!(line_col(src, 9), (2, 3));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            closest("namespace", ["namespaces", "labels", "ingress"]),
+            Some("namespaces")
+        );
+        assert_eq!(closest("xyz", ["namespaces", "labels"]), None);
+    }
+
+    #[test]
+    fn renders_rustc_style() {
+        let errors = SourceErrors {
+            path: "tenants.toml".into(),
+            source: "version = 1\nfoo = 2\n".into(),
+            diagnostics: vec![Diagnostic::new("unknown key `foo`", 12..15).with_help("remove it")],
+        };
+        let text = errors.render(false);
+        assert!(text.starts_with("error: unknown key `foo`\n"), "{text}");
+        assert!(text.contains("--> tenants.toml:2:1"), "{text}");
+        assert!(text.contains("^^^"), "{text}");
+        assert!(text.contains("help: remove it"), "{text}");
+    }
+}

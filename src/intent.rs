@@ -1,0 +1,272 @@
+//! Stage 3, intent: who may talk to whom. This graph is the one source of both the NetworkPolicies
+//! and the Sidecar hosts, so the two layers agree by construction; `verify` compares the files on
+//! disk against it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::model::{
+    Config, Consumers, Dns, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy, PlatformPods,
+    Port, TenantName,
+};
+use crate::resolve::{
+    LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
+};
+
+/// Istio's port for xDS and certificate signing over mTLS, the one port a sidecar must reach on
+/// istiod. https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+pub const ISTIOD_XDS_PORT: Port = Port::known(15012);
+/// The sidecar's merged Prometheus metrics port (Envoy, agent and application metrics).
+/// https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+pub const ISTIO_METRICS_PORT: Port = Port::known(15020);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Tenant,
+    Shared,
+}
+
+/// Everything one namespace may do, and what it carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NamespaceIntent {
+    pub name: NamespaceName,
+    pub role: Role,
+    /// The tenant that owns it; for a shared namespace, `None`.
+    pub tenant: Option<TenantName>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// The owner's namespaces, this one included: allowed both ways on every port.
+    pub same_owner: BTreeSet<NamespaceName>,
+    /// Shared only: the consumers' namespaces, allowed in on every port.
+    pub consumers: BTreeSet<NamespaceName>,
+    /// Tenant only: the shared namespaces it may call on every port.
+    pub shared_egress: BTreeSet<NamespaceName>,
+    pub dns: Dns,
+    /// The ingress controller's pods, when this namespace accepts ingress traffic.
+    pub ingress_controller: Option<PlatformPods>,
+    pub monitoring: Option<MonitoringIntent>,
+    pub mesh: Option<MeshIntent>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MonitoringIntent {
+    pub namespace: NamespaceName,
+    pub pod_labels: Labels,
+    /// Ports monitoring may scrape; empty means every port.
+    pub ports: BTreeSet<Port>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MeshIntent {
+    pub namespace: NamespaceName,
+    pub pod_labels: Labels,
+    pub xds_port: Port,
+    /// The Sidecar's egress hosts, sorted and unique.
+    pub hosts: BTreeSet<String>,
+    pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+}
+
+/// The connectivity graph of the whole cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intent {
+    pub cluster_name: Option<String>,
+    pub namespaces: BTreeMap<NamespaceName, NamespaceIntent>,
+    pub tenants: BTreeMap<TenantName, BTreeSet<NamespaceName>>,
+    pub shared: BTreeSet<NamespaceName>,
+}
+
+impl Intent {
+    pub fn tenant_count(&self) -> usize {
+        self.tenants.len()
+    }
+}
+
+pub fn intent_of(config: &Config) -> Intent {
+    let all_tenant_namespaces = |filter: &dyn Fn(&TenantName) -> bool| -> BTreeSet<NamespaceName> {
+        config
+            .tenants
+            .iter()
+            .filter(|(t, _)| filter(t))
+            .flat_map(|(_, t)| t.namespaces.iter().cloned())
+            .collect()
+    };
+    let dns_host = format!(
+        "{ns}/{svc}.{ns}.svc.{domain}",
+        ns = config.platform.dns.namespace,
+        svc = config.platform.dns.service,
+        domain = config.cluster.domain
+    );
+    let mesh_for = |hosts: BTreeSet<String>| {
+        config.mesh.as_ref().map(|m| {
+            let mut hosts = hosts;
+            hosts.insert(format!("{}/*", m.namespace));
+            hosts.insert(dns_host.clone());
+            MeshIntent {
+                namespace: m.namespace.clone(),
+                pod_labels: m.pod_labels.clone(),
+                xds_port: ISTIOD_XDS_PORT,
+                hosts,
+                outbound_traffic_policy: m.outbound_traffic_policy,
+            }
+        })
+    };
+    let monitoring = config.platform.monitoring.as_ref().map(|m: &Monitoring| {
+        let mut ports = m.ports.clone();
+        // Istio merges application metrics into the sidecar's 15020, so a port list must include it.
+        if !ports.is_empty() && config.mesh.is_some() {
+            ports.insert(ISTIO_METRICS_PORT);
+        }
+        MonitoringIntent {
+            namespace: m.pods.namespace.clone(),
+            pod_labels: m.pods.pod_labels.clone(),
+            ports,
+        }
+    });
+    let base_labels = |role_label: (&str, &str), user: &Labels| {
+        let mut labels: BTreeMap<String, String> = user
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        labels.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
+        labels.insert(role_label.0.into(), role_label.1.into());
+        if let Some(c) = &config.cluster.name {
+            labels.insert(LABEL_CLUSTER.into(), c.to_string());
+        }
+        if let Some(m) = &config.mesh {
+            match &m.revision {
+                Some(rev) => labels.insert(LABEL_REVISION.into(), rev.to_string()),
+                None => labels.insert(LABEL_INJECTION.into(), "enabled".into()),
+            };
+        }
+        labels
+    };
+    let strings =
+        |a: &crate::model::Annotations| a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+
+    let mut namespaces = BTreeMap::new();
+    for (name, shared) in &config.shared {
+        let consumers = match &shared.consumers {
+            Consumers::All => all_tenant_namespaces(&|_| true),
+            Consumers::Only(set) => all_tenant_namespaces(&|t| set.contains(t)),
+        };
+        let intent = NamespaceIntent {
+            name: name.clone(),
+            role: Role::Shared,
+            tenant: None,
+            labels: base_labels((LABEL_SHARED, "true"), &shared.labels),
+            annotations: strings(&shared.annotations),
+            same_owner: [name.clone()].into_iter().collect(),
+            consumers,
+            shared_egress: BTreeSet::new(),
+            dns: config.platform.dns.clone(),
+            ingress_controller: config.platform.ingress.clone().filter(|_| shared.ingress),
+            monitoring: monitoring.clone(),
+            mesh: mesh_for(["./*".to_owned()].into_iter().collect()),
+        };
+        namespaces.insert(name.clone(), intent);
+    }
+    let mut tenants = BTreeMap::new();
+    for (tname, tenant) in &config.tenants {
+        tenants.insert(tname.clone(), tenant.namespaces.clone());
+        let shared_egress: BTreeSet<NamespaceName> = config
+            .shared
+            .iter()
+            .filter(|(_, s)| s.consumers.includes(tname))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let hosts: BTreeSet<String> = tenant
+            .namespaces
+            .iter()
+            .chain(&shared_egress)
+            .map(|n| format!("{n}/*"))
+            .collect();
+        for ns in &tenant.namespaces {
+            let intent = NamespaceIntent {
+                name: ns.clone(),
+                role: Role::Tenant,
+                tenant: Some(tname.clone()),
+                labels: base_labels((LABEL_TENANT, tname.as_str()), &tenant.labels),
+                annotations: strings(&tenant.annotations),
+                same_owner: tenant.namespaces.clone(),
+                consumers: BTreeSet::new(),
+                shared_egress: shared_egress.clone(),
+                dns: config.platform.dns.clone(),
+                ingress_controller: config.platform.ingress.clone().filter(|_| tenant.ingress),
+                monitoring: monitoring.clone(),
+                mesh: mesh_for(hosts.clone()),
+            };
+            namespaces.insert(ns.clone(), intent);
+        }
+    }
+    Intent {
+        cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
+        namespaces,
+        tenants,
+        shared: config.shared.keys().cloned().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load;
+    use crate::resolve::resolve;
+
+    fn intent(src: &str) -> Intent {
+        intent_of(&resolve(&load(src).unwrap(), src).unwrap())
+    }
+
+    fn ns(s: &str) -> NamespaceName {
+        NamespaceName::new(s).unwrap()
+    }
+
+    #[test]
+    fn tenants_reach_own_and_consumed_shared_namespaces_only() {
+        let i = intent(
+            r#"version = 1
+[mesh]
+[shared.common]
+[shared.payments]
+consumers = ["acme"]
+[tenants.acme]
+namespaces = ["acme", "acme-jobs"]
+[tenants.globex]
+"#,
+        );
+        let acme = &i.namespaces[&ns("acme-jobs")];
+        assert_eq!(acme.same_owner, [ns("acme"), ns("acme-jobs")].into());
+        assert_eq!(acme.shared_egress, [ns("common"), ns("payments")].into());
+        let hosts: Vec<_> = acme.mesh.as_ref().unwrap().hosts.iter().cloned().collect();
+        assert_eq!(
+            hosts,
+            [
+                "acme-jobs/*",
+                "acme/*",
+                "common/*",
+                "istio-system/*",
+                "kube-system/kube-dns.kube-system.svc.cluster.local",
+                "payments/*"
+            ]
+        );
+        let globex = &i.namespaces[&ns("globex")];
+        assert_eq!(globex.shared_egress, [ns("common")].into());
+        assert_eq!(
+            i.namespaces[&ns("payments")].consumers,
+            [ns("acme"), ns("acme-jobs")].into()
+        );
+        assert_eq!(i.namespaces[&ns("common")].consumers.len(), 3);
+        assert_eq!(globex.labels["istio-injection"], "enabled");
+        assert_eq!(globex.labels["tenantc.dev/tenant"], "globex");
+    }
+
+    #[test]
+    fn no_mesh_no_sidecar() {
+        let i = intent("version = 1\n[tenants.a]\n");
+        assert!(i.namespaces[&ns("a")].mesh.is_none());
+        assert!(!i.namespaces[&ns("a")]
+            .labels
+            .contains_key("istio-injection"));
+    }
+}

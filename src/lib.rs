@@ -1,0 +1,105 @@
+//! tenantc compiles one `tenants.toml` into a deterministic, kustomize-ready tree of Namespaces,
+//! NetworkPolicies and Istio Sidecars that isolate tenants from each other.
+//!
+//! The pipeline is a chain of pure stages with I/O at both ends, one module each:
+//! [`load`] → [`resolve`] → [`intent`] → [`render`] → [`emit`] → [`write`].
+
+pub mod diag;
+pub mod emit;
+pub mod intent;
+pub mod load;
+pub mod model;
+pub mod render;
+pub mod resolve;
+pub mod write;
+
+use std::path::Path;
+
+use diag::SourceErrors;
+use emit::Tree;
+use intent::Intent;
+use model::Config;
+use render::{TemplateError, Templates};
+use write::OutputError;
+
+/// Everything that stops a run; each maps to exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{} error(s) in `{}`", .0.diagnostics.len(), .0.path)]
+    Config(SourceErrors),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Templates(Vec<TemplateError>),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Output(Vec<OutputError>),
+}
+
+/// The result of compiling: the intent graph and the tree of files it renders to.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub config: Config,
+    pub intent: Intent,
+    pub tree: Tree,
+}
+
+/// Loads and validates a tenants.toml held in memory; `path` is how diagnostics name it.
+pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
+    let fail = |diagnostics| {
+        Error::Config(SourceErrors {
+            path: path.to_owned(),
+            source: source.to_owned(),
+            diagnostics,
+        })
+    };
+    let raw = load::load(source).map_err(fail)?;
+    resolve::resolve(&raw, source).map_err(fail)
+}
+
+/// Reads and validates the tenants.toml at `path`.
+pub fn config_from_file(path: &Path) -> Result<(Config, String), Error> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: display.clone(),
+        source,
+    })?;
+    let source = String::from_utf8(bytes).map_err(|e| Error::Read {
+        path: display.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8: {e}")),
+    })?;
+    let config = config_from_source(&source, &display)?;
+    Ok((config, source))
+}
+
+/// Runs every pure stage: config to intent to rendered, laid-out tree.
+pub fn compile_config(
+    config: Config,
+    templates: &Templates,
+    source_name: &str,
+) -> Result<Compiled, Error> {
+    let intent = intent::intent_of(&config);
+    let rendered = render::render(&intent, templates).map_err(Error::Templates)?;
+    let tree = emit::emit(&intent, &rendered, source_name);
+    Ok(Compiled {
+        config,
+        intent,
+        tree,
+    })
+}
+
+/// Compiles the tenants.toml at `config` with the built-in templates, or those of `templates_dir`.
+pub fn compile_file(config: &Path, templates_dir: Option<&Path>) -> Result<Compiled, Error> {
+    let templates = match templates_dir {
+        Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
+        None => Templates::builtin(),
+    };
+    let (cfg, _) = config_from_file(config)?;
+    let name = config.file_name().map_or_else(
+        || "tenants.toml".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    compile_config(cfg, &templates, &name)
+}

@@ -1,0 +1,10 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    ExitCode::from(cli::run(&args))
+}

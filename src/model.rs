@@ -1,0 +1,330 @@
+//! The types the pipeline stages pass to each other.
+//!
+//! After `resolve`, invalid states are unrepresentable: every name, label and port below went through
+//! a constructor that checks the Kubernetes rule for it, so later stages never re-check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Defines a string newtype whose only constructor checks a rule.
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `value` against the rule; the error says, in the user's words, what is wrong.
+            pub fn new(value: &str) -> Result<Self, String> {
+                $check(value).map(|()| Self(value.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+checked_string!(
+    /// A tenant's name: an RFC 1123 label, as it is used in labels and directory names.
+    TenantName,
+    check_dns_label
+);
+checked_string!(
+    /// A Kubernetes namespace name: an RFC 1123 label (lowercase alphanumerics and `-`, at most 63).
+    NamespaceName,
+    check_dns_label
+);
+checked_string!(
+    /// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of at most 63.
+    LabelKey,
+    check_qualified_name
+);
+checked_string!(
+    /// A label value: empty, or at most 63 alphanumerics, `-`, `_` and `.`, alphanumeric at both ends.
+    LabelValue,
+    check_label_value
+);
+
+/// A TCP or UDP port, 1 to 65535.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Port(u16);
+
+impl Port {
+    pub fn new(value: i64) -> Result<Self, String> {
+        match u16::try_from(value) {
+            Ok(p) if p >= 1 => Ok(Self(p)),
+            _ => Err(format!(
+                "port {value} is out of range: ports are 1 to 65535"
+            )),
+        }
+    }
+
+    pub const fn known(value: u16) -> Self {
+        assert!(value >= 1);
+        Self(value)
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+pub type Labels = BTreeMap<LabelKey, LabelValue>;
+pub type Annotations = BTreeMap<LabelKey, String>;
+
+/// The whole, validated tenants.toml.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub cluster: Cluster,
+    pub platform: Platform,
+    pub mesh: Option<Mesh>,
+    pub shared: BTreeMap<NamespaceName, Shared>,
+    pub tenants: BTreeMap<TenantName, Tenant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// Optional cluster name, stamped on every namespace as the `tenantc.dev/cluster` label.
+    pub name: Option<LabelValue>,
+    /// The cluster's DNS domain, used for the DNS Service host in Sidecars.
+    pub domain: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    pub dns: Dns,
+    pub ingress: Option<PlatformPods>,
+    pub monitoring: Option<Monitoring>,
+}
+
+/// The cluster DNS: the pods NetworkPolicies must let every namespace reach, and the Service a
+/// Sidecar must import so that DNS over TCP passes Envoy.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Dns {
+    pub namespace: NamespaceName,
+    pub service: NamespaceName,
+    pub pod_labels: Labels,
+    /// The DNS pods' ports (after the Service's DNAT), not the Service port.
+    pub ports: BTreeSet<Port>,
+}
+
+/// Pods of a platform namespace, selected by labels (empty: every pod of the namespace).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlatformPods {
+    pub namespace: NamespaceName,
+    pub pod_labels: Labels,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Monitoring {
+    pub pods: PlatformPods,
+    /// Application metrics ports monitoring may scrape; empty means every port.
+    pub ports: BTreeSet<Port>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum OutboundTrafficPolicy {
+    #[serde(rename = "REGISTRY_ONLY")]
+    RegistryOnly,
+    #[serde(rename = "ALLOW_ANY")]
+    AllowAny,
+}
+
+impl OutboundTrafficPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RegistryOnly => "REGISTRY_ONLY",
+            Self::AllowAny => "ALLOW_ANY",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mesh {
+    /// The control plane's namespace: in every Sidecar's hosts, reachable on the xDS/CA port.
+    pub namespace: NamespaceName,
+    /// Labels of the istiod pods.
+    pub pod_labels: Labels,
+    /// `istio.io/rev` value for revision-based injection; `None` means `istio-injection: enabled`.
+    pub revision: Option<LabelValue>,
+    pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Consumers {
+    All,
+    Only(BTreeSet<TenantName>),
+}
+
+impl Consumers {
+    pub fn includes(&self, tenant: &TenantName) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(set) => set.contains(tenant),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shared {
+    pub consumers: Consumers,
+    pub labels: Labels,
+    pub annotations: Annotations,
+    pub ingress: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub namespaces: BTreeSet<NamespaceName>,
+    pub labels: Labels,
+    pub annotations: Annotations,
+    pub ingress: bool,
+}
+
+fn check_dns_label(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.len() > 63 {
+        return Err(format!(
+            "is {} characters long; at most 63 are allowed",
+            s.len()
+        ));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "contains {c:?}: only lowercase letters, digits and `-` are allowed (RFC 1123 label)"
+        ));
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err("must start and end with a lowercase letter or digit (RFC 1123 label)".into());
+    }
+    Ok(())
+}
+
+fn check_dns_subdomain(s: &str) -> Result<(), String> {
+    if s.len() > 253 {
+        return Err(format!(
+            "prefix is {} characters long; at most 253 are allowed",
+            s.len()
+        ));
+    }
+    for part in s.split('.') {
+        check_dns_label(part)
+            .map_err(|e| format!("prefix `{s}` is not a DNS subdomain: part `{part}` {e}"))?;
+    }
+    Ok(())
+}
+
+/// The name part of a qualified name, and a non-empty label value, share this rule.
+fn check_name_part(s: &str, what: &str) -> Result<(), String> {
+    if s.len() > 63 {
+        return Err(format!(
+            "{what} is {} characters long; at most 63 are allowed",
+            s.len()
+        ));
+    }
+    let ok_inner = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if let Some(c) = s.chars().find(|c| !ok_inner(*c)) {
+        return Err(format!(
+            "{what} contains {c:?}: only letters, digits, `-`, `_` and `.` are allowed"
+        ));
+    }
+    let first = s.chars().next().unwrap_or('a');
+    let last = s.chars().last().unwrap_or('a');
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return Err(format!("{what} must start and end with a letter or digit"));
+    }
+    Ok(())
+}
+
+fn check_qualified_name(s: &str) -> Result<(), String> {
+    let (prefix, name) = match s.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, s),
+    };
+    if let Some(p) = prefix {
+        if p.is_empty() {
+            return Err("prefix before `/` must not be empty".into());
+        }
+        check_dns_subdomain(p)?;
+    }
+    if name.is_empty() {
+        return Err("name must not be empty".into());
+    }
+    check_name_part(name, "name")
+}
+
+fn check_label_value(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    check_name_part(s, "value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(NamespaceName::new("acme-jobs").is_ok());
+        assert!(NamespaceName::new("a").is_ok());
+        assert!(NamespaceName::new(&"a".repeat(63)).is_ok());
+        assert!(NamespaceName::new(&"a".repeat(64)).is_err());
+        assert!(NamespaceName::new("Acme").is_err());
+        assert!(NamespaceName::new("-acme").is_err());
+        assert!(NamespaceName::new("acme-").is_err());
+        assert!(NamespaceName::new("ac.me").is_err());
+        assert!(NamespaceName::new("").is_err());
+    }
+
+    #[test]
+    fn label_keys_and_values() {
+        assert!(LabelKey::new("app.kubernetes.io/name").is_ok());
+        assert!(LabelKey::new("example.com/Plan_1.x").is_ok());
+        assert!(LabelKey::new("plan").is_ok());
+        assert!(LabelKey::new("/plan").is_err());
+        assert!(LabelKey::new("example.com/").is_err());
+        assert!(LabelKey::new("Example.com/plan").is_err());
+        assert!(LabelKey::new("a/b/c").is_err());
+        assert!(LabelKey::new("plan-").is_err());
+        assert!(LabelValue::new("").is_ok());
+        assert!(LabelValue::new("gold_1.0-x").is_ok());
+        assert!(LabelValue::new("has space").is_err());
+        assert!(LabelValue::new(&"v".repeat(64)).is_err());
+        assert!(LabelValue::new(".x").is_err());
+    }
+
+    #[test]
+    fn ports() {
+        assert!(Port::new(0).is_err());
+        assert!(Port::new(65536).is_err());
+        assert!(Port::new(-1).is_err());
+        assert_eq!(Port::new(65535).map(Port::get), Ok(65535));
+    }
+}

@@ -1,0 +1,538 @@
+//! Stage 4, render: minijinja templates turn each namespace's intent into YAML documents, and each
+//! document is parsed back and checked (apiVersion, kind, name, namespace) before anything is
+//! written.
+//!
+//! Every value a template prints goes through [`yaml_value`]: a string is printed plain only when
+//! YAML reads it back as that same string, and double-quoted otherwise, so no value (`yes`, `0123`,
+//! `1.10`, `#`, `---`, a newline) can turn into YAML structure or another type.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{context, AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+use serde::Deserialize;
+
+use crate::intent::{Intent, NamespaceIntent};
+use crate::model::NamespaceName;
+
+/// The three template slots, and the defaults compiled into the binary (mirrored in `templates/`).
+pub const DEFAULT_TEMPLATES: [(&str, &str); 3] = [
+    (
+        NAMESPACE_TEMPLATE,
+        include_str!("../templates/namespace.yaml.j2"),
+    ),
+    (
+        NETWORKPOLICIES_TEMPLATE,
+        include_str!("../templates/networkpolicies.yaml.j2"),
+    ),
+    (
+        SIDECAR_TEMPLATE,
+        include_str!("../templates/sidecar.yaml.j2"),
+    ),
+];
+pub const NAMESPACE_TEMPLATE: &str = "namespace.yaml.j2";
+pub const NETWORKPOLICIES_TEMPLATE: &str = "networkpolicies.yaml.j2";
+pub const SIDECAR_TEMPLATE: &str = "sidecar.yaml.j2";
+
+/// A shared namespace's consumers are split into NetworkPolicies of at most this many namespace
+/// names (about 25 KiB each), so that no object nears Kubernetes' 1.5 MiB limit at any scale.
+pub const CONSUMERS_PER_POLICY: usize = 1000;
+
+/// A problem with a template or with what it rendered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("template `{origin}`{}: {message}", namespace.as_ref().map(|n| format!(" (rendering namespace `{n}`)")).unwrap_or_default())]
+pub struct TemplateError {
+    /// Where the template came from: a file path, or `<built-in name>`.
+    pub origin: String,
+    pub namespace: Option<String>,
+    pub message: String,
+}
+
+/// The templates in use: the built-in ones, each possibly replaced by a file of `--templates DIR`.
+#[derive(Clone, Debug)]
+pub struct Templates {
+    /// name -> (origin for messages, source)
+    sources: BTreeMap<String, (String, String)>,
+}
+
+impl Templates {
+    pub fn builtin() -> Self {
+        let sources = DEFAULT_TEMPLATES
+            .iter()
+            .map(|(name, src)| {
+                (
+                    name.to_string(),
+                    (format!("<built-in {name}>"), src.to_string()),
+                )
+            })
+            .collect();
+        Self { sources }
+    }
+
+    /// The built-in templates, replaced file by file by the `*.j2` files of `dir`. Files named
+    /// `_*.j2` are partials for `{% include %}` and `{% import %}`; any other unknown name is an
+    /// error, since it is most likely a misspelt slot that would silently not apply.
+    pub fn with_overrides(dir: &Path) -> Result<Self, Vec<TemplateError>> {
+        let mut templates = Self::builtin();
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            vec![TemplateError {
+                origin: dir.display().to_string(),
+                namespace: None,
+                message: format!("cannot read the templates directory: {e}"),
+            }]
+        })?;
+        let mut errors = Vec::new();
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            if !name.ends_with(".j2") {
+                continue;
+            }
+            let origin = path.display().to_string();
+            let known = DEFAULT_TEMPLATES.iter().any(|(n, _)| *n == name);
+            if !known && !name.starts_with('_') {
+                errors.push(TemplateError {
+                    origin,
+                    namespace: None,
+                    message: format!(
+                        "unknown template name; tenantc fills {}, {} and {} (name partials `_*.j2`)",
+                        NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE, SIDECAR_TEMPLATE
+                    ),
+                });
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(src) => {
+                    templates.sources.insert(name, (origin, src));
+                }
+                Err(e) => errors.push(TemplateError {
+                    origin,
+                    namespace: None,
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(templates)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn origin(&self, name: &str) -> String {
+        self.sources
+            .get(name)
+            .map_or_else(|| name.to_owned(), |(o, _)| o.clone())
+    }
+
+    fn environment(&self) -> Result<Environment<'static>, Vec<TemplateError>> {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        // A misspelt variable is an error, not an empty string in the output.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Any non-`None` mode makes macro output safe (it was escaped inside the macro already); the
+        // formatter below does the actual YAML quoting.
+        env.set_auto_escape_callback(|_| AutoEscape::Custom("yaml"));
+        env.set_formatter(|out, _state, value| {
+            if value.is_safe() {
+                return write!(out, "{value}").map_err(|_| ErrorKind::WriteFailure.into());
+            }
+            let text = yaml_value(value)?;
+            out.write_str(&text)
+                .map_err(|_| ErrorKind::WriteFailure.into())
+        });
+        let mut errors = Vec::new();
+        for (name, (origin, src)) in &self.sources {
+            if let Err(e) = env.add_template_owned(name.clone(), src.clone()) {
+                errors.push(TemplateError {
+                    origin: origin.clone(),
+                    namespace: None,
+                    message: describe(&e),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(env)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut text = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(line) = e.line() {
+        text = format!("line {line}: {text}");
+    }
+    text
+}
+
+/// What one namespace renders to: the text of each file (without the generated-file header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub namespace: String,
+    pub networkpolicies: String,
+    pub sidecar: Option<String>,
+}
+
+/// Renders every namespace, on every core; the result is keyed and so in a deterministic order.
+pub fn render(
+    intent: &Intent,
+    templates: &Templates,
+) -> Result<BTreeMap<NamespaceName, Rendered>, Vec<TemplateError>> {
+    let env = templates.environment()?;
+    let items: Vec<&NamespaceIntent> = intent.namespaces.values().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    let chunk = items.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<(NamespaceName, Rendered)>, TemplateError>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| {
+                    let env = &env;
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|ns| {
+                                render_namespace(env, templates, ns).map(|r| (ns.name.clone(), r))
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(TemplateError {
+                            origin: "<renderer>".into(),
+                            namespace: None,
+                            message: "a render thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+    let mut out = BTreeMap::new();
+    let mut errors: Vec<TemplateError> = Vec::new();
+    for r in results {
+        match r {
+            Ok(list) => out.extend(list),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        errors.sort_by(|a, b| (&a.origin, &a.namespace).cmp(&(&b.origin, &b.namespace)));
+        Err(errors)
+    }
+}
+
+fn render_namespace(
+    env: &Environment<'static>,
+    templates: &Templates,
+    ns: &NamespaceIntent,
+) -> Result<Rendered, TemplateError> {
+    let chunks: Vec<Vec<&NamespaceName>> = ns
+        .consumers
+        .iter()
+        .collect::<Vec<_>>()
+        .chunks(CONSUMERS_PER_POLICY)
+        .map(<[_]>::to_vec)
+        .collect();
+    let ctx = context! { ns => Value::from_serialize(ns), consumer_chunks => Value::from_serialize(&chunks) };
+    let name = ns.name.as_str();
+    let run = |template: &str, slot: Slot| -> Result<String, TemplateError> {
+        let fail = |message: String| TemplateError {
+            origin: templates.origin(template),
+            namespace: Some(name.to_owned()),
+            message,
+        };
+        let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
+        let text = tmpl.render(&ctx).map_err(|e| fail(describe(&e)))?;
+        let text = normalize(&text);
+        check_documents(&text, slot, name).map_err(fail)?;
+        Ok(text)
+    };
+    Ok(Rendered {
+        namespace: run(NAMESPACE_TEMPLATE, Slot::Namespace)?,
+        networkpolicies: run(NETWORKPOLICIES_TEMPLATE, Slot::NetworkPolicies)?,
+        sidecar: match ns.mesh {
+            Some(_) => Some(run(SIDECAR_TEMPLATE, Slot::Sidecar)?),
+            None => None,
+        },
+    })
+}
+
+/// Trailing spaces and blank lines at either end carry nothing and would only make diffs noisy.
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.trim_matches('\n').lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Namespace,
+    NetworkPolicies,
+    Sidecar,
+}
+
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+    metadata: Option<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
+/// Checks that `text` holds exactly the documents its slot must produce.
+fn check_documents(text: &str, slot: Slot, ns: &str) -> Result<(), String> {
+    let mut heads = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value = serde_yaml::Value::deserialize(doc)
+            .map_err(|e| format!("rendered invalid YAML: {e}"))?;
+        if value.is_null() {
+            continue; // an empty document, e.g. after a trailing `---`
+        }
+        let head: Head = serde_yaml::from_value(value)
+            .map_err(|e| format!("rendered a document that is not a Kubernetes object: {e}"))?;
+        heads.push(head);
+    }
+    let (api, kind, want_ns, count) = match slot {
+        Slot::Namespace => ("v1", "Namespace", None, Some(1)),
+        Slot::NetworkPolicies => ("networking.k8s.io/v1", "NetworkPolicy", Some(ns), None),
+        Slot::Sidecar => ("networking.istio.io/v1", "Sidecar", Some(ns), Some(1)),
+    };
+    if let Some(n) = count {
+        if heads.len() != n {
+            return Err(format!(
+                "must render exactly {n} {kind} document, rendered {}",
+                heads.len()
+            ));
+        }
+    } else if heads.is_empty() {
+        return Err(format!(
+            "rendered no {kind}: at least a default deny is expected"
+        ));
+    }
+    let mut names = BTreeSet::new();
+    for h in &heads {
+        let got_kind = h.kind.as_deref().unwrap_or("<none>");
+        let got_api = h.api_version.as_deref().unwrap_or("<none>");
+        if got_kind != kind || got_api != api {
+            return Err(format!(
+                "rendered `{got_api}` `{got_kind}` where `{api}` `{kind}` belongs"
+            ));
+        }
+        let meta = h
+            .metadata
+            .as_ref()
+            .ok_or_else(|| format!("rendered a {kind} without metadata"))?;
+        let name = meta.name.as_deref().unwrap_or("");
+        let want_name = match slot {
+            Slot::Namespace => Some(ns),
+            Slot::Sidecar => Some("default"),
+            Slot::NetworkPolicies => None,
+        };
+        if let Some(want) = want_name {
+            if name != want {
+                return Err(format!(
+                    "rendered a {kind} named `{name}`; this slot's must be named `{want}`"
+                ));
+            }
+        } else if NamespaceName::new(name).is_err() && !is_dns_subdomain(name) {
+            return Err(format!("rendered a {kind} with the invalid name `{name}`"));
+        }
+        if meta.namespace.as_deref() != want_ns {
+            return Err(match want_ns {
+                Some(w) => format!(
+                    "rendered {kind} `{name}` in namespace `{}`; it must be in `{w}`",
+                    meta.namespace.as_deref().unwrap_or("<none>")
+                ),
+                None => format!("rendered a {kind} with metadata.namespace; a Namespace has none"),
+            });
+        }
+        if !names.insert(name.to_owned()) {
+            return Err(format!("rendered two {kind} objects named `{name}`"));
+        }
+    }
+    Ok(())
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(|p| NamespaceName::new(p).is_ok())
+}
+
+/// How a template prints a value: strings as YAML scalars that read back as the same string,
+/// numbers and booleans as themselves, lists and maps as YAML flow collections.
+pub fn yaml_value(value: &Value) -> Result<String, minijinja::Error> {
+    match value.kind() {
+        ValueKind::String => Ok(yaml_string(value.as_str().unwrap_or_default())),
+        ValueKind::Number | ValueKind::Bool => Ok(value.to_string()),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Result<Vec<String>, _> = value.try_iter()?.map(|v| yaml_value(&v)).collect();
+            Ok(format!("[{}]", items?.join(", ")))
+        }
+        ValueKind::Map => {
+            let mut parts = Vec::new();
+            for key in value.try_iter()? {
+                let item = value.get_item(&key)?;
+                parts.push(format!("{}: {}", yaml_value(&key)?, yaml_value(&item)?));
+            }
+            Ok(format!("{{{}}}", parts.join(", ")))
+        }
+        _ => Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "cannot print {} into YAML; test it with `if` first",
+                value.kind()
+            ),
+        )),
+    }
+}
+
+/// A YAML scalar that reads back as exactly `s`: plain when that is unambiguous in both YAML 1.1
+/// and 1.2 (a letter, then letters, digits, `.`, `_`, `/`, `-`; no boolean or null word), and
+/// double-quoted otherwise, escaping what YAML does not allow raw.
+pub fn yaml_string(s: &str) -> String {
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
+        && !WORDS.contains(&s.to_ascii_lowercase().as_str());
+    if plain {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            // C0 and C1 controls, DEL, the Unicode line separators YAML 1.1 breaks lines on, BOM.
+            c if (c as u32) < 0x20
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ) =>
+            {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_read_back_unchanged() {
+        let tricky = [
+            "yes",
+            "No",
+            "ON",
+            "off",
+            "null",
+            "~",
+            "0123",
+            "1.10",
+            "1e3",
+            "0x1F",
+            "",
+            " ",
+            "a: b",
+            "- x",
+            "#c",
+            "a #b",
+            "---",
+            "...",
+            "'q'",
+            "\"dq\"",
+            "line\nbreak",
+            "tab\t",
+            "back\\slash",
+            "{a}",
+            "[a]",
+            "*ref",
+            "&anchor",
+            "!tag",
+            "%x",
+            "@x",
+            "`x",
+            "12:30",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "é",
+            "\u{85}",
+            "\u{2028}",
+            "\u{7f}",
+            "true",
+            "y",
+            "plain-value",
+            "app.kubernetes.io/name",
+        ];
+        for s in tricky {
+            let yaml = format!("k: {}\n", yaml_string(s));
+            let v: serde_yaml::Value =
+                serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{s:?}: {e}\n{yaml}"));
+            assert_eq!(v["k"].as_str(), Some(s), "{s:?} came back as {:?}", v["k"]);
+        }
+    }
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(yaml_string("acme"), "acme");
+        assert_eq!(yaml_string("yes"), "\"yes\"");
+        assert_eq!(yaml_string("0123"), "\"0123\"");
+        assert_eq!(yaml_string("acme/*"), "\"acme/*\"");
+    }
+
+    #[test]
+    fn slot_checks() {
+        let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n";
+        assert!(check_documents(ns, Slot::Namespace, "acme").is_ok());
+        assert!(check_documents(ns, Slot::Namespace, "other")
+            .unwrap_err()
+            .contains("named `acme`"));
+        assert!(check_documents(ns, Slot::Sidecar, "acme")
+            .unwrap_err()
+            .contains("where"));
+        assert!(check_documents("a: [", Slot::Namespace, "acme")
+            .unwrap_err()
+            .contains("invalid YAML"));
+        let two = format!("{ns}---\n{ns}");
+        assert!(check_documents(&two, Slot::Namespace, "acme")
+            .unwrap_err()
+            .contains("exactly 1"));
+    }
+}
