@@ -165,6 +165,25 @@ impl Resolver<'_> {
         }
     }
 
+    /// `ingress = true` means nothing without `[platform.ingress]` to say where the controller runs.
+    fn ingress_flag(&mut self, flag: Option<&Located<bool>>, raw: &RawConfig, owner: &str) -> bool {
+        let on = flag.is_some_and(|b| b.value);
+        if let (true, Some(f), None) = (on, flag, &raw.platform.ingress) {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "{owner} sets `ingress = true`, but [platform.ingress] is not configured"
+                    ),
+                    f.span.clone(),
+                )
+                .with_help(
+                    "add ingress = { namespace = \"...\", pod_labels = { ... } } under [platform]",
+                ),
+            );
+        }
+        on
+    }
+
     fn annotations(&mut self, map: Option<&RawMap>, owned: &BTreeSet<&str>) -> Annotations {
         let mut out = Annotations::new();
         let mut total = 0;
@@ -385,7 +404,11 @@ impl Resolver<'_> {
                         consumers,
                         labels,
                         annotations,
-                        ingress: s.ingress.as_ref().is_some_and(|b| b.value),
+                        ingress: self.ingress_flag(
+                            s.ingress.as_ref(),
+                            raw,
+                            &format!("shared entry `{}`", s.name.value),
+                        ),
                     },
                 );
             }
@@ -433,7 +456,11 @@ impl Resolver<'_> {
                         namespaces,
                         labels,
                         annotations,
-                        ingress: t.ingress.as_ref().is_some_and(|b| b.value),
+                        ingress: self.ingress_flag(
+                            t.ingress.as_ref(),
+                            raw,
+                            &format!("tenant `{}`", t.name.value),
+                        ),
                     },
                 );
             }
