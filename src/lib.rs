@@ -55,8 +55,18 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
             diagnostics,
         })
     };
-    let raw = load::load(source).map_err(fail)?;
-    resolve::resolve(&raw, source).map_err(fail)
+    let (raw, mut diagnostics) = load::load_partial(source).map_err(fail)?;
+    // Rules are checked even when some keys could not be read, so one run reports everything.
+    match resolve::resolve(&raw, source) {
+        Ok(config) if diagnostics.is_empty() => Ok(config),
+        Ok(_) => Err(fail(diagnostics)),
+        Err(more) => {
+            diagnostics.extend(more);
+            diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+            diagnostics.dedup();
+            Err(fail(diagnostics))
+        }
+    }
 }
 
 /// Reads and validates the tenants.toml at `path`.

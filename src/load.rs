@@ -116,6 +116,18 @@ pub mod keys {
 
 /// Parses `source`; on failure returns every problem found, not only the first.
 pub fn load(source: &str) -> Result<RawConfig, Vec<Diagnostic>> {
+    let (config, diags) = load_partial(source)?;
+    if diags.is_empty() {
+        Ok(config)
+    } else {
+        Err(diags)
+    }
+}
+
+/// Parses `source`. A TOML syntax error is fatal (`Err`, with every syntax error found); otherwise
+/// returns what could be read together with the problems found (unknown keys, wrong types), so that
+/// the resolve stage can still report the rule violations of the rest of the file in the same run.
+pub fn load_partial(source: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (root, errors) = DeTable::parse_recoverable(source);
     if !errors.is_empty() {
         let mut diags: Vec<Diagnostic> = errors
@@ -131,12 +143,8 @@ pub fn load(source: &str) -> Result<RawConfig, Vec<Diagnostic>> {
     }
     let mut w = Walker::default();
     let config = w.root(root.get_ref());
-    if w.diags.is_empty() {
-        Ok(config)
-    } else {
-        w.diags.sort_by_key(|d| (d.span.start, d.span.end));
-        Err(w.diags)
-    }
+    w.diags.sort_by_key(|d| (d.span.start, d.span.end));
+    Ok((config, w.diags))
 }
 
 type Entry<'a, 'i> = (
