@@ -89,7 +89,7 @@ fn every_kind_of_namespace_has_namespace_policies_and_sidecar() {
     );
 }
 
-fn doc_of<'a>(tree: &'a BTreeMap<String, String>, path: &str) -> Vec<serde_json::Value> {
+fn doc_of(tree: &BTreeMap<String, String>, path: &str) -> Vec<serde_json::Value> {
     documents(
         tree.get(path)
             .unwrap_or_else(|| panic!("no {path} in {:?}", tree.keys().collect::<Vec<_>>())),
