@@ -1,0 +1,181 @@
+//! The same configuration, whatever the order of its tables and keys, compiles to byte-identical
+//! trees, and compiling twice gives the same bytes.
+
+use proptest::prelude::*;
+
+use tenantc::render::Templates;
+
+#[derive(Clone, Debug)]
+struct Tenant {
+    name: String,
+    namespaces: Vec<String>,
+    labels: Vec<(String, String)>,
+    annotations: Vec<(String, String)>,
+    ingress: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Shared {
+    name: String,
+    /// None: "*"; Some: indices into the tenant list.
+    consumers: Option<Vec<usize>>,
+}
+
+#[derive(Clone, Debug)]
+struct Cfg {
+    tenants: Vec<Tenant>,
+    shared: Vec<Shared>,
+    mesh: bool,
+    monitoring: bool,
+}
+
+fn label_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[a-z0-9]([a-z0-9._-]{0,8}[a-z0-9])?",
+        Just("yes".to_owned()),
+        Just("0123".to_owned())
+    ]
+}
+
+fn config() -> impl Strategy<Value = Cfg> {
+    let tenant = (
+        1usize..=3,
+        proptest::collection::btree_map("[a-z]{1,6}(\\.io/[a-z]{1,5})?", label_value(), 0..3),
+        proptest::collection::btree_map("[a-z]{1,6}", "[ -~]{0,12}|\\PC{0,6}", 0..3),
+        any::<bool>(),
+    );
+    (
+        proptest::collection::vec(tenant, 1..7),
+        proptest::collection::vec(
+            proptest::option::of(proptest::collection::vec(
+                any::<prop::sample::Index>(),
+                0..4,
+            )),
+            0..4,
+        ),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(tenants, shared, mesh, monitoring)| {
+            let n = tenants.len();
+            let tenants: Vec<Tenant> = tenants
+                .into_iter()
+                .enumerate()
+                .map(|(i, (ns_count, labels, annotations, ingress))| Tenant {
+                    name: format!("t{i}"),
+                    namespaces: (0..ns_count).map(|j| format!("t{i}-ns{j}")).collect(),
+                    labels: labels.into_iter().collect(),
+                    annotations: annotations.into_iter().collect(),
+                    ingress,
+                })
+                .collect();
+            let shared = shared
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let consumers = c.map(|idx| {
+                        let mut v: Vec<usize> = idx.iter().map(|x| x.index(n)).collect();
+                        v.sort_unstable();
+                        v.dedup();
+                        v
+                    });
+                    Shared {
+                        name: format!("shared-{i}"),
+                        consumers,
+                    }
+                })
+                .collect();
+            Cfg {
+                tenants,
+                shared,
+                mesh,
+                monitoring,
+            }
+        })
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// Renders `cfg` as TOML, in the given order of tables and keys.
+fn to_toml(cfg: &Cfg, reversed: bool) -> String {
+    let mut tables: Vec<String> = Vec::new();
+    tables.push("version = 1\n".to_owned());
+    let mut platform = vec![
+        "ingress = { namespace = \"ingress-nginx\", pod_labels = { app = \"ingress\" } }"
+            .to_owned(),
+    ];
+    if cfg.monitoring {
+        platform.push("monitoring = { namespace = \"monitoring\" }".to_owned());
+    }
+    let order = |mut v: Vec<String>| {
+        if reversed {
+            v.reverse();
+        }
+        v
+    };
+    let mut blocks = vec![format!("[platform]\n{}\n", order(platform).join("\n"))];
+    if cfg.mesh {
+        blocks.push(
+            "[mesh]\noutbound_traffic_policy = \"REGISTRY_ONLY\"\nnamespace = \"istio-system\"\n"
+                .to_owned(),
+        );
+    }
+    for s in &cfg.shared {
+        let consumers = match &s.consumers {
+            None => "\"*\"".to_owned(),
+            Some(idx) => format!(
+                "[{}]",
+                order(idx.iter().map(|i| quote(&cfg.tenants[*i].name)).collect()).join(", ")
+            ),
+        };
+        blocks.push(format!("[shared.{}]\nconsumers = {consumers}\n", s.name));
+    }
+    for t in &cfg.tenants {
+        let kv = |pairs: &[(String, String)]| {
+            order(
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{} = {}", quote(k), quote(v)))
+                    .collect(),
+            )
+            .join(", ")
+        };
+        let keys = order(vec![
+            format!(
+                "namespaces = [{}]",
+                order(t.namespaces.iter().map(|n| quote(n)).collect()).join(", ")
+            ),
+            format!("labels = {{ {} }}", kv(&t.labels)),
+            format!("annotations = {{ {} }}", kv(&t.annotations)),
+            format!("ingress = {}", t.ingress),
+        ]);
+        blocks.push(format!("[tenants.{}]\n{}\n", t.name, keys.join("\n")));
+    }
+    tables.extend(order(blocks));
+    tables.join("\n")
+}
+
+fn compile(toml: &str) -> tenantc::emit::Tree {
+    let config =
+        tenantc::config_from_source(toml, "tenants.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    tenantc::compile_config(config, &Templates::builtin(), "tenants.toml")
+        .expect("compiles")
+        .tree
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_order_gives_the_same_bytes(cfg in config()) {
+        let forward = to_toml(&cfg, false);
+        let backward = to_toml(&cfg, true);
+        let a = compile(&forward);
+        prop_assert_eq!(&a, &compile(&forward), "two compiles of the same file differ");
+        prop_assert_eq!(&a, &compile(&backward), "table and key order changed the output:\n{}\n---\n{}", forward, backward);
+        prop_assert!(a.contains_key("kustomization.yaml"));
+    }
+}
