@@ -65,15 +65,26 @@ impl Resolver<'_> {
     }
 
     fn namespace(&mut self, what: &str, s: &Located<String>) -> Option<NamespaceName> {
-        match NamespaceName::new(&s.value) {
+        self.dns_name(
+            NamespaceName::new,
+            &format!("{what} `{}` is not a valid namespace name", s.value),
+            s,
+        )
+    }
+
+    /// Checks a name with `check`, suggesting a fixed spelling where one is obvious.
+    fn dns_name<T>(
+        &mut self,
+        check: fn(&str) -> Result<T, String>,
+        message: &str,
+        s: &Located<String>,
+    ) -> Option<T> {
+        match check(&s.value) {
             Ok(n) => Some(n),
             Err(e) => {
-                let mut d = Diagnostic::new(
-                    format!("{what} `{}` is not a valid namespace name: it {e}", s.value),
-                    s.span.clone(),
-                );
+                let mut d = Diagnostic::new(format!("{message}: it {e}"), s.span.clone());
                 let fixed = suggest_dns_label(&s.value);
-                if NamespaceName::new(&fixed).is_ok() && fixed != s.value {
+                if check(&fixed).is_ok() && fixed != s.value {
                     d = d.with_help(format!("did you mean `{fixed}`?"));
                 }
                 self.error(d);
@@ -397,6 +408,8 @@ impl Resolver<'_> {
             };
             let labels = self.labels(s.labels.as_ref(), "label", &owned);
             let annotations = self.annotations(s.annotations.as_ref(), &owned);
+            let owner = format!("shared entry `{}`", s.name.value);
+            let ingress = self.ingress_flag(s.ingress.as_ref(), raw, &owner);
             if let Some(name) = name {
                 shared.insert(
                     name,
@@ -404,11 +417,7 @@ impl Resolver<'_> {
                         consumers,
                         labels,
                         annotations,
-                        ingress: self.ingress_flag(
-                            s.ingress.as_ref(),
-                            raw,
-                            &format!("shared entry `{}`", s.name.value),
-                        ),
+                        ingress,
                     },
                 );
             }
@@ -416,21 +425,8 @@ impl Resolver<'_> {
 
         let mut tenants = BTreeMap::new();
         for t in &raw.tenants {
-            let name = match TenantName::new(&t.name.value) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    let mut d = Diagnostic::new(
-                        format!("tenant name `{}` is invalid: it {e}", t.name.value),
-                        t.name.span.clone(),
-                    );
-                    let fixed = suggest_dns_label(&t.name.value);
-                    if TenantName::new(&fixed).is_ok() && fixed != t.name.value {
-                        d = d.with_help(format!("did you mean `{fixed}`?"));
-                    }
-                    self.error(d);
-                    None
-                }
-            };
+            let message = format!("tenant name `{}` is invalid", t.name.value);
+            let name = self.dns_name(TenantName::new, &message, &t.name);
             let mut namespaces = BTreeSet::new();
             match &t.namespaces {
                 Some(list) => {
@@ -449,6 +445,8 @@ impl Resolver<'_> {
             }
             let labels = self.labels(t.labels.as_ref(), "label", &owned);
             let annotations = self.annotations(t.annotations.as_ref(), &owned);
+            let owner = format!("tenant `{}`", t.name.value);
+            let ingress = self.ingress_flag(t.ingress.as_ref(), raw, &owner);
             if let Some(name) = name {
                 tenants.insert(
                     name,
@@ -456,11 +454,7 @@ impl Resolver<'_> {
                         namespaces,
                         labels,
                         annotations,
-                        ingress: self.ingress_flag(
-                            t.ingress.as_ref(),
-                            raw,
-                            &format!("tenant `{}`", t.name.value),
-                        ),
+                        ingress,
                     },
                 );
             }
