@@ -216,6 +216,24 @@ impl Walker {
         }
     }
 
+    /// `[tenants.<name>]` / `[shared.<name>]`: a table of tables keyed by name.
+    fn named_tables<'a, 'i>(
+        &mut self,
+        key: &str,
+        v: &'a Spanned<DeValue<'i>>,
+    ) -> Option<&'a DeTable<'i>> {
+        if let DeValue::Array(_) = v.get_ref() {
+            self.error(
+                Diagnostic::new(format!("`{key}` must be a table, found an array"), v.span())
+                    .with_help(format!(
+                        "write one [{key}.<name>] table per entry, not [[{key}]]"
+                    )),
+            );
+            return None;
+        }
+        self.table(key, v)
+    }
+
     fn string(&mut self, key: &str, v: &Spanned<DeValue<'_>>) -> Option<Located<String>> {
         match v.get_ref() {
             DeValue::String(s) => Some(Located {
@@ -332,7 +350,7 @@ impl Walker {
                 "platform" => config.platform = self.platform(v),
                 "mesh" => config.mesh = self.mesh(v),
                 "shared" => {
-                    if let Some(t) = self.table("shared", v) {
+                    if let Some(t) = self.named_tables("shared", v) {
                         for (name, entry) in t.iter() {
                             if let Some(s) = self.shared(name, entry) {
                                 config.shared.push(s);
@@ -341,7 +359,7 @@ impl Walker {
                     }
                 }
                 "tenants" => {
-                    if let Some(t) = self.table("tenants", v) {
+                    if let Some(t) = self.named_tables("tenants", v) {
                         for (name, entry) in t.iter() {
                             if let Some(s) = self.tenant(name, entry) {
                                 config.tenants.push(s);

@@ -347,8 +347,18 @@ impl Resolver<'_> {
                         ns.value, first.owner
                     )
                 };
+                let by_default = !same
+                    && raw
+                        .tenants
+                        .iter()
+                        .any(|t| t.namespaces.is_none() && t.name.span == ns.span);
                 let help = if same {
                     "remove the duplicate".to_owned()
+                } else if by_default {
+                    format!(
+                        "`{}` is this tenant's default namespace; give it others with namespaces = [...]",
+                        ns.value
+                    )
                 } else {
                     format!(
                         "a namespace belongs to exactly one owner; rename it or remove it from {}",
