@@ -55,6 +55,9 @@ pub struct TemplateError {
 pub struct Templates {
     /// name -> (origin for messages, source)
     sources: BTreeMap<String, (String, String)>,
+    /// Whether any template comes from the user; their documents are then also checked against
+    /// the strict schemas (the built-in templates are, in the tests).
+    custom: bool,
 }
 
 impl Templates {
@@ -68,7 +71,10 @@ impl Templates {
                 )
             })
             .collect();
-        Self { sources }
+        Self {
+            sources,
+            custom: false,
+        }
     }
 
     /// The built-in templates, replaced file by file by the `*.j2` files of `dir`. Files named
@@ -109,6 +115,7 @@ impl Templates {
             match std::fs::read_to_string(&path) {
                 Ok(src) => {
                     templates.sources.insert(name, (origin, src));
+                    templates.custom = true;
                 }
                 Err(e) => errors.push(TemplateError {
                     origin,
@@ -262,7 +269,12 @@ fn render_namespace(
         let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
         let text = tmpl.render(&ctx).map_err(|e| fail(describe(&e)))?;
         let text = normalize(&text);
-        check_documents(&text, slot, name).map_err(fail)?;
+        let docs = check_documents(&text, slot, name).map_err(fail)?;
+        if templates.custom {
+            for doc in &docs {
+                check_schema(doc, slot).map_err(fail)?;
+            }
+        }
         Ok(text)
     };
     Ok(Rendered {
@@ -306,18 +318,20 @@ struct Meta {
     namespace: Option<String>,
 }
 
-/// Checks that `text` holds exactly the documents its slot must produce.
-fn check_documents(text: &str, slot: Slot, ns: &str) -> Result<(), String> {
+/// Checks that `text` holds exactly the documents its slot must produce; returns them.
+fn check_documents(text: &str, slot: Slot, ns: &str) -> Result<Vec<serde_yaml::Value>, String> {
     let mut heads = Vec::new();
+    let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = serde_yaml::Value::deserialize(doc)
             .map_err(|e| format!("rendered invalid YAML: {e}"))?;
         if value.is_null() {
             continue; // an empty document, e.g. after a trailing `---`
         }
-        let head: Head = serde_yaml::from_value(value)
+        let head = Head::deserialize(&value)
             .map_err(|e| format!("rendered a document that is not a Kubernetes object: {e}"))?;
         heads.push(head);
+        docs.push(value);
     }
     let (api, kind, want_ns, count) = match slot {
         Slot::Namespace => ("v1", "Namespace", None, Some(1)),
@@ -377,7 +391,66 @@ fn check_documents(text: &str, slot: Slot, ns: &str) -> Result<(), String> {
             return Err(format!("rendered two {kind} objects named `{name}`"));
         }
     }
-    Ok(())
+    Ok(docs)
+}
+
+/// The strict schemas of the kinds tenantc emits: Kubernetes 1.32's Namespace and NetworkPolicy,
+/// Istio's Sidecar CRD, with unknown fields rejected as `kubectl apply --validate=strict` would.
+struct KubeSchemas {
+    namespace: jsonschema::Validator,
+    networkpolicy: jsonschema::Validator,
+    sidecar: jsonschema::Validator,
+}
+
+fn kube_schemas() -> Result<&'static KubeSchemas, String> {
+    static SCHEMAS: std::sync::OnceLock<Result<KubeSchemas, String>> = std::sync::OnceLock::new();
+    let compile = |text: &str| -> Result<jsonschema::Validator, String> {
+        let schema: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+    };
+    SCHEMAS
+        .get_or_init(|| {
+            Ok(KubeSchemas {
+                namespace: compile(include_str!("../tests/data/schemas/namespace-v1.json"))?,
+                networkpolicy: compile(include_str!(
+                    "../tests/data/schemas/networkpolicy-networking.k8s.io-v1.json"
+                ))?,
+                sidecar: compile(include_str!(
+                    "../tests/data/schemas/sidecar-networking.istio.io-v1.json"
+                ))?,
+            })
+        })
+        .as_ref()
+        .map_err(|e| format!("the built-in schemas do not compile: {e}"))
+}
+
+/// Checks a document a user template rendered against the strict schema of its kind.
+fn check_schema(doc: &serde_yaml::Value, slot: Slot) -> Result<(), String> {
+    let schemas = kube_schemas()?;
+    let validator = match slot {
+        Slot::Namespace => &schemas.namespace,
+        Slot::NetworkPolicies => &schemas.networkpolicy,
+        Slot::Sidecar => &schemas.sidecar,
+    };
+    let json = serde_json::to_value(doc)
+        .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .take(5)
+        .map(|e| {
+            let at = e.instance_path.to_string();
+            format!("{} {e}", if at.is_empty() { "/" } else { at.as_str() })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        let name = json["metadata"]["name"].as_str().unwrap_or("?");
+        Err(format!(
+            "rendered `{name}`, which Kubernetes would reject: {}",
+            errors.join("; ")
+        ))
+    }
 }
 
 fn is_dns_subdomain(s: &str) -> bool {

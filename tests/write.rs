@@ -284,3 +284,28 @@ fn bad_templates_are_rejected_naming_the_template_and_nothing_is_written() {
         assert_eq!(snapshot(&p.output()), before, "{name}: output changed");
     }
 }
+
+#[test]
+fn documents_of_user_templates_are_checked_against_the_strict_schemas() {
+    let p = Project::new(SMALL);
+    p.compile().success();
+    let before = snapshot(&p.output());
+    let builtin = tenantc::render::DEFAULT_TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "sidecar.yaml.j2")
+        .unwrap()
+        .1;
+    override_templates(
+        &p,
+        "sidecar.yaml.j2",
+        &builtin.replace("  egress:\n", "  egres:\n"),
+    );
+    p.run("compile", &["--templates", "my-templates"])
+        .code(2)
+        .stderr(contains("my-templates/sidecar.yaml.j2"))
+        .stderr(contains(
+            "rendered `default`, which Kubernetes would reject",
+        ))
+        .stderr(contains("egres"));
+    assert_eq!(snapshot(&p.output()), before);
+}
