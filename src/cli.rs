@@ -65,6 +65,11 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Print the JSON Schema of tenants.toml (for editors: Taplo, Even Better TOML).
+    #[command(
+        after_help = "Examples:\n  tenantc schema > schema/tenants.schema.json\n\nThen start tenants/tenants.toml with the Taplo directive (a path relative to the file):\n  #:schema ../schema/tenants.schema.json"
+    )]
+    Schema,
 }
 
 fn use_color(args: &Args) -> bool {
@@ -121,6 +126,10 @@ pub fn run(args: &Args) -> u8 {
             Ok(code) => code,
             Err(e) => report(args, &e),
         },
+        Command::Schema => {
+            print!("{}", tenantc::schema::tenants_schema());
+            EXIT_OK
+        }
     }
 }
 

@@ -1,0 +1,291 @@
+//! The JSON Schema of tenants.toml, for editors (Taplo, Even Better TOML) and linters.
+//!
+//! The loader ([`crate::load`]) walks the TOML tree by hand so that it keeps spans and reports every
+//! error at once; these types exist only to describe the same file to `schemars`. A test checks
+//! that the property names here equal [`crate::load::keys`] at every level, so the two cannot
+//! drift. The schema catches what an editor can show as you type (unknown keys, types, name and
+//! label syntax, port ranges, `version = 1`); the cross-references (a namespace claimed twice, a
+//! consumer that is not a tenant) remain `tenantc compile`'s job.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+/// An RFC 1123 label: what Kubernetes requires of a namespace name.
+pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name.
+pub const QUALIFIED_NAME_PATTERN: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+/// A label value: empty, or alphanumerics, `-`, `_` and `.`, alphanumeric at both ends.
+pub const LABEL_VALUE_PATTERN: &str = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
+
+/// Defines a type that only describes a schema (it is never instantiated).
+macro_rules! schema_type {
+    ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+        $(#[$doc])*
+        pub enum $name {}
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                $schema
+            }
+        }
+    };
+}
+
+schema_type!(
+    /// `version = 1`.
+    Version,
+    json_schema!({
+        "description": "The format version of this file; this tenantc reads version 1.",
+        "type": "integer",
+        "const": 1
+    })
+);
+schema_type!(
+    /// A namespace, tenant or shared-entry name.
+    DnsLabel,
+    json_schema!({
+        "description": "An RFC 1123 label: lowercase letters, digits and `-`, at most 63 characters, starting and ending with a letter or digit.",
+        "type": "string",
+        "pattern": DNS_LABEL_PATTERN,
+        "minLength": 1,
+        "maxLength": 63
+    })
+);
+schema_type!(
+    /// A TCP or UDP port.
+    Port,
+    json_schema!({
+        "description": "A port, 1 to 65535.",
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 65535
+    })
+);
+schema_type!(
+    /// Kubernetes labels (keys and values checked) or pod label selectors.
+    Labels,
+    json_schema!({
+        "description": "Kubernetes labels: keys are qualified names (`example.com/name`), values at most 63 letters, digits, `-`, `_` or `.`.",
+        "type": "object",
+        "propertyNames": { "pattern": QUALIFIED_NAME_PATTERN, "maxLength": 317 },
+        "additionalProperties": { "type": "string", "pattern": LABEL_VALUE_PATTERN, "maxLength": 63 }
+    })
+);
+schema_type!(
+    /// Kubernetes annotations (keys checked, values free text).
+    Annotations,
+    json_schema!({
+        "description": "Kubernetes annotations: keys are qualified names (`example.com/name`), values any string.",
+        "type": "object",
+        "propertyNames": { "pattern": QUALIFIED_NAME_PATTERN, "maxLength": 317 },
+        "additionalProperties": { "type": "string" }
+    })
+);
+schema_type!(
+    /// `consumers = "*"` or a list of tenant names.
+    Consumers,
+    json_schema!({
+        "description": "Who may call this shared namespace: \"*\" for every tenant (the default), or a list of tenant names.",
+        "oneOf": [
+            { "type": "string", "const": "*" },
+            {
+                "type": "array",
+                "items": { "type": "string", "pattern": DNS_LABEL_PATTERN, "maxLength": 63 },
+                "uniqueItems": true
+            }
+        ]
+    })
+);
+schema_type!(
+    /// `mesh.outbound_traffic_policy`.
+    OutboundTrafficPolicy,
+    json_schema!({
+        "description": "The Sidecar's outbound traffic policy: REGISTRY_ONLY blocks hosts outside the Sidecar's egress hosts; ALLOW_ANY lets them pass through.",
+        "type": "string",
+        "enum": ["REGISTRY_ONLY", "ALLOW_ANY"]
+    })
+);
+
+/// tenants.toml: who runs on this cluster, and who may talk to whom. `tenantc compile` turns it
+/// into the Namespaces, NetworkPolicies and Istio Sidecars under output/.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields, title = "tenants.toml")]
+pub struct TenantsFile {
+    /// The format version; must be 1.
+    pub version: Version,
+    /// The cluster this file describes.
+    pub cluster: Option<ClusterTable>,
+    /// Namespaces that are not tenants: DNS, the ingress controller, monitoring.
+    pub platform: Option<PlatformTable>,
+    /// The Istio mesh; omit the table for no Istio resources and no injection labels.
+    pub mesh: Option<MeshTable>,
+    /// Shared namespaces, keyed by namespace name, that tenants may call.
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }))]
+    pub shared: Option<BTreeMap<String, SharedTable>>,
+    /// The tenants, keyed by tenant name.
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }))]
+    pub tenants: Option<BTreeMap<String, TenantTable>>,
+}
+
+/// `[cluster]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ClusterTable {
+    /// Stamped on every namespace as the `tenantc.dev/cluster` label, so it must be a label value.
+    #[schemars(regex(pattern = LABEL_VALUE_PATTERN), length(min = 1, max = 63))]
+    pub name: Option<String>,
+    /// The cluster's DNS domain, for the DNS Service host in Sidecars. Default "cluster.local".
+    #[schemars(regex(
+        pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
+    pub domain: Option<String>,
+}
+
+/// `[platform]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PlatformTable {
+    /// The cluster DNS. Default: CoreDNS in kube-system, Service kube-dns, pods k8s-app=kube-dns, port 53.
+    pub dns: Option<DnsTable>,
+    /// The ingress controller; needed by `ingress = true` on a tenant or shared entry.
+    pub ingress: Option<IngressTable>,
+    /// The metrics scraper, allowed into every tenant and shared namespace.
+    pub monitoring: Option<MonitoringTable>,
+}
+
+/// `[platform.dns]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct DnsTable {
+    /// Where the DNS pods run. Default "kube-system".
+    pub namespace: Option<DnsLabel>,
+    /// The DNS Service, imported by every Sidecar. Default "kube-dns".
+    pub service: Option<DnsLabel>,
+    /// Labels of the DNS pods. Default { "k8s-app" = "kube-dns" }.
+    pub pod_labels: Option<Labels>,
+    /// The DNS pods' ports (after the Service's DNAT, not the Service port), allowed over UDP and TCP. Default [53].
+    #[schemars(length(min = 1))]
+    pub ports: Option<Vec<Port>>,
+}
+
+/// `[platform.ingress]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct IngressTable {
+    /// Where the ingress controller runs (required).
+    pub namespace: DnsLabel,
+    /// The ingress controller's pods. Default: every pod of the namespace.
+    pub pod_labels: Option<Labels>,
+}
+
+/// `[platform.monitoring]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct MonitoringTable {
+    /// Where the scraper runs (required).
+    pub namespace: DnsLabel,
+    /// The scraper's pods. Default: every pod of the namespace.
+    pub pod_labels: Option<Labels>,
+    /// Limit scraping to these ports (with [mesh], Istio's metrics port 15020 is added). Default: every port.
+    pub ports: Option<Vec<Port>>,
+}
+
+/// `[mesh]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct MeshTable {
+    /// The control plane's namespace, in every Sidecar's hosts. Default "istio-system".
+    pub namespace: Option<DnsLabel>,
+    /// istiod's pods, reached on TCP 15012. Default { app = "istiod" }.
+    pub pod_labels: Option<Labels>,
+    /// Label namespaces `istio.io/rev: <revision>` instead of `istio-injection: enabled`.
+    #[schemars(regex(pattern = LABEL_VALUE_PATTERN), length(min = 1, max = 63))]
+    pub revision: Option<String>,
+    /// Set on every Sidecar.
+    pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+}
+
+/// `[shared.<namespace>]`: a shared namespace.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SharedTable {
+    /// Who may call it. Default "*".
+    pub consumers: Option<Consumers>,
+    /// Put on its Namespace.
+    pub labels: Option<Labels>,
+    /// Put on its Namespace.
+    pub annotations: Option<Annotations>,
+    /// The ingress controller may reach it (needs [platform.ingress]). Default false.
+    pub ingress: Option<bool>,
+}
+
+/// `[tenants.<name>]`: a tenant.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TenantTable {
+    /// Its namespaces. Default: one namespace named like the tenant.
+    #[schemars(length(min = 1))]
+    pub namespaces: Option<Vec<DnsLabel>>,
+    /// Put on each of its Namespaces.
+    pub labels: Option<Labels>,
+    /// Put on each of its Namespaces.
+    pub annotations: Option<Annotations>,
+    /// The ingress controller may reach it (needs [platform.ingress]). Default false.
+    pub ingress: Option<bool>,
+}
+
+/// The JSON Schema (draft 7, which Taplo and most editors support) of tenants.toml, as pretty
+/// JSON with a final newline: what `tenantc schema` prints and `schema/tenants.schema.json` holds.
+pub fn tenants_schema() -> String {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<TenantsFile>();
+    let mut value = schema.to_value();
+    drop_null(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// TOML has no null, so `Option` means "may be left out", never "may be null": drop the `null`
+/// alternative schemars adds for `Option` fields, keeping each field's description.
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    let null = serde_json::json!({ "type": "null" });
+    if let Value::Object(map) = value {
+        if let Some(Value::Array(types)) = map.get_mut("type") {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                let only = types.remove(0);
+                map.insert("type".into(), only);
+            }
+        }
+        if let Some(Value::Array(any)) = map.get("anyOf") {
+            if any.len() == 2 && any.contains(&null) {
+                let other = any.iter().find(|s| **s != null).cloned();
+                map.remove("anyOf");
+                if let Some(Value::Object(other)) = other {
+                    if other.contains_key("$ref") && !map.is_empty() {
+                        // Keywords beside `$ref` are ignored in draft 7: keep them apart.
+                        map.insert("allOf".into(), Value::Array(vec![Value::Object(other)]));
+                    } else {
+                        map.extend(other);
+                    }
+                }
+            }
+        }
+        for v in map.values_mut() {
+            drop_null(v);
+        }
+    } else if let Value::Array(items) = value {
+        for v in items {
+            drop_null(v);
+        }
+    }
+}
