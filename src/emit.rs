@@ -1,12 +1,16 @@
 //! Stage 5, emit: lay out the output tree in memory, with one kustomization per tenant and per
 //! shared entry (so that one Argo CD Application or Flux Kustomization can sync one tenant) and a
-//! root kustomization over all of them.
+//! root kustomization over all of them. With `[gitops]`, `gitops/` holds the Argo CD or Flux
+//! objects with a kustomization of their own, deliberately *not* listed in the root
+//! kustomization: the cluster admin applies `gitops/` once, and from then on every controller
+//! object syncs one tenant's directory, so nothing ever builds the whole tree (kustomize's time
+//! grows with the square of the resources in one build).
 
 use std::collections::BTreeMap;
 
 use crate::intent::Intent;
 use crate::model::NamespaceName;
-use crate::render::Rendered;
+use crate::render::{Rendered, RenderedGitOps};
 
 /// Every file tenantc writes starts with this; it is how tenantc recognises the files it owns
 /// (see [`crate::write`]): a file without it is never modified or deleted.
@@ -20,21 +24,12 @@ pub fn header(source_name: &str) -> String {
 /// The output tree: relative path (with `/`) to file contents.
 pub type Tree = BTreeMap<String, String>;
 
-pub const TENANTS_DIR: &str = "tenants";
-pub const SHARED_DIR: &str = "shared";
-
-/// The directory of one tenant, relative to the output root.
-pub fn tenant_dir(tenant: &str) -> String {
-    format!("{TENANTS_DIR}/{tenant}")
-}
-
-pub fn shared_dir(shared: &str) -> String {
-    format!("{SHARED_DIR}/{shared}")
-}
+pub use crate::model::{shared_dir, tenant_dir, GITOPS_DIR, SHARED_DIR, TENANTS_DIR};
 
 pub fn emit(
     intent: &Intent,
     rendered: &BTreeMap<NamespaceName, Rendered>,
+    gitops: Option<&RenderedGitOps>,
     source_name: &str,
 ) -> Tree {
     let header = header(source_name);
@@ -86,6 +81,27 @@ pub fn emit(
         "kustomization.yaml".into(),
         kustomization(&header, &root_resources),
     );
+    if let Some(g) = gitops {
+        let mut resources = vec![format!("{}.yaml", crate::intent::GITOPS_ROOT_NAME)];
+        tree.insert(
+            format!("{GITOPS_DIR}/{}", resources[0]),
+            format!("{header}{}", g.root),
+        );
+        for (unit, text) in &g.units {
+            let dir = if unit.role == "shared" {
+                SHARED_DIR
+            } else {
+                TENANTS_DIR
+            };
+            let file = format!("{dir}/{}.yaml", unit.owner);
+            tree.insert(format!("{GITOPS_DIR}/{file}"), format!("{header}{text}"));
+            resources.push(file);
+        }
+        tree.insert(
+            format!("{GITOPS_DIR}/kustomization.yaml"),
+            kustomization(&header, &resources),
+        );
+    }
     tree
 }
 

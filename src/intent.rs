@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::{
-    Config, Consumers, Dns, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy, PlatformPods,
-    Port, TenantName,
+    shared_dir, tenant_dir, Config, Consumers, Dns, GitOps, Labels, Monitoring, NamespaceName,
+    OutboundTrafficPolicy, PlatformPods, Port, TenantName, GITOPS_DIR,
 };
 use crate::resolve::{
     LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
@@ -206,6 +206,84 @@ pub fn intent_of(config: &Config) -> Intent {
         tenants,
         shared: config.shared.keys().cloned().collect(),
     }
+}
+
+/// The object name of the GitOps root: the AppProject and Application (Argo CD) or GitRepository
+/// and Kustomization (Flux) that sync `output/gitops/` itself.
+pub const GITOPS_ROOT_NAME: &str = "tenantc";
+/// The API server as Argo CD names the cluster it runs in.
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+
+/// One directory of the output tree that a GitOps controller syncs on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GitOpsUnit {
+    /// The name of its objects: `tenant-<tenant>`, `shared-<namespace>`, or `tenantc` for the root.
+    pub name: String,
+    /// `tenant`, `shared` or `root`.
+    pub role: String,
+    /// The tenant's or shared namespace's name (the root: `tenantc`).
+    pub owner: String,
+    /// The directory inside the repository, e.g. `output/tenants/acme`.
+    pub path: String,
+    /// The namespaces its objects go to, sorted: exactly the AppProject's destinations.
+    pub namespaces: BTreeSet<NamespaceName>,
+}
+
+/// What the GitOps templates need: the settings, the root unit and one unit per tenant and shared
+/// entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GitOpsIntent {
+    pub settings: GitOps,
+    pub tool: &'static str,
+    /// Argo CD's name for the cluster it runs in.
+    pub server: &'static str,
+    /// Whether Sidecars are generated (and so must be allowed by the AppProjects).
+    pub mesh: bool,
+    pub cluster_name: Option<String>,
+    pub root: GitOpsUnit,
+    pub units: Vec<GitOpsUnit>,
+}
+
+/// The GitOps objects' intent, when `[gitops]` is set.
+pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
+    let g = config.gitops.as_ref()?;
+    let in_repo = |dir: &str| {
+        if g.path.is_empty() {
+            dir.to_owned()
+        } else {
+            format!("{}/{dir}", g.path)
+        }
+    };
+    let root = GitOpsUnit {
+        name: GITOPS_ROOT_NAME.into(),
+        role: "root".into(),
+        owner: GITOPS_ROOT_NAME.into(),
+        path: in_repo(GITOPS_DIR),
+        namespaces: [g.namespace.clone()].into_iter().collect(),
+    };
+    let shared = config.shared.keys().map(|name| GitOpsUnit {
+        name: format!("shared-{name}"),
+        role: "shared".into(),
+        owner: name.to_string(),
+        path: in_repo(&shared_dir(name.as_str())),
+        namespaces: [name.clone()].into_iter().collect(),
+    });
+    let tenants = config.tenants.iter().map(|(name, t)| GitOpsUnit {
+        name: format!("tenant-{name}"),
+        role: "tenant".into(),
+        owner: name.to_string(),
+        path: in_repo(&tenant_dir(name.as_str())),
+        namespaces: t.namespaces.clone(),
+    });
+    Some(GitOpsIntent {
+        settings: g.clone(),
+        tool: g.tool.as_str(),
+        server: IN_CLUSTER_SERVER,
+        mesh: config.mesh.is_some(),
+        cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
+        root,
+        units: shared.chain(tenants).collect(),
+    })
 }
 
 #[cfg(test)]

@@ -93,7 +93,11 @@ pub fn compile_config(
 ) -> Result<Compiled, Error> {
     let intent = intent::intent_of(&config);
     let rendered = render::render(&intent, templates).map_err(Error::Templates)?;
-    let tree = emit::emit(&intent, &rendered, source_name);
+    let gitops = match intent::gitops_of(&config) {
+        Some(g) => Some(render::render_gitops(&g, templates).map_err(Error::Templates)?),
+        None => None,
+    };
+    let tree = emit::emit(&intent, &rendered, gitops.as_ref(), source_name);
     Ok(Compiled {
         config,
         intent,

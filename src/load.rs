@@ -28,6 +28,17 @@ pub struct RawConfig {
     pub mesh: Option<RawMesh>,
     pub shared: Vec<RawShared>,
     pub tenants: Vec<RawTenant>,
+    pub gitops: Option<RawGitOps>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawGitOps {
+    pub tool: Option<Located<String>>,
+    pub repo_url: Option<Located<String>>,
+    pub revision: Option<Located<String>>,
+    pub path: Option<Located<String>>,
+    pub namespace: Option<Located<String>>,
+    pub span: Range<usize>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,7 +108,7 @@ pub struct RawTenant {
 /// Known keys per table, the single list both the loader and its "did you mean" use.
 pub mod keys {
     pub const ROOT: &[&str] = &[
-        "version", "cluster", "platform", "mesh", "shared", "tenants",
+        "version", "cluster", "platform", "mesh", "shared", "tenants", "gitops",
     ];
     pub const CLUSTER: &[&str] = &["name", "domain"];
     pub const PLATFORM: &[&str] = &["dns", "ingress", "monitoring"];
@@ -112,6 +123,7 @@ pub mod keys {
     ];
     pub const SHARED: &[&str] = &["consumers", "labels", "annotations", "ingress"];
     pub const TENANT: &[&str] = &["namespaces", "labels", "annotations", "ingress"];
+    pub const GITOPS: &[&str] = &["tool", "repo_url", "revision", "path", "namespace"];
 }
 
 /// Parses `source`; on failure returns every problem found, not only the first.
@@ -349,6 +361,7 @@ impl Walker {
                 "cluster" => config.cluster = self.cluster(v),
                 "platform" => config.platform = self.platform(v),
                 "mesh" => config.mesh = self.mesh(v),
+                "gitops" => config.gitops = self.gitops(v),
                 "shared" => {
                     if let Some(t) = self.named_tables("shared", v) {
                         for (name, entry) in t.iter() {
@@ -459,6 +472,28 @@ impl Walker {
             }
         }
         Some(m)
+    }
+
+    fn gitops(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawGitOps> {
+        let t = self.table("gitops", v)?;
+        let mut g = RawGitOps {
+            tool: None,
+            repo_url: None,
+            revision: None,
+            path: None,
+            namespace: None,
+            span: v.span(),
+        };
+        for (k, v) in self.entries(t, keys::GITOPS, "[gitops]") {
+            match k.get_ref().as_ref() {
+                "tool" => g.tool = self.string("tool", v),
+                "repo_url" => g.repo_url = self.string("repo_url", v),
+                "revision" => g.revision = self.string("revision", v),
+                "path" => g.path = self.string("path", v),
+                _ => g.namespace = self.string("namespace", v),
+            }
+        }
+        Some(g)
     }
 
     fn shared(

@@ -90,6 +90,23 @@ impl fmt::Display for Port {
     }
 }
 
+/// The layout of the output tree (see [`crate::emit`]); here because the GitOps objects point
+/// their controllers at these directories.
+pub const TENANTS_DIR: &str = "tenants";
+pub const SHARED_DIR: &str = "shared";
+/// The GitOps objects; deliberately not in the root kustomization (see [`crate::emit`]).
+pub const GITOPS_DIR: &str = "gitops";
+
+/// The directory of one tenant, relative to the output root.
+pub fn tenant_dir(tenant: &str) -> String {
+    format!("{TENANTS_DIR}/{tenant}")
+}
+
+/// The directory of one shared namespace, relative to the output root.
+pub fn shared_dir(shared: &str) -> String {
+    format!("{SHARED_DIR}/{shared}")
+}
+
 pub type Labels = BTreeMap<LabelKey, LabelValue>;
 pub type Annotations = BTreeMap<LabelKey, String>;
 
@@ -101,6 +118,47 @@ pub struct Config {
     pub mesh: Option<Mesh>,
     pub shared: BTreeMap<NamespaceName, Shared>,
     pub tenants: BTreeMap<TenantName, Tenant>,
+    pub gitops: Option<GitOps>,
+}
+
+/// Which GitOps controller syncs the output tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GitOpsTool {
+    ArgoCd,
+    Flux,
+}
+
+impl GitOpsTool {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ArgoCd => "argocd",
+            Self::Flux => "flux",
+        }
+    }
+
+    /// Where the controller's objects live unless `[gitops] namespace` says otherwise.
+    pub fn default_namespace(self) -> &'static str {
+        match self {
+            Self::ArgoCd => "argocd",
+            Self::Flux => "flux-system",
+        }
+    }
+}
+
+/// `[gitops]`: the manifests that make Argo CD or Flux sync each tenant's directory.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GitOps {
+    pub tool: GitOpsTool,
+    /// The Git repository holding the output tree, as the controller clones it.
+    pub repo_url: String,
+    /// The branch (Flux) or revision (Argo CD) to sync.
+    pub revision: String,
+    /// The output directory's path inside the repository, without `./` or a trailing `/`; empty
+    /// when the output tree is the repository's root.
+    pub path: String,
+    /// The namespace of the controller's objects (`argocd`, `flux-system`).
+    pub namespace: NamespaceName,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

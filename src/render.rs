@@ -14,11 +14,11 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{context, AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 use serde::Deserialize;
 
-use crate::intent::{Intent, NamespaceIntent};
-use crate::model::NamespaceName;
+use crate::intent::{GitOpsIntent, GitOpsUnit, Intent, NamespaceIntent, IN_CLUSTER_SERVER};
+use crate::model::{GitOpsTool, NamespaceName};
 
-/// The three template slots, and the defaults compiled into the binary (mirrored in `templates/`).
-pub const DEFAULT_TEMPLATES: [(&str, &str); 3] = [
+/// The template slots, and the defaults compiled into the binary (mirrored in `templates/`).
+pub const DEFAULT_TEMPLATES: [(&str, &str); 7] = [
     (
         NAMESPACE_TEMPLATE,
         include_str!("../templates/namespace.yaml.j2"),
@@ -31,10 +31,34 @@ pub const DEFAULT_TEMPLATES: [(&str, &str); 3] = [
         SIDECAR_TEMPLATE,
         include_str!("../templates/sidecar.yaml.j2"),
     ),
+    (
+        ARGOCD_ROOT_TEMPLATE,
+        include_str!("../templates/argocd-root.yaml.j2"),
+    ),
+    (
+        ARGOCD_UNIT_TEMPLATE,
+        include_str!("../templates/argocd-unit.yaml.j2"),
+    ),
+    (
+        FLUX_ROOT_TEMPLATE,
+        include_str!("../templates/flux-root.yaml.j2"),
+    ),
+    (
+        FLUX_UNIT_TEMPLATE,
+        include_str!("../templates/flux-unit.yaml.j2"),
+    ),
 ];
 pub const NAMESPACE_TEMPLATE: &str = "namespace.yaml.j2";
 pub const NETWORKPOLICIES_TEMPLATE: &str = "networkpolicies.yaml.j2";
 pub const SIDECAR_TEMPLATE: &str = "sidecar.yaml.j2";
+/// `[gitops] tool = "argocd"`: the AppProject and Application that sync output/gitops/ itself.
+pub const ARGOCD_ROOT_TEMPLATE: &str = "argocd-root.yaml.j2";
+/// `[gitops] tool = "argocd"`: an AppProject and an Application per tenant and shared directory.
+pub const ARGOCD_UNIT_TEMPLATE: &str = "argocd-unit.yaml.j2";
+/// `[gitops] tool = "flux"`: the GitRepository, and the Kustomization of output/gitops/ itself.
+pub const FLUX_ROOT_TEMPLATE: &str = "flux-root.yaml.j2";
+/// `[gitops] tool = "flux"`: a Kustomization per tenant and shared directory.
+pub const FLUX_UNIT_TEMPLATE: &str = "flux-unit.yaml.j2";
 
 /// A shared namespace's consumers are split into NetworkPolicies of at most this many namespace
 /// names (about 25 KiB each), so that no object nears Kubernetes' 1.5 MiB limit at any scale.
@@ -106,8 +130,12 @@ impl Templates {
                     origin,
                     namespace: None,
                     message: format!(
-                        "unknown template name; tenantc fills {}, {} and {} (name partials `_*.j2`)",
-                        NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE, SIDECAR_TEMPLATE
+                        "unknown template name; tenantc fills {} (name partials `_*.j2`)",
+                        DEFAULT_TEMPLATES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
                 continue;
@@ -448,6 +476,375 @@ fn check_schema(doc: &serde_yaml::Value, slot: Slot) -> Result<(), String> {
         let name = json["metadata"]["name"].as_str().unwrap_or("?");
         Err(format!(
             "rendered `{name}`, which Kubernetes would reject: {}",
+            errors.join("; ")
+        ))
+    }
+}
+
+/// What `[gitops]` renders to: the root's documents, and each unit's in the order of
+/// [`GitOpsIntent::units`] (the text of each file, without the generated-file header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedGitOps {
+    pub root: String,
+    pub units: Vec<(GitOpsUnit, String)>,
+}
+
+/// The `apiVersion`s of the GitOps objects tenantc writes.
+pub const ARGOCD_API: &str = "argoproj.io/v1alpha1";
+pub const FLUX_KUSTOMIZE_API: &str = "kustomize.toolkit.fluxcd.io/v1";
+pub const FLUX_SOURCE_API: &str = "source.toolkit.fluxcd.io/v1";
+
+/// Renders the GitOps objects, on every core, each checked like the namespaces' documents: the
+/// right kinds, names and namespace, and the confinement they exist for (an AppProject's
+/// destinations are exactly its unit's namespaces; each object points at its own directory).
+pub fn render_gitops(
+    gitops: &GitOpsIntent,
+    templates: &Templates,
+) -> Result<RenderedGitOps, Vec<TemplateError>> {
+    let env = templates.environment()?;
+    // Serialized once: the per-unit context shares it (a Value clone is a reference count).
+    let settings = Value::from_serialize(GitOpsContext::of(gitops));
+    let (root_template, unit_template) = match gitops.settings.tool {
+        GitOpsTool::ArgoCd => (ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE),
+        GitOpsTool::Flux => (FLUX_ROOT_TEMPLATE, FLUX_UNIT_TEMPLATE),
+    };
+    let run = |template: &str, unit: &GitOpsUnit| -> Result<String, TemplateError> {
+        let fail = |message: String| TemplateError {
+            origin: templates.origin(template),
+            namespace: None,
+            message: format!("for {} `{}`: {message}", unit.role, unit.owner),
+        };
+        let ctx = context! { unit => Value::from_serialize(unit), gitops => settings.clone() };
+        let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
+        let text = normalize(&tmpl.render(&ctx).map_err(|e| fail(describe(&e)))?);
+        let docs = check_gitops_documents(&text, gitops, unit).map_err(fail)?;
+        if templates.custom {
+            for doc in &docs {
+                check_crd_schema(doc).map_err(fail)?;
+            }
+        }
+        Ok(text)
+    };
+    let mut errors = Vec::new();
+    let root = run(root_template, &gitops.root)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let units: Vec<_> = par_map(&gitops.units, |u| {
+        run(unit_template, u).map(|t| (u.clone(), t))
+    })
+    .into_iter()
+    .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
+    .collect();
+    match root {
+        Some(root) if errors.is_empty() => Ok(RenderedGitOps { root, units }),
+        _ => Err(errors),
+    }
+}
+
+/// The `gitops` variable of the GitOps templates: everything but the list of units.
+#[derive(serde::Serialize)]
+struct GitOpsContext<'a> {
+    settings: &'a crate::model::GitOps,
+    tool: &'a str,
+    server: &'a str,
+    mesh: bool,
+    cluster_name: &'a Option<String>,
+    root: &'a GitOpsUnit,
+}
+
+impl<'a> GitOpsContext<'a> {
+    fn of(g: &'a GitOpsIntent) -> Self {
+        Self {
+            settings: &g.settings,
+            tool: g.tool,
+            server: g.server,
+            mesh: g.mesh,
+            cluster_name: &g.cluster_name,
+            root: &g.root,
+        }
+    }
+}
+
+/// `f` over `items` on every core, results in the order of `items`.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// The kinds each GitOps template must render, in any order.
+fn gitops_kinds(gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Vec<(&'static str, &'static str)> {
+    let root = unit.role == "root";
+    let mut kinds = match (gitops.settings.tool, root) {
+        (GitOpsTool::ArgoCd, _) => vec![(ARGOCD_API, "AppProject"), (ARGOCD_API, "Application")],
+        (GitOpsTool::Flux, false) => vec![(FLUX_KUSTOMIZE_API, "Kustomization")],
+        (GitOpsTool::Flux, true) => vec![
+            (FLUX_SOURCE_API, "GitRepository"),
+            (FLUX_KUSTOMIZE_API, "Kustomization"),
+        ],
+    };
+    kinds.sort_unstable();
+    kinds
+}
+
+/// Checks what a GitOps template rendered for `unit`; returns the documents.
+fn check_gitops_documents(
+    text: &str,
+    gitops: &GitOpsIntent,
+    unit: &GitOpsUnit,
+) -> Result<Vec<serde_json::Value>, String> {
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value = serde_yaml::Value::deserialize(doc)
+            .map_err(|e| format!("rendered invalid YAML: {e}"))?;
+        if value.is_null() {
+            continue;
+        }
+        let json = serde_json::to_value(&value)
+            .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;
+        docs.push(json);
+    }
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("<none>").to_owned();
+    let mut kinds: Vec<(String, String)> = docs
+        .iter()
+        .map(|d| (s(&d["apiVersion"]), s(&d["kind"])))
+        .collect();
+    kinds.sort_unstable();
+    let want = gitops_kinds(gitops, unit);
+    let want_owned: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, k)| (a.to_string(), k.to_string()))
+        .collect();
+    if kinds != want_owned {
+        let list = |l: &[(String, String)]| {
+            l.iter()
+                .map(|(a, k)| format!("`{a}` `{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "rendered {} where exactly {} belong",
+            if kinds.is_empty() {
+                "nothing".to_owned()
+            } else {
+                list(&kinds)
+            },
+            list(&want_owned)
+        ));
+    }
+    let namespace = gitops.settings.namespace.as_str();
+    let repo = gitops.settings.repo_url.as_str();
+    for d in &docs {
+        let kind = s(&d["kind"]);
+        let (name, ns) = (s(&d["metadata"]["name"]), s(&d["metadata"]["namespace"]));
+        if name != unit.name {
+            return Err(format!(
+                "rendered {kind} `{name}`; it must be named `{}`",
+                unit.name
+            ));
+        }
+        if ns != namespace {
+            return Err(format!(
+                "rendered {kind} `{name}` in namespace `{ns}`; it must be in `{namespace}`"
+            ));
+        }
+        let spec = &d["spec"];
+        let fail = |field: &str, got: &serde_json::Value, want: &str| {
+            Err(format!(
+                "rendered {kind} `{name}` with {field} {got}; it must be {want:?}"
+            ))
+        };
+        match kind.as_str() {
+            "AppProject" => {
+                let destinations: Vec<(String, String)> = spec["destinations"]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .map(|d| (s(&d["server"]), s(&d["namespace"])))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let want: Vec<(String, String)> = unit
+                    .namespaces
+                    .iter()
+                    .map(|n| (IN_CLUSTER_SERVER.to_owned(), n.to_string()))
+                    .collect();
+                let mut got = destinations.clone();
+                got.sort();
+                if got != want {
+                    return Err(format!(
+                        "rendered AppProject `{name}` whose destinations are not exactly {}'s namespaces on {IN_CLUSTER_SERVER} ({})",
+                        unit.owner,
+                        unit.namespaces.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                if spec["sourceRepos"] != serde_json::json!([repo]) {
+                    return fail(
+                        "spec.sourceRepos",
+                        &spec["sourceRepos"],
+                        &format!("[{repo}]"),
+                    );
+                }
+            }
+            "Application" => {
+                if spec["project"] != unit.name.as_str() {
+                    return fail("spec.project", &spec["project"], &unit.name);
+                }
+                if spec["source"]["path"] != unit.path.as_str() {
+                    return fail("spec.source.path", &spec["source"]["path"], &unit.path);
+                }
+                if spec["source"]["repoURL"] != repo {
+                    return fail("spec.source.repoURL", &spec["source"]["repoURL"], repo);
+                }
+            }
+            "Kustomization" => {
+                let path = format!("./{}", unit.path);
+                if spec["path"] != path.as_str() {
+                    return fail("spec.path", &spec["path"], &path);
+                }
+                if spec["sourceRef"]["name"] != gitops.root.name.as_str() {
+                    return fail(
+                        "spec.sourceRef.name",
+                        &spec["sourceRef"]["name"],
+                        &gitops.root.name,
+                    );
+                }
+            }
+            _ => {
+                if spec["url"] != repo {
+                    return fail("spec.url", &spec["url"], repo);
+                }
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// The openAPIV3Schema of a CRD (as vendored in tests/data/schemas), made strict the way
+/// `kubectl apply --validate=strict` treats the object: an unknown field is an error wherever the
+/// schema lists the fields and does not preserve unknown ones; `metadata` is Kubernetes' strict
+/// ObjectMeta, and `apiVersion` and `kind` must be the CRD's.
+pub fn strict_crd_schema(
+    openapi: &serde_json::Value,
+    api_version: &str,
+    kind: &str,
+) -> serde_json::Value {
+    fn strict(node: &mut serde_json::Value) {
+        match node {
+            serde_json::Value::Object(map) => {
+                let preserve = map.get("x-kubernetes-preserve-unknown-fields")
+                    == Some(&serde_json::Value::Bool(true));
+                if map.contains_key("properties")
+                    && !map.contains_key("additionalProperties")
+                    && !preserve
+                {
+                    map.insert("additionalProperties".into(), false.into());
+                }
+                map.values_mut().for_each(strict);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strict),
+            _ => {}
+        }
+    }
+    static META: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let meta = META.get_or_init(|| {
+        serde_json::from_str::<serde_json::Value>(include_str!(
+            "../tests/data/schemas/namespace-v1.json"
+        ))
+        .map(|ns| ns["properties"]["metadata"].clone())
+        .unwrap_or_default()
+    });
+    let mut schema = openapi.clone();
+    strict(&mut schema);
+    schema["properties"]["metadata"] = meta.clone();
+    schema["properties"]["apiVersion"] =
+        serde_json::json!({ "type": "string", "const": api_version });
+    schema["properties"]["kind"] = serde_json::json!({ "type": "string", "const": kind });
+    schema["required"] = serde_json::json!(["apiVersion", "kind", "metadata", "spec"]);
+    schema
+}
+
+/// The strict schemas of the GitOps kinds, by kind.
+fn crd_schemas() -> Result<&'static BTreeMap<&'static str, jsonschema::Validator>, String> {
+    static SCHEMAS: std::sync::OnceLock<
+        Result<BTreeMap<&'static str, jsonschema::Validator>, String>,
+    > = std::sync::OnceLock::new();
+    SCHEMAS
+        .get_or_init(|| {
+            let crds = [
+                (
+                    ARGOCD_API,
+                    "AppProject",
+                    include_str!("../tests/data/schemas/appproject-argoproj.io-v1alpha1.json"),
+                ),
+                (
+                    ARGOCD_API,
+                    "Application",
+                    include_str!("../tests/data/schemas/application-argoproj.io-v1alpha1.json"),
+                ),
+                (
+                    FLUX_KUSTOMIZE_API,
+                    "Kustomization",
+                    include_str!(
+                        "../tests/data/schemas/kustomization-kustomize.toolkit.fluxcd.io-v1.json"
+                    ),
+                ),
+                (
+                    FLUX_SOURCE_API,
+                    "GitRepository",
+                    include_str!(
+                        "../tests/data/schemas/gitrepository-source.toolkit.fluxcd.io-v1.json"
+                    ),
+                ),
+            ];
+            let mut out = BTreeMap::new();
+            for (api, kind, text) in crds {
+                let openapi: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| e.to_string())?;
+                let schema = strict_crd_schema(&openapi, api, kind);
+                out.insert(
+                    kind,
+                    jsonschema::validator_for(&schema).map_err(|e| e.to_string())?,
+                );
+            }
+            Ok(out)
+        })
+        .as_ref()
+        .map_err(|e| format!("the built-in CRD schemas do not compile: {e}"))
+}
+
+/// Checks a GitOps document a user template rendered against the strict schema of its CRD.
+fn check_crd_schema(doc: &serde_json::Value) -> Result<(), String> {
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    let Some(validator) = crd_schemas()?.get(kind) else {
+        return Err(format!("rendered the unexpected kind `{kind}`"));
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .take(5)
+        .map(|e| {
+            let at = e.instance_path.to_string();
+            format!("{} {e}", if at.is_empty() { "/" } else { at.as_str() })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        let name = doc["metadata"]["name"].as_str().unwrap_or("?");
+        Err(format!(
+            "rendered {kind} `{name}`, which Kubernetes would reject: {}",
             errors.join("; ")
         ))
     }

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use crate::diag::{closest, line_col, Diagnostic};
-use crate::load::{Located, RawConfig, RawConsumers, RawMap, RawPods};
+use crate::load::{Located, RawConfig, RawConsumers, RawGitOps, RawMap, RawPods};
 use crate::model::{
-    Annotations, Cluster, Config, Consumers, Dns, LabelKey, LabelValue, Labels, Mesh, Monitoring,
-    NamespaceName, OutboundTrafficPolicy, Platform, PlatformPods, Port, Shared, Tenant, TenantName,
+    Annotations, Cluster, Config, Consumers, Dns, GitOps, GitOpsTool, LabelKey, LabelValue, Labels,
+    Mesh, Monitoring, NamespaceName, OutboundTrafficPolicy, Platform, PlatformPods, Port, Shared,
+    Tenant, TenantName,
 };
 
 /// Namespaces Kubernetes itself owns; no tenant or shared entry may claim them.
@@ -236,6 +237,7 @@ impl Resolver<'_> {
         let cluster = self.cluster(raw);
         let platform = self.platform(raw);
         let mesh = self.mesh(raw);
+        let gitops = raw.gitops.as_ref().map(|g| self.gitops(g));
 
         let mut owned: BTreeSet<&str> = [
             LABEL_NAME,
@@ -272,6 +274,10 @@ impl Resolver<'_> {
                     .and_then(|p| p.namespace.as_ref()),
             ),
             ("mesh", raw.mesh.as_ref().and_then(|m| m.namespace.as_ref())),
+            (
+                "gitops",
+                raw.gitops.as_ref().and_then(|g| g.namespace.as_ref()),
+            ),
         ];
         for (owner, ns) in platform_claims.into_iter() {
             if let Some(ns) = ns {
@@ -285,6 +291,11 @@ impl Resolver<'_> {
         let dns_ns = platform
             .as_ref()
             .map(|p| p.dns.namespace.as_str().to_owned());
+        // The GitOps controller's namespace, even when it is the tool's default.
+        let gitops_ns = gitops
+            .as_ref()
+            .and_then(|g| g.as_ref())
+            .map(|g| g.namespace.as_str().to_owned());
 
         // (namespace, owner description, span) in file order
         let mut wanted: Vec<(Located<String>, String)> = Vec::new();
@@ -312,7 +323,8 @@ impl Resolver<'_> {
         for (ns, owner) in &wanted {
             let reserved = RESERVED_NAMESPACES.contains(&ns.value.as_str())
                 || mesh_ns.as_deref() == Some(ns.value.as_str())
-                || dns_ns.as_deref() == Some(ns.value.as_str());
+                || dns_ns.as_deref() == Some(ns.value.as_str())
+                || gitops_ns.as_deref() == Some(ns.value.as_str());
             if reserved && !claims.contains_key(&ns.value) {
                 bad_claims = true;
                 self.error(
@@ -479,7 +491,162 @@ impl Resolver<'_> {
             mesh,
             shared,
             tenants,
+            gitops: match gitops {
+                Some(g) => Some(g?),
+                None => None,
+            },
         })
+    }
+
+    fn gitops(&mut self, g: &RawGitOps) -> Option<GitOps> {
+        const TOOLS: [&str; 2] = ["argocd", "flux"];
+        let tool = match &g.tool {
+            None => {
+                self.error(
+                    Diagnostic::new("[gitops] needs a `tool`", g.span.clone())
+                        .with_help("add tool = \"argocd\" or tool = \"flux\""),
+                );
+                None
+            }
+            Some(t) => match t.value.as_str() {
+                "argocd" => Some(GitOpsTool::ArgoCd),
+                "flux" => Some(GitOpsTool::Flux),
+                other => {
+                    let mut d = Diagnostic::new(
+                        format!("`tool` must be \"argocd\" or \"flux\", found {other:?}"),
+                        t.span.clone(),
+                    );
+                    let lowered = other.to_ascii_lowercase().replace([' ', '-', '_'], "");
+                    if let Some(best) = closest(&lowered, TOOLS) {
+                        d = d.with_help(format!("did you mean \"{best}\"?"));
+                    }
+                    self.error(d);
+                    None
+                }
+            },
+        };
+        let repo_url = match &g.repo_url {
+            None => {
+                self.error(
+                    Diagnostic::new("[gitops] needs a `repo_url`", g.span.clone()).with_help(
+                        "add repo_url = \"https://...\", the repository that holds the output tree",
+                    ),
+                );
+                None
+            }
+            Some(u) => self.repo_url(u, tool),
+        };
+        let revision = match &g.revision {
+            None => Some("main".to_owned()),
+            Some(r) => {
+                let bad = r.value.is_empty()
+                    || r.value.starts_with('-')
+                    || r.value.chars().any(|c| {
+                        c.is_whitespace()
+                            || c.is_control()
+                            || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+                    });
+                if bad {
+                    self.error(
+                        Diagnostic::new(
+                            format!("`revision` {:?} is not a Git branch name", r.value),
+                            r.span.clone(),
+                        )
+                        .with_help("name a branch, such as \"main\""),
+                    );
+                    None
+                } else {
+                    Some(r.value.clone())
+                }
+            }
+        };
+        let path = match &g.path {
+            None => Some("output".to_owned()),
+            Some(p) => self.repo_path(p),
+        };
+        let namespace = match (&g.namespace, tool) {
+            (Some(ns), _) => self.namespace("namespace", ns),
+            (None, Some(t)) => NamespaceName::new(t.default_namespace()).ok(),
+            (None, None) => None,
+        };
+        Some(GitOps {
+            tool: tool?,
+            repo_url: repo_url?,
+            revision: revision?,
+            path: path?,
+            namespace: namespace?,
+        })
+    }
+
+    /// A URL the controller can clone: `https://`, `http://` or `ssh://`, and for Argo CD also
+    /// the scp-like `git@host:path` (Flux's GitRepository CRD accepts URLs only).
+    fn repo_url(&mut self, u: &Located<String>, tool: Option<GitOpsTool>) -> Option<String> {
+        let v = u.value.as_str();
+        let scheme = ["https://", "http://", "ssh://"]
+            .iter()
+            .find(|s| v.starts_with(*s))
+            .map(|s| &v[s.len()..]);
+        let scp = scheme.is_none()
+            && v.split_once('@')
+                .and_then(|(_, rest)| rest.split_once(':'))
+                .is_some_and(|(host, path)| !host.is_empty() && !path.is_empty());
+        let clean = !v.chars().any(|c| c.is_whitespace() || c.is_control());
+        let ok = clean && (scheme.is_some_and(|rest| !rest.is_empty()) || scp);
+        if !ok {
+            self.error(
+                Diagnostic::new(
+                    format!("`repo_url` {v:?} is not a Git repository URL"),
+                    u.span.clone(),
+                )
+                .with_help("write https://host/org/repo.git or ssh://git@host/org/repo.git"),
+            );
+            return None;
+        }
+        if scp && tool == Some(GitOpsTool::Flux) {
+            let fixed = v
+                .split_once(':')
+                .map(|(user_host, path)| format!("ssh://{user_host}/{path}"))
+                .unwrap_or_default();
+            self.error(
+                Diagnostic::new(
+                    format!("Flux needs `repo_url` as a URL; {v:?} is scp-like"),
+                    u.span.clone(),
+                )
+                .with_help(format!("write {fixed:?}")),
+            );
+            return None;
+        }
+        Some(v.to_owned())
+    }
+
+    /// The output directory inside the repository: relative, `/`-separated, no `.` or `..`
+    /// segments; `"."` is the repository's root.
+    fn repo_path(&mut self, p: &Located<String>) -> Option<String> {
+        let v = p.value.trim_start_matches("./").trim_end_matches('/');
+        if v == "." || (v.is_empty() && !p.value.is_empty()) {
+            return Some(String::new());
+        }
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if p.value.starts_with('/') || !v.split('/').all(segment_ok) {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "`path` {:?} is not a relative path inside the repository",
+                        p.value
+                    ),
+                    p.span.clone(),
+                )
+                .with_help("give the output directory relative to the repository's root, such as \"output\" or \"clusters/prod/output\""),
+            );
+            return None;
+        }
+        Some(v.to_owned())
     }
 
     fn cluster(&mut self, raw: &RawConfig) -> Option<Cluster> {

@@ -19,6 +19,10 @@ pub const QUALIFIED_NAME_PATTERN: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-
 /// A label value: empty, or alphanumerics, `-`, `_` and `.`, alphanumeric at both ends.
 pub const LABEL_VALUE_PATTERN: &str = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
 
+/// A relative path inside a repository: `.`, or `/`-separated segments none of which is `.` or
+/// `..` (without look-ahead, which the regex engines of editors lack).
+pub const REPO_PATH_PATTERN: &str = "^(\\.|(\\./)?([A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.\\.[A-Za-z0-9_.-]+)(/([A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.\\.[A-Za-z0-9_.-]+))*/?)$";
+
 /// Defines a type that only describes a schema (it is never instantiated).
 macro_rules! schema_type {
     ($(#[$doc:meta])* $name:ident, $schema:expr) => {
@@ -131,6 +135,8 @@ pub struct TenantsFile {
     /// The tenants, keyed by tenant name.
     #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }))]
     pub tenants: Option<BTreeMap<String, TenantTable>>,
+    /// Generate the Argo CD or Flux objects that sync each tenant's directory (into output/gitops/).
+    pub gitops: Option<GitOpsTable>,
 }
 
 /// `[cluster]`.
@@ -238,6 +244,35 @@ pub struct TenantTable {
     pub annotations: Option<Annotations>,
     /// The ingress controller may reach it (needs [platform.ingress]). Default false.
     pub ingress: Option<bool>,
+}
+
+schema_type!(
+    /// `gitops.tool`.
+    GitOpsTool,
+    json_schema!({
+        "description": "The GitOps controller: \"argocd\" (an AppProject and an Application per tenant and shared entry) or \"flux\" (a GitRepository and a Kustomization per tenant and shared entry).",
+        "type": "string",
+        "enum": ["argocd", "flux"]
+    })
+);
+
+/// `[gitops]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct GitOpsTable {
+    /// The GitOps controller (required).
+    pub tool: GitOpsTool,
+    /// The Git repository that holds the output tree, as the controller clones it (required): https://, http://, ssh:// or, for Argo CD only, git@host:path.
+    #[schemars(regex(pattern = "^((https?|ssh)://[^\\s]+|[^\\s@:/]+@[^\\s:]+:[^\\s]+)$"))]
+    pub repo_url: String,
+    /// The branch to sync. Default "main".
+    #[schemars(regex(pattern = "^[^-\\s~^:?*\\[\\\\][^\\s~^:?*\\[\\\\]*$"))]
+    pub revision: Option<String>,
+    /// The output directory's path inside the repository ("." for its root). Default "output".
+    #[schemars(regex(pattern = REPO_PATH_PATTERN))]
+    pub path: Option<String>,
+    /// The namespace of the controller's objects. Default "argocd" for Argo CD, "flux-system" for Flux.
+    pub namespace: Option<DnsLabel>,
 }
 
 /// The JSON Schema (draft 7, which Taplo and most editors support) of tenants.toml, as pretty

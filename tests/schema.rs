@@ -111,6 +111,7 @@ fn schema_properties_equal_the_loader_keys_at_every_level() {
         ("mesh", keys::MESH),
         ("shared.*", keys::SHARED),
         ("tenants.*", keys::TENANT),
+        ("gitops", keys::GITOPS),
     ]
     .into_iter()
     .map(|(path, keys)| {
@@ -158,6 +159,8 @@ fn example_and_valid_configs_validate() {
         "version = 1\n[platform.dns]\nports = [53, 5353]\n[platform.monitoring]\nnamespace = \"mon\"\nports = [9090]\n",
         "version = 1\n[mesh]\nrevision = \"1-24\"\noutbound_traffic_policy = \"ALLOW_ANY\"\n",
         "version = 1\n[tenants.a]\nlabels = { \"example.com/plan\" = \"\", plan = \"gold_1.0\" }\nannotations = { \"example.com/x\" = \"any text: yes\" }\n",
+        "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"ssh://git@git.example.com/p/t.git\"\nrevision = \"release/1.x\"\npath = \"./clusters/prod/.output\"\nnamespace = \"flux\"\n",
+        "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"git@git.example.com:p/t.git\"\npath = \".\"\n",
     ];
     for toml_text in valid {
         let json = as_json(toml_text);

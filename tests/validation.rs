@@ -470,3 +470,87 @@ fn missing_or_unreadable_config() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("error: cannot read `nope.toml`"));
     assert!(!p.output().exists());
 }
+
+#[test]
+fn gitops_rules() {
+    const URL: &str = "repo_url = \"https://git.example.com/p/t.git\"\n";
+    rejects(
+        &format!("version = 1\n[gitops]\n{URL}"),
+        "[gitops]",
+        "[gitops] needs a `tool`",
+        Some("add tool = \"argocd\" or tool = \"flux\""),
+    );
+    rejects(
+        &format!("version = 1\n[gitops]\ntool = \"argo\"\n{URL}"),
+        "\"argo\"",
+        "`tool` must be \"argocd\" or \"flux\", found \"argo\"",
+        Some("did you mean \"argocd\"?"),
+    );
+    rejects(
+        "version = 1\n[gitops]\ntool = \"flux\"\n",
+        "[gitops]",
+        "[gitops] needs a `repo_url`",
+        None,
+    );
+    rejects(
+        &format!("version = 1\n[gitops]\ntool = \"flux\"\n{URL}repo = \"x\"\n"),
+        "repo =",
+        "unknown key `repo` in [gitops]",
+        Some("did you mean `repo_url`?"),
+    );
+    rejects(
+        "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"git.example.com/p/t\"\n",
+        "\"git.example.com",
+        "`repo_url` \"git.example.com/p/t\" is not a Git repository URL",
+        Some("write https://host/org/repo.git or ssh://git@host/org/repo.git"),
+    );
+    rejects(
+        "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"git@git.example.com:p/t.git\"\n",
+        "\"git@",
+        "Flux needs `repo_url` as a URL; \"git@git.example.com:p/t.git\" is scp-like",
+        Some("write \"ssh://git@git.example.com/p/t.git\""),
+    );
+    for path in ["../output", "/output", "out put", "a//b", ""] {
+        rejects(
+            &format!("version = 1\n[gitops]\ntool = \"flux\"\n{URL}path = \"{path}\"\n"),
+            &format!("\"{path}\""),
+            &format!("`path` \"{path}\" is not a relative path inside the repository"),
+            None,
+        );
+    }
+    rejects(
+        &format!("version = 1\n[gitops]\ntool = \"flux\"\n{URL}revision = \"my branch\"\n"),
+        "\"my branch\"",
+        "`revision` \"my branch\" is not a Git branch name",
+        Some("name a branch, such as \"main\""),
+    );
+    rejects(
+        &format!("version = 1\n[gitops]\ntool = \"flux\"\n{URL}namespace = \"Flux\"\n"),
+        "\"Flux\"",
+        "namespace `Flux` is not a valid namespace name",
+        Some("did you mean `flux`?"),
+    );
+    rejects(
+        &format!("version = 1\n[gitops]\ntool = \"argocd\"\n{URL}path = true\n"),
+        "true",
+        "`path` must be a string, found a boolean",
+        None,
+    );
+}
+
+#[test]
+fn the_gitops_namespace_is_reserved() {
+    // The tool's default namespace, though [gitops] does not name it.
+    rejects(
+        "version = 1\n[tenants.argocd]\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://g/p.git\"\n",
+        "argocd]",
+        "tenant `argocd` claims namespace `argocd`, which is reserved for the platform",
+        None,
+    );
+    rejects(
+        "version = 1\n[shared.gitops]\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nnamespace = \"gitops\"\n",
+        "gitops]\n[gitops]",
+        "shared entry `gitops` claims namespace `gitops`, already claimed by [gitops] at line 6",
+        None,
+    );
+}

@@ -110,6 +110,44 @@ pub struct Schemas {
     namespace: jsonschema::Validator,
     networkpolicy: jsonschema::Validator,
     sidecar: jsonschema::Validator,
+    /// The Argo CD and Flux CRDs' schemas, made strict, by kind.
+    pub crds: BTreeMap<&'static str, jsonschema::Validator>,
+}
+
+/// The vendored CRD schemas: (apiVersion, kind, file in tests/data/schemas).
+pub const CRDS: [(&str, &str, &str); 4] = [
+    (
+        "argoproj.io/v1alpha1",
+        "AppProject",
+        "appproject-argoproj.io-v1alpha1.json",
+    ),
+    (
+        "argoproj.io/v1alpha1",
+        "Application",
+        "application-argoproj.io-v1alpha1.json",
+    ),
+    (
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        "kustomization-kustomize.toolkit.fluxcd.io-v1.json",
+    ),
+    (
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        "gitrepository-source.toolkit.fluxcd.io-v1.json",
+    ),
+];
+
+/// The strict schema of one vendored CRD, as JSON.
+pub fn crd_schema(kind: &str) -> serde_json::Value {
+    let (api, kind, file) = CRDS
+        .iter()
+        .find(|(_, k, _)| *k == kind)
+        .unwrap_or_else(|| panic!("no CRD for {kind}"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas");
+    let text = std::fs::read_to_string(dir.join(file)).expect("CRD schema file");
+    let openapi: serde_json::Value = serde_json::from_str(&text).expect("CRD schema JSON");
+    tenantc::render::strict_crd_schema(&openapi, api, kind)
 }
 
 impl Schemas {
@@ -124,6 +162,16 @@ impl Schemas {
             namespace: load("namespace-v1.json"),
             networkpolicy: load("networkpolicy-networking.k8s.io-v1.json"),
             sidecar: load("sidecar-networking.istio.io-v1.json"),
+            crds: CRDS
+                .iter()
+                .map(|(_, kind, _)| {
+                    let schema = crd_schema(kind);
+                    (
+                        *kind,
+                        jsonschema::validator_for(&schema).expect("CRD schema compiles"),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -141,7 +189,11 @@ impl Schemas {
                     "Namespace" => &self.namespace,
                     "NetworkPolicy" => &self.networkpolicy,
                     "Sidecar" => &self.sidecar,
-                    "Kustomization" => continue,
+                    // kustomize's own file, not an object (Flux's Kustomization is checked).
+                    "Kustomization" if doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1" => {
+                        continue
+                    }
+                    k if self.crds.contains_key(k) => &self.crds[k],
                     other => panic!("{path}: unexpected kind {other:?}"),
                 };
                 let errors: Vec<String> = validator
