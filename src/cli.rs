@@ -2,27 +2,34 @@
 //! exit code (0 success, 1 drift or violation, 2 invalid input).
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use tenantc::render::Templates;
 use tenantc::{write, Error};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_DRIFT: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
 
+/// Below this many namespaces a compile takes well under a second: no progress is shown.
+const PROGRESS_MIN_NAMESPACES: usize = 2000;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tenantc",
     version,
-    about = "Compile tenants.toml into isolated namespaces, NetworkPolicies and Istio Sidecars"
+    about = "Compile tenants.toml into isolated namespaces, NetworkPolicies and Istio Sidecars",
+    after_help = "Examples:\n  tenantc init                 scaffold tenants/tenants.toml and a CI workflow\n  tenantc compile              compile tenants/tenants.toml into output/\n  tenantc compile --check      in CI: exit 1 with a diff if output/ is stale\n  tenantc schema               the JSON Schema of tenants.toml, for editors\n\nExit codes: 0 success, 1 drift or violation, 2 invalid input (nothing written)."
 )]
 pub struct Args {
     /// When to colour diagnostics (`auto`: on a terminal, unless NO_COLOR is set).
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
-    /// How to print errors in tenants.toml: `human`, or `github` for GitHub Actions annotations.
+    /// How to print errors: `human` (rustc style, stderr); `github` adds GitHub Actions
+    /// annotations (`::error file=…,line=…,col=…::`, stdout); `json` prints one JSON object per
+    /// error on stderr instead of the human text.
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
     /// Print errors only.
@@ -43,13 +50,30 @@ pub enum Color {
 pub enum MessageFormat {
     Human,
     Github,
+    Json,
+}
+
+/// How a command prints its result on stdout.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON document (with the errors, when the input is invalid).
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CiKind {
+    Github,
+    Gitlab,
+    None,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Compile tenants.toml into the output tree (or, with --check, show how it differs).
     #[command(
-        after_help = "Examples:\n  tenantc compile\n  tenantc compile --check\n  tenantc compile --config clusters/prod/tenants.toml --output clusters/prod/output\n  tenantc compile --templates my-templates/"
+        after_help = "Examples:\n  tenantc compile\n  tenantc compile --check\n  tenantc --message-format github compile --check\n  tenantc compile --check --format json | jq .status\n  tenantc compile --config clusters/prod/tenants.toml --output clusters/prod/output\n  tenantc compile --templates my-templates/"
     )]
     Compile {
         /// The tenants file.
@@ -64,12 +88,31 @@ pub enum Command {
         /// Write nothing; exit 1 with a unified diff if the output directory is not up to date.
         #[arg(long)]
         check: bool,
+        /// `json`: print the result (counts, changed files, errors) as one JSON document.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print the JSON Schema of tenants.toml (for editors: Taplo, Even Better TOML).
     #[command(
         after_help = "Examples:\n  tenantc schema > schema/tenants.schema.json\n\nThen start tenants/tenants.toml with the Taplo directive (a path relative to the file):\n  #:schema ../schema/tenants.schema.json"
     )]
     Schema,
+    /// Scaffold a repository: a commented tenants/tenants.toml that compiles, its JSON Schema, and
+    /// a CI workflow. Never overwrites a file.
+    #[command(
+        after_help = "Examples:\n  tenantc init\n  tenantc init platform-tenants --with-templates\n  tenantc init --ci gitlab\n\nWrites tenants/tenants.toml, schema/tenants.schema.json and .github/workflows/tenantc.yml\n(.gitlab-ci.yml with --ci gitlab), and with --with-templates the default templates in\ntemplates/. If any of them exists, writes nothing and exits 2."
+    )]
+    Init {
+        /// The repository to scaffold.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Also copy the default templates into templates/, to customise.
+        #[arg(long)]
+        with_templates: bool,
+        /// Which CI configuration to write.
+        #[arg(long, value_enum, default_value_t = CiKind::Github)]
+        ci: CiKind,
+    },
 }
 
 fn use_color(args: &Args) -> bool {
@@ -83,8 +126,35 @@ fn use_color(args: &Args) -> bool {
     }
 }
 
+/// Every error of `error` in the JSON shape of [`tenantc::diag::SourceErrors::to_json`].
+fn errors_json(error: &Error) -> Vec<serde_json::Value> {
+    use tenantc::diag::json_without_position;
+    match error {
+        Error::Config(errors) => errors.to_json(),
+        Error::Templates(list) => list
+            .iter()
+            .map(|e| json_without_position(&e.to_string(), Some(&e.origin)))
+            .collect(),
+        Error::Output(list) => list
+            .iter()
+            .map(|e| json_without_position(&e.message, Some(&e.path.display().to_string())))
+            .collect(),
+        Error::Read { path, .. } => vec![json_without_position(&error.to_string(), Some(path))],
+    }
+}
+
 /// Prints `error` to stderr in the requested format and returns the exit code for it.
-fn report(args: &Args, error: &Error) -> u8 {
+fn report(args: &Args, error: &Error, format: Format) -> u8 {
+    if format == Format::Json {
+        let doc = serde_json::json!({ "status": "invalid", "errors": errors_json(error) });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    if args.message_format == MessageFormat::Json {
+        for e in errors_json(error) {
+            eprintln!("{e}");
+        }
+        return EXIT_INVALID;
+    }
     match error {
         Error::Config(errors) => {
             if args.message_format == MessageFormat::Github {
@@ -122,39 +192,123 @@ pub fn run(args: &Args) -> u8 {
             output,
             templates,
             check,
-        } => match compile(args, config, output, templates.as_deref(), *check) {
+            format,
+        } => match compile(args, config, output, templates.as_deref(), *check, *format) {
             Ok(code) => code,
-            Err(e) => report(args, &e),
+            Err(e) => report(args, &e, *format),
         },
         Command::Schema => {
             print!("{}", tenantc::schema::tenants_schema());
             EXIT_OK
+        }
+        Command::Init {
+            dir,
+            with_templates,
+            ci,
+        } => init(args, dir, *with_templates, *ci),
+    }
+}
+
+/// Stage messages on stderr for runs large enough to take a while, and only on a terminal (a CI
+/// log or a pipe gets none); each replaces the previous one, and the last is cleared.
+struct Progress {
+    active: bool,
+}
+
+impl Progress {
+    fn new(args: &Args, namespaces: usize) -> Self {
+        Self {
+            active: !args.quiet
+                && namespaces >= PROGRESS_MIN_NAMESPACES
+                && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn stage(&self, message: &str) {
+        if self.active {
+            eprint!("\r\x1b[2K{message}…");
+        }
+    }
+
+    fn done(&self) {
+        if self.active {
+            eprint!("\r\x1b[2K");
         }
     }
 }
 
 fn compile(
     args: &Args,
-    config: &std::path::Path,
-    output: &std::path::Path,
-    templates: Option<&std::path::Path>,
+    config: &Path,
+    output: &Path,
+    templates: Option<&Path>,
     check: bool,
+    format: Format,
 ) -> Result<u8, Error> {
-    let compiled = tenantc::compile_file(config, templates)?;
-    let plan = write::plan(output, &compiled.tree).map_err(Error::Output)?;
-    let what = format!(
-        "{} tenant{}, {} shared",
-        compiled.intent.tenants.len(),
-        if compiled.intent.tenants.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        compiled.intent.shared.len()
+    let templates = match templates {
+        Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
+        None => Templates::builtin(),
+    };
+    let (cfg, _) = tenantc::config_from_file(config)?;
+    let namespaces: usize = cfg.shared.len()
+        + cfg
+            .tenants
+            .values()
+            .map(|t| t.namespaces.len())
+            .sum::<usize>();
+    let progress = Progress::new(args, namespaces);
+    progress.stage(&format!("rendering {namespaces} namespaces"));
+    let name = config.file_name().map_or_else(
+        || "tenants.toml".into(),
+        |n| n.to_string_lossy().into_owned(),
     );
+    let compiled = tenantc::compile_config(cfg, &templates, &name);
+    let compiled = compiled.inspect_err(|_| progress.done())?;
+    progress.stage(&format!("comparing with {}", output.display()));
+    let plan = write::plan(output, &compiled.tree).map_err(|e| {
+        progress.done();
+        Error::Output(e)
+    })?;
+    let tenants = compiled.intent.tenants.len();
+    let shared = compiled.intent.shared.len();
+    let what = format!(
+        "{tenants} tenant{}, {shared} shared",
+        if tenants == 1 { "" } else { "s" },
+    );
+    let changes: Vec<serde_json::Value> = plan
+        .changes
+        .iter()
+        .map(|(path, change)| {
+            let kind = match change {
+                write::Change::Create { .. } => "create",
+                write::Change::Update { .. } => "update",
+                write::Change::Delete { .. } => "delete",
+            };
+            serde_json::json!({ "path": path, "change": kind })
+        })
+        .collect();
+    let json = |status: &str, written: usize, removed: usize| {
+        let doc = serde_json::json!({
+            "status": status,
+            "check": check,
+            "output": output.display().to_string(),
+            "tenants": tenants,
+            "shared": shared,
+            "namespaces": namespaces,
+            "files": compiled.tree.len(),
+            "written": written,
+            "unchanged": plan.unchanged,
+            "removed": removed,
+            "changes": changes,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    };
     if check {
+        progress.done();
         if plan.is_empty() {
-            if !args.quiet {
+            if format == Format::Json {
+                json("ok", 0, 0);
+            } else if !args.quiet {
                 println!(
                     "{} is up to date ({what}, {} files)",
                     output.display(),
@@ -162,6 +316,10 @@ fn compile(
                 );
             }
             return Ok(EXIT_OK);
+        }
+        if format == Format::Json {
+            json("drift", 0, 0);
+            return Ok(EXIT_DRIFT);
         }
         print!("{}", plan.diff(output));
         println!(
@@ -173,8 +331,13 @@ fn compile(
         );
         return Ok(EXIT_DRIFT);
     }
-    let summary = write::apply(output, &plan).map_err(|e| Error::Output(vec![e]))?;
-    if !args.quiet {
+    progress.stage(&format!("writing {} files", plan.changes.len()));
+    let summary = write::apply(output, &plan);
+    progress.done();
+    let summary = summary.map_err(|e| Error::Output(vec![e]))?;
+    if format == Format::Json {
+        json("ok", summary.written, summary.removed);
+    } else if !args.quiet {
         println!(
             "compiled {what}: {} file{} written, {} unchanged, {} removed",
             summary.written,
@@ -184,4 +347,47 @@ fn compile(
         );
     }
     Ok(EXIT_OK)
+}
+
+fn init(args: &Args, dir: &Path, with_templates: bool, ci: CiKind) -> u8 {
+    let ci = match ci {
+        CiKind::Github => tenantc::init::Ci::Github,
+        CiKind::Gitlab => tenantc::init::Ci::Gitlab,
+        CiKind::None => tenantc::init::Ci::None,
+    };
+    match tenantc::init::init(dir, ci, with_templates) {
+        Ok(written) => {
+            if !args.quiet {
+                for path in &written {
+                    println!("created {}", path.display());
+                }
+                let cd = if dir == Path::new(".") {
+                    String::new()
+                } else {
+                    format!("cd {} && ", dir.display())
+                };
+                println!("next: edit tenants/tenants.toml, then `{cd}tenantc compile` and commit tenants/, output/ and the CI file");
+            }
+            EXIT_OK
+        }
+        Err(errors) => {
+            for e in errors {
+                if args.message_format == MessageFormat::Json {
+                    let path = match &e {
+                        tenantc::init::InitError::Exists(p)
+                        | tenantc::init::InitError::Write { path: p, .. } => {
+                            p.display().to_string()
+                        }
+                    };
+                    eprintln!(
+                        "{}",
+                        tenantc::diag::json_without_position(&e.to_string(), Some(&path))
+                    );
+                } else {
+                    eprintln!("error: {e}");
+                }
+            }
+            EXIT_INVALID
+        }
+    }
 }

@@ -99,6 +99,48 @@ impl SourceErrors {
     }
 }
 
+impl SourceErrors {
+    /// Every diagnostic as a JSON object: `severity`, `message`, `file`, 1-based `line` and
+    /// `column` of the start and `end_line`/`end_column` of the end (exclusive), `label`, `help`.
+    pub fn to_json(&self) -> Vec<serde_json::Value> {
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                let span = clamp_span(&self.source, d.span.clone());
+                let (line, column) = self.line_col(span.start);
+                let (end_line, end_column) = self.line_col(span.end);
+                serde_json::json!({
+                    "severity": "error",
+                    "message": d.message,
+                    "file": self.path,
+                    "line": line,
+                    "column": column,
+                    "end_line": end_line,
+                    "end_column": end_column,
+                    "label": d.label,
+                    "help": d.help,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A diagnostic without a position in a source file (a template, the output directory), in the
+/// same JSON shape as [`SourceErrors::to_json`].
+pub fn json_without_position(message: &str, file: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "severity": "error",
+        "message": message,
+        "file": file,
+        "line": null,
+        "column": null,
+        "end_line": null,
+        "end_column": null,
+        "label": null,
+        "help": null,
+    })
+}
+
 fn github_escape(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
@@ -161,6 +203,21 @@ mod tests {
             Some("namespaces")
         );
         assert_eq!(closest("xyz", ["namespaces", "labels"]), None);
+    }
+
+    #[test]
+    fn json_positions() {
+        let errors = SourceErrors {
+            path: "t.toml".into(),
+            source: "version = 1\nfoo = 2\n".into(),
+            diagnostics: vec![Diagnostic::new("unknown key `foo`", 12..15).with_help("remove it")],
+        };
+        let json = errors.to_json();
+        assert_eq!(json[0]["line"], 2);
+        assert_eq!(json[0]["column"], 1);
+        assert_eq!(json[0]["end_column"], 4);
+        assert_eq!(json[0]["help"], "remove it");
+        assert_eq!(json[0]["file"], "t.toml");
     }
 
     #[test]

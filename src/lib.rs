@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod emit;
+pub mod init;
 pub mod intent;
 pub mod load;
 pub mod model;

@@ -1,0 +1,92 @@
+//! `tenantc init`: scaffold a repository that compiles, checks itself in CI and gives editors the
+//! schema. It never overwrites: if any file it would write exists, it writes nothing.
+
+use std::path::{Path, PathBuf};
+
+/// The commented tenants.toml `init` writes; a test compiles it.
+pub const STARTER_CONFIG: &str = include_str!("../examples/starter-tenants.toml");
+/// The GitHub Actions workflow `init` writes (also in `examples/`).
+pub const GITHUB_WORKFLOW: &str = include_str!("../examples/github-actions.yml");
+/// The GitLab CI job `init --ci gitlab` writes (also in `examples/`).
+pub const GITLAB_CI: &str = include_str!("../examples/gitlab-ci.yml");
+
+/// Which CI configuration to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ci {
+    Github,
+    Gitlab,
+    None,
+}
+
+/// A file `init` would overwrite, or could not write.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("`{}` already exists; tenantc init never overwrites a file (nothing was written)", .0.display())]
+    Exists(PathBuf),
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The files `init` writes below `dir`: relative path and contents.
+pub fn files(ci: Ci, with_templates: bool) -> Vec<(String, String)> {
+    let mut files = vec![
+        ("tenants/tenants.toml".to_owned(), STARTER_CONFIG.to_owned()),
+        (
+            "schema/tenants.schema.json".to_owned(),
+            crate::schema::tenants_schema(),
+        ),
+    ];
+    match ci {
+        Ci::Github => files.push((
+            ".github/workflows/tenantc.yml".into(),
+            GITHUB_WORKFLOW.into(),
+        )),
+        Ci::Gitlab => files.push((".gitlab-ci.yml".into(), GITLAB_CI.into())),
+        Ci::None => {}
+    }
+    if with_templates {
+        for (name, text) in crate::render::DEFAULT_TEMPLATES {
+            files.push((format!("templates/{name}"), text.to_owned()));
+        }
+    }
+    files
+}
+
+/// Writes the scaffold into `dir`; returns the paths written. Checks every path first, so that
+/// either all files are written or none.
+pub fn init(dir: &Path, ci: Ci, with_templates: bool) -> Result<Vec<PathBuf>, Vec<InitError>> {
+    let files = files(ci, with_templates);
+    let existing: Vec<InitError> = files
+        .iter()
+        .map(|(rel, _)| dir.join(rel))
+        .filter(|p| p.symlink_metadata().is_ok())
+        .map(InitError::Exists)
+        .collect();
+    if !existing.is_empty() {
+        return Err(existing);
+    }
+    let mut written = Vec::new();
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        let result = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                // create_new: a file that appeared since the check is still not overwritten.
+                use std::io::Write as _;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)?
+                    .write_all(text.as_bytes())
+            });
+        match result {
+            Ok(()) => written.push(path),
+            Err(source) => return Err(vec![InitError::Write { path, source }]),
+        }
+    }
+    Ok(written)
+}
