@@ -27,6 +27,8 @@ struct Cfg {
     shared: Vec<Shared>,
     mesh: bool,
     monitoring: bool,
+    /// 0: no [gitops]; 1: Argo CD; 2: Flux.
+    gitops: u8,
 }
 
 fn label_value() -> impl Strategy<Value = String> {
@@ -56,8 +58,9 @@ fn config() -> impl Strategy<Value = Cfg> {
         ),
         any::<bool>(),
         any::<bool>(),
+        0u8..3,
     )
-        .prop_map(|(tenants, shared, mesh, monitoring)| {
+        .prop_map(|(tenants, shared, mesh, monitoring, gitops)| {
             let n = tenants.len();
             let tenants: Vec<Tenant> = tenants
                 .into_iter()
@@ -91,6 +94,7 @@ fn config() -> impl Strategy<Value = Cfg> {
                 shared,
                 mesh,
                 monitoring,
+                gitops,
             }
         })
 }
@@ -122,6 +126,15 @@ fn to_toml(cfg: &Cfg, reversed: bool) -> String {
             "[mesh]\noutbound_traffic_policy = \"REGISTRY_ONLY\"\nnamespace = \"istio-system\"\n"
                 .to_owned(),
         );
+    }
+    if cfg.gitops > 0 {
+        let tool = if cfg.gitops == 1 { "argocd" } else { "flux" };
+        let keys = order(vec![
+            format!("tool = \"{tool}\""),
+            "repo_url = \"https://git.example.com/p/t.git\"".to_owned(),
+            "path = \"clusters/a/output\"".to_owned(),
+        ]);
+        blocks.push(format!("[gitops]\n{}\n", keys.join("\n")));
     }
     for s in &cfg.shared {
         let consumers = match &s.consumers {
@@ -177,5 +190,6 @@ proptest! {
         prop_assert_eq!(&a, &compile(&forward), "two compiles of the same file differ");
         prop_assert_eq!(&a, &compile(&backward), "table and key order changed the output:\n{}\n---\n{}", forward, backward);
         prop_assert!(a.contains_key("kustomization.yaml"));
+        prop_assert_eq!(a.contains_key("gitops/kustomization.yaml"), cfg.gitops > 0);
     }
 }
