@@ -38,6 +38,7 @@ pub struct RawGitOps {
     pub revision: Option<Located<String>>,
     pub path: Option<Located<String>>,
     pub namespace: Option<Located<String>>,
+    pub secret: Option<Located<String>>,
     pub span: Range<usize>,
 }
 
@@ -123,7 +124,14 @@ pub mod keys {
     ];
     pub const SHARED: &[&str] = &["consumers", "labels", "annotations", "ingress"];
     pub const TENANT: &[&str] = &["namespaces", "labels", "annotations", "ingress"];
-    pub const GITOPS: &[&str] = &["tool", "repo_url", "revision", "path", "namespace"];
+    pub const GITOPS: &[&str] = &[
+        "tool",
+        "repo_url",
+        "revision",
+        "path",
+        "namespace",
+        "secret",
+    ];
 }
 
 /// Parses `source`; on failure returns every problem found, not only the first.
@@ -482,6 +490,7 @@ impl Walker {
             revision: None,
             path: None,
             namespace: None,
+            secret: None,
             span: v.span(),
         };
         for (k, v) in self.entries(t, keys::GITOPS, "[gitops]") {
@@ -490,7 +499,8 @@ impl Walker {
                 "repo_url" => g.repo_url = self.string("repo_url", v),
                 "revision" => g.revision = self.string("revision", v),
                 "path" => g.path = self.string("path", v),
-                _ => g.namespace = self.string("namespace", v),
+                "namespace" => g.namespace = self.string("namespace", v),
+                _ => g.secret = self.string("secret", v),
             }
         }
         Some(g)

@@ -159,6 +159,8 @@ pub struct GitOps {
     pub path: String,
     /// The namespace of the controller's objects (`argocd`, `flux-system`).
     pub namespace: NamespaceName,
+    /// Flux only: the Secret in that namespace with the repository's credentials.
+    pub secret: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

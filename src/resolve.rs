@@ -569,12 +569,40 @@ impl Resolver<'_> {
             (None, Some(t)) => NamespaceName::new(t.default_namespace()).ok(),
             (None, None) => None,
         };
+        let secret = match (&g.secret, tool) {
+            (None, _) => Some(None),
+            (Some(s), Some(GitOpsTool::ArgoCd)) => {
+                self.error(
+                    Diagnostic::new(
+                        "`secret` is for Flux; Argo CD keeps repository credentials itself",
+                        s.span.clone(),
+                    )
+                    .with_help("remove it and register the repository with `argocd repo add`"),
+                );
+                None
+            }
+            (Some(s), _) => {
+                let ok = !s.value.is_empty()
+                    && s.value.len() <= 253
+                    && s.value.split('.').all(|p| NamespaceName::new(p).is_ok());
+                if ok {
+                    Some(Some(s.value.clone()))
+                } else {
+                    self.error(Diagnostic::new(
+                        format!("`secret` {:?} is not a valid Secret name", s.value),
+                        s.span.clone(),
+                    ));
+                    None
+                }
+            }
+        };
         Some(GitOps {
             tool: tool?,
             repo_url: repo_url?,
             revision: revision?,
             path: path?,
             namespace: namespace?,
+            secret: secret?,
         })
     }
 

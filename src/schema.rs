@@ -273,6 +273,12 @@ pub struct GitOpsTable {
     pub path: Option<String>,
     /// The namespace of the controller's objects. Default "argocd" for Argo CD, "flux-system" for Flux.
     pub namespace: Option<DnsLabel>,
+    /// Flux only: the Secret (in `namespace`) with the repository's credentials, for a private repository.
+    #[schemars(
+        regex(pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+        length(max = 253)
+    )]
+    pub secret: Option<String>,
 }
 
 /// The JSON Schema (draft 7, which Taplo and most editors support) of tenants.toml, as pretty

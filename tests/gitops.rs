@@ -161,7 +161,7 @@ fn gitops_directory_is_its_own_kustomization_and_not_in_the_root() {
 #[test]
 fn flux_objects_validate_and_point_at_each_directory() {
     let toml = config(&format!(
-        "tool = \"flux\"\nrepo_url = \"{REPO}\"\nrevision = \"release\"\npath = \"clusters/prod/output\"\n"
+        "tool = \"flux\"\nrepo_url = \"{REPO}\"\nrevision = \"release\"\npath = \"clusters/prod/output\"\nsecret = \"tenants-repo\"\n"
     ));
     let (p, tree) = compiled(&toml);
     Schemas::load().validate_tree(&p.output());
@@ -170,6 +170,7 @@ fn flux_objects_validate_and_point_at_each_directory() {
     assert_eq!(repo["metadata"]["namespace"], "flux-system");
     assert_eq!(repo["spec"]["url"], REPO);
     assert_eq!(repo["spec"]["ref"], json!({ "branch": "release" }));
+    assert_eq!(repo["spec"]["secretRef"], json!({ "name": "tenants-repo" }));
     let units = [
         ("tenantc", "gitops"),
         ("tenant-acme", "tenants/acme"),

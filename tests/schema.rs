@@ -262,6 +262,16 @@ fn bad_configs_are_rejected_by_the_schema_and_by_compile() {
             "cluster domain",
             "version = 1\n[cluster]\ndomain = \"Cluster.Local\"\n",
         ),
+        ("gitops without a tool", "version = 1\n[gitops]\nrepo_url = \"https://g/p.git\"\n"),
+        ("gitops without a repository", "version = 1\n[gitops]\ntool = \"flux\"\n"),
+        ("gitops tool", "version = 1\n[gitops]\ntool = \"argo\"\nrepo_url = \"https://g/p.git\"\n"),
+        ("gitops unknown key", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nrepo = \"x\"\n"),
+        ("gitops repository URL", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"g/p.git\"\n"),
+        ("gitops absolute path", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\npath = \"/output\"\n"),
+        ("gitops path leaving the repository", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\npath = \"a/../../x\"\n"),
+        ("gitops revision", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nrevision = \"a b\"\n"),
+        ("gitops namespace", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nnamespace = \"Flux\"\n"),
+        ("gitops secret", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nsecret = \"Creds\"\n"),
     ];
     for (what, toml_text) in bad {
         let json = as_json(toml_text);

@@ -539,6 +539,22 @@ fn gitops_rules() {
 }
 
 #[test]
+fn gitops_secret_is_for_flux_and_a_secret_name() {
+    rejects(
+        "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://g/p.git\"\nsecret = \"creds\"\n",
+        "\"creds\"",
+        "`secret` is for Flux; Argo CD keeps repository credentials itself",
+        Some("remove it and register the repository with `argocd repo add`"),
+    );
+    rejects(
+        "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nsecret = \"Creds\"\n",
+        "\"Creds\"",
+        "`secret` \"Creds\" is not a valid Secret name",
+        None,
+    );
+}
+
+#[test]
 fn the_gitops_namespace_is_reserved() {
     // The tool's default namespace, though [gitops] does not name it.
     rejects(
