@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Writes a deterministic synthetic tenants.toml of N tenants for the benchmark.
+
+Every run with the same arguments prints the same bytes (no randomness, no clock). The mix:
+
+- tenant i has 1 namespace; every 3rd has 2 (`<t>`, `<t>-jobs`), every 7th has 3 (`-jobs`, `-api`);
+- every tenant has a plan label, every 2nd an owner annotation, every 4th ingress = true;
+- 10 shared namespaces: 3 consumed by every tenant (`"*"`), 6 by about a tenth of the tenants each
+  (explicit lists that grow with N), 1 by the first three tenants only;
+- [cluster], [platform] (dns, ingress, monitoring) and [mesh] are set.
+
+`--change label` changes one tenant's label (only that tenant's Namespaces depend on it);
+`--change namespace` gives that tenant one more namespace (its directory, and the consumer
+policies of the shared namespaces it uses, depend on that).
+"""
+
+import argparse
+import sys
+
+PLANS = ["gold", "silver", "bronze"]
+ALL = ["common-services", "observability-gw", "vault"]
+SOME = [f"shared-{k}" for k in range(6)]
+FEW = "payments"
+
+
+def tenant_name(i):
+    return f"t{i:05d}"
+
+
+def namespaces_of(i):
+    t = tenant_name(i)
+    if i % 7 == 0:
+        return [t, f"{t}-jobs", f"{t}-api"]
+    if i % 3 == 0:
+        return [t, f"{t}-jobs"]
+    return [t]
+
+
+def consumes_some(i, k):
+    # A fixed arithmetic mix instead of random numbers: about 1 in 10 tenants per list.
+    return (i * 7 + k * 13) % 10 == 0
+
+
+def generate(n, change=None, changed=None):
+    if changed is None:
+        # A tenant with two namespaces near the middle (the first tenant when N is tiny).
+        changed = next((i for i in range(n // 2, -1, -1) if i % 3 == 0 and i % 7), 0)
+    out = []
+    w = out.append
+    w("# Synthetic tenants.toml for the tenantc benchmark (bench/gen.py). Do not edit.")
+    w("version = 1")
+    w("")
+    w("[cluster]")
+    w('name = "bench-1"')
+    w("")
+    w("[platform]")
+    w('dns = { namespace = "kube-system", service = "kube-dns", '
+      'pod_labels = { "k8s-app" = "kube-dns" }, ports = [53] }')
+    w('ingress = { namespace = "ingress-nginx", '
+      'pod_labels = { "app.kubernetes.io/name" = "ingress-nginx" } }')
+    w('monitoring = { namespace = "monitoring", '
+      'pod_labels = { "app.kubernetes.io/name" = "prometheus" } }')
+    w("")
+    w("[mesh]")
+    w('namespace = "istio-system"')
+    w('outbound_traffic_policy = "REGISTRY_ONLY"')
+    for name in ALL:
+        w("")
+        w(f"[shared.{name}]")
+        w('consumers = "*"')
+    for k, name in enumerate(SOME):
+        w("")
+        w(f"[shared.{name}]")
+        names = [f'"{tenant_name(i)}"' for i in range(n) if consumes_some(i, k)]
+        w(f"consumers = [{', '.join(names)}]")
+        w(f'labels = {{ "example.com/tier" = "{k}" }}')
+    w("")
+    w(f"[shared.{FEW}]")
+    w(f"consumers = [{', '.join(chr(34) + tenant_name(i) + chr(34) for i in range(min(n, 3)))}]")
+    w("ingress = true")
+    for i in range(n):
+        t = tenant_name(i)
+        nss = namespaces_of(i)
+        plan = PLANS[i % 3]
+        if change == "namespace" and i == changed:
+            nss = nss + [f"{t}-extra"]
+        if change == "label" and i == changed:
+            plan = "platinum"
+        w("")
+        w(f"[tenants.{t}]")
+        if nss != [t]:
+            w(f"namespaces = [{', '.join(chr(34) + s + chr(34) for s in nss)}]")
+        w(f'labels = {{ "example.com/plan" = "{plan}", "example.com/cost-center" = "cc-{i % 97}" }}')
+        if i % 2 == 0:
+            w(f'annotations = {{ "example.com/owner" = "team-{t}@example.com" }}')
+        if i % 4 == 0:
+            w("ingress = true")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("n", type=int, help="number of tenants")
+    p.add_argument("--change", choices=["label", "namespace"], help="change one tenant")
+    p.add_argument("--tenant", type=int, help="index of the changed tenant (default: one with 2 namespaces near N/2)")
+    a = p.parse_args()
+    if a.n < 1:
+        p.error("N must be at least 1")
+    sys.stdout.write(generate(a.n, a.change, a.tenant))
+
+
+if __name__ == "__main__":
+    main()
