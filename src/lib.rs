@@ -10,6 +10,7 @@ pub mod init;
 pub mod intent;
 pub mod load;
 pub mod model;
+pub mod par;
 pub mod render;
 pub mod resolve;
 pub mod schema;

@@ -220,50 +220,23 @@ pub struct Rendered {
 }
 
 /// Renders every namespace, on every core; the result is keyed and so in a deterministic order.
+/// When a template fails, the first failing namespace (in name order) is reported for each template.
 pub fn render(
     intent: &Intent,
     templates: &Templates,
 ) -> Result<BTreeMap<NamespaceName, Rendered>, Vec<TemplateError>> {
     let env = templates.environment()?;
     let items: Vec<&NamespaceIntent> = intent.namespaces.values().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
-    let chunk = items.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<(NamespaceName, Rendered)>, TemplateError>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = items
-                .chunks(chunk)
-                .map(|part| {
-                    let env = &env;
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|ns| {
-                                render_namespace(env, templates, ns).map(|r| (ns.name.clone(), r))
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(TemplateError {
-                            origin: "<renderer>".into(),
-                            namespace: None,
-                            message: "a render thread panicked".into(),
-                        })
-                    })
-                })
-                .collect()
-        });
+    let results = crate::par::map(&items, |ns| render_namespace(&env, templates, ns));
     let mut out = BTreeMap::new();
     let mut errors: Vec<TemplateError> = Vec::new();
-    for r in results {
+    for (ns, r) in items.iter().zip(results) {
         match r {
-            Ok(list) => out.extend(list),
-            Err(e) => errors.push(e),
+            Ok(r) => {
+                out.insert(ns.name.clone(), r);
+            }
+            Err(e) if !errors.iter().any(|seen| seen.origin == e.origin) => errors.push(e),
+            Err(_) => {}
         }
     }
     if errors.is_empty() {
@@ -297,7 +270,9 @@ fn render_namespace(
         let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
         let text = tmpl.render(&ctx).map_err(|e| fail(describe(&e)))?;
         let text = normalize(&text);
-        let docs = check_documents(&text, slot, name).map_err(fail)?;
+        // The built-in templates' documents are parsed back and their heads checked; a user's are
+        // also kept whole for the schema check.
+        let docs = check_documents(&text, slot, name, templates.custom).map_err(fail)?;
         if templates.custom {
             for doc in &docs {
                 check_schema(doc, slot).map_err(fail)?;
@@ -346,8 +321,27 @@ struct Meta {
     namespace: Option<String>,
 }
 
-/// Checks that `text` holds exactly the documents its slot must produce; returns them.
-fn check_documents(text: &str, slot: Slot, ns: &str) -> Result<Vec<serde_yaml::Value>, String> {
+/// Checks that `text` holds exactly the documents its slot must produce; returns them when `keep`
+/// is set. Without `keep`, each document is still parsed in full (so invalid YAML anywhere in it
+/// fails), but only into its head: building a whole `Value` tree was most of the render time.
+fn check_documents(
+    text: &str,
+    slot: Slot,
+    ns: &str,
+    keep: bool,
+) -> Result<Vec<serde_yaml::Value>, String> {
+    if !keep {
+        let heads: Result<Vec<Option<Head>>, _> = serde_yaml::Deserializer::from_str(text)
+            .map(Option::<Head>::deserialize)
+            .collect();
+        return match heads {
+            Ok(heads) => {
+                check_heads(heads.into_iter().flatten().collect(), slot, ns).map(|()| Vec::new())
+            }
+            // Rare: the whole-value path below words the error best.
+            Err(_) => check_documents(text, slot, ns, true),
+        };
+    }
     let mut heads = Vec::new();
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
@@ -361,6 +355,11 @@ fn check_documents(text: &str, slot: Slot, ns: &str) -> Result<Vec<serde_yaml::V
         heads.push(head);
         docs.push(value);
     }
+    check_heads(heads, slot, ns)?;
+    Ok(docs)
+}
+
+fn check_heads(heads: Vec<Head>, slot: Slot, ns: &str) -> Result<(), String> {
     let (api, kind, want_ns, count) = match slot {
         Slot::Namespace => ("v1", "Namespace", None, Some(1)),
         Slot::NetworkPolicies => ("networking.k8s.io/v1", "NetworkPolicy", Some(ns), None),
@@ -419,7 +418,7 @@ fn check_documents(text: &str, slot: Slot, ns: &str) -> Result<Vec<serde_yaml::V
             return Err(format!("rendered two {kind} objects named `{name}`"));
         }
     }
-    Ok(docs)
+    Ok(())
 }
 
 /// The strict schemas of the kinds tenantc emits: Kubernetes 1.32's Namespace and NetworkPolicy,
@@ -989,20 +988,33 @@ mod tests {
 
     #[test]
     fn slot_checks() {
-        let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n";
-        assert!(check_documents(ns, Slot::Namespace, "acme").is_ok());
-        assert!(check_documents(ns, Slot::Namespace, "other")
-            .unwrap_err()
-            .contains("named `acme`"));
-        assert!(check_documents(ns, Slot::Sidecar, "acme")
-            .unwrap_err()
-            .contains("where"));
-        assert!(check_documents("a: [", Slot::Namespace, "acme")
-            .unwrap_err()
-            .contains("invalid YAML"));
-        let two = format!("{ns}---\n{ns}");
-        assert!(check_documents(&two, Slot::Namespace, "acme")
-            .unwrap_err()
-            .contains("exactly 1"));
+        for keep in [false, true] {
+            let check = |text: &str, slot, name| check_documents(text, slot, name, keep);
+            let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n";
+            assert!(check(ns, Slot::Namespace, "acme").is_ok());
+            assert_eq!(
+                check(ns, Slot::Namespace, "acme").unwrap().len(),
+                usize::from(keep)
+            );
+            assert!(check(ns, Slot::Namespace, "other")
+                .unwrap_err()
+                .contains("named `acme`"));
+            assert!(check(ns, Slot::Sidecar, "acme")
+                .unwrap_err()
+                .contains("where"));
+            assert!(check("a: [", Slot::Namespace, "acme")
+                .unwrap_err()
+                .contains("invalid YAML"));
+            let two = format!("{ns}---\n{ns}");
+            assert!(check(&two, Slot::Namespace, "acme")
+                .unwrap_err()
+                .contains("exactly 1"));
+            // An empty document (a trailing `---`) is skipped; a broken one later in the text fails.
+            assert!(check(&format!("{ns}---\n"), Slot::Namespace, "acme").is_ok());
+            let broken = format!("{ns}spec: {{a: [}}\n");
+            assert!(check(&broken, Slot::Namespace, "acme")
+                .unwrap_err()
+                .contains("invalid YAML"));
+        }
     }
 }
