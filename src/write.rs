@@ -9,25 +9,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 use walkdir::WalkDir;
 
 use crate::emit::{Tree, HEADER_PREFIX};
+use crate::par;
 
+/// One file's change; the new text is borrowed from the tree, so a plan costs no copy of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    Create { new: String },
-    Update { old: String, new: String },
+pub enum Change<'a> {
+    Create { new: &'a str },
+    Update { old: String, new: &'a str },
     Delete { old: String },
 }
 
 /// What writing a tree would do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Plan {
-    pub changes: BTreeMap<String, Change>,
+pub struct Plan<'a> {
+    pub changes: BTreeMap<String, Change<'a>>,
     pub unchanged: usize,
 }
 
@@ -39,7 +41,7 @@ pub struct Summary {
     pub removed: usize,
 }
 
-impl Plan {
+impl Plan<'_> {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
@@ -66,8 +68,8 @@ impl Plan {
         for (rel, change) in &self.changes {
             let path = root.join(rel).display().to_string();
             let (old, new, a, b) = match change {
-                Change::Create { new } => ("", new.as_str(), "/dev/null".to_owned(), path),
-                Change::Update { old, new } => (old.as_str(), new.as_str(), path.clone(), path),
+                Change::Create { new } => ("", *new, "/dev/null".to_owned(), path),
+                Change::Update { old, new } => (old.as_str(), *new, path.clone(), path),
                 Change::Delete { old } => (old.as_str(), "", path, "/dev/null".to_owned()),
             };
             let diff = TextDiff::from_lines(old, new);
@@ -129,16 +131,43 @@ fn existing_entries(root: &Path) -> Result<BTreeMap<String, Kind>, Vec<OutputErr
             )])
         }
     }
+    // The top two levels (the root, `tenants/`, `shared/`) on this thread; then the directories
+    // found at the second level, one per tenant or shared namespace, on every core.
+    let (top, mut errors) = walk(root, root, Some(2));
+    let subdirs: Vec<PathBuf> = top
+        .iter()
+        .filter(|(rel, kind)| *kind == Kind::Dir && rel.contains('/'))
+        .map(|(rel, _)| root.join(rel))
+        .collect();
+    entries.extend(top);
+    for (found, errs) in par::map(&subdirs, |dir| walk(root, dir, None)) {
+        entries.extend(found);
+        errors.extend(errs);
+    }
+    if errors.is_empty() {
+        Ok(entries)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The entries below `dir` (to `max_depth`), named relative to `root`.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    max_depth: Option<usize>,
+) -> (Vec<(String, Kind)>, Vec<OutputError>) {
+    let mut entries = Vec::new();
     let mut errors = Vec::new();
     // follow_links(false): a link inside the output is an entry of its own, never a way out.
-    for entry in WalkDir::new(root)
-        .follow_links(false)
-        .min_depth(1)
-        .sort_by_file_name()
-    {
+    let walker = WalkDir::new(dir).follow_links(false).min_depth(1);
+    let walker = match max_depth {
+        Some(d) => walker.max_depth(d),
+        None => walker,
+    };
+    for entry in walker {
         match entry {
             Ok(e) => {
-                let rel = relative(root, e.path());
                 let t = e.file_type();
                 let kind = if t.is_symlink() {
                     Kind::Link
@@ -149,10 +178,10 @@ fn existing_entries(root: &Path) -> Result<BTreeMap<String, Kind>, Vec<OutputErr
                 } else {
                     Kind::Other
                 };
-                entries.insert(rel, kind);
+                entries.push((relative(root, e.path()), kind));
             }
             Err(e) => {
-                let path = e.path().unwrap_or(root).to_owned();
+                let path = e.path().unwrap_or(dir).to_owned();
                 errors.push(err(
                     &path,
                     format!(
@@ -164,11 +193,7 @@ fn existing_entries(root: &Path) -> Result<BTreeMap<String, Kind>, Vec<OutputErr
             }
         }
     }
-    if errors.is_empty() {
-        Ok(entries)
-    } else {
-        Err(errors)
-    }
+    (entries, errors)
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -179,40 +204,58 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Compares `tree` with the directory `root`; reads, never writes.
-pub fn plan(root: &Path, tree: &Tree) -> Result<Plan, Vec<OutputError>> {
-    let existing = existing_entries(root)?;
+/// What is on disk where a file of the tree goes.
+enum Existing {
+    Same,
+    Owned(String),
+    NotOwned,
+    Unreadable(std::io::Error),
+}
+
+thread_local! {
+    /// Each thread reads every file into the same buffer: an unchanged file costs no allocation.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn existing(path: &Path, new: &[u8]) -> Existing {
+    BUFFER.with_borrow_mut(|buf| {
+        buf.clear();
+        match fs::File::open(path).and_then(|mut f| f.read_to_end(buf)) {
+            Err(e) => Existing::Unreadable(e),
+            Ok(_) if buf.as_slice() == new => Existing::Same,
+            Ok(_) if is_owned(buf) => Existing::Owned(String::from_utf8_lossy(buf).into_owned()),
+            Ok(_) => Existing::NotOwned,
+        }
+    })
+}
+
+/// Compares `tree` with the directory `root`; reads, never writes. The files are read on every
+/// core; the plan does not depend on the order in which they are read.
+pub fn plan<'a>(root: &Path, tree: &'a Tree) -> Result<Plan<'a>, Vec<OutputError>> {
+    let existing_entries = existing_entries(root)?;
     let mut plan = Plan::default();
     let mut errors = Vec::new();
     let mut checked_dirs = BTreeSet::new();
+    let mut to_compare: Vec<(&'a String, &'a str)> = Vec::new();
 
     for (rel, new) in tree {
         // Every directory on the way must be a real directory (or not exist yet).
-        let mut ancestor = String::new();
         let mut blocked = false;
-        for part in rel
-            .split('/')
-            .collect::<Vec<_>>()
-            .split_last()
-            .map_or(&[][..], |(_, dirs)| dirs)
-        {
-            if !ancestor.is_empty() {
-                ancestor.push('/');
-            }
-            ancestor.push_str(part);
-            if !checked_dirs.insert(ancestor.clone()) {
+        for (end, _) in rel.match_indices('/') {
+            let ancestor = &rel[..end];
+            if !checked_dirs.insert(ancestor) {
                 continue;
             }
-            match existing.get(&ancestor) {
+            match existing_entries.get(ancestor) {
                 None | Some(Kind::Dir) => {}
                 Some(Kind::Link) => {
                     blocked = true;
-                    errors.push(err(&root.join(&ancestor), "is a symbolic link; tenantc never follows links inside its output directory: remove it"));
+                    errors.push(err(&root.join(ancestor), "is a symbolic link; tenantc never follows links inside its output directory: remove it"));
                 }
                 Some(_) => {
                     blocked = true;
                     errors.push(err(
-                        &root.join(&ancestor),
+                        &root.join(ancestor),
                         "is a file where tenantc needs a directory: move it away",
                     ));
                 }
@@ -221,35 +264,44 @@ pub fn plan(root: &Path, tree: &Tree) -> Result<Plan, Vec<OutputError>> {
         if blocked {
             continue;
         }
-        let path = root.join(rel);
-        match existing.get(rel) {
+        match existing_entries.get(rel) {
             None => {
-                plan.changes.insert(rel.clone(), Change::Create { new: new.clone() });
+                plan.changes.insert(rel.clone(), Change::Create { new });
             }
-            Some(Kind::File) => match fs::read(&path) {
-                Ok(bytes) if bytes == new.as_bytes() => plan.unchanged += 1,
-                Ok(bytes) if is_owned(&bytes) => {
-                    let old = String::from_utf8_lossy(&bytes).into_owned();
-                    plan.changes.insert(rel.clone(), Change::Update { old, new: new.clone() });
-                }
-                Ok(_) => errors.push(err(
-                    &path,
-                    "exists and was not generated by tenantc (it lacks the generated-file header), so tenantc will not overwrite it: move it away",
-                )),
-                Err(e) => errors.push(err(&path, format!("cannot read: {e}"))),
-            },
-            Some(Kind::Link) => errors.push(err(&path, "is a symbolic link; tenantc never follows or replaces links inside its output directory: remove it")),
-            Some(_) => errors.push(err(&path, "is not a regular file: move it away")),
+            Some(Kind::File) => to_compare.push((rel, new)),
+            Some(Kind::Link) => errors.push(err(&root.join(rel), "is a symbolic link; tenantc never follows or replaces links inside its output directory: remove it")),
+            Some(_) => errors.push(err(&root.join(rel), "is not a regular file: move it away")),
+        }
+    }
+
+    let compared = par::map(&to_compare, |(rel, new)| {
+        existing(&root.join(rel), new.as_bytes())
+    });
+    for ((rel, new), found) in to_compare.into_iter().zip(compared) {
+        let path = root.join(rel);
+        match found {
+            Existing::Same => plan.unchanged += 1,
+            Existing::Owned(old) => {
+                plan.changes.insert(rel.clone(), Change::Update { old, new });
+            }
+            Existing::NotOwned => errors.push(err(
+                &path,
+                "exists and was not generated by tenantc (it lacks the generated-file header), so tenantc will not overwrite it: move it away",
+            )),
+            Existing::Unreadable(e) => errors.push(err(&path, format!("cannot read: {e}"))),
         }
     }
 
     // Files tenantc generated earlier and no longer produces.
-    for (rel, kind) in &existing {
-        if *kind != Kind::File || tree.contains_key(rel) {
-            continue;
-        }
+    let stale: Vec<&String> = existing_entries
+        .iter()
+        .filter(|(rel, kind)| **kind == Kind::File && !tree.contains_key(*rel))
+        .map(|(rel, _)| rel)
+        .collect();
+    let olds = par::map(&stale, |rel| fs::read(root.join(rel)));
+    for (rel, old) in stale.into_iter().zip(olds) {
         // A file that cannot be read cannot be shown to be tenantc's: it is left alone.
-        if let Ok(bytes) = fs::read(root.join(rel)) {
+        if let Ok(bytes) = old {
             if is_owned(&bytes) {
                 plan.changes.insert(
                     rel.clone(),
@@ -286,13 +338,16 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<Summary, OutputError> {
         .tempfile_in(root)
         .map_err(|e| err(root, format!("cannot write to the output directory: {e}")))?;
 
+    // Files are written on every core, a directory's files by one thread, each directory
+    // created once.
+    let mut by_dir: BTreeMap<PathBuf, Vec<(PathBuf, &str)>> = BTreeMap::new();
     let mut emptied = BTreeSet::new();
     for (rel, change) in &plan.changes {
         let path = root.join(rel);
         match change {
             Change::Create { new } | Change::Update { new, .. } => {
-                write_atomically(&path, new.as_bytes())?;
-                summary.written += 1;
+                let parent = path.parent().unwrap_or(root).to_owned();
+                by_dir.entry(parent).or_default().push((path, new));
             }
             Change::Delete { .. } => {
                 fs::remove_file(&path).map_err(|e| err(&path, format!("cannot remove: {e}")))?;
@@ -302,6 +357,17 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<Summary, OutputError> {
                 }
             }
         }
+    }
+    let by_dir: Vec<_> = by_dir.into_iter().collect();
+    let written = par::map(&by_dir, |(dir, files)| -> Result<usize, OutputError> {
+        fs::create_dir_all(dir).map_err(|e| err(dir, format!("cannot create directory: {e}")))?;
+        for (path, new) in files {
+            write_atomically(path, new.as_bytes())?;
+        }
+        Ok(files.len())
+    });
+    for n in written {
+        summary.written += n?;
     }
     // Deepest first, so that a parent emptied by removing its children goes too.
     let mut dirs: Vec<PathBuf> = emptied.into_iter().collect();
@@ -324,9 +390,9 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<Summary, OutputError> {
     Ok(summary)
 }
 
+/// Replaces `path` (in an existing directory) with `bytes` atomically.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| err(parent, format!("cannot create directory: {e}")))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tenantc-")
         .tempfile_in(parent)
@@ -337,7 +403,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     {
         use std::os::unix::fs::PermissionsExt;
         // tempfile creates 0600; generated manifests are ordinary, readable files.
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
             .map_err(|e| err(path, format!("cannot set permissions: {e}")))?;
     }
     tmp.persist(path)
