@@ -10,6 +10,18 @@ use std::time::Instant;
 use tenantc::render::Templates;
 use tenantc::{emit, intent, render, write};
 
+/// This process's resident memory now (Linux; 0 elsewhere).
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, config, output, rest @ ..] = args.as_slice() else {
@@ -19,7 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut last = Instant::now();
     let mut lap = |stage: &str| {
         let now = Instant::now();
-        println!("{stage:<10} {:>8.1} ms", (now - last).as_secs_f64() * 1e3);
+        println!(
+            "{stage:<10} {:>8.1} ms   resident {:>6} MiB",
+            (now - last).as_secs_f64() * 1e3,
+            resident_kib() / 1024
+        );
         last = now;
     };
     let (cfg, _) = tenantc::config_from_file(Path::new(config))?;
