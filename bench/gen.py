@@ -7,7 +7,7 @@ Every run with the same arguments prints the same bytes (no randomness, no clock
 - every tenant has a plan label, every 2nd an owner annotation, every 4th ingress = true;
 - 10 shared namespaces: 3 consumed by every tenant (`"*"`), 6 by about a tenth of the tenants each
   (explicit lists that grow with N), 1 by the first three tenants only;
-- [cluster], [platform] (dns, ingress, monitoring) and [mesh] are set.
+- [cluster], [platform] (dns, ingress, monitoring), [mesh] and [gitops] (Argo CD) are set.
 
 `--change label` changes one tenant's label (only that tenant's Namespaces depend on it);
 `--change namespace` gives that tenant one more namespace (its directory, and the consumer
@@ -64,6 +64,10 @@ def generate(n, change=None, changed=None):
     w("[mesh]")
     w('namespace = "istio-system"')
     w('outbound_traffic_policy = "REGISTRY_ONLY"')
+    w("")
+    w("[gitops]")
+    w('tool = "argocd"')
+    w('repo_url = "https://git.example.com/platform/tenants.git"')
     for name in ALL:
         w("")
         w(f"[shared.{name}]")

@@ -528,7 +528,7 @@ pub fn render_gitops(
     let root = run(root_template, &gitops.root)
         .map_err(|e| errors.push(e))
         .ok();
-    let units: Vec<_> = par_map(&gitops.units, |u| {
+    let units: Vec<_> = crate::par::map(&gitops.units, |u| {
         run(unit_template, u).map(|t| (u.clone(), t))
     })
     .into_iter()
@@ -562,25 +562,6 @@ impl<'a> GitOpsContext<'a> {
             root: &g.root,
         }
     }
-}
-
-/// `f` over `items` on every core, results in the order of `items`.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
-    let chunk = items.len().div_ceil(threads).max(1);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 /// The kinds each GitOps template must render, in any order.
