@@ -100,7 +100,7 @@ pub enum Command {
     /// Scaffold a repository: a commented tenants/tenants.toml that compiles, its JSON Schema, and
     /// a CI workflow. Never overwrites a file.
     #[command(
-        after_help = "Examples:\n  tenantc init\n  tenantc init platform-tenants --with-templates\n  tenantc init --ci gitlab\n\nWrites tenants/tenants.toml, schema/tenants.schema.json and .github/workflows/tenantc.yml\n(.gitlab-ci.yml with --ci gitlab), and with --with-templates the default templates in\ntemplates/. If any of them exists, writes nothing and exits 2."
+        after_help = "Examples:\n  tenantc init\n  tenantc init platform-tenants --with-templates\n  tenantc init --ci gitlab\n  tenantc init --format json | jq -r '.created[]'\n\nWrites tenants/tenants.toml, schema/tenants.schema.json and .github/workflows/tenantc.yml\n(.gitlab-ci.yml with --ci gitlab), and with --with-templates the default templates in\ntemplates/. If any of them exists, writes nothing and exits 2."
     )]
     Init {
         /// The repository to scaffold.
@@ -112,6 +112,9 @@ pub enum Command {
         /// Which CI configuration to write.
         #[arg(long, value_enum, default_value_t = CiKind::Github)]
         ci: CiKind,
+        /// `json`: print the files created, or the errors, as one JSON document.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -205,7 +208,8 @@ pub fn run(args: &Args) -> u8 {
             dir,
             with_templates,
             ci,
-        } => init(args, dir, *with_templates, *ci),
+            format,
+        } => init(args, dir, *with_templates, *ci, *format),
     }
 }
 
@@ -349,7 +353,7 @@ fn compile(
     Ok(EXIT_OK)
 }
 
-fn init(args: &Args, dir: &Path, with_templates: bool, ci: CiKind) -> u8 {
+fn init(args: &Args, dir: &Path, with_templates: bool, ci: CiKind, format: Format) -> u8 {
     let ci = match ci {
         CiKind::Github => tenantc::init::Ci::Github,
         CiKind::Gitlab => tenantc::init::Ci::Gitlab,
@@ -357,7 +361,12 @@ fn init(args: &Args, dir: &Path, with_templates: bool, ci: CiKind) -> u8 {
     };
     match tenantc::init::init(dir, ci, with_templates) {
         Ok(written) => {
-            if !args.quiet {
+            if format == Format::Json {
+                let created: Vec<String> =
+                    written.iter().map(|p| p.display().to_string()).collect();
+                let doc = serde_json::json!({ "status": "ok", "created": created });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else if !args.quiet {
                 for path in &written {
                     println!("created {}", path.display());
                 }
@@ -371,18 +380,25 @@ fn init(args: &Args, dir: &Path, with_templates: bool, ci: CiKind) -> u8 {
             EXIT_OK
         }
         Err(errors) => {
-            for e in errors {
-                if args.message_format == MessageFormat::Json {
-                    let path = match &e {
+            let json: Vec<serde_json::Value> = errors
+                .iter()
+                .map(|e| {
+                    let path = match e {
                         tenantc::init::InitError::Exists(p)
                         | tenantc::init::InitError::Write { path: p, .. } => {
                             p.display().to_string()
                         }
                     };
-                    eprintln!(
-                        "{}",
-                        tenantc::diag::json_without_position(&e.to_string(), Some(&path))
-                    );
+                    tenantc::diag::json_without_position(&e.to_string(), Some(&path))
+                })
+                .collect();
+            if format == Format::Json {
+                let doc = serde_json::json!({ "status": "invalid", "errors": json });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            for (e, j) in errors.iter().zip(&json) {
+                if args.message_format == MessageFormat::Json {
+                    eprintln!("{j}");
                 } else {
                     eprintln!("error: {e}");
                 }

@@ -259,6 +259,19 @@ schema_type!(
 /// `[gitops]`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
+#[schemars(extend("allOf" = [
+    {
+        "if": { "properties": { "tool": { "const": "flux" } }, "required": ["tool"] },
+        "then": { "properties": { "repo_url": {
+            "pattern": "^(https?|ssh)://",
+            "description": "Flux's GitRepository takes a URL: write ssh://git@host/path rather than git@host:path."
+        } } }
+    },
+    {
+        "if": { "properties": { "tool": { "const": "argocd" } }, "required": ["tool"] },
+        "then": { "not": { "required": ["secret"] } }
+    }
+]))]
 pub struct GitOpsTable {
     /// The GitOps controller (required).
     pub tool: GitOpsTool,

@@ -127,12 +127,25 @@ fn init_refuses_to_overwrite_and_writes_nothing() {
     );
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert_eq!(snapshot(dir.path()), before);
+    let out = tenantc()
+        .current_dir(dir.path())
+        .args(["init", "--format", "json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let doc: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(doc["status"], "invalid");
+    assert_eq!(doc["errors"][0]["file"], "./.github/workflows/tenantc.yml");
+    assert_eq!(snapshot(dir.path()), before);
     // With --ci none the existing workflow is not in the way.
     tenantc()
         .current_dir(dir.path())
-        .args(["init", "--ci", "none"])
+        .args(["init", "--ci", "none", "--format", "json"])
         .assert()
-        .success();
+        .success()
+        .stdout(contains("\"created\": ["))
+        .stdout(contains("./tenants/tenants.toml"));
     assert_eq!(
         std::fs::read_to_string(dir.path().join(".github/workflows/tenantc.yml")).unwrap(),
         "mine\n"

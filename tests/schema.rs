@@ -271,6 +271,8 @@ fn bad_configs_are_rejected_by_the_schema_and_by_compile() {
         ("gitops path leaving the repository", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\npath = \"a/../../x\"\n"),
         ("gitops revision", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nrevision = \"a b\"\n"),
         ("gitops namespace", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nnamespace = \"Flux\"\n"),
+        ("gitops scp-like URL for Flux", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"git@g:p.git\"\n"),
+        ("gitops secret for Argo CD", "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://g/p.git\"\nsecret = \"creds\"\n"),
         ("gitops secret", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nsecret = \"Creds\"\n"),
     ];
     for (what, toml_text) in bad {
