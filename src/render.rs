@@ -534,6 +534,17 @@ pub fn render_gitops(
     .into_iter()
     .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
     .collect();
+    // A broken template fails every unit alike: name a few, count the rest.
+    const SHOWN: usize = 10;
+    if errors.len() > SHOWN {
+        let more = errors.len() - SHOWN;
+        errors.truncate(SHOWN);
+        errors.push(TemplateError {
+            origin: templates.origin(unit_template),
+            namespace: None,
+            message: format!("… and {more} more tenant or shared directories"),
+        });
+    }
     match root {
         Some(root) if errors.is_empty() => Ok(RenderedGitOps { root, units }),
         _ => Err(errors),

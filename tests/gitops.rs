@@ -354,6 +354,28 @@ fn user_gitops_templates_are_checked_against_the_crds_and_the_confinement() {
         assert!(stderr.contains(message), "expected {message:?} in {stderr}");
         assert!(!p.output().exists(), "something was written");
     }
+    // A template that fails for every tenant names a few and counts the rest.
+    let mut many =
+        String::from("version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\n");
+    for i in 0..25 {
+        many.push_str(&format!("[tenants.t{i}]\n"));
+    }
+    let p = Project::new(&many);
+    let dir = p.path().join("templates");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("flux-unit.yaml.j2"), "{{ nothing.here }}\n").unwrap();
+    let out = p
+        .run("compile", &["--templates", "templates"])
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("undefined").count(), 10, "{stderr}");
+    assert!(
+        stderr.contains("… and 15 more tenant or shared directories"),
+        "{stderr}"
+    );
+
     // The built-in template, given as a user template, passes the same checks.
     let p = Project::new(&toml);
     let dir = p.path().join("templates");
