@@ -116,6 +116,25 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Check that the output tree isolates tenants exactly as tenants.toml says.
+    #[command(
+        long_about = "Reads every YAML file under the output tree (whoever wrote it: tenantc, your templates, a hand edit), evaluates its NetworkPolicies and Istio Sidecars the way Kubernetes and Istio do, and compares the result with tenants.toml.\n\nExit 0: no violation; 1: at least one violation; 2: unreadable input (tenants.toml, or a YAML file, named with file:line:col).",
+        after_help = "Examples:\n  tenantc verify\n  tenantc verify --mesh-scope\n  tenantc verify --output clusters/prod/output --config clusters/prod/tenants.toml\n  tenantc verify --format json | jq '.findings[] | select(.severity == \"violation\") | .message'"
+    )]
+    Verify {
+        /// The tenants file.
+        #[arg(long, default_value = "tenants/tenants.toml")]
+        config: PathBuf,
+        /// The output tree to check.
+        #[arg(long, default_value = "output")]
+        output: PathBuf,
+        /// Also print, per namespace, how many namespaces its sidecars receive configuration for.
+        #[arg(long)]
+        mesh_scope: bool,
+        /// `json`: the findings, the summary and the mesh scope as one JSON document.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 fn use_color(args: &Args) -> bool {
@@ -210,7 +229,95 @@ pub fn run(args: &Args) -> u8 {
             ci,
             format,
         } => init(args, dir, *with_templates, *ci, *format),
+        Command::Verify {
+            config,
+            output,
+            mesh_scope,
+            format,
+        } => match verify(args, config, output, *mesh_scope, *format) {
+            Ok(code) => code,
+            Err(e) => report(args, &e, *format),
+        },
     }
+}
+
+/// Prints the files of the tree that cannot be read (`file:line:col: message`); exit code 2.
+fn report_tree(args: &Args, errors: &[tenantc::verify::TreeError], format: Format) -> u8 {
+    use tenantc::verify::TreeError;
+    let json: Vec<serde_json::Value> = errors
+        .iter()
+        .map(|e| match e {
+            TreeError::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => serde_json::json!({
+                "severity": "error", "message": message, "file": path, "line": line,
+                "column": column, "end_line": null, "end_column": null, "label": null, "help": null,
+            }),
+            TreeError::Read { path, .. } => {
+                tenantc::diag::json_without_position(&e.to_string(), Some(path))
+            }
+        })
+        .collect();
+    if format == Format::Json {
+        let doc = serde_json::json!({ "status": "invalid", "errors": json });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    if args.message_format == MessageFormat::Json {
+        for e in json {
+            eprintln!("{e}");
+        }
+        return EXIT_INVALID;
+    }
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    eprintln!("error: the output tree cannot be read; nothing was verified");
+    EXIT_INVALID
+}
+
+fn verify(
+    args: &Args,
+    config: &Path,
+    output: &Path,
+    mesh_scope: bool,
+    format: Format,
+) -> Result<u8, Error> {
+    let (cfg, _) = tenantc::config_from_file(config)?;
+    let intent = tenantc::intent::intent_of(&cfg);
+    let model = match tenantc::verify::model_of(output, &intent) {
+        Ok(m) => m,
+        Err(errors) => return Ok(report_tree(args, &errors, format)),
+    };
+    let report = tenantc::verify::report_of(&model, &intent);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Text => {
+            let text = report.to_text(
+                &output.display().to_string(),
+                &config.display().to_string(),
+                mesh_scope,
+            );
+            if args.quiet {
+                for line in text.lines().filter(|l| l.starts_with("violation:")) {
+                    println!("{line}");
+                }
+            } else {
+                print!("{text}");
+            }
+        }
+    }
+    let code = if report.ok { EXIT_OK } else { EXIT_DRIFT };
+    // The model of a large tree takes a while to free; the process is about to exit anyway.
+    std::mem::forget(model);
+    std::mem::forget(intent);
+    std::mem::forget(cfg);
+    Ok(code)
 }
 
 /// Stage messages on stderr for runs large enough to take a while, and only on a terminal (a CI

@@ -172,11 +172,13 @@ fn to_toml(cfg: &Cfg, reversed: bool) -> String {
 }
 
 fn compile(toml: &str) -> tenantc::emit::Tree {
+    compiled(toml).tree
+}
+
+fn compiled(toml: &str) -> tenantc::Compiled {
     let config =
         tenantc::config_from_source(toml, "tenants.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
-    tenantc::compile_config(config, &Templates::builtin(), "tenants.toml")
-        .expect("compiles")
-        .tree
+    tenantc::compile_config(config, &Templates::builtin(), "tenants.toml").expect("compiles")
 }
 
 proptest! {
@@ -191,5 +193,21 @@ proptest! {
         prop_assert_eq!(&a, &compile(&backward), "table and key order changed the output:\n{}\n---\n{}", forward, backward);
         prop_assert!(a.contains_key("kustomization.yaml"));
         prop_assert_eq!(a.contains_key("gitops/kustomization.yaml"), cfg.gitops > 0);
+    }
+
+    /// verify reads back from disk what compile wrote and finds it exactly as intended.
+    #[test]
+    fn verify_accepts_every_compiled_tree(cfg in config()) {
+        let toml = to_toml(&cfg, false);
+        let c = compiled(&toml);
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in &c.tree {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let report = tenantc::verify::verify(dir.path(), &c.intent).expect("readable tree");
+        prop_assert!(report.findings.is_empty(), "{:#?}\n{}", report.findings, toml);
+        prop_assert_eq!(report.summary.namespaces, c.intent.namespaces.len());
     }
 }

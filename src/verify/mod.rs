@@ -1,0 +1,199 @@
+//! Stage 7, verify: read a tree back from disk, evaluate its NetworkPolicies and Sidecars the way
+//! Kubernetes and Istio do, and compare the result with the intent of tenants.toml. Independent
+//! of `render` by design, so that it catches what user templates or hand edits got wrong.
+//!
+//! - [`tree`] reads the YAML files, keeping file and object of every document;
+//! - [`netpol`] and [`sidecar`] hold the Kubernetes and Istio rules;
+//! - [`reach`] evaluates the tree per namespace; [`check`] compares it with the intent;
+
+
+pub mod check;
+pub mod netpol;
+pub mod reach;
+pub mod sidecar;
+pub mod tree;
+pub mod yaml;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::intent::Intent;
+use reach::Model;
+pub use tree::{Origin, TreeError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Violation,
+    Warning,
+}
+
+/// One thing verify found, in the user's terms, with the objects responsible.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// A stable identifier of the check, for scripts (`over-allow`, `missing-sidecar`, ...).
+    pub check: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    pub objects: Vec<Origin>,
+}
+
+/// How many namespaces one namespace's sidecars receive configuration for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScopeRow {
+    pub namespace: String,
+    /// With the Sidecars in the tree.
+    pub with_sidecars: usize,
+    /// Without any Sidecar: every namespace of the cluster.
+    pub without_sidecars: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MeshScope {
+    pub namespaces: Vec<ScopeRow>,
+    pub total_with_sidecars: usize,
+    pub total_without_sidecars: usize,
+}
+
+impl MeshScope {
+    /// The share of sidecar configuration the Sidecars save, in percent.
+    pub fn saved_percent(&self) -> usize {
+        if self.total_without_sidecars == 0 {
+            return 0;
+        }
+        100 - (self.total_with_sidecars * 100).div_ceil(self.total_without_sidecars)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub documents: usize,
+    pub namespaces: usize,
+    pub network_policies: usize,
+    pub sidecars: usize,
+    pub violations: usize,
+    pub warnings: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub mesh_scope: MeshScope,
+}
+
+/// Reads the tree at `output` and evaluates it; `intent` names the namespaces it should know.
+pub fn model_of(output: &Path, intent: &Intent) -> Result<Model, Vec<TreeError>> {
+    let tree = tree::read_tree(output)?;
+    Ok(Model::build(tree, &check::known_namespaces(intent)))
+}
+
+/// Verifies the tree at `output` against `intent`.
+pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> {
+    let model = model_of(output, intent)?;
+    Ok(report_of(&model, intent))
+}
+
+pub fn report_of(model: &Model, intent: &Intent) -> Report {
+    let findings = check::check(model, intent);
+    let mesh_scope = check::mesh_scope(model, intent);
+    let violations = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Violation)
+        .count();
+    let summary = Summary {
+        files: model.tree.files,
+        documents: model.tree.documents,
+        namespaces: model.tree.namespaces.len(),
+        network_policies: model.tree.policies.len(),
+        sidecars: model.tree.sidecars.len(),
+        violations,
+        warnings: findings.len() - violations,
+    };
+    Report {
+        ok: violations == 0,
+        summary,
+        findings,
+        mesh_scope,
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl Report {
+    /// The human report: one line per finding, then the summary and the mesh-scope total.
+    pub fn to_text(&self, output: &str, config: &str, per_namespace_scope: bool) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            let label = match f.severity {
+                Severity::Violation => "violation",
+                Severity::Warning => "warning",
+            };
+            out.push_str(&format!("{label}: {}\n", f.message));
+        }
+        if per_namespace_scope {
+            out.push_str(&self.scope_table());
+        }
+        let s = &self.summary;
+        out.push_str(&format!(
+            "{} {} {config}: {}, {}, {}, {} in {}; {}, {}\n",
+            output,
+            if self.ok { "matches" } else { "does not match" },
+            plural(s.namespaces, "namespace", "namespaces"),
+            plural(s.network_policies, "NetworkPolicy", "NetworkPolicies"),
+            plural(s.sidecars, "Sidecar", "Sidecars"),
+            plural(s.documents, "document", "documents"),
+            plural(s.files, "file", "files"),
+            plural(s.violations, "violation", "violations"),
+            plural(s.warnings, "warning", "warnings"),
+        ));
+        let m = &self.mesh_scope;
+        if !m.namespaces.is_empty() {
+            out.push_str(&format!(
+                "mesh scope: the sidecars of {} receive configuration for {} namespaces in total with these Sidecars, {} without ({}% less)\n",
+                plural(m.namespaces.len(), "namespace", "namespaces"),
+                m.total_with_sidecars,
+                m.total_without_sidecars,
+                m.saved_percent()
+            ));
+        }
+        out
+    }
+
+    pub fn scope_table(&self) -> String {
+        let m = &self.mesh_scope;
+        let width = m
+            .namespaces
+            .iter()
+            .map(|r| r.namespace.len())
+            .max()
+            .unwrap_or(9)
+            .max(9);
+        let mut out = format!(
+            "{:<width$}  {:>13}  {:>16}\n",
+            "namespace", "with Sidecars", "without Sidecars"
+        );
+        for r in &m.namespaces {
+            out.push_str(&format!(
+                "{:<width$}  {:>13}  {:>16}\n",
+                r.namespace, r.with_sidecars, r.without_sidecars
+            ));
+        }
+        out.push_str(&format!(
+            "{:<width$}  {:>13}  {:>16}\n",
+            "total", m.total_with_sidecars, m.total_without_sidecars
+        ));
+        out
+    }
+}

@@ -1,0 +1,615 @@
+//! Kubernetes NetworkPolicy semantics: label selectors, ports, protocols, `policyTypes` defaults.
+//! https://kubernetes.io/docs/concepts/services-networking/network-policies/
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use super::tree::{PolicyPort, PortValue, Selector};
+
+/// The label the API server sets on every namespace to its name; nobody can change it.
+pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Protocol {
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+    #[serde(rename = "SCTP")]
+    Sctp,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "TCP" => Some(Self::Tcp),
+            "UDP" => Some(Self::Udp),
+            "SCTP" => Some(Self::Sctp),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "TCP",
+            Self::Udp => "UDP",
+            Self::Sctp => "SCTP",
+        }
+    }
+}
+
+/// Ports per protocol, as sorted, disjoint, inclusive ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PortSet {
+    ranges: [Vec<(u16, u16)>; 3],
+}
+
+impl PortSet {
+    pub fn all() -> Self {
+        Self {
+            ranges: [vec![(1, 65535)], vec![(1, 65535)], vec![(1, 65535)]],
+        }
+    }
+
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn single(protocol: Protocol, port: u16) -> Self {
+        let mut s = Self::none();
+        s.add(protocol, port, port);
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.iter().all(Vec::is_empty)
+    }
+
+    pub fn is_all(&self) -> bool {
+        *self == Self::all()
+    }
+
+    pub fn add(&mut self, protocol: Protocol, lo: u16, hi: u16) {
+        let mut other = Self::none();
+        other.ranges[protocol as usize] = vec![(lo.min(hi), hi.max(lo))];
+        self.union_with(&other);
+    }
+
+    pub fn union_with(&mut self, other: &Self) {
+        for (mine, theirs) in self.ranges.iter_mut().zip(&other.ranges) {
+            if theirs.is_empty() {
+                continue;
+            }
+            let mut all: Vec<(u16, u16)> = mine.iter().chain(theirs).copied().collect();
+            all.sort_unstable();
+            let mut merged: Vec<(u16, u16)> = Vec::with_capacity(all.len());
+            for (lo, hi) in all {
+                match merged.last_mut() {
+                    Some(last) if u32::from(lo) <= u32::from(last.1) + 1 => last.1 = last.1.max(hi),
+                    _ => merged.push((lo, hi)),
+                }
+            }
+            *mine = merged;
+        }
+    }
+
+    /// The ports of `self` that are not in `other`.
+    pub fn minus(&self, other: &Self) -> Self {
+        let mut out = Self::none();
+        for (i, (mine, theirs)) in self.ranges.iter().zip(&other.ranges).enumerate() {
+            for &(lo, hi) in mine {
+                let mut pieces = vec![(u32::from(lo), u32::from(hi))];
+                for &(tlo, thi) in theirs {
+                    let (tlo, thi) = (u32::from(tlo), u32::from(thi));
+                    pieces = pieces
+                        .into_iter()
+                        .flat_map(|(a, b)| {
+                            let mut keep = Vec::new();
+                            if thi < a || tlo > b {
+                                keep.push((a, b));
+                            } else {
+                                if tlo > a {
+                                    keep.push((a, tlo - 1));
+                                }
+                                if thi < b {
+                                    keep.push((thi + 1, b));
+                                }
+                            }
+                            keep
+                        })
+                        .collect();
+                }
+                for (a, b) in pieces {
+                    // Both ends come from u16 values, so they fit.
+                    out.ranges[i].push((a as u16, b as u16));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn intersect(&self, other: &Self) -> Self {
+        self.minus(&self.minus(other))
+    }
+
+    pub fn covers(&self, other: &Self) -> bool {
+        other.minus(self).is_empty()
+    }
+
+    pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
+        self.ranges[protocol as usize]
+            .iter()
+            .any(|&(lo, hi)| lo <= port && port <= hi)
+    }
+
+    /// `TCP/53`, `TCP/8000-8080`, `every UDP port`, for messages and JSON.
+    pub fn to_strings(&self) -> Vec<String> {
+        if self.is_all() {
+            return vec!["every port".into()];
+        }
+        let mut out = Vec::new();
+        for p in Protocol::ALL {
+            for &(lo, hi) in &self.ranges[p as usize] {
+                out.push(match (lo, hi) {
+                    (1, 65535) => format!("every {} port", p.as_str()),
+                    (lo, hi) if lo == hi => format!("{}/{lo}", p.as_str()),
+                    (lo, hi) => format!("{}/{lo}-{hi}", p.as_str()),
+                });
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for PortSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("no port");
+        }
+        f.write_str(&self.to_strings().join(", "))
+    }
+}
+
+impl serde::Serialize for PortSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_strings().serialize(s)
+    }
+}
+
+/// Parses `--port 8080/TCP` (or `8080`, TCP by default).
+pub fn parse_port_arg(s: &str) -> Result<(Protocol, u16), String> {
+    let (port, proto) = s.split_once('/').unwrap_or((s, "TCP"));
+    let proto = Protocol::parse(&proto.to_ascii_uppercase())
+        .ok_or_else(|| format!("unknown protocol `{proto}`: use TCP, UDP or SCTP"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p >= 1)
+        .ok_or_else(|| format!("`{port}` is not a port number (1-65535)"))?;
+    Ok((proto, port))
+}
+
+/// The ports a rule's `ports` list matches: missing or empty means every port; a port entry
+/// without `port` means every port of its protocol; the protocol defaults to TCP; `endPort`
+/// makes a range. Named ports cannot be resolved without the pods, so they are returned apart.
+pub fn ports_of(list: Option<&[PolicyPort]>) -> (PortSet, Vec<String>, Vec<String>) {
+    let mut set = PortSet::none();
+    let mut named = Vec::new();
+    let mut problems = Vec::new();
+    let list = match list {
+        None | Some([]) => return (PortSet::all(), named, problems),
+        Some(l) => l,
+    };
+    for p in list {
+        let proto_text = p.protocol.as_deref().unwrap_or("TCP");
+        let Some(proto) = Protocol::parse(proto_text) else {
+            problems.push(format!("unknown protocol `{proto_text}`"));
+            continue;
+        };
+        match &p.port {
+            None => set.add(proto, 1, 65535),
+            Some(PortValue::Name(n)) => {
+                if p.end_port.is_some() {
+                    problems.push(format!("`endPort` needs a numeric `port`, not `{n}`"));
+                }
+                named.push(format!("{}/{n}", proto.as_str()));
+            }
+            Some(PortValue::Number(n)) => {
+                let Ok(lo) =
+                    u16::try_from(*n).map_err(drop).and_then(
+                        |v| {
+                            if v >= 1 {
+                                Ok(v)
+                            } else {
+                                Err(())
+                            }
+                        },
+                    )
+                else {
+                    problems.push(format!("port {n} is out of range"));
+                    continue;
+                };
+                let hi = match p.end_port {
+                    None => lo,
+                    Some(e) => match u16::try_from(e) {
+                        Ok(e) if e >= lo => e,
+                        _ => {
+                            problems
+                                .push(format!("endPort {e} is below port {lo} or out of range"));
+                            continue;
+                        }
+                    },
+                };
+                set.add(proto, lo, hi);
+            }
+        }
+    }
+    (set, named, problems)
+}
+
+/// Which directions a policy affects: `policyTypes` when given; otherwise Ingress always, and
+/// Egress only when the policy has egress rules (the API server's defaulting).
+pub fn policy_directions(
+    types: Option<&[String]>,
+    has_egress_rules: bool,
+) -> (bool, bool, Vec<String>) {
+    match types {
+        Some(list) if !list.is_empty() => {
+            let unknown = list
+                .iter()
+                .filter(|t| *t != "Ingress" && *t != "Egress")
+                .map(|t| format!("unknown policy type `{t}`"))
+                .collect();
+            (
+                list.iter().any(|t| t == "Ingress"),
+                list.iter().any(|t| t == "Egress"),
+                unknown,
+            )
+        }
+        _ => (true, has_egress_rules, Vec::new()),
+    }
+}
+
+const OPERATORS: [&str; 4] = ["In", "NotIn", "Exists", "DoesNotExist"];
+
+impl Selector {
+    /// `{}`: selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.match_expressions.is_empty()
+    }
+
+    /// Problems the API server would reject: unknown operators, values where none belong.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in &self.match_expressions {
+            if !OPERATORS.contains(&e.operator.as_str()) {
+                out.push(format!(
+                    "unknown operator `{}` (use In, NotIn, Exists or DoesNotExist)",
+                    e.operator
+                ));
+            } else if matches!(e.operator.as_str(), "In" | "NotIn") && e.values.is_empty() {
+                out.push(format!(
+                    "operator `{}` on `{}` needs values",
+                    e.operator, e.key
+                ));
+            } else if matches!(e.operator.as_str(), "Exists" | "DoesNotExist")
+                && !e.values.is_empty()
+            {
+                out.push(format!("operator `{}` takes no values", e.operator));
+            }
+        }
+        out
+    }
+
+    /// Whether an object with these labels is selected.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|e| {
+                let got = labels.get(&e.key);
+                match e.operator.as_str() {
+                    "In" => got.is_some_and(|v| e.values.contains(v)),
+                    "NotIn" => got.is_none_or(|v| !e.values.contains(v)),
+                    "Exists" => got.is_some(),
+                    "DoesNotExist" => got.is_none(),
+                    _ => false,
+                }
+            })
+    }
+
+    /// Whether every object this selector selects carries all of `labels` (so it selects no more
+    /// than the pods tenants.toml names).
+    pub fn within(&self, labels: &BTreeMap<String, String>) -> bool {
+        labels.iter().all(|(k, v)| {
+            self.match_labels.get(k) == Some(v)
+                || self
+                    .match_expressions
+                    .iter()
+                    .any(|e| &e.key == k && e.operator == "In" && e.values == [v.clone()])
+        })
+    }
+
+    /// `app=web, tier In (a, b)`, for messages.
+    pub fn describe(&self) -> String {
+        if self.is_empty() {
+            return "every pod".into();
+        }
+        let mut parts: Vec<String> = self
+            .match_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        for e in &self.match_expressions {
+            parts.push(match e.operator.as_str() {
+                "Exists" => e.key.clone(),
+                "DoesNotExist" => format!("!{}", e.key),
+                op => format!("{} {op} ({})", e.key, e.values.join(", ")),
+            });
+        }
+        parts.join(", ")
+    }
+}
+
+/// A set of namespace ids: either the listed ones, or every namespace but the listed ones
+/// (a selector such as `{}` or `NotIn` matches namespaces that exist nowhere in the tree too).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NsSet {
+    Only(Vec<u32>),
+    AllExcept(Vec<u32>),
+}
+
+impl NsSet {
+    pub fn contains(&self, id: u32) -> bool {
+        match self {
+            Self::Only(v) => v.binary_search(&id).is_ok(),
+            Self::AllExcept(v) => v.binary_search(&id).is_err(),
+        }
+    }
+
+    pub fn intersect(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Only(a), Self::Only(b)) => Self::Only(
+                a.into_iter()
+                    .filter(|x| b.binary_search(x).is_ok())
+                    .collect(),
+            ),
+            (Self::Only(a), Self::AllExcept(b)) | (Self::AllExcept(b), Self::Only(a)) => {
+                Self::Only(
+                    a.into_iter()
+                        .filter(|x| b.binary_search(x).is_err())
+                        .collect(),
+                )
+            }
+            (Self::AllExcept(a), Self::AllExcept(b)) => {
+                Self::AllExcept(sorted(a.into_iter().chain(b)))
+            }
+        }
+    }
+}
+
+pub fn sorted(v: impl IntoIterator<Item = u32>) -> Vec<u32> {
+    let mut v: Vec<u32> = v.into_iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Namespace labels indexed for selector evaluation, so that a selector costs the size of its
+/// answer, not the number of namespaces.
+#[derive(Debug, Default)]
+pub struct LabelIndex {
+    pub by_pair: HashMap<(String, String), Vec<u32>>,
+    pub by_key: HashMap<String, Vec<u32>>,
+}
+
+impl LabelIndex {
+    pub fn add(&mut self, id: u32, labels: &BTreeMap<String, String>) {
+        for (k, v) in labels {
+            if k == NAME_LABEL {
+                continue;
+            }
+            self.by_pair
+                .entry((k.clone(), v.clone()))
+                .or_default()
+                .push(id);
+            self.by_key.entry(k.clone()).or_default().push(id);
+        }
+    }
+
+    pub fn finish(&mut self) {
+        for v in self.by_pair.values_mut().chain(self.by_key.values_mut()) {
+            v.sort_unstable();
+            v.dedup();
+        }
+    }
+
+    /// The namespaces a selector matches; `intern` gives the id of a namespace by name (a name
+    /// seen nowhere else gets a new id: a policy may name a namespace the tree does not have).
+    pub fn select(&self, sel: &Selector, intern: &mut dyn FnMut(&str) -> u32) -> NsSet {
+        let pair = |k: &str, v: &str| -> Vec<u32> {
+            self.by_pair
+                .get(&(k.to_owned(), v.to_owned()))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut set = NsSet::AllExcept(Vec::new());
+        for (k, v) in &sel.match_labels {
+            let one = if k == NAME_LABEL {
+                NsSet::Only(vec![intern(v)])
+            } else {
+                NsSet::Only(pair(k, v))
+            };
+            set = set.intersect(one);
+        }
+        for e in &sel.match_expressions {
+            let values = |intern: &mut dyn FnMut(&str) -> u32| -> Vec<u32> {
+                if e.key == NAME_LABEL {
+                    sorted(e.values.iter().map(|v| intern(v)))
+                } else {
+                    sorted(e.values.iter().flat_map(|v| pair(&e.key, v)))
+                }
+            };
+            let key_set = || self.by_key.get(&e.key).cloned().unwrap_or_default();
+            let one = match e.operator.as_str() {
+                "In" => NsSet::Only(values(intern)),
+                "NotIn" => NsSet::AllExcept(values(intern)),
+                "Exists" if e.key == NAME_LABEL => NsSet::AllExcept(Vec::new()),
+                "Exists" => NsSet::Only(key_set()),
+                "DoesNotExist" if e.key == NAME_LABEL => NsSet::Only(Vec::new()),
+                "DoesNotExist" => NsSet::AllExcept(key_set()),
+                _ => NsSet::Only(Vec::new()),
+            };
+            set = set.intersect(one);
+        }
+        set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::tree::Expression;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn expr(key: &str, op: &str, values: &[&str]) -> Expression {
+        Expression {
+            key: key.into(),
+            operator: op.into(),
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn match_expression_operators() {
+        let l = labels(&[("app", "web"), ("tier", "front")]);
+        let sel = |e: Expression| Selector {
+            match_labels: BTreeMap::new(),
+            match_expressions: vec![e],
+        };
+        assert!(sel(expr("app", "In", &["web", "api"])).matches(&l));
+        assert!(!sel(expr("app", "In", &["api"])).matches(&l));
+        assert!(sel(expr("app", "NotIn", &["api"])).matches(&l));
+        assert!(!sel(expr("app", "NotIn", &["web"])).matches(&l));
+        assert!(
+            sel(expr("missing", "NotIn", &["x"])).matches(&l),
+            "NotIn matches an absent key"
+        );
+        assert!(sel(expr("tier", "Exists", &[])).matches(&l));
+        assert!(!sel(expr("missing", "Exists", &[])).matches(&l));
+        assert!(sel(expr("missing", "DoesNotExist", &[])).matches(&l));
+        assert!(!sel(expr("app", "DoesNotExist", &[])).matches(&l));
+        assert!(!sel(expr("app", "Equals", &["web"])).matches(&l));
+        assert_eq!(sel(expr("app", "Equals", &["web"])).problems().len(), 1);
+        assert!(Selector::default().matches(&l), "{{}} selects everything");
+        let both = Selector {
+            match_labels: labels(&[("app", "web")]),
+            match_expressions: vec![expr("tier", "In", &["back"])],
+        };
+        assert!(
+            !both.matches(&l),
+            "matchLabels and matchExpressions are ANDed"
+        );
+    }
+
+    #[test]
+    fn policy_types_default() {
+        assert_eq!(policy_directions(None, false), (true, false, vec![]));
+        assert_eq!(policy_directions(None, true), (true, true, vec![]));
+        assert_eq!(policy_directions(Some(&[]), true), (true, true, vec![]));
+        let egress_only = ["Egress".to_owned()];
+        assert_eq!(
+            policy_directions(Some(&egress_only), false),
+            (false, true, vec![])
+        );
+    }
+
+    #[test]
+    fn ports_protocol_default_end_port_and_named() {
+        let port = |proto: Option<&str>, port: Option<PortValue>, end: Option<i64>| PolicyPort {
+            protocol: proto.map(str::to_owned),
+            port,
+            end_port: end,
+        };
+        let (set, named, problems) = ports_of(Some(&[
+            port(None, Some(PortValue::Number(8000)), Some(8080)),
+            port(Some("UDP"), Some(PortValue::Number(53)), None),
+            port(Some("SCTP"), None, None),
+            port(None, Some(PortValue::Name("http".into())), None),
+        ]));
+        assert!(set.contains(Protocol::Tcp, 8000) && set.contains(Protocol::Tcp, 8080));
+        assert!(!set.contains(Protocol::Tcp, 8081) && !set.contains(Protocol::Udp, 8000));
+        assert!(set.contains(Protocol::Udp, 53) && set.contains(Protocol::Sctp, 9));
+        assert_eq!(named, ["TCP/http"]);
+        assert!(problems.is_empty());
+        assert_eq!(
+            set.to_strings(),
+            ["TCP/8000-8080", "UDP/53", "every SCTP port"]
+        );
+        assert!(ports_of(None).0.is_all());
+        assert!(
+            ports_of(Some(&[])).0.is_all(),
+            "an empty list matches every port"
+        );
+        let (_, _, problems) = ports_of(Some(&[port(None, Some(PortValue::Number(90)), Some(80))]));
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn port_set_algebra() {
+        let all = PortSet::all();
+        let dns = {
+            let mut s = PortSet::single(Protocol::Udp, 53);
+            s.add(Protocol::Tcp, 53, 53);
+            s
+        };
+        let rest = all.minus(&dns);
+        assert!(!rest.contains(Protocol::Tcp, 53) && rest.contains(Protocol::Tcp, 54));
+        assert!(all.covers(&dns) && !dns.covers(&all));
+        assert_eq!(
+            dns.intersect(&PortSet::single(Protocol::Tcp, 53)),
+            PortSet::single(Protocol::Tcp, 53)
+        );
+        let mut joined = rest.clone();
+        joined.union_with(&dns);
+        assert!(joined.is_all());
+    }
+
+    #[test]
+    fn namespace_selection_by_index() {
+        let mut index = LabelIndex::default();
+        index.add(1, &labels(&[("team", "a")]));
+        index.add(2, &labels(&[("team", "b")]));
+        index.finish();
+        let names = ["other", "x", "y", "z"];
+        let mut intern = |n: &str| names.iter().position(|m| *m == n).unwrap_or(9) as u32;
+        let sel = Selector {
+            match_labels: labels(&[("team", "a")]),
+            match_expressions: vec![],
+        };
+        assert_eq!(index.select(&sel, &mut intern), NsSet::Only(vec![1]));
+        let not_b = Selector {
+            match_labels: BTreeMap::new(),
+            match_expressions: vec![expr("team", "NotIn", &["b"])],
+        };
+        let s = index.select(&not_b, &mut intern);
+        assert!(s.contains(1) && !s.contains(2) && s.contains(0), "{s:?}");
+        let named = Selector {
+            match_labels: BTreeMap::new(),
+            match_expressions: vec![expr(NAME_LABEL, "In", &["y", "z"])],
+        };
+        assert_eq!(index.select(&named, &mut intern), NsSet::Only(vec![2, 3]));
+        assert_eq!(
+            index.select(&Selector::default(), &mut intern),
+            NsSet::AllExcept(vec![])
+        );
+    }
+}

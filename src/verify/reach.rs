@@ -1,0 +1,432 @@
+//! The tree's NetworkPolicies and Sidecars evaluated per namespace: which peers each namespace's
+//! policies let in and out, on which ports, and which policy says so. Each namespace keeps its
+//! allowed peers as sets (or "every namespace but ..."), never as a namespace-by-namespace matrix,
+//! so the work grows with the size of the tree, not with its square.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
+use super::sidecar::{self, Host, Scope};
+use super::tree::{Origin, Rule, Selector, Tree};
+
+/// Id 0: every namespace that appears nowhere in the tree or in tenants.toml.
+pub const OTHER: u32 = 0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ingress => "ingress",
+            Self::Egress => "egress",
+        }
+    }
+}
+
+/// Who a rule lets in (ingress) or out (egress).
+#[derive(Clone, Debug)]
+pub enum GrantPeer {
+    /// `from`/`to` missing or empty: every source or destination, in or outside the cluster.
+    Everything,
+    /// Pods of these namespaces; `pods: None` means every pod.
+    Namespaces {
+        set: NsSet,
+        pods: Option<Selector>,
+    },
+    IpBlock {
+        cidr: String,
+        except: Vec<String>,
+    },
+}
+
+/// One peer of one rule of one policy.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// Index into `Tree::policies`.
+    pub policy: usize,
+    /// The policy selects every pod of its namespace.
+    pub targets_all: bool,
+    pub peer: GrantPeer,
+    pub ports: PortSet,
+    /// Named ports (`TCP/http`): what they match depends on the pods, unknown here.
+    pub named_ports: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Side {
+    /// Policies that select every pod and isolate it for this direction.
+    pub isolating_all: Vec<usize>,
+    /// Policies that isolate some pods only (a non-empty podSelector).
+    pub isolating_some: Vec<usize>,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NsNet {
+    pub ingress: Side,
+    pub egress: Side,
+}
+
+impl NsNet {
+    pub fn side(&self, d: Direction) -> &Side {
+        match d {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
+}
+
+/// A problem in one object that the API server, kubectl or istiod would reject or misread.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub origin: Origin,
+    pub check: &'static str,
+    pub message: String,
+}
+
+/// The tree, evaluated.
+#[derive(Debug)]
+pub struct Model {
+    pub tree: Tree,
+    pub names: Vec<String>,
+    pub ids: HashMap<String, u32>,
+    /// The Namespace document of each id, if the tree has one.
+    pub namespace_doc: Vec<Option<usize>>,
+    pub net: Vec<NsNet>,
+    /// Sidecars by namespace id, indices into `Tree::sidecars`.
+    pub sidecars: HashMap<u32, Vec<usize>>,
+    /// NetworkPolicies by namespace id, indices into `Tree::policies`.
+    pub policies: HashMap<u32, Vec<usize>>,
+    pub problems: Vec<Problem>,
+}
+
+impl Model {
+    /// Evaluates `tree`; `known` are namespaces to give ids up front (those of tenants.toml and
+    /// the platform), so that messages and lookups can name them even if the tree does not.
+    pub fn build(tree: Tree, known: &[String]) -> Self {
+        let mut names = vec!["(a namespace outside the tree and tenants.toml)".to_owned()];
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut namespace_doc: Vec<Option<usize>> = vec![None];
+        let mut problems = Vec::new();
+        let mut index = LabelIndex::default();
+        for (i, doc) in tree.namespaces.iter().enumerate() {
+            let id = intern(&mut names, &mut ids, &doc.origin.name);
+            namespace_doc.resize(names.len(), None);
+            if let Some(first) = namespace_doc[id as usize] {
+                problems.push(Problem {
+                    origin: doc.origin.clone(),
+                    check: "duplicate-namespace",
+                    message: format!(
+                        "namespace {} is defined twice ({} and {})",
+                        doc.origin.name, tree.namespaces[first].origin.file, doc.origin.file
+                    ),
+                });
+                continue;
+            }
+            namespace_doc[id as usize] = Some(i);
+            index.add(id, &doc.labels);
+        }
+        index.finish();
+        for n in known {
+            intern(&mut names, &mut ids, n);
+        }
+
+        let mut net: Vec<NsNet> = Vec::new();
+        let mut policies: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (pi, policy) in tree.policies.iter().enumerate() {
+            let Some(ns) = policy.namespace.as_deref() else {
+                problems.push(Problem {
+                    origin: policy.origin.clone(),
+                    check: "no-namespace",
+                    message: format!(
+                        "NetworkPolicy {} has no metadata.namespace, so nobody can tell which namespace it protects ({})",
+                        policy.origin.name, policy.origin
+                    ),
+                });
+                continue;
+            };
+            let own = intern(&mut names, &mut ids, ns);
+            policies.entry(own).or_default().push(pi);
+            let targets_all = policy.pod_selector.is_empty();
+            let mut problem = |check: &'static str, message: String| {
+                problems.push(Problem {
+                    origin: policy.origin.clone(),
+                    check,
+                    message: format!("{message} ({})", policy.origin),
+                });
+            };
+            for p in policy.pod_selector.problems() {
+                problem("invalid-selector", format!("podSelector: {p}"));
+            }
+            let has_egress = policy.egress.as_ref().is_some_and(|e| !e.is_empty());
+            let (ingress, egress, unknown) =
+                netpol::policy_directions(policy.policy_types.as_deref(), has_egress);
+            for u in unknown {
+                problem("invalid-policy", u);
+            }
+            let mut sides: Vec<(Direction, &[Rule])> = Vec::new();
+            if ingress {
+                sides.push((Direction::Ingress, policy.ingress.as_deref().unwrap_or(&[])));
+            }
+            if egress {
+                sides.push((Direction::Egress, policy.egress.as_deref().unwrap_or(&[])));
+            }
+            let mut new_grants: Vec<(Direction, Grant)> = Vec::new();
+            for (dir, rules) in sides {
+                for rule in rules {
+                    let (ports, named_ports, port_problems) =
+                        netpol::ports_of(rule.ports.as_deref());
+                    for p in port_problems {
+                        problem("invalid-port", p);
+                    }
+                    let peers = match dir {
+                        Direction::Ingress => rule.from.as_deref(),
+                        Direction::Egress => rule.to.as_deref(),
+                    };
+                    let grant = |peer| Grant {
+                        policy: pi,
+                        targets_all,
+                        peer,
+                        ports: ports.clone(),
+                        named_ports: named_ports.clone(),
+                    };
+                    match peers {
+                        None | Some([]) => new_grants.push((dir, grant(GrantPeer::Everything))),
+                        Some(list) => {
+                            for peer in list {
+                                let selectors = peer.namespace_selector.is_some()
+                                    || peer.pod_selector.is_some();
+                                if let Some(block) = &peer.ip_block {
+                                    if selectors {
+                                        problem("invalid-peer", "a peer sets ipBlock together with a selector, which the API server rejects".into());
+                                    }
+                                    new_grants.push((
+                                        dir,
+                                        grant(GrantPeer::IpBlock {
+                                            cidr: block.cidr.clone(),
+                                            except: block.except.clone(),
+                                        }),
+                                    ));
+                                    continue;
+                                }
+                                if !selectors {
+                                    problem("invalid-peer", format!("an empty {} peer `{{}}` is rejected by the API server (use `{}: []` or omit it to mean everything)", dir.as_str(), if dir == Direction::Ingress { "from" } else { "to" }));
+                                    continue;
+                                }
+                                let pods = peer.pod_selector.clone().filter(|s| !s.is_empty());
+                                if let Some(s) = &peer.pod_selector {
+                                    for p in s.problems() {
+                                        problem("invalid-selector", format!("podSelector: {p}"));
+                                    }
+                                }
+                                let set = match &peer.namespace_selector {
+                                    None => NsSet::Only(vec![own]),
+                                    Some(sel) => {
+                                        for p in sel.problems() {
+                                            problem(
+                                                "invalid-selector",
+                                                format!("namespaceSelector: {p}"),
+                                            );
+                                        }
+                                        for key in sel
+                                            .match_labels
+                                            .keys()
+                                            .chain(sel.match_expressions.iter().map(|e| &e.key))
+                                            .filter(|k| *k != NAME_LABEL)
+                                        {
+                                            problem("tenant-settable-label", format!(
+                                                "a namespaceSelector uses label `{key}`, which anyone who can label a namespace can set on their own; select namespaces by `{NAME_LABEL}` only"
+                                            ));
+                                        }
+                                        index.select(sel, &mut |n| intern(&mut names, &mut ids, n))
+                                    }
+                                };
+                                new_grants.push((dir, grant(GrantPeer::Namespaces { set, pods })));
+                            }
+                        }
+                    }
+                }
+            }
+            if net.len() < names.len() {
+                net.resize_with(names.len(), NsNet::default);
+            }
+            let entry = &mut net[own as usize];
+            for (dir, isolates) in [(Direction::Ingress, ingress), (Direction::Egress, egress)] {
+                if !isolates {
+                    continue;
+                }
+                let side = match dir {
+                    Direction::Ingress => &mut entry.ingress,
+                    Direction::Egress => &mut entry.egress,
+                };
+                if targets_all {
+                    side.isolating_all.push(pi);
+                } else {
+                    side.isolating_some.push(pi);
+                }
+            }
+            for (dir, g) in new_grants {
+                match dir {
+                    Direction::Ingress => entry.ingress.grants.push(g),
+                    Direction::Egress => entry.egress.grants.push(g),
+                }
+            }
+        }
+        let mut sidecars: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (si, sc) in tree.sidecars.iter().enumerate() {
+            let Some(ns) = sc.namespace.as_deref() else {
+                problems.push(Problem {
+                    origin: sc.origin.clone(),
+                    check: "no-namespace",
+                    message: format!(
+                        "Sidecar {} has no metadata.namespace ({})",
+                        sc.origin.name, sc.origin
+                    ),
+                });
+                continue;
+            };
+            let id = intern(&mut names, &mut ids, ns);
+            sidecars.entry(id).or_default().push(si);
+        }
+        net.resize_with(names.len(), NsNet::default);
+        namespace_doc.resize(names.len(), None);
+        problems.sort();
+        problems.dedup();
+        Self {
+            tree,
+            names,
+            ids,
+            namespace_doc,
+            net,
+            sidecars,
+            policies,
+            problems,
+        }
+    }
+
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn net_of(&self, id: u32) -> &NsNet {
+        &self.net[id as usize]
+    }
+
+    pub fn in_tree(&self, id: u32) -> bool {
+        self.namespace_doc[id as usize].is_some()
+    }
+
+    /// The ports on which `dir` of namespace `ns` lets `peer`'s pods through (any pods on
+    /// either side), and the grants that do. Everything when `ns` is not isolated.
+    pub fn allowed(&self, ns: u32, dir: Direction, peer: u32) -> (PortSet, Vec<&Grant>) {
+        let side = self.net_of(ns).side(dir);
+        if side.isolating_all.is_empty() && side.isolating_some.is_empty() {
+            return (PortSet::all(), Vec::new());
+        }
+        let mut ports = if side.isolating_all.is_empty() {
+            PortSet::all()
+        } else {
+            PortSet::none()
+        };
+        let mut grants = Vec::new();
+        for g in &side.grants {
+            let hit = match &g.peer {
+                GrantPeer::Everything => true,
+                GrantPeer::Namespaces { set, .. } => set.contains(peer),
+                GrantPeer::IpBlock { .. } => false,
+            };
+            if hit {
+                ports.union_with(&g.ports);
+                grants.push(g);
+            }
+        }
+        (ports, grants)
+    }
+
+    /// The selector-less Sidecars of a namespace, and whether they come from the root namespace.
+    pub fn effective_sidecars(&self, ns: u32, root: Option<&str>) -> (Vec<usize>, bool) {
+        let own: Vec<usize> = self
+            .sidecars
+            .get(&ns)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|i| !self.tree.sidecars[*i].has_workload_selector)
+            .collect();
+        if !own.is_empty() {
+            return (own, false);
+        }
+        let root_id = root.and_then(|r| self.id(r));
+        match root_id {
+            Some(r) if r != ns => {
+                let rooted: Vec<usize> = self
+                    .sidecars
+                    .get(&r)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|i| !self.tree.sidecars[*i].has_workload_selector)
+                    .collect();
+                let found = !rooted.is_empty();
+                (rooted, found)
+            }
+            _ => (Vec::new(), false),
+        }
+    }
+
+    /// The scope of a Sidecar applied to namespace `applied` and the hosts it could not parse.
+    /// `.` is the workload's namespace: for the root namespace's default Sidecar, that is the
+    /// namespace it applies to, not the root namespace.
+    pub fn scope_of(&self, sidecar: usize, applied: &str) -> (Scope, Vec<String>) {
+        let sc = &self.tree.sidecars[sidecar];
+        let own = applied;
+        let mut bad = Vec::new();
+        let mut hosts: Vec<Host> = Vec::new();
+        for h in &sc.hosts {
+            match sidecar::parse_host(h, own) {
+                Ok(host) => hosts.push(host),
+                Err(e) => bad.push(e),
+            }
+        }
+        (Scope::from_hosts(hosts), bad)
+    }
+
+    /// Files holding the NetworkPolicies of a namespace, for messages about what is missing.
+    pub fn policy_files(&self, ns: u32) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .policies
+            .get(&ns)
+            .into_iter()
+            .flatten()
+            .map(|i| self.tree.policies[*i].origin.file.clone())
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    }
+}
+
+fn intern(names: &mut Vec<String>, ids: &mut HashMap<String, u32>, n: &str) -> u32 {
+    if let Some(id) = ids.get(n) {
+        return *id;
+    }
+    let id = u32::try_from(names.len()).unwrap_or(u32::MAX);
+    names.push(n.to_owned());
+    ids.insert(n.to_owned(), id);
+    id
+}
+
+/// Labels of namespaces known only by name (outside the tree): the API server's name label.
+pub fn name_labels(name: &str) -> BTreeMap<String, String> {
+    [(NAME_LABEL.to_owned(), name.to_owned())]
+        .into_iter()
+        .collect()
+}

@@ -1,0 +1,461 @@
+//! Reads an output tree back from disk: every `*.yaml`/`*.yml` file, every document, keeping the
+//! file and object each NetworkPolicy, Sidecar and Namespace came from. Deliberately independent of
+//! `render`: the tree may come from user templates or hand edits.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, IgnoredAny};
+use serde::Deserialize;
+
+/// Where a document came from: the file (as the user named it) and the object's kind and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Origin {
+    pub file: String,
+    pub kind: String,
+    pub name: String,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.name)
+    }
+}
+
+/// A label selector as Kubernetes defines it: `matchLabels` AND every `matchExpressions` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Selector {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub match_expressions: Vec<Expression>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+pub struct Expression {
+    pub key: String,
+    pub operator: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub values: Vec<String>,
+}
+
+/// One `from`/`to` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Peer {
+    pub pod_selector: Option<Selector>,
+    pub namespace_selector: Option<Selector>,
+    pub ip_block: Option<IpBlock>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct IpBlock {
+    pub cidr: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub except: Vec<String>,
+}
+
+/// A port as NetworkPolicy writes it: a number or a named container port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortValue {
+    Number(i64),
+    Name(String),
+}
+
+impl<'de> Deserialize<'de> for PortValue {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = PortValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a port number or a port name")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PortValue, E> {
+                Ok(PortValue::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PortValue, E> {
+                Ok(PortValue::Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PortValue, E> {
+                Ok(PortValue::Name(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyPort {
+    pub protocol: Option<String>,
+    pub port: Option<PortValue>,
+    pub end_port: Option<i64>,
+}
+
+/// A NetworkPolicy ingress or egress rule, or a Sidecar egress listener: the documents share the
+/// `spec.egress` key, so one lenient struct reads both (fields of the other kind stay empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Rule {
+    pub from: Option<Vec<Peer>>,
+    pub to: Option<Vec<Peer>>,
+    pub ports: Option<Vec<PolicyPort>>,
+    pub hosts: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSpec {
+    pod_selector: Option<Selector>,
+    policy_types: Option<Vec<String>>,
+    ingress: Option<Vec<Rule>>,
+    egress: Option<Vec<Rule>>,
+    workload_selector: Option<IgnoredAny>,
+    outbound_traffic_policy: Option<RawOutbound>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawOutbound {
+    mode: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawMeta {
+    name: Option<String>,
+    namespace: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    labels: BTreeMap<String, LabelText>,
+}
+
+/// A label value; YAML may spell `"1"` as `1`, which the API server would reject, so keep its text.
+#[derive(Debug)]
+struct LabelText(String);
+
+impl<'de> Deserialize<'de> for LabelText {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        Ok(LabelText(match v {
+            serde_yaml::Value::String(s) => s,
+            serde_yaml::Value::Null => String::new(),
+            other => serde_yaml::to_string(&other)
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        }))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDoc {
+    api_version: Option<String>,
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    metadata: RawMeta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    spec: RawSpec,
+}
+
+fn null_as_default<'de, D: de::Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A NetworkPolicy as read from the tree.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub origin: Origin,
+    pub namespace: Option<String>,
+    pub pod_selector: Selector,
+    pub policy_types: Option<Vec<String>>,
+    pub ingress: Option<Vec<Rule>>,
+    pub egress: Option<Vec<Rule>>,
+}
+
+/// An Istio Sidecar as read from the tree.
+#[derive(Clone, Debug)]
+pub struct Sidecar {
+    pub origin: Origin,
+    pub namespace: Option<String>,
+    pub has_workload_selector: bool,
+    /// Egress hosts of every listener, in file order.
+    pub hosts: Vec<String>,
+    pub outbound_mode: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NamespaceDoc {
+    pub origin: Origin,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything verify needs from the tree, in file order.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    pub files: usize,
+    pub documents: usize,
+    pub namespaces: Vec<NamespaceDoc>,
+    pub policies: Vec<Policy>,
+    pub sidecars: Vec<Sidecar>,
+}
+
+/// A file that cannot be read or parsed: exit 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TreeError {
+    #[error("cannot read `{path}`: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// Reads every YAML file under `root`, in parallel over two threads (most machines running CI
+/// have at least two cores; parsing dominates the run time of verify).
+pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
+    let display_root = root.display().to_string();
+    if !root.is_dir() {
+        return Err(vec![TreeError::Read {
+            path: display_root,
+            message: "not a directory (run `tenantc compile` first?)".into(),
+        }]);
+    }
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut errors = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let p = e.path();
+                if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                    paths.push(p.to_path_buf());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(TreeError::Read {
+                path: e
+                    .path()
+                    .map_or_else(|| display_root.clone(), |p| p.display().to_string()),
+                message: e.to_string(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Tree, Vec<TreeError>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| s.spawn(move || read_files(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(vec![TreeError::Read {
+                        path: display_root.clone(),
+                        message: "a reader thread panicked".into(),
+                    }])
+                })
+            })
+            .collect()
+    });
+    let mut tree = Tree::default();
+    for part in parts {
+        match part {
+            Ok(t) => {
+                tree.files += t.files;
+                tree.documents += t.documents;
+                tree.namespaces.extend(t.namespaces);
+                tree.policies.extend(t.policies);
+                tree.sidecars.extend(t.sidecars);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(tree)
+    } else {
+        Err(errors)
+    }
+}
+
+fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
+    let mut tree = Tree::default();
+    let mut errors = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                if let Err(e) = parse_file(&text, &name, &mut tree) {
+                    errors.push(e);
+                }
+            }
+            Err(e) => errors.push(TreeError::Read {
+                path: name,
+                message: e.to_string(),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(tree)
+    } else {
+        Err(errors)
+    }
+}
+
+const KINDS: [&str; 3] = ["NetworkPolicy", "Sidecar", "Namespace"];
+
+/// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
+/// kustomization) is skipped, even when its fields would not fit the lenient struct.
+pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeError> {
+    tree.files += 1;
+    if let Some(docs) = super::yaml::parse(text) {
+        let typed: Result<Vec<Option<RawDoc>>, _> = docs
+            .into_iter()
+            .map(Option::<RawDoc>::deserialize)
+            .collect();
+        if let Ok(typed) = typed {
+            for raw in typed.into_iter().flatten() {
+                tree.documents += 1;
+                add_doc(raw, file, tree);
+            }
+            return Ok(());
+        }
+        // A type error: the full parser below reports it with its line and column.
+    }
+    // The full parser. Its document iterator repeats a syntax error forever, so first find how
+    // many documents parse and of which kind each is.
+    let mut kinds: Vec<String> = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        match serde_yaml::Value::deserialize(doc) {
+            Ok(v) => kinds.push(
+                v.get("kind")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            Err(syntax) => return Err(parse_error(file, &syntax)),
+        }
+    }
+    for (doc, kind) in serde_yaml::Deserializer::from_str(text).zip(&kinds) {
+        match Option::<RawDoc>::deserialize(doc) {
+            Ok(Some(raw)) => {
+                tree.documents += 1;
+                add_doc(raw, file, tree);
+            }
+            Ok(None) => {}
+            // A document of another kind whose fields do not fit the lenient struct: not ours.
+            Err(_) if !KINDS.contains(&kind.as_str()) => tree.documents += 1,
+            Err(e) => return Err(parse_error(file, &e)),
+        }
+    }
+    Ok(())
+}
+
+fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {
+    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let mut message = e.to_string();
+    // The position is in `file:line:col` already; drop serde's " at line X column Y".
+    if let Some(at) = message.find(" at line ") {
+        message.truncate(at);
+    }
+    TreeError::Parse {
+        path: file.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn add_doc(raw: RawDoc, file: &str, tree: &mut Tree) {
+    let Some(kind) = raw.kind else { return };
+    let api = raw.api_version.unwrap_or_default();
+    let origin = |kind: &str| Origin {
+        file: file.to_owned(),
+        kind: kind.to_owned(),
+        name: raw
+            .metadata
+            .name
+            .clone()
+            .unwrap_or_else(|| "(unnamed)".into()),
+    };
+    match kind.as_str() {
+        "NetworkPolicy" if api.starts_with("networking.k8s.io/") => {
+            tree.policies.push(Policy {
+                origin: origin("NetworkPolicy"),
+                namespace: raw.metadata.namespace,
+                pod_selector: raw.spec.pod_selector.unwrap_or_default(),
+                policy_types: raw.spec.policy_types,
+                ingress: raw.spec.ingress,
+                egress: raw.spec.egress,
+            });
+        }
+        "Sidecar" if api.starts_with("networking.istio.io/") => {
+            let hosts = raw
+                .spec
+                .egress
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|r| r.hosts.unwrap_or_default())
+                .collect();
+            tree.sidecars.push(Sidecar {
+                origin: origin("Sidecar"),
+                namespace: raw.metadata.namespace,
+                has_workload_selector: raw.spec.workload_selector.is_some(),
+                hosts,
+                outbound_mode: raw.spec.outbound_traffic_policy.and_then(|o| o.mode),
+            });
+        }
+        "Namespace" if api == "v1" => {
+            let labels = raw
+                .metadata
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect();
+            tree.namespaces.push(NamespaceDoc {
+                origin: origin("Namespace"),
+                labels,
+            });
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_policies_sidecars_namespaces_and_skips_other_kinds() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n    n: 1\n---\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  egress: 3\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  podSelector: {}\n  ingress:\n  - from: []\n    ports:\n    - port: http\n    - port: 80\n      endPort: 90\n";
+        let mut tree = Tree::default();
+        parse_file(text, "f.yaml", &mut tree).unwrap();
+        assert_eq!(tree.namespaces.len(), 1);
+        assert_eq!(tree.namespaces[0].labels["n"], "1");
+        assert_eq!(tree.policies.len(), 1);
+        let rule = &tree.policies[0].ingress.as_ref().unwrap()[0];
+        assert_eq!(rule.from.as_deref(), Some(&[][..]));
+        let ports = rule.ports.as_ref().unwrap();
+        assert_eq!(ports[0].port, Some(PortValue::Name("http".into())));
+        assert_eq!(ports[1].end_port, Some(90));
+        assert_eq!(tree.documents, 3);
+    }
+
+    #[test]
+    fn syntax_and_type_errors_name_line_and_column() {
+        let mut tree = Tree::default();
+        let e = parse_file("a: [1,\n", "f.yaml", &mut tree).unwrap_err();
+        assert!(matches!(e, TreeError::Parse { line: 2, .. }), "{e}");
+        let text = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: 5\n";
+        let e = parse_file(text, "f.yaml", &mut tree).unwrap_err();
+        assert!(e.to_string().starts_with("f.yaml:5:16"), "{e}");
+    }
+}

@@ -1,0 +1,315 @@
+//! A fast reader for the plain subset of YAML that Kubernetes manifests are usually written in:
+//! block mappings and sequences, plain and single-line quoted scalars, `{}`/`[]`, comments and
+//! `---`. A large tree has tens of thousands of such files and a full YAML parser spends most of
+//! verify's time on them. Anything outside the subset (anchors, tags, block scalars, flow
+//! collections with content, multi-line scalars, tabs) returns `None`, and the caller parses the
+//! file with `serde_norway` instead, so the result is always what a full parser gives.
+
+use serde_json::{Map, Number, Value};
+
+struct Line<'a> {
+    indent: usize,
+    text: &'a str,
+}
+
+/// The documents of `text`, or `None` when the text leaves the subset.
+pub fn parse(text: &str) -> Option<Vec<Value>> {
+    let mut docs = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
+    for raw in text.lines() {
+        let trimmed_end = strip_comment(raw)?.trim_end();
+        if trimmed_end.starts_with("---") && (trimmed_end.len() == 3) {
+            docs.push(document(&mut lines)?);
+            lines.clear();
+            continue;
+        }
+        if trimmed_end.starts_with("...") || trimmed_end.starts_with('%') {
+            return None;
+        }
+        let content = trimmed_end.trim_start_matches(' ');
+        if content.is_empty() {
+            continue;
+        }
+        if content.starts_with('\t') {
+            return None;
+        }
+        lines.push(Line {
+            indent: trimmed_end.len() - content.len(),
+            text: content,
+        });
+    }
+    docs.push(document(&mut lines)?);
+    // serde_norway yields no document for an empty stream or an empty trailing part.
+    Some(docs.into_iter().flatten().collect())
+}
+
+fn document(lines: &mut [Line]) -> Option<Option<Value>> {
+    if lines.is_empty() {
+        return Some(None);
+    }
+    let mut i = 0;
+    let indent = lines[0].indent;
+    let v = block(lines, &mut i, indent)?;
+    (i == lines.len()).then_some(Some(v))
+}
+
+/// Removes a comment: `#` at the start or after a space, outside quotes.
+fn strip_comment(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match quote {
+            Some(b'"') if c == b'\\' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'#' if i == 0 || bytes[i - 1] == b' ' => return Some(&line[..i]),
+                b'"' | b'\''
+                    if i == 0 || matches!(bytes[i - 1], b' ' | b'[' | b'{' | b'-' | b':') =>
+                {
+                    quote = Some(c);
+                }
+                b'\t' => return None,
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    // An unterminated quote would continue on the next line: outside the subset.
+    quote.is_none().then_some(line)
+}
+
+fn is_item(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+fn block(lines: &mut [Line], i: &mut usize, indent: usize) -> Option<Value> {
+    if is_item(lines[*i].text) {
+        sequence(lines, i, indent)
+    } else if split_key(lines[*i].text).is_some() {
+        mapping(lines, i, indent)
+    } else {
+        // A lone scalar document or value spanning a line of its own.
+        let v = scalar(lines[*i].text)?;
+        *i += 1;
+        Some(v)
+    }
+}
+
+fn sequence(lines: &mut [Line], i: &mut usize, indent: usize) -> Option<Value> {
+    let mut items = Vec::new();
+    while *i < lines.len() && lines[*i].indent == indent && is_item(lines[*i].text) {
+        let rest = lines[*i].text[1..].trim_start_matches(' ');
+        if rest.is_empty() {
+            *i += 1;
+            if *i < lines.len() && lines[*i].indent > indent {
+                let inner = lines[*i].indent;
+                items.push(block(lines, i, inner)?);
+            } else {
+                items.push(Value::Null);
+            }
+            continue;
+        }
+        if is_item(rest) {
+            return None;
+        }
+        if split_key(rest).is_some() {
+            // `- key: value`: a mapping whose keys are aligned after the dash.
+            let inner = indent + (lines[*i].text.len() - rest.len());
+            lines[*i].indent = inner;
+            lines[*i].text = rest;
+            items.push(mapping(lines, i, inner)?);
+        } else {
+            items.push(scalar(rest)?);
+            *i += 1;
+        }
+    }
+    if *i < lines.len() && lines[*i].indent > indent {
+        return None;
+    }
+    Some(Value::Array(items))
+}
+
+fn mapping(lines: &mut [Line], i: &mut usize, indent: usize) -> Option<Value> {
+    let mut map = Map::new();
+    while *i < lines.len() && lines[*i].indent == indent && !is_item(lines[*i].text) {
+        let (key, rest) = split_key(lines[*i].text)?;
+        let key = match scalar(key)? {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        *i += 1;
+        let value = if !rest.is_empty() {
+            scalar(rest)?
+        } else if *i < lines.len() && lines[*i].indent > indent {
+            let inner = lines[*i].indent;
+            block(lines, i, inner)?
+        } else if *i < lines.len() && lines[*i].indent == indent && is_item(lines[*i].text) {
+            sequence(lines, i, indent)?
+        } else {
+            Value::Null
+        };
+        if map.insert(key, value).is_some() {
+            return None;
+        }
+    }
+    if *i < lines.len() && lines[*i].indent > indent {
+        return None;
+    }
+    Some(Value::Object(map))
+}
+
+/// `key: rest` or `key:` at the start of a line; keys may be quoted.
+fn split_key(text: &str) -> Option<(&str, &str)> {
+    let end = if text.starts_with('"') || text.starts_with('\'') {
+        let q = text.as_bytes()[0];
+        let close = text[1..].bytes().position(|c| c == q)? + 1;
+        close + 1
+    } else {
+        let pos = text.find(':')?;
+        if text[..pos].contains(['{', '[', '"', '\'', '#']) {
+            return None;
+        }
+        pos
+    };
+    let after = &text[end..];
+    let rest = after.strip_prefix(':')?;
+    if !(rest.is_empty() || rest.starts_with(' ')) {
+        // `a:b` is a plain scalar, not a key; a quoted key must be followed by `: `.
+        return None;
+    }
+    Some((&text[..end], rest.trim_start_matches(' ')))
+}
+
+fn scalar(text: &str) -> Option<Value> {
+    let first = text.chars().next()?;
+    match first {
+        '"' => double_quoted(text).map(Value::String),
+        '\'' => {
+            let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
+            if inner.replace("''", "").contains('\'') {
+                return None;
+            }
+            Some(Value::String(inner.replace("''", "'")))
+        }
+        '{' if text == "{}" => Some(Value::Object(Map::new())),
+        '[' if text == "[]" => Some(Value::Array(Vec::new())),
+        '{' | '[' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' | '?' | ',' | ']' | '}' => None,
+        '-' if text == "-" || text.starts_with("- ") => None,
+        _ => plain(text),
+    }
+}
+
+fn plain(text: &str) -> Option<Value> {
+    if text.contains(": ") || text.ends_with(':') || text.contains(" #") {
+        return None;
+    }
+    match text {
+        "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let first = digits.as_bytes().first().copied().unwrap_or(b'x');
+    if first.is_ascii_digit() || first == b'.' {
+        // Decimal integers are common (ports); every other number form goes to the full parser.
+        let leading_zero = digits.len() > 1 && first == b'0';
+        if digits.bytes().all(|c| c.is_ascii_digit()) && !text.starts_with('+') && !leading_zero {
+            let n: i64 = text.parse().ok()?;
+            return Some(Value::Number(Number::from(n)));
+        }
+        return None;
+    }
+    if matches!(
+        text.to_ascii_lowercase().as_str(),
+        ".inf" | "-.inf" | "+.inf" | ".nan"
+    ) {
+        return None;
+    }
+    Some(Value::String(text.to_owned()))
+}
+
+fn double_quoted(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return None,
+            '\\' => match chars.next()? {
+                '"' => out.push('"'),
+                '\\' => out.push('\\'),
+                '/' => out.push('/'),
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                _ => return None,
+            },
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(text: &str) -> Vec<Value> {
+        use serde::Deserialize;
+        serde_yaml::Deserializer::from_str(text)
+            .map(|d| Value::deserialize(d).unwrap())
+            .filter(|v| !v.is_null())
+            .collect()
+    }
+
+    fn same(text: &str) {
+        assert_eq!(parse(text).as_ref(), Some(&full(text)), "{text}");
+    }
+
+    #[test]
+    fn agrees_with_the_full_parser_on_the_subset() {
+        same("a: 1\nb:\n  c: [] # x\n  d: {}\ne:\n- f: \"q#\"\n  g: 'it''s'\n-\n- x\n");
+        same("# c\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n    x: \"yes\"\n    y: yes\n    z: x0123\n---\n---\nk: v\n");
+        same("spec:\n  policyTypes:\n  - Ingress\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: a\n    ports:\n    - port: 53\n      protocol: UDP\n");
+        same("a: -1\nb: ~\nc:\nd: true\ne: x:y\nf: http://h/p\n");
+    }
+
+    #[test]
+    fn leaves_the_subset_to_the_full_parser() {
+        for text in [
+            "a: &x 1\nb: *x\n",
+            "a: |\n  text\n",
+            "a: [1, 2]\n",
+            "a: \"multi\n  line\"\n",
+            "a: 1.5\n",
+            "a: 0x10\n",
+            "a: 0123\n",
+            "a: 1\na: 2\n",
+            "a:\n\tb: 1\n",
+            "a: 1\n  b: 2\n",
+            "- - a\n",
+            "a: b: c\n",
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn agrees_on_every_file_of_the_example_tree() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/output");
+        let mut n = 0;
+        for e in walkdir::WalkDir::new(root) {
+            let e = e.unwrap();
+            if e.file_type().is_file() {
+                same(&std::fs::read_to_string(e.path()).unwrap());
+                n += 1;
+            }
+        }
+        assert!(n > 30);
+    }
+}

@@ -1,0 +1,496 @@
+//! `tenantc verify` on the compiled example, broken in each way a hand edit or a template could
+//! break it: every mutation must be caught with exit 1 and a message naming the flow and object.
+
+mod common;
+
+use common::{Project, EXAMPLE};
+use predicates::prelude::*;
+
+/// The example, compiled.
+fn compiled() -> Project {
+    let p = Project::new(EXAMPLE);
+    p.compile().success();
+    p
+}
+
+impl Project {
+    fn read_out(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.output().join(rel)).expect("read output file")
+    }
+
+    /// Replaces the first `from` by `to` in an output file; the test fails if `from` is absent.
+    fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read_out(rel);
+        assert!(text.contains(from), "`{from}` not in {rel}:\n{text}");
+        std::fs::write(self.output().join(rel), text.replacen(from, to, 1)).expect("write");
+    }
+
+    fn verify(&self) -> assert_cmd::assert::Assert {
+        self.run("verify", &[])
+    }
+}
+
+const ACME_NP: &str = "tenants/acme/acme/networkpolicies.yaml";
+const GLOBEX_WEB_NP: &str = "tenants/globex/globex-web/networkpolicies.yaml";
+const SAME_TENANT_IN: &str = "  ingress:
+  - from:
+    - namespaceSelector:
+        matchExpressions:
+        - key: kubernetes.io/metadata.name
+          operator: In
+          values:
+          - globex-api
+          - globex-batch
+          - globex-web
+";
+
+#[test]
+fn the_compiled_example_passes() {
+    compiled()
+        .verify()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "output matches tenants.toml: 9 namespaces, 36 NetworkPolicies, 9 Sidecars",
+        ))
+        .stdout(predicate::str::contains("0 violations, 0 warnings"))
+        .stdout(predicate::str::contains("mesh scope: the sidecars of 9 namespaces receive configuration for 45 namespaces in total with these Sidecars, 117 without (61% less)"));
+}
+
+#[test]
+fn dropping_only_the_default_deny_is_a_warning_as_isolation_still_holds() {
+    // Kubernetes isolates a pod once any policy selecting it has the direction in its
+    // policyTypes; allow-same-tenant does, so the flows stay exactly as intended.
+    let p = compiled();
+    let text = p.read_out(ACME_NP);
+    let second = text.find("---\n").expect("several documents");
+    std::fs::write(
+        p.output().join(ACME_NP),
+        format!("# edited\n{}", &text[second + 4..]),
+    )
+    .unwrap();
+    p.verify()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "warning: namespace acme has no default-deny NetworkPolicy for ingress",
+        ))
+        .stdout(predicate::str::contains("0 violations, 2 warnings"));
+}
+
+#[test]
+fn a_namespace_without_any_policy_has_no_default_deny() {
+    let p = compiled();
+    std::fs::write(p.output().join(ACME_NP), "# nothing here\n").unwrap();
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: namespace acme has no default deny for ingress: no NetworkPolicy that selects every pod has policyType Ingress, so all its pods accept traffic from anywhere"))
+        .stdout(predicate::str::contains("violation: namespace acme has no default deny for egress"));
+}
+
+#[test]
+fn default_deny_for_ingress_only_when_policy_types_are_omitted() {
+    // Without policyTypes, a policy without egress rules isolates ingress only.
+    let p = compiled();
+    std::fs::write(
+        p.output().join(ACME_NP),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: acme\nspec:\n  podSelector: {}\n",
+    )
+    .unwrap();
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: namespace acme has no default deny for egress"))
+        .stdout(predicate::str::contains("namespace acme has no default deny for ingress").not())
+        .stdout(predicate::str::contains(
+            "violation: acme-jobs -> acme (every port) is allowed by tenants.toml (both belong to tenant acme) but blocked: acme's ingress policies do not allow it",
+        ));
+}
+
+#[test]
+fn widening_a_namespace_selector_to_everything() {
+    let p = compiled();
+    p.edit(
+        GLOBEX_WEB_NP,
+        SAME_TENANT_IN,
+        "  ingress:\n  - from:\n    - namespaceSelector: {}\n",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: every namespace -> globex-web (every port) is allowed but tenants.toml allows ingress only from globex-api, globex-batch, globex-web, ingress-nginx, monitoring (output/tenants/globex/globex-web/networkpolicies.yaml: allow-same-tenant)",
+    ));
+}
+
+#[test]
+fn pointing_a_peer_at_another_tenant() {
+    let p = compiled();
+    p.edit(
+        GLOBEX_WEB_NP,
+        "          - globex-api\n",
+        "          - acme\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: acme -> globex-web (every port) is allowed by globex-web's ingress policies but tenants.toml denies it (acme's egress policies still block it) (output/tenants/globex/globex-web/networkpolicies.yaml: allow-same-tenant)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: globex-api -> globex-web (every port) is allowed by tenants.toml (both belong to tenant globex) but blocked: globex-web's ingress policies do not allow it",
+        ));
+}
+
+#[test]
+fn opening_both_sides_is_reported_as_one_allowed_flow() {
+    let p = compiled();
+    p.edit(
+        GLOBEX_WEB_NP,
+        "          - globex-api\n",
+        "          - acme\n",
+    );
+    p.edit(
+        ACME_NP,
+        "  egress:\n  - to:\n    - namespaceSelector:\n        matchExpressions:\n        - key: kubernetes.io/metadata.name\n          operator: In\n          values:\n          - acme\n",
+        "  egress:\n  - to:\n    - namespaceSelector:\n        matchExpressions:\n        - key: kubernetes.io/metadata.name\n          operator: In\n          values:\n          - globex-web\n          - acme\n",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: acme -> globex-web (every port) is allowed but tenants.toml denies it (output/tenants/acme/acme/networkpolicies.yaml: allow-same-tenant; output/tenants/globex/globex-web/networkpolicies.yaml: allow-same-tenant)",
+    ));
+}
+
+#[test]
+fn changing_a_port() {
+    let p = compiled();
+    p.edit(
+        ACME_NP,
+        "    - protocol: TCP\n      port: 53\n",
+        "    - protocol: TCP\n      port: 5353\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: acme -> kube-system (pods k8s-app=kube-dns) TCP/5353 is allowed by acme's egress policies but tenants.toml denies it (output/tenants/acme/acme/networkpolicies.yaml: allow-platform)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: acme -> kube-system (pods k8s-app=kube-dns) TCP/53 is allowed by tenants.toml (DNS) but blocked: acme's egress policies do not allow it",
+        ));
+}
+
+#[test]
+fn changing_a_protocol_and_an_end_port() {
+    let p = compiled();
+    p.edit(
+        ACME_NP,
+        "    - protocol: UDP\n      port: 53\n",
+        "    - protocol: SCTP\n      port: 53\n      endPort: 60\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "SCTP/53-60 is allowed by acme's egress policies but tenants.toml denies it",
+        ))
+        .stdout(predicate::str::contains(
+            "UDP/53 is allowed by tenants.toml (DNS) but blocked",
+        ));
+}
+
+#[test]
+fn every_pod_of_a_platform_namespace_is_wider_than_the_dns_pods() {
+    let p = compiled();
+    p.edit(
+        ACME_NP,
+        "      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n",
+        "      podSelector: {}\n",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: acme -> kube-system (every pod) TCP/53, UDP/53 is allowed by acme's egress policies but tenants.toml denies it",
+    ));
+}
+
+#[test]
+fn adding_a_sidecar_host() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme/sidecar.yaml",
+        "    - \"acme/*\"\n",
+        "    - \"acme/*\"\n    - \"globex-web/*\"\n",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: the Sidecar of acme imports `globex-web/*` but tenants.toml does not let acme reach globex-web; the NetworkPolicies block it, so istiod pushes configuration for nothing (output/tenants/acme/acme/sidecar.yaml: default)",
+    ));
+}
+
+#[test]
+fn importing_everything() {
+    let p = compiled();
+    p.edit(
+        "tenants/umbrella/umbrella/sidecar.yaml",
+        "    - \"umbrella/*\"\n",
+        "    - \"*/*\"\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("the Sidecar of umbrella imports `*/*`, services of every namespace, but tenants.toml lets umbrella reach only common-services, istio-system, kube-system, umbrella"))
+        .stdout(predicate::str::contains("receive configuration for 54 namespaces in total"));
+}
+
+#[test]
+fn removing_a_sidecar_host_that_policies_allow() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme/sidecar.yaml",
+        "    - \"payments/*\"\n",
+        "",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: tenants.toml lets acme reach payments but its Sidecar does not import `payments/*`, though the NetworkPolicies allow it: under REGISTRY_ONLY the mesh blocks this traffic",
+    ));
+}
+
+#[test]
+fn deleting_a_sidecar() {
+    let p = compiled();
+    std::fs::remove_file(p.output().join("tenants/acme/acme/sidecar.yaml")).unwrap();
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: namespace acme has no Sidecar (nor does the root namespace istio-system): its sidecars receive configuration for every namespace of the cluster",
+        ))
+        .stdout(predicate::str::contains("receive configuration for 52 namespaces in total with these Sidecars, 117 without"));
+}
+
+#[test]
+fn a_root_namespace_sidecar_is_the_default_of_namespaces_without_one() {
+    let p = compiled();
+    std::fs::remove_file(p.output().join("tenants/umbrella/umbrella/sidecar.yaml")).unwrap();
+    std::fs::write(
+        p.output().join("root-sidecar.yaml"),
+        "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: default\n  namespace: istio-system\nspec:\n  egress:\n  - hosts:\n    - \"./*\"\n    - \"common-services/*\"\n    - \"istio-system/*\"\n    - kube-system/kube-dns.kube-system.svc.cluster.local\n  outboundTrafficPolicy:\n    mode: REGISTRY_ONLY\n",
+    )
+    .unwrap();
+    // `./*` in the root default means the workload's own namespace, so umbrella is as intended.
+    p.verify().code(0);
+}
+
+#[test]
+fn two_selectorless_sidecars() {
+    let p = compiled();
+    let rel = "tenants/acme/acme/sidecar.yaml";
+    let text = p.read_out(rel);
+    std::fs::write(
+        p.output().join(rel),
+        format!(
+            "{text}---\n{}",
+            text.replace("name: default", "name: second")
+        ),
+    )
+    .unwrap();
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: namespace acme has 2 Sidecars without workloadSelector; Istio's behaviour is then undefined",
+    ));
+}
+
+#[test]
+fn selecting_namespaces_by_a_label_tenants_can_set() {
+    let p = compiled();
+    p.edit(
+        ACME_NP,
+        "        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n",
+        "        matchLabels:\n          example.com/role: ingress\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: a namespaceSelector uses label `example.com/role`, which anyone who can label a namespace can set on their own; select namespaces by `kubernetes.io/metadata.name` only (output/tenants/acme/acme/networkpolicies.yaml: allow-platform)",
+        ))
+        .stdout(predicate::str::contains("ingress-nginx -> acme (pods app.kubernetes.io/name=ingress-nginx) (every port) is allowed by tenants.toml (the ingress controller) but blocked"));
+}
+
+#[test]
+fn a_tenant_label_selector_that_matches_another_tenant() {
+    // Namespace labels come from the Namespace documents: this selector reaches globex.
+    let p = compiled();
+    p.edit(
+        ACME_NP,
+        "        matchLabels:\n          kubernetes.io/metadata.name: ingress-nginx\n",
+        "        matchLabels:\n          example.com/plan: silver\n",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: globex-api -> acme (pods app.kubernetes.io/name=ingress-nginx) (every port) is allowed by acme's ingress policies but tenants.toml denies it",
+    ));
+}
+
+#[test]
+fn not_in_and_ip_blocks_and_everything() {
+    let p = compiled();
+    p.edit(
+        GLOBEX_WEB_NP,
+        SAME_TENANT_IN,
+        "  ingress:\n  - from:\n    - namespaceSelector:\n        matchExpressions:\n        - key: kubernetes.io/metadata.name\n          operator: NotIn\n          values: [acme]\n    - ipBlock:\n        cidr: 10.0.0.0/8\n  - {}\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: every namespace except acme -> globex-web (every port) is allowed",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: IP block 10.0.0.0/8 -> globex-web (every port) is allowed",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: every namespace and every IP address -> globex-web (every port) is allowed",
+        ));
+}
+
+#[test]
+fn named_ports_are_reported_as_unknown() {
+    let p = compiled();
+    p.edit(
+        GLOBEX_WEB_NP,
+        SAME_TENANT_IN,
+        &format!("{SAME_TENANT_IN}    ports:\n    - port: http\n  - from:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: umbrella\n    ports:\n    - port: metrics\n"),
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("warning: globex-api -> globex-web uses named port(s) TCP/http: tenantc cannot tell which port numbers they match"))
+        .stdout(predicate::str::contains("violation: umbrella -> globex-web TCP/metrics (named port) is allowed by globex-web's ingress policies but tenants.toml denies it"));
+}
+
+#[test]
+fn namespaces_missing_or_unknown_and_injection_labels() {
+    let p = compiled();
+    std::fs::remove_file(p.output().join("tenants/initech/initech/namespace.yaml")).unwrap();
+    p.edit(
+        "tenants/umbrella/umbrella/namespace.yaml",
+        "    istio-injection: enabled\n",
+        "",
+    );
+    std::fs::write(
+        p.output().join("extra.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: rogue\n",
+    )
+    .unwrap();
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: namespace initech (tenant initech) is in tenants.toml but the tree has no Namespace document for it"))
+        .stdout(predicate::str::contains("violation: namespace umbrella lacks the label `istio-injection: enabled`, so its pods get no sidecar"))
+        .stdout(predicate::str::contains("violation: namespace rogue is in the tree but not in tenants.toml (output/extra.yaml: rogue)"));
+}
+
+#[test]
+fn a_hand_written_tree_with_other_names_and_merged_policies_passes() {
+    // One policy per namespace instead of five, other names, matchLabels instead of
+    // matchExpressions, no policyTypes (both directions have rules), ports spelled out.
+    let p = compiled();
+    std::fs::write(
+        p.output()
+            .join("tenants/umbrella/umbrella/networkpolicies.yaml"),
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: lockdown, namespace: umbrella}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: everything-umbrella-needs, namespace: umbrella}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - podSelector: {}
+    - namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: monitoring}
+      podSelector:
+        matchLabels: {app.kubernetes.io/name: prometheus}
+  egress:
+  - to:
+    - podSelector: {}
+  - to:
+    - namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: common-services}
+  - to:
+    - namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: kube-system}
+      podSelector:
+        matchExpressions:
+        - {key: k8s-app, operator: In, values: [kube-dns]}
+    ports:
+    - {port: 53, protocol: UDP}
+    - port: 53
+  - to:
+    - namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: istio-system}
+      podSelector:
+        matchLabels: {app: istiod}
+    ports:
+    - port: 15012
+"#,
+    )
+    .unwrap();
+    p.verify()
+        .code(0)
+        .stdout(predicate::str::contains("0 violations, 0 warnings"));
+}
+
+#[test]
+fn unparseable_yaml_names_file_line_and_column() {
+    let p = compiled();
+    p.edit(ACME_NP, "  podSelector: {}\n", "  podSelector: {\n");
+    p.verify()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: output/tenants/acme/acme/networkpolicies.yaml:",
+        ))
+        .stderr(predicate::str::contains("nothing was verified"));
+    let p = compiled();
+    p.edit(ACME_NP, "  podSelector: {}\n", "  podSelector: [1]\n");
+    p.verify().code(2).stderr(predicate::str::contains(
+        "error: output/tenants/acme/acme/networkpolicies.yaml:9:16: spec.podSelector: invalid type: sequence",
+    ));
+}
+
+#[test]
+fn a_missing_tree_or_bad_config_is_exit_2() {
+    let p = Project::new(EXAMPLE);
+    p.verify().code(2).stderr(predicate::str::contains(
+        "error: cannot read `output`: not a directory",
+    ));
+    let p = Project::new("version = 2\n");
+    p.verify().code(2);
+}
+
+#[test]
+fn json_output_and_mesh_scope_table() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme/sidecar.yaml",
+        "    - \"payments/*\"\n",
+        "",
+    );
+    let out = p
+        .run("verify", &["--format", "json"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["summary"]["violations"], 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["check"], "reachable-not-in-sidecar");
+    assert_eq!(f["from"], "acme");
+    assert_eq!(f["to"], "payments");
+    assert_eq!(
+        f["objects"][0]["file"],
+        "output/tenants/acme/acme/sidecar.yaml"
+    );
+    assert_eq!(v["mesh_scope"]["total_without_sidecars"], 117);
+    let table = compiled()
+        .run("verify", &["--mesh-scope"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains("namespace        with Sidecars  without Sidecars\nacme                         6                13\n"), "{table}");
+    assert!(
+        table.contains("total                       45               117\n"),
+        "{table}"
+    );
+}
