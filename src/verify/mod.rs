@@ -5,7 +5,7 @@
 //! - [`tree`] reads the YAML files, keeping file and object of every document;
 //! - [`netpol`] and [`sidecar`] hold the Kubernetes and Istio rules;
 //! - [`reach`] evaluates the tree per namespace; [`check`] compares it with the intent;
-
+//! - [`yaml`] reads the plain YAML most manifests are written in, fast.
 
 pub mod check;
 pub mod netpol;
