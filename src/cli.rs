@@ -63,6 +63,21 @@ pub enum Format {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum CiKind {
     Github,
     Gitlab,
@@ -134,6 +149,63 @@ pub enum Command {
         /// `json`: the findings, the summary and the mesh scope as one JSON document.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Why a namespace or tenant can or cannot reach another: the tenants.toml rule, each
+    /// NetworkPolicy and the Sidecar entry that decide it.
+    #[command(
+        after_help = "FROM and TO are namespaces or tenants (a tenant stands for each of its namespaces).\n\nExamples:\n  tenantc explain acme payments\n  tenantc explain globex acme --port 8080/TCP\n  tenantc explain ingress-nginx globex-web\n  tenantc explain acme kube-system --port 53/UDP --format json"
+    )]
+    Explain {
+        /// The caller: a namespace or a tenant.
+        from: String,
+        /// The callee: a namespace or a tenant.
+        to: String,
+        /// One port to decide, `PORT/PROTOCOL` (protocol TCP when omitted).
+        #[arg(long)]
+        port: Option<String>,
+        /// The tenants file.
+        #[arg(long, default_value = "tenants/tenants.toml")]
+        config: PathBuf,
+        /// The output tree whose policies decide.
+        #[arg(long, default_value = "output")]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// What a change does, in tenant terms: flows gained and lost, Sidecar hosts, namespaces and
+    /// files, against an older tenants.toml or output tree.
+    #[command(
+        after_help = "With a file, compares what the two tenants.toml allow; with a directory, what the two output trees'\npolicies allow (then the current tree is --output).\n\nExamples:\n  git show origin/main:tenants/tenants.toml > /tmp/base.toml && tenantc diff --base /tmp/base.toml\n  tenantc diff --base /tmp/base-checkout/output --format markdown > comment.md\n  tenantc diff --base /tmp/base.toml --format json | jq '.flows_added'"
+    )]
+    Diff {
+        /// The older tenants.toml (a file) or output tree (a directory).
+        #[arg(long)]
+        base: PathBuf,
+        /// The current tenants file.
+        #[arg(long, default_value = "tenants/tenants.toml")]
+        config: PathBuf,
+        /// The current output tree (used when --base is a directory).
+        #[arg(long, default_value = "output")]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+    /// The tenant-level reachability graph of the output tree.
+    #[command(
+        after_help = "Past --max-tenants tenants, mermaid and dot print a summary instead of a drawing.\n\nExamples:\n  tenantc graph > tenants.mmd\n  tenantc graph --format dot | dot -Tsvg > tenants.svg\n  tenantc graph --format json | jq '.edges[] | select(.to == \"payments\")'"
+    )]
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Draw at most this many tenants; beyond, print a summary.
+        #[arg(long, default_value_t = 50)]
+        max_tenants: usize,
+        /// The tenants file.
+        #[arg(long, default_value = "tenants/tenants.toml")]
+        config: PathBuf,
+        /// The output tree whose policies decide.
+        #[arg(long, default_value = "output")]
+        output: PathBuf,
     },
 }
 
@@ -238,7 +310,194 @@ pub fn run(args: &Args) -> u8 {
             Ok(code) => code,
             Err(e) => report(args, &e, *format),
         },
+        Command::Explain {
+            from,
+            to,
+            port,
+            config,
+            output,
+            format,
+        } => match explain(args, from, to, port.as_deref(), config, output, *format) {
+            Ok(code) => code,
+            Err(e) => report(args, &e, *format),
+        },
+        Command::Diff {
+            base,
+            config,
+            output,
+            format,
+        } => {
+            let json = if *format == DiffFormat::Json {
+                Format::Json
+            } else {
+                Format::Text
+            };
+            match diff(args, base, config, output, *format) {
+                Ok(code) => code,
+                Err(e) => report(args, &e, json),
+            }
+        }
+        Command::Graph {
+            format,
+            max_tenants,
+            config,
+            output,
+        } => {
+            let json = if *format == GraphFormat::Json {
+                Format::Json
+            } else {
+                Format::Text
+            };
+            match graph(args, config, output, *format, *max_tenants) {
+                Ok(code) => code,
+                Err(e) => report(args, &e, json),
+            }
+        }
     }
+}
+
+/// Reads tenants.toml and the tree: the intent and the evaluated model, or exit code 2.
+fn intent_and_model(
+    args: &Args,
+    config: &Path,
+    output: &Path,
+    format: Format,
+) -> Result<Result<(tenantc::intent::Intent, tenantc::verify::reach::Model), u8>, Error> {
+    let (cfg, _) = tenantc::config_from_file(config)?;
+    let intent = tenantc::intent::intent_of(&cfg);
+    Ok(match tenantc::verify::model_of(output, &intent) {
+        Ok(m) => Ok((intent, m)),
+        Err(errors) => Err(report_tree(args, &errors, format)),
+    })
+}
+
+fn usage_error(message: &str, format: Format) -> u8 {
+    if format == Format::Json {
+        let doc = serde_json::json!({
+            "status": "invalid",
+            "errors": [tenantc::diag::json_without_position(message, None)],
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    eprintln!("error: {message}");
+    EXIT_INVALID
+}
+
+fn explain(
+    args: &Args,
+    from: &str,
+    to: &str,
+    port: Option<&str>,
+    config: &Path,
+    output: &Path,
+    format: Format,
+) -> Result<u8, Error> {
+    use tenantc::verify::explain;
+    let port = match port.map(tenantc::verify::netpol::parse_port_arg) {
+        Some(Err(e)) => return Ok(usage_error(&format!("--port: {e}"), format)),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    let (intent, model) = match intent_and_model(args, config, output, format)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let names = |n: &str| explain::namespaces_named(&model, &intent, n);
+    let (froms, tos) = match (names(from), names(to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e, format)),
+    };
+    let all: Vec<explain::Explanation> = froms
+        .iter()
+        .flat_map(|f| tos.iter().map(move |t| (f, t)))
+        .map(|(f, t)| explain::explain(&model, &intent, f, t, port))
+        .collect();
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
+        Format::Text => {
+            let text: Vec<String> = all.iter().map(explain::Explanation::to_text).collect();
+            print!("{}", text.join("\n"));
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn diff(
+    args: &Args,
+    base: &Path,
+    config: &Path,
+    output: &Path,
+    format: DiffFormat,
+) -> Result<u8, Error> {
+    use tenantc::verify::{diff, reach::Model, tree::Tree};
+    let json = if format == DiffFormat::Json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let (cfg, _) = tenantc::config_from_file(config)?;
+    let intent = tenantc::intent::intent_of(&cfg);
+    let d = if base.is_dir() {
+        let known = diff::known(&[&intent]);
+        let read =
+            |dir: &Path| tenantc::verify::tree::read_tree(dir).map(|t| Model::build(t, &known));
+        let (old, new) = match (read(base), read(output)) {
+            (Ok(o), Ok(n)) => (o, n),
+            (Err(e), _) | (_, Err(e)) => return Ok(report_tree(args, &e, json)),
+        };
+        diff::diff(
+            &diff::view_of_tree(&old, &intent),
+            &diff::view_of_tree(&new, &intent),
+            &intent,
+        )
+    } else {
+        let (base_cfg, _) = tenantc::config_from_file(base)?;
+        let base_intent = tenantc::intent::intent_of(&base_cfg);
+        let model = Model::build(Tree::default(), &diff::known(&[&intent, &base_intent]));
+        let files = |c: tenantc::model::Config| {
+            tenantc::compile_config(c, &tenantc::render::Templates::builtin(), "tenants.toml")
+                .map(|compiled| compiled.tree.len())
+        };
+        let (old_files, new_files) = (files(base_cfg.clone())?, files(cfg.clone())?);
+        diff::diff(
+            &diff::view_of_intent(&base_intent, &model, old_files),
+            &diff::view_of_intent(&intent, &model, new_files),
+            &intent,
+        )
+    };
+    match format {
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
+        DiffFormat::Markdown => print!("{}", d.to_markdown()),
+        DiffFormat::Text => print!("{}", d.to_text()),
+    }
+    Ok(EXIT_OK)
+}
+
+fn graph(
+    args: &Args,
+    config: &Path,
+    output: &Path,
+    format: GraphFormat,
+    max_tenants: usize,
+) -> Result<u8, Error> {
+    use tenantc::verify::graph;
+    let json = if format == GraphFormat::Json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let (intent, model) = match intent_and_model(args, config, output, json)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let g = graph::tenant_graph(&graph::tree_edges(&model), &intent);
+    match format {
+        GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default()),
+        _ if g.tenants() > max_tenants => print!("{}", g.summary(max_tenants)),
+        GraphFormat::Mermaid => print!("{}", g.to_mermaid()),
+        GraphFormat::Dot => print!("{}", g.to_dot()),
+    }
+    Ok(EXIT_OK)
 }
 
 /// Prints the files of the tree that cannot be read (`file:line:col: message`); exit code 2.

@@ -5,9 +5,13 @@
 //! - [`tree`] reads the YAML files, keeping file and object of every document;
 //! - [`netpol`] and [`sidecar`] hold the Kubernetes and Istio rules;
 //! - [`reach`] evaluates the tree per namespace; [`check`] compares it with the intent;
-//! - [`yaml`] reads the plain YAML most manifests are written in, fast.
+//! - [`yaml`] reads the plain YAML most manifests are written in, fast;
+//! - [`explain`], [`diff`] and [`graph`] answer a reviewer's questions on the same model.
 
 pub mod check;
+pub mod diff;
+pub mod explain;
+pub mod graph;
 pub mod netpol;
 pub mod reach;
 pub mod sidecar;

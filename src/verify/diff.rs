@@ -1,0 +1,438 @@
+//! `tenantc diff --base PATH`: what a change does, in tenant terms. Both sides are reduced to the
+//! same view (namespaces and owners, namespace-level flows with ports, Sidecar hosts, file
+//! count), from a tenants.toml (its intent) or from an output tree (its evaluated policies).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::check::{expectations, known_namespaces, owner_of};
+use super::graph::{tree_edges, Edges};
+use super::netpol::PortSet;
+use super::reach::{Direction, Model};
+use super::sidecar::{host_text, parse_host};
+use crate::intent::Intent;
+
+/// One side of a diff.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// Namespace -> owner (tenant or shared name).
+    pub namespaces: BTreeMap<String, String>,
+    pub edges: Edges,
+    /// Namespace -> its Sidecar's egress hosts (`.` resolved).
+    pub sidecar_hosts: BTreeMap<String, BTreeSet<String>>,
+    pub files: usize,
+}
+
+/// The view tenants.toml intends; `files` is what compile produces for it.
+pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
+    let mut v = View {
+        files,
+        ..View::default()
+    };
+    for (name, ns) in &intent.namespaces {
+        let name = name.to_string();
+        v.namespaces.insert(name.clone(), owner_of(intent, &name));
+        for e in expectations(model, ns, Direction::Egress) {
+            v.edges
+                .entry((name.clone(), model.name(e.peer).to_owned()))
+                .or_default()
+                .union_with(&e.ports);
+        }
+        for e in expectations(model, ns, Direction::Ingress) {
+            let peer = model.name(e.peer);
+            if super::check::intent_of(intent, peer).is_none() {
+                v.edges
+                    .entry((peer.to_owned(), name.clone()))
+                    .or_default()
+                    .union_with(&e.ports);
+            }
+        }
+        if let Some(m) = &ns.mesh {
+            v.sidecar_hosts.insert(
+                name.clone(),
+                m.hosts
+                    .iter()
+                    .filter_map(|h| parse_host(h, &name).ok())
+                    .map(|h| host_text(&h))
+                    .collect(),
+            );
+        }
+    }
+    v
+}
+
+/// The view of an output tree, as its NetworkPolicies and Sidecars decide.
+pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
+    let mut v = View {
+        files: model.tree.files,
+        edges: tree_edges(model),
+        ..View::default()
+    };
+    let root = intent
+        .namespaces
+        .values()
+        .find_map(|n| n.mesh.as_ref())
+        .map(|m| m.namespace.to_string());
+    for doc in &model.tree.namespaces {
+        let name = doc.origin.name.clone();
+        let owner = doc
+            .labels
+            .get(crate::resolve::LABEL_TENANT)
+            .cloned()
+            .unwrap_or_else(|| owner_of(intent, &name));
+        v.namespaces.insert(name.clone(), owner);
+        if let Some(id) = model.id(&name) {
+            let (effective, _) = model.effective_sidecars(id, root.as_deref());
+            if let Some(&sc) = effective.first() {
+                let (scope, _) = model.scope_of(sc, &name);
+                v.sidecar_hosts
+                    .insert(name.clone(), scope.hosts.iter().map(host_text).collect());
+            }
+        }
+    }
+    v
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Flow {
+    pub from: String,
+    pub to: String,
+    pub from_owner: String,
+    pub to_owner: String,
+    pub ports: PortSet,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PortChange {
+    pub from: String,
+    pub to: String,
+    pub before: PortSet,
+    pub after: PortSet,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct HostChange {
+    pub namespace: String,
+    pub owner: String,
+    pub host: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Count {
+    pub before: usize,
+    pub after: usize,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Diff {
+    pub namespaces_created: Vec<(String, String)>,
+    pub namespaces_deleted: Vec<(String, String)>,
+    pub flows_added: Vec<Flow>,
+    pub flows_removed: Vec<Flow>,
+    pub ports_changed: Vec<PortChange>,
+    pub sidecar_hosts_added: Vec<HostChange>,
+    pub sidecar_hosts_removed: Vec<HostChange>,
+    pub namespaces: Count,
+    pub files: Count,
+    /// Namespaces imported by all Sidecars together (the istiod load they leave).
+    pub sidecar_scope: Count,
+    /// The changes as sentences, as the text and markdown formats print them.
+    pub lines: Vec<String>,
+}
+
+fn scope_total(v: &View) -> usize {
+    v.sidecar_hosts
+        .values()
+        .map(|hosts| {
+            hosts
+                .iter()
+                .filter_map(|h| h.split_once('/').map(|(n, _)| n))
+                .collect::<BTreeSet<_>>()
+                .len()
+        })
+        .sum()
+}
+
+fn describe(ns: &str, owner: &str) -> String {
+    if ns == owner {
+        ns.to_owned()
+    } else {
+        format!("{ns} (tenant {owner})")
+    }
+}
+
+fn ports_suffix(p: &PortSet) -> String {
+    if p.is_all() {
+        String::new()
+    } else {
+        format!(" on {p}")
+    }
+}
+
+pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
+    let owner = |ns: &str| {
+        after
+            .namespaces
+            .get(ns)
+            .or_else(|| before.namespaces.get(ns))
+            .cloned()
+            .unwrap_or_else(|| owner_of(intent, ns))
+    };
+    let flow = |(from, to): &(String, String), ports: &PortSet| Flow {
+        from: from.clone(),
+        to: to.clone(),
+        from_owner: owner(from),
+        to_owner: owner(to),
+        ports: ports.clone(),
+    };
+    let mut d = Diff {
+        namespaces_created: after
+            .namespaces
+            .iter()
+            .filter(|(n, _)| !before.namespaces.contains_key(*n))
+            .map(|(n, o)| (n.clone(), o.clone()))
+            .collect(),
+        namespaces_deleted: before
+            .namespaces
+            .iter()
+            .filter(|(n, _)| !after.namespaces.contains_key(*n))
+            .map(|(n, o)| (n.clone(), o.clone()))
+            .collect(),
+        flows_added: Vec::new(),
+        flows_removed: Vec::new(),
+        ports_changed: Vec::new(),
+        sidecar_hosts_added: Vec::new(),
+        sidecar_hosts_removed: Vec::new(),
+        namespaces: Count {
+            before: before.namespaces.len(),
+            after: after.namespaces.len(),
+        },
+        files: Count {
+            before: before.files,
+            after: after.files,
+        },
+        sidecar_scope: Count {
+            before: scope_total(before),
+            after: scope_total(after),
+        },
+        lines: Vec::new(),
+    };
+    for (k, p) in &after.edges {
+        match before.edges.get(k) {
+            None => d.flows_added.push(flow(k, p)),
+            Some(q) if q != p => d.ports_changed.push(PortChange {
+                from: k.0.clone(),
+                to: k.1.clone(),
+                before: q.clone(),
+                after: p.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (k, p) in &before.edges {
+        if !after.edges.contains_key(k) {
+            d.flows_removed.push(flow(k, p));
+        }
+    }
+    let empty = BTreeSet::new();
+    let all_ns: BTreeSet<&String> = before
+        .sidecar_hosts
+        .keys()
+        .chain(after.sidecar_hosts.keys())
+        .collect();
+    for ns in all_ns {
+        let b = before.sidecar_hosts.get(ns).unwrap_or(&empty);
+        let a = after.sidecar_hosts.get(ns).unwrap_or(&empty);
+        let change = |host: &String| HostChange {
+            namespace: ns.clone(),
+            owner: owner(ns),
+            host: host.clone(),
+        };
+        d.sidecar_hosts_added.extend(a.difference(b).map(change));
+        d.sidecar_hosts_removed.extend(b.difference(a).map(change));
+    }
+    d.lines = sentences(&d, before, after);
+    d
+}
+
+/// Sentences in tenant terms: a flow between two owners that is entirely new or entirely gone
+/// is one line; partial changes name the namespaces.
+fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (n, o) in &d.namespaces_created {
+        lines.push(format!("+ namespace {} is created", describe(n, o)));
+    }
+    for (n, o) in &d.namespaces_deleted {
+        lines.push(format!("- namespace {} is deleted", describe(n, o)));
+    }
+    let owner_pairs = |v: &View| -> BTreeSet<(String, String)> {
+        v.edges
+            .keys()
+            .map(|(a, b)| {
+                (
+                    v.namespaces.get(a).cloned().unwrap_or_else(|| a.clone()),
+                    v.namespaces.get(b).cloned().unwrap_or_else(|| b.clone()),
+                )
+            })
+            .collect()
+    };
+    let (old_pairs, new_pairs) = (owner_pairs(before), owner_pairs(after));
+    let mut by_owner: BTreeMap<(String, String, bool), Vec<&Flow>> = BTreeMap::new();
+    for f in &d.flows_added {
+        by_owner
+            .entry((f.from_owner.clone(), f.to_owner.clone(), true))
+            .or_default()
+            .push(f);
+    }
+    for f in &d.flows_removed {
+        by_owner
+            .entry((f.from_owner.clone(), f.to_owner.clone(), false))
+            .or_default()
+            .push(f);
+    }
+    // A deleted namespace's flows go with it; its own line says so.
+    let deleted: BTreeSet<&String> = d.namespaces_deleted.iter().map(|(n, _)| n).collect();
+    for ((fo, to, added), flows) in by_owner {
+        let flows: Vec<&Flow> = flows
+            .into_iter()
+            .filter(|f| !deleted.contains(&f.from) && !deleted.contains(&f.to))
+            .collect();
+        if fo == to || flows.is_empty() {
+            continue;
+        }
+        let pair = (fo.clone(), to.clone());
+        let whole = if added {
+            !old_pairs.contains(&pair)
+        } else {
+            !new_pairs.contains(&pair)
+        };
+        if whole {
+            let ports = flows.iter().fold(PortSet::none(), |mut acc, f| {
+                acc.union_with(&f.ports);
+                acc
+            });
+            let platform_caller = flows.iter().all(|f| {
+                !after.namespaces.contains_key(&f.from) && !before.namespaces.contains_key(&f.from)
+            });
+            lines.push(match (added, platform_caller) {
+                (true, true) => format!("+ {to} gains ingress from {fo}{}", ports_suffix(&ports)),
+                (false, true) => format!("- {to} loses ingress from {fo}"),
+                (true, false) => format!("+ {fo} may now reach {to}{}", ports_suffix(&ports)),
+                (false, false) => format!("- {fo} may no longer reach {to}"),
+            });
+            continue;
+        }
+        for f in flows {
+            let platform_caller =
+                !after.namespaces.contains_key(&f.from) && !before.namespaces.contains_key(&f.from);
+            lines.push(match (added, platform_caller) {
+                (true, true) => format!(
+                    "+ {} gains ingress from {}{}",
+                    f.to,
+                    f.from,
+                    ports_suffix(&f.ports)
+                ),
+                (false, true) => format!("- {} loses ingress from {}", f.to, f.from),
+                (true, false) => format!(
+                    "+ {} may now reach {}{}",
+                    f.from,
+                    f.to,
+                    ports_suffix(&f.ports)
+                ),
+                (false, false) => format!("- {} may no longer reach {}", f.from, f.to),
+            });
+        }
+    }
+    for c in &d.ports_changed {
+        lines.push(format!(
+            "~ {} -> {}: {} becomes {}",
+            c.from, c.to, c.before, c.after
+        ));
+    }
+    // Sidecars of created and deleted namespaces come and go whole.
+    let changed =
+        |n: &String| !d.namespaces_created.iter().any(|(c, _)| c == n) && !deleted.contains(n);
+    for h in d
+        .sidecar_hosts_added
+        .iter()
+        .filter(|h| changed(&h.namespace))
+    {
+        lines.push(format!(
+            "+ the Sidecar of {} imports `{}`",
+            h.namespace, h.host
+        ));
+    }
+    for h in d
+        .sidecar_hosts_removed
+        .iter()
+        .filter(|h| changed(&h.namespace))
+    {
+        lines.push(format!(
+            "- the Sidecar of {} no longer imports `{}`",
+            h.namespace, h.host
+        ));
+    }
+    lines
+}
+
+/// Every namespace either side names, so that both models give them ids.
+pub fn known(intents: &[&Intent]) -> Vec<String> {
+    let mut all: BTreeSet<String> = BTreeSet::new();
+    for i in intents {
+        all.extend(known_namespaces(i));
+    }
+    all.into_iter().collect()
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn counts(&self) -> Vec<(&'static str, &Count)> {
+        vec![
+            ("namespaces", &self.namespaces),
+            ("files", &self.files),
+            (
+                "Sidecar scope (namespaces imported, all Sidecars)",
+                &self.sidecar_scope,
+            ),
+        ]
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if self.is_empty() {
+            out.push_str("no change in reachability, Sidecar scope or namespaces\n");
+        }
+        for l in &self.lines {
+            out.push_str(l);
+            out.push('\n');
+        }
+        for (what, c) in self.counts() {
+            out.push_str(&format!("{what}: {} -> {}\n", c.before, c.after));
+        }
+        out
+    }
+
+    /// For a pull-request comment: a `diff` block (GitHub colours + and - lines) and a table.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from("### tenantc: what this change does\n\n");
+        if self.is_empty() {
+            out.push_str("No change in reachability, Sidecar scope or namespaces.\n\n");
+        } else {
+            out.push_str("```diff\n");
+            for l in &self.lines {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out.push_str("```\n\n");
+        }
+        out.push_str("| | before | after |\n|---|---:|---:|\n");
+        for (what, c) in self.counts() {
+            out.push_str(&format!("| {what} | {} | {} |\n", c.before, c.after));
+        }
+        out
+    }
+}

@@ -1,0 +1,325 @@
+//! `tenantc explain FROM TO`: why one namespace (or every namespace of a tenant) can or cannot
+//! reach another, naming the tenants.toml rule, each NetworkPolicy and the Sidecar entry that
+//! decide it.
+
+use serde::Serialize;
+
+use super::check::{expectations, intent_of, why_text};
+use super::netpol::{PortSet, Protocol};
+use super::reach::{Direction, GrantPeer, Model, Side};
+use super::sidecar::{host_text, Host};
+use super::tree::Origin;
+use crate::intent::Intent;
+
+/// One policy rule that lets the flow through.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Rule {
+    pub object: Origin,
+    pub ports: PortSet,
+    /// Which pods of the peer the rule names (`every pod` when it names none).
+    pub peer_pods: String,
+    /// Which pods of the namespace itself the policy applies to.
+    pub applies_to: String,
+}
+
+/// One direction: the caller's egress or the callee's ingress.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SideVerdict {
+    pub namespace: String,
+    /// `isolated`, `not isolated` (everything allowed), or `not in the tree` (unknown).
+    pub state: &'static str,
+    pub allowed: PortSet,
+    pub rules: Vec<Rule>,
+    /// The policies that isolate the namespace in this direction.
+    pub isolated_by: Vec<Origin>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SidecarVerdict {
+    pub imports: bool,
+    pub hosts: Vec<String>,
+    pub object: Option<Origin>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Explanation {
+    pub from: String,
+    pub to: String,
+    /// What tenants.toml allows, and why.
+    pub intended: PortSet,
+    pub reasons: Vec<String>,
+    pub egress: SideVerdict,
+    pub ingress: SideVerdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sidecar: Option<SidecarVerdict>,
+    /// What the NetworkPolicies let through: both sides.
+    pub allowed: PortSet,
+    /// The port asked about with `--port`, and whether it passes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<(String, bool)>,
+    pub matches_intent: bool,
+}
+
+/// The namespaces a name stands for: a tenant's, or the namespace of that name.
+pub fn namespaces_named(model: &Model, intent: &Intent, name: &str) -> Result<Vec<String>, String> {
+    if let Some((_, nss)) = intent.tenants.iter().find(|(t, _)| t.as_str() == name) {
+        return Ok(nss.iter().map(ToString::to_string).collect());
+    }
+    if intent_of(intent, name).is_some() || model.id(name).is_some() {
+        return Ok(vec![name.to_owned()]);
+    }
+    let known: Vec<&str> = intent
+        .tenants
+        .keys()
+        .map(|t| t.as_str())
+        .chain(model.names.iter().skip(1).map(String::as_str))
+        .collect();
+    let best = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(k, name), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    Err(match best {
+        Some((_, k)) => format!("no tenant or namespace `{name}`; did you mean `{k}`?"),
+        None => format!("no tenant or namespace `{name}` in tenants.toml or the tree"),
+    })
+}
+
+fn side(model: &Model, ns: &str, dir: Direction, peer: &str) -> SideVerdict {
+    let id = model.id(ns);
+    let in_tree = id.is_some_and(|i| model.in_tree(i) || model.policies.contains_key(&i));
+    let Some(id) = id.filter(|_| in_tree) else {
+        return SideVerdict {
+            namespace: ns.to_owned(),
+            state: "not in the tree",
+            allowed: PortSet::all(),
+            rules: Vec::new(),
+            isolated_by: Vec::new(),
+        };
+    };
+    let s: &Side = model.net_of(id).side(dir);
+    let isolated_by: Vec<Origin> = s
+        .isolating_all
+        .iter()
+        .chain(&s.isolating_some)
+        .map(|i| model.tree.policies[*i].origin.clone())
+        .collect();
+    let peer_id = model.id(peer).unwrap_or(super::reach::OTHER);
+    let (allowed, grants) = model.allowed(id, dir, peer_id);
+    let rules = grants
+        .into_iter()
+        .map(|g| {
+            let policy = &model.tree.policies[g.policy];
+            Rule {
+                object: policy.origin.clone(),
+                ports: g.ports.clone(),
+                peer_pods: match &g.peer {
+                    GrantPeer::Namespaces { pods: Some(p), .. } => p.describe(),
+                    GrantPeer::Everything => "everything".into(),
+                    _ => "every pod".into(),
+                },
+                applies_to: policy.pod_selector.describe(),
+            }
+        })
+        .collect();
+    SideVerdict {
+        namespace: ns.to_owned(),
+        state: if isolated_by.is_empty() {
+            "not isolated"
+        } else {
+            "isolated"
+        },
+        allowed,
+        rules,
+        isolated_by,
+    }
+}
+
+pub fn explain(
+    model: &Model,
+    intent: &Intent,
+    from: &str,
+    to: &str,
+    port: Option<(Protocol, u16)>,
+) -> Explanation {
+    let mut intended = PortSet::none();
+    let mut reasons = Vec::new();
+    if let Some(ns) = intent_of(intent, from) {
+        let peer = model.id(to).unwrap_or(super::reach::OTHER);
+        for e in expectations(model, ns, Direction::Egress) {
+            if e.peer == peer {
+                intended.union_with(&e.ports);
+                reasons.push(why_text(intent, from, to, e.why));
+            }
+        }
+    }
+    if intent_of(intent, from).is_none() {
+        // A platform caller (ingress controller, monitoring): the callee's ingress intent.
+        if let Some(ns) = intent_of(intent, to) {
+            let peer = model.id(from).unwrap_or(super::reach::OTHER);
+            for e in expectations(model, ns, Direction::Ingress) {
+                if e.peer == peer {
+                    intended.union_with(&e.ports);
+                    reasons.push(why_text(intent, from, to, e.why));
+                }
+            }
+        }
+    }
+    let egress = side(model, from, Direction::Egress, to);
+    let ingress = side(model, to, Direction::Ingress, from);
+    let allowed = egress.allowed.intersect(&ingress.allowed);
+    let sidecar = intent_of(intent, from)
+        .and_then(|ns| ns.mesh.as_ref())
+        .and_then(|mesh| {
+            let id = model.id(from)?;
+            let (effective, _) = model.effective_sidecars(id, Some(mesh.namespace.as_str()));
+            let Some(&sc) = effective.first() else {
+                return Some(SidecarVerdict {
+                    imports: true,
+                    hosts: vec!["(no Sidecar: every namespace)".into()],
+                    object: None,
+                });
+            };
+            let (scope, _) = model.scope_of(sc, from);
+            let hosts: Vec<String> = scope
+                .hosts
+                .iter()
+                .filter(|h| match h {
+                    Host::AnyNamespace(_) => true,
+                    Host::In(n, _) => n == to,
+                    Host::NoNamespace => false,
+                })
+                .map(host_text)
+                .collect();
+            Some(SidecarVerdict {
+                imports: !hosts.is_empty(),
+                hosts,
+                object: Some(model.tree.sidecars[sc].origin.clone()),
+            })
+        });
+    let port_verdict = port.map(|(p, n)| (format!("{}/{n}", p.as_str()), allowed.contains(p, n)));
+    let matches_intent = match port {
+        Some((p, n)) => allowed.contains(p, n) == intended.contains(p, n),
+        None => allowed == intended || (intended.is_empty() && allowed.is_empty()),
+    };
+    Explanation {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        intended,
+        reasons,
+        egress,
+        ingress,
+        sidecar,
+        allowed,
+        port: port_verdict,
+        matches_intent,
+    }
+}
+
+fn ports_words(p: &PortSet) -> String {
+    if p.is_all() {
+        "on every port".into()
+    } else {
+        format!("on {p}")
+    }
+}
+
+fn side_text(s: &SideVerdict, dir: &str) -> String {
+    let mut out = match s.state {
+        "not in the tree" => format!(
+            "  {dir} of {}: not in the tree; tenantc does not know its policies\n",
+            s.namespace
+        ),
+        "not isolated" => format!(
+            "  {dir} of {}: not isolated (no policy has policyType {}), so everything is allowed\n",
+            s.namespace,
+            if dir == "egress" { "Egress" } else { "Ingress" }
+        ),
+        _ if s.rules.is_empty() => format!(
+            "  {dir} of {}: denied: isolated by {}, and no rule allows it\n",
+            s.namespace,
+            s.isolated_by
+                .iter()
+                .map(|o| o.name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => format!(
+            "  {dir} of {}: allowed {}\n",
+            s.namespace,
+            ports_words(&s.allowed)
+        ),
+    };
+    for r in &s.rules {
+        let mut what = ports_words(&r.ports);
+        if r.peer_pods != "every pod" {
+            let way = if dir == "egress" { "to" } else { "from" };
+            what.push_str(&format!(" {way} pods {}", r.peer_pods));
+        }
+        if r.applies_to != "every pod" {
+            what.push_str(&format!(", for its pods {}", r.applies_to));
+        }
+        out.push_str(&format!("    by {} ({what})\n", r.object));
+    }
+    out
+}
+
+impl Explanation {
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{} -> {}\n", self.from, self.to);
+        if self.intended.is_empty() {
+            out.push_str("  tenants.toml: denied (no rule allows it)\n");
+        } else {
+            out.push_str(&format!(
+                "  tenants.toml: allowed {} ({})\n",
+                ports_words(&self.intended),
+                self.reasons.join("; ")
+            ));
+        }
+        out.push_str(&side_text(&self.egress, "egress"));
+        out.push_str(&side_text(&self.ingress, "ingress"));
+        if let Some(sc) = &self.sidecar {
+            let object = sc
+                .object
+                .as_ref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
+            if sc.imports {
+                out.push_str(&format!(
+                    "  Sidecar of {}: imports {} via {}{object}\n",
+                    self.from,
+                    self.to,
+                    sc.hosts
+                        .iter()
+                        .map(|h| format!("`{h}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            } else {
+                out.push_str(&format!(
+                    "  Sidecar of {}: no host imports {}{object}\n",
+                    self.from, self.to
+                ));
+            }
+        }
+        let verdict = if self.allowed.is_empty() {
+            "denied".to_owned()
+        } else {
+            format!("allowed {}", ports_words(&self.allowed))
+        };
+        let port = self
+            .port
+            .as_ref()
+            .map(|(p, ok)| format!("; {p} is {}", if *ok { "allowed" } else { "denied" }))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  verdict: {verdict}{port}, {}\n",
+            if self.matches_intent {
+                "as tenants.toml says"
+            } else {
+                "which is NOT what tenants.toml says (run `tenantc verify`)"
+            }
+        ));
+        out
+    }
+}

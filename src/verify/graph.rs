@@ -1,0 +1,253 @@
+//! `tenantc graph`: who can reach whom, per tenant, as the tree's NetworkPolicies decide it.
+//! Edges are derived from each namespace's grants (never from all namespace pairs); past a size
+//! where a drawing stops helping, the text formats print a summary instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::check::{intent_of, owner_of};
+use super::netpol::{NsSet, PortSet};
+use super::reach::{Direction, GrantPeer, Model};
+use crate::intent::{Intent, Role};
+
+/// A namespace-level flow the tree allows, with the ports both sides let through.
+pub type Edges = BTreeMap<(String, String), PortSet>;
+
+/// Every namespace-level flow of the tree: egress of the caller and ingress of the callee both
+/// allow it (a side outside the tree, such as kube-system, is taken to allow). Grants to every
+/// namespace become edges to `*`.
+pub fn tree_edges(model: &Model) -> Edges {
+    let mut edges: Edges = BTreeMap::new();
+    let in_tree = |id: u32| model.in_tree(id) || model.policies.contains_key(&id);
+    let mut add = |from: &str, to: &str, ports: &PortSet| {
+        if ports.is_empty() {
+            return;
+        }
+        edges
+            .entry((from.to_owned(), to.to_owned()))
+            .or_default()
+            .union_with(ports);
+    };
+    for a in 1..u32::try_from(model.names.len()).unwrap_or(u32::MAX) {
+        if !in_tree(a) {
+            continue;
+        }
+        let egress = &model.net_of(a).egress;
+        for g in &egress.grants {
+            match &g.peer {
+                GrantPeer::Namespaces {
+                    set: NsSet::Only(ids),
+                    ..
+                } => {
+                    for &b in ids {
+                        let ports = if in_tree(b) {
+                            g.ports
+                                .intersect(&model.allowed(b, Direction::Ingress, a).0)
+                        } else {
+                            g.ports.clone()
+                        };
+                        add(model.name(a), model.name(b), &ports);
+                    }
+                }
+                _ => add(model.name(a), "*", &g.ports),
+            }
+        }
+        if egress.isolating_all.is_empty() && egress.isolating_some.is_empty() {
+            add(model.name(a), "*", &PortSet::all());
+        }
+        // Callers outside the tree (the ingress controller, monitoring): only a's ingress decides.
+        for g in &model.net_of(a).ingress.grants {
+            if let GrantPeer::Namespaces {
+                set: NsSet::Only(ids),
+                ..
+            } = &g.peer
+            {
+                for &b in ids.iter().filter(|b| !in_tree(**b)) {
+                    add(model.name(b), model.name(a), &g.ports);
+                }
+            }
+        }
+    }
+    edges
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Node {
+    pub id: String,
+    /// `tenant`, `shared`, `platform` or `unknown`.
+    pub kind: &'static str,
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub ports: PortSet,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// Groups namespace-level edges by owner: tenant, shared namespace or platform namespace.
+/// Flows inside one owner are left out: they are always allowed and would only add loops.
+pub fn tenant_graph(edges: &Edges, intent: &Intent) -> Graph {
+    let mut owners: BTreeMap<String, (&'static str, BTreeSet<String>)> = BTreeMap::new();
+    let kind_of = |ns: &str| match intent_of(intent, ns) {
+        Some(n) if n.role == Role::Tenant => "tenant",
+        Some(_) => "shared",
+        None if ns == "*" => "unknown",
+        None => "platform",
+    };
+    for (t, nss) in &intent.tenants {
+        owners.insert(
+            t.to_string(),
+            ("tenant", nss.iter().map(ToString::to_string).collect()),
+        );
+    }
+    for s in &intent.shared {
+        owners.insert(s.to_string(), ("shared", [s.to_string()].into()));
+    }
+    let mut grouped: BTreeMap<(String, String), PortSet> = BTreeMap::new();
+    for ((a, b), ports) in edges {
+        let (oa, ob) = (owner_of(intent, a), owner_of(intent, b));
+        for (o, ns) in [(&oa, a), (&ob, b)] {
+            owners
+                .entry(o.clone())
+                .or_insert_with(|| (kind_of(ns), BTreeSet::new()))
+                .1
+                .insert(ns.clone());
+        }
+        if oa != ob {
+            grouped.entry((oa, ob)).or_default().union_with(ports);
+        }
+    }
+    Graph {
+        nodes: owners
+            .into_iter()
+            .map(|(id, (kind, nss))| Node {
+                id,
+                kind,
+                namespaces: nss.into_iter().collect(),
+            })
+            .collect(),
+        edges: grouped
+            .into_iter()
+            .map(|((from, to), ports)| Edge { from, to, ports })
+            .collect(),
+    }
+}
+
+fn node_id(s: &str) -> String {
+    if s == "*" {
+        return "any_namespace".into();
+    }
+    s.replace(['-', '.'], "_")
+}
+
+fn label(n: &Node) -> String {
+    match n.kind {
+        "tenant" if n.namespaces.len() > 1 => {
+            format!("{} ({} namespaces)", n.id, n.namespaces.len())
+        }
+        "tenant" => n.id.clone(),
+        "unknown" => "every namespace".into(),
+        kind => format!("{} ({kind})", n.id),
+    }
+}
+
+fn edge_label(e: &Edge) -> Option<String> {
+    (!e.ports.is_all()).then(|| e.ports.to_string())
+}
+
+impl Graph {
+    pub fn tenants(&self) -> usize {
+        self.nodes.iter().filter(|n| n.kind == "tenant").count()
+    }
+
+    pub fn to_mermaid(&self) -> String {
+        let mut out = String::from("flowchart LR\n");
+        for n in &self.nodes {
+            let (open, close) = match n.kind {
+                "tenant" => ("[\"", "\"]"),
+                "shared" => ("[(\"", "\")]"),
+                _ => ("{{\"", "\"}}"),
+            };
+            out.push_str(&format!("  {}{open}{}{close}\n", node_id(&n.id), label(n)));
+        }
+        for e in &self.edges {
+            match edge_label(e) {
+                Some(l) => out.push_str(&format!(
+                    "  {} -- \"{l}\" --> {}\n",
+                    node_id(&e.from),
+                    node_id(&e.to)
+                )),
+                None => out.push_str(&format!("  {} --> {}\n", node_id(&e.from), node_id(&e.to))),
+            }
+        }
+        out
+    }
+
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from("digraph tenants {\n  rankdir=LR;\n");
+        for n in &self.nodes {
+            let shape = match n.kind {
+                "tenant" => "box",
+                "shared" => "cylinder",
+                _ => "hexagon",
+            };
+            out.push_str(&format!(
+                "  \"{}\" [label=\"{}\", shape={shape}];\n",
+                n.id,
+                label(n)
+            ));
+        }
+        for e in &self.edges {
+            match edge_label(e) {
+                Some(l) => out.push_str(&format!(
+                    "  \"{}\" -> \"{}\" [label=\"{l}\"];\n",
+                    e.from, e.to
+                )),
+                None => out.push_str(&format!("  \"{}\" -> \"{}\";\n", e.from, e.to)),
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// What to print instead of a drawing nobody can read.
+    pub fn summary(&self, max_tenants: usize) -> String {
+        let count = |k: &str| self.nodes.iter().filter(|n| n.kind == k).count();
+        let kinds: std::collections::HashMap<&str, &str> =
+            self.nodes.iter().map(|n| (n.id.as_str(), n.kind)).collect();
+        let kind = |id: &str| kinds.get(id).copied().unwrap_or("unknown");
+        let cross_tenant = self
+            .edges
+            .iter()
+            .filter(|e| kind(&e.from) == "tenant" && kind(&e.to) == "tenant")
+            .count();
+        let mut into: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &self.edges {
+            *into.entry(e.to.as_str()).or_default() += 1;
+        }
+        let mut busiest: Vec<(&str, usize)> = into.into_iter().collect();
+        busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let top: Vec<String> = busiest
+            .iter()
+            .take(5)
+            .map(|(n, c)| format!("{n} ({c})"))
+            .collect();
+        format!(
+            "{} tenants, {} shared and {} platform namespaces, {} edges between them; {cross_tenant} from one tenant to another.\nMost called: {}.\nA drawing of more than {max_tenants} tenants helps nobody: use --format json, or --max-tenants to draw it anyway.\n",
+            count("tenant"),
+            count("shared"),
+            count("platform"),
+            self.edges.len(),
+            top.join(", ")
+        )
+    }
+}

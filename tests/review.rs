@@ -1,0 +1,231 @@
+//! `explain`, `diff` and `graph` on the compiled example: snapshots of what a reviewer reads.
+
+mod common;
+
+use common::{Project, EXAMPLE};
+use predicates::prelude::*;
+
+fn compiled() -> Project {
+    let p = Project::new(EXAMPLE);
+    p.compile().success();
+    p
+}
+
+fn stdout(a: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).expect("utf-8")
+}
+
+/// The example before a change: payments served acme only, globex had no ingress, and a tenant
+/// hooli existed.
+fn base_config() -> String {
+    let base = EXAMPLE
+        .replace(
+            "consumers = [\"acme\", \"initech\"]",
+            "consumers = [\"acme\"]",
+        )
+        .replacen(
+            "annotations = { \"example.com/owner\" = \"platform-globex@example.com\", \"example.com/runbook\" = \"https://wiki.example.com/globex\" }\ningress = true",
+            "annotations = { \"example.com/owner\" = \"platform-globex@example.com\", \"example.com/runbook\" = \"https://wiki.example.com/globex\" }",
+            1,
+        );
+    assert_ne!(base, EXAMPLE);
+    format!("{base}\n[tenants.hooli]\n")
+}
+
+#[test]
+fn explain_an_allowed_flow() {
+    let p = compiled();
+    insta::assert_snapshot!(stdout(p.run("explain", &["acme", "payments"]).code(0)));
+}
+
+#[test]
+fn explain_a_denied_flow_on_one_port() {
+    let p = compiled();
+    insta::assert_snapshot!(stdout(
+        p.run("explain", &["globex-web", "acme", "--port", "8080/TCP"])
+            .code(0)
+    ));
+}
+
+#[test]
+fn explain_platform_flows() {
+    let p = compiled();
+    let text = stdout(p.run("explain", &["ingress-nginx", "globex-web"]).code(0))
+        + &stdout(
+            p.run("explain", &["umbrella", "kube-system", "--port", "53/UDP"])
+                .code(0),
+        );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn explain_json_and_a_broken_tree() {
+    let p = compiled();
+    p.set_config(EXAMPLE);
+    let rel = "tenants/acme/acme/sidecar.yaml";
+    let path = p.output().join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("    - \"payments/*\"\n", "")).unwrap();
+    let out = stdout(
+        p.run("explain", &["acme", "payments", "--format", "json"])
+            .code(0),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["sidecar"]["imports"], false);
+    assert_eq!(v[0]["matches_intent"], true, "the policies still match");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn explain_unknown_names_suggest_the_closest() {
+    compiled()
+        .run("explain", &["acme", "globx"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: no tenant or namespace `globx`; did you mean `globex`?",
+        ));
+    compiled()
+        .run("explain", &["acme", "globex", "--port", "80/HTTP"])
+        .code(2)
+        .stderr(predicate::str::contains("unknown protocol `HTTP`"));
+}
+
+#[test]
+fn diff_against_an_older_tenants_toml_in_every_format() {
+    let p = compiled();
+    std::fs::write(p.path().join("base.toml"), base_config()).unwrap();
+    let text = stdout(p.run("diff", &["--base", "base.toml"]).code(0));
+    assert!(
+        text.contains("+ initech may now reach payments\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ globex gains ingress from ingress-nginx\n"),
+        "{text}"
+    );
+    assert!(text.contains("- namespace hooli is deleted\n"), "{text}");
+    insta::assert_snapshot!("diff_text", text);
+    insta::assert_snapshot!(
+        "diff_markdown",
+        stdout(
+            p.run("diff", &["--base", "base.toml", "--format", "markdown"])
+                .code(0)
+        )
+    );
+    insta::assert_snapshot!(
+        "diff_json",
+        stdout(
+            p.run("diff", &["--base", "base.toml", "--format", "json"])
+                .code(0)
+        )
+    );
+}
+
+#[test]
+fn diff_against_an_older_output_tree() {
+    let p = compiled();
+    let base = p.path().join("base-output");
+    // The older tree: what compile made of the older tenants.toml.
+    std::fs::write(p.path().join("base.toml"), base_config()).unwrap();
+    common::tenantc()
+        .current_dir(p.path())
+        .args([
+            "compile",
+            "--config",
+            "base.toml",
+            "--output",
+            "base-output",
+        ])
+        .assert()
+        .success();
+    assert!(base.is_dir());
+    let text = stdout(p.run("diff", &["--base", "base-output"]).code(0));
+    assert!(
+        text.contains("+ initech may now reach payments\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ globex gains ingress from ingress-nginx\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- namespace hooli (tenant hooli) is deleted\n")
+            || text.contains("- namespace hooli is deleted\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ the Sidecar of initech imports `payments/*`\n"),
+        "{text}"
+    );
+    insta::assert_snapshot!("diff_tree_text", text);
+}
+
+#[test]
+fn diff_of_identical_inputs_is_empty() {
+    let p = compiled();
+    std::fs::write(p.path().join("base.toml"), EXAMPLE).unwrap();
+    p.run("diff", &["--base", "base.toml"])
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "no change in reachability, Sidecar scope or namespaces\n",
+        ));
+}
+
+#[test]
+fn graph_in_every_format() {
+    let p = compiled();
+    insta::assert_snapshot!("graph_mermaid", stdout(p.run("graph", &[]).code(0)));
+    insta::assert_snapshot!(
+        "graph_dot",
+        stdout(p.run("graph", &["--format", "dot"]).code(0))
+    );
+    let json = stdout(p.run("graph", &["--format", "json"]).code(0));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| !(e["from"] == "globex" && e["to"] == "acme")));
+    insta::assert_snapshot!("graph_json", json);
+}
+
+#[test]
+fn a_large_graph_becomes_a_summary() {
+    let p = compiled();
+    p.run("graph", &["--max-tenants", "3"])
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "4 tenants, 2 shared and 4 platform namespaces, 26 edges between them; 0 from one tenant to another.\n",
+        ))
+        .stdout(predicate::str::contains("flowchart").not());
+}
+
+#[test]
+fn graph_shows_a_hole_between_tenants() {
+    let p = compiled();
+    let rel = "tenants/globex/globex-web/networkpolicies.yaml";
+    let path = p.output().join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "          - globex-api\n",
+            "          - globex-api\n          - umbrella\n",
+        ),
+    )
+    .unwrap();
+    let rel = "tenants/umbrella/umbrella/networkpolicies.yaml";
+    let path = p.output().join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "          - umbrella\n",
+            "          - umbrella\n          - globex-web\n",
+        ),
+    )
+    .unwrap();
+    p.run("graph", &[])
+        .code(0)
+        .stdout(predicate::str::contains("  umbrella --> globex\n"));
+}
