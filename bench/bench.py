@@ -150,6 +150,12 @@ def tree_stats(root):
     }
 
 
+def remove(path):
+    """`rm -rf`: much faster than shutil.rmtree on tens of thousands of files."""
+    if Path(path).exists():
+        subprocess.run(["rm", "-rf", "--", str(path)], check=True)
+
+
 def dir_bytes(d):
     return sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
 
@@ -165,8 +171,7 @@ def has_verify(binary):
 
 def bench(n, args, binary, verify):
     d = WORK / f"n{n}"
-    if d.exists():
-        shutil.rmtree(d)
+    remove(d)
     d.mkdir(parents=True)
     cfg, out = d / "tenants.toml", d / "output"
     base = gen.generate(n)
@@ -175,14 +180,12 @@ def bench(n, args, binary, verify):
     res = {"n": n}
 
     def clean():
-        if out.exists():
-            shutil.rmtree(out)
+        remove(out)
 
     copy = d / "copy"
 
     def rm_copy():
-        if copy.exists():
-            shutil.rmtree(copy)
+        remove(copy)
 
     # The fresh compile and its floor, `cp -r` of the same tree, alternate so that both see the
     # same load on a shared machine; their ratio is what the target is about.
@@ -210,8 +213,8 @@ def bench(n, args, binary, verify):
         changed = gen.generate(n, change)
         samples, files = [], set()
         r_best = None
-        # Change, then change back: both are one-tenant changes, measured alternately.
-        for text in [changed, base] * args.repeat:
+        # Change, then change back: both are one-tenant changes.
+        for text in [changed, base]:
             cfg.write_text(text)
             before = snapshot(out)
             r = run(compile_cmd)
@@ -232,13 +235,18 @@ def bench(n, args, binary, verify):
     if n <= args.kustomize_max and shutil.which("kubectl"):
         res["kust_all"] = run(["kubectl", "kustomize", str(out)], timeout=args.kustomize_timeout,
                               stdout=subprocess.DEVNULL)
+    gitops = out / "gitops"
+    if gitops.is_dir() and n <= args.kustomize_max and shutil.which("kubectl"):
+        # What a root Argo CD Application or Flux Kustomization over gitops/ builds on every sync.
+        res["kust_gitops"] = run(["kubectl", "kustomize", str(gitops)],
+                                 timeout=args.kustomize_timeout, stdout=subprocess.DEVNULL)
     for kind in ("tenants", "shared"):
         ld = largest_dir(out / kind)
         if ld is not None and shutil.which("kubectl"):
             r = best(["kubectl", "kustomize", str(ld)], args.repeat, stdout=subprocess.DEVNULL)
             res[f"kust_{kind}"] = (r, ld.name, sum(1 for _ in ld.rglob("*.yaml")))
     if not args.keep:
-        shutil.rmtree(d)
+        remove(d)
     return res
 
 
@@ -299,6 +307,8 @@ def report(results, args, verify):
     row("**`verify`**", lambda r: timed(r.get("verify")) if verify else "not built")
     row("`kubectl kustomize output/` (whole tree)",
         lambda r: f"{secs(r['kust_all'])}, {mib(r['kust_all'])}" if "kust_all" in r else "skipped")
+    row("`kubectl kustomize output/gitops/` (the root GitOps app)",
+        lambda r: f"{secs(r['kust_gitops'])}, {mib(r['kust_gitops'])}" if "kust_gitops" in r else "n/a")
     row("`kubectl kustomize` largest tenant dir",
         lambda r: kust(r.get("kust_tenants")))
     row("`kubectl kustomize` largest shared dir",
@@ -333,11 +343,12 @@ def kust(k):
 def main():
     global WORK
     p = argparse.ArgumentParser(description="tenantc benchmark (see bench/run.sh)")
-    p.add_argument("--sizes", default="10,100,1000,10000", help="comma-separated N (default %(default)s)")
+    p.add_argument("--sizes", default="10,100,300,1000,10000", help="comma-separated N (default %(default)s)")
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is reported")
     p.add_argument("--kustomize-max", type=int, default=1000,
-                   help="build the whole tree with kubectl kustomize up to this N (default %(default)s)")
-    p.add_argument("--kustomize-timeout", type=int, default=300, help="seconds (default %(default)s)")
+                   help="build the whole tree and gitops/ with kubectl kustomize up to this N "
+                   "(default %(default)s)")
+    p.add_argument("--kustomize-timeout", type=int, default=180, help="seconds (default %(default)s)")
     p.add_argument("--bin", default=str(HERE.parent / "target" / "release" / "tenantc"))
     p.add_argument("--work", default=str(HERE.parent / "target" / "bench"))
     p.add_argument("--keep", action="store_true", help="keep the generated trees under --work")

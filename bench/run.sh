@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tenantc benchmark in one command: builds the release binary, then measures compile,
-# recompile, --check and verify for N = 10, 100, 1,000 and 10,000 synthetic tenants, with `cp -r`
+# recompile, --check and verify for N = 10, 100, 300, 1,000 and 10,000 synthetic tenants, with `cp -r`
 # and `kubectl kustomize` of the produced tree as references. Prints a markdown table (also written
 # to target/bench/report.md). Options go to bench/bench.py, e.g.:
 #   bash bench/run.sh --sizes 10,100        # a subset of N

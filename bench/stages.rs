@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     lap("intent");
     let rendered = render::render(&intent, &Templates::builtin())
         .map_err(|e| format!("{} template error(s)", e.len()))?;
+    lap("render");
     let gitops = match intent::gitops_of(&cfg) {
         Some(g) => Some(
             render::render_gitops(&g, &Templates::builtin())
@@ -51,11 +52,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         None => None,
     };
-    lap("render");
+    lap("gitops");
     let name = Path::new(config)
         .file_name()
         .map_or("tenants.toml".into(), |n| n.to_string_lossy());
-    let tree = emit::emit(&intent, &rendered, gitops.as_ref(), &name);
+    let tree = emit::emit(&intent, rendered, gitops, &name);
     lap("emit");
     let plan = write::plan(Path::new(output), &tree).map_err(|e| format!("{e:?}"))?;
     lap("plan");

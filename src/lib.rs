@@ -100,7 +100,7 @@ pub fn compile_config(
         Some(g) => Some(render::render_gitops(&g, templates).map_err(Error::Templates)?),
         None => None,
     };
-    let tree = emit::emit(&intent, &rendered, gitops.as_ref(), source_name);
+    let tree = emit::emit(&intent, rendered, gitops, source_name);
     Ok(Compiled {
         config,
         intent,
