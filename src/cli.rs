@@ -544,8 +544,8 @@ fn verify(
     mesh_scope: bool,
     format: Format,
 ) -> Result<u8, Error> {
-    let (cfg, _) = tenantc::config_from_file(config)?;
-    let intent = tenantc::intent::intent_of(&cfg);
+    // The parsed config is not needed once the intent is derived; free it before the tree.
+    let intent = tenantc::intent::intent_of(&tenantc::config_from_file(config)?.0);
     let model = match tenantc::verify::model_of(output, &intent) {
         Ok(m) => m,
         Err(errors) => return Ok(report_tree(args, &errors, format)),
@@ -575,7 +575,6 @@ fn verify(
     // The model of a large tree takes a while to free; the process is about to exit anyway.
     std::mem::forget(model);
     std::mem::forget(intent);
-    std::mem::forget(cfg);
     Ok(code)
 }
 

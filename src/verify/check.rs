@@ -346,10 +346,10 @@ fn compare_side(
     let pure_deny = side.isolating_all.iter().any(|i| {
         let p = &model.tree.policies[*i];
         let rules = match dir {
-            Direction::Ingress => &p.ingress,
-            Direction::Egress => &p.egress,
+            Direction::Ingress => p.ingress_rules,
+            Direction::Egress => p.egress_rules,
         };
-        rules.as_ref().is_none_or(Vec::is_empty)
+        rules == 0
     });
     if !pure_deny {
         let by: Vec<Origin> = side
@@ -674,8 +674,8 @@ fn report_under(
             .policy_files(id)
             .into_iter()
             .map(|file| Origin {
-                file,
-                kind: "NetworkPolicy".into(),
+                file: file.into(),
+                kind: "NetworkPolicy",
                 name: "(every policy)".into(),
             })
             .collect()

@@ -40,16 +40,17 @@ impl Protocol {
     }
 }
 
-/// Ports per protocol, as sorted, disjoint, inclusive ranges.
+/// Ports per protocol, as sorted, disjoint, inclusive ranges (one small vector: a large tree has
+/// hundreds of thousands of these).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortSet {
-    ranges: [Vec<(u16, u16)>; 3],
+    ranges: Vec<(Protocol, u16, u16)>,
 }
 
 impl PortSet {
     pub fn all() -> Self {
         Self {
-            ranges: [vec![(1, 65535)], vec![(1, 65535)], vec![(1, 65535)]],
+            ranges: Protocol::ALL.iter().map(|p| (*p, 1, 65535)).collect(),
         }
     }
 
@@ -58,76 +59,82 @@ impl PortSet {
     }
 
     pub fn single(protocol: Protocol, port: u16) -> Self {
-        let mut s = Self::none();
-        s.add(protocol, port, port);
-        s
+        Self {
+            ranges: vec![(protocol, port, port)],
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ranges.iter().all(Vec::is_empty)
+        self.ranges.is_empty()
     }
 
     pub fn is_all(&self) -> bool {
-        *self == Self::all()
+        self.ranges.len() == 3
+            && self
+                .ranges
+                .iter()
+                .all(|&(_, lo, hi)| lo == 1 && hi == 65535)
     }
 
     pub fn add(&mut self, protocol: Protocol, lo: u16, hi: u16) {
-        let mut other = Self::none();
-        other.ranges[protocol as usize] = vec![(lo.min(hi), hi.max(lo))];
-        self.union_with(&other);
+        self.ranges.push((protocol, lo.min(hi), hi.max(lo)));
+        self.normalize();
+    }
+
+    fn normalize(&mut self) {
+        self.ranges.sort_unstable();
+        let mut merged: Vec<(Protocol, u16, u16)> = Vec::with_capacity(self.ranges.len());
+        for &(p, lo, hi) in &self.ranges {
+            match merged.last_mut() {
+                Some(last) if last.0 == p && u32::from(lo) <= u32::from(last.2) + 1 => {
+                    last.2 = last.2.max(hi);
+                }
+                _ => merged.push((p, lo, hi)),
+            }
+        }
+        self.ranges = merged;
     }
 
     pub fn union_with(&mut self, other: &Self) {
-        for (mine, theirs) in self.ranges.iter_mut().zip(&other.ranges) {
-            if theirs.is_empty() {
-                continue;
-            }
-            let mut all: Vec<(u16, u16)> = mine.iter().chain(theirs).copied().collect();
-            all.sort_unstable();
-            let mut merged: Vec<(u16, u16)> = Vec::with_capacity(all.len());
-            for (lo, hi) in all {
-                match merged.last_mut() {
-                    Some(last) if u32::from(lo) <= u32::from(last.1) + 1 => last.1 = last.1.max(hi),
-                    _ => merged.push((lo, hi)),
-                }
-            }
-            *mine = merged;
+        if other.ranges.is_empty() {
+            return;
         }
+        self.ranges.extend_from_slice(&other.ranges);
+        self.normalize();
     }
 
     /// The ports of `self` that are not in `other`.
     pub fn minus(&self, other: &Self) -> Self {
-        let mut out = Self::none();
-        for (i, (mine, theirs)) in self.ranges.iter().zip(&other.ranges).enumerate() {
-            for &(lo, hi) in mine {
-                let mut pieces = vec![(u32::from(lo), u32::from(hi))];
-                for &(tlo, thi) in theirs {
-                    let (tlo, thi) = (u32::from(tlo), u32::from(thi));
-                    pieces = pieces
-                        .into_iter()
-                        .flat_map(|(a, b)| {
-                            let mut keep = Vec::new();
-                            if thi < a || tlo > b {
-                                keep.push((a, b));
-                            } else {
-                                if tlo > a {
-                                    keep.push((a, tlo - 1));
-                                }
-                                if thi < b {
-                                    keep.push((thi + 1, b));
-                                }
+        let mut out = Vec::new();
+        for &(p, lo, hi) in &self.ranges {
+            let mut pieces = vec![(u32::from(lo), u32::from(hi))];
+            for &(q, tlo, thi) in &other.ranges {
+                if q != p {
+                    continue;
+                }
+                let (tlo, thi) = (u32::from(tlo), u32::from(thi));
+                pieces = pieces
+                    .into_iter()
+                    .flat_map(|(a, b)| {
+                        let mut keep = Vec::new();
+                        if thi < a || tlo > b {
+                            keep.push((a, b));
+                        } else {
+                            if tlo > a {
+                                keep.push((a, tlo - 1));
                             }
-                            keep
-                        })
-                        .collect();
-                }
-                for (a, b) in pieces {
-                    // Both ends come from u16 values, so they fit.
-                    out.ranges[i].push((a as u16, b as u16));
-                }
+                            if thi < b {
+                                keep.push((thi + 1, b));
+                            }
+                        }
+                        keep
+                    })
+                    .collect();
             }
+            // Both ends come from u16 values, so they fit.
+            out.extend(pieces.into_iter().map(|(a, b)| (p, a as u16, b as u16)));
         }
-        out
+        Self { ranges: out }
     }
 
     pub fn intersect(&self, other: &Self) -> Self {
@@ -139,9 +146,9 @@ impl PortSet {
     }
 
     pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
-        self.ranges[protocol as usize]
+        self.ranges
             .iter()
-            .any(|&(lo, hi)| lo <= port && port <= hi)
+            .any(|&(p, lo, hi)| p == protocol && lo <= port && port <= hi)
     }
 
     /// `TCP/53`, `TCP/8000-8080`, `every UDP port`, for messages and JSON.
@@ -149,17 +156,14 @@ impl PortSet {
         if self.is_all() {
             return vec!["every port".into()];
         }
-        let mut out = Vec::new();
-        for p in Protocol::ALL {
-            for &(lo, hi) in &self.ranges[p as usize] {
-                out.push(match (lo, hi) {
-                    (1, 65535) => format!("every {} port", p.as_str()),
-                    (lo, hi) if lo == hi => format!("{}/{lo}", p.as_str()),
-                    (lo, hi) => format!("{}/{lo}-{hi}", p.as_str()),
-                });
-            }
-        }
-        out
+        self.ranges
+            .iter()
+            .map(|&(p, lo, hi)| match (lo, hi) {
+                (1, 65535) => format!("every {} port", p.as_str()),
+                (lo, hi) if lo == hi => format!("{}/{lo}", p.as_str()),
+                (lo, hi) => format!("{}/{lo}-{hi}", p.as_str()),
+            })
+            .collect()
     }
 }
 
@@ -251,25 +255,8 @@ pub fn ports_of(list: Option<&[PolicyPort]>) -> (PortSet, Vec<String>, Vec<Strin
 
 /// Which directions a policy affects: `policyTypes` when given; otherwise Ingress always, and
 /// Egress only when the policy has egress rules (the API server's defaulting).
-pub fn policy_directions(
-    types: Option<&[String]>,
-    has_egress_rules: bool,
-) -> (bool, bool, Vec<String>) {
-    match types {
-        Some(list) if !list.is_empty() => {
-            let unknown = list
-                .iter()
-                .filter(|t| *t != "Ingress" && *t != "Egress")
-                .map(|t| format!("unknown policy type `{t}`"))
-                .collect();
-            (
-                list.iter().any(|t| t == "Ingress"),
-                list.iter().any(|t| t == "Egress"),
-                unknown,
-            )
-        }
-        _ => (true, has_egress_rules, Vec::new()),
-    }
+pub fn policy_directions(types: Option<(bool, bool)>, has_egress_rules: bool) -> (bool, bool) {
+    types.unwrap_or((true, has_egress_rules))
 }
 
 const OPERATORS: [&str; 4] = ["In", "NotIn", "Exists", "DoesNotExist"];
@@ -406,7 +393,7 @@ pub struct LabelIndex {
 }
 
 impl LabelIndex {
-    pub fn add(&mut self, id: u32, labels: &BTreeMap<String, String>) {
+    pub fn add<'a>(&mut self, id: u32, labels: impl IntoIterator<Item = (&'a String, &'a String)>) {
         for (k, v) in labels {
             if k == NAME_LABEL {
                 continue;
@@ -436,7 +423,7 @@ impl LabelIndex {
                 .unwrap_or_default()
         };
         let mut set = NsSet::AllExcept(Vec::new());
-        for (k, v) in &sel.match_labels {
+        for (k, v) in sel.match_labels.iter() {
             let one = if k == NAME_LABEL {
                 NsSet::Only(vec![intern(v)])
             } else {
@@ -492,7 +479,7 @@ mod tests {
     fn match_expression_operators() {
         let l = labels(&[("app", "web"), ("tier", "front")]);
         let sel = |e: Expression| Selector {
-            match_labels: BTreeMap::new(),
+            match_labels: Default::default(),
             match_expressions: vec![e],
         };
         assert!(sel(expr("app", "In", &["web", "api"])).matches(&l));
@@ -511,7 +498,7 @@ mod tests {
         assert_eq!(sel(expr("app", "Equals", &["web"])).problems().len(), 1);
         assert!(Selector::default().matches(&l), "{{}} selects everything");
         let both = Selector {
-            match_labels: labels(&[("app", "web")]),
+            match_labels: labels(&[("app", "web")]).into_iter().collect(),
             match_expressions: vec![expr("tier", "In", &["back"])],
         };
         assert!(
@@ -522,14 +509,10 @@ mod tests {
 
     #[test]
     fn policy_types_default() {
-        assert_eq!(policy_directions(None, false), (true, false, vec![]));
-        assert_eq!(policy_directions(None, true), (true, true, vec![]));
-        assert_eq!(policy_directions(Some(&[]), true), (true, true, vec![]));
-        let egress_only = ["Egress".to_owned()];
-        assert_eq!(
-            policy_directions(Some(&egress_only), false),
-            (false, true, vec![])
-        );
+        assert_eq!(policy_directions(None, false), (true, false));
+        assert_eq!(policy_directions(None, true), (true, true));
+        assert_eq!(policy_directions(Some((false, true)), false), (false, true));
+        // `policyTypes: []` is read as absent: see tree::tests.
     }
 
     #[test]
@@ -592,18 +575,18 @@ mod tests {
         let names = ["other", "x", "y", "z"];
         let mut intern = |n: &str| names.iter().position(|m| *m == n).unwrap_or(9) as u32;
         let sel = Selector {
-            match_labels: labels(&[("team", "a")]),
+            match_labels: labels(&[("team", "a")]).into_iter().collect(),
             match_expressions: vec![],
         };
         assert_eq!(index.select(&sel, &mut intern), NsSet::Only(vec![1]));
         let not_b = Selector {
-            match_labels: BTreeMap::new(),
+            match_labels: Default::default(),
             match_expressions: vec![expr("team", "NotIn", &["b"])],
         };
         let s = index.select(&not_b, &mut intern);
         assert!(s.contains(1) && !s.contains(2) && s.contains(0), "{s:?}");
         let named = Selector {
-            match_labels: BTreeMap::new(),
+            match_labels: Default::default(),
             match_expressions: vec![expr(NAME_LABEL, "In", &["y", "z"])],
         };
         assert_eq!(index.select(&named, &mut intern), NsSet::Only(vec![2, 3]));

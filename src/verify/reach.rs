@@ -107,7 +107,7 @@ pub struct Model {
 impl Model {
     /// Evaluates `tree`; `known` are namespaces to give ids up front (those of tenants.toml and
     /// the platform), so that messages and lookups can name them even if the tree does not.
-    pub fn build(tree: Tree, known: &[String]) -> Self {
+    pub fn build(mut tree: Tree, known: &[String]) -> Self {
         let mut names = vec!["(a namespace outside the tree and tenants.toml)".to_owned()];
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut namespace_doc: Vec<Option<usize>> = vec![None];
@@ -128,7 +128,7 @@ impl Model {
                 continue;
             }
             namespace_doc[id as usize] = Some(i);
-            index.add(id, &doc.labels);
+            index.add(id, doc.labels.iter());
         }
         index.finish();
         for n in known {
@@ -137,7 +137,11 @@ impl Model {
 
         let mut net: Vec<NsNet> = Vec::new();
         let mut policies: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (pi, policy) in tree.policies.iter().enumerate() {
+        for (pi, policy) in tree.policies.iter_mut().enumerate() {
+            // The rules become grants below; the raw rules are not kept.
+            let ingress_rules = policy.ingress.take();
+            let egress_rules = policy.egress.take();
+            let policy = &*policy;
             let Some(ns) = policy.namespace.as_deref() else {
                 problems.push(Problem {
                     origin: policy.origin.clone(),
@@ -162,18 +166,17 @@ impl Model {
             for p in policy.pod_selector.problems() {
                 problem("invalid-selector", format!("podSelector: {p}"));
             }
-            let has_egress = policy.egress.as_ref().is_some_and(|e| !e.is_empty());
-            let (ingress, egress, unknown) =
-                netpol::policy_directions(policy.policy_types.as_deref(), has_egress);
-            for u in unknown {
-                problem("invalid-policy", u);
+            let has_egress = egress_rules.as_ref().is_some_and(|e| !e.is_empty());
+            let (ingress, egress) = netpol::policy_directions(policy.policy_types, has_egress);
+            for u in &policy.unknown_policy_types {
+                problem("invalid-policy", format!("unknown policy type `{u}`"));
             }
             let mut sides: Vec<(Direction, &[Rule])> = Vec::new();
             if ingress {
-                sides.push((Direction::Ingress, policy.ingress.as_deref().unwrap_or(&[])));
+                sides.push((Direction::Ingress, ingress_rules.as_deref().unwrap_or(&[])));
             }
             if egress {
-                sides.push((Direction::Egress, policy.egress.as_deref().unwrap_or(&[])));
+                sides.push((Direction::Egress, egress_rules.as_deref().unwrap_or(&[])));
             }
             let mut new_grants: Vec<(Direction, Grant)> = Vec::new();
             for (dir, rules) in sides {
@@ -293,6 +296,10 @@ impl Model {
             sidecars.entry(id).or_default().push(si);
         }
         net.resize_with(names.len(), NsNet::default);
+        for n in &mut net {
+            n.ingress.grants.shrink_to_fit();
+            n.egress.grants.shrink_to_fit();
+        }
         namespace_doc.resize(names.len(), None);
         problems.sort();
         problems.dedup();
@@ -406,7 +413,7 @@ impl Model {
             .get(&ns)
             .into_iter()
             .flatten()
-            .map(|i| self.tree.policies[*i].origin.file.clone())
+            .map(|i| self.tree.policies[*i].origin.file.to_string())
             .collect();
         files.sort();
         files.dedup();

@@ -2,7 +2,6 @@
 //! file and object each NetworkPolicy, Sidecar and Namespace came from. Deliberately independent of
 //! `render`: the tree may come from user templates or hand edits.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -12,8 +11,9 @@ use serde::Deserialize;
 /// Where a document came from: the file (as the user named it) and the object's kind and name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Origin {
-    pub file: String,
-    pub kind: String,
+    /// Shared by every document of the file.
+    pub file: std::sync::Arc<str>,
+    pub kind: &'static str,
     pub name: String,
 }
 
@@ -28,9 +28,61 @@ impl fmt::Display for Origin {
 #[serde(rename_all = "camelCase")]
 pub struct Selector {
     #[serde(default, deserialize_with = "null_as_default")]
-    pub match_labels: BTreeMap<String, String>,
+    pub match_labels: LabelPairs,
     #[serde(default, deserialize_with = "null_as_default")]
     pub match_expressions: Vec<Expression>,
+}
+
+/// `matchLabels`: a few pairs sorted by key. A Vec, not a map: a map node per selector would
+/// dominate the memory of a tree with a hundred thousand policies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LabelPairs(pub Vec<(String, String)>);
+
+impl LabelPairs {
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+}
+
+impl FromIterator<(String, String)> for LabelPairs {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        let mut v: Vec<(String, String)> = iter.into_iter().collect();
+        v.sort();
+        v.dedup_by(|a, b| a.0 == b.0);
+        Self(v)
+    }
+}
+
+impl<'de> Deserialize<'de> for LabelPairs {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = LabelPairs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of labels")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<LabelPairs, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, val)) = map.next_entry::<String, LabelText>()? {
+                    v.push((k, val.0));
+                }
+                Ok(v.into_iter().collect())
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
@@ -125,7 +177,7 @@ struct RawMeta {
     name: Option<String>,
     namespace: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
-    labels: BTreeMap<String, LabelText>,
+    labels: LabelPairs,
 }
 
 /// A label value; YAML may spell `"1"` as `1`, which the API server would reject, so keep its text.
@@ -169,9 +221,16 @@ pub struct Policy {
     pub origin: Origin,
     pub namespace: Option<String>,
     pub pod_selector: Selector,
-    pub policy_types: Option<Vec<String>>,
+    /// `policyTypes` as (Ingress, Egress); `None` when absent or empty (then defaulted).
+    pub policy_types: Option<(bool, bool)>,
+    /// Entries of `policyTypes` that are neither `Ingress` nor `Egress`.
+    pub unknown_policy_types: Vec<String>,
+    /// The rules; `reach::Model::build` takes them once it has turned them into grants.
     pub ingress: Option<Vec<Rule>>,
     pub egress: Option<Vec<Rule>>,
+    /// How many rules each direction had, for what remains to say after the rules are taken.
+    pub ingress_rules: usize,
+    pub egress_rules: usize,
 }
 
 /// An Istio Sidecar as read from the tree.
@@ -188,7 +247,7 @@ pub struct Sidecar {
 #[derive(Clone, Debug)]
 pub struct NamespaceDoc {
     pub origin: Origin,
-    pub labels: BTreeMap<String, String>,
+    pub labels: LabelPairs,
 }
 
 /// Everything verify needs from the tree, in file order.
@@ -269,6 +328,8 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     let mut tree = Tree::default();
     for part in parts {
         match part {
+            // The first part becomes the tree as it is: no copy of the largest vectors.
+            Ok(t) if tree.files == 0 => tree = t,
             Ok(t) => {
                 tree.files += t.files;
                 tree.documents += t.documents;
@@ -316,6 +377,7 @@ const KINDS: [&str; 3] = ["NetworkPolicy", "Sidecar", "Namespace"];
 /// kustomization) is skipped, even when its fields would not fit the lenient struct.
 pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeError> {
     tree.files += 1;
+    let shared: std::sync::Arc<str> = file.into();
     if let Some(docs) = super::yaml::parse(text) {
         let typed: Result<Vec<Option<RawDoc>>, _> = docs
             .into_iter()
@@ -324,7 +386,7 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
         if let Ok(typed) = typed {
             for raw in typed.into_iter().flatten() {
                 tree.documents += 1;
-                add_doc(raw, file, tree);
+                add_doc(raw, &shared, tree);
             }
             return Ok(());
         }
@@ -348,7 +410,7 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
         match Option::<RawDoc>::deserialize(doc) {
             Ok(Some(raw)) => {
                 tree.documents += 1;
-                add_doc(raw, file, tree);
+                add_doc(raw, &shared, tree);
             }
             Ok(None) => {}
             // A document of another kind whose fields do not fit the lenient struct: not ours.
@@ -374,12 +436,12 @@ fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {
     }
 }
 
-fn add_doc(raw: RawDoc, file: &str, tree: &mut Tree) {
+fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
     let Some(kind) = raw.kind else { return };
     let api = raw.api_version.unwrap_or_default();
-    let origin = |kind: &str| Origin {
-        file: file.to_owned(),
-        kind: kind.to_owned(),
+    let origin = |kind: &'static str| Origin {
+        file: file.clone(),
+        kind,
         name: raw
             .metadata
             .name
@@ -392,7 +454,27 @@ fn add_doc(raw: RawDoc, file: &str, tree: &mut Tree) {
                 origin: origin("NetworkPolicy"),
                 namespace: raw.metadata.namespace,
                 pod_selector: raw.spec.pod_selector.unwrap_or_default(),
-                policy_types: raw.spec.policy_types,
+                policy_types: raw
+                    .spec
+                    .policy_types
+                    .as_ref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        (
+                            t.iter().any(|x| x == "Ingress"),
+                            t.iter().any(|x| x == "Egress"),
+                        )
+                    }),
+                unknown_policy_types: raw
+                    .spec
+                    .policy_types
+                    .iter()
+                    .flatten()
+                    .filter(|t| *t != "Ingress" && *t != "Egress")
+                    .cloned()
+                    .collect(),
+                ingress_rules: raw.spec.ingress.as_ref().map_or(0, Vec::len),
+                egress_rules: raw.spec.egress.as_ref().map_or(0, Vec::len),
                 ingress: raw.spec.ingress,
                 egress: raw.spec.egress,
             });
@@ -414,12 +496,7 @@ fn add_doc(raw: RawDoc, file: &str, tree: &mut Tree) {
             });
         }
         "Namespace" if api == "v1" => {
-            let labels = raw
-                .metadata
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.0.clone()))
-                .collect();
+            let labels = raw.metadata.labels;
             tree.namespaces.push(NamespaceDoc {
                 origin: origin("Namespace"),
                 labels,
@@ -439,7 +516,10 @@ mod tests {
         let mut tree = Tree::default();
         parse_file(text, "f.yaml", &mut tree).unwrap();
         assert_eq!(tree.namespaces.len(), 1);
-        assert_eq!(tree.namespaces[0].labels["n"], "1");
+        assert_eq!(
+            tree.namespaces[0].labels.get("n").map(String::as_str),
+            Some("1")
+        );
         assert_eq!(tree.policies.len(), 1);
         let rule = &tree.policies[0].ingress.as_ref().unwrap()[0];
         assert_eq!(rule.from.as_deref(), Some(&[][..]));
