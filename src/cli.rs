@@ -134,7 +134,7 @@ pub enum Command {
     /// Check that the output tree isolates tenants exactly as tenants.toml says.
     #[command(
         long_about = "Reads every YAML file under the output tree (whoever wrote it: tenantc, your templates, a hand edit), evaluates its NetworkPolicies and Istio Sidecars the way Kubernetes and Istio do, and compares the result with tenants.toml.\n\nExit 0: no violation; 1: at least one violation; 2: unreadable input (tenants.toml, or a YAML file, named with file:line:col).",
-        after_help = "Examples:\n  tenantc verify\n  tenantc verify --mesh-scope\n  tenantc verify --output clusters/prod/output --config clusters/prod/tenants.toml\n  tenantc verify --format json | jq '.findings[] | select(.severity == \"violation\") | .message'"
+        after_help = "Examples:\n  tenantc verify\n  tenantc verify --mesh-scope\n  tenantc --message-format github verify    # annotations on the files of a pull request\n  tenantc verify --output clusters/prod/output --config clusters/prod/tenants.toml\n  tenantc verify --format json | jq '.findings[] | select(.severity == \"violation\") | .message'"
     )]
     Verify {
         /// The tenants file.
@@ -557,6 +557,9 @@ fn verify(
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
         Format::Text => {
+            if args.message_format == MessageFormat::Github {
+                print!("{}", report.to_github());
+            }
             let text = report.to_text(
                 &output.display().to_string(),
                 &config.display().to_string(),

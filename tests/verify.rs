@@ -471,6 +471,7 @@ fn json_output_and_mesh_scope_table() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(v["ok"], false);
+    assert_eq!(v["status"], "violations");
     assert_eq!(v["summary"]["violations"], 1);
     let f = &v["findings"][0];
     assert_eq!(f["check"], "reachable-not-in-sidecar");
@@ -493,4 +494,47 @@ fn json_output_and_mesh_scope_table() {
         table.contains("total                       45               117\n"),
         "{table}"
     );
+}
+
+#[test]
+fn github_annotations_point_at_the_file() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme/sidecar.yaml",
+        "    - \"payments/*\"\n",
+        "",
+    );
+    tenantc_github(&p)
+        .code(1)
+        .stdout(predicate::str::contains(
+            "::error file=output/tenants/acme/acme/sidecar.yaml,title=tenantc verify (reachable-not-in-sidecar)::tenants.toml lets acme reach payments",
+        ));
+}
+
+fn tenantc_github(p: &Project) -> assert_cmd::assert::Assert {
+    common::tenantc()
+        .current_dir(p.path())
+        .args([
+            "--message-format",
+            "github",
+            "verify",
+            "--config",
+            "tenants.toml",
+            "--output",
+            "output",
+        ])
+        .assert()
+}
+
+#[test]
+fn other_policy_kinds_are_reported_as_not_evaluated() {
+    let p = compiled();
+    std::fs::write(
+        p.output().join("calico.yaml"),
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: allow-all\nspec:\n  selector: all()\n  ingress:\n  - action: Allow\n",
+    )
+    .unwrap();
+    p.verify().code(0).stdout(predicate::str::contains(
+        "warning: GlobalNetworkPolicy allow-all (projectcalico.org/v3) in output/calico.yaml is not evaluated",
+    ));
 }

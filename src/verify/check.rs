@@ -878,6 +878,18 @@ fn sidecars(
 /// NetworkPolicies and Sidecars in namespaces tenants.toml does not define, and Sidecars when it
 /// has no `[mesh]`.
 fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    for o in &model.tree.unevaluated {
+        let mut f = finding(
+            "unevaluated-policy",
+            format!(
+                "{} in {} is not evaluated: tenantc knows Kubernetes NetworkPolicy and Istio Sidecar only, and this may allow or deny more than the verdict says",
+                o.name, o.file
+            ),
+            vec![o.clone()],
+        );
+        f.severity = Severity::Warning;
+        findings.push(f);
+    }
     let mesh = intent.namespaces.values().find_map(|n| n.mesh.as_ref());
     let defined = |ns: &str| intent_of(intent, ns).is_some();
     for p in &model.tree.policies {

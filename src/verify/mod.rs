@@ -89,6 +89,8 @@ pub struct Summary {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// `ok` or `violations`, as the other commands' JSON says `status`.
+    pub status: &'static str,
     pub ok: bool,
     pub summary: Summary,
     pub findings: Vec<Finding>,
@@ -124,6 +126,7 @@ pub fn report_of(model: &Model, intent: &Intent) -> Report {
         warnings: findings.len() - violations,
     };
     Report {
+        status: if violations == 0 { "ok" } else { "violations" },
         ok: violations == 0,
         summary,
         findings,
@@ -170,6 +173,33 @@ impl Report {
                 m.total_with_sidecars,
                 m.total_without_sidecars,
                 m.saved_percent()
+            ));
+        }
+        out
+    }
+
+    /// GitHub Actions annotations, one per finding, on the file responsible.
+    pub fn to_github(&self) -> String {
+        let escape = |s: &str| {
+            s.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        };
+        let mut out = String::new();
+        for f in &self.findings {
+            let level = match f.severity {
+                Severity::Violation => "error",
+                Severity::Warning => "warning",
+            };
+            let file = f
+                .objects
+                .first()
+                .map(|o| format!("file={},", escape(&o.file).replace(',', "%2C")))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "::{level} {file}title=tenantc verify ({})::{}\n",
+                f.check,
+                escape(&f.message)
             ));
         }
         out

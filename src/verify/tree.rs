@@ -258,6 +258,9 @@ pub struct Tree {
     pub namespaces: Vec<NamespaceDoc>,
     pub policies: Vec<Policy>,
     pub sidecars: Vec<Sidecar>,
+    /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
+    /// is reachable, but verify does not evaluate them.
+    pub unevaluated: Vec<Origin>,
 }
 
 /// A file that cannot be read or parsed: exit 2.
@@ -336,6 +339,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 tree.namespaces.extend(t.namespaces);
                 tree.policies.extend(t.policies);
                 tree.sidecars.extend(t.sidecars);
+                tree.unevaluated.extend(t.unevaluated);
             }
             Err(e) => errors.extend(e),
         }
@@ -500,6 +504,18 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             tree.namespaces.push(NamespaceDoc {
                 origin: origin("Namespace"),
                 labels,
+            });
+        }
+        other if other.contains("NetworkPolicy") || other == "Sidecar" => {
+            let name = raw
+                .metadata
+                .name
+                .clone()
+                .unwrap_or_else(|| "(unnamed)".into());
+            tree.unevaluated.push(Origin {
+                file: file.clone(),
+                kind: "other",
+                name: format!("{other} {name} ({api})"),
             });
         }
         _ => {}
