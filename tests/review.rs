@@ -77,6 +77,45 @@ fn explain_json_and_a_broken_tree() {
 }
 
 #[test]
+fn explain_one_port_in_json() {
+    let p = compiled();
+    let out = stdout(
+        p.run(
+            "explain",
+            &[
+                "umbrella",
+                "kube-system",
+                "--port",
+                "53/UDP",
+                "--format",
+                "json",
+            ],
+        )
+        .code(0),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["port"]["port"], "UDP/53");
+    assert_eq!(v[0]["port"]["allowed"], true);
+    let out = stdout(
+        p.run(
+            "explain",
+            &[
+                "umbrella",
+                "kube-system",
+                "--port",
+                "54/UDP",
+                "--format",
+                "json",
+            ],
+        )
+        .code(0),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["port"]["allowed"], false);
+    assert_eq!(v[0]["matches_intent"], true);
+}
+
+#[test]
 fn explain_unknown_names_suggest_the_closest() {
     compiled()
         .run("explain", &["acme", "globx"])

@@ -119,6 +119,13 @@ pub struct HostChange {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct NamespaceChange {
+    pub namespace: String,
+    /// The tenant (or shared namespace) it belongs to.
+    pub owner: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Count {
     pub before: usize,
     pub after: usize,
@@ -126,8 +133,8 @@ pub struct Count {
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Diff {
-    pub namespaces_created: Vec<(String, String)>,
-    pub namespaces_deleted: Vec<(String, String)>,
+    pub namespaces_created: Vec<NamespaceChange>,
+    pub namespaces_deleted: Vec<NamespaceChange>,
     pub flows_added: Vec<Flow>,
     pub flows_removed: Vec<Flow>,
     pub ports_changed: Vec<PortChange>,
@@ -191,13 +198,19 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
             .namespaces
             .iter()
             .filter(|(n, _)| !before.namespaces.contains_key(*n))
-            .map(|(n, o)| (n.clone(), o.clone()))
+            .map(|(n, o)| NamespaceChange {
+                namespace: n.clone(),
+                owner: o.clone(),
+            })
             .collect(),
         namespaces_deleted: before
             .namespaces
             .iter()
             .filter(|(n, _)| !after.namespaces.contains_key(*n))
-            .map(|(n, o)| (n.clone(), o.clone()))
+            .map(|(n, o)| NamespaceChange {
+                namespace: n.clone(),
+                owner: o.clone(),
+            })
             .collect(),
         flows_added: Vec::new(),
         flows_removed: Vec::new(),
@@ -260,11 +273,17 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
 /// is one line; partial changes name the namespaces.
 fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
     let mut lines = Vec::new();
-    for (n, o) in &d.namespaces_created {
-        lines.push(format!("+ namespace {} is created", describe(n, o)));
+    for c in &d.namespaces_created {
+        lines.push(format!(
+            "+ namespace {} is created",
+            describe(&c.namespace, &c.owner)
+        ));
     }
-    for (n, o) in &d.namespaces_deleted {
-        lines.push(format!("- namespace {} is deleted", describe(n, o)));
+    for c in &d.namespaces_deleted {
+        lines.push(format!(
+            "- namespace {} is deleted",
+            describe(&c.namespace, &c.owner)
+        ));
     }
     let owner_pairs = |v: &View| -> BTreeSet<(String, String)> {
         v.edges
@@ -292,7 +311,7 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
             .push(f);
     }
     // A deleted namespace's flows go with it; its own line says so.
-    let deleted: BTreeSet<&String> = d.namespaces_deleted.iter().map(|(n, _)| n).collect();
+    let deleted: BTreeSet<&String> = d.namespaces_deleted.iter().map(|c| &c.namespace).collect();
     for ((fo, to, added), flows) in by_owner {
         let flows: Vec<&Flow> = flows
             .into_iter()
@@ -351,8 +370,9 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
         ));
     }
     // Sidecars of created and deleted namespaces come and go whole.
-    let changed =
-        |n: &String| !d.namespaces_created.iter().any(|(c, _)| c == n) && !deleted.contains(n);
+    let changed = |n: &String| {
+        !d.namespaces_created.iter().any(|c| &c.namespace == n) && !deleted.contains(n)
+    };
     for h in d
         .sidecar_hosts_added
         .iter()

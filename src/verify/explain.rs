@@ -42,6 +42,12 @@ pub struct SidecarVerdict {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PortVerdict {
+    pub port: String,
+    pub allowed: bool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Explanation {
     pub from: String,
     pub to: String,
@@ -56,7 +62,7 @@ pub struct Explanation {
     pub allowed: PortSet,
     /// The port asked about with `--port`, and whether it passes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<(String, bool)>,
+    pub port: Option<PortVerdict>,
     pub matches_intent: bool,
 }
 
@@ -197,7 +203,10 @@ pub fn explain(
                 object: Some(model.tree.sidecars[sc].origin.clone()),
             })
         });
-    let port_verdict = port.map(|(p, n)| (format!("{}/{n}", p.as_str()), allowed.contains(p, n)));
+    let port_verdict = port.map(|(p, n)| PortVerdict {
+        port: format!("{}/{n}", p.as_str()),
+        allowed: allowed.contains(p, n),
+    });
     let matches_intent = match port {
         Some((p, n)) => allowed.contains(p, n) == intended.contains(p, n),
         None => allowed == intended || (intended.is_empty() && allowed.is_empty()),
@@ -310,7 +319,13 @@ impl Explanation {
         let port = self
             .port
             .as_ref()
-            .map(|(p, ok)| format!("; {p} is {}", if *ok { "allowed" } else { "denied" }))
+            .map(|v| {
+                format!(
+                    "; {} is {}",
+                    v.port,
+                    if v.allowed { "allowed" } else { "denied" }
+                )
+            })
             .unwrap_or_default();
         out.push_str(&format!(
             "  verdict: {verdict}{port}, {}\n",
