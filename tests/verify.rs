@@ -538,3 +538,16 @@ fn other_policy_kinds_are_reported_as_not_evaluated() {
         "warning: GlobalNetworkPolicy allow-all (projectcalico.org/v3) in output/calico.yaml is not evaluated",
     ));
 }
+
+#[test]
+fn a_policy_for_some_pods_does_not_cover_the_namespace() {
+    let p = compiled();
+    p.edit(
+        ACME_NP,
+        "  name: allow-same-tenant\n  namespace: acme\nspec:\n  podSelector: {}\n",
+        "  name: allow-same-tenant\n  namespace: acme\nspec:\n  podSelector:\n    matchLabels:\n      app: web\n",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: acme-jobs -> acme (every port) is allowed by tenants.toml (both belong to tenant acme) but blocked: acme's ingress policies do not allow it for every pod (allow-same-tenant applies only to its pods app=web) (output/tenants/acme/acme/networkpolicies.yaml)",
+    ));
+}

@@ -171,6 +171,8 @@ struct UnderSide {
     ports: PortSet,
     why: String,
     pods: Option<String>,
+    /// Policies that would allow it, but only for some pods of the namespace.
+    partial: BTreeSet<String>,
 }
 
 #[derive(Default)]
@@ -515,6 +517,26 @@ fn compare_side(
         if missing.is_empty() {
             continue;
         }
+        let partial: BTreeSet<String> = side
+            .grants
+            .iter()
+            .filter(|g| !g.targets_all && !g.ports.intersect(&missing).is_empty())
+            .filter(|g| match &g.peer {
+                GrantPeer::Everything => true,
+                GrantPeer::Namespaces { set, pods } => {
+                    set.contains(e.peer) && pods_cover(pods.as_ref(), e.pods.as_ref())
+                }
+                GrantPeer::IpBlock { .. } => false,
+            })
+            .map(|g| {
+                let p = &model.tree.policies[g.policy];
+                format!(
+                    "{} applies only to its pods {}",
+                    p.origin.name,
+                    p.pod_selector.describe()
+                )
+            })
+            .collect();
         let peer = model.name(e.peer);
         let (from, to) = pair_of(peer);
         let why = why_text(intent, &from, &to, e.why);
@@ -525,6 +547,7 @@ fn compare_side(
         };
         let s = slot.get_or_insert_with(UnderSide::default);
         s.ports.union_with(&missing);
+        s.partial.extend(partial);
         s.why = why;
         s.pods = e.pods.as_ref().map(|l| {
             format!(
@@ -681,35 +704,39 @@ fn report_under(
             .collect()
     };
     for ((from, to), pair) in under {
-        let (ports, why, pods, blocked, objects) = match (pair.egress, pair.ingress) {
+        let for_some = |s: &UnderSide| {
+            if s.partial.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " for every pod ({})",
+                    s.partial.iter().cloned().collect::<Vec<_>>().join("; ")
+                )
+            }
+        };
+        let (ports, why, pods, blocked, mut objects) = match (pair.egress, pair.ingress) {
             (Some(e), Some(i)) => {
                 let mut ports = e.ports.clone();
                 ports.union_with(&i.ports);
                 let objects: Vec<Origin> = files(&from).into_iter().chain(files(&to)).collect();
-                (
-                    ports,
-                    e.why,
-                    e.pods,
-                    format!("neither {from}'s egress nor {to}'s ingress policies allow it"),
-                    objects,
-                )
+                let blocked = format!(
+                    "neither {from}'s egress{} nor {to}'s ingress policies{} allow it",
+                    for_some(&e),
+                    for_some(&i)
+                );
+                (ports, e.why, e.pods, blocked, objects)
             }
-            (Some(e), None) => (
-                e.ports,
-                e.why,
-                e.pods,
-                format!("{from}'s egress policies do not allow it"),
-                files(&from),
-            ),
-            (None, Some(i)) => (
-                i.ports,
-                i.why,
-                i.pods,
-                format!("{to}'s ingress policies do not allow it"),
-                files(&to),
-            ),
+            (Some(e), None) => {
+                let blocked = format!("{from}'s egress policies do not allow it{}", for_some(&e));
+                (e.ports, e.why, e.pods, blocked, files(&from))
+            }
+            (None, Some(i)) => {
+                let blocked = format!("{to}'s ingress policies do not allow it{}", for_some(&i));
+                (i.ports, i.why, i.pods, blocked, files(&to))
+            }
             (None, None) => continue,
         };
+        objects.dedup();
         let where_ = if objects.is_empty() {
             " (no NetworkPolicy in the tree)".to_owned()
         } else {
