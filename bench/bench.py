@@ -205,6 +205,11 @@ def bench(n, args, binary, verify):
     res["noop"] = r
     res["noop_rewritten"] = rewritten(before, snapshot(out))
 
+    # The floor of a no-op compile or --check: listing and reading every file of the tree, on
+    # both cores, and nothing else.
+    res["read"] = best(["sh", "-c", f"find '{out}' -type f -print0 | xargs -0 -P2 -n 2000 cat > /dev/null"],
+                       args.repeat)
+
     r = best(compile_cmd[:3] + compile_cmd[3:] + ["--check"], args.repeat)
     check(r, "--check")
     res["check"] = r
@@ -299,6 +304,8 @@ def report(results, args, verify):
     row("fresh compile / `cp -r`", lambda r: ratio(r["fresh"], r["cp"]))
     row("**no-op recompile** (files rewritten)",
         lambda r: f"{timed(r['noop'])} ({r['noop_rewritten']})")
+    row("reading every file (`find | xargs -P2 cat`)", lambda r: secs(r["read"]))
+    row("no-op recompile / reading every file", lambda r: ratio(r["noop"], r["read"]))
     row("**one tenant's label changed** (files rewritten)",
         lambda r: f"{timed(r['change_label'])} ({fmt_range(r['change_label_files'])})")
     row("**one tenant gains a namespace** (files rewritten)",

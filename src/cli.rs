@@ -647,19 +647,20 @@ fn compile(
         "{tenants} tenant{}, {shared} shared",
         if tenants == 1 { "" } else { "s" },
     );
-    let changes: Vec<serde_json::Value> = plan
-        .changes
-        .iter()
-        .map(|(path, change)| {
-            let kind = match change {
-                write::Change::Create { .. } => "create",
-                write::Change::Update { .. } => "update",
-                write::Change::Delete { .. } => "delete",
-            };
-            serde_json::json!({ "path": path, "change": kind })
-        })
-        .collect();
     let json = |status: &str, written: usize, removed: usize| {
+        // Built only for --format json: at 10,000 tenants a fresh compile has 67,000 changes.
+        let changes: Vec<serde_json::Value> = plan
+            .changes
+            .iter()
+            .map(|(path, change)| {
+                let kind = match change {
+                    write::Change::Create { .. } => "create",
+                    write::Change::Update { .. } => "update",
+                    write::Change::Delete { .. } => "delete",
+                };
+                serde_json::json!({ "path": path, "change": kind })
+            })
+            .collect();
         let doc = serde_json::json!({
             "status": status,
             "check": check,
