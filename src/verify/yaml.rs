@@ -116,6 +116,8 @@ fn strip_comment(line: &str) -> Option<&str> {
         let c = bytes[i];
         match quote {
             Some(b'"') if c == b'\\' => i += 1,
+            // `''` inside single quotes is an escaped quote, not the end.
+            Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None => match c {
@@ -346,6 +348,7 @@ mod tests {
         same("# c\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n    x: \"yes\"\n    y: yes\n    z: x0123\n---\n---\nk: v\n");
         same("spec:\n  policyTypes:\n  - Ingress\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: a\n    ports:\n    - port: 53\n      protocol: UDP\n");
         same("a: -1\nb: ~\nc:\nd: true\ne: x:y\nf: http://h/p\n");
+        same("a: 'it''s #x'\nb: \"q \\\" #y\" # c\n");
     }
 
     #[test]
