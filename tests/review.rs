@@ -142,7 +142,10 @@ fn diff_against_an_older_tenants_toml_in_every_format() {
         text.contains("+ globex gains ingress from ingress-nginx\n"),
         "{text}"
     );
-    assert!(text.contains("- namespace hooli is deleted\n"), "{text}");
+    assert!(
+        text.contains("- namespace hooli (tenant hooli) is deleted\n"),
+        "{text}"
+    );
     insta::assert_snapshot!("diff_text", text);
     insta::assert_snapshot!(
         "diff_markdown",
@@ -188,8 +191,7 @@ fn diff_against_an_older_output_tree() {
         "{text}"
     );
     assert!(
-        text.contains("- namespace hooli (tenant hooli) is deleted\n")
-            || text.contains("- namespace hooli is deleted\n"),
+        text.contains("- namespace hooli (tenant hooli) is deleted\n"),
         "{text}"
     );
     assert!(

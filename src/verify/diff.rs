@@ -22,12 +22,15 @@ pub struct View {
     /// Namespace -> its Sidecar's egress hosts (`.` resolved).
     pub sidecar_hosts: BTreeMap<String, BTreeSet<String>>,
     pub files: usize,
+    /// The owners that are tenants (the others are shared namespaces).
+    pub tenants: BTreeSet<String>,
 }
 
 /// The view tenants.toml intends; `files` is what compile produces for it.
 pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
     let mut v = View {
         files,
+        tenants: intent.tenants.keys().map(ToString::to_string).collect(),
         ..View::default()
     };
     for (name, ns) in &intent.namespaces {
@@ -76,11 +79,13 @@ pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
         .map(|m| m.namespace.to_string());
     for doc in &model.tree.namespaces {
         let name = doc.origin.name.clone();
-        let owner = doc
-            .labels
-            .get(crate::resolve::LABEL_TENANT)
-            .cloned()
-            .unwrap_or_else(|| owner_of(intent, &name));
+        let owner = match doc.labels.get(crate::resolve::LABEL_TENANT) {
+            Some(t) => {
+                v.tenants.insert(t.clone());
+                t.clone()
+            }
+            None => owner_of(intent, &name),
+        };
         v.namespaces.insert(name.clone(), owner);
         if let Some(id) = model.id(&name) {
             let (effective, _) = model.effective_sidecars(id, root.as_deref());
@@ -161,11 +166,11 @@ fn scope_total(v: &View) -> usize {
         .sum()
 }
 
-fn describe(ns: &str, owner: &str) -> String {
-    if ns == owner {
-        ns.to_owned()
-    } else {
+fn describe(ns: &str, owner: &str, tenant: bool) -> String {
+    if tenant {
         format!("{ns} (tenant {owner})")
+    } else {
+        format!("{ns} (shared)")
     }
 }
 
@@ -276,13 +281,13 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
     for c in &d.namespaces_created {
         lines.push(format!(
             "+ namespace {} is created",
-            describe(&c.namespace, &c.owner)
+            describe(&c.namespace, &c.owner, after.tenants.contains(&c.owner))
         ));
     }
     for c in &d.namespaces_deleted {
         lines.push(format!(
             "- namespace {} is deleted",
-            describe(&c.namespace, &c.owner)
+            describe(&c.namespace, &c.owner, before.tenants.contains(&c.owner))
         ));
     }
     let owner_pairs = |v: &View| -> BTreeSet<(String, String)> {
