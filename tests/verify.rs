@@ -551,3 +551,23 @@ fn a_policy_for_some_pods_does_not_cover_the_namespace() {
         "violation: acme-jobs -> acme (every port) is allowed by tenants.toml (both belong to tenant acme) but blocked: acme's ingress policies do not allow it for every pod (allow-same-tenant applies only to its pods app=web) (output/tenants/acme/acme/networkpolicies.yaml)",
     ));
 }
+
+#[test]
+fn invalid_objects_are_violations() {
+    let p = compiled();
+    p.edit(
+        ACME_NP,
+        "          operator: In\n",
+        "          operator: Equals\n",
+    );
+    std::fs::write(
+        p.output().join("dup.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: stray\nspec:\n  podSelector: {}\n",
+    )
+    .unwrap();
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: namespaceSelector: unknown operator `Equals` (use In, NotIn, Exists or DoesNotExist) (output/tenants/acme/acme/networkpolicies.yaml: allow-same-tenant)"))
+        .stdout(predicate::str::contains("violation: namespace acme is defined twice (output/dup.yaml and output/tenants/acme/acme/namespace.yaml)"))
+        .stdout(predicate::str::contains("violation: NetworkPolicy stray has no metadata.namespace, so nobody can tell which namespace it protects (output/dup.yaml: stray)"));
+}
