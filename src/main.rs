@@ -10,6 +10,21 @@ mod cli;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let args = cli::Args::parse();
     ExitCode::from(cli::run(&args))
 }
+
+/// Rust ignores SIGPIPE, so `println!` panics when the reader of a pipe goes away
+/// (`tenantc explain acme globex | head`). Like `cat` or `grep`, end quietly instead.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}

@@ -330,6 +330,41 @@ fn large_runs_show_no_progress_when_stderr_is_not_a_terminal() {
         .stdout(contains("compiled 1100 tenants, 0 shared"));
 }
 
+/// `tenantc ... | head`: when the reader goes away, tenantc ends like `cat` does (killed by
+/// SIGPIPE), without a panic message on stderr.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read as _;
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let mut toml = String::from("version = 1\n[shared.common]\n");
+    for i in 0..400 {
+        toml.push_str(&format!("[tenants.t{i}]\n"));
+    }
+    let p = Project::new(&toml);
+    p.compile().success();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenantc"))
+        .current_dir(p.path())
+        .args(["graph", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe is closed
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+}
+
 /// The subcommands `tenantc --help` lists.
 fn subcommands() -> Vec<String> {
     let out = tenantc()
