@@ -346,7 +346,15 @@ fn a_closed_pipe_ends_quietly() {
     p.compile().success();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tenantc"))
         .current_dir(p.path())
-        .args(["graph", "--format", "json"])
+        .args([
+            "graph",
+            "--format",
+            "json",
+            "--config",
+            "tenants.toml",
+            "--output",
+            "output",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
