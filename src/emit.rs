@@ -2,13 +2,15 @@
 //! shared entry (so that one Argo CD Application or Flux Kustomization can sync one tenant) and a
 //! root kustomization over all of them. With `[gitops]`, `gitops/` holds the Argo CD or Flux
 //! objects with a kustomization of their own, deliberately *not* listed in the root
-//! kustomization: the cluster admin applies `gitops/` once, and from then on every controller
-//! object syncs one tenant's directory, so nothing ever builds the whole tree (kustomize's time
-//! grows with the square of the resources in one build).
+//! kustomization: the cluster admin applies `gitops/` once; its root object syncs `gitops/`
+//! (itself and one object per group), each group's object syncs `gitops/groups/<group>/` (the
+//! objects of its tenants and shared entries), and each of those syncs one directory. So nothing
+//! ever builds the whole tree, nor every tenant's GitOps objects (kustomize's time grows with the
+//! square of the resources in one build).
 
 use std::collections::BTreeMap;
 
-use crate::intent::Intent;
+use crate::intent::{gitops_group_dir, Intent};
 use crate::model::NamespaceName;
 use crate::render::{Rendered, RenderedGitOps};
 
@@ -91,18 +93,14 @@ pub fn emit(
         kustomization(&header, &root_resources),
     );
     if let Some(g) = gitops {
-        let mut resources = vec![format!("{}.yaml", crate::intent::GITOPS_ROOT_NAME)];
-        tree.insert(
-            format!("{GITOPS_DIR}/{}", resources[0]),
-            with_header(g.root),
-        );
-        for (unit, text) in g.units {
-            let dir = if unit.role == "shared" {
-                SHARED_DIR
-            } else {
-                TENANTS_DIR
-            };
-            let file = format!("{dir}/{}.yaml", unit.owner);
+        // The root syncs gitops/ (itself and the groups' objects); each group syncs its own
+        // directory of tenant and shared objects: no build holds every tenant (see
+        // `intent::GITOPS_GROUPS`).
+        let root_file = format!("{}.yaml", crate::intent::GITOPS_ROOT_NAME);
+        tree.insert(format!("{GITOPS_DIR}/{root_file}"), with_header(g.root));
+        let mut resources = vec![root_file];
+        for (group, text) in g.groups {
+            let file = format!("groups/{}.yaml", group.owner);
             tree.insert(format!("{GITOPS_DIR}/{file}"), with_header(text));
             resources.push(file);
         }
@@ -110,6 +108,27 @@ pub fn emit(
             format!("{GITOPS_DIR}/kustomization.yaml"),
             kustomization(&header, &resources),
         );
+        let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (unit, text) in g.units {
+            let dir = if unit.role == "shared" {
+                SHARED_DIR
+            } else {
+                TENANTS_DIR
+            };
+            let group = unit.group.clone().unwrap_or_default();
+            let file = format!("{dir}/{}.yaml", unit.owner);
+            tree.insert(
+                format!("{}/{file}", gitops_group_dir(&group)),
+                with_header(text),
+            );
+            members.entry(group).or_default().push(file);
+        }
+        for (group, files) in members {
+            tree.insert(
+                format!("{}/kustomization.yaml", gitops_group_dir(&group)),
+                kustomization(&header, &files),
+            );
+        }
     }
     tree
 }

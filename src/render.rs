@@ -488,6 +488,8 @@ fn check_schema(doc: &serde_yaml::Value, slot: Slot) -> Result<(), String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderedGitOps {
     pub root: String,
+    /// Each group's objects, in the order of [`GitOpsIntent::groups`].
+    pub groups: Vec<(GitOpsUnit, String)>,
     pub units: Vec<(GitOpsUnit, String)>,
 }
 
@@ -537,6 +539,23 @@ pub fn render_gitops(
     .into_iter()
     .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
     .collect();
+    // A group's object does what the root's does one level down: with Argo CD an AppProject and
+    // Application confined to the controller's namespace (the root template's shape); with Flux
+    // a Kustomization reading the root's GitRepository (the unit template's shape).
+    let group_template = match gitops.settings.tool {
+        GitOpsTool::ArgoCd => root_template,
+        GitOpsTool::Flux => unit_template,
+    };
+    let groups: Vec<_> = gitops
+        .groups
+        .iter()
+        .filter_map(|g| {
+            run(group_template, g)
+                .map(|t| (g.clone(), t))
+                .map_err(|e| errors.push(e))
+                .ok()
+        })
+        .collect();
     // A broken template fails every unit alike: name a few, count the rest.
     const SHOWN: usize = 10;
     if errors.len() > SHOWN {
@@ -545,11 +564,15 @@ pub fn render_gitops(
         errors.push(TemplateError {
             origin: templates.origin(unit_template),
             namespace: None,
-            message: format!("… and {more} more tenant or shared directories"),
+            message: format!("… and {more} more tenant, shared or group directories"),
         });
     }
     match root {
-        Some(root) if errors.is_empty() => Ok(RenderedGitOps { root, units }),
+        Some(root) if errors.is_empty() => Ok(RenderedGitOps {
+            root,
+            groups,
+            units,
+        }),
         _ => Err(errors),
     }
 }

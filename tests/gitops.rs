@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{crd_schema, documents, files, Project, Schemas, EXAMPLE};
 use serde_json::json;
+use tenantc::intent::gitops_group_of;
 
 const REPO: &str = "https://git.example.com/platform/tenants.git";
 
@@ -29,7 +30,7 @@ fn compiled(toml: &str) -> (Project, BTreeMap<String, String>) {
 fn gitops_docs(tree: &BTreeMap<String, String>) -> BTreeMap<(String, String), serde_json::Value> {
     let mut out = BTreeMap::new();
     for (path, text) in tree.iter().filter(|(p, _)| p.starts_with("gitops/")) {
-        if path == "gitops/kustomization.yaml" {
+        if path.ends_with("kustomization.yaml") {
             continue;
         }
         for d in documents(text) {
@@ -53,25 +54,31 @@ fn argocd_objects_validate_and_confine_each_tenant_to_its_namespaces() {
     let docs = gitops_docs(&tree);
     let names: BTreeSet<(&str, &str)> =
         docs.keys().map(|(k, n)| (k.as_str(), n.as_str())).collect();
-    let expected: BTreeSet<(&str, &str)> = [
-        "tenantc",
-        "shared-common",
-        "shared-db",
-        "tenant-acme",
-        "tenant-globex",
-    ]
-    .into_iter()
-    .flat_map(|n| [("AppProject", n), ("Application", n)])
-    .collect();
+    let unit_names = ["shared-common", "shared-db", "tenant-acme", "tenant-globex"];
+    let groups: BTreeSet<String> = unit_names.iter().map(|n| gitops_group_of(n)).collect();
+    let group_names: Vec<String> = groups.iter().map(|g| format!("tenantc-{g}")).collect();
+    let expected: BTreeSet<(&str, &str)> = unit_names
+        .into_iter()
+        .chain(["tenantc"])
+        .chain(group_names.iter().map(String::as_str))
+        .flat_map(|n| [("AppProject", n), ("Application", n)])
+        .collect();
     assert_eq!(names, expected);
 
-    let units = [
+    let group_dirs: Vec<String> = groups
+        .iter()
+        .map(|g| format!("gitops/groups/{g}"))
+        .collect();
+    let mut units = vec![
         ("tenant-acme", "tenants/acme", vec!["acme", "acme-jobs"]),
         ("tenant-globex", "tenants/globex", vec!["globex"]),
         ("shared-common", "shared/common", vec!["common"]),
         ("shared-db", "shared/db", vec!["db"]),
         ("tenantc", "gitops", vec!["argocd"]),
     ];
+    for (name, dir) in group_names.iter().zip(&group_dirs) {
+        units.push((name, dir, vec!["argocd"]));
+    }
     for (name, dir, namespaces) in units {
         let project = &docs[&("AppProject".to_owned(), name.to_owned())];
         let app = &docs[&("Application".to_owned(), name.to_owned())];
@@ -143,19 +150,80 @@ fn gitops_directory_is_its_own_kustomization_and_not_in_the_root() {
             .any(|r| r.as_str().unwrap().starts_with("gitops")),
         "{root}"
     );
-    let listed: BTreeSet<String> = documents(&tree["gitops/kustomization.yaml"])[0]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| format!("gitops/{}", r.as_str().unwrap()))
-        .collect();
-    let present: BTreeSet<String> = tree
+    // Every kustomization under gitops/ lists exactly the files beside it (not in subdirectories),
+    // and each tenant's or shared entry's objects are in the group its name hashes to.
+    let listed = |dir: &str| -> BTreeSet<String> {
+        documents(&tree[&format!("{dir}/kustomization.yaml")])[0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{dir}/{}", r.as_str().unwrap()))
+            .collect()
+    };
+    let beside = |dir: &str, depth: usize| -> BTreeSet<String> {
+        tree.keys()
+            .filter(|p| {
+                p.starts_with(&format!("{dir}/"))
+                    && p.matches('/').count() == depth
+                    && !p.ends_with("/kustomization.yaml")
+            })
+            .cloned()
+            .collect()
+    };
+    let top: BTreeSet<String> = tree
         .keys()
-        .filter(|p| p.starts_with("gitops/") && *p != "gitops/kustomization.yaml")
+        .filter(|p| p.starts_with("gitops/") && !p.ends_with("/kustomization.yaml"))
+        .filter(|p| p.matches('/').count() == 1 || p.matches('/').count() == 2)
         .cloned()
         .collect();
-    assert_eq!(listed, present);
-    assert_eq!(present.len(), 5);
+    assert_eq!(listed("gitops"), top);
+    let mut units = BTreeSet::new();
+    for (owner, role, dir) in [
+        ("acme", "tenant", "tenants"),
+        ("globex", "tenant", "tenants"),
+        ("common", "shared", "shared"),
+        ("db", "shared", "shared"),
+    ] {
+        let group = gitops_group_of(&format!("{role}-{owner}"));
+        let file = format!("gitops/groups/{group}/{dir}/{owner}.yaml");
+        assert!(tree.contains_key(&file), "{file} missing");
+        assert!(listed(&format!("gitops/groups/{group}")).contains(&file));
+        assert!(top.contains(&format!("gitops/groups/{group}.yaml")));
+        units.insert(file);
+    }
+    let groups: BTreeSet<String> = top
+        .iter()
+        .filter_map(|p| p.strip_prefix("gitops/groups/"))
+        .map(|f| f.trim_end_matches(".yaml").to_owned())
+        .collect();
+    let mut in_groups = BTreeSet::new();
+    for g in &groups {
+        let dir = format!("gitops/groups/{g}");
+        assert_eq!(listed(&dir), beside(&dir, 4), "{dir}");
+        in_groups.extend(listed(&dir));
+    }
+    assert_eq!(in_groups, units, "every unit once, nothing else");
+}
+
+/// The grouping that keeps every sync small: stable (a tenant never changes group), spread
+/// evenly, and bounded (64 groups at most, so the root stays small at any number of tenants).
+#[test]
+fn gitops_groups_are_stable_and_spread_evenly() {
+    // Pinned: the group is part of every committed output tree, so it must never change.
+    assert_eq!(gitops_group_of("tenant-acme"), "0e");
+    assert_eq!(gitops_group_of("shared-common-services"), "35");
+    let mut counts = BTreeMap::new();
+    for i in 0..10_000 {
+        *counts
+            .entry(gitops_group_of(&format!("tenant-t{i:05}")))
+            .or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 64);
+    let (min, max) = (
+        *counts.values().min().unwrap(),
+        *counts.values().max().unwrap(),
+    );
+    assert!(min > 100 && max < 220, "uneven groups: {min}..{max}");
 }
 
 #[test]
@@ -171,16 +239,22 @@ fn flux_objects_validate_and_point_at_each_directory() {
     assert_eq!(repo["spec"]["url"], REPO);
     assert_eq!(repo["spec"]["ref"], json!({ "branch": "release" }));
     assert_eq!(repo["spec"]["secretRef"], json!({ "name": "tenants-repo" }));
-    let units = [
+    let mut units: Vec<(String, String)> = [
         ("tenantc", "gitops"),
         ("tenant-acme", "tenants/acme"),
         ("tenant-globex", "tenants/globex"),
         ("shared-common", "shared/common"),
         ("shared-db", "shared/db"),
-    ];
+    ]
+    .map(|(n, d)| (n.to_owned(), d.to_owned()))
+    .into();
+    let groups: BTreeSet<String> = units[1..].iter().map(|(n, _)| gitops_group_of(n)).collect();
+    for g in groups {
+        units.push((format!("tenantc-{g}"), format!("gitops/groups/{g}")));
+    }
     assert_eq!(docs.len(), units.len() + 1);
     for (name, dir) in units {
-        let k = &docs[&("Kustomization".to_owned(), name.to_owned())];
+        let k = &docs[&("Kustomization".to_owned(), name.clone())];
         assert_eq!(k["metadata"]["namespace"], "flux-system");
         assert_eq!(k["spec"]["path"], format!("./clusters/prod/output/{dir}"));
         assert_eq!(k["spec"]["prune"], true);
@@ -232,8 +306,18 @@ fn the_example_carries_argocd_objects_for_every_directory() {
     Schemas::load().validate_tree(&p.output());
     let docs = gitops_docs(&tree);
     let apps = docs.keys().filter(|(k, _)| k == "Application").count();
-    // 4 tenants, 2 shared entries and the root.
-    assert_eq!(apps, 7);
+    // 4 tenants, 2 shared entries, their groups and the root.
+    let groups: BTreeSet<String> = [
+        "tenant-acme",
+        "tenant-globex",
+        "tenant-initech",
+        "tenant-umbrella",
+        "shared-common-services",
+        "shared-payments",
+    ]
+    .map(gitops_group_of)
+    .into();
+    assert_eq!(apps, 6 + groups.len() + 1);
 }
 
 /// The CRD schemas tolerate unknown fields; made strict, a misspelt field fails, as
@@ -371,8 +455,15 @@ fn user_gitops_templates_are_checked_against_the_crds_and_the_confinement() {
         .clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("undefined").count(), 10, "{stderr}");
+    // 25 tenants, and with Flux each group's Kustomization comes from the same template.
+    let groups: BTreeSet<String> = (0..25)
+        .map(|i| gitops_group_of(&format!("tenant-t{i}")))
+        .collect();
+    let more = 25 + groups.len() - 10;
     assert!(
-        stderr.contains("… and 15 more tenant or shared directories"),
+        stderr.contains(&format!(
+            "… and {more} more tenant, shared or group directories"
+        )),
         "{stderr}"
     );
 
