@@ -241,12 +241,14 @@ def bench(n, args, binary, verify):
         res["kust_all"] = run(["kubectl", "kustomize", str(out)], timeout=args.kustomize_timeout,
                               stdout=subprocess.DEVNULL)
     gitops = out / "gitops"
-    if gitops.is_dir() and n <= args.kustomize_max and shutil.which("kubectl"):
-        # What a root Argo CD Application or Flux Kustomization over gitops/ builds on every sync.
+    if gitops.is_dir() and shutil.which("kubectl"):
+        # What the root Argo CD Application or Flux Kustomization over gitops/ builds on every
+        # sync: the root and one object per group, at every N.
         res["kust_gitops"] = run(["kubectl", "kustomize", str(gitops)],
                                  timeout=args.kustomize_timeout, stdout=subprocess.DEVNULL)
-    for kind in ("tenants", "shared"):
-        ld = largest_dir(out / kind)
+    for kind, parent in (("tenants", out / "tenants"), ("shared", out / "shared"),
+                         ("group", gitops / "groups")):
+        ld = largest_dir(parent)
         if ld is not None and shutil.which("kubectl"):
             r = best(["kubectl", "kustomize", str(ld)], args.repeat, stdout=subprocess.DEVNULL)
             res[f"kust_{kind}"] = (r, ld.name, sum(1 for _ in ld.rglob("*.yaml")))
@@ -314,12 +316,14 @@ def report(results, args, verify):
     row("**`verify`**", lambda r: timed(r.get("verify")) if verify else "not built")
     row("`kubectl kustomize output/` (whole tree)",
         lambda r: f"{secs(r['kust_all'])}, {mib(r['kust_all'])}" if "kust_all" in r else "skipped")
-    row("`kubectl kustomize output/gitops/` (the root GitOps app)",
+    row("`kubectl kustomize output/gitops/` (the root GitOps app: root and group objects)",
         lambda r: f"{secs(r['kust_gitops'])}, {mib(r['kust_gitops'])}" if "kust_gitops" in r else "n/a")
     row("`kubectl kustomize` largest tenant dir",
         lambda r: kust(r.get("kust_tenants")))
     row("`kubectl kustomize` largest shared dir",
         lambda r: kust(r.get("kust_shared")))
+    row("`kubectl kustomize` largest GitOps group (`gitops/groups/<g>`)",
+        lambda r: kust(r.get("kust_group")))
     row("fresh compile per tenant", lambda r: f"{r['fresh'].wall / r['n'] * 1e6:.0f} µs")
     row("bytes per tenant", lambda r: f"{r['bytes'] / r['n'] / 1024:.1f} KiB")
 
