@@ -464,14 +464,7 @@ fn check_schema(doc: &serde_yaml::Value, slot: Slot) -> Result<(), String> {
     };
     let json = serde_json::to_value(doc)
         .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .take(5)
-        .map(|e| {
-            let at = e.instance_path.to_string();
-            format!("{} {e}", if at.is_empty() { "/" } else { at.as_str() })
-        })
-        .collect();
+    let errors = schema_errors(validator, &json);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -842,20 +835,25 @@ fn crd_schemas() -> Result<&'static BTreeMap<&'static str, jsonschema::Validator
         .map_err(|e| format!("the built-in CRD schemas do not compile: {e}"))
 }
 
-/// Checks a GitOps document a user template rendered against the strict schema of its CRD.
-fn check_crd_schema(doc: &serde_json::Value) -> Result<(), String> {
-    let kind = doc["kind"].as_str().unwrap_or_default();
-    let Some(validator) = crd_schemas()?.get(kind) else {
-        return Err(format!("rendered the unexpected kind `{kind}`"));
-    };
-    let errors: Vec<String> = validator
+/// The first few ways `doc` breaks the schema, each with the JSON pointer where it does.
+fn schema_errors(validator: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
+    validator
         .iter_errors(doc)
         .take(5)
         .map(|e| {
             let at = e.instance_path.to_string();
             format!("{} {e}", if at.is_empty() { "/" } else { at.as_str() })
         })
-        .collect();
+        .collect()
+}
+
+/// Checks a GitOps document a user template rendered against the strict schema of its CRD.
+fn check_crd_schema(doc: &serde_json::Value) -> Result<(), String> {
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    let Some(validator) = crd_schemas()?.get(kind) else {
+        return Err(format!("rendered the unexpected kind `{kind}`"));
+    };
+    let errors = schema_errors(validator, doc);
     if errors.is_empty() {
         Ok(())
     } else {
