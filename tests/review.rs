@@ -222,28 +222,17 @@ fn a_large_graph_becomes_a_summary() {
 #[test]
 fn graph_shows_a_hole_between_tenants() {
     let p = compiled();
-    let rel = "tenants/globex/globex-web/networkpolicies.yaml";
-    let path = p.output().join(rel);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace(
-            "          - globex-api\n",
-            "          - globex-api\n          - umbrella\n",
-        ),
-    )
-    .unwrap();
-    let rel = "tenants/umbrella/umbrella/networkpolicies.yaml";
-    let path = p.output().join(rel);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace(
-            "          - umbrella\n",
-            "          - umbrella\n          - globex-web\n",
-        ),
-    )
-    .unwrap();
+    // globex-web's ingress and umbrella's egress both let umbrella through.
+    p.edit_all(
+        "tenants/globex/globex-web/networkpolicies.yaml",
+        "          - globex-api\n",
+        "          - globex-api\n          - umbrella\n",
+    );
+    p.edit_all(
+        "tenants/umbrella/umbrella/networkpolicies.yaml",
+        "          - umbrella\n",
+        "          - umbrella\n          - globex-web\n",
+    );
     p.run("graph", &[])
         .code(0)
         .stdout(predicate::str::contains("  umbrella --> globex\n"));

@@ -14,17 +14,6 @@ fn compiled() -> Project {
 }
 
 impl Project {
-    fn read_out(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.output().join(rel)).expect("read output file")
-    }
-
-    /// Replaces the first `from` by `to` in an output file; the test fails if `from` is absent.
-    fn edit(&self, rel: &str, from: &str, to: &str) {
-        let text = self.read_out(rel);
-        assert!(text.contains(from), "`{from}` not in {rel}:\n{text}");
-        std::fs::write(self.output().join(rel), text.replacen(from, to, 1)).expect("write");
-    }
-
     fn verify(&self) -> assert_cmd::assert::Assert {
         self.run("verify", &[])
     }

@@ -58,6 +58,25 @@ impl Project {
     pub fn compile(&self) -> assert_cmd::assert::Assert {
         self.run("compile", &[])
     }
+
+    /// The text of a file of the output tree.
+    pub fn read_out(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.output().join(rel)).expect("read output file")
+    }
+
+    /// Replaces the first `from` by `to` in an output file; the test fails if `from` is absent.
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read_out(rel);
+        assert!(text.contains(from), "`{from}` not in {rel}:\n{text}");
+        std::fs::write(self.output().join(rel), text.replacen(from, to, 1)).expect("write");
+    }
+
+    /// Replaces every `from` by `to` in an output file; the test fails if `from` is absent.
+    pub fn edit_all(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read_out(rel);
+        assert!(text.contains(from), "`{from}` not in {rel}:\n{text}");
+        std::fs::write(self.output().join(rel), text.replace(from, to)).expect("write");
+    }
 }
 
 /// Every file and directory below `root` with its bytes and mtime (links: their target).
