@@ -204,29 +204,6 @@ fn message_format_json_prints_one_object_per_error_on_stderr() {
 }
 
 #[test]
-fn github_annotations_name_file_line_and_column() {
-    let p = Project::new(BAD);
-    let out = tenantc()
-        .current_dir(p.path())
-        .args([
-            "--message-format",
-            "github",
-            "compile",
-            "--config",
-            "tenants.toml",
-        ])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stdout = stdout_of(&out);
-    assert!(
-        stdout.contains("::error file=tenants.toml,line=3,col=1::unknown key `namespace` in [tenants.acme] (help: did you mean `namespaces`?)"),
-        "{stdout}"
-    );
-}
-
-#[test]
 fn compile_format_json_reports_counts_changes_and_errors() {
     let p = Project::new("version = 1\n[tenants.acme]\n");
     let out = p
