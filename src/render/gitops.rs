@@ -1,0 +1,281 @@
+//! The GitOps objects: Argo CD AppProjects and Applications or Flux Kustomizations that sync each
+//! tenant's directory, checked for the confinement they exist for.
+
+use minijinja::context;
+use minijinja::value::Value;
+use serde::Deserialize;
+
+use super::check::check_crd_schema;
+use super::templates::{
+    describe, Templates, ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE, FLUX_ROOT_TEMPLATE,
+    FLUX_UNIT_TEMPLATE,
+};
+use super::{normalize, TemplateError};
+use crate::intent::{GitOpsIntent, GitOpsUnit, IN_CLUSTER_SERVER};
+use crate::model::GitOpsTool;
+
+/// What `[gitops]` renders to: the root's documents, and each unit's in the order of
+/// [`GitOpsIntent::units`] (the text of each file, without the generated-file header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedGitOps {
+    pub root: String,
+    /// Each group's objects, in the order of [`GitOpsIntent::groups`].
+    pub groups: Vec<(GitOpsUnit, String)>,
+    pub units: Vec<(GitOpsUnit, String)>,
+}
+
+/// The `apiVersion`s of the GitOps objects tenantc writes.
+pub const ARGOCD_API: &str = "argoproj.io/v1alpha1";
+pub const FLUX_KUSTOMIZE_API: &str = "kustomize.toolkit.fluxcd.io/v1";
+pub const FLUX_SOURCE_API: &str = "source.toolkit.fluxcd.io/v1";
+
+/// Renders the GitOps objects, on every core, each checked like the namespaces' documents: the
+/// right kinds, names and namespace, and the confinement they exist for (an AppProject's
+/// destinations are exactly its unit's namespaces; each object points at its own directory).
+pub fn render_gitops(
+    gitops: &GitOpsIntent,
+    templates: &Templates,
+) -> Result<RenderedGitOps, Vec<TemplateError>> {
+    let env = templates.environment()?;
+    // Serialized once: the per-unit context shares it (a Value clone is a reference count).
+    let settings = Value::from_serialize(GitOpsContext::of(gitops));
+    let (root_template, unit_template) = match gitops.settings.tool {
+        GitOpsTool::ArgoCd => (ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE),
+        GitOpsTool::Flux => (FLUX_ROOT_TEMPLATE, FLUX_UNIT_TEMPLATE),
+    };
+    let run = |template: &str, unit: &GitOpsUnit| -> Result<String, TemplateError> {
+        let fail = |message: String| TemplateError {
+            origin: templates.origin(template),
+            namespace: None,
+            message: format!("for {} `{}`: {message}", unit.role, unit.owner),
+        };
+        let ctx = context! { unit => Value::from_serialize(unit), gitops => settings.clone() };
+        let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
+        let text = normalize(&tmpl.render(&ctx).map_err(|e| fail(describe(&e)))?);
+        let docs = check_gitops_documents(&text, gitops, unit).map_err(fail)?;
+        if templates.custom {
+            for doc in &docs {
+                check_crd_schema(doc).map_err(fail)?;
+            }
+        }
+        Ok(text)
+    };
+    let mut errors = Vec::new();
+    let root = run(root_template, &gitops.root)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let units: Vec<_> = crate::par::map(&gitops.units, |u| {
+        run(unit_template, u).map(|t| (u.clone(), t))
+    })
+    .into_iter()
+    .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
+    .collect();
+    // A group's object does what the root's does one level down: with Argo CD an AppProject and
+    // Application confined to the controller's namespace (the root template's shape); with Flux
+    // a Kustomization reading the root's GitRepository (the unit template's shape).
+    let group_template = match gitops.settings.tool {
+        GitOpsTool::ArgoCd => root_template,
+        GitOpsTool::Flux => unit_template,
+    };
+    let groups: Vec<_> = gitops
+        .groups
+        .iter()
+        .filter_map(|g| {
+            run(group_template, g)
+                .map(|t| (g.clone(), t))
+                .map_err(|e| errors.push(e))
+                .ok()
+        })
+        .collect();
+    // A broken template fails every unit alike: name a few, count the rest.
+    const SHOWN: usize = 10;
+    if errors.len() > SHOWN {
+        let more = errors.len() - SHOWN;
+        errors.truncate(SHOWN);
+        errors.push(TemplateError {
+            origin: templates.origin(unit_template),
+            namespace: None,
+            message: format!("… and {more} more tenant, shared or group directories"),
+        });
+    }
+    match root {
+        Some(root) if errors.is_empty() => Ok(RenderedGitOps {
+            root,
+            groups,
+            units,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The `gitops` variable of the GitOps templates: everything but the list of units.
+#[derive(serde::Serialize)]
+struct GitOpsContext<'a> {
+    settings: &'a crate::model::GitOps,
+    tool: &'a str,
+    server: &'a str,
+    mesh: bool,
+    cluster_name: &'a Option<String>,
+    root: &'a GitOpsUnit,
+}
+
+impl<'a> GitOpsContext<'a> {
+    fn of(g: &'a GitOpsIntent) -> Self {
+        Self {
+            settings: &g.settings,
+            tool: g.tool,
+            server: g.server,
+            mesh: g.mesh,
+            cluster_name: &g.cluster_name,
+            root: &g.root,
+        }
+    }
+}
+
+/// The kinds each GitOps template must render, in any order.
+fn gitops_kinds(gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Vec<(&'static str, &'static str)> {
+    let root = unit.role == "root";
+    let mut kinds = match (gitops.settings.tool, root) {
+        (GitOpsTool::ArgoCd, _) => vec![(ARGOCD_API, "AppProject"), (ARGOCD_API, "Application")],
+        (GitOpsTool::Flux, false) => vec![(FLUX_KUSTOMIZE_API, "Kustomization")],
+        (GitOpsTool::Flux, true) => vec![
+            (FLUX_SOURCE_API, "GitRepository"),
+            (FLUX_KUSTOMIZE_API, "Kustomization"),
+        ],
+    };
+    kinds.sort_unstable();
+    kinds
+}
+
+/// Checks what a GitOps template rendered for `unit`; returns the documents.
+fn check_gitops_documents(
+    text: &str,
+    gitops: &GitOpsIntent,
+    unit: &GitOpsUnit,
+) -> Result<Vec<serde_json::Value>, String> {
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value = serde_yaml::Value::deserialize(doc)
+            .map_err(|e| format!("rendered invalid YAML: {e}"))?;
+        if value.is_null() {
+            continue;
+        }
+        let json = serde_json::to_value(&value)
+            .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;
+        docs.push(json);
+    }
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("<none>").to_owned();
+    let mut kinds: Vec<(String, String)> = docs
+        .iter()
+        .map(|d| (s(&d["apiVersion"]), s(&d["kind"])))
+        .collect();
+    kinds.sort_unstable();
+    let want = gitops_kinds(gitops, unit);
+    let want_owned: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, k)| (a.to_string(), k.to_string()))
+        .collect();
+    if kinds != want_owned {
+        let list = |l: &[(String, String)]| {
+            l.iter()
+                .map(|(a, k)| format!("`{a}` `{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "rendered {} where exactly {} belong",
+            if kinds.is_empty() {
+                "nothing".to_owned()
+            } else {
+                list(&kinds)
+            },
+            list(&want_owned)
+        ));
+    }
+    let namespace = gitops.settings.namespace.as_str();
+    let repo = gitops.settings.repo_url.as_str();
+    for d in &docs {
+        let kind = s(&d["kind"]);
+        let (name, ns) = (s(&d["metadata"]["name"]), s(&d["metadata"]["namespace"]));
+        if name != unit.name {
+            return Err(format!(
+                "rendered {kind} `{name}`; it must be named `{}`",
+                unit.name
+            ));
+        }
+        if ns != namespace {
+            return Err(format!(
+                "rendered {kind} `{name}` in namespace `{ns}`; it must be in `{namespace}`"
+            ));
+        }
+        let spec = &d["spec"];
+        let fail = |field: &str, got: &serde_json::Value, want: &str| {
+            Err(format!(
+                "rendered {kind} `{name}` with {field} {got}; it must be {want:?}"
+            ))
+        };
+        match kind.as_str() {
+            "AppProject" => {
+                let destinations: Vec<(String, String)> = spec["destinations"]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .map(|d| (s(&d["server"]), s(&d["namespace"])))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let want: Vec<(String, String)> = unit
+                    .namespaces
+                    .iter()
+                    .map(|n| (IN_CLUSTER_SERVER.to_owned(), n.to_string()))
+                    .collect();
+                let mut got = destinations.clone();
+                got.sort();
+                if got != want {
+                    return Err(format!(
+                        "rendered AppProject `{name}` whose destinations are not exactly {}'s namespaces on {IN_CLUSTER_SERVER} ({})",
+                        unit.owner,
+                        unit.namespaces.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                if spec["sourceRepos"] != serde_json::json!([repo]) {
+                    return fail(
+                        "spec.sourceRepos",
+                        &spec["sourceRepos"],
+                        &format!("[{repo}]"),
+                    );
+                }
+            }
+            "Application" => {
+                if spec["project"] != unit.name.as_str() {
+                    return fail("spec.project", &spec["project"], &unit.name);
+                }
+                if spec["source"]["path"] != unit.path.as_str() {
+                    return fail("spec.source.path", &spec["source"]["path"], &unit.path);
+                }
+                if spec["source"]["repoURL"] != repo {
+                    return fail("spec.source.repoURL", &spec["source"]["repoURL"], repo);
+                }
+            }
+            "Kustomization" => {
+                let path = format!("./{}", unit.path);
+                if spec["path"] != path.as_str() {
+                    return fail("spec.path", &spec["path"], &path);
+                }
+                if spec["sourceRef"]["name"] != gitops.root.name.as_str() {
+                    return fail(
+                        "spec.sourceRef.name",
+                        &spec["sourceRef"]["name"],
+                        &gitops.root.name,
+                    );
+                }
+            }
+            _ => {
+                if spec["url"] != repo {
+                    return fail("spec.url", &spec["url"], repo);
+                }
+            }
+        }
+    }
+    Ok(docs)
+}

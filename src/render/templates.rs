@@ -1,0 +1,337 @@
+//! The templates: the built-in defaults, a user's overrides, the minijinja environment, and the
+//! YAML quoting every printed value goes through.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+
+/// The template slots, and the defaults compiled into the binary (mirrored in `templates/`).
+pub const DEFAULT_TEMPLATES: [(&str, &str); 7] = [
+    (
+        NAMESPACE_TEMPLATE,
+        include_str!("../../templates/namespace.yaml.j2"),
+    ),
+    (
+        NETWORKPOLICIES_TEMPLATE,
+        include_str!("../../templates/networkpolicies.yaml.j2"),
+    ),
+    (
+        SIDECAR_TEMPLATE,
+        include_str!("../../templates/sidecar.yaml.j2"),
+    ),
+    (
+        ARGOCD_ROOT_TEMPLATE,
+        include_str!("../../templates/argocd-root.yaml.j2"),
+    ),
+    (
+        ARGOCD_UNIT_TEMPLATE,
+        include_str!("../../templates/argocd-unit.yaml.j2"),
+    ),
+    (
+        FLUX_ROOT_TEMPLATE,
+        include_str!("../../templates/flux-root.yaml.j2"),
+    ),
+    (
+        FLUX_UNIT_TEMPLATE,
+        include_str!("../../templates/flux-unit.yaml.j2"),
+    ),
+];
+pub const NAMESPACE_TEMPLATE: &str = "namespace.yaml.j2";
+pub const NETWORKPOLICIES_TEMPLATE: &str = "networkpolicies.yaml.j2";
+pub const SIDECAR_TEMPLATE: &str = "sidecar.yaml.j2";
+/// `[gitops] tool = "argocd"`: the AppProject and Application that sync output/gitops/ itself.
+pub const ARGOCD_ROOT_TEMPLATE: &str = "argocd-root.yaml.j2";
+/// `[gitops] tool = "argocd"`: an AppProject and an Application per tenant and shared directory.
+pub const ARGOCD_UNIT_TEMPLATE: &str = "argocd-unit.yaml.j2";
+/// `[gitops] tool = "flux"`: the GitRepository, and the Kustomization of output/gitops/ itself.
+pub const FLUX_ROOT_TEMPLATE: &str = "flux-root.yaml.j2";
+/// `[gitops] tool = "flux"`: a Kustomization per tenant and shared directory.
+pub const FLUX_UNIT_TEMPLATE: &str = "flux-unit.yaml.j2";
+
+/// A shared namespace's consumers are split into NetworkPolicies of at most this many namespace
+/// names (about 25 KiB each), so that no object nears Kubernetes' 1.5 MiB limit at any scale.
+pub const CONSUMERS_PER_POLICY: usize = 1000;
+
+/// A problem with a template or with what it rendered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("template `{origin}`{}: {message}", namespace.as_ref().map(|n| format!(" (rendering namespace `{n}`)")).unwrap_or_default())]
+pub struct TemplateError {
+    /// Where the template came from: a file path, or `<built-in name>`.
+    pub origin: String,
+    pub namespace: Option<String>,
+    pub message: String,
+}
+
+/// The templates in use: the built-in ones, each possibly replaced by a file of `--templates DIR`.
+#[derive(Clone, Debug)]
+pub struct Templates {
+    /// name -> (origin for messages, source)
+    sources: BTreeMap<String, (String, String)>,
+    /// Whether any template comes from the user; their documents are then also checked against
+    /// the strict schemas (the built-in templates are, in the tests).
+    pub(super) custom: bool,
+}
+
+impl Templates {
+    pub fn builtin() -> Self {
+        let sources = DEFAULT_TEMPLATES
+            .iter()
+            .map(|(name, src)| {
+                (
+                    name.to_string(),
+                    (format!("<built-in {name}>"), src.to_string()),
+                )
+            })
+            .collect();
+        Self {
+            sources,
+            custom: false,
+        }
+    }
+
+    /// The built-in templates, replaced file by file by the `*.j2` files of `dir`. Files named
+    /// `_*.j2` are partials for `{% include %}` and `{% import %}`; any other unknown name is an
+    /// error, since it is most likely a misspelt slot that would silently not apply.
+    pub fn with_overrides(dir: &Path) -> Result<Self, Vec<TemplateError>> {
+        let mut templates = Self::builtin();
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            vec![TemplateError {
+                origin: dir.display().to_string(),
+                namespace: None,
+                message: format!("cannot read the templates directory: {e}"),
+            }]
+        })?;
+        let mut errors = Vec::new();
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            if !name.ends_with(".j2") {
+                continue;
+            }
+            let origin = path.display().to_string();
+            let known = DEFAULT_TEMPLATES.iter().any(|(n, _)| *n == name);
+            if !known && !name.starts_with('_') {
+                errors.push(TemplateError {
+                    origin,
+                    namespace: None,
+                    message: format!(
+                        "unknown template name; tenantc fills {} (name partials `_*.j2`)",
+                        DEFAULT_TEMPLATES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(src) => {
+                    templates.sources.insert(name, (origin, src));
+                    templates.custom = true;
+                }
+                Err(e) => errors.push(TemplateError {
+                    origin,
+                    namespace: None,
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(templates)
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub(super) fn origin(&self, name: &str) -> String {
+        self.sources
+            .get(name)
+            .map_or_else(|| name.to_owned(), |(o, _)| o.clone())
+    }
+
+    pub(super) fn environment(&self) -> Result<Environment<'static>, Vec<TemplateError>> {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        // A misspelt variable is an error, not an empty string in the output.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Any non-`None` mode makes macro output safe (it was escaped inside the macro already); the
+        // formatter below does the actual YAML quoting.
+        env.set_auto_escape_callback(|_| AutoEscape::Custom("yaml"));
+        env.set_formatter(|out, _state, value| {
+            if value.is_safe() {
+                return write!(out, "{value}").map_err(|_| ErrorKind::WriteFailure.into());
+            }
+            let text = yaml_value(value)?;
+            out.write_str(&text)
+                .map_err(|_| ErrorKind::WriteFailure.into())
+        });
+        let mut errors = Vec::new();
+        for (name, (origin, src)) in &self.sources {
+            if let Err(e) = env.add_template_owned(name.clone(), src.clone()) {
+                errors.push(TemplateError {
+                    origin: origin.clone(),
+                    namespace: None,
+                    message: describe(&e),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(env)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+pub(super) fn describe(e: &minijinja::Error) -> String {
+    let mut text = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(line) = e.line() {
+        text = format!("line {line}: {text}");
+    }
+    text
+}
+
+/// How a template prints a value: strings as YAML scalars that read back as the same string,
+/// numbers and booleans as themselves, lists and maps as YAML flow collections.
+pub fn yaml_value(value: &Value) -> Result<String, minijinja::Error> {
+    match value.kind() {
+        ValueKind::String => Ok(yaml_string(value.as_str().unwrap_or_default())),
+        ValueKind::Number | ValueKind::Bool => Ok(value.to_string()),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Result<Vec<String>, _> = value.try_iter()?.map(|v| yaml_value(&v)).collect();
+            Ok(format!("[{}]", items?.join(", ")))
+        }
+        ValueKind::Map => {
+            let mut parts = Vec::new();
+            for key in value.try_iter()? {
+                let item = value.get_item(&key)?;
+                parts.push(format!("{}: {}", yaml_value(&key)?, yaml_value(&item)?));
+            }
+            Ok(format!("{{{}}}", parts.join(", ")))
+        }
+        _ => Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "cannot print {} into YAML; test it with `if` first",
+                value.kind()
+            ),
+        )),
+    }
+}
+
+/// A YAML scalar that reads back as exactly `s`: plain when that is unambiguous in both YAML 1.1
+/// and 1.2 (a letter, then letters, digits, `.`, `_`, `/`, `-`; no boolean or null word), and
+/// double-quoted otherwise, escaping what YAML does not allow raw.
+pub fn yaml_string(s: &str) -> String {
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
+        && !WORDS.contains(&s.to_ascii_lowercase().as_str());
+    if plain {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            // C0 and C1 controls, DEL, the Unicode line separators YAML 1.1 breaks lines on, BOM.
+            c if (c as u32) < 0x20
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ) =>
+            {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_read_back_unchanged() {
+        let tricky = [
+            "yes",
+            "No",
+            "ON",
+            "off",
+            "null",
+            "~",
+            "0123",
+            "1.10",
+            "1e3",
+            "0x1F",
+            "",
+            " ",
+            "a: b",
+            "- x",
+            "#c",
+            "a #b",
+            "---",
+            "...",
+            "'q'",
+            "\"dq\"",
+            "line\nbreak",
+            "tab\t",
+            "back\\slash",
+            "{a}",
+            "[a]",
+            "*ref",
+            "&anchor",
+            "!tag",
+            "%x",
+            "@x",
+            "`x",
+            "12:30",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "é",
+            "\u{85}",
+            "\u{2028}",
+            "\u{7f}",
+            "true",
+            "y",
+            "plain-value",
+            "app.kubernetes.io/name",
+        ];
+        for s in tricky {
+            let yaml = format!("k: {}\n", yaml_string(s));
+            let v: serde_yaml::Value =
+                serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{s:?}: {e}\n{yaml}"));
+            assert_eq!(v["k"].as_str(), Some(s), "{s:?} came back as {:?}", v["k"]);
+        }
+    }
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(yaml_string("acme"), "acme");
+        assert_eq!(yaml_string("yes"), "\"yes\"");
+        assert_eq!(yaml_string("0123"), "\"0123\"");
+        assert_eq!(yaml_string("acme/*"), "\"acme/*\"");
+    }
+}
