@@ -57,6 +57,9 @@ pub fn emit(
             ("namespace.yaml", r.namespace),
             ("networkpolicies.yaml", r.networkpolicies),
         ];
+        if let Some(s) = r.service_entries {
+            files.push(("serviceentries.yaml", s));
+        }
         if let Some(s) = r.sidecar {
             files.push(("sidecar.yaml", s));
         }

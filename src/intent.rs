@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::{
-    shared_dir, tenant_dir, Config, Consumers, Dns, GitOps, Labels, Monitoring, NamespaceName,
-    OutboundTrafficPolicy, PlatformPods, Port, TenantName, GITOPS_DIR,
+    shared_dir, tenant_dir, Cidr, Cluster, Config, Consumer, Consumers, Dns, External,
+    ExternalName, GitOps, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy, PlatformPods,
+    Port, TenantName, GITOPS_DIR, METADATA_CIDRS,
 };
 use crate::resolve::{
     LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
@@ -39,16 +40,120 @@ pub struct NamespaceIntent {
     pub annotations: BTreeMap<String, String>,
     /// The owner's namespaces, this one included: allowed both ways on every port.
     pub same_owner: BTreeSet<NamespaceName>,
-    /// Shared only: the consumers' namespaces, allowed in on every port.
+    /// Namespaces of others allowed in: a shared namespace's consumers, or an exposed tenant
+    /// namespace's. In on `consumer_ports` only.
     pub consumers: BTreeSet<NamespaceName>,
-    /// Tenant only: the shared namespaces it may call on every port.
-    pub shared_egress: BTreeSet<NamespaceName>,
+    /// The TCP ports `consumers` may reach; empty: every port.
+    pub consumer_ports: BTreeSet<Port>,
+    /// Other owners' namespaces this one may call, each with its ports and the rule that says so.
+    pub calls: Vec<Call>,
+    /// `calls` of shared namespaces, grouped by ports for the `allow-shared-services` policy.
+    pub shared_egress: Vec<PortGroup>,
+    /// `calls` of exposed tenant namespaces, grouped by ports for `allow-exposed-services`.
+    pub exposed_egress: Vec<PortGroup>,
+    /// Destinations outside the cluster: external entries it consumes, then the Kubernetes API.
+    pub outside: Vec<OutsideFlow>,
+    /// With `[mesh]`: the registry entries its sidecars need for `outside` (and the DNS caches).
+    pub service_entries: Vec<ServiceEntryIntent>,
     pub dns: Dns,
     /// The ingress controller's pods, when this namespace accepts ingress traffic.
     pub ingress_controller: Option<PlatformPods>,
     pub monitoring: Option<MonitoringIntent>,
     pub mesh: Option<MeshIntent>,
 }
+
+/// The tenants.toml rule that grants a flow, for every layer and for `explain` and `diff`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rule {
+    /// `[shared.<shared>]` lists the caller as a consumer.
+    Shared { shared: NamespaceName },
+    /// `[tenants.<tenant>.expose.<namespace>]` lists the caller as a consumer.
+    Exposed {
+        tenant: TenantName,
+        namespace: NamespaceName,
+    },
+    /// `[external.<name>]` lists the caller as a consumer.
+    External { name: ExternalName },
+    /// `kube_api = true` on the caller's tenant.
+    KubeApi,
+}
+
+impl Rule {
+    /// Where the rule is written in tenants.toml.
+    pub fn table(&self) -> String {
+        match self {
+            Self::Shared { shared } => format!("[shared.{shared}]"),
+            Self::Exposed { tenant, namespace } => format!("[tenants.{tenant}.expose.{namespace}]"),
+            Self::External { name } => format!("[external.{name}]"),
+            Self::KubeApi => "kube_api = true".into(),
+        }
+    }
+}
+
+/// One namespace of another owner that a namespace may call.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Call {
+    pub namespace: NamespaceName,
+    /// TCP ports; empty: every port.
+    pub ports: BTreeSet<Port>,
+    pub rule: Rule,
+}
+
+/// Namespaces reached on the same ports: one NetworkPolicy rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortGroup {
+    /// TCP ports; empty: every port.
+    pub ports: BTreeSet<Port>,
+    pub namespaces: BTreeSet<NamespaceName>,
+}
+
+/// One ipBlock of a flow out of the cluster: the range, less what it must not open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IpBlock {
+    pub cidr: Cidr,
+    /// The cluster's own ranges and the cloud metadata addresses inside `cidr`.
+    pub except: Vec<Cidr>,
+}
+
+/// A flow out of the cluster: to an external entry, or to the Kubernetes API server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutsideFlow {
+    pub rule: Rule,
+    /// Its DNS names, for the comment and the ServiceEntry (external entries only).
+    pub hosts: Vec<String>,
+    pub blocks: Vec<IpBlock>,
+    /// TCP ports.
+    pub ports: BTreeSet<Port>,
+}
+
+/// One port of a ServiceEntry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceEntryPort {
+    pub number: Port,
+    pub name: String,
+    pub protocol: &'static str,
+}
+
+/// A ServiceEntry in the namespace that uses it, exported to that namespace alone (`exportTo:
+/// ["."]`): its consumers' sidecars learn it, and no other namespace's can, whatever the number
+/// of consumers (a list of consumer namespaces in one object would grow with the tenants).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceEntryIntent {
+    pub name: String,
+    /// What it is for, in tenants.toml's terms (the comment above it).
+    pub purpose: String,
+    pub hosts: Vec<String>,
+    /// CIDRs, when traffic is matched by address (no DNS names to match on).
+    pub addresses: Vec<Cidr>,
+    pub ports: Vec<ServiceEntryPort>,
+    /// `DNS` for names Envoy resolves; `NONE` for wildcards and addresses (original destination).
+    pub resolution: &'static str,
+}
+
+/// A reserved top-level domain (RFC 2606): the registry name of an entry reached by address only,
+/// which can never collide with a real DNS name.
+pub const ADDRESS_ONLY_DOMAIN: &str = "tenantc.invalid";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MonitoringIntent {
@@ -84,25 +189,22 @@ impl Intent {
 }
 
 pub fn intent_of(config: &Config) -> Intent {
-    let all_tenant_namespaces = |filter: &dyn Fn(&TenantName) -> bool| -> BTreeSet<NamespaceName> {
-        config
-            .tenants
-            .iter()
-            .filter(|(t, _)| filter(t))
-            .flat_map(|(_, t)| t.namespaces.iter().cloned())
-            .collect()
-    };
     let dns_host = format!(
         "{ns}/{svc}.{ns}.svc.{domain}",
         ns = config.platform.dns.namespace,
         svc = config.platform.dns.service,
         domain = config.cluster.domain
     );
-    let mesh_for = |hosts: BTreeSet<String>| {
+    let kube_api_host = format!("default/kubernetes.default.svc.{}", config.cluster.domain);
+    let mesh_for = |own: BTreeSet<String>, calls: &[Call], kube_api: bool| {
         config.mesh.as_ref().map(|m| {
-            let mut hosts = hosts;
+            let mut hosts = own;
+            hosts.extend(calls.iter().map(|c| format!("{}/*", c.namespace)));
             hosts.insert(format!("{}/*", m.namespace));
             hosts.insert(dns_host.clone());
+            if kube_api {
+                hosts.insert(kube_api_host.clone());
+            }
             MeshIntent {
                 namespace: m.namespace.clone(),
                 pod_labels: m.pod_labels.clone(),
@@ -144,13 +246,13 @@ pub fn intent_of(config: &Config) -> Intent {
     };
     let strings =
         |a: &crate::model::Annotations| a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let graph = Grants::of(config);
 
     let mut namespaces = BTreeMap::new();
     for (name, shared) in &config.shared {
-        let consumers = match &shared.consumers {
-            Consumers::All => all_tenant_namespaces(&|_| true),
-            Consumers::Only(set) => all_tenant_namespaces(&|t| set.contains(t)),
-        };
+        let me = Consumer::Shared(name.clone());
+        let calls = graph.calls_of(&me);
+        let outside = graph.outside_of(&me, false);
         let intent = NamespaceIntent {
             name: name.clone(),
             role: Role::Shared,
@@ -158,31 +260,32 @@ pub fn intent_of(config: &Config) -> Intent {
             labels: base_labels((LABEL_SHARED, "true"), &shared.labels),
             annotations: strings(&shared.annotations),
             same_owner: [name.clone()].into_iter().collect(),
-            consumers,
-            shared_egress: BTreeSet::new(),
+            consumers: graph.namespaces_of(&shared.consumers, Some(&me)),
+            consumer_ports: shared.ports.clone(),
+            shared_egress: groups(&calls, |r| matches!(r, Rule::Shared { .. })),
+            exposed_egress: groups(&calls, |r| matches!(r, Rule::Exposed { .. })),
+            service_entries: graph.service_entries(&outside),
+            outside,
             dns: config.platform.dns.clone(),
             ingress_controller: config.platform.ingress.clone().filter(|_| shared.ingress),
             monitoring: monitoring.clone(),
-            mesh: mesh_for(["./*".to_owned()].into_iter().collect()),
+            mesh: mesh_for(["./*".to_owned()].into_iter().collect(), &calls, false),
+            calls,
         };
         namespaces.insert(name.clone(), intent);
     }
     let mut tenants = BTreeMap::new();
     for (tname, tenant) in &config.tenants {
         tenants.insert(tname.clone(), tenant.namespaces.clone());
-        let shared_egress: BTreeSet<NamespaceName> = config
-            .shared
-            .iter()
-            .filter(|(_, s)| s.consumers.includes(tname))
-            .map(|(n, _)| n.clone())
-            .collect();
-        let hosts: BTreeSet<String> = tenant
-            .namespaces
-            .iter()
-            .chain(&shared_egress)
-            .map(|n| format!("{n}/*"))
-            .collect();
+        let me = Consumer::Tenant(tname.clone());
+        let calls = graph.calls_of(&me);
+        let outside = graph.outside_of(&me, tenant.kube_api);
+        let service_entries = graph.service_entries(&outside);
+        let own_hosts: BTreeSet<String> =
+            tenant.namespaces.iter().map(|n| format!("{n}/*")).collect();
+        let mesh = mesh_for(own_hosts, &calls, tenant.kube_api);
         for ns in &tenant.namespaces {
+            let expose = tenant.expose.get(ns);
             let intent = NamespaceIntent {
                 name: ns.clone(),
                 role: Role::Tenant,
@@ -190,12 +293,23 @@ pub fn intent_of(config: &Config) -> Intent {
                 labels: base_labels((LABEL_TENANT, tname.as_str()), &tenant.labels),
                 annotations: strings(&tenant.annotations),
                 same_owner: tenant.namespaces.clone(),
-                consumers: BTreeSet::new(),
-                shared_egress: shared_egress.clone(),
+                consumers: expose
+                    .map(|e| graph.namespaces_of(&e.consumers, Some(&me)))
+                    .unwrap_or_default(),
+                consumer_ports: expose.map(|e| e.ports.clone()).unwrap_or_default(),
+                shared_egress: groups(&calls, |r| matches!(r, Rule::Shared { .. })),
+                exposed_egress: groups(&calls, |r| matches!(r, Rule::Exposed { .. })),
+                calls: calls.clone(),
+                outside: outside.clone(),
+                service_entries: service_entries.clone(),
                 dns: config.platform.dns.clone(),
-                ingress_controller: config.platform.ingress.clone().filter(|_| tenant.ingress),
+                ingress_controller: config
+                    .platform
+                    .ingress
+                    .clone()
+                    .filter(|_| tenant.ingress.contains(ns)),
                 monitoring: monitoring.clone(),
-                mesh: mesh_for(hosts.clone()),
+                mesh: mesh.clone(),
             };
             namespaces.insert(ns.clone(), intent);
         }
@@ -206,6 +320,301 @@ pub fn intent_of(config: &Config) -> Intent {
         tenants,
         shared: config.shared.keys().cloned().collect(),
     }
+}
+
+/// `calls` whose rule passes `keep`, grouped by their ports (each group one NetworkPolicy rule).
+fn groups(calls: &[Call], keep: impl Fn(&Rule) -> bool) -> Vec<PortGroup> {
+    let mut by_ports: BTreeMap<&BTreeSet<Port>, BTreeSet<NamespaceName>> = BTreeMap::new();
+    for c in calls.iter().filter(|c| keep(&c.rule)) {
+        by_ports
+            .entry(&c.ports)
+            .or_default()
+            .insert(c.namespace.clone());
+    }
+    by_ports
+        .into_iter()
+        .map(|(ports, namespaces)| PortGroup {
+            ports: ports.clone(),
+            namespaces,
+        })
+        .collect()
+}
+
+/// Who may use what, looked up per consumer: the config's grants indexed once, so that building
+/// every namespace's intent stays linear in the size of the config.
+struct Grants<'a> {
+    config: &'a Config,
+    /// Every tenant's namespaces, for `"*"`.
+    all_tenant_namespaces: BTreeSet<NamespaceName>,
+    /// The calls granted to a consumer by name, and to every tenant (`"*"`).
+    calls: BTreeMap<Consumer, Vec<Call>>,
+    calls_of_every_tenant: Vec<Call>,
+    /// The external entries granted to a consumer by name, and to every tenant.
+    externals: BTreeMap<Consumer, Vec<&'a ExternalName>>,
+    externals_of_every_tenant: Vec<&'a ExternalName>,
+}
+
+impl<'a> Grants<'a> {
+    fn of(config: &'a Config) -> Self {
+        let mut g = Self {
+            config,
+            all_tenant_namespaces: config
+                .tenants
+                .values()
+                .flat_map(|t| t.namespaces.iter().cloned())
+                .collect(),
+            calls: BTreeMap::new(),
+            calls_of_every_tenant: Vec::new(),
+            externals: BTreeMap::new(),
+            externals_of_every_tenant: Vec::new(),
+        };
+        let shared = config.shared.iter().map(|(name, s)| {
+            let rule = Rule::Shared {
+                shared: name.clone(),
+            };
+            (name, &s.consumers, &s.ports, rule)
+        });
+        let exposed = config.tenants.iter().flat_map(|(t, tenant)| {
+            tenant.expose.iter().map(move |(ns, e)| {
+                let rule = Rule::Exposed {
+                    tenant: t.clone(),
+                    namespace: ns.clone(),
+                };
+                (ns, &e.consumers, &e.ports, rule)
+            })
+        });
+        for (ns, consumers, ports, rule) in shared.chain(exposed) {
+            let call = Call {
+                namespace: ns.clone(),
+                ports: ports.clone(),
+                rule,
+            };
+            match consumers {
+                Consumers::All => g.calls_of_every_tenant.push(call),
+                Consumers::Only(set) => {
+                    for c in set {
+                        g.calls.entry(c.clone()).or_default().push(call.clone());
+                    }
+                }
+            }
+        }
+        for (name, e) in &config.externals {
+            match &e.consumers {
+                Consumers::All => g.externals_of_every_tenant.push(name),
+                Consumers::Only(set) => {
+                    for c in set {
+                        g.externals.entry(c.clone()).or_default().push(name);
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    /// The namespaces of `consumers`, less the grantor's own (`me`).
+    fn namespaces_of(
+        &self,
+        consumers: &Consumers,
+        me: Option<&Consumer>,
+    ) -> BTreeSet<NamespaceName> {
+        let mut out = match consumers {
+            Consumers::All => self.all_tenant_namespaces.clone(),
+            Consumers::Only(set) => set
+                .iter()
+                .flat_map(|c| self.namespaces_of_consumer(c))
+                .collect(),
+        };
+        if let Some(me) = me {
+            for n in self.namespaces_of_consumer(me) {
+                out.remove(&n);
+            }
+        }
+        out
+    }
+
+    fn namespaces_of_consumer(&self, c: &Consumer) -> Vec<NamespaceName> {
+        match c {
+            Consumer::Tenant(t) => self
+                .config
+                .tenants
+                .get(t)
+                .map(|t| t.namespaces.iter().cloned().collect())
+                .unwrap_or_default(),
+            Consumer::Shared(s) => vec![s.clone()],
+        }
+    }
+
+    /// The shared and exposed namespaces `me` may call, never its own.
+    fn calls_of(&self, me: &Consumer) -> Vec<Call> {
+        let every_tenant = match me {
+            Consumer::Tenant(_) => &self.calls_of_every_tenant[..],
+            Consumer::Shared(_) => &[],
+        };
+        let own = self.namespaces_of_consumer(me);
+        let mut out: Vec<Call> = self
+            .calls
+            .get(me)
+            .into_iter()
+            .flatten()
+            .chain(every_tenant)
+            .filter(|c| !own.contains(&c.namespace))
+            .cloned()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The destinations outside the cluster `me` may reach.
+    fn outside_of(&self, me: &Consumer, kube_api: bool) -> Vec<OutsideFlow> {
+        let cluster = &self.config.cluster;
+        let every_tenant = match me {
+            Consumer::Tenant(_) => &self.externals_of_every_tenant[..],
+            Consumer::Shared(_) => &[],
+        };
+        let mut names: Vec<&ExternalName> = self
+            .externals
+            .get(me)
+            .into_iter()
+            .flatten()
+            .chain(every_tenant)
+            .copied()
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut out: Vec<OutsideFlow> = names
+            .into_iter()
+            .filter_map(|name| Some((name, self.config.externals.get(name)?)))
+            .map(|(name, e)| OutsideFlow {
+                rule: Rule::External { name: name.clone() },
+                hosts: e.hosts.iter().cloned().collect(),
+                blocks: external_blocks(e, cluster),
+                ports: e.ports.clone(),
+            })
+            .collect();
+        if let (true, Some(k)) = (kube_api, &self.config.platform.kube_api) {
+            out.push(OutsideFlow {
+                rule: Rule::KubeApi,
+                hosts: Vec::new(),
+                // The API server's own addresses, named exactly: nothing to except.
+                blocks: k
+                    .cidrs
+                    .iter()
+                    .map(|c| IpBlock {
+                        cidr: *c,
+                        except: Vec::new(),
+                    })
+                    .collect(),
+                ports: k.ports.clone(),
+            });
+        }
+        out
+    }
+
+    /// The registry entries the sidecars of a namespace with these outside flows need: one per
+    /// external entry (the Kubernetes API is a Service, already in the registry), and one for
+    /// node-local DNS caches, whose TCP answers pass Envoy.
+    fn service_entries(&self, outside: &[OutsideFlow]) -> Vec<ServiceEntryIntent> {
+        if self.config.mesh.is_none() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for flow in outside {
+            let Rule::External { name } = &flow.rule else {
+                continue;
+            };
+            let Some(e) = self.config.externals.get(name) else {
+                continue;
+            };
+            out.push(external_service_entry(name, e));
+        }
+        let dns = &self.config.platform.dns;
+        if !dns.cidrs.is_empty() {
+            out.push(ServiceEntryIntent {
+                name: "node-local-dns".into(),
+                purpose: "[platform.dns] cidrs: node-local DNS caches. DNS over TCP passes Envoy, so under REGISTRY_ONLY it needs a registry entry".into(),
+                hosts: vec![format!("node-local-dns.{ADDRESS_ONLY_DOMAIN}")],
+                addresses: dns.cidrs.iter().copied().collect(),
+                ports: dns
+                    .ports
+                    .iter()
+                    .map(|p| ServiceEntryPort {
+                        number: *p,
+                        name: format!("tcp-dns-{p}"),
+                        protocol: "TCP",
+                    })
+                    .collect(),
+                resolution: "NONE",
+            });
+        }
+        out
+    }
+}
+
+fn external_service_entry(name: &ExternalName, e: &External) -> ServiceEntryIntent {
+    let by_address = e.hosts.is_empty();
+    // Without names to match on, traffic is matched by address and port: plain TCP.
+    let protocol = if by_address {
+        "TCP"
+    } else {
+        e.protocol.as_str()
+    };
+    let wildcard = e.hosts.iter().any(|h| h.starts_with("*."));
+    ServiceEntryIntent {
+        name: format!("external-{name}"),
+        purpose: format!("[external.{name}]"),
+        hosts: if by_address {
+            vec![format!("{name}.{ADDRESS_ONLY_DOMAIN}")]
+        } else {
+            e.hosts.iter().cloned().collect()
+        },
+        addresses: if by_address {
+            e.cidrs.iter().copied().collect()
+        } else {
+            Vec::new()
+        },
+        ports: e
+            .ports
+            .iter()
+            .map(|p| ServiceEntryPort {
+                number: *p,
+                name: format!("{}-{p}", protocol.to_ascii_lowercase()),
+                protocol,
+            })
+            .collect(),
+        // Istio resolves names itself with DNS; a wildcard or an address goes to the original
+        // destination (https://istio.io/latest/docs/reference/config/networking/service-entry/).
+        resolution: if by_address || wildcard {
+            "NONE"
+        } else {
+            "DNS"
+        },
+    }
+}
+
+/// The ipBlocks of an external entry: each CIDR less the cluster's ranges and the cloud metadata
+/// addresses inside it, unless the entry names a metadata address exactly.
+pub fn external_blocks(e: &External, cluster: &Cluster) -> Vec<IpBlock> {
+    let metadata: Vec<Cidr> = METADATA_CIDRS
+        .iter()
+        .filter_map(|m| m.parse().ok())
+        .filter(|m| !e.cidrs.contains(m))
+        .collect();
+    e.cidrs
+        .iter()
+        .map(|cidr| {
+            let except: BTreeSet<Cidr> = cluster
+                .ranges()
+                .chain(&metadata)
+                .filter(|r| *r != cidr && cidr.contains(*r))
+                .copied()
+                .collect();
+            IpBlock {
+                cidr: *cidr,
+                except: except.into_iter().collect(),
+            }
+        })
+        .collect()
 }
 
 /// The object name of the GitOps root: the AppProject and Application (Argo CD) or GitRepository
@@ -374,7 +783,9 @@ namespaces = ["acme", "acme-jobs"]
         );
         let acme = &i.namespaces[&ns("acme-jobs")];
         assert_eq!(acme.same_owner, [ns("acme"), ns("acme-jobs")].into());
-        assert_eq!(acme.shared_egress, [ns("common"), ns("payments")].into());
+        let called: Vec<&str> = acme.calls.iter().map(|c| c.namespace.as_str()).collect();
+        assert_eq!(called, ["common", "payments"]);
+        assert_eq!(acme.shared_egress.len(), 1, "one rule: both on every port");
         let hosts: Vec<_> = acme.mesh.as_ref().unwrap().hosts.iter().cloned().collect();
         assert_eq!(
             hosts,
@@ -388,7 +799,7 @@ namespaces = ["acme", "acme-jobs"]
             ]
         );
         let globex = &i.namespaces[&ns("globex")];
-        assert_eq!(globex.shared_egress, [ns("common")].into());
+        assert_eq!(globex.shared_egress[0].namespaces, [ns("common")].into());
         assert_eq!(
             i.namespaces[&ns("payments")].consumers,
             [ns("acme"), ns("acme-jobs")].into()

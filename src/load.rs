@@ -28,7 +28,42 @@ pub struct RawConfig {
     pub mesh: Option<RawMesh>,
     pub shared: Vec<RawShared>,
     pub tenants: Vec<RawTenant>,
+    pub externals: Vec<RawExternal>,
     pub gitops: Option<RawGitOps>,
+}
+
+/// `[external.<name>]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawExternal {
+    pub name: Located<String>,
+    pub hosts: Option<Vec<Located<String>>>,
+    pub cidrs: Option<Located<Vec<Located<String>>>>,
+    pub ports: Option<Located<Vec<Located<i64>>>>,
+    pub protocol: Option<Located<String>>,
+    pub consumers: Option<RawConsumers>,
+}
+
+/// `[platform.kube_api]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawKubeApi {
+    pub cidrs: Option<Located<Vec<Located<String>>>>,
+    pub ports: Option<Located<Vec<Located<i64>>>>,
+    pub span: Range<usize>,
+}
+
+/// A tenant's `ingress`: `true`/`false`, or a list of its namespaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawIngress {
+    Flag(Located<bool>),
+    List(Located<Vec<Located<String>>>),
+}
+
+/// `[tenants.<t>.expose.<namespace>]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawExpose {
+    pub namespace: Located<String>,
+    pub consumers: Option<RawConsumers>,
+    pub ports: Option<Located<Vec<Located<i64>>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +81,8 @@ pub struct RawGitOps {
 pub struct RawCluster {
     pub name: Option<Located<String>>,
     pub domain: Option<Located<String>>,
+    pub pod_cidrs: Option<Located<Vec<Located<String>>>>,
+    pub service_cidrs: Option<Located<Vec<Located<String>>>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,6 +90,7 @@ pub struct RawPlatform {
     pub dns: Option<RawDns>,
     pub ingress: Option<RawPods>,
     pub monitoring: Option<RawPods>,
+    pub kube_api: Option<RawKubeApi>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +99,7 @@ pub struct RawDns {
     pub service: Option<Located<String>>,
     pub pod_labels: Option<RawMap>,
     pub ports: Option<Vec<Located<i64>>>,
+    pub cidrs: Option<Located<Vec<Located<String>>>>,
     pub span: Range<usize>,
 }
 
@@ -95,6 +134,7 @@ pub struct RawShared {
     pub labels: Option<RawMap>,
     pub annotations: Option<RawMap>,
     pub ingress: Option<Located<bool>>,
+    pub ports: Option<Located<Vec<Located<i64>>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,17 +143,22 @@ pub struct RawTenant {
     pub namespaces: Option<Located<Vec<Located<String>>>>,
     pub labels: Option<RawMap>,
     pub annotations: Option<RawMap>,
-    pub ingress: Option<Located<bool>>,
+    pub ingress: Option<RawIngress>,
+    pub kube_api: Option<Located<bool>>,
+    pub expose: Vec<RawExpose>,
 }
 
 /// Known keys per table, the single list both the loader and its "did you mean" use.
 pub mod keys {
     pub const ROOT: &[&str] = &[
-        "version", "cluster", "platform", "mesh", "shared", "tenants", "gitops",
+        "version", "cluster", "platform", "mesh", "shared", "tenants", "external", "gitops",
     ];
-    pub const CLUSTER: &[&str] = &["name", "domain"];
-    pub const PLATFORM: &[&str] = &["dns", "ingress", "monitoring"];
-    pub const DNS: &[&str] = &["namespace", "service", "pod_labels", "ports"];
+    pub const CLUSTER: &[&str] = &["name", "domain", "pod_cidrs", "service_cidrs"];
+    pub const PLATFORM: &[&str] = &["dns", "ingress", "monitoring", "kube_api"];
+    pub const DNS: &[&str] = &["namespace", "service", "pod_labels", "ports", "cidrs"];
+    pub const KUBE_API: &[&str] = &["cidrs", "ports"];
+    pub const EXTERNAL: &[&str] = &["hosts", "cidrs", "ports", "protocol", "consumers"];
+    pub const EXPOSE: &[&str] = &["consumers", "ports"];
     pub const INGRESS: &[&str] = &["namespace", "pod_labels"];
     pub const MONITORING: &[&str] = &["namespace", "pod_labels", "ports"];
     pub const MESH: &[&str] = &[
@@ -122,8 +167,15 @@ pub mod keys {
         "revision",
         "outbound_traffic_policy",
     ];
-    pub const SHARED: &[&str] = &["consumers", "labels", "annotations", "ingress"];
-    pub const TENANT: &[&str] = &["namespaces", "labels", "annotations", "ingress"];
+    pub const SHARED: &[&str] = &["consumers", "labels", "annotations", "ingress", "ports"];
+    pub const TENANT: &[&str] = &[
+        "namespaces",
+        "labels",
+        "annotations",
+        "ingress",
+        "kube_api",
+        "expose",
+    ];
     pub const GITOPS: &[&str] = &[
         "tool",
         "repo_url",
@@ -388,6 +440,15 @@ impl Walker {
                         }
                     }
                 }
+                "external" => {
+                    if let Some(t) = self.named_tables("external", v) {
+                        for (name, entry) in t.iter() {
+                            if let Some(e) = self.external(name, entry) {
+                                config.externals.push(e);
+                            }
+                        }
+                    }
+                }
                 _ => unreachable!("entries() returns known keys only"),
             }
         }
@@ -402,7 +463,9 @@ impl Walker {
         for (k, v) in self.entries(t, keys::CLUSTER, "[cluster]") {
             match k.get_ref().as_ref() {
                 "name" => c.name = self.string("name", v),
-                _ => c.domain = self.string("domain", v),
+                "domain" => c.domain = self.string("domain", v),
+                "pod_cidrs" => c.pod_cidrs = self.located_strings("pod_cidrs", v),
+                _ => c.service_cidrs = self.located_strings("service_cidrs", v),
             }
         }
         c
@@ -417,7 +480,8 @@ impl Walker {
             match k.get_ref().as_ref() {
                 "dns" => p.dns = self.dns(v),
                 "ingress" => p.ingress = self.pods("ingress", keys::INGRESS, v),
-                _ => p.monitoring = self.pods("monitoring", keys::MONITORING, v),
+                "monitoring" => p.monitoring = self.pods("monitoring", keys::MONITORING, v),
+                _ => p.kube_api = self.kube_api(v),
             }
         }
         p
@@ -430,6 +494,7 @@ impl Walker {
             service: None,
             pod_labels: None,
             ports: None,
+            cidrs: None,
             span: v.span(),
         };
         for (k, v) in self.entries(t, keys::DNS, "[platform.dns]") {
@@ -437,6 +502,7 @@ impl Walker {
                 "namespace" => d.namespace = self.string("namespace", v),
                 "service" => d.service = self.string("service", v),
                 "pod_labels" => d.pod_labels = self.string_map("pod_labels", v),
+                "cidrs" => d.cidrs = self.located_strings("cidrs", v),
                 _ => d.ports = self.integers("ports", v),
             }
         }
@@ -522,6 +588,7 @@ impl Walker {
             labels: None,
             annotations: None,
             ingress: None,
+            ports: None,
         };
         let context = format!("[shared.{key}]");
         for (k, v) in self.entries(t, keys::SHARED, &context) {
@@ -529,6 +596,7 @@ impl Walker {
                 "consumers" => s.consumers = self.consumers(v),
                 "labels" => s.labels = self.string_map("labels", v),
                 "annotations" => s.annotations = self.string_map("annotations", v),
+                "ports" => s.ports = self.located_integers("ports", v),
                 _ => s.ingress = self.boolean("ingress", v),
             }
         }
@@ -541,7 +609,7 @@ impl Walker {
             DeValue::String(s) => {
                 self.error(
                     Diagnostic::new(
-                        format!("`consumers` must be \"*\" or a list of tenant names, found the string {s:?}"),
+                        format!("`consumers` must be \"*\" or a list of tenant and shared names, found the string {s:?}"),
                         v.span(),
                     )
                     .with_help(format!("write consumers = [{s:?}] for a single tenant")),
@@ -568,6 +636,8 @@ impl Walker {
             labels: None,
             annotations: None,
             ingress: None,
+            kube_api: None,
+            expose: Vec::new(),
         };
         let context = format!("[tenants.{key}]");
         for (k, v) in self.entries(t, keys::TENANT, &context) {
@@ -580,10 +650,130 @@ impl Walker {
                 }
                 "labels" => tenant.labels = self.string_map("labels", v),
                 "annotations" => tenant.annotations = self.string_map("annotations", v),
-                _ => tenant.ingress = self.boolean("ingress", v),
+                "ingress" => tenant.ingress = self.tenant_ingress(v),
+                "kube_api" => tenant.kube_api = self.boolean("kube_api", v),
+                _ => tenant.expose = self.exposes(key, v),
             }
         }
         Some(tenant)
+    }
+
+    fn tenant_ingress(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawIngress> {
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(RawIngress::Flag(Located {
+                value: *b,
+                span: v.span(),
+            })),
+            DeValue::Array(_) => self.located_strings("ingress", v).map(RawIngress::List),
+            _ => {
+                self.type_error(
+                    "ingress",
+                    "true, false or a list of the tenant's namespaces",
+                    v,
+                );
+                None
+            }
+        }
+    }
+
+    fn exposes(&mut self, tenant: &str, v: &Spanned<DeValue<'_>>) -> Vec<RawExpose> {
+        let mut out = Vec::new();
+        let Some(t) = self.table("expose", v) else {
+            return out;
+        };
+        for (name, entry) in t.iter() {
+            let ns: &str = name.get_ref();
+            let Some(t) = self.table(&format!("expose.{ns}"), entry) else {
+                continue;
+            };
+            let mut e = RawExpose {
+                namespace: Located {
+                    value: ns.to_owned(),
+                    span: name.span(),
+                },
+                consumers: None,
+                ports: None,
+            };
+            let context = format!("[tenants.{tenant}.expose.{ns}]");
+            for (k, v) in self.entries(t, keys::EXPOSE, &context) {
+                match k.get_ref().as_ref() {
+                    "consumers" => e.consumers = self.consumers(v),
+                    _ => e.ports = self.located_integers("ports", v),
+                }
+            }
+            out.push(e);
+        }
+        out
+    }
+
+    fn external(
+        &mut self,
+        name: &Spanned<std::borrow::Cow<'_, str>>,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<RawExternal> {
+        let key: &str = name.get_ref();
+        let t = self.table(&format!("external.{key}"), v)?;
+        let mut e = RawExternal {
+            name: Located {
+                value: key.to_owned(),
+                span: name.span(),
+            },
+            hosts: None,
+            cidrs: None,
+            ports: None,
+            protocol: None,
+            consumers: None,
+        };
+        let context = format!("[external.{key}]");
+        for (k, v) in self.entries(t, keys::EXTERNAL, &context) {
+            match k.get_ref().as_ref() {
+                "hosts" => e.hosts = self.strings("hosts", v),
+                "cidrs" => e.cidrs = self.located_strings("cidrs", v),
+                "ports" => e.ports = self.located_integers("ports", v),
+                "protocol" => e.protocol = self.string("protocol", v),
+                _ => e.consumers = self.consumers(v),
+            }
+        }
+        Some(e)
+    }
+
+    fn kube_api(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawKubeApi> {
+        let t = self.table("kube_api", v)?;
+        let mut k = RawKubeApi {
+            cidrs: None,
+            ports: None,
+            span: v.span(),
+        };
+        for (key, v) in self.entries(t, keys::KUBE_API, "[platform.kube_api]") {
+            match key.get_ref().as_ref() {
+                "cidrs" => k.cidrs = self.located_strings("cidrs", v),
+                _ => k.ports = self.located_integers("ports", v),
+            }
+        }
+        Some(k)
+    }
+
+    /// A list of strings, with the span of the whole list (for "must not be empty").
+    fn located_strings(
+        &mut self,
+        key: &str,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<Located<Vec<Located<String>>>> {
+        self.strings(key, v).map(|value| Located {
+            value,
+            span: v.span(),
+        })
+    }
+
+    fn located_integers(
+        &mut self,
+        key: &str,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<Located<Vec<Located<i64>>>> {
+        self.integers(key, v).map(|value| Located {
+            value,
+            span: v.span(),
+        })
     }
 }
 
@@ -615,7 +805,7 @@ mod tests {
         );
         assert_eq!(
             diags[1].message,
-            "`ingress` must be true or false, found a string"
+            "`ingress` must be true, false or a list of the tenant's namespaces, found a string"
         );
     }
 

@@ -49,6 +49,11 @@ checked_string!(
     check_dns_label
 );
 checked_string!(
+    /// The name of an `[external.<name>]` entry: an RFC 1123 label, as it names the entry's objects.
+    ExternalName,
+    check_dns_label
+);
+checked_string!(
     /// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of at most 63.
     LabelKey,
     check_qualified_name
@@ -108,6 +113,14 @@ pub fn shared_dir(shared: &str) -> String {
 }
 
 pub type Labels = BTreeMap<LabelKey, LabelValue>;
+
+/// An IPv4 or IPv6 network in canonical form (no host bits set): resolve refuses any other.
+pub type Cidr = ipnet::IpNet;
+
+/// The cloud metadata addresses: excepted from every external ipBlock that contains them, unless
+/// that entry names the address exactly. AWS, GCP and Azure serve instance credentials at
+/// 169.254.169.254; AWS also at fd00:ec2::254 on IPv6.
+pub const METADATA_CIDRS: [&str; 2] = ["169.254.169.254/32", "fd00:ec2::254/128"];
 pub type Annotations = BTreeMap<LabelKey, String>;
 
 /// The whole, validated tenants.toml.
@@ -118,6 +131,8 @@ pub struct Config {
     pub mesh: Option<Mesh>,
     pub shared: BTreeMap<NamespaceName, Shared>,
     pub tenants: BTreeMap<TenantName, Tenant>,
+    /// `[external.<name>]`: destinations outside the cluster.
+    pub externals: BTreeMap<ExternalName, External>,
     pub gitops: Option<GitOps>,
 }
 
@@ -169,6 +184,17 @@ pub struct Cluster {
     pub name: Option<LabelValue>,
     /// The cluster's DNS domain, used for the DNS Service host in Sidecars.
     pub domain: String,
+    /// The pods' ranges: excepted from every external ipBlock that contains them.
+    pub pod_cidrs: BTreeSet<Cidr>,
+    /// The Services' ranges: excepted like the pods' ranges.
+    pub service_cidrs: BTreeSet<Cidr>,
+}
+
+impl Cluster {
+    /// The pod and Service ranges together.
+    pub fn ranges(&self) -> impl Iterator<Item = &Cidr> {
+        self.pod_cidrs.iter().chain(&self.service_cidrs)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,6 +202,16 @@ pub struct Platform {
     pub dns: Dns,
     pub ingress: Option<PlatformPods>,
     pub monitoring: Option<Monitoring>,
+    /// `[platform.kube_api]`: where the Kubernetes API server listens, for `kube_api = true`.
+    pub kube_api: Option<KubeApi>,
+}
+
+/// The Kubernetes API server's endpoints (host network, so reached by IP), after the `kubernetes`
+/// Service's DNAT.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KubeApi {
+    pub cidrs: BTreeSet<Cidr>,
+    pub ports: BTreeSet<Port>,
 }
 
 /// The cluster DNS: the pods NetworkPolicies must let every namespace reach, and the Service a
@@ -187,6 +223,8 @@ pub struct Dns {
     pub pod_labels: Labels,
     /// The DNS pods' ports (after the Service's DNAT), not the Service port.
     pub ports: BTreeSet<Port>,
+    /// Node-local DNS caches reached by IP, on the same ports.
+    pub cidrs: BTreeSet<Cidr>,
 }
 
 /// Pods of a platform namespace, selected by labels (empty: every pod of the namespace).
@@ -231,17 +269,33 @@ pub struct Mesh {
     pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
 }
 
+/// Who may use a shared entry, an exposed namespace or an external destination. Tenant and shared
+/// names never collide (resolve refuses it), so a name in tenants.toml is one or the other.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Consumer {
+    Tenant(TenantName),
+    Shared(NamespaceName),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Consumers {
+    /// `"*"`: every tenant (shared entries are named one by one).
     All,
-    Only(BTreeSet<TenantName>),
+    Only(BTreeSet<Consumer>),
 }
 
 impl Consumers {
     pub fn includes(&self, tenant: &TenantName) -> bool {
         match self {
             Self::All => true,
-            Self::Only(set) => set.contains(tenant),
+            Self::Only(set) => set.contains(&Consumer::Tenant(tenant.clone())),
+        }
+    }
+
+    pub fn includes_shared(&self, shared: &NamespaceName) -> bool {
+        match self {
+            Self::All => false,
+            Self::Only(set) => set.contains(&Consumer::Shared(shared.clone())),
         }
     }
 }
@@ -252,6 +306,8 @@ pub struct Shared {
     pub labels: Labels,
     pub annotations: Annotations,
     pub ingress: bool,
+    /// The TCP ports its consumers may reach; empty: every port.
+    pub ports: BTreeSet<Port>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,7 +315,54 @@ pub struct Tenant {
     pub namespaces: BTreeSet<NamespaceName>,
     pub labels: Labels,
     pub annotations: Annotations,
-    pub ingress: bool,
+    /// The namespaces that admit the ingress controller (`true`: all of them).
+    pub ingress: BTreeSet<NamespaceName>,
+    /// Its pods may call the Kubernetes API.
+    pub kube_api: bool,
+    /// Its namespaces opened to other tenants and shared entries.
+    pub expose: BTreeMap<NamespaceName, Expose>,
+}
+
+/// `[tenants.<t>.expose.<namespace>]`: one of the tenant's namespaces, opened to others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expose {
+    pub consumers: Consumers,
+    /// TCP ports; empty: every port.
+    pub ports: BTreeSet<Port>,
+}
+
+/// The protocol of an external destination's ports, as Istio's ServiceEntry names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExternalProtocol {
+    Tls,
+    Https,
+    Http,
+    Tcp,
+}
+
+impl ExternalProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tls => "TLS",
+            Self::Https => "HTTPS",
+            Self::Http => "HTTP",
+            Self::Tcp => "TCP",
+        }
+    }
+}
+
+/// `[external.<name>]`: a destination outside the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct External {
+    /// DNS names (`*.example.com` allowed with TLS or TCP); empty: reached by address only.
+    pub hosts: BTreeSet<String>,
+    /// Where NetworkPolicy lets the traffic go.
+    pub cidrs: BTreeSet<Cidr>,
+    /// TCP ports.
+    pub ports: BTreeSet<Port>,
+    pub protocol: ExternalProtocol,
+    pub consumers: Consumers,
 }
 
 fn check_dns_label(s: &str) -> Result<(), String> {

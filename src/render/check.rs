@@ -14,6 +14,7 @@ pub(super) enum Slot {
     Namespace,
     NetworkPolicies,
     Sidecar,
+    ServiceEntries,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +74,7 @@ fn check_heads(heads: Vec<Head>, slot: Slot, ns: &str) -> Result<(), String> {
         Slot::Namespace => ("v1", "Namespace", None, Some(1)),
         Slot::NetworkPolicies => ("networking.k8s.io/v1", "NetworkPolicy", Some(ns), None),
         Slot::Sidecar => ("networking.istio.io/v1", "Sidecar", Some(ns), Some(1)),
+        Slot::ServiceEntries => ("networking.istio.io/v1", "ServiceEntry", Some(ns), None),
     };
     if let Some(n) = count {
         if heads.len() != n {
@@ -103,7 +105,7 @@ fn check_heads(heads: Vec<Head>, slot: Slot, ns: &str) -> Result<(), String> {
         let want_name = match slot {
             Slot::Namespace => Some(ns),
             Slot::Sidecar => Some("default"),
-            Slot::NetworkPolicies => None,
+            Slot::NetworkPolicies | Slot::ServiceEntries => None,
         };
         if let Some(want) = want_name {
             if name != want {
@@ -136,6 +138,7 @@ struct KubeSchemas {
     namespace: jsonschema::Validator,
     networkpolicy: jsonschema::Validator,
     sidecar: jsonschema::Validator,
+    serviceentry: jsonschema::Validator,
 }
 
 fn kube_schemas() -> Result<&'static KubeSchemas, String> {
@@ -154,6 +157,9 @@ fn kube_schemas() -> Result<&'static KubeSchemas, String> {
                 sidecar: compile(include_str!(
                     "../../tests/data/schemas/sidecar-networking.istio.io-v1.json"
                 ))?,
+                serviceentry: compile(include_str!(
+                    "../../tests/data/schemas/serviceentry-networking.istio.io-v1.json"
+                ))?,
             })
         })
         .as_ref()
@@ -167,6 +173,7 @@ pub(super) fn check_schema(doc: &serde_yaml::Value, slot: Slot) -> Result<(), St
         Slot::Namespace => &schemas.namespace,
         Slot::NetworkPolicies => &schemas.networkpolicy,
         Slot::Sidecar => &schemas.sidecar,
+        Slot::ServiceEntries => &schemas.serviceentry,
     };
     let json = serde_json::to_value(doc)
         .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;

@@ -25,7 +25,7 @@ use templates::describe;
 pub use templates::{
     yaml_string, yaml_value, TemplateError, Templates, ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE,
     CONSUMERS_PER_POLICY, DEFAULT_TEMPLATES, FLUX_ROOT_TEMPLATE, FLUX_UNIT_TEMPLATE,
-    NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE, SIDECAR_TEMPLATE,
+    NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE, SERVICEENTRIES_TEMPLATE, SIDECAR_TEMPLATE,
 };
 
 /// What one namespace renders to: the text of each file (without the generated-file header).
@@ -34,6 +34,7 @@ pub struct Rendered {
     pub namespace: String,
     pub networkpolicies: String,
     pub sidecar: Option<String>,
+    pub service_entries: Option<String>,
 }
 
 /// Renders every namespace, on every core; the result is keyed and so in a deterministic order.
@@ -103,6 +104,10 @@ fn render_namespace(
         sidecar: match ns.mesh {
             Some(_) => Some(run(SIDECAR_TEMPLATE, Slot::Sidecar)?),
             None => None,
+        },
+        service_entries: match (&ns.mesh, ns.service_entries.is_empty()) {
+            (Some(_), false) => Some(run(SERVICEENTRIES_TEMPLATE, Slot::ServiceEntries)?),
+            _ => None,
         },
     })
 }

@@ -9,7 +9,7 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
 /// The template slots, and the defaults compiled into the binary (mirrored in `templates/`).
-pub const DEFAULT_TEMPLATES: [(&str, &str); 7] = [
+pub const DEFAULT_TEMPLATES: [(&str, &str); 8] = [
     (
         NAMESPACE_TEMPLATE,
         include_str!("../../templates/namespace.yaml.j2"),
@@ -21,6 +21,10 @@ pub const DEFAULT_TEMPLATES: [(&str, &str); 7] = [
     (
         SIDECAR_TEMPLATE,
         include_str!("../../templates/sidecar.yaml.j2"),
+    ),
+    (
+        SERVICEENTRIES_TEMPLATE,
+        include_str!("../../templates/serviceentries.yaml.j2"),
     ),
     (
         ARGOCD_ROOT_TEMPLATE,
@@ -42,6 +46,8 @@ pub const DEFAULT_TEMPLATES: [(&str, &str); 7] = [
 pub const NAMESPACE_TEMPLATE: &str = "namespace.yaml.j2";
 pub const NETWORKPOLICIES_TEMPLATE: &str = "networkpolicies.yaml.j2";
 pub const SIDECAR_TEMPLATE: &str = "sidecar.yaml.j2";
+/// With `[mesh]`: the ServiceEntries of a namespace that reaches outside the cluster.
+pub const SERVICEENTRIES_TEMPLATE: &str = "serviceentries.yaml.j2";
 /// `[gitops] tool = "argocd"`: the AppProject and Application that sync output/gitops/ itself.
 pub const ARGOCD_ROOT_TEMPLATE: &str = "argocd-root.yaml.j2";
 /// `[gitops] tool = "argocd"`: an AppProject and an Application per tenant and shared directory.

@@ -21,6 +21,10 @@ pub enum Why {
     Consumes,
     /// A consumer's namespace calls this shared namespace.
     Consumer,
+    /// A namespace calls another tenant's exposed namespace.
+    CallsExposed,
+    /// A consumer's namespace calls this exposed namespace.
+    ExposedTo,
     Dns,
     Mesh,
     Ingress,
@@ -73,6 +77,16 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
         ports: PortSet::all(),
         why,
     };
+    let tcp = |ports: &BTreeSet<crate::model::Port>| {
+        if ports.is_empty() {
+            return PortSet::all();
+        }
+        let mut s = PortSet::none();
+        for p in ports {
+            s.add(Protocol::Tcp, p.get(), p.get());
+        }
+        s
+    };
     let mut out: Vec<Expect> = ns
         .same_owner
         .iter()
@@ -80,7 +94,15 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
         .collect();
     match dir {
         Direction::Egress => {
-            out.extend(ns.shared_egress.iter().map(|p| all(p, Why::Consumes)));
+            out.extend(ns.calls.iter().map(|c| Expect {
+                peer: id(c.namespace.as_str()),
+                pods: None,
+                ports: tcp(&c.ports),
+                why: match c.rule {
+                    crate::intent::Rule::Exposed { .. } => Why::CallsExposed,
+                    _ => Why::Consumes,
+                },
+            }));
             let mut dns = PortSet::none();
             for p in &ns.dns.ports {
                 dns.add(Protocol::Udp, p.get(), p.get());
@@ -102,7 +124,17 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
             }
         }
         Direction::Ingress => {
-            out.extend(ns.consumers.iter().map(|p| all(p, Why::Consumer)));
+            let why = match ns.role {
+                Role::Shared => Why::Consumer,
+                Role::Tenant => Why::ExposedTo,
+            };
+            let ports = tcp(&ns.consumer_ports);
+            out.extend(ns.consumers.iter().map(|p| Expect {
+                peer: id(p.as_str()),
+                pods: None,
+                ports: ports.clone(),
+                why,
+            }));
             if let Some(i) = &ns.ingress_controller {
                 out.push(Expect {
                     peer: id(i.namespace.as_str()),
@@ -151,6 +183,11 @@ pub fn why_text(intent: &Intent, from: &str, to: &str, why: Why) -> String {
                 tenant_of(caller).unwrap_or_else(|| caller.to_owned())
             )
         }
+        Why::CallsExposed | Why::ExposedTo => format!(
+            "tenant {} consumes {to}, exposed by tenant {}",
+            tenant_of(from).unwrap_or_else(|| from.to_owned()),
+            tenant_of(to).unwrap_or_else(|| to.to_owned())
+        ),
         Why::Dns => "DNS".into(),
         Why::Mesh => "istiod, the mesh control plane".into(),
         Why::Ingress => "the ingress controller".into(),

@@ -1,16 +1,23 @@
 //! Stage 2, resolve: check every rule of tenants.toml v1, collect *all* errors, and turn the raw,
 //! span-carrying input into the immutable, sorted [`Config`].
 
+mod flows;
+mod gitops;
+mod platform;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::diag::{closest, line_col, Diagnostic};
-use crate::load::{Located, RawConfig, RawConsumers, RawGitOps, RawMap, RawPods};
+pub use platform::{default_dns, istiod_labels};
+
+use crate::diag::{line_col, Diagnostic};
+use crate::load::{Located, RawConfig, RawMap};
 use crate::model::{
-    Annotations, Cluster, Config, Consumers, Dns, GitOps, GitOpsTool, LabelKey, LabelValue, Labels,
-    Mesh, Monitoring, NamespaceName, OutboundTrafficPolicy, Platform, PlatformPods, Port, Shared,
+    Annotations, Config, Consumer, LabelKey, LabelValue, Labels, NamespaceName, Port, Shared,
     Tenant, TenantName,
 };
+use flows::ConsumerNames;
+pub use flows::{DEFAULT_KUBE_API_PORTS, MAX_EXTERNAL_NAME};
 
 /// Namespaces Kubernetes itself owns; no tenant or shared entry may claim them.
 pub const RESERVED_NAMESPACES: &[&str] =
@@ -181,17 +188,7 @@ impl Resolver<'_> {
     fn ingress_flag(&mut self, flag: Option<&Located<bool>>, raw: &RawConfig, owner: &str) -> bool {
         let on = flag.is_some_and(|b| b.value);
         if let (true, Some(f), None) = (on, flag, &raw.platform.ingress) {
-            self.error(
-                Diagnostic::new(
-                    format!(
-                        "{owner} sets `ingress = true`, but [platform.ingress] is not configured"
-                    ),
-                    f.span.clone(),
-                )
-                .with_help(
-                    "add ingress = { namespace = \"...\", pod_labels = { ... } } under [platform]",
-                ),
-            );
+            self.no_platform_ingress(owner, f.span.clone());
         }
         on
     }
@@ -389,49 +386,29 @@ impl Resolver<'_> {
             );
         }
 
-        let tenant_names: Vec<&str> = raw.tenants.iter().map(|t| t.name.value.as_str()).collect();
+        let names = ConsumerNames {
+            tenants: raw.tenants.iter().map(|t| t.name.value.as_str()).collect(),
+            shared: raw.shared.iter().map(|s| s.name.value.as_str()).collect(),
+        };
         let mut shared = BTreeMap::new();
         for s in &raw.shared {
             let name = self.namespace("shared entry", &s.name);
-            let consumers = match &s.consumers {
-                None | Some(RawConsumers::All(_)) => Consumers::All,
-                Some(RawConsumers::List(list)) => {
-                    let mut set = BTreeSet::new();
-                    for c in list {
-                        if !tenant_names.contains(&c.value.as_str()) {
-                            let mut d = Diagnostic::new(
-                                format!(
-                                    "shared entry `{}` lists consumer `{}`, which is not a tenant",
-                                    s.name.value, c.value
-                                ),
-                                c.span.clone(),
-                            );
-                            if let Some(best) = closest(&c.value, tenant_names.iter().copied()) {
-                                d = d.with_help(format!("did you mean `{best}`?"));
-                            }
-                            self.error(d);
-                            continue;
-                        }
-                        // An invalid tenant name is reported at the tenant's own definition.
-                        if let Ok(t) = TenantName::new(&c.value) {
-                            if !set.insert(t) {
-                                self.error(
-                                    Diagnostic::new(
-                                        format!("consumer `{}` is listed twice", c.value),
-                                        c.span.clone(),
-                                    )
-                                    .with_help("remove the duplicate"),
-                                );
-                            }
-                        }
-                    }
-                    Consumers::Only(set)
-                }
-            };
+            if names.tenants.contains(&s.name.value.as_str()) {
+                self.error(
+                    Diagnostic::new(
+                        format!("shared entry `{}` has the name of a tenant", s.name.value),
+                        s.name.span.clone(),
+                    )
+                    .with_help("consumers lists name tenants and shared entries alike: give one of them another name"),
+                );
+            }
+            let owner = format!("shared entry `{}`", s.name.value);
+            let itself = name.clone().map(Consumer::Shared);
+            let consumers = self.consumers(s.consumers.as_ref(), &owner, itself.as_ref(), &names);
             let labels = self.labels(s.labels.as_ref(), "label", &owned);
             let annotations = self.annotations(s.annotations.as_ref(), &owned);
-            let owner = format!("shared entry `{}`", s.name.value);
             let ingress = self.ingress_flag(s.ingress.as_ref(), raw, &owner);
+            let ports = self.port_limit(s.ports.as_ref(), &format!("{owner} ports"));
             if let Some(name) = name {
                 shared.insert(
                     name,
@@ -440,6 +417,7 @@ impl Resolver<'_> {
                         labels,
                         annotations,
                         ingress,
+                        ports,
                     },
                 );
             }
@@ -467,8 +445,23 @@ impl Resolver<'_> {
             }
             let labels = self.labels(t.labels.as_ref(), "label", &owned);
             let annotations = self.annotations(t.annotations.as_ref(), &owned);
-            let owner = format!("tenant `{}`", t.name.value);
-            let ingress = self.ingress_flag(t.ingress.as_ref(), raw, &owner);
+            let ingress = self.tenant_ingress(
+                t.ingress.as_ref(),
+                &t.name.value,
+                &namespaces,
+                raw.platform.ingress.is_some(),
+            );
+            let kube_api = t.kube_api.as_ref().is_some_and(|k| k.value);
+            if let (true, Some(k), None) = (kube_api, &t.kube_api, &raw.platform.kube_api) {
+                self.error(
+                    Diagnostic::new(
+                        format!("tenant `{}` sets `kube_api = true`, but [platform.kube_api] is not configured", t.name.value),
+                        k.span.clone(),
+                    )
+                    .with_help("add [platform.kube_api] with cidrs = [\"<API server address>/32\"] (the addresses of `kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes`)"),
+                );
+            }
+            let expose = self.exposes(&t.expose, &t.name.value, &namespaces, &names);
             if let Some(name) = name {
                 tenants.insert(
                     name,
@@ -477,8 +470,17 @@ impl Resolver<'_> {
                         labels,
                         annotations,
                         ingress,
+                        kube_api,
+                        expose,
                     },
                 );
+            }
+        }
+
+        let mut externals = BTreeMap::new();
+        for e in &raw.externals {
+            if let Some((name, external)) = self.external(e, cluster.as_ref(), &names) {
+                externals.insert(name, external);
             }
         }
 
@@ -491,386 +493,13 @@ impl Resolver<'_> {
             mesh,
             shared,
             tenants,
+            externals,
             gitops: match gitops {
                 Some(g) => Some(g?),
                 None => None,
             },
         })
     }
-
-    fn gitops(&mut self, g: &RawGitOps) -> Option<GitOps> {
-        const TOOLS: [&str; 2] = ["argocd", "flux"];
-        let tool = match &g.tool {
-            None => {
-                self.error(
-                    Diagnostic::new("[gitops] needs a `tool`", g.span.clone())
-                        .with_help("add tool = \"argocd\" or tool = \"flux\""),
-                );
-                None
-            }
-            Some(t) => match t.value.as_str() {
-                "argocd" => Some(GitOpsTool::ArgoCd),
-                "flux" => Some(GitOpsTool::Flux),
-                other => {
-                    let mut d = Diagnostic::new(
-                        format!("`tool` must be \"argocd\" or \"flux\", found {other:?}"),
-                        t.span.clone(),
-                    );
-                    let lowered = other.to_ascii_lowercase().replace([' ', '-', '_'], "");
-                    if let Some(best) = closest(&lowered, TOOLS) {
-                        d = d.with_help(format!("did you mean \"{best}\"?"));
-                    }
-                    self.error(d);
-                    None
-                }
-            },
-        };
-        let repo_url = match &g.repo_url {
-            None => {
-                self.error(
-                    Diagnostic::new("[gitops] needs a `repo_url`", g.span.clone()).with_help(
-                        "add repo_url = \"https://...\", the repository that holds the output tree",
-                    ),
-                );
-                None
-            }
-            Some(u) => self.repo_url(u, tool),
-        };
-        let revision = match &g.revision {
-            None => Some("main".to_owned()),
-            Some(r) => {
-                let bad = r.value.is_empty()
-                    || r.value.starts_with('-')
-                    || r.value.chars().any(|c| {
-                        c.is_whitespace()
-                            || c.is_control()
-                            || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
-                    });
-                if bad {
-                    self.error(
-                        Diagnostic::new(
-                            format!("`revision` {:?} is not a Git branch name", r.value),
-                            r.span.clone(),
-                        )
-                        .with_help("name a branch, such as \"main\""),
-                    );
-                    None
-                } else {
-                    Some(r.value.clone())
-                }
-            }
-        };
-        let path = match &g.path {
-            None => Some("output".to_owned()),
-            Some(p) => self.repo_path(p),
-        };
-        let namespace = match (&g.namespace, tool) {
-            (Some(ns), _) => self.namespace("namespace", ns),
-            (None, Some(t)) => NamespaceName::new(t.default_namespace()).ok(),
-            (None, None) => None,
-        };
-        let secret = match (&g.secret, tool) {
-            (None, _) => Some(None),
-            (Some(s), Some(GitOpsTool::ArgoCd)) => {
-                self.error(
-                    Diagnostic::new(
-                        "`secret` is for Flux; Argo CD keeps repository credentials itself",
-                        s.span.clone(),
-                    )
-                    .with_help("remove it and register the repository with `argocd repo add`"),
-                );
-                None
-            }
-            (Some(s), _) => {
-                let ok = !s.value.is_empty()
-                    && s.value.len() <= 253
-                    && s.value.split('.').all(|p| NamespaceName::new(p).is_ok());
-                if ok {
-                    Some(Some(s.value.clone()))
-                } else {
-                    self.error(Diagnostic::new(
-                        format!("`secret` {:?} is not a valid Secret name", s.value),
-                        s.span.clone(),
-                    ));
-                    None
-                }
-            }
-        };
-        Some(GitOps {
-            tool: tool?,
-            repo_url: repo_url?,
-            revision: revision?,
-            path: path?,
-            namespace: namespace?,
-            secret: secret?,
-        })
-    }
-
-    /// A URL the controller can clone: `https://`, `http://` or `ssh://`, and for Argo CD also
-    /// the scp-like `git@host:path` (Flux's GitRepository CRD accepts URLs only).
-    fn repo_url(&mut self, u: &Located<String>, tool: Option<GitOpsTool>) -> Option<String> {
-        let v = u.value.as_str();
-        let scheme = ["https://", "http://", "ssh://"]
-            .iter()
-            .find(|s| v.starts_with(*s))
-            .map(|s| &v[s.len()..]);
-        let scp = scheme.is_none()
-            && v.split_once('@')
-                .and_then(|(_, rest)| rest.split_once(':'))
-                .is_some_and(|(host, path)| !host.is_empty() && !path.is_empty());
-        let clean = !v.chars().any(|c| c.is_whitespace() || c.is_control());
-        let ok = clean && (scheme.is_some_and(|rest| !rest.is_empty()) || scp);
-        if !ok {
-            self.error(
-                Diagnostic::new(
-                    format!("`repo_url` {v:?} is not a Git repository URL"),
-                    u.span.clone(),
-                )
-                .with_help("write https://host/org/repo.git or ssh://git@host/org/repo.git"),
-            );
-            return None;
-        }
-        if scp && tool == Some(GitOpsTool::Flux) {
-            let fixed = v
-                .split_once(':')
-                .map(|(user_host, path)| format!("ssh://{user_host}/{path}"))
-                .unwrap_or_default();
-            self.error(
-                Diagnostic::new(
-                    format!("Flux needs `repo_url` as a URL; {v:?} is scp-like"),
-                    u.span.clone(),
-                )
-                .with_help(format!("write {fixed:?}")),
-            );
-            return None;
-        }
-        Some(v.to_owned())
-    }
-
-    /// The output directory inside the repository: relative, `/`-separated, no `.` or `..`
-    /// segments; `"."` is the repository's root.
-    fn repo_path(&mut self, p: &Located<String>) -> Option<String> {
-        let v = p.value.trim_start_matches("./").trim_end_matches('/');
-        if v == "." || (v.is_empty() && !p.value.is_empty()) {
-            return Some(String::new());
-        }
-        let segment_ok = |s: &str| {
-            !s.is_empty()
-                && s != "."
-                && s != ".."
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        };
-        if p.value.starts_with('/') || !v.split('/').all(segment_ok) {
-            self.error(
-                Diagnostic::new(
-                    format!(
-                        "`path` {:?} is not a relative path inside the repository",
-                        p.value
-                    ),
-                    p.span.clone(),
-                )
-                .with_help("give the output directory relative to the repository's root, such as \"output\" or \"clusters/prod/output\""),
-            );
-            return None;
-        }
-        Some(v.to_owned())
-    }
-
-    fn cluster(&mut self, raw: &RawConfig) -> Option<Cluster> {
-        let name = match &raw.cluster.name {
-            None => None,
-            Some(n) => match LabelValue::new(&n.value) {
-                Ok(v) if !n.value.is_empty() => Some(v),
-                Ok(_) => {
-                    self.error(Diagnostic::new(
-                        "`cluster.name` must not be empty",
-                        n.span.clone(),
-                    ));
-                    None
-                }
-                Err(e) => {
-                    self.error(Diagnostic::new(
-                        format!(
-                            "`cluster.name` {:?} cannot be a label value: the {e}",
-                            n.value
-                        ),
-                        n.span.clone(),
-                    ));
-                    None
-                }
-            },
-        };
-        let domain = match &raw.cluster.domain {
-            None => "cluster.local".to_owned(),
-            Some(d) => {
-                let ok = !d.value.is_empty()
-                    && d.value.split('.').all(|p| NamespaceName::new(p).is_ok());
-                if !ok {
-                    self.error(Diagnostic::new(
-                        format!(
-                            "`cluster.domain` {:?} is not a DNS domain such as \"cluster.local\"",
-                            d.value
-                        ),
-                        d.span.clone(),
-                    ));
-                }
-                d.value.clone()
-            }
-        };
-        Some(Cluster { name, domain })
-    }
-
-    fn platform_pods(&mut self, raw: &RawPods, what: &str) -> Option<PlatformPods> {
-        let namespace = match &raw.namespace {
-            Some(ns) => self.namespace("namespace", ns),
-            None => {
-                self.error(
-                    Diagnostic::new(
-                        format!("[platform.{what}] needs a `namespace`"),
-                        raw.span.clone(),
-                    )
-                    .with_help("add namespace = \"...\", the namespace its pods run in"),
-                );
-                None
-            }
-        };
-        let pod_labels = self.labels(raw.pod_labels.as_ref(), "pod label", &BTreeSet::new());
-        Some(PlatformPods {
-            namespace: namespace?,
-            pod_labels,
-        })
-    }
-
-    fn platform(&mut self, raw: &RawConfig) -> Option<Platform> {
-        let p = &raw.platform;
-        let dns = match &p.dns {
-            None => Some(default_dns()),
-            Some(d) => {
-                let namespace = match &d.namespace {
-                    Some(ns) => self.namespace("namespace", ns),
-                    None => NamespaceName::new("kube-system").ok(),
-                };
-                let service = match &d.service {
-                    Some(s) => self.namespace("service", s),
-                    None => NamespaceName::new("kube-dns").ok(),
-                };
-                let pod_labels = match &d.pod_labels {
-                    Some(map) => self.labels(Some(map), "pod label", &BTreeSet::new()),
-                    None => default_dns().pod_labels,
-                };
-                let ports = match &d.ports {
-                    Some(list) => self.ports(list, "[platform.dns] ports", false, &d.span),
-                    None => default_dns().ports,
-                };
-                match (namespace, service) {
-                    (Some(namespace), Some(service)) => Some(Dns {
-                        namespace,
-                        service,
-                        pod_labels,
-                        ports,
-                    }),
-                    _ => None,
-                }
-            }
-        };
-        let ingress = p.ingress.as_ref().map(|i| self.platform_pods(i, "ingress"));
-        let monitoring = p.monitoring.as_ref().map(|m| {
-            let pods = self.platform_pods(m, "monitoring");
-            let ports = self.ports(
-                m.ports.as_deref().unwrap_or_default(),
-                "[platform.monitoring] ports",
-                true,
-                &m.span,
-            );
-            pods.map(|pods| Monitoring { pods, ports })
-        });
-        Some(Platform {
-            dns: dns?,
-            ingress: match ingress {
-                Some(None) => return None,
-                Some(Some(i)) => Some(i),
-                None => None,
-            },
-            monitoring: match monitoring {
-                Some(None) => return None,
-                Some(Some(m)) => Some(m),
-                None => None,
-            },
-        })
-    }
-
-    fn mesh(&mut self, raw: &RawConfig) -> Option<Mesh> {
-        let m = raw.mesh.as_ref()?;
-        let namespace = match &m.namespace {
-            Some(ns) => self.namespace("namespace", ns),
-            None => NamespaceName::new("istio-system").ok(),
-        };
-        let pod_labels = match &m.pod_labels {
-            Some(map) => self.labels(Some(map), "pod label", &BTreeSet::new()),
-            None => istiod_labels(),
-        };
-        let revision = m
-            .revision
-            .as_ref()
-            .and_then(|r| match LabelValue::new(&r.value) {
-                Ok(v) if !r.value.is_empty() => Some(v),
-                _ => {
-                    self.error(Diagnostic::new(
-                        format!(
-                            "`revision` {:?} is not a valid `istio.io/rev` label value",
-                            r.value
-                        ),
-                        r.span.clone(),
-                    ));
-                    None
-                }
-            });
-        let outbound_traffic_policy = m.outbound_traffic_policy.as_ref().and_then(|p| match p.value.as_str() {
-            "REGISTRY_ONLY" => Some(OutboundTrafficPolicy::RegistryOnly),
-            "ALLOW_ANY" => Some(OutboundTrafficPolicy::AllowAny),
-            other => {
-                let upper = other.to_ascii_uppercase().replace('-', "_");
-                let mut d = Diagnostic::new(
-                    format!("`outbound_traffic_policy` must be \"REGISTRY_ONLY\" or \"ALLOW_ANY\", found {other:?}"),
-                    p.span.clone(),
-                );
-                if let Some(best) = closest(&upper, ["REGISTRY_ONLY", "ALLOW_ANY"]) {
-                    d = d.with_help(format!("did you mean \"{best}\"?"));
-                }
-                self.error(d);
-                None
-            }
-        });
-        Some(Mesh {
-            namespace: namespace?,
-            pod_labels,
-            revision,
-            outbound_traffic_policy,
-        })
-    }
-}
-
-fn label(k: &str, v: &str) -> (LabelKey, LabelValue) {
-    (
-        LabelKey::new(k).expect("static label key"),
-        LabelValue::new(v).expect("static label value"),
-    )
-}
-
-/// `[platform.dns]` when the file leaves it out: CoreDNS as kubeadm, EKS, GKE and AKS deploy it.
-pub fn default_dns() -> Dns {
-    Dns {
-        namespace: NamespaceName::new("kube-system").expect("static name"),
-        service: NamespaceName::new("kube-dns").expect("static name"),
-        pod_labels: [label("k8s-app", "kube-dns")].into_iter().collect(),
-        ports: [Port::known(53)].into_iter().collect(),
-    }
-}
-
-/// The labels of istiod's pods in Istio's Helm charts and istioctl profiles.
-pub fn istiod_labels() -> Labels {
-    [label("app", "istiod")].into_iter().collect()
 }
 
 /// A best guess at what an invalid name was meant to be, for "did you mean".
