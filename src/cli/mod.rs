@@ -219,6 +219,12 @@ pub enum Command {
     },
 }
 
+/// An error message for a terminal or a CI log: it may echo paths and values from the input,
+/// which must not start a line (or a GitHub `::` workflow command) of their own.
+pub(crate) fn shown(message: &str) -> String {
+    tenantc::text::printable(message, 1000)
+}
+
 fn use_color(args: &Args) -> bool {
     match args.color {
         Color::Always => true,
@@ -274,17 +280,17 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
         }
         Error::Templates(list) => {
             for e in list {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", shown(&e.to_string()));
             }
             eprintln!("error: the templates are not usable; nothing was written");
         }
         Error::Output(list) => {
             for e in list {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", shown(&e.to_string()));
             }
             eprintln!("error: the output directory is not usable; nothing was written");
         }
-        Error::Read { .. } => eprintln!("error: {error}"),
+        Error::Read { .. } => eprintln!("error: {}", shown(&error.to_string())),
     }
     EXIT_INVALID
 }
@@ -424,7 +430,7 @@ fn report_tree(args: &Args, errors: &[tenantc::verify::TreeError], format: Forma
         return EXIT_INVALID;
     }
     for e in errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", shown(&e.to_string()));
     }
     eprintln!("error: the output tree cannot be read; nothing was verified");
     EXIT_INVALID
