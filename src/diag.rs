@@ -6,6 +6,13 @@ use std::ops::Range;
 
 use annotate_snippets::{Level, Renderer, Snippet};
 
+use crate::text::printable;
+
+/// Messages, labels and help echo user input; past this many characters they are cut.
+const MESSAGE_CHARS: usize = 400;
+/// A source line longer than this is shown as a window around the error.
+const LINE_BYTES: usize = 240;
+
 /// One problem found in a source file, located by a byte span.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -59,19 +66,25 @@ impl SourceErrors {
             Renderer::plain()
         };
         let mut out = String::new();
+        let shown = shown_source(&self.source);
+        let path = printable(&self.path, MESSAGE_CHARS);
         for d in &self.diagnostics {
             let span = clamp_span(&self.source, d.span.clone());
+            let (source, line_start, span) = window(&shown, span);
+            let label = d.label.as_deref().map(|l| printable(l, MESSAGE_CHARS));
             let mut annotation = Level::Error.span(span);
-            if let Some(label) = &d.label {
+            if let Some(label) = &label {
                 annotation = annotation.label(label);
             }
-            let snippet = Snippet::source(&self.source)
-                .origin(&self.path)
-                .line_start(1)
+            let snippet = Snippet::source(source)
+                .origin(&path)
+                .line_start(line_start)
                 .fold(true)
                 .annotation(annotation);
-            let mut message = Level::Error.title(&d.message).snippet(snippet);
-            if let Some(help) = &d.help {
+            let title = printable(&d.message, MESSAGE_CHARS);
+            let help = d.help.as_deref().map(|h| printable(h, MESSAGE_CHARS));
+            let mut message = Level::Error.title(&title).snippet(snippet);
+            if let Some(help) = &help {
                 message = message.footer(Level::Help.title(help));
             }
             let _ = writeln!(out, "{}\n", renderer.render(message));
@@ -84,14 +97,14 @@ impl SourceErrors {
         let mut out = String::new();
         for d in &self.diagnostics {
             let (line, col) = self.line_col(d.span.start);
-            let mut text = d.message.clone();
+            let mut text = printable(&d.message, MESSAGE_CHARS);
             if let Some(help) = &d.help {
-                text.push_str(&format!(" (help: {help})"));
+                text.push_str(&format!(" (help: {})", printable(help, MESSAGE_CHARS)));
             }
             let _ = writeln!(
                 out,
                 "::error file={},line={line},col={col}::{}",
-                self.path,
+                github_escape(&printable(&self.path, MESSAGE_CHARS)).replace(',', "%2C"),
                 github_escape(&text)
             );
         }
@@ -111,7 +124,7 @@ impl SourceErrors {
                 let (end_line, end_column) = self.line_col(span.end);
                 serde_json::json!({
                     "severity": "error",
-                    "message": d.message,
+                    "message": printable(&d.message, MESSAGE_CHARS),
                     "file": self.path,
                     "line": line,
                     "column": column,
@@ -145,6 +158,52 @@ fn github_escape(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+/// `source` as it may be shown on a terminal: each control, bidi or invisible character (see
+/// [`crate::text::forbidden`]) replaced by a visible one of the same UTF-8 length, so that spans
+/// still point at the same bytes.
+fn shown_source(source: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| !matches!(c, '\n' | '\r' | '\t') && crate::text::forbidden(c).is_some();
+    if !source.chars().any(unsafe_char) {
+        return source.into();
+    }
+    source
+        .chars()
+        .map(|c| match (unsafe_char(c), c.len_utf8()) {
+            (false, _) => c.to_string(),
+            (true, 1) => "?".into(),
+            (true, 2) => "\u{b7}".into(),
+            (true, 3) => "\u{fffd}".into(),
+            (true, _) => "\u{fffd}?".into(),
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// The part of `source` to show for `span`: all of it, or a window of the span's line when that
+/// line is long (a 1 MB value on one line). Returns the text, its first line number and the
+/// span within it.
+fn window(source: &str, span: Range<usize>) -> (&str, usize, Range<usize>) {
+    let line_start = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[span.start..]
+        .find('\n')
+        .map_or(source.len(), |i| span.start + i);
+    if line_end - line_start <= LINE_BYTES && span.end - span.start <= LINE_BYTES {
+        return (source, 1, span);
+    }
+    let floor = |mut i: usize| {
+        while !source.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = floor(span.start.saturating_sub(LINE_BYTES / 3).max(line_start));
+    let to = floor((span.start + LINE_BYTES).min(line_end));
+    let line = source[..span.start].matches('\n').count() + 1;
+    let end = span.end.clamp(span.start, to);
+    (&source[from..to], line, span.start - from..end - from)
 }
 
 /// An empty span at the end of the file would point past the last line; point at the last

@@ -14,6 +14,7 @@ pub mod par;
 pub mod render;
 pub mod resolve;
 pub mod schema;
+pub mod text;
 pub mod verify;
 pub mod write;
 

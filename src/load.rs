@@ -215,6 +215,8 @@ pub fn load_partial(source: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Di
     }
     let mut w = Walker::default();
     let config = w.root(root.get_ref());
+    w.diags
+        .extend(crate::text::check_config(source, root.get_ref()));
     w.diags.sort_by_key(|d| (d.span.start, d.span.end));
     Ok((config, w.diags))
 }

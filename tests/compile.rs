@@ -271,7 +271,8 @@ revision = "canary"
 }
 
 /// Values YAML would read as something else (booleans, null, numbers, comments, document
-/// markers, quotes, newlines) must come through as the very same strings.
+/// markers, quotes) must come through as the very same strings. (Line breaks, tabs and other
+/// control characters are refused in tenants.toml: tests/hostile.rs.)
 #[test]
 fn yaml_tricky_values_come_through_as_the_same_strings() {
     let names = [
@@ -286,7 +287,6 @@ fn yaml_tricky_values_come_through_as_the_same_strings() {
         "",
         "0123",
         "1.10",
-        "line one\nline two",
         "# not a comment",
         "a #b",
         "---",
@@ -305,11 +305,8 @@ fn yaml_tricky_values_come_through_as_the_same_strings() {
         "`tick",
         " leading space",
         "trailing space ",
-        "tab\there",
         "back\\slash",
         "ünïcödé",
-        "\u{2028}sep",
-        "\u{7f}del",
     ];
     let mut toml = String::from("version = 1\n[mesh]\n");
     for n in names {

@@ -147,7 +147,10 @@ impl Report {
                 Severity::Violation => "violation",
                 Severity::Warning => "warning",
             };
-            out.push_str(&format!("{label}: {}\n", f.message));
+            out.push_str(&format!(
+                "{label}: {}\n",
+                crate::text::printable(&f.message, 1000)
+            ));
         }
         if per_namespace_scope {
             out.push_str(&self.scope_table());
@@ -194,12 +197,15 @@ impl Report {
             let file = f
                 .objects
                 .first()
-                .map(|o| format!("file={},", escape(&o.file).replace(',', "%2C")))
+                .map(|o| {
+                    let file = crate::text::printable(&o.file, 1000);
+                    format!("file={},", escape(&file).replace(',', "%2C"))
+                })
                 .unwrap_or_default();
             out.push_str(&format!(
                 "::{level} {file}title=tenantc verify ({})::{}\n",
                 f.check,
-                escape(&f.message)
+                escape(&crate::text::printable(&f.message, 1000))
             ));
         }
         out

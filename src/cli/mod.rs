@@ -6,15 +6,25 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use tenantc::render::Templates;
-use tenantc::{write, Error};
+use tenantc::Error;
+
+mod compile;
+mod diff;
+mod explain;
+mod graph;
+mod init;
+mod verify;
+
+use compile::compile;
+use diff::diff;
+use explain::explain;
+use graph::graph;
+use init::init;
+use verify::verify;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_DRIFT: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
-
-/// Below this many namespaces a compile takes well under a second: no progress is shown.
-const PROGRESS_MIN_NAMESPACES: usize = 2000;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -209,6 +219,12 @@ pub enum Command {
     },
 }
 
+/// An error message for a terminal or a CI log: it may echo paths and values from the input,
+/// which must not start a line (or a GitHub `::` workflow command) of their own.
+pub(crate) fn shown(message: &str) -> String {
+    tenantc::text::printable(message, 1000)
+}
+
 fn use_color(args: &Args) -> bool {
     match args.color {
         Color::Always => true,
@@ -264,17 +280,17 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
         }
         Error::Templates(list) => {
             for e in list {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", shown(&e.to_string()));
             }
             eprintln!("error: the templates are not usable; nothing was written");
         }
         Error::Output(list) => {
             for e in list {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", shown(&e.to_string()));
             }
             eprintln!("error: the output directory is not usable; nothing was written");
         }
-        Error::Read { .. } => eprintln!("error: {error}"),
+        Error::Read { .. } => eprintln!("error: {}", shown(&error.to_string())),
     }
     EXIT_INVALID
 }
@@ -383,123 +399,6 @@ fn usage_error(message: &str, format: Format) -> u8 {
     EXIT_INVALID
 }
 
-fn explain(
-    args: &Args,
-    from: &str,
-    to: &str,
-    port: Option<&str>,
-    config: &Path,
-    output: &Path,
-    format: Format,
-) -> Result<u8, Error> {
-    use tenantc::verify::explain;
-    let port = match port.map(tenantc::verify::netpol::parse_port_arg) {
-        Some(Err(e)) => return Ok(usage_error(&format!("--port: {e}"), format)),
-        Some(Ok(p)) => Some(p),
-        None => None,
-    };
-    let (intent, model) = match intent_and_model(args, config, output, format)? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
-    };
-    let names = |n: &str| explain::namespaces_named(&model, &intent, n);
-    let (froms, tos) = match (names(from), names(to)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e, format)),
-    };
-    let all: Vec<explain::Explanation> = froms
-        .iter()
-        .flat_map(|f| tos.iter().map(move |t| (f, t)))
-        .map(|(f, t)| explain::explain(&model, &intent, f, t, port))
-        .collect();
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
-        Format::Text => {
-            let text: Vec<String> = all.iter().map(explain::Explanation::to_text).collect();
-            print!("{}", text.join("\n"));
-        }
-    }
-    Ok(EXIT_OK)
-}
-
-fn diff(
-    args: &Args,
-    base: &Path,
-    config: &Path,
-    output: &Path,
-    format: DiffFormat,
-) -> Result<u8, Error> {
-    use tenantc::verify::{diff, reach::Model, tree::Tree};
-    let json = if format == DiffFormat::Json {
-        Format::Json
-    } else {
-        Format::Text
-    };
-    let (cfg, _) = tenantc::config_from_file(config)?;
-    let intent = tenantc::intent::intent_of(&cfg);
-    let d = if base.is_dir() {
-        let known = diff::known(&[&intent]);
-        let read =
-            |dir: &Path| tenantc::verify::tree::read_tree(dir).map(|t| Model::build(t, &known));
-        let (old, new) = match (read(base), read(output)) {
-            (Ok(o), Ok(n)) => (o, n),
-            (Err(e), _) | (_, Err(e)) => return Ok(report_tree(args, &e, json)),
-        };
-        diff::diff(
-            &diff::view_of_tree(&old, &intent),
-            &diff::view_of_tree(&new, &intent),
-            &intent,
-        )
-    } else {
-        let (base_cfg, _) = tenantc::config_from_file(base)?;
-        let base_intent = tenantc::intent::intent_of(&base_cfg);
-        let model = Model::build(Tree::default(), &diff::known(&[&intent, &base_intent]));
-        let files = |c: tenantc::model::Config| {
-            tenantc::compile_config(c, &tenantc::render::Templates::builtin(), "tenants.toml")
-                .map(|compiled| compiled.tree.len())
-        };
-        let (old_files, new_files) = (files(base_cfg.clone())?, files(cfg.clone())?);
-        diff::diff(
-            &diff::view_of_intent(&base_intent, &model, old_files),
-            &diff::view_of_intent(&intent, &model, new_files),
-            &intent,
-        )
-    };
-    match format {
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
-        DiffFormat::Markdown => print!("{}", d.to_markdown()),
-        DiffFormat::Text => print!("{}", d.to_text()),
-    }
-    Ok(EXIT_OK)
-}
-
-fn graph(
-    args: &Args,
-    config: &Path,
-    output: &Path,
-    format: GraphFormat,
-    max_tenants: usize,
-) -> Result<u8, Error> {
-    use tenantc::verify::graph;
-    let json = if format == GraphFormat::Json {
-        Format::Json
-    } else {
-        Format::Text
-    };
-    let (intent, model) = match intent_and_model(args, config, output, json)? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
-    };
-    let g = graph::tenant_graph(&graph::tree_edges(&model), &intent);
-    match format {
-        GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default()),
-        _ if g.tenants() > max_tenants => print!("{}", g.summary(max_tenants)),
-        GraphFormat::Mermaid => print!("{}", g.to_mermaid()),
-        GraphFormat::Dot => print!("{}", g.to_dot()),
-    }
-    Ok(EXIT_OK)
-}
-
 /// Prints the files of the tree that cannot be read (`file:line:col: message`); exit code 2.
 fn report_tree(args: &Args, errors: &[tenantc::verify::TreeError], format: Format) -> u8 {
     use tenantc::verify::TreeError;
@@ -531,248 +430,8 @@ fn report_tree(args: &Args, errors: &[tenantc::verify::TreeError], format: Forma
         return EXIT_INVALID;
     }
     for e in errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", shown(&e.to_string()));
     }
     eprintln!("error: the output tree cannot be read; nothing was verified");
     EXIT_INVALID
-}
-
-fn verify(
-    args: &Args,
-    config: &Path,
-    output: &Path,
-    mesh_scope: bool,
-    format: Format,
-) -> Result<u8, Error> {
-    // The parsed config is not needed once the intent is derived; free it before the tree.
-    let intent = tenantc::intent::intent_of(&tenantc::config_from_file(config)?.0);
-    let model = match tenantc::verify::model_of(output, &intent) {
-        Ok(m) => m,
-        Err(errors) => return Ok(report_tree(args, &errors, format)),
-    };
-    let report = tenantc::verify::report_of(&model, &intent);
-    match format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        Format::Text => {
-            if args.message_format == MessageFormat::Github {
-                print!("{}", report.to_github());
-            }
-            let text = report.to_text(
-                &output.display().to_string(),
-                &config.display().to_string(),
-                mesh_scope,
-            );
-            if args.quiet {
-                for line in text.lines().filter(|l| l.starts_with("violation:")) {
-                    println!("{line}");
-                }
-            } else {
-                print!("{text}");
-            }
-        }
-    }
-    let code = if report.ok { EXIT_OK } else { EXIT_DRIFT };
-    // The model of a large tree takes a while to free; the process is about to exit anyway.
-    std::mem::forget(model);
-    std::mem::forget(intent);
-    Ok(code)
-}
-
-/// Stage messages on stderr for runs large enough to take a while, and only on a terminal (a CI
-/// log or a pipe gets none); each replaces the previous one, and the last is cleared.
-struct Progress {
-    active: bool,
-}
-
-impl Progress {
-    fn new(args: &Args, namespaces: usize) -> Self {
-        Self {
-            active: !args.quiet
-                && namespaces >= PROGRESS_MIN_NAMESPACES
-                && std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn stage(&self, message: &str) {
-        if self.active {
-            eprint!("\r\x1b[2K{message}…");
-        }
-    }
-
-    fn done(&self) {
-        if self.active {
-            eprint!("\r\x1b[2K");
-        }
-    }
-}
-
-fn compile(
-    args: &Args,
-    config: &Path,
-    output: &Path,
-    templates: Option<&Path>,
-    check: bool,
-    format: Format,
-) -> Result<u8, Error> {
-    let templates = match templates {
-        Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
-        None => Templates::builtin(),
-    };
-    let (cfg, _) = tenantc::config_from_file(config)?;
-    let namespaces: usize = cfg.shared.len()
-        + cfg
-            .tenants
-            .values()
-            .map(|t| t.namespaces.len())
-            .sum::<usize>();
-    let progress = Progress::new(args, namespaces);
-    progress.stage(&format!("rendering {namespaces} namespaces"));
-    let name = config.file_name().map_or_else(
-        || "tenants.toml".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let compiled = tenantc::compile_config(cfg, &templates, &name);
-    let compiled = compiled.inspect_err(|_| progress.done())?;
-    progress.stage(&format!("comparing with {}", output.display()));
-    let plan = write::plan(output, &compiled.tree).map_err(|e| {
-        progress.done();
-        Error::Output(e)
-    })?;
-    let tenants = compiled.intent.tenants.len();
-    let shared = compiled.intent.shared.len();
-    let what = format!(
-        "{tenants} tenant{}, {shared} shared",
-        if tenants == 1 { "" } else { "s" },
-    );
-    let json = |status: &str, written: usize, removed: usize| {
-        // Built only for --format json: at 10,000 tenants a fresh compile has 67,000 changes.
-        let changes: Vec<serde_json::Value> = plan
-            .changes
-            .iter()
-            .map(|(path, change)| {
-                let kind = match change {
-                    write::Change::Create { .. } => "create",
-                    write::Change::Update { .. } => "update",
-                    write::Change::Delete { .. } => "delete",
-                };
-                serde_json::json!({ "path": path, "change": kind })
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "status": status,
-            "check": check,
-            "output": output.display().to_string(),
-            "tenants": tenants,
-            "shared": shared,
-            "namespaces": namespaces,
-            "files": compiled.tree.len(),
-            "written": written,
-            "unchanged": plan.unchanged,
-            "removed": removed,
-            "changes": changes,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    };
-    if check {
-        progress.done();
-        if plan.is_empty() {
-            if format == Format::Json {
-                json("ok", 0, 0);
-            } else if !args.quiet {
-                println!(
-                    "{} is up to date ({what}, {} files)",
-                    output.display(),
-                    plan.unchanged
-                );
-            }
-            return Ok(EXIT_OK);
-        }
-        if format == Format::Json {
-            json("drift", 0, 0);
-            return Ok(EXIT_DRIFT);
-        }
-        print!("{}", plan.diff(output));
-        println!(
-            "{} is out of date: {} file(s) would change, {} would be created, {} would be removed; run `tenantc compile`",
-            output.display(),
-            plan.updated(),
-            plan.created(),
-            plan.deleted()
-        );
-        return Ok(EXIT_DRIFT);
-    }
-    progress.stage(&format!("writing {} files", plan.changes.len()));
-    let summary = write::apply(output, &plan);
-    progress.done();
-    let summary = summary.map_err(|e| Error::Output(vec![e]))?;
-    if format == Format::Json {
-        json("ok", summary.written, summary.removed);
-    } else if !args.quiet {
-        println!(
-            "compiled {what}: {} file{} written, {} unchanged, {} removed",
-            summary.written,
-            if summary.written == 1 { "" } else { "s" },
-            summary.unchanged,
-            summary.removed
-        );
-    }
-    Ok(EXIT_OK)
-}
-
-fn init(args: &Args, dir: &Path, with_templates: bool, ci: CiKind, format: Format) -> u8 {
-    let ci = match ci {
-        CiKind::Github => tenantc::init::Ci::Github,
-        CiKind::Gitlab => tenantc::init::Ci::Gitlab,
-        CiKind::None => tenantc::init::Ci::None,
-    };
-    match tenantc::init::init(dir, ci, with_templates) {
-        Ok(written) => {
-            if format == Format::Json {
-                let created: Vec<String> =
-                    written.iter().map(|p| p.display().to_string()).collect();
-                let doc = serde_json::json!({ "status": "ok", "created": created });
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            } else if !args.quiet {
-                for path in &written {
-                    println!("created {}", path.display());
-                }
-                let cd = if dir == Path::new(".") {
-                    String::new()
-                } else {
-                    format!("cd {} && ", dir.display())
-                };
-                println!("next: edit tenants/tenants.toml, then `{cd}tenantc compile` and commit tenants/, output/ and the CI file");
-            }
-            EXIT_OK
-        }
-        Err(errors) => {
-            let json: Vec<serde_json::Value> = errors
-                .iter()
-                .map(|e| {
-                    let path = match e {
-                        tenantc::init::InitError::Exists(p)
-                        | tenantc::init::InitError::Write { path: p, .. } => {
-                            p.display().to_string()
-                        }
-                    };
-                    tenantc::diag::json_without_position(&e.to_string(), Some(&path))
-                })
-                .collect();
-            if format == Format::Json {
-                let doc = serde_json::json!({ "status": "invalid", "errors": json });
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            }
-            for (e, j) in errors.iter().zip(&json) {
-                if args.message_format == MessageFormat::Json {
-                    eprintln!("{j}");
-                } else {
-                    eprintln!("error: {e}");
-                }
-            }
-            EXIT_INVALID
-        }
-    }
 }

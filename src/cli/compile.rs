@@ -1,0 +1,153 @@
+//! `tenantc compile`: tenants.toml into the output tree, or with `--check` how it differs.
+
+use std::io::IsTerminal as _;
+use std::path::Path;
+
+use tenantc::render::Templates;
+use tenantc::{write, Error};
+
+use super::{Args, Format, EXIT_DRIFT, EXIT_OK};
+
+/// Below this many namespaces a compile takes well under a second: no progress is shown.
+const PROGRESS_MIN_NAMESPACES: usize = 2000;
+
+/// Stage messages on stderr for runs large enough to take a while, and only on a terminal (a CI
+/// log or a pipe gets none); each replaces the previous one, and the last is cleared.
+struct Progress {
+    active: bool,
+}
+
+impl Progress {
+    fn new(args: &Args, namespaces: usize) -> Self {
+        Self {
+            active: !args.quiet
+                && namespaces >= PROGRESS_MIN_NAMESPACES
+                && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn stage(&self, message: &str) {
+        if self.active {
+            eprint!("\r\x1b[2K{message}…");
+        }
+    }
+
+    fn done(&self) {
+        if self.active {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+pub(super) fn compile(
+    args: &Args,
+    config: &Path,
+    output: &Path,
+    templates: Option<&Path>,
+    check: bool,
+    format: Format,
+) -> Result<u8, Error> {
+    let templates = match templates {
+        Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
+        None => Templates::builtin(),
+    };
+    let (cfg, _) = tenantc::config_from_file(config)?;
+    let namespaces: usize = cfg.shared.len()
+        + cfg
+            .tenants
+            .values()
+            .map(|t| t.namespaces.len())
+            .sum::<usize>();
+    let progress = Progress::new(args, namespaces);
+    progress.stage(&format!("rendering {namespaces} namespaces"));
+    let name = config.file_name().map_or_else(
+        || "tenants.toml".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let compiled = tenantc::compile_config(cfg, &templates, &name);
+    let compiled = compiled.inspect_err(|_| progress.done())?;
+    progress.stage(&format!("comparing with {}", output.display()));
+    let plan = write::plan(output, &compiled.tree).map_err(|e| {
+        progress.done();
+        Error::Output(e)
+    })?;
+    let tenants = compiled.intent.tenants.len();
+    let shared = compiled.intent.shared.len();
+    let what = format!(
+        "{tenants} tenant{}, {shared} shared",
+        if tenants == 1 { "" } else { "s" },
+    );
+    let json = |status: &str, written: usize, removed: usize| {
+        // Built only for --format json: at 10,000 tenants a fresh compile has 67,000 changes.
+        let changes: Vec<serde_json::Value> = plan
+            .changes
+            .iter()
+            .map(|(path, change)| {
+                let kind = match change {
+                    write::Change::Create { .. } => "create",
+                    write::Change::Update { .. } => "update",
+                    write::Change::Delete { .. } => "delete",
+                };
+                serde_json::json!({ "path": path, "change": kind })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "status": status,
+            "check": check,
+            "output": output.display().to_string(),
+            "tenants": tenants,
+            "shared": shared,
+            "namespaces": namespaces,
+            "files": compiled.tree.len(),
+            "written": written,
+            "unchanged": plan.unchanged,
+            "removed": removed,
+            "changes": changes,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    };
+    if check {
+        progress.done();
+        if plan.is_empty() {
+            if format == Format::Json {
+                json("ok", 0, 0);
+            } else if !args.quiet {
+                println!(
+                    "{} is up to date ({what}, {} files)",
+                    output.display(),
+                    plan.unchanged
+                );
+            }
+            return Ok(EXIT_OK);
+        }
+        if format == Format::Json {
+            json("drift", 0, 0);
+            return Ok(EXIT_DRIFT);
+        }
+        print!("{}", plan.diff(output));
+        println!(
+            "{} is out of date: {} file(s) would change, {} would be created, {} would be removed; run `tenantc compile`",
+            output.display(),
+            plan.updated(),
+            plan.created(),
+            plan.deleted()
+        );
+        return Ok(EXIT_DRIFT);
+    }
+    progress.stage(&format!("writing {} files", plan.changes.len()));
+    let summary = write::apply(output, &plan);
+    progress.done();
+    let summary = summary.map_err(|e| Error::Output(vec![e]))?;
+    if format == Format::Json {
+        json("ok", summary.written, summary.removed);
+    } else if !args.quiet {
+        println!(
+            "compiled {what}: {} file{} written, {} unchanged, {} removed",
+            summary.written,
+            if summary.written == 1 { "" } else { "s" },
+            summary.unchanged,
+            summary.removed
+        );
+    }
+    Ok(EXIT_OK)
+}

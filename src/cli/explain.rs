@@ -1,0 +1,46 @@
+//! `tenantc explain FROM TO`: why one namespace can or cannot reach another.
+
+use std::path::Path;
+
+use tenantc::Error;
+
+use super::{intent_and_model, usage_error, Args, Format, EXIT_OK};
+
+pub(super) fn explain(
+    args: &Args,
+    from: &str,
+    to: &str,
+    port: Option<&str>,
+    config: &Path,
+    output: &Path,
+    format: Format,
+) -> Result<u8, Error> {
+    use tenantc::verify::explain;
+    let port = match port.map(tenantc::verify::netpol::parse_port_arg) {
+        Some(Err(e)) => return Ok(usage_error(&format!("--port: {e}"), format)),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    let (intent, model) = match intent_and_model(args, config, output, format)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let names = |n: &str| explain::namespaces_named(&model, &intent, n);
+    let (froms, tos) = match (names(from), names(to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e, format)),
+    };
+    let all: Vec<explain::Explanation> = froms
+        .iter()
+        .flat_map(|f| tos.iter().map(move |t| (f, t)))
+        .map(|(f, t)| explain::explain(&model, &intent, f, t, port))
+        .collect();
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
+        Format::Text => {
+            let text: Vec<String> = all.iter().map(explain::Explanation::to_text).collect();
+            print!("{}", text.join("\n"));
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,51 @@
+//! `tenantc verify`: does the output tree isolate tenants as tenants.toml says.
+
+use std::path::Path;
+
+use tenantc::Error;
+
+use super::{report_tree, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
+
+pub(super) fn verify(
+    args: &Args,
+    config: &Path,
+    output: &Path,
+    mesh_scope: bool,
+    format: Format,
+) -> Result<u8, Error> {
+    // The parsed config is not needed once the intent is derived; free it before the tree.
+    let intent = tenantc::intent::intent_of(&tenantc::config_from_file(config)?.0);
+    let model = match tenantc::verify::model_of(output, &intent) {
+        Ok(m) => m,
+        Err(errors) => return Ok(report_tree(args, &errors, format)),
+    };
+    let report = tenantc::verify::report_of(&model, &intent);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Text => {
+            if args.message_format == MessageFormat::Github {
+                print!("{}", report.to_github());
+            }
+            let text = report.to_text(
+                &output.display().to_string(),
+                &config.display().to_string(),
+                mesh_scope,
+            );
+            if args.quiet {
+                for line in text.lines().filter(|l| l.starts_with("violation:")) {
+                    println!("{line}");
+                }
+            } else {
+                print!("{text}");
+            }
+        }
+    }
+    let code = if report.ok { EXIT_OK } else { EXIT_DRIFT };
+    // The model of a large tree takes a while to free; the process is about to exit anyway.
+    std::mem::forget(model);
+    std::mem::forget(intent);
+    Ok(code)
+}

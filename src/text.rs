@@ -1,0 +1,147 @@
+//! Text that crosses a trust boundary: tenants.toml strings that end up in reviewed YAML files,
+//! and names that end up on a terminal or in a CI log.
+//!
+//! Two rules, one per direction:
+//! - [`forbidden`]: characters refused in tenants.toml. Control characters (including line
+//!   breaks and tabs) have no place in a name, label or annotation that a reviewer reads, and the
+//!   Unicode bidirectional overrides and invisible characters make a reviewed file read
+//!   differently from what it does ("Trojan Source", CVE-2021-42574).
+//! - [`printable`]: how any untrusted text is shown in a diagnostic or a comment: those
+//!   characters escaped (so that no line, YAML key or GitHub `::` workflow command can start
+//!   inside it), and cut to a bounded length (a 1 MB value makes a short error, not a long one).
+
+use std::fmt::Write as _;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::diag::Diagnostic;
+
+/// How many characters of an untrusted value a diagnostic echoes.
+pub const ECHO_CHARS: usize = 120;
+
+/// Why `c` may not appear in a tenants.toml string, or `None` when it may.
+pub fn forbidden(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => "a line break",
+        '\t' => "a tab",
+        c if c.is_control() => "a control character",
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' => {
+            "a bidirectional-text control (it can make the file read differently from what it does)"
+        }
+        '\u{200b}'..='\u{200f}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{feff}'
+        | '\u{00ad}'
+        | '\u{180e}' => "an invisible character (it can make two different names look the same)",
+        _ => return None,
+    })
+}
+
+/// `s` for a terminal, a CI log or a YAML comment: every [`forbidden`] character written as
+/// `\u{…}`, and at most `max` characters of it, the rest summarised.
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 2));
+    for (n, (i, c)) in s.char_indices().enumerate() {
+        if n == max {
+            let _ = write!(out, "… ({} more bytes)", s.len() - i);
+            break;
+        }
+        if forbidden(c).is_some() {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every forbidden character of `source` (a tenants.toml whose TOML parsed as `root`), each
+/// once: those written as such (bidi and invisible characters may stand anywhere, comments
+/// included) at their exact position, and those written as TOML escapes (`"\u202e"`, `"\n"`) at
+/// the string that holds them.
+pub fn check_config(source: &str, root: &DeTable<'_>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (i, c) in source.char_indices() {
+        // A byte-order mark that opens the file is how some editors save UTF-8; it is not text.
+        if i == 0 && c == '\u{feff}' {
+            continue;
+        }
+        // Raw control characters other than line ends and tabs are TOML syntax errors already.
+        if let (Some(why), false) = (forbidden(c), matches!(c, '\n' | '\r' | '\t')) {
+            diags.push(
+                Diagnostic::new(
+                    format!("tenants.toml contains U+{:04X}, {why}", c as u32),
+                    i..i + c.len_utf8(),
+                )
+                .with_label("here")
+                .with_help("delete it; an editor that shows invisible characters helps"),
+            );
+        }
+    }
+    let raw: Vec<usize> = diags.iter().map(|d| d.span.start).collect();
+    let mut strings = Vec::new();
+    table_strings(root, &mut strings);
+    for (text, span) in strings {
+        if raw.iter().any(|&r| span.contains(&r)) {
+            continue;
+        }
+        if let Some((c, why)) = text.chars().find_map(|c| forbidden(c).map(|w| (c, w))) {
+            diags.push(
+                Diagnostic::new(
+                    format!(
+                        "`{}` contains U+{:04X}, {why}",
+                        printable(&text, 40),
+                        c as u32
+                    ),
+                    span,
+                )
+                .with_help(
+                    "tenantc writes this text into files that people review and apply: \
+                     use printable characters only",
+                ),
+            );
+        }
+    }
+    diags
+}
+
+/// Every key and string value of `table`, with its span.
+fn table_strings(table: &DeTable<'_>, out: &mut Vec<(String, std::ops::Range<usize>)>) {
+    for (k, v) in table.iter() {
+        out.push((k.get_ref().to_string(), k.span()));
+        value_strings(v, out);
+    }
+}
+
+fn value_strings(v: &Spanned<DeValue<'_>>, out: &mut Vec<(String, std::ops::Range<usize>)>) {
+    match v.get_ref() {
+        DeValue::String(s) => out.push((s.to_string(), v.span())),
+        DeValue::Array(items) => items.iter().for_each(|i| value_strings(i, out)),
+        DeValue::Table(t) => table_strings(t, out),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_and_cuts() {
+        assert_eq!(printable("a\nb", 10), "a\\u{000a}b");
+        assert_eq!(printable("x\u{202e}y", 10), "x\\u{202e}y");
+        assert_eq!(printable("abcdef", 3), "abc… (3 more bytes)");
+        assert_eq!(printable("é acme", 10), "é acme");
+    }
+
+    #[test]
+    fn finds_raw_and_escaped_characters() {
+        let src = "a = \"x\\u202Ey\"\n# \u{202e} comment\nb = \"ok\"\nc = \"t\\tz\"\n";
+        let (root, errors) = DeTable::parse_recoverable(src);
+        assert!(errors.is_empty());
+        let diags = check_config(src, root.get_ref());
+        let at: Vec<&str> = diags.iter().map(|d| &src[d.span.clone()]).collect();
+        assert_eq!(at, ["\u{202e}", "\"x\\u202Ey\"", "\"t\\tz\""], "{diags:?}");
+    }
+}
