@@ -218,6 +218,11 @@ struct Pair<T> {
     ingress: Option<T>,
 }
 
+/// A violation found by another module of verify.
+pub fn finding_from(check: &'static str, message: String, objects: Vec<Origin>) -> Finding {
+    finding(check, message, objects)
+}
+
 fn finding(check: &'static str, message: String, objects: Vec<Origin>) -> Finding {
     Finding {
         severity: Severity::Violation,
@@ -280,10 +285,12 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
                 &mut findings,
             );
         }
+        super::outside::compare(model, ns, id, &mut findings);
         if let Some(mesh) = &ns.mesh {
             sidecars(model, ns, id, mesh, &mut findings);
         }
     }
+    super::outside::service_entries(model, intent, &mut findings);
     report_over(model, over, &mut findings);
     report_under(model, under, &mut findings);
     foreign_objects(model, intent, &mut findings);
@@ -452,6 +459,8 @@ fn compare_side(
                 "over-allow",
                 "every namespace and every IP address".to_owned(),
             ),
+            // Out of the cluster: compared address by address in `outside`.
+            GrantPeer::IpBlock { .. } if dir == Direction::Egress => {}
             GrantPeer::IpBlock { cidr, except } => grant_finding(
                 "over-allow",
                 if except.is_empty() {

@@ -68,6 +68,11 @@ impl PortSet {
         self.ranges.is_empty()
     }
 
+    /// The ranges, sorted by protocol and port.
+    pub fn ranges(&self) -> impl Iterator<Item = (Protocol, u16, u16)> + '_ {
+        self.ranges.iter().copied()
+    }
+
     pub fn is_all(&self) -> bool {
         self.ranges.len() == 3
             && self

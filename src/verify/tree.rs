@@ -165,6 +165,17 @@ struct RawSpec {
     egress: Option<Vec<Rule>>,
     workload_selector: Option<IgnoredAny>,
     outbound_traffic_policy: Option<RawOutbound>,
+    // ServiceEntry
+    hosts: Option<Vec<String>>,
+    addresses: Option<Vec<String>>,
+    ports: Option<Vec<RawServicePort>>,
+    export_to: Option<Vec<String>>,
+    resolution: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawServicePort {
+    number: Option<PortValue>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,6 +255,19 @@ pub struct Sidecar {
     pub outbound_mode: Option<String>,
 }
 
+/// An Istio ServiceEntry as read from the tree.
+#[derive(Clone, Debug)]
+pub struct ServiceEntry {
+    pub origin: Origin,
+    pub namespace: Option<String>,
+    pub hosts: Vec<String>,
+    pub addresses: Vec<String>,
+    pub ports: Vec<i64>,
+    /// `None` when absent: Istio then exports it to every namespace.
+    pub export_to: Option<Vec<String>>,
+    pub resolution: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct NamespaceDoc {
     pub origin: Origin,
@@ -258,6 +282,7 @@ pub struct Tree {
     pub namespaces: Vec<NamespaceDoc>,
     pub policies: Vec<Policy>,
     pub sidecars: Vec<Sidecar>,
+    pub service_entries: Vec<ServiceEntry>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them.
     pub unevaluated: Vec<Origin>,
@@ -339,6 +364,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 tree.namespaces.extend(t.namespaces);
                 tree.policies.extend(t.policies);
                 tree.sidecars.extend(t.sidecars);
+                tree.service_entries.extend(t.service_entries);
                 tree.unevaluated.extend(t.unevaluated);
             }
             Err(e) => errors.extend(e),
@@ -375,7 +401,7 @@ fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
     }
 }
 
-const KINDS: [&str; 3] = ["NetworkPolicy", "Sidecar", "Namespace"];
+const KINDS: [&str; 4] = ["NetworkPolicy", "Sidecar", "Namespace", "ServiceEntry"];
 
 /// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
 /// kustomization) is skipped, even when its fields would not fit the lenient struct.
@@ -497,6 +523,26 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                 has_workload_selector: raw.spec.workload_selector.is_some(),
                 hosts,
                 outbound_mode: raw.spec.outbound_traffic_policy.and_then(|o| o.mode),
+            });
+        }
+        "ServiceEntry" if api.starts_with("networking.istio.io/") => {
+            tree.service_entries.push(ServiceEntry {
+                origin: origin("ServiceEntry"),
+                namespace: raw.metadata.namespace,
+                hosts: raw.spec.hosts.unwrap_or_default(),
+                addresses: raw.spec.addresses.unwrap_or_default(),
+                ports: raw
+                    .spec
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| match p.number {
+                        Some(PortValue::Number(n)) => Some(n),
+                        _ => None,
+                    })
+                    .collect(),
+                export_to: raw.spec.export_to,
+                resolution: raw.spec.resolution,
             });
         }
         "Namespace" if api == "v1" => {

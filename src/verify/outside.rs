@@ -1,0 +1,422 @@
+//! Flows out of the cluster: the tree's egress ipBlocks against the external entries, the
+//! Kubernetes API and the node-local DNS caches tenants.toml grants, and the ServiceEntries that
+//! put them in each consumer's registry (and nobody else's).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::check::{finding_from, ports_text};
+use super::ip::IpSet;
+use super::netpol::{PortSet, Protocol};
+use super::reach::{Direction, GrantPeer, Model};
+use super::sidecar::Host;
+use super::tree::{Origin, ServiceEntry};
+use super::{Finding, Severity};
+use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Rule, ADDRESS_ONLY_DOMAIN};
+use crate::model::{OutboundTrafficPolicy, Port};
+
+/// One flow out of the cluster that tenants.toml grants a namespace.
+pub struct Outside {
+    pub what: String,
+    pub ips: IpSet,
+    pub ports: PortSet,
+    pub hosts: Vec<String>,
+    /// Whether the sidecar needs a registry entry for it (external entries and DNS caches).
+    pub registry: bool,
+}
+
+fn tcp(ports: &BTreeSet<Port>) -> PortSet {
+    let mut s = PortSet::none();
+    for p in ports {
+        s.add(Protocol::Tcp, p.get(), p.get());
+    }
+    s
+}
+
+/// What a flow is called in messages: `external stripe (api.stripe.com)`, `the Kubernetes API`.
+pub fn flow_name(flow: &OutsideFlow) -> String {
+    match &flow.rule {
+        Rule::External { name } if flow.hosts.is_empty() => format!("external {name}"),
+        Rule::External { name } => format!("external {name} ({})", flow.hosts.join(", ")),
+        _ => "the Kubernetes API".into(),
+    }
+}
+
+/// Every flow out of the cluster tenants.toml grants `ns`.
+pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
+    let mut out: Vec<Outside> = ns
+        .outside
+        .iter()
+        .map(|f| {
+            let mut ips = IpSet::default();
+            for b in &f.blocks {
+                let mut s = IpSet::of(&b.cidr);
+                for e in &b.except {
+                    s = s.minus(&IpSet::of(e));
+                }
+                ips.union_with(&s);
+            }
+            Outside {
+                what: flow_name(f),
+                ips,
+                ports: tcp(&f.ports),
+                hosts: f.hosts.clone(),
+                registry: matches!(f.rule, Rule::External { .. }),
+            }
+        })
+        .collect();
+    if !ns.dns.cidrs.is_empty() {
+        let mut ips = IpSet::default();
+        for c in &ns.dns.cidrs {
+            ips.add(c);
+        }
+        let mut ports = PortSet::none();
+        for p in &ns.dns.ports {
+            ports.add(Protocol::Udp, p.get(), p.get());
+            ports.add(Protocol::Tcp, p.get(), p.get());
+        }
+        out.push(Outside {
+            what: "the node-local DNS caches".into(),
+            ips,
+            ports,
+            hosts: Vec::new(),
+            registry: true,
+        });
+    }
+    out
+}
+
+/// The port ranges on which every given set is either wholly in or wholly out.
+fn segments<'a>(sets: impl Iterator<Item = &'a PortSet>) -> Vec<(Protocol, u16, u16)> {
+    let mut cuts: BTreeMap<Protocol, BTreeSet<u32>> = BTreeMap::new();
+    for s in sets {
+        for (p, lo, hi) in s.ranges() {
+            let c = cuts.entry(p).or_default();
+            c.insert(u32::from(lo));
+            c.insert(u32::from(hi) + 1);
+        }
+    }
+    let mut out = Vec::new();
+    for (p, c) in cuts {
+        let c: Vec<u32> = c.into_iter().collect();
+        for w in c.windows(2) {
+            // Both ends come from u16 values (the upper one exclusive).
+            out.push((p, w[0] as u16, (w[1] - 1) as u16));
+        }
+    }
+    out
+}
+
+/// Compares the egress ipBlocks of namespace `id` with what tenants.toml grants it outside the
+/// cluster: an address or port too many is an over-allow, one too few an under-allow.
+pub fn compare(model: &Model, ns: &NamespaceIntent, id: u32, findings: &mut Vec<Finding>) {
+    let name = ns.name.as_str();
+    let side = model.net_of(id).side(Direction::Egress);
+    if side.isolating_all.is_empty() {
+        return; // reported as a missing default deny
+    }
+    let expected = expected(ns);
+    let mut grants: Vec<(IpSet, &PortSet, bool, &Origin)> = Vec::new();
+    for g in &side.grants {
+        let GrantPeer::IpBlock { cidr, except } = &g.peer else {
+            continue;
+        };
+        let origin = &model.tree.policies[g.policy].origin;
+        let Some(ips) = IpSet::of_block(cidr, except) else {
+            let mut f = finding_from(
+                "invalid-ipblock",
+                format!("{name}: ipBlock {cidr} except [{}] does not parse as CIDRs, which the API server rejects ({origin})", except.join(", ")),
+                vec![origin.clone()],
+            );
+            f.from = Some(name.to_owned());
+            findings.push(f);
+            continue;
+        };
+        grants.push((ips, &g.ports, g.targets_all, origin));
+    }
+    let all_ports = segments(
+        grants
+            .iter()
+            .map(|g| g.1)
+            .chain(expected.iter().map(|e| &e.ports)),
+    );
+    // (ips) -> (ports, objects) so that one range over several ports is one finding.
+    let mut over: BTreeMap<Vec<String>, (IpSet, PortSet, BTreeSet<Origin>)> = BTreeMap::new();
+    let mut under: BTreeMap<Vec<String>, (IpSet, PortSet, BTreeSet<String>)> = BTreeMap::new();
+    for (p, lo, hi) in all_ports {
+        let mut allowed = IpSet::default();
+        let mut allowed_all_pods = IpSet::default();
+        let mut objects = BTreeSet::new();
+        for (ips, ports, all_pods, origin) in &grants {
+            if ports.contains(p, lo) {
+                allowed.union_with(ips);
+                if *all_pods {
+                    allowed_all_pods.union_with(ips);
+                }
+                objects.insert((*origin).clone());
+            }
+        }
+        let mut want = IpSet::default();
+        let mut why = BTreeSet::new();
+        for e in &expected {
+            if e.ports.contains(p, lo) {
+                want.union_with(&e.ips);
+                why.insert(e.what.clone());
+            }
+        }
+        let extra = allowed.minus(&want);
+        if !extra.is_empty() {
+            let entry = over
+                .entry(extra.to_cidrs())
+                .or_insert_with(|| (extra, PortSet::none(), BTreeSet::new()));
+            entry.1.add(p, lo, hi);
+            entry.2.extend(objects);
+        }
+        let missing = want.minus(&allowed_all_pods);
+        if !missing.is_empty() {
+            let entry = under
+                .entry(missing.to_cidrs())
+                .or_insert_with(|| (missing, PortSet::none(), BTreeSet::new()));
+            entry.1.add(p, lo, hi);
+            entry.2.extend(why);
+        }
+    }
+    let granted: Vec<String> = expected
+        .iter()
+        .map(|e| format!("{} on {}", e.what, e.ports))
+        .collect();
+    let granted = if granted.is_empty() {
+        "nothing outside the cluster".to_owned()
+    } else {
+        granted.join("; ")
+    };
+    for (_, (ips, ports, objects)) in over {
+        let objects: Vec<Origin> = objects.into_iter().collect();
+        let list: Vec<String> = objects.iter().map(ToString::to_string).collect();
+        let mut f = finding_from(
+            "over-allow",
+            format!(
+                "{name} -> IP {ips} {} is allowed but tenants.toml grants {name} {granted} ({})",
+                ports_text(&ports),
+                list.join("; ")
+            ),
+            objects,
+        );
+        f.from = Some(name.to_owned());
+        f.to = Some(ips.to_string());
+        f.ports = ports.to_strings();
+        findings.push(f);
+    }
+    for (_, (ips, ports, why)) in under {
+        let files: Vec<Origin> = model
+            .policy_files(id)
+            .into_iter()
+            .map(|file| Origin {
+                file: file.into(),
+                kind: "NetworkPolicy",
+                name: "(every policy)".into(),
+            })
+            .collect();
+        let mut f = finding_from(
+            "under-allow",
+            format!(
+                "{name} -> IP {ips} {} is allowed by tenants.toml ({}) but blocked: {name}'s egress policies do not allow it",
+                ports_text(&ports),
+                why.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            files,
+        );
+        f.from = Some(name.to_owned());
+        f.to = Some(ips.to_string());
+        f.ports = ports.to_strings();
+        findings.push(f);
+    }
+}
+
+/// Where a ServiceEntry is visible: `None` for every namespace (no `exportTo`, or `*`).
+fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
+    let own = se.namespace.clone().unwrap_or_default();
+    let list = se.export_to.as_ref()?;
+    if list.iter().any(|e| e == "*") {
+        return None;
+    }
+    Some(
+        list.iter()
+            .filter(|e| *e != "~")
+            .map(|e| if e == "." { own.clone() } else { e.clone() })
+            .collect(),
+    )
+}
+
+/// Whether `se` is one that namespace `ns` may have: every host is one of the external hosts it
+/// may reach, or an address-only name whose addresses it may reach.
+fn allowed_for(se: &ServiceEntry, expected: &[Outside]) -> bool {
+    let mut reachable = IpSet::default();
+    for e in expected {
+        reachable.union_with(&e.ips);
+    }
+    se.hosts.iter().all(|h| {
+        if h.ends_with(&format!(".{ADDRESS_ONLY_DOMAIN}")) {
+            let mut addresses = IpSet::default();
+            for a in &se.addresses {
+                match IpSet::of_block(a, &[]) {
+                    Some(s) => addresses.union_with(&s),
+                    None => return false,
+                }
+            }
+            !se.addresses.is_empty() && reachable.covers(&addresses)
+        } else {
+            expected.iter().any(|e| e.hosts.contains(h))
+        }
+    })
+}
+
+/// The ServiceEntries of the tree against the registry entries each meshed namespace needs:
+/// one visible to and imported by every consumer, none visible to anyone else.
+pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut everywhere: Vec<usize> = Vec::new();
+    let mut expected_of: HashMap<&str, Vec<Outside>> = HashMap::new();
+    for (name, ns) in &intent.namespaces {
+        if ns.mesh.is_some() {
+            expected_of.insert(name.as_str(), expected(ns));
+        }
+    }
+    for (i, se) in model.tree.service_entries.iter().enumerate() {
+        match visible_in(se) {
+            None => {
+                everywhere.push(i);
+                let mut f = finding_from(
+                    "serviceentry-exported-to-all",
+                    format!(
+                        "ServiceEntry {} ({}) is exported to every namespace (exportTo {}): every sidecar of the mesh learns {}, and tenants.toml grants it to its consumers only ({})",
+                        se.origin.name,
+                        se.namespace.as_deref().unwrap_or("no namespace"),
+                        se.export_to.as_ref().map_or("absent".to_owned(), |l| format!("{l:?}")),
+                        se.hosts.join(", "),
+                        se.origin
+                    ),
+                    vec![se.origin.clone()],
+                );
+                f.from = se.namespace.clone();
+                findings.push(f);
+            }
+            Some(set) => {
+                for v in set {
+                    let Some(expected) = expected_of.get(v.as_str()) else {
+                        let mut f = finding_from(
+                            "serviceentry-exported-too-far",
+                            format!(
+                                "ServiceEntry {} ({}) is exported to namespace {v}, which tenants.toml does not mesh ({})",
+                                se.origin.name,
+                                se.namespace.as_deref().unwrap_or("no namespace"),
+                                se.origin
+                            ),
+                            vec![se.origin.clone()],
+                        );
+                        f.to = Some(v.clone());
+                        findings.push(f);
+                        continue;
+                    };
+                    if !allowed_for(se, expected) {
+                        let blocked = model.id(&v).is_none_or(|id| {
+                            model.net_of(id).egress.grants.iter().all(|g| {
+                                !matches!(g.peer, GrantPeer::IpBlock { .. } | GrantPeer::Everything)
+                            })
+                        });
+                        let tail = if blocked {
+                            "; its NetworkPolicies block every destination outside the cluster, so the two layers disagree"
+                        } else {
+                            ""
+                        };
+                        let mut f = finding_from(
+                            "serviceentry-exported-too-far",
+                            format!(
+                                "ServiceEntry {} ({}) puts {} in the registry of {v}, but tenants.toml does not let {v} reach it{tail} ({})",
+                                se.origin.name,
+                                se.namespace.as_deref().unwrap_or("no namespace"),
+                                se.hosts.join(", "),
+                                se.origin
+                            ),
+                            vec![se.origin.clone()],
+                        );
+                        f.to = Some(v.clone());
+                        findings.push(f);
+                    }
+                    by_namespace.entry(v).or_default().push(i);
+                }
+            }
+        }
+    }
+    for (name, ns) in &intent.namespaces {
+        let Some(mesh) = &ns.mesh else { continue };
+        let Some(id) = model.id(name.as_str()) else {
+            continue;
+        };
+        let (effective, _) = model.effective_sidecars(id, Some(mesh.namespace.as_str()));
+        let scope = effective
+            .first()
+            .map(|&sc| model.scope_of(sc, name.as_str()).0);
+        let visible: Vec<&ServiceEntry> = by_namespace
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .chain(&everywhere)
+            .map(|i| &model.tree.service_entries[*i])
+            .filter(|se| {
+                let in_ns = se.namespace.clone().unwrap_or_default();
+                scope.as_ref().is_none_or(|s| {
+                    se.hosts
+                        .iter()
+                        .all(|h| s.covers(&Host::In(in_ns.clone(), h.clone())))
+                })
+            })
+            .collect();
+        for e in expected_of
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|e| e.registry)
+        {
+            let tcp_ports: Vec<i64> = e
+                .ports
+                .ranges()
+                .filter(|(p, _, _)| *p == Protocol::Tcp)
+                .flat_map(|(_, lo, hi)| (i64::from(lo)..=i64::from(hi)).take(64))
+                .collect();
+            let found = visible.iter().any(|se| {
+                let ports_ok = tcp_ports.iter().all(|p| se.ports.contains(p));
+                let names_ok = if e.hosts.is_empty() {
+                    let mut a = IpSet::default();
+                    for x in &se.addresses {
+                        if let Some(s) = IpSet::of_block(x, &[]) {
+                            a.union_with(&s);
+                        }
+                    }
+                    a.covers(&e.ips)
+                } else {
+                    e.hosts.iter().all(|h| se.hosts.contains(h))
+                };
+                ports_ok && names_ok
+            });
+            if !found {
+                let registry_only =
+                    mesh.outbound_traffic_policy == Some(OutboundTrafficPolicy::RegistryOnly);
+                let mut f = finding_from(
+                    "missing-service-entry",
+                    format!(
+                        "tenants.toml lets {name} reach {} on {}, but no ServiceEntry visible to {name} and imported by its Sidecar covers it{}",
+                        e.what,
+                        e.ports,
+                        if registry_only { ": under REGISTRY_ONLY its sidecars block what the NetworkPolicies allow" } else { "" }
+                    ),
+                    Vec::new(),
+                );
+                if !registry_only {
+                    f.severity = Severity::Warning;
+                }
+                f.from = Some(name.to_string());
+                findings.push(f);
+            }
+        }
+    }
+}
