@@ -39,10 +39,10 @@ fn the_compiled_example_passes() {
         .verify()
         .code(0)
         .stdout(predicate::str::contains(
-            "output matches tenants.toml: 9 namespaces, 36 NetworkPolicies, 9 Sidecars",
+            "output matches tenants.toml: 10 namespaces, 51 NetworkPolicies, 10 Sidecars",
         ))
         .stdout(predicate::str::contains("0 violations, 0 warnings"))
-        .stdout(predicate::str::contains("mesh scope: the sidecars of 9 namespaces receive configuration for 45 namespaces in total with these Sidecars, 117 without (61% less)"));
+        .stdout(predicate::str::contains("mesh scope: the sidecars of 10 namespaces receive configuration for 60 namespaces in total with these Sidecars, 140 without (57% less)"));
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn importing_everything() {
     p.verify()
         .code(1)
         .stdout(predicate::str::contains("the Sidecar of umbrella imports `*/*`, services of every namespace, but tenants.toml lets umbrella reach only common-services, istio-system, kube-system, umbrella"))
-        .stdout(predicate::str::contains("receive configuration for 54 namespaces in total"));
+        .stdout(predicate::str::contains("receive configuration for 70 namespaces in total"));
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn deleting_a_sidecar() {
         .stdout(predicate::str::contains(
             "violation: namespace acme has no Sidecar (nor does the root namespace istio-system): its sidecars receive configuration for every namespace of the cluster",
         ))
-        .stdout(predicate::str::contains("receive configuration for 52 namespaces in total with these Sidecars, 117 without"));
+        .stdout(predicate::str::contains("receive configuration for 66 namespaces in total with these Sidecars, 140 without"));
 }
 
 #[test]
@@ -403,6 +403,11 @@ spec:
     - {port: 53, protocol: UDP}
     - port: 53
   - to:
+    - ipBlock: {cidr: 169.254.20.10/32}
+    ports:
+    - {port: 53, protocol: UDP}
+    - port: 53
+  - to:
     - namespaceSelector:
         matchLabels: {kubernetes.io/metadata.name: istio-system}
       podSelector:
@@ -470,7 +475,7 @@ fn json_output_and_mesh_scope_table() {
         f["objects"][0]["file"],
         "output/tenants/acme/acme/sidecar.yaml"
     );
-    assert_eq!(v["mesh_scope"]["total_without_sidecars"], 117);
+    assert_eq!(v["mesh_scope"]["total_without_sidecars"], 140);
     let table = compiled()
         .run("verify", &["--mesh-scope"])
         .code(0)
@@ -478,9 +483,9 @@ fn json_output_and_mesh_scope_table() {
         .stdout
         .clone();
     let table = String::from_utf8(table).unwrap();
-    assert!(table.contains("namespace        with Sidecars  without Sidecars\nacme                         6                13\n"), "{table}");
+    assert!(table.contains("namespace        with Sidecars  without Sidecars\nacme                         8                14\n"), "{table}");
     assert!(
-        table.contains("total                       45               117\n"),
+        table.contains("total                       60               140\n"),
         "{table}"
     );
 }
@@ -559,4 +564,119 @@ fn invalid_objects_are_violations() {
         .stdout(predicate::str::contains("violation: namespaceSelector: unknown operator `Equals` (use In, NotIn, Exists or DoesNotExist) (output/tenants/acme/acme/networkpolicies.yaml: allow-same-tenant)"))
         .stdout(predicate::str::contains("violation: namespace acme is defined twice (output/dup.yaml and output/tenants/acme/acme/namespace.yaml)"))
         .stdout(predicate::str::contains("violation: NetworkPolicy stray has no metadata.namespace, so nobody can tell which namespace it protects (output/dup.yaml: stray)"));
+}
+
+// The flows out of the cluster and across tenants (issue 9): each layer broken on its own.
+
+const GLOBEX_API_NP: &str = "tenants/globex/globex-api/networkpolicies.yaml";
+
+#[test]
+fn widening_an_external_cidr() {
+    let p = compiled();
+    p.edit(
+        GLOBEX_API_NP,
+        "cidr: \"203.0.113.10/32\"",
+        "cidr: \"203.0.113.0/24\"",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: globex-api -> IP 203.0.113.0/29, 203.0.113.8/31, 203.0.113.11/32",
+        ))
+        .stdout(predicate::str::contains(
+            "TCP/5432 is allowed but tenants.toml grants globex-api external orders-db on TCP/5432",
+        ));
+}
+
+#[test]
+fn dropping_the_metadata_except() {
+    let p = compiled();
+    p.edit(ACME_NP, "        - \"169.254.169.254/32\"\n", "");
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: acme -> IP 169.254.169.254/32 TCP/443 is allowed but tenants.toml grants acme external stripe (api.stripe.com) on TCP/443",
+    ));
+}
+
+#[test]
+fn dropping_a_cluster_range_except() {
+    let p = compiled();
+    p.edit(ACME_NP, "        - \"10.244.0.0/16\"\n", "");
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: acme -> IP 10.244.0.0/16 TCP/443 is allowed but",
+    ));
+}
+
+#[test]
+fn exporting_a_service_entry_to_every_namespace() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme/serviceentries.yaml",
+        "  exportTo:\n  - \".\"\n---",
+        "  exportTo:\n  - \"*\"\n---",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: ServiceEntry external-stripe (acme) is exported to every namespace (exportTo [\"*\"]): every sidecar of the mesh learns api.stripe.com",
+    ));
+}
+
+#[test]
+fn exporting_a_service_entry_to_a_non_consumer() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme/serviceentries.yaml",
+        "  exportTo:\n  - \".\"\n---",
+        "  exportTo:\n  - \".\"\n  - umbrella\n---",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: ServiceEntry external-stripe (acme) puts api.stripe.com in the registry of umbrella, but tenants.toml does not let umbrella reach it; its NetworkPolicies block those ports outside the cluster, so the two layers disagree",
+    ));
+}
+
+#[test]
+fn deleting_a_service_entry_under_registry_only() {
+    let p = compiled();
+    p.edit(
+        "tenants/globex/globex-web/serviceentries.yaml",
+        "  name: external-orders-db\n",
+        "  name: external-orders-db\n  labels: {}\n",
+    );
+    p.edit(
+        "tenants/globex/globex-web/serviceentries.yaml",
+        "  - \"203.0.113.10/32\"\n",
+        "  - \"203.0.113.11/32\"\n",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: tenants.toml lets globex-web reach external orders-db on TCP/5432, but no ServiceEntry visible to globex-web and imported by its Sidecar covers it: under REGISTRY_ONLY its sidecars block what the NetworkPolicies allow",
+    ));
+}
+
+#[test]
+fn dropping_a_port_from_one_end_of_an_exposed_flow() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme-api/networkpolicies.yaml",
+        "          - globex-web\n    ports:\n    - protocol: TCP\n      port: 8443\n",
+        "          - globex-web\n    ports:\n    - protocol: TCP\n      port: 9443\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: globex-web -> acme-api TCP/8443 is allowed by tenants.toml (tenant globex consumes acme-api, exposed by tenant acme) but blocked: acme-api's ingress policies do not allow it",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: globex-web -> acme-api TCP/9443 is allowed by acme-api's ingress policies but tenants.toml denies it",
+        ));
+}
+
+#[test]
+fn a_non_consumer_reaching_an_exposed_namespace() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme-api/networkpolicies.yaml",
+        "          - globex-web\n    ports:",
+        "          - globex-web\n          - umbrella\n    ports:",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: umbrella -> acme-api TCP/8443 is allowed by acme-api's ingress policies but tenants.toml denies it (umbrella's egress policies still block it)",
+    ));
 }

@@ -130,7 +130,13 @@ impl IpSet {
                     } else {
                         start.trailing_zeros().min(width)
                     };
-                    while size > 0 && start + ((1u128 << size) - 1) > hi {
+                    // The last address of the block of 2^size at `start` (2^128 does not fit).
+                    let last = |size: u32| {
+                        1u128
+                            .checked_shl(size)
+                            .map_or(u128::MAX, |n| start + (n - 1))
+                    };
+                    while size > 0 && last(size) > hi {
                         size -= 1;
                     }
                     let addr = if v6 {
@@ -139,7 +145,7 @@ impl IpSet {
                         IpAddr::V4(Ipv4Addr::from(start as u32))
                     };
                     out.push(format!("{addr}/{}", width - size));
-                    let end = start + ((1u128 << size) - 1);
+                    let end = last(size);
                     if end >= hi {
                         break;
                     }

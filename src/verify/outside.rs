@@ -318,13 +318,18 @@ pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Findin
                         continue;
                     };
                     if !allowed_for(se, expected) {
+                        // Whether v's NetworkPolicies let anything out of the cluster on its ports.
                         let blocked = model.id(&v).is_none_or(|id| {
                             model.net_of(id).egress.grants.iter().all(|g| {
                                 !matches!(g.peer, GrantPeer::IpBlock { .. } | GrantPeer::Everything)
+                                    || !se.ports.iter().any(|p| {
+                                        u16::try_from(*p)
+                                            .is_ok_and(|p| g.ports.contains(Protocol::Tcp, p))
+                                    })
                             })
                         });
                         let tail = if blocked {
-                            "; its NetworkPolicies block every destination outside the cluster, so the two layers disagree"
+                            "; its NetworkPolicies block those ports outside the cluster, so the two layers disagree"
                         } else {
                             ""
                         };
