@@ -204,7 +204,16 @@ fn graph_in_every_format() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|e| !(e["from"] == "globex" && e["to"] == "acme")));
+        .all(|e| !(e["from"] == "globex" && e["to"] == "umbrella")));
+    // acme exposes acme-api to globex on 8443 and nothing else.
+    let exposed: Vec<&serde_json::Value> = v["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["from"] == "globex" && e["to"] == "acme")
+        .collect();
+    assert_eq!(exposed.len(), 1);
+    assert_eq!(exposed[0]["ports"], serde_json::json!(["TCP/8443"]));
     insta::assert_snapshot!("graph_json", json);
 }
 
@@ -214,7 +223,7 @@ fn a_large_graph_becomes_a_summary() {
     p.run("graph", &["--max-tenants", "3"])
         .code(0)
         .stdout(predicate::str::starts_with(
-            "4 tenants, 2 shared and 4 platform namespaces, 26 edges between them; 0 from one tenant to another.\n",
+            "4 tenants, 2 shared and 4 platform namespaces, 37 edges between them; 1 from one tenant to another.\n",
         ))
         .stdout(predicate::str::contains("flowchart").not());
 }
@@ -241,7 +250,7 @@ fn graph_shows_a_hole_between_tenants() {
 /// What the base config changes, as a reviewer must read it, in whichever way diff got there.
 fn assert_the_reviewers_lines(text: &str) {
     for line in [
-        "+ initech may now reach payments\n",
+        "+ initech may now reach payments on TCP/8443\n",
         "+ globex gains ingress from ingress-nginx\n",
         "- namespace hooli (tenant hooli) is deleted\n",
     ] {

@@ -17,6 +17,9 @@ pub type Edges = BTreeMap<(String, String), PortSet>;
 /// Every namespace-level flow of the tree: egress of the caller and ingress of the callee both
 /// allow it (a side outside the tree, such as kube-system, is taken to allow). Grants to every
 /// namespace become edges to `*`.
+/// The prefix of a node outside the cluster: `ip 0.0.0.0/0 except 10.96.0.0/12`.
+pub const OUTSIDE: &str = "ip ";
+
 pub fn tree_edges(model: &Model) -> Edges {
     let mut edges: Edges = BTreeMap::new();
     let in_tree = |id: u32| model.in_tree(id) || model.policies.contains_key(&id);
@@ -50,6 +53,15 @@ pub fn tree_edges(model: &Model) -> Edges {
                         add(model.name(a), model.name(b), &ports);
                     }
                 }
+                // A destination outside the cluster is a node of its own, named by its range.
+                GrantPeer::IpBlock { cidr, except } if except.is_empty() => {
+                    add(model.name(a), &format!("{OUTSIDE}{cidr}"), &g.ports);
+                }
+                GrantPeer::IpBlock { cidr, except } => add(
+                    model.name(a),
+                    &format!("{OUTSIDE}{cidr} except {}", except.join(", ")),
+                    &g.ports,
+                ),
                 _ => add(model.name(a), "*", &g.ports),
             }
         }
@@ -101,6 +113,7 @@ pub fn tenant_graph(edges: &Edges, intent: &Intent) -> Graph {
         Some(n) if n.role == Role::Tenant => "tenant",
         Some(_) => "shared",
         None if ns == "*" => "unknown",
+        None if ns.starts_with(OUTSIDE) => "outside",
         None => "platform",
     };
     for (t, nss) in &intent.tenants {
@@ -146,7 +159,7 @@ fn node_id(s: &str) -> String {
     if s == "*" {
         return "any_namespace".into();
     }
-    s.replace(['-', '.'], "_")
+    s.replace(['-', '.', ' ', '/', ':', ','], "_")
 }
 
 fn label(n: &Node) -> String {
@@ -156,6 +169,7 @@ fn label(n: &Node) -> String {
         }
         "tenant" => n.id.clone(),
         "unknown" => "every namespace".into(),
+        "outside" => format!("{} (outside the cluster)", n.id),
         kind => format!("{} ({kind})", n.id),
     }
 }
