@@ -41,6 +41,9 @@ pub enum Error {
     Templates(Vec<TemplateError>),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Output(Vec<OutputError>),
+    /// A write failed after others succeeded; it names what was done.
+    #[error("{0}")]
+    Write(write::ApplyError),
 }
 
 /// The result of compiling: the intent graph and the tree of files it renders to.

@@ -47,6 +47,7 @@ pub(super) fn compile(
     check: bool,
     format: Format,
 ) -> Result<u8, Error> {
+    let templates_dir = templates;
     let templates = match templates {
         Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
         None => Templates::builtin(),
@@ -67,6 +68,18 @@ pub(super) fn compile(
     let compiled = tenantc::compile_config(cfg, &templates, &name);
     let compiled = compiled.inspect_err(|_| progress.done())?;
     progress.stage(&format!("comparing with {}", output.display()));
+    // Locked before it is read: a plan made while another run writes would mix both trees.
+    let access = if check {
+        write::Access::Read
+    } else {
+        write::Access::Write
+    };
+    let mut inputs = vec![config];
+    inputs.extend(templates_dir);
+    let locked = write::Output::open(output, access, &inputs).map_err(|e| {
+        progress.done();
+        Error::Output(vec![e])
+    })?;
     let plan = write::plan(output, &compiled.tree).map_err(|e| {
         progress.done();
         Error::Output(e)
@@ -103,6 +116,7 @@ pub(super) fn compile(
             "unchanged": plan.unchanged,
             "removed": removed,
             "changes": changes,
+            "leftovers": plan.leftovers.iter().map(write::Leftover::path).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     };
@@ -125,8 +139,16 @@ pub(super) fn compile(
             return Ok(EXIT_DRIFT);
         }
         print!("{}", plan.diff(output));
+        let leftovers = if plan.leftovers.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} left by an interrupted run would be cleaned up",
+                plan.leftovers.len()
+            )
+        };
         println!(
-            "{} is out of date: {} file(s) would change, {} would be created, {} would be removed; run `tenantc compile`",
+            "{} is out of date: {} file(s) would change, {} would be created, {} would be removed{leftovers}; run `tenantc compile`",
             output.display(),
             plan.updated(),
             plan.created(),
@@ -135,9 +157,12 @@ pub(super) fn compile(
         return Ok(EXIT_DRIFT);
     }
     progress.stage(&format!("writing {} files", plan.changes.len()));
-    let summary = write::apply(output, &plan);
+    let summary = match &locked {
+        Some(out) => out.apply(&plan),
+        None => Ok(write::Summary::default()),
+    };
     progress.done();
-    let summary = summary.map_err(|e| Error::Output(vec![e]))?;
+    let summary = summary.map_err(Error::Write)?;
     if format == Format::Json {
         json("ok", summary.written, summary.removed);
     } else if !args.quiet {

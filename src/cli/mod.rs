@@ -250,6 +250,10 @@ fn errors_json(error: &Error) -> Vec<serde_json::Value> {
             .map(|e| json_without_position(&e.message, Some(&e.path.display().to_string())))
             .collect(),
         Error::Read { path, .. } => vec![json_without_position(&error.to_string(), Some(path))],
+        Error::Write(e) => vec![json_without_position(
+            &e.to_string(),
+            Some(&e.error.path.display().to_string()),
+        )],
     }
 }
 
@@ -291,6 +295,7 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
             eprintln!("error: the output directory is not usable; nothing was written");
         }
         Error::Read { .. } => eprintln!("error: {}", shown(&error.to_string())),
+        Error::Write(e) => eprintln!("error: {}", shown(&e.to_string())),
     }
     EXIT_INVALID
 }
