@@ -4,7 +4,8 @@
 //! error at once; these types exist only to describe the same file to `schemars`. A test checks
 //! that the property names here equal [`crate::load::keys`] at every level, so the two cannot
 //! drift. The schema catches what an editor can show as you type (unknown keys, types, name and
-//! label syntax, port ranges, `version = 1`); the cross-references (a namespace claimed twice, a
+//! label syntax, CIDR notation, port ranges, `version = 1`, an `[external]` entry's need for the
+//! cluster ranges, a wildcard host's protocol); the cross-references (a namespace claimed twice, a
 //! consumer that is not a tenant) remain `tenantc compile`'s job.
 
 use std::borrow::Cow;
@@ -18,6 +19,14 @@ pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 pub const QUALIFIED_NAME_PATTERN: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
 /// A label value: empty, or alphanumerics, `-`, `_` and `.`, alphanumeric at both ends.
 pub const LABEL_VALUE_PATTERN: &str = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
+
+/// An IPv4 or IPv6 network in CIDR notation. Whether host bits are set after the prefix (which
+/// `tenantc compile` refuses, suggesting the canonical form) is beyond a regular expression.
+pub const CIDR_PATTERN: &str = "^(((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$";
+/// A DNS name with at least two labels, optionally behind a `*.` wildcard, as an external entry's
+/// `hosts` take it (lowercase, as Istio compares them).
+pub const HOST_PATTERN: &str =
+    "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$";
 
 /// A relative path inside a repository: `.`, or `/`-separated segments none of which is `.` or
 /// `..` (without look-ahead, which the regex engines of editors lack).
@@ -92,10 +101,10 @@ schema_type!(
     })
 );
 schema_type!(
-    /// `consumers = "*"` or a list of tenant names.
+    /// `consumers = "*"` or a list of tenant and shared-entry names.
     Consumers,
     json_schema!({
-        "description": "Who may call this shared namespace: \"*\" for every tenant (the default), or a list of tenant names.",
+        "description": "Who may call it: \"*\" for every tenant, or a list of tenant and shared-entry names.",
         "oneOf": [
             { "type": "string", "const": "*" },
             {
@@ -104,6 +113,66 @@ schema_type!(
                 "uniqueItems": true
             }
         ]
+    })
+);
+schema_type!(
+    /// `consumers` of an exposed namespace: like [`Consumers`], but a list may not be empty.
+    ExposeConsumers,
+    json_schema!({
+        "description": "Who may call the exposed namespace: \"*\" for every tenant, or a non-empty list of tenant and shared-entry names.",
+        "oneOf": [
+            { "type": "string", "const": "*" },
+            {
+                "type": "array",
+                "items": { "type": "string", "pattern": DNS_LABEL_PATTERN, "maxLength": 63 },
+                "uniqueItems": true,
+                "minItems": 1
+            }
+        ]
+    })
+);
+schema_type!(
+    /// A network in CIDR notation.
+    Cidr,
+    json_schema!({
+        "description": "A network in CIDR notation, IPv4 (\"10.0.0.0/8\") or IPv6 (\"2001:db8::/32\"), canonical: no bits set after the prefix (\"10.0.0.1/8\" is refused; write \"10.0.0.0/8\"), one address as /32 or /128.",
+        "type": "string",
+        "pattern": CIDR_PATTERN,
+        "maxLength": 49
+    })
+);
+schema_type!(
+    /// A tenant's `ingress`: a flag, or some of its namespaces.
+    TenantIngress,
+    json_schema!({
+        "description": "Whether the ingress controller may reach the tenant (needs [platform.ingress]): true for all its namespaces, false (the default) for none, or a list of some of its namespaces.",
+        "oneOf": [
+            { "type": "boolean" },
+            {
+                "type": "array",
+                "items": { "type": "string", "pattern": DNS_LABEL_PATTERN, "maxLength": 63 },
+                "uniqueItems": true
+            }
+        ]
+    })
+);
+schema_type!(
+    /// `external.<name>.protocol`.
+    ExternalProtocol,
+    json_schema!({
+        "description": "The ServiceEntry port protocol: TLS (the default; routed by SNI), HTTPS, HTTP or TCP. A wildcard host needs TLS or TCP.",
+        "type": "string",
+        "enum": ["TLS", "HTTPS", "HTTP", "TCP"]
+    })
+);
+schema_type!(
+    /// One of `external.<name>.hosts`.
+    Host,
+    json_schema!({
+        "description": "A DNS name, lowercase, with at least two labels (\"api.example.com\"), or a wildcard (\"*.example.com\").",
+        "type": "string",
+        "pattern": HOST_PATTERN,
+        "maxLength": 255
     })
 );
 schema_type!(
@@ -117,15 +186,23 @@ schema_type!(
 );
 
 /// tenants.toml: who runs on this cluster, and who may talk to whom. `tenantc compile` turns it
-/// into the Namespaces, NetworkPolicies and Istio Sidecars under output/.
+/// into the Namespaces, NetworkPolicies, Istio Sidecars and ServiceEntries under output/.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields, title = "tenants.toml")]
+// An [external] entry is excepted from the cluster's own ranges, so it needs them.
+#[schemars(extend(
+    "if" = { "required": ["external"], "properties": { "external": { "minProperties": 1 } } },
+    "then" = {
+        "required": ["cluster"],
+        "properties": { "cluster": { "required": ["pod_cidrs", "service_cidrs"] } }
+    }
+))]
 pub struct TenantsFile {
     /// The format version; must be 1.
     pub version: Version,
     /// The cluster this file describes.
     pub cluster: Option<ClusterTable>,
-    /// Namespaces that are not tenants: DNS, the ingress controller, monitoring.
+    /// What runs beside the tenants: DNS, the ingress controller, monitoring, the Kubernetes API.
     pub platform: Option<PlatformTable>,
     /// The Istio mesh; omit the table for no Istio resources and no injection labels.
     pub mesh: Option<MeshTable>,
@@ -135,6 +212,9 @@ pub struct TenantsFile {
     /// The tenants, keyed by tenant name.
     #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }))]
     pub tenants: Option<BTreeMap<String, TenantTable>>,
+    /// Destinations outside the cluster, keyed by name, that tenants and shared entries may reach.
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": crate::resolve::MAX_EXTERNAL_NAME }))]
+    pub external: Option<BTreeMap<String, ExternalTable>>,
     /// Generate the Argo CD or Flux objects that sync each tenant's directory (into output/gitops/).
     pub gitops: Option<GitOpsTable>,
 }
@@ -151,6 +231,12 @@ pub struct ClusterTable {
         pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
     ))]
     pub domain: Option<String>,
+    /// The pod network's ranges (kube-controller-manager's `--cluster-cidr`): excepted from every ipBlock to an external destination. Needed by [external] entries.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub pod_cidrs: Option<Vec<Cidr>>,
+    /// The Service ranges (`--service-cluster-ip-range`): excepted from every ipBlock to an external destination. Needed by [external] entries.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub service_cidrs: Option<Vec<Cidr>>,
 }
 
 /// `[platform]`.
@@ -163,6 +249,8 @@ pub struct PlatformTable {
     pub ingress: Option<IngressTable>,
     /// The metrics scraper, allowed into every tenant and shared namespace.
     pub monitoring: Option<MonitoringTable>,
+    /// The Kubernetes API server, reached by IP (it runs on the host network); needed by `kube_api = true` on a tenant.
+    pub kube_api: Option<KubeApiTable>,
 }
 
 /// `[platform.dns]`.
@@ -177,6 +265,21 @@ pub struct DnsTable {
     pub pod_labels: Option<Labels>,
     /// The DNS pods' ports (after the Service's DNAT, not the Service port), allowed over UDP and TCP. Default [53].
     #[schemars(length(min = 1))]
+    pub ports: Option<Vec<Port>>,
+    /// Node-local DNS caches (NodeLocal DNSCache) reached by IP, allowed on the DNS ports over UDP and TCP from every managed namespace. Default none.
+    #[schemars(extend("uniqueItems" = true))]
+    pub cidrs: Option<Vec<Cidr>>,
+}
+
+/// `[platform.kube_api]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct KubeApiTable {
+    /// The API server's endpoints (the `kubernetes` EndpointSlice in `default`), such as ["172.18.0.2/32"] (required).
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub cidrs: Vec<Cidr>,
+    /// The endpoints' ports, after the Service's DNAT. Default [443, 6443].
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub ports: Option<Vec<Port>>,
 }
 
@@ -221,7 +324,7 @@ pub struct MeshTable {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct SharedTable {
-    /// Who may call it. Default "*".
+    /// Who may call it: tenants and shared entries by name, or "*" (the default) for every tenant.
     pub consumers: Option<Consumers>,
     /// Put on its Namespace.
     pub labels: Option<Labels>,
@@ -229,6 +332,9 @@ pub struct SharedTable {
     pub annotations: Option<Annotations>,
     /// The ingress controller may reach it (needs [platform.ingress]). Default false.
     pub ingress: Option<bool>,
+    /// Its consumers reach it on these TCP ports only. Default: every port.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub ports: Option<Vec<Port>>,
 }
 
 /// `[tenants.<name>]`: a tenant.
@@ -242,8 +348,48 @@ pub struct TenantTable {
     pub labels: Option<Labels>,
     /// Put on each of its Namespaces.
     pub annotations: Option<Annotations>,
-    /// The ingress controller may reach it (needs [platform.ingress]). Default false.
-    pub ingress: Option<bool>,
+    /// The ingress controller may reach it: true (all its namespaces), false (the default) or a list of some of its namespaces. Needs [platform.ingress].
+    pub ingress: Option<TenantIngress>,
+    /// Its pods may call the Kubernetes API (needs [platform.kube_api]). Default false.
+    pub kube_api: Option<bool>,
+    /// Its namespaces opened to other tenants and shared entries, keyed by namespace (one of its own).
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }))]
+    pub expose: Option<BTreeMap<String, ExposeTable>>,
+}
+
+/// `[tenants.<t>.expose.<namespace>]`: one of the tenant's namespaces, opened to others.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ExposeTable {
+    /// Who may call it (required): tenants and shared entries by name, or "*" for every tenant.
+    pub consumers: ExposeConsumers,
+    /// Reachable on these TCP ports only. Default: every port.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub ports: Option<Vec<Port>>,
+}
+
+/// `[external.<name>]`: a destination outside the cluster.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+// Istio resolves an HTTP or HTTPS host by DNS, which a wildcard cannot be.
+#[schemars(extend(
+    "if" = { "properties": { "protocol": { "enum": ["HTTP", "HTTPS"] } }, "required": ["protocol"] },
+    "then" = { "properties": { "hosts": { "items": { "not": { "pattern": "^\\*\\." } } } } }
+))]
+pub struct ExternalTable {
+    /// Its DNS names: with [mesh], an Istio ServiceEntry (MESH_EXTERNAL) that only its consumers' sidecars import. A wildcard ("*.example.com") needs protocol TLS or TCP.
+    #[schemars(length(max = 256), extend("uniqueItems" = true))]
+    pub hosts: Option<Vec<Host>>,
+    /// Where NetworkPolicy lets the traffic go (required), outside the cluster's own ranges; ["0.0.0.0/0"] when only the host names are known.
+    #[schemars(length(min = 1, max = 256), extend("uniqueItems" = true))]
+    pub cidrs: Vec<Cidr>,
+    /// The TCP ports its consumers may reach (required).
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub ports: Vec<Port>,
+    /// The ServiceEntry port protocol. Default "TLS".
+    pub protocol: Option<ExternalProtocol>,
+    /// Who may reach it (required): tenants and shared entries by name, or "*" for every tenant.
+    pub consumers: Consumers,
 }
 
 schema_type!(

@@ -108,9 +108,12 @@ fn schema_properties_equal_the_loader_keys_at_every_level() {
         ("platform.dns", keys::DNS),
         ("platform.ingress", keys::INGRESS),
         ("platform.monitoring", keys::MONITORING),
+        ("platform.kube_api", keys::KUBE_API),
         ("mesh", keys::MESH),
         ("shared.*", keys::SHARED),
         ("tenants.*", keys::TENANT),
+        ("tenants.*.expose.*", keys::EXPOSE),
+        ("external.*", keys::EXTERNAL),
         ("gitops", keys::GITOPS),
     ]
     .into_iter()
@@ -148,6 +151,42 @@ fn every_table_rejects_unknown_keys_and_every_key_has_a_description() {
     walk(&schema, &schema, "");
 }
 
+/// Every key of the flows, each in a form the example does not use.
+const FLOWS: &str = r#"version = 1
+[cluster]
+pod_cidrs = ["10.244.0.0/16", "fd00:10:244::/56"]
+service_cidrs = ["10.96.0.0/12"]
+[platform]
+dns = { cidrs = ["169.254.20.10/32"] }
+ingress = { namespace = "ingress" }
+kube_api = { cidrs = ["172.18.0.2/32", "2001:db8::1/128"] }
+[external.vendor]
+hosts = ["*.vendor.example.com", "vendor.example.com"]
+cidrs = ["0.0.0.0/0", "::/0"]
+ports = [443, 8443]
+consumers = "*"
+[external.billing]
+hosts = ["billing.example.com"]
+cidrs = ["198.51.100.0/24"]
+ports = [80]
+protocol = "HTTP"
+consumers = ["acme", "db"]
+[shared.db]
+consumers = ["acme"]
+ports = [5432]
+[tenants.acme]
+namespaces = ["acme", "acme-api"]
+ingress = ["acme"]
+kube_api = true
+[tenants.acme.expose.acme-api]
+consumers = "*"
+[tenants.globex]
+ingress = false
+[tenants.globex.expose.globex]
+consumers = ["acme", "db"]
+ports = [8443, 9443]
+"#;
+
 #[test]
 fn example_and_valid_configs_validate() {
     let v = validator();
@@ -161,6 +200,9 @@ fn example_and_valid_configs_validate() {
         "version = 1\n[tenants.a]\nlabels = { \"example.com/plan\" = \"\", plan = \"gold_1.0\" }\nannotations = { \"example.com/x\" = \"any text: yes\" }\n",
         "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"ssh://git@git.example.com/p/t.git\"\nrevision = \"release/1.x\"\npath = \"./clusters/prod/.output\"\nnamespace = \"flux\"\n",
         "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"git@git.example.com:p/t.git\"\npath = \".\"\n",
+        FLOWS,
+        "version = 1\n[platform.dns]\ncidrs = []\n",
+        "version = 1\n[external]\n",
     ];
     for toml_text in valid {
         let json = as_json(toml_text);
@@ -169,6 +211,11 @@ fn example_and_valid_configs_validate() {
         let p = Project::new(toml_text);
         p.compile().success();
     }
+}
+
+/// A config with the cluster ranges and tenant `a`, followed by `rest`.
+fn flows_with(rest: &str) -> String {
+    format!("version = 1\n[cluster]\npod_cidrs = [\"10.244.0.0/16\"]\nservice_cidrs = [\"10.96.0.0/12\"]\n[tenants.a]\n{rest}")
 }
 
 #[test]
@@ -274,6 +321,38 @@ fn bad_configs_are_rejected_by_the_schema_and_by_compile() {
         ("gitops scp-like URL for Flux", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"git@g:p.git\"\n"),
         ("gitops secret for Argo CD", "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://g/p.git\"\nsecret = \"creds\"\n"),
         ("gitops secret", "version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\nsecret = \"Creds\"\n"),
+        ("CIDR that is not one", "version = 1\n[cluster]\npod_cidrs = [\"10.244.0/16\"]\n"),
+        ("CIDR prefix too long", "version = 1\n[cluster]\npod_cidrs = [\"10.244.0.0/33\"]\n"),
+        ("address without a prefix", "version = 1\n[platform.dns]\ncidrs = [\"169.254.20.10\"]\n"),
+        ("CIDR listed twice", "version = 1\n[cluster]\nservice_cidrs = [\"10.96.0.0/12\", \"10.96.0.0/12\"]\n"),
+        ("no pod range", "version = 1\n[cluster]\npod_cidrs = []\n"),
+        ("external without the cluster ranges", "version = 1\n[external.x]\ncidrs = [\"203.0.113.0/24\"]\nports = [443]\nconsumers = [\"a\"]\n[tenants.a]\n"),
+        ("external without a service range", &flows_with("[external.x]\ncidrs = [\"203.0.113.0/24\"]\nports = [443]\nconsumers = [\"a\"]\n").replace("service_cidrs = [\"10.96.0.0/12\"]\n", "")),
+        ("external without cidrs", &flows_with("[external.x]\nports = [443]\nconsumers = [\"a\"]\n")),
+        ("external without ports", &flows_with("[external.x]\ncidrs = [\"203.0.113.0/24\"]\nconsumers = [\"a\"]\n")),
+        ("external without consumers", &flows_with("[external.x]\ncidrs = [\"203.0.113.0/24\"]\nports = [443]\n")),
+        ("external with no port", &flows_with("[external.x]\ncidrs = [\"203.0.113.0/24\"]\nports = []\nconsumers = [\"a\"]\n")),
+        ("external protocol", &flows_with("[external.x]\ncidrs = [\"203.0.113.0/24\"]\nports = [443]\nprotocol = \"tls\"\nconsumers = [\"a\"]\n")),
+        ("external host uppercase", &flows_with("[external.x]\nhosts = [\"API.example.com\"]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"a\"]\n")),
+        ("external host with one label", &flows_with("[external.x]\nhosts = [\"localhost\"]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"a\"]\n")),
+        ("external wildcard host over HTTPS", &flows_with("[external.x]\nhosts = [\"*.example.com\"]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nprotocol = \"HTTPS\"\nconsumers = [\"a\"]\n")),
+        ("external name", &flows_with("[external.X]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"a\"]\n")),
+        ("external name too long for its ServiceEntry", &flows_with(&format!("[external.{}]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"a\"]\n", "x".repeat(tenantc::resolve::MAX_EXTERNAL_NAME + 1)))),
+        ("external unknown key", &flows_with("[external.x]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"a\"]\nhost = [\"a.example.com\"]\n")),
+        ("kube_api without cidrs", "version = 1\n[platform.kube_api]\nports = [443]\n"),
+        ("kube_api port 0", "version = 1\n[platform.kube_api]\ncidrs = [\"172.18.0.2/32\"]\nports = [0]\n"),
+        ("kube_api as a string", "version = 1\n[tenants.a]\nkube_api = \"yes\"\n"),
+        ("shared with no port", "version = 1\n[shared.db]\nports = []\n"),
+        ("shared port 70000", "version = 1\n[shared.db]\nports = [70000]\n"),
+        ("shared port listed twice", "version = 1\n[shared.db]\nports = [5432, 5432]\n"),
+        ("ingress as a string", "version = 1\n[platform.ingress]\nnamespace = \"in\"\n[tenants.a]\ningress = \"a\"\n"),
+        ("ingress namespace listed twice", "version = 1\n[platform.ingress]\nnamespace = \"in\"\n[tenants.a]\ningress = [\"a\", \"a\"]\n"),
+        ("ingress namespace name", "version = 1\n[platform.ingress]\nnamespace = \"in\"\n[tenants.a]\ningress = [\"A\"]\n"),
+        ("expose without consumers", "version = 1\n[tenants.a]\n[tenants.a.expose.a]\nports = [443]\n"),
+        ("expose with no consumer", "version = 1\n[tenants.a]\n[tenants.b]\n[tenants.a.expose.a]\nconsumers = []\n"),
+        ("expose with no port", "version = 1\n[tenants.a]\n[tenants.b]\n[tenants.a.expose.a]\nconsumers = [\"b\"]\nports = []\n"),
+        ("expose unknown key", "version = 1\n[tenants.a]\n[tenants.b]\n[tenants.a.expose.a]\nconsumers = [\"b\"]\nport = [443]\n"),
+        ("expose key", "version = 1\n[tenants.a]\n[tenants.b]\n[tenants.a.expose.A]\nconsumers = [\"b\"]\n"),
     ];
     for (what, toml_text) in bad {
         let json = as_json(toml_text);
