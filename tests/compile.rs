@@ -12,7 +12,7 @@ use common::{documents, files, tenantc, Project, Schemas, EXAMPLE};
 fn example_tree_matches_snapshot_and_validates() {
     let p = Project::new(EXAMPLE);
     p.compile().success().stdout(predicates::str::contains(
-        "compiled 4 tenants, 2 shared: 54 files written, 0 unchanged, 0 removed",
+        "compiled 4 tenants, 2 shared: 67 files written, 0 unchanged, 0 removed",
     ));
     let tree = files(&p.output());
     let mut all = String::new();
@@ -140,7 +140,10 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
         dns["ports"],
         serde_json::json!([{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}])
     );
-    let istiod = &egress[1];
+    // egress[1] is the node-local DNS cache, by address on the same ports.
+    assert_eq!(egress[1]["to"][0]["ipBlock"]["cidr"], "169.254.20.10/32");
+    assert_eq!(egress[1]["ports"], dns["ports"]);
+    let istiod = &egress[2];
     assert_eq!(
         istiod["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
         "istio-system"
@@ -163,7 +166,7 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
     assert_eq!(
         consumers["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]
             ["values"],
-        serde_json::json!(["acme", "acme-jobs", "initech"])
+        serde_json::json!(["acme", "acme-api", "acme-jobs", "initech"])
     );
     // umbrella consumes no payments; initech does not accept ingress.
     let initech = doc_of(&tree, "tenants/initech/initech/networkpolicies.yaml");

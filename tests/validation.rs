@@ -138,7 +138,7 @@ fn wrong_types() {
     rejects(
         "version = 1\n[tenants.acme]\ningress = \"yes\"\n",
         "\"yes\"",
-        "`ingress` must be true or false, found a string",
+        "`ingress` must be true, false or a list of the tenant's namespaces, found a string",
         None,
     );
     rejects(
@@ -402,7 +402,7 @@ fn platform_and_mesh_rules() {
     rejects(
         "version = 1\n[tenants.acme]\ningress = true\n",
         "true",
-        "tenant `acme` sets `ingress = true`, but [platform.ingress] is not configured",
+        "tenant `acme` lets the ingress controller in, but [platform.ingress] is not configured",
         None,
     );
     rejects(

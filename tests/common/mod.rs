@@ -129,6 +129,7 @@ pub struct Schemas {
     namespace: jsonschema::Validator,
     networkpolicy: jsonschema::Validator,
     sidecar: jsonschema::Validator,
+    serviceentry: jsonschema::Validator,
     /// The Argo CD and Flux CRDs' schemas, made strict, by kind.
     pub crds: BTreeMap<&'static str, jsonschema::Validator>,
 }
@@ -181,6 +182,7 @@ impl Schemas {
             namespace: load("namespace-v1.json"),
             networkpolicy: load("networkpolicy-networking.k8s.io-v1.json"),
             sidecar: load("sidecar-networking.istio.io-v1.json"),
+            serviceentry: load("serviceentry-networking.istio.io-v1.json"),
             crds: CRDS
                 .iter()
                 .map(|(_, kind, _)| {
@@ -208,6 +210,7 @@ impl Schemas {
                     "Namespace" => &self.namespace,
                     "NetworkPolicy" => &self.networkpolicy,
                     "Sidecar" => &self.sidecar,
+                    "ServiceEntry" => &self.serviceentry,
                     // kustomize's own file, not an object (Flux's Kustomization is checked).
                     "Kustomization" if doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1" => {
                         continue
