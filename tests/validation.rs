@@ -156,7 +156,7 @@ fn wrong_types() {
     rejects(
         "version = 1\n[shared.db]\nconsumers = \"acme\"\n[tenants.acme]\n",
         "\"acme\"",
-        "`consumers` must be \"*\" or a list of tenant names",
+        "`consumers` must be \"*\" or a list of tenant and shared names",
         Some("write consumers = [\"acme\"]"),
     );
 }
