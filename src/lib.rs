@@ -8,6 +8,7 @@ pub mod diag;
 pub mod emit;
 pub mod init;
 pub mod intent;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod par;
@@ -66,7 +67,14 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
     let (raw, mut diagnostics) = load::load_partial(source).map_err(fail)?;
     // Rules are checked even when some keys could not be read, so one run reports everything.
     match resolve::resolve(&raw, source) {
-        Ok(config) if diagnostics.is_empty() => Ok(config),
+        Ok(config) if diagnostics.is_empty() => {
+            let too_long = limits::check(&raw, &config);
+            if too_long.is_empty() {
+                Ok(config)
+            } else {
+                Err(fail(too_long))
+            }
+        }
         Ok(_) => Err(fail(diagnostics)),
         Err(more) => {
             diagnostics.extend(more);

@@ -380,3 +380,30 @@ fn non_utf8_input_is_reported_at_its_line_and_column() {
         .stderr(predicate::str::contains("the file is not UTF-8: byte 0xff"))
         .stderr(predicate::str::contains("--> tenants.toml:3:17"));
 }
+
+#[test]
+fn a_generated_name_over_its_kinds_limit_is_reported_at_the_name() {
+    let long = "a".repeat(63);
+    let toml = format!(
+        "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://g/p.git\"\n[tenants.{long}]\n"
+    );
+    let p = Project::new(&toml);
+    p.compile()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "tenant `{long}` gets an Argo CD Application and AppProject named `tenant-{long}`, 70 characters"
+        )))
+        .stderr(predicate::str::contains("--> tenants.toml:5:10"))
+        .stderr(predicate::str::contains("shorten the name to at most 56 characters"));
+    assert!(!p.output().exists());
+    p.set_config(&toml.replace(&long, &"a".repeat(56)));
+    p.compile().success();
+}
+
+#[test]
+fn errors_under_deep_dotted_headers_point_at_the_key() {
+    let p = Project::new("version = 1\n[tenants.acme.labels.foo.bar]\nx = 1\n");
+    p.compile()
+        .code(2)
+        .stderr(predicate::str::contains("--> tenants.toml:2:22"));
+}
