@@ -407,3 +407,85 @@ fn errors_under_deep_dotted_headers_point_at_the_key() {
         .code(2)
         .stderr(predicate::str::contains("--> tenants.toml:2:22"));
 }
+
+// Class 2: verify judges what the cluster receives.
+
+/// A compiled SMALL tree, edited by `edit`; verify must exit 1 naming `expected`.
+fn verify_refuses(edit: impl Fn(&Project), expected: &str) {
+    let p = Project::new(SMALL);
+    p.compile().success();
+    p.run("verify", &[]).success();
+    edit(&p);
+    p.run("verify", &[])
+        .code(1)
+        .stdout(predicate::str::contains(expected));
+}
+
+#[test]
+fn verify_reports_kinds_tenantc_never_generates() {
+    verify_refuses(
+        |p| {
+            let crb = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: pwn\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: Group, name: system:authenticated, apiGroup: rbac.authorization.k8s.io}]\n";
+            let ns = p.read_out("tenants/acme/acme/namespace.yaml");
+            fs::write(
+                p.output().join("tenants/acme/acme/namespace.yaml"),
+                format!("{ns}---\n{crb}"),
+            )
+            .unwrap();
+        },
+        "holds a ClusterRoleBinding `pwn`",
+    );
+}
+
+#[test]
+fn verify_reports_a_policy_file_no_kustomization_applies() {
+    verify_refuses(
+        |p| {
+            p.edit(
+                "tenants/acme/kustomization.yaml",
+                "- acme/networkpolicies.yaml\n",
+                "",
+            )
+        },
+        "tenants/acme/acme/networkpolicies.yaml is in the tree but no kustomization reaches it",
+    );
+}
+
+#[test]
+fn verify_refuses_kustomization_features_it_does_not_evaluate() {
+    verify_refuses(
+        |p| {
+            let k = p.read_out("tenants/acme/kustomization.yaml");
+            fs::write(
+                p.output().join("tenants/acme/kustomization.yaml"),
+                format!("{k}patches:\n- path: open.yaml\nnamePrefix: x-\n"),
+            )
+            .unwrap();
+        },
+        "uses `patches`, which changes what the cluster receives",
+    );
+    verify_refuses(
+        |p| {
+            p.edit(
+                "kustomization.yaml",
+                "- tenants/acme\n",
+                "- tenants/acme\n- ../../elsewhere\n",
+            )
+        },
+        "lists `../../elsewhere`, outside the output tree",
+    );
+}
+
+#[test]
+fn verify_refuses_yaml_merge_keys() {
+    verify_refuses(
+        |p| {
+            p.edit(
+                "tenants/acme/acme/networkpolicies.yaml",
+                "  podSelector: {}\n",
+                "  podSelector: {}\n  x: &open {a: 1}\n  y:\n    <<: *open\n",
+            )
+        },
+        "uses a YAML merge key (`<<`)",
+    );
+}

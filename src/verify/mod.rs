@@ -12,6 +12,7 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod graph;
+pub mod kustomize;
 pub mod netpol;
 pub mod reach;
 pub mod sidecar;
@@ -110,7 +111,8 @@ pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> 
 }
 
 pub fn report_of(model: &Model, intent: &Intent) -> Report {
-    let findings = check::check(model, intent);
+    let mut findings = check::check(model, intent);
+    findings.extend(model.tree.audit.iter().cloned());
     let mesh_scope = check::mesh_scope(model, intent);
     let violations = findings
         .iter()
