@@ -8,6 +8,7 @@ pub mod diag;
 pub mod emit;
 pub mod init;
 pub mod intent;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod par;
@@ -66,7 +67,14 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
     let (raw, mut diagnostics) = load::load_partial(source).map_err(fail)?;
     // Rules are checked even when some keys could not be read, so one run reports everything.
     match resolve::resolve(&raw, source) {
-        Ok(config) if diagnostics.is_empty() => Ok(config),
+        Ok(config) if diagnostics.is_empty() => {
+            let too_long = limits::check(&raw, &config);
+            if too_long.is_empty() {
+                Ok(config)
+            } else {
+                Err(fail(too_long))
+            }
+        }
         Ok(_) => Err(fail(diagnostics)),
         Err(more) => {
             diagnostics.extend(more);
@@ -77,19 +85,77 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
     }
 }
 
+/// The largest tenants.toml read: some 100 times a 10,000-tenant file. Past it, or for anything
+/// but a regular file (`/dev/zero`, a FIFO, a directory), the run stops at once with exit 2.
+pub const CONFIG_LIMIT: u64 = 16 << 20;
+
 /// Reads and validates the tenants.toml at `path`.
 pub fn config_from_file(path: &Path) -> Result<(Config, String), Error> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    let bytes = read_config(path).map_err(|source| Error::Read {
         path: display.clone(),
         source,
     })?;
-    let source = String::from_utf8(bytes).map_err(|e| Error::Read {
-        path: display.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8: {e}")),
-    })?;
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            // Positioned like any other error: the text up to the bad byte is valid UTF-8, so
+            // the lossy copy has it at the same offset.
+            let at = e.utf8_error().valid_up_to();
+            let source = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            return Err(Error::Config(SourceErrors {
+                path: display,
+                source,
+                diagnostics: vec![diag::Diagnostic::new(
+                    format!(
+                        "the file is not UTF-8: byte 0x{:02x} at offset {at}",
+                        e.as_bytes()[at]
+                    ),
+                    at..at + 1,
+                )
+                .with_help("save the file as UTF-8")],
+            }));
+        }
+    };
     let config = config_from_source(&source, &display)?;
     Ok((config, source))
+}
+
+/// The bytes of the config file: a regular file of at most [`CONFIG_LIMIT`] bytes. Opened
+/// without blocking, so that a FIFO fails instead of waiting for a writer.
+fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a device, a FIFO or a directory); tenantc reads tenants.toml from a file",
+        ));
+    }
+    if meta.len() > CONFIG_LIMIT {
+        return Err(std::io::Error::other(format!(
+            "{} bytes; tenants.toml may be at most {} MiB",
+            meta.len(),
+            CONFIG_LIMIT >> 20
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow while it is read: never read more than the limit.
+    file.take(CONFIG_LIMIT + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > CONFIG_LIMIT {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            CONFIG_LIMIT >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Runs every pure stage: config to intent to rendered, laid-out tree.

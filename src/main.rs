@@ -6,8 +6,65 @@ mod cli;
 
 /// mimalloc: tenantc allocates millions of small strings and maps on large trees, on several
 /// threads; mimalloc is faster at that than the system allocator and gives memory back sooner.
+/// Wrapped to hold a rendering template to its allocation budget.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: Budgeted = Budgeted(mimalloc::MiMalloc);
+
+/// The global allocator, refusing a template more memory than
+/// [`tenantc::render::ALLOCATION_BUDGET`]: the run then ends with exit code 2 and a message,
+/// before anything is written (templates render before the write), instead of an out-of-memory
+/// abort or the system's OOM killer.
+struct Budgeted(mimalloc::MiMalloc);
+
+// SAFETY: every call is forwarded unchanged to mimalloc; the budget check only reads and writes
+// a thread-local `Cell` (no allocation) and, when exceeded, ends the process without unwinding.
+unsafe impl std::alloc::GlobalAlloc for Budgeted {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if !tenantc::render::charge_allocation(layout.size()) {
+            over_budget();
+        }
+        unsafe { self.0.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        tenantc::render::refund_allocation(layout.size());
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if !tenantc::render::charge_allocation(layout.size()) {
+            over_budget();
+        }
+        unsafe { self.0.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            if !tenantc::render::charge_allocation(new_size - layout.size()) {
+                over_budget();
+            }
+        } else {
+            tenantc::render::refund_allocation(layout.size() - new_size);
+        }
+        unsafe { self.0.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Inside the allocator nothing may allocate: a fixed message, written with one system call.
+#[cfg(unix)]
+fn over_budget() -> ! {
+    const MESSAGE: &[u8] = b"error: a template used more than 256 MiB of memory to render one namespace (a value that grows without bound?); nothing was written\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe and allocate nothing.
+    unsafe {
+        libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+        libc::_exit(2);
+    }
+}
+
+#[cfg(not(unix))]
+fn over_budget() -> ! {
+    std::process::abort()
+}
 
 fn main() -> ExitCode {
     restore_sigpipe();

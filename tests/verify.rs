@@ -247,11 +247,22 @@ fn deleting_a_sidecar() {
 fn a_root_namespace_sidecar_is_the_default_of_namespaces_without_one() {
     let p = compiled();
     std::fs::remove_file(p.output().join("tenants/umbrella/umbrella/sidecar.yaml")).unwrap();
+    p.edit(
+        "tenants/umbrella/kustomization.yaml",
+        "- umbrella/sidecar.yaml\n",
+        "",
+    );
     std::fs::write(
         p.output().join("root-sidecar.yaml"),
         "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: default\n  namespace: istio-system\nspec:\n  egress:\n  - hosts:\n    - \"./*\"\n    - \"common-services/*\"\n    - \"istio-system/*\"\n    - kube-system/kube-dns.kube-system.svc.cluster.local\n  outboundTrafficPolicy:\n    mode: REGISTRY_ONLY\n",
     )
     .unwrap();
+    // Listed in the root kustomization: verify evaluates what the cluster receives.
+    p.edit(
+        "kustomization.yaml",
+        "resources:\n",
+        "resources:\n- root-sidecar.yaml\n",
+    );
     // `./*` in the root default means the workload's own namespace, so umbrella is as intended.
     p.verify().code(0);
 }
@@ -353,6 +364,12 @@ fn namespaces_missing_or_unknown_and_injection_labels() {
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: rogue\n",
     )
     .unwrap();
+    // Listed in the root kustomization: verify evaluates what the cluster receives.
+    p.edit(
+        "kustomization.yaml",
+        "resources:\n",
+        "resources:\n- extra.yaml\n",
+    );
     p.verify()
         .code(1)
         .stdout(predicate::str::contains("violation: namespace initech (tenant initech) is in tenants.toml but the tree has no Namespace document for it"))
@@ -528,6 +545,12 @@ fn other_policy_kinds_are_reported_as_not_evaluated() {
         "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: allow-all\nspec:\n  selector: all()\n  ingress:\n  - action: Allow\n",
     )
     .unwrap();
+    // Listed in the root kustomization: verify evaluates what the cluster receives.
+    p.edit(
+        "kustomization.yaml",
+        "resources:\n",
+        "resources:\n- calico.yaml\n",
+    );
     p.verify().code(0).stdout(predicate::str::contains(
         "warning: GlobalNetworkPolicy allow-all (projectcalico.org/v3) in output/calico.yaml is not evaluated",
     ));
@@ -559,6 +582,12 @@ fn invalid_objects_are_violations() {
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: stray\nspec:\n  podSelector: {}\n",
     )
     .unwrap();
+    // Listed in the root kustomization: verify evaluates what the cluster receives.
+    p.edit(
+        "kustomization.yaml",
+        "resources:\n",
+        "resources:\n- dup.yaml\n",
+    );
     p.verify()
         .code(1)
         .stdout(predicate::str::contains("violation: namespaceSelector: unknown operator `Equals` (use In, NotIn, Exists or DoesNotExist) (output/tenants/acme/acme/networkpolicies.yaml: allow-same-tenant)"))

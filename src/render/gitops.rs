@@ -51,7 +51,10 @@ pub fn render_gitops(
         };
         let ctx = context! { unit => Value::from_serialize(unit), gitops => settings.clone() };
         let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
-        let text = normalize(&tmpl.render(&ctx).map_err(|e| fail(describe(&e)))?);
+        let text = normalize(
+            &crate::render::templates::render_bounded(&tmpl, &ctx)
+                .map_err(|e| fail(describe(&e)))?,
+        );
         let docs = check_gitops_documents(&text, gitops, unit).map_err(fail)?;
         if templates.custom {
             for doc in &docs {

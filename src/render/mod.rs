@@ -22,6 +22,7 @@ pub use check::strict_crd_schema;
 use check::{check_documents, check_schema, Slot};
 pub use gitops::{render_gitops, RenderedGitOps, ARGOCD_API, FLUX_KUSTOMIZE_API, FLUX_SOURCE_API};
 use templates::describe;
+pub use templates::{charge_allocation, refund_allocation, ALLOCATION_BUDGET, FUEL, OUTPUT_BUDGET};
 pub use templates::{
     yaml_string, yaml_value, TemplateError, Templates, ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE,
     CONSUMERS_PER_POLICY, DEFAULT_TEMPLATES, FLUX_ROOT_TEMPLATE, FLUX_UNIT_TEMPLATE,
@@ -86,7 +87,8 @@ fn render_namespace(
             message,
         };
         let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
-        let text = tmpl.render(&ctx).map_err(|e| fail(describe(&e)))?;
+        let text = crate::render::templates::render_bounded(&tmpl, &ctx)
+            .map_err(|e| fail(describe(&e)))?;
         let text = normalize(&text);
         // The built-in templates' documents are parsed back and their heads checked; a user's are
         // also kept whole for the schema check.

@@ -61,6 +61,116 @@ pub const FLUX_UNIT_TEMPLATE: &str = "flux-unit.yaml.j2";
 /// names (about 25 KiB each), so that no object nears Kubernetes' 1.5 MiB limit at any scale.
 pub const CONSUMERS_PER_POLICY: usize = 1000;
 
+/// Instructions one template may run to render one namespace. The built-in templates need about
+/// 40 per consumer of a shared namespace (so some 400,000 at 10,000 consumers); a template that
+/// loops without end stops here, with an error, in a few seconds at most.
+pub const FUEL: u64 = 20_000_000;
+/// Bytes one template may write for one namespace (the built-in ones write some 300 KiB for a
+/// shared namespace with 10,000 consumers; Kubernetes refuses objects over 1.5 MiB anyway).
+pub const OUTPUT_BUDGET: usize = 16 << 20;
+/// Bytes one template may hold allocated to render one namespace: a value that doubles in a
+/// loop is stopped here, not by the operating system's out-of-memory killer (see
+/// [`charge_allocation`]).
+pub const ALLOCATION_BUDGET: usize = 256 << 20;
+/// The largest template file read.
+pub const TEMPLATE_FILE_LIMIT: u64 = 1 << 20;
+
+thread_local! {
+    /// What the template rendering on this thread may still allocate; `usize::MAX`: no template
+    /// is rendering.
+    static ALLOCATION_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Called by the binary's global allocator for every allocation: `false` when a template
+/// rendering on this thread has used up [`ALLOCATION_BUDGET`]. (minijinja bounds instructions
+/// with fuel, but not the size of the values a template builds.)
+pub fn charge_allocation(size: usize) -> bool {
+    ALLOCATION_LEFT
+        .try_with(|left| {
+            let l = left.get();
+            if l == usize::MAX {
+                true
+            } else if size > l {
+                false
+            } else {
+                left.set(l - size);
+                true
+            }
+        })
+        .unwrap_or(true)
+}
+
+/// Called by the binary's global allocator for every deallocation: what a rendering template
+/// frees, it may allocate again (the budget bounds live memory, not the total allocated).
+pub fn refund_allocation(size: usize) {
+    let _ = ALLOCATION_LEFT.try_with(|left| {
+        let l = left.get();
+        if l != usize::MAX {
+            left.set(l.saturating_add(size).min(usize::MAX - 1));
+        }
+    });
+}
+
+/// A writer that refuses to grow past [`OUTPUT_BUDGET`].
+struct Budgeted {
+    out: Vec<u8>,
+    exceeded: bool,
+}
+
+impl std::io::Write for Budgeted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + buf.len() > OUTPUT_BUDGET {
+            self.exceeded = true;
+            return Err(std::io::Error::other("output budget exceeded"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `tmpl` within the [`FUEL`] (set on the environment), [`OUTPUT_BUDGET`] and
+/// [`ALLOCATION_BUDGET`] bounds.
+pub(super) fn render_bounded(
+    tmpl: &minijinja::Template<'_, '_>,
+    ctx: &Value,
+) -> Result<String, minijinja::Error> {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = ALLOCATION_LEFT.try_with(|l| l.set(usize::MAX));
+        }
+    }
+    let mut out = Budgeted {
+        out: Vec::new(),
+        exceeded: false,
+    };
+    let result = {
+        let _reset = Reset;
+        let _ = ALLOCATION_LEFT.try_with(|l| l.set(ALLOCATION_BUDGET));
+        tmpl.render_captured_to(ctx, &mut out).map(|_| ())
+    };
+    if out.exceeded {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "the template wrote more than {} MiB for one namespace",
+                OUTPUT_BUDGET >> 20
+            ),
+        ));
+    }
+    result?;
+    String::from_utf8(out.out).map_err(|_| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            "the template wrote invalid UTF-8",
+        )
+    })
+}
+
 /// A problem with a template or with what it rendered.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("template `{origin}`{}: {message}", namespace.as_ref().map(|n| format!(" (rendering namespace `{n}`)")).unwrap_or_default())]
@@ -137,7 +247,7 @@ impl Templates {
                 });
                 continue;
             }
-            match std::fs::read_to_string(&path) {
+            match read_template(&path) {
                 Ok(src) => {
                     templates.sources.insert(name, (origin, src));
                     templates.custom = true;
@@ -164,6 +274,8 @@ impl Templates {
 
     pub(super) fn environment(&self) -> Result<Environment<'static>, Vec<TemplateError>> {
         let mut env = Environment::new();
+        // A template that never ends is an error, not a hung CI job.
+        env.set_fuel(Some(FUEL));
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         // A misspelt variable is an error, not an empty string in the output.
@@ -197,11 +309,66 @@ impl Templates {
     }
 }
 
+/// Reads a template file of the templates directory: a regular file, not a link (a link could
+/// make any file of the machine, `/proc/self/environ` say, part of the output and of `--check`'s
+/// diff in a CI log), of at most [`TEMPLATE_FILE_LIMIT`] bytes.
+fn read_template(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // O_NOFOLLOW: a link is refused by the open itself, with no window to swap it in.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            std::io::Error::other(
+                "is a symbolic link; templates are read only from regular files inside the templates directory",
+            )
+        } else {
+            e
+        }
+    })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("is not a regular file"));
+    }
+    if meta.len() > TEMPLATE_FILE_LIMIT {
+        return Err(std::io::Error::other(format!(
+            "is larger than {} KiB",
+            TEMPLATE_FILE_LIMIT >> 10
+        )));
+    }
+    let mut text = String::new();
+    file.take(TEMPLATE_FILE_LIMIT + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 pub(super) fn describe(e: &minijinja::Error) -> String {
     let mut text = match e.detail() {
         Some(d) => format!("{}: {d}", e.kind()),
         None => e.kind().to_string(),
     };
+    // An error inside an include or a macro is wrapped; the innermost one says what happened.
+    let mut inner: &dyn std::error::Error = e;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    if !std::ptr::addr_eq(inner, e as &dyn std::error::Error) {
+        text = format!("{text}: {inner}");
+    }
+    if inner
+        .downcast_ref::<minijinja::Error>()
+        .is_some_and(|i| i.kind() == ErrorKind::OutOfFuel)
+        || e.kind() == ErrorKind::OutOfFuel
+    {
+        text.push_str(&format!(
+            " (the template ran more than {FUEL} instructions for one namespace: a loop that never ends?)"
+        ));
+    }
     if let Some(line) = e.line() {
         text = format!("line {line}: {text}");
     }

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod explain;
 pub mod graph;
 pub mod ip;
+pub mod kustomize;
 pub mod netpol;
 pub mod outside;
 pub mod reach;
@@ -112,7 +113,8 @@ pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> 
 }
 
 pub fn report_of(model: &Model, intent: &Intent) -> Report {
-    let findings = check::check(model, intent);
+    let mut findings = check::check(model, intent);
+    findings.extend(model.tree.audit.iter().cloned());
     let mesh_scope = check::mesh_scope(model, intent);
     let violations = findings
         .iter()

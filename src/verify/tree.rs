@@ -286,6 +286,10 @@ pub struct Tree {
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them.
     pub unevaluated: Vec<Origin>,
+    /// Violations in how the tree is applied rather than in what its policies allow: files no
+    /// kustomization reaches, kustomization features, merge keys, kinds tenantc never generates
+    /// (see [`super::kustomize`]).
+    pub audit: Vec<super::Finding>,
 }
 
 /// A file that cannot be read or parsed: exit 2.
@@ -334,6 +338,11 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
+    // Only what the cluster receives is evaluated; the rest is reported.
+    let applied = super::kustomize::applied(root);
+    if let Some(files) = &applied.files {
+        paths.retain(|p| files.contains(p));
+    }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
     let chunk = paths.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Tree, Vec<TreeError>>> = std::thread::scope(|s| {
@@ -353,12 +362,19 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             })
             .collect()
     });
-    let mut tree = Tree::default();
+    let mut tree = Tree {
+        audit: applied.findings,
+        ..Tree::default()
+    };
     for part in parts {
         match part {
             // The first part becomes the tree as it is: no copy of the largest vectors.
-            Ok(t) if tree.files == 0 => tree = t,
+            Ok(mut t) if tree.files == 0 => {
+                t.audit.append(&mut tree.audit);
+                tree = t;
+            }
             Ok(t) => {
+                tree.audit.extend(t.audit);
                 tree.files += t.files;
                 tree.documents += t.documents;
                 tree.namespaces.extend(t.namespaces);
@@ -384,6 +400,8 @@ fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(text) => {
+                tree.audit
+                    .extend(super::kustomize::merge_key_finding(&text, path));
                 if let Err(e) = parse_file(&text, &name, &mut tree) {
                     errors.push(e);
                 }
@@ -444,7 +462,10 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
             }
             Ok(None) => {}
             // A document of another kind whose fields do not fit the lenient struct: not ours.
-            Err(_) if !KINDS.contains(&kind.as_str()) => tree.documents += 1,
+            Err(_) if !KINDS.contains(&kind.as_str()) => {
+                tree.documents += 1;
+                note_foreign(kind, "", "(unnamed)", &shared, tree);
+            }
             Err(e) => return Err(parse_error(file, &e)),
         }
     }
@@ -564,8 +585,50 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                 name: format!("{other} {name} ({api})"),
             });
         }
-        _ => {}
+        other => {
+            let name = raw.metadata.name.as_deref().unwrap_or("(unnamed)");
+            note_foreign(other, &api, name, file, tree);
+        }
     }
+}
+
+/// The kinds a tenantc tree holds besides Namespaces, NetworkPolicies and Sidecars:
+/// kustomizations and the GitOps objects (`apiVersion` prefix, kind).
+const OWN_KINDS: [(&str, &str); 5] = [
+    ("kustomize.config.k8s.io/", "Kustomization"),
+    ("argoproj.io/", "Application"),
+    ("argoproj.io/", "AppProject"),
+    ("source.toolkit.fluxcd.io/", "GitRepository"),
+    ("kustomize.toolkit.fluxcd.io/", "Kustomization"),
+];
+
+/// A document of a kind tenantc never generates (a ClusterRoleBinding, a Secret): whatever it
+/// does, verify cannot vouch for it, so it is a violation.
+fn note_foreign(kind: &str, api: &str, name: &str, file: &std::sync::Arc<str>, tree: &mut Tree) {
+    if kind.is_empty()
+        || OWN_KINDS
+            .iter()
+            .any(|(prefix, k)| *k == kind && (api.is_empty() || api.starts_with(prefix)))
+    {
+        return;
+    }
+    let origin = Origin {
+        file: file.clone(),
+        kind: "other",
+        name: name.to_owned(),
+    };
+    tree.audit.push(super::Finding {
+        severity: super::Severity::Violation,
+        check: "foreign-kind",
+        message: format!(
+            "{file} holds a {kind} `{name}`{}: tenantc never generates this kind, and verify cannot vouch for what it does; remove it from the output tree",
+            if api.is_empty() { String::new() } else { format!(" ({api})") }
+        ),
+        from: None,
+        to: None,
+        ports: Vec::new(),
+        objects: vec![origin],
+    });
 }
 
 #[cfg(test)]

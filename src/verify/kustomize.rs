@@ -1,0 +1,254 @@
+//! What the cluster receives from the tree: the files kustomize builds from the root
+//! `kustomization.yaml` and from each kustomization under `gitops/` (applied by the cluster admin
+//! or by a GitOps object of their own). verify evaluates only those files, and reports as violations what would make the
+//! cluster receive something else than the files it read:
+//!
+//! - a YAML file on disk that no kustomization reaches (a policy that is never applied);
+//! - a `resources` entry that leaves the tree, is a URL, or does not exist;
+//! - a kustomization feature that rewrites objects (`patches`, `namePrefix`, generators,
+//!   transformers, ...): verify does not evaluate them, so it refuses them;
+//! - a YAML merge key (`<<`), which kustomize applies and a plain YAML reader does not.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+use super::tree::Origin;
+use super::{Finding, Severity};
+
+/// The only keys of a kustomization verify understands; any other changes what is applied.
+const KNOWN_KEYS: [&str; 3] = ["apiVersion", "kind", "resources"];
+
+/// The kustomization the cluster applies, relative to the output directory.
+const ROOTS: [&str; 1] = ["kustomization.yaml"];
+/// Below this directory every kustomization is applied (by the cluster admin or a GitOps object).
+const GITOPS_DIR: &str = "gitops";
+
+const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The files to evaluate and what is wrong with how they are applied. `files` is `None` when the
+/// tree has no root kustomization (a tree applied with `kubectl apply -R`): every file counts.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub files: Option<BTreeSet<PathBuf>>,
+    pub findings: Vec<Finding>,
+}
+
+fn violation(check: &'static str, message: String, file: &Path) -> Finding {
+    Finding {
+        severity: Severity::Violation,
+        check,
+        message,
+        from: None,
+        to: None,
+        ports: Vec::new(),
+        objects: vec![Origin {
+            file: file.display().to_string().into(),
+            kind: "Kustomization",
+            name: String::new(),
+        }],
+    }
+}
+
+/// Follows every kustomization from [`ROOTS`] under `root`.
+pub fn applied(root: &Path) -> Applied {
+    let mut out = Applied::default();
+    if !root.join(ROOTS[0]).is_file() {
+        return out;
+    }
+    let mut files = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    // The root, and under gitops/ every kustomization: each is synced by a GitOps object of its
+    // own (see `emit`), not listed in another kustomization.
+    let mut pending: Vec<PathBuf> = vec![root.join(ROOTS[0])];
+    pending.extend(
+        walkdir::WalkDir::new(root.join(GITOPS_DIR))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file() && e.file_name() == "kustomization.yaml")
+            .map(|e| e.path().to_path_buf()),
+    );
+    while let Some(k) = pending.pop() {
+        if !seen.insert(k.clone()) {
+            continue;
+        }
+        files.insert(k.clone());
+        let dir = k.parent().unwrap_or(root).to_path_buf();
+        let text = std::fs::read_to_string(&k).unwrap_or_default();
+        let value: serde_yaml::Value = match serde_yaml::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                out.findings.push(violation(
+                    "kustomization",
+                    format!("{} cannot be read as YAML: {e}", k.display()),
+                    &k,
+                ));
+                continue;
+            }
+        };
+        let Some(map) = value.as_mapping() else {
+            continue;
+        };
+        for key in map.keys() {
+            let key = key.as_str().unwrap_or("?");
+            if !KNOWN_KEYS.contains(&key) {
+                out.findings.push(violation(
+                    "kustomization",
+                    format!(
+                        "{} uses `{key}`, which changes what the cluster receives and which verify does not evaluate: remove it, or render the change with templates",
+                        k.display()
+                    ),
+                    &k,
+                ));
+            }
+        }
+        let resources = map
+            .get("resources")
+            .and_then(|r| r.as_sequence())
+            .cloned()
+            .unwrap_or_default();
+        for entry in resources {
+            let Some(entry) = entry.as_str() else {
+                continue;
+            };
+            let rel = Path::new(entry);
+            let escapes = entry.contains("://")
+                || rel.is_absolute()
+                || escapes_root(&dir.strip_prefix(root).unwrap_or(Path::new("")).join(rel));
+            if escapes {
+                out.findings.push(violation(
+                    "kustomization",
+                    format!(
+                        "{} lists `{entry}`, outside the output tree: verify cannot see what it applies",
+                        k.display()
+                    ),
+                    &k,
+                ));
+                continue;
+            }
+            let target = dir.join(rel);
+            // Never follow a link: a link could apply a file verify does not read.
+            match std::fs::symlink_metadata(&target) {
+                Ok(m) if m.is_dir() => {
+                    match KUSTOMIZATION_NAMES
+                        .iter()
+                        .map(|n| target.join(n))
+                        .find(|p| p.is_file())
+                    {
+                        Some(p) => pending.push(p),
+                        None => out.findings.push(violation(
+                            "kustomization",
+                            format!(
+                                "{} lists the directory `{entry}`, which has no kustomization",
+                                k.display()
+                            ),
+                            &k,
+                        )),
+                    }
+                }
+                Ok(m) if m.is_file() => {
+                    files.insert(target);
+                }
+                _ => out.findings.push(violation(
+                    "kustomization",
+                    format!(
+                        "{} lists `{entry}`, which is not a file or directory of the tree",
+                        k.display()
+                    ),
+                    &k,
+                )),
+            }
+        }
+    }
+    // Every YAML file on disk that nothing applies.
+    for entry in walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
+        let p = entry.path();
+        let yaml = matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"));
+        if entry.file_type().is_file() && yaml && !files.contains(p) {
+            out.findings.push(violation(
+                "not-applied",
+                format!(
+                    "{} is in the tree but no kustomization reaches it from {}: the cluster never receives it, so verify does not count it",
+                    p.display(),
+                    ROOTS[0]
+                ),
+                p,
+            ));
+        }
+    }
+    out.files = Some(files);
+    out
+}
+
+/// Whether `rel` (relative to the output directory) climbs out of it.
+fn escapes_root(rel: &Path) -> bool {
+    let mut depth: i64 = 0;
+    for c in rel.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => return true,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+/// YAML merge keys (`<<`) anywhere in `text`: kustomize merges them, a plain YAML reader keeps
+/// `<<` as a key, so the two would read different objects. Refused rather than emulated.
+pub fn merge_key_finding(text: &str, file: &Path) -> Option<Finding> {
+    if !text.contains("<<") {
+        return None;
+    }
+    let has_merge = serde_yaml::Deserializer::from_str(text).any(|doc| {
+        <serde_yaml::Value as serde::Deserialize>::deserialize(doc)
+            .map(|v| has_merge_key(&v))
+            .unwrap_or(false)
+    });
+    has_merge.then(|| {
+        violation(
+            "yaml-merge-key",
+            format!(
+                "{} uses a YAML merge key (`<<`), which kustomize applies and verify does not: write the merged fields out",
+                file.display()
+            ),
+            file,
+        )
+    })
+}
+
+fn has_merge_key(v: &serde_yaml::Value) -> bool {
+    match v {
+        serde_yaml::Value::Mapping(m) => m
+            .iter()
+            .any(|(k, v)| k.as_str() == Some("<<") || has_merge_key(v)),
+        serde_yaml::Value::Sequence(s) => s.iter().any(has_merge_key),
+        serde_yaml::Value::Tagged(t) => has_merge_key(&t.value),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_leave_the_tree() {
+        assert!(escapes_root(Path::new("../x")));
+        assert!(escapes_root(Path::new("a/../../x")));
+        assert!(!escapes_root(Path::new("a/../b")));
+        assert!(!escapes_root(Path::new("tenants/acme")));
+    }
+
+    #[test]
+    fn merge_keys_are_found() {
+        let text = "a: &x {b: 1}\nc:\n  <<: *x\n";
+        assert!(merge_key_finding(text, Path::new("f.yaml")).is_some());
+        assert!(merge_key_finding("a: '<<'\n", Path::new("f.yaml")).is_none());
+    }
+}
