@@ -21,8 +21,8 @@ fn example_tree_matches_snapshot_and_validates() {
     }
     insta::assert_snapshot!("example_tree", all);
     let checked = Schemas::load().validate_tree(&p.output());
-    // 6 shared/tenant namespaces... 8 namespaces: Namespace + Sidecar each, and their policies.
-    assert!(checked >= 8 * 3, "only {checked} documents validated");
+    // 10 namespaces: Namespace, Sidecar, ServiceEntries (node-local DNS at least) and policies each.
+    assert!(checked >= 10 * 4, "only {checked} documents validated");
 }
 
 #[test]
@@ -140,9 +140,13 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
         dns["ports"],
         serde_json::json!([{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}])
     );
-    // egress[1] is the node-local DNS cache, by address on the same ports.
-    assert_eq!(egress[1]["to"][0]["ipBlock"]["cidr"], "169.254.20.10/32");
-    assert_eq!(egress[1]["ports"], dns["ports"]);
+    // The node-local DNS cache, by address, on the same ports.
+    let node_local = &egress[1];
+    assert_eq!(
+        node_local["to"],
+        serde_json::json!([{"ipBlock": {"cidr": "169.254.20.10/32"}}])
+    );
+    assert_eq!(node_local["ports"], dns["ports"]);
     let istiod = &egress[2];
     assert_eq!(
         istiod["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
@@ -152,12 +156,46 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
         istiod["ports"],
         serde_json::json!([{"protocol": "TCP", "port": 15012}])
     );
+    assert_eq!(egress.len(), 3);
     // Ingress controller and monitoring (every port, so Istio's merged metrics on 15020 too).
     let ingress = platform["spec"]["ingress"].as_array().unwrap();
     assert_eq!(ingress.len(), 2);
     assert!(ingress.iter().all(|r| r.get("ports").is_none()));
 
-    // payments admits its consumers' namespaces only.
+    // globex reaches acme's exposed acme-api on its port, and nothing else of acme.
+    let exposed = by_name["allow-exposed-services"];
+    assert_eq!(
+        exposed["spec"]["egress"],
+        serde_json::json!([{
+            "to": [{"namespaceSelector": {"matchExpressions": [{
+                "key": "kubernetes.io/metadata.name", "operator": "In", "values": ["acme-api"]
+            }]}}],
+            "ports": [{"protocol": "TCP", "port": 8443}]
+        }])
+    );
+    // And acme-api admits globex's namespaces on that port.
+    let acme_api = doc_of(&tree, "tenants/acme/acme-api/networkpolicies.yaml");
+    let consumers = acme_api
+        .iter()
+        .find(|d| d["metadata"]["name"] == "allow-consumers")
+        .unwrap();
+    assert_eq!(
+        consumers["spec"]["ingress"],
+        serde_json::json!([{
+            "from": [{"namespaceSelector": {"matchExpressions": [{
+                "key": "kubernetes.io/metadata.name", "operator": "In",
+                "values": ["globex-api", "globex-batch", "globex-web"]
+            }]}}],
+            "ports": [{"protocol": "TCP", "port": 8443}]
+        }])
+    );
+    // No other namespace of acme admits anyone of globex.
+    for ns in ["acme", "acme-jobs"] {
+        let text = &tree[&format!("tenants/acme/{ns}/networkpolicies.yaml")];
+        assert!(!text.contains("globex"), "{ns} admits globex");
+    }
+
+    // payments admits its consumers' namespaces only, on its one port.
     let payments = doc_of(&tree, "shared/payments/networkpolicies.yaml");
     let consumers = payments
         .iter()
@@ -168,6 +206,23 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
             ["values"],
         serde_json::json!(["acme", "acme-api", "acme-jobs", "initech"])
     );
+    assert_eq!(
+        consumers["spec"]["ingress"][0]["ports"],
+        serde_json::json!([{"protocol": "TCP", "port": 8443}])
+    );
+    // The ingress controller reaches acme's web namespace only (ingress = ["acme"]).
+    for (ns, rules) in [("acme", 2), ("acme-api", 1), ("acme-jobs", 1)] {
+        let docs = doc_of(&tree, &format!("tenants/acme/{ns}/networkpolicies.yaml"));
+        let platform = docs
+            .iter()
+            .find(|d| d["metadata"]["name"] == "allow-platform")
+            .unwrap();
+        assert_eq!(
+            platform["spec"]["ingress"].as_array().unwrap().len(),
+            rules,
+            "{ns}: ingress controller and monitoring, or monitoring only"
+        );
+    }
     // umbrella consumes no payments; initech does not accept ingress.
     let initech = doc_of(&tree, "tenants/initech/initech/networkpolicies.yaml");
     let initech_platform = initech
