@@ -90,3 +90,56 @@ pub fn init(dir: &Path, ci: Ci, with_templates: bool) -> Result<Vec<PathBuf>, Ve
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The starter with every commented-out key and table switched on: the lines that read
+    /// `# key = ...` or `# [table]`, not the prose around them.
+    fn everything_on() -> String {
+        STARTER_CONFIG
+            .lines()
+            .map(|line| {
+                let rest = line.strip_prefix("# ").unwrap_or(line);
+                let is_key = rest
+                    .split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+                if rest.starts_with('[') || is_key {
+                    rest
+                } else {
+                    line
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_starter_compiles_with_every_commented_key_switched_on() {
+        let text = everything_on();
+        let config = crate::config_from_source(&text, "tenants.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        // The commented example shows each flow a real tenant needs.
+        let team_a = &config.tenants[&crate::model::TenantName::new("team-a").unwrap()];
+        assert!(team_a.kube_api && !team_a.expose.is_empty() && !team_a.ingress.is_empty());
+        assert!(config.platform.kube_api.is_some());
+        assert!(!config.cluster.pod_cidrs.is_empty());
+        assert_eq!(config.externals.len(), 1);
+        assert!(config.shared.values().any(|s| !s.ports.is_empty()));
+        assert!(config.gitops.is_some());
+        crate::compile_config(config, &crate::render::Templates::builtin(), "tenants.toml")
+            .unwrap_or_else(|e| panic!("{e}"));
+        // And the schema it ships with accepts it.
+        let schema: serde_json::Value =
+            serde_json::from_str(&crate::schema::tenants_schema()).unwrap();
+        let value: toml::Value = toml::from_str(&text).unwrap();
+        let instance = serde_json::to_value(value).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}

@@ -21,8 +21,8 @@ fn example_tree_matches_snapshot_and_validates() {
     }
     insta::assert_snapshot!("example_tree", all);
     let checked = Schemas::load().validate_tree(&p.output());
-    // 6 shared/tenant namespaces... 8 namespaces: Namespace + Sidecar each, and their policies.
-    assert!(checked >= 8 * 3, "only {checked} documents validated");
+    // 10 namespaces: Namespace, Sidecar, ServiceEntries (node-local DNS at least) and policies each.
+    assert!(checked >= 10 * 4, "only {checked} documents validated");
 }
 
 #[test]
@@ -140,9 +140,13 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
         dns["ports"],
         serde_json::json!([{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}])
     );
-    // egress[1] is the node-local DNS cache, by address on the same ports.
-    assert_eq!(egress[1]["to"][0]["ipBlock"]["cidr"], "169.254.20.10/32");
-    assert_eq!(egress[1]["ports"], dns["ports"]);
+    // The node-local DNS cache, by address, on the same ports.
+    let node_local = &egress[1];
+    assert_eq!(
+        node_local["to"],
+        serde_json::json!([{"ipBlock": {"cidr": "169.254.20.10/32"}}])
+    );
+    assert_eq!(node_local["ports"], dns["ports"]);
     let istiod = &egress[2];
     assert_eq!(
         istiod["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
@@ -152,12 +156,46 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
         istiod["ports"],
         serde_json::json!([{"protocol": "TCP", "port": 15012}])
     );
+    assert_eq!(egress.len(), 3);
     // Ingress controller and monitoring (every port, so Istio's merged metrics on 15020 too).
     let ingress = platform["spec"]["ingress"].as_array().unwrap();
     assert_eq!(ingress.len(), 2);
     assert!(ingress.iter().all(|r| r.get("ports").is_none()));
 
-    // payments admits its consumers' namespaces only.
+    // globex reaches acme's exposed acme-api on its port, and nothing else of acme.
+    let exposed = by_name["allow-exposed-services"];
+    assert_eq!(
+        exposed["spec"]["egress"],
+        serde_json::json!([{
+            "to": [{"namespaceSelector": {"matchExpressions": [{
+                "key": "kubernetes.io/metadata.name", "operator": "In", "values": ["acme-api"]
+            }]}}],
+            "ports": [{"protocol": "TCP", "port": 8443}]
+        }])
+    );
+    // And acme-api admits globex's namespaces on that port.
+    let acme_api = doc_of(&tree, "tenants/acme/acme-api/networkpolicies.yaml");
+    let consumers = acme_api
+        .iter()
+        .find(|d| d["metadata"]["name"] == "allow-consumers")
+        .unwrap();
+    assert_eq!(
+        consumers["spec"]["ingress"],
+        serde_json::json!([{
+            "from": [{"namespaceSelector": {"matchExpressions": [{
+                "key": "kubernetes.io/metadata.name", "operator": "In",
+                "values": ["globex-api", "globex-batch", "globex-web"]
+            }]}}],
+            "ports": [{"protocol": "TCP", "port": 8443}]
+        }])
+    );
+    // No other namespace of acme admits anyone of globex.
+    for ns in ["acme", "acme-jobs"] {
+        let text = &tree[&format!("tenants/acme/{ns}/networkpolicies.yaml")];
+        assert!(!text.contains("globex"), "{ns} admits globex");
+    }
+
+    // payments admits its consumers' namespaces only, on its one port.
     let payments = doc_of(&tree, "shared/payments/networkpolicies.yaml");
     let consumers = payments
         .iter()
@@ -168,6 +206,23 @@ fn network_policies_isolate_and_allow_exactly_the_declared_flows() {
             ["values"],
         serde_json::json!(["acme", "acme-api", "acme-jobs", "initech"])
     );
+    assert_eq!(
+        consumers["spec"]["ingress"][0]["ports"],
+        serde_json::json!([{"protocol": "TCP", "port": 8443}])
+    );
+    // The ingress controller reaches acme's web namespace only (ingress = ["acme"]).
+    for (ns, rules) in [("acme", 2), ("acme-api", 1), ("acme-jobs", 1)] {
+        let docs = doc_of(&tree, &format!("tenants/acme/{ns}/networkpolicies.yaml"));
+        let platform = docs
+            .iter()
+            .find(|d| d["metadata"]["name"] == "allow-platform")
+            .unwrap();
+        assert_eq!(
+            platform["spec"]["ingress"].as_array().unwrap().len(),
+            rules,
+            "{ns}: ingress controller and monitoring, or monitoring only"
+        );
+    }
     // umbrella consumes no payments; initech does not accept ingress.
     let initech = doc_of(&tree, "tenants/initech/initech/networkpolicies.yaml");
     let initech_platform = initech
@@ -447,4 +502,143 @@ fn help_lists_the_commands() {
         .assert()
         .success()
         .stdout(predicates::str::contains("compile"));
+}
+
+/// The directory of an output path (`tenants/acme/acme-api/x.yaml` → `acme-api`; the root's
+/// files → "").
+fn namespace_of(path: &str) -> &str {
+    path.rsplit('/').nth(1).unwrap_or_default()
+}
+
+#[test]
+fn only_consumers_learn_an_external_host_or_an_exposed_namespace() {
+    let p = Project::new(EXAMPLE);
+    p.compile().success();
+    let tree = files(&p.output());
+    let stripe_consumers = ["acme", "acme-api", "acme-jobs", "payments"];
+    // acme's own namespaces, and globex's, to which acme exposes acme-api.
+    let acme_api_consumers = [
+        "acme",
+        "acme-api",
+        "acme-jobs",
+        "globex-api",
+        "globex-batch",
+        "globex-web",
+    ];
+    let mut sidecars = 0;
+    for (path, text) in &tree {
+        let ns = namespace_of(path);
+        if path.ends_with("/sidecar.yaml") {
+            sidecars += 1;
+            let hosts = &doc_of(&tree, path)[0]["spec"]["egress"][0]["hosts"];
+            let imports_acme_api = hosts
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h.as_str().unwrap().starts_with("acme-api/"));
+            assert_eq!(
+                imports_acme_api,
+                acme_api_consumers.contains(&ns),
+                "{path}: {hosts}"
+            );
+        }
+        if path.ends_with("/serviceentries.yaml") {
+            let has_stripe = doc_of(&tree, path)
+                .iter()
+                .any(|se| se["metadata"]["name"] == "external-stripe");
+            assert_eq!(has_stripe, stripe_consumers.contains(&ns), "{path}");
+        }
+        // Not even a comment tells a non-consumer about the host.
+        if !stripe_consumers.contains(&ns) && !path.starts_with("gitops/") {
+            assert!(
+                !text.contains("api.stripe.com"),
+                "{path} names api.stripe.com"
+            );
+        }
+    }
+    assert_eq!(sidecars, 10, "every managed namespace has a Sidecar");
+    for ns in ["umbrella", "initech", "common-services"] {
+        assert!(
+            tree.keys()
+                .filter(|k| namespace_of(k) == ns)
+                .all(|k| !tree[k].contains("external-stripe")),
+            "{ns} learns of stripe"
+        );
+    }
+}
+
+/// The `except` lists of the ipBlocks of a namespace's `allow-external` policy, by CIDR.
+fn excepts(tree: &BTreeMap<String, String>, path: &str) -> BTreeMap<String, Vec<String>> {
+    let docs = doc_of(tree, path);
+    let external = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "allow-external")
+        .unwrap_or_else(|| panic!("no allow-external in {path}"));
+    let mut out = BTreeMap::new();
+    for rule in external["spec"]["egress"].as_array().unwrap() {
+        for peer in rule["to"].as_array().unwrap() {
+            let block = &peer["ipBlock"];
+            let except = block["except"]
+                .as_array()
+                .map(|e| e.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default();
+            out.insert(block["cidr"].as_str().unwrap().to_owned(), except);
+        }
+    }
+    out
+}
+
+#[test]
+fn external_ip_blocks_except_the_cluster_and_metadata_unless_the_entry_names_it() {
+    let p = Project::new(
+        r#"version = 1
+[cluster]
+pod_cidrs = ["10.244.0.0/16", "fd00:10:244::/56"]
+service_cidrs = ["10.96.0.0/12"]
+[external.internet]
+cidrs = ["0.0.0.0/0", "::/0"]
+ports = [443]
+consumers = ["a", "b"]
+[external.metadata]
+cidrs = ["169.254.169.254/32"]
+ports = [80]
+protocol = "TCP"
+consumers = ["a"]
+[external.link-local]
+cidrs = ["169.254.0.0/16"]
+ports = [80]
+protocol = "TCP"
+consumers = ["b"]
+[external.corp]
+cidrs = ["10.0.0.0/8", "203.0.113.0/24"]
+ports = [22]
+protocol = "TCP"
+consumers = ["b"]
+[tenants.a]
+[tenants.b]
+"#,
+    );
+    p.compile().success();
+    let tree = files(&p.output());
+    let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let a = excepts(&tree, "tenants/a/a/networkpolicies.yaml");
+    // The internet minus the cluster and the metadata address, although `a` may reach the
+    // metadata address through the entry that names it exactly: that grant is that entry's.
+    assert_eq!(
+        a["0.0.0.0/0"],
+        strings(&["10.96.0.0/12", "10.244.0.0/16", "169.254.169.254/32"])
+    );
+    assert_eq!(
+        a["::/0"],
+        strings(&["fd00:10:244::/56", "fd00:ec2::254/128"])
+    );
+    assert_eq!(a["169.254.169.254/32"], Vec::<String>::new());
+    let b = excepts(&tree, "tenants/b/b/networkpolicies.yaml");
+    assert!(!b.contains_key("169.254.169.254/32"), "{b:?}");
+    // A range that contains the metadata address without naming it excepts it.
+    assert_eq!(b["169.254.0.0/16"], strings(&["169.254.169.254/32"]));
+    // Only the cluster ranges a block contains are excepted.
+    assert_eq!(b["10.0.0.0/8"], strings(&["10.96.0.0/12", "10.244.0.0/16"]));
+    assert_eq!(b["203.0.113.0/24"], Vec::<String>::new());
+    Schemas::load().validate_tree(&p.output());
 }

@@ -403,7 +403,7 @@ fn platform_and_mesh_rules() {
         "version = 1\n[tenants.acme]\ningress = true\n",
         "true",
         "tenant `acme` lets the ingress controller in, but [platform.ingress] is not configured",
-        None,
+        Some("add ingress = { namespace = \"...\", pod_labels = { ... } } under [platform]"),
     );
     rejects(
         "version = 1\n[cluster]\nname = \"prod eu\"\n",
@@ -569,4 +569,455 @@ fn the_gitops_namespace_is_reserved() {
         "shared entry `gitops` claims namespace `gitops`, already claimed by [gitops] at line 6",
         None,
     );
+}
+
+/// The cluster ranges an `[external]` entry needs, tenants `acme` (two namespaces) and `globex`,
+/// and a shared entry `payments`; a test appends what it checks.
+const FLOWS: &str = "version = 1
+[cluster]
+pod_cidrs = [\"10.244.0.0/16\"]
+service_cidrs = [\"10.96.0.0/12\"]
+[shared.payments]
+consumers = [\"acme\"]
+[tenants.acme]
+namespaces = [\"acme\", \"acme-api\"]
+[tenants.globex]
+";
+
+fn flows(rest: &str) -> String {
+    format!("{FLOWS}{rest}")
+}
+
+/// An `[external.stripe]` entry with every required key, `line` added, consumed by `acme`.
+fn stripe(line: &str) -> String {
+    flows(&format!(
+        "[external.stripe]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"acme\"]\n{line}"
+    ))
+}
+
+#[test]
+fn cidrs_must_be_canonical() {
+    rejects(
+        "version = 1\n[cluster]\npod_cidrs = [\"10.244.0.1/16\"]\n",
+        "\"10.244.0.1/16\"",
+        "\"10.244.0.1/16\" in `cluster.pod_cidrs` is not a canonical CIDR: bits are set after the /16 prefix",
+        Some("did you mean \"10.244.0.0/16\"?"),
+    );
+    rejects(
+        &flows("[external.v6]\ncidrs = [\"2001:db8::1/32\"]\nports = [443]\nconsumers = [\"acme\"]\n"),
+        "\"2001:db8::1/32\"",
+        "\"2001:db8::1/32\" in external entry `v6` cidrs is not a canonical CIDR: bits are set after the /32 prefix",
+        Some("did you mean \"2001:db8::/32\"?"),
+    );
+}
+
+#[test]
+fn cidrs_must_parse() {
+    rejects(
+        "version = 1\n[platform.dns]\ncidrs = [\"169.254.20/24\"]\n",
+        "\"169.254.20/24\"",
+        "\"169.254.20/24\" in [platform.dns] cidrs is not a CIDR such as \"10.0.0.0/8\" or \"2001:db8::/32\"",
+        None,
+    );
+    // An address without a prefix: the help writes it as a one-address network.
+    rejects(
+        "version = 1\n[platform]\nkube_api = { cidrs = [\"172.18.0.2\"] }\n",
+        "\"172.18.0.2\"",
+        "\"172.18.0.2\" in [platform.kube_api] cidrs is not a CIDR",
+        Some("for one address write \"172.18.0.2/32\""),
+    );
+    rejects(
+        "version = 1\n[cluster]\nservice_cidrs = [\"10.96.0.0/33\"]\n",
+        "\"10.96.0.0/33\"",
+        "\"10.96.0.0/33\" in `cluster.service_cidrs` is not a CIDR",
+        None,
+    );
+}
+
+#[test]
+fn a_cidr_is_listed_once() {
+    rejects(
+        "version = 1\n[cluster]\nservice_cidrs = [\"10.96.0.0/12\", \"10.96.0.0/12\"]\n",
+        "\"10.96.0.0/12\"]",
+        "10.96.0.0/12 is listed twice in `cluster.service_cidrs`",
+        Some("remove the duplicate"),
+    );
+    rejects(
+        "version = 1\n[cluster]\npod_cidrs = []\n",
+        "[]",
+        "`cluster.pod_cidrs` must list at least one CIDR",
+        None,
+    );
+}
+
+#[test]
+fn an_external_cidr_lies_outside_the_cluster() {
+    let toml = flows(
+        "[external.db]\ncidrs = [\"203.0.113.0/24\", \"10.244.3.0/24\"]\nports = [5432]\nconsumers = [\"acme\"]\n",
+    );
+    rejects(
+        &toml,
+        "\"10.244.3.0/24\"",
+        "external entry `db` allows 10.244.3.0/24, which lies inside the cluster's range 10.244.0.0/16",
+        Some("an external entry is for destinations outside the cluster; to reach another tenant, expose its namespace with [tenants.<t>.expose.<namespace>]"),
+    );
+    // A range exactly the Service range is inside it too.
+    rejects(
+        &flows("[external.db]\ncidrs = [\"10.96.0.0/12\"]\nports = [5432]\nconsumers = [\"acme\"]\n"),
+        "\"10.96.0.0/12\"]\nports",
+        "external entry `db` allows 10.96.0.0/12, which lies inside the cluster's range 10.96.0.0/12",
+        None,
+    );
+}
+
+#[test]
+fn an_external_entry_needs_the_cluster_ranges() {
+    let entry = "[external.stripe]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"acme\"]\n[tenants.acme]\n";
+    let message = "external entry `stripe` needs the cluster's own ranges: set `pod_cidrs` and `service_cidrs` under [cluster]";
+    rejects(
+        &format!("version = 1\n{entry}"),
+        "stripe]",
+        message,
+        Some("tenantc excepts them from every external ipBlock, so that no external grant opens a path into the cluster; find them with `kubectl cluster-info dump | grep -m2 -E -- '--(cluster-cidr|service-cluster-ip-range)'`"),
+    );
+    // One of the two is not enough.
+    rejects(
+        &format!("version = 1\n[cluster]\npod_cidrs = [\"10.244.0.0/16\"]\n{entry}"),
+        "stripe]",
+        message,
+        Some("tenantc excepts them"),
+    );
+}
+
+#[test]
+fn an_external_entry_needs_cidrs_ports_and_consumers() {
+    rejects(
+        &flows("[external.stripe]\nports = [443]\nconsumers = [\"acme\"]\n"),
+        "stripe]",
+        "external entry `stripe` needs `cidrs`: where NetworkPolicy lets its traffic go",
+        Some("list the destination's address ranges, or [\"0.0.0.0/0\"] when only its host names are known (the mesh then limits it to `hosts`)"),
+    );
+    rejects(
+        &flows("[external.stripe]\ncidrs = [\"0.0.0.0/0\"]\nconsumers = [\"acme\"]\n"),
+        "stripe]",
+        "external entry `stripe` needs `ports`, the TCP ports its consumers may reach",
+        Some("for example ports = [443]"),
+    );
+    rejects(
+        &flows("[external.stripe]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\n"),
+        "stripe]",
+        "external entry `stripe` needs `consumers`: the tenants and shared entries that may reach it",
+        Some("for example consumers = [\"acme\"], or \"*\" for every tenant"),
+    );
+    rejects(
+        &flows("[external.stripe]\ncidrs = []\nports = [443]\nconsumers = [\"acme\"]\n"),
+        "[]",
+        "external entry `stripe` cidrs must list at least one CIDR",
+        None,
+    );
+}
+
+#[test]
+fn an_external_protocol_is_one_of_four() {
+    rejects(
+        &stripe("protocol = \"tls\"\n"),
+        "\"tls\"",
+        "`protocol` must be \"TLS\", \"HTTPS\", \"HTTP\" or \"TCP\", found \"tls\"",
+        Some("did you mean \"TLS\"?"),
+    );
+    rejects(
+        &stripe("protocol = \"https\"\n"),
+        "\"https\"",
+        "`protocol` must be \"TLS\", \"HTTPS\", \"HTTP\" or \"TCP\", found \"https\"",
+        Some("did you mean \"HTTPS\"?"),
+    );
+}
+
+#[test]
+fn hosts_are_dns_names() {
+    rejects(
+        &stripe("hosts = [\"API.Stripe.com\"]\n"),
+        "\"API.Stripe.com\"",
+        "host \"API.Stripe.com\" of external entry `stripe` is not a DNS name such as \"api.example.com\" or \"*.example.com\"",
+        Some("DNS names are lowercase here: \"api.stripe.com\""),
+    );
+    rejects(
+        &stripe("hosts = [\"stripe\"]\n"),
+        "\"stripe\"",
+        "host \"stripe\" of external entry `stripe` is not a DNS name",
+        None,
+    );
+    rejects(
+        &stripe("hosts = [\"api.stripe.com\", \"api.stripe.com\"]\n"),
+        "\"api.stripe.com\"]",
+        "host \"api.stripe.com\" is listed twice",
+        Some("remove the duplicate"),
+    );
+}
+
+#[test]
+fn a_wildcard_host_needs_tls_or_tcp() {
+    for protocol in ["HTTP", "HTTPS"] {
+        rejects(
+            &stripe(&format!("hosts = [\"*.stripe.com\"]\nprotocol = \"{protocol}\"\n")),
+            "\"*.stripe.com\"",
+            "wildcard host \"*.stripe.com\" of external entry `stripe` needs protocol \"TLS\" or \"TCP\"",
+            Some("a wildcard cannot be resolved by DNS: Istio can route it only by the TLS server name (SNI) or by address"),
+        );
+    }
+}
+
+#[test]
+fn consumers_must_exist_and_the_help_names_the_closest_tenant_or_shared_entry() {
+    rejects(
+        &flows(
+            "[external.stripe]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"acm\"]\n",
+        ),
+        "\"acm\"",
+        "external entry `stripe` lists consumer `acm`, which is not a tenant or shared entry",
+        Some("did you mean `acme`?"),
+    );
+    // Shared entries are consumers too, so they are suggested too.
+    rejects(
+        &flows("[external.stripe]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"paymnts\"]\n"),
+        "\"paymnts\"",
+        "external entry `stripe` lists consumer `paymnts`, which is not a tenant or shared entry",
+        Some("did you mean `payments`?"),
+    );
+    rejects(
+        &flows("[tenants.acme.expose.acme-api]\nconsumers = [\"glbex\"]\n"),
+        "\"glbex\"",
+        "[tenants.acme.expose.acme-api] lists consumer `glbex`, which is not a tenant or shared entry",
+        Some("did you mean `globex`?"),
+    );
+    // An external entry is a destination, not a consumer.
+    rejects(
+        &stripe("[shared.billing]\nconsumers = [\"stripe\"]\n"),
+        "\"stripe\"]\n",
+        "shared entry `billing` lists consumer `stripe`, which is not a tenant or shared entry",
+        None,
+    );
+}
+
+#[test]
+fn an_entry_does_not_consume_itself() {
+    rejects(
+        &flows("[shared.ledger]\nconsumers = [\"acme\", \"ledger\"]\n"),
+        "\"ledger\"",
+        "shared entry `ledger` lists itself as a consumer",
+        Some("remove it: an entry always reaches its own namespaces"),
+    );
+    rejects(
+        &flows("[tenants.acme.expose.acme-api]\nconsumers = [\"acme\", \"globex\"]\n"),
+        "\"acme\", \"globex\"",
+        "[tenants.acme.expose.acme-api] lists itself as a consumer",
+        Some("remove it: an entry always reaches its own namespaces"),
+    );
+}
+
+#[test]
+fn an_expose_key_is_one_of_the_tenants_namespaces() {
+    rejects(
+        &flows("[tenants.acme.expose.acme-apj]\nconsumers = [\"globex\"]\n"),
+        "acme-apj",
+        "an `expose` key of tenant `acme` names `acme-apj`, which is not one of its namespaces",
+        Some("did you mean `acme-api`?"),
+    );
+    // Another tenant's namespace: nothing close, so the help lists the tenant's own.
+    rejects(
+        &flows("[tenants.acme.expose.globex]\nconsumers = [\"payments\"]\n"),
+        "globex]\nconsumers",
+        "an `expose` key of tenant `acme` names `globex`, which is not one of its namespaces",
+        Some("its namespaces are `acme`, `acme-api`"),
+    );
+    rejects(
+        &flows("[tenants.acme.expose.acme-api]\nports = [8443]\n"),
+        "acme-api]",
+        "[tenants.acme.expose.acme-api] needs `consumers`: the tenants and shared entries that may call it",
+        Some("for example consumers = [\"globex\"]"),
+    );
+    rejects(
+        &flows("[tenants.acme.expose.acme-api]\nconsumers = []\n"),
+        "acme-api]",
+        "[tenants.acme.expose.acme-api] has no consumer",
+        Some("list the tenants and shared entries that may call it, or remove the table"),
+    );
+}
+
+#[test]
+fn kube_api_needs_the_platform_table() {
+    rejects(
+        &flows("kube_api = true\n"),
+        "true",
+        "tenant `globex` sets `kube_api = true`, but [platform.kube_api] is not configured",
+        Some("add [platform.kube_api] with cidrs = [\"<API server address>/32\"]"),
+    );
+    rejects(
+        "version = 1\n[platform]\nkube_api = { ports = [6443] }\n",
+        "{ ports",
+        "[platform.kube_api] needs `cidrs`: the API server's endpoints",
+        Some("list the addresses of `kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes`, each as \"<ip>/32\""),
+    );
+}
+
+#[test]
+fn an_ingress_list_names_the_tenants_own_namespaces() {
+    let platform = "[platform]\ningress = { namespace = \"ingress-nginx\" }\n";
+    let toml = format!(
+        "version = 1\n{platform}[tenants.acme]\nnamespaces = [\"acme\", \"acme-api\"]\ningress = [\"acme\", \"globex\"]\n[tenants.globex]\n"
+    );
+    rejects(
+        &toml,
+        "\"globex\"]",
+        "`ingress` of tenant `acme` names `globex`, which is not one of its namespaces",
+        Some("its namespaces are `acme`, `acme-api`"),
+    );
+    let toml = format!(
+        "version = 1\n{platform}[tenants.acme]\nnamespaces = [\"acme\", \"acme-api\"]\ningress = [\"acme-apl\"]\n"
+    );
+    rejects(
+        &toml,
+        "\"acme-apl\"",
+        "`ingress` of tenant `acme` names `acme-apl`, which is not one of its namespaces",
+        Some("did you mean `acme-api`?"),
+    );
+    let toml = format!("version = 1\n{platform}[tenants.acme]\ningress = [\"acme\", \"acme\"]\n");
+    rejects(
+        &toml,
+        "\"acme\"]",
+        "namespace `acme` is listed twice in `ingress`",
+        Some("remove the duplicate"),
+    );
+}
+
+#[test]
+fn an_ingress_list_needs_the_platform_ingress() {
+    rejects(
+        &flows("ingress = [\"globex\"]\n"),
+        "[\"globex\"]",
+        "tenant `globex` lets the ingress controller in, but [platform.ingress] is not configured",
+        Some("add ingress = { namespace = \"...\", pod_labels = { ... } } under [platform]"),
+    );
+}
+
+#[test]
+fn external_and_shared_names_do_not_collide() {
+    rejects(
+        &flows("[external.globex]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"acme\"]\n"),
+        "globex]\ncidrs",
+        "external entry `globex` has the name of a tenant",
+        Some("consumers lists name tenants, shared and external entries alike: give it a name of its own"),
+    );
+    rejects(
+        &flows("[external.payments]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"acme\"]\n"),
+        "payments]\ncidrs",
+        "external entry `payments` has the name of a shared entry",
+        Some("consumers lists name tenants, shared and external entries alike: give it a name of its own"),
+    );
+    // A tenant whose namespaces are named otherwise, so that only the names collide.
+    rejects(
+        "version = 1\n[shared.acme]\n[tenants.acme]\nnamespaces = [\"acme-web\"]\n",
+        "acme]\n[tenants",
+        "shared entry `acme` has the name of a tenant",
+        Some(
+            "consumers lists name tenants and shared entries alike: give one of them another name",
+        ),
+    );
+}
+
+#[test]
+fn a_ports_list_that_is_given_is_not_empty() {
+    rejects(
+        &flows("[shared.ledger]\nports = []\n"),
+        "[]",
+        "shared entry `ledger` ports must list at least one port",
+        Some("leave `ports` out to allow every port"),
+    );
+    rejects(
+        &flows("[tenants.acme.expose.acme-api]\nconsumers = [\"globex\"]\nports = []\n"),
+        "[]",
+        "[tenants.acme.expose.acme-api] ports must list at least one port",
+        Some("leave `ports` out to allow every port"),
+    );
+    rejects(
+        &flows("[external.stripe]\ncidrs = [\"0.0.0.0/0\"]\nports = []\nconsumers = [\"acme\"]\n"),
+        "[]",
+        "external entry `stripe` ports must list at least one port",
+        None,
+    );
+    rejects(
+        "version = 1\n[platform]\nkube_api = { cidrs = [\"172.18.0.2/32\"], ports = [] }\n",
+        "[] }",
+        "[platform.kube_api] ports must list at least one port",
+        None,
+    );
+    rejects(
+        &flows("[shared.ledger]\nports = [5432, 0]\n"),
+        "0]",
+        "port 0 is out of range: ports are 1 to 65535",
+        None,
+    );
+}
+
+#[test]
+fn every_flow_error_of_a_file_is_reported_in_one_run() {
+    let toml = "version = 1
+[cluster]
+pod_cidrs = [\"10.244.0.1/16\"]
+[platform.dns]
+cidrs = [\"169.254.20.10\"]
+[external.stripe]
+hosts = [\"*.stripe.com\"]
+cidrs = [\"0.0.0.0/0\"]
+protocol = \"HTTPS\"
+consumers = [\"acm\"]
+[shared.ledger]
+consumers = [\"ledger\"]
+ports = []
+[tenants.acme]
+namespaces = [\"acme\", \"acme-api\"]
+ingress = [\"acme\"]
+kube_api = true
+[tenants.acme.expose.acme-apj]
+consumers = [ \"acme\" ]
+";
+    let p = Project::new(toml);
+    let out = p.compile().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = [
+        ("\"10.244.0.1/16\" in `cluster.pod_cidrs` is not a canonical CIDR", "\"10.244.0.1/16\""),
+        ("\"169.254.20.10\" in [platform.dns] cidrs is not a CIDR", "\"169.254.20.10\""),
+        ("external entry `stripe` needs the cluster's own ranges", "stripe]"),
+        ("external entry `stripe` needs `ports`", "stripe]"),
+        ("wildcard host \"*.stripe.com\" of external entry `stripe` needs protocol", "\"*.stripe.com\""),
+        ("external entry `stripe` lists consumer `acm`", "\"acm\""),
+        ("shared entry `ledger` lists itself as a consumer", "\"ledger\""),
+        ("shared entry `ledger` ports must list at least one port", "[]"),
+        ("tenant `acme` lets the ingress controller in, but [platform.ingress] is not configured", "[\"acme\"]\nkube"),
+        ("tenant `acme` sets `kube_api = true`, but [platform.kube_api] is not configured", "true"),
+        ("an `expose` key of tenant `acme` names `acme-apj`", "acme-apj"),
+        ("[tenants.acme.expose.acme-apj] lists itself as a consumer", "\"acme\" ]"),
+    ];
+    let mut last = 0;
+    for (message, needle) in expected {
+        let at = stderr
+            .find(&format!("error: {message}"))
+            .unwrap_or_else(|| panic!("expected `error: {message}` in:\n{stderr}"));
+        let location = format!("--> tenants.toml:{}", self::at(toml, needle));
+        assert!(
+            stderr[at..].contains(&location),
+            "expected `{location}` after `{message}` in:\n{stderr}"
+        );
+        // Sorted by position in the file.
+        assert!(at >= last, "`{message}` is out of order in:\n{stderr}");
+        last = at;
+    }
+    assert!(
+        stderr.contains(&format!(
+            "error: {} errors in `tenants.toml`; nothing was written",
+            expected.len()
+        )),
+        "{stderr}"
+    );
+    assert!(!p.output().exists());
 }

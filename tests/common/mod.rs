@@ -210,7 +210,15 @@ impl Schemas {
                     "Namespace" => &self.namespace,
                     "NetworkPolicy" => &self.networkpolicy,
                     "Sidecar" => &self.sidecar,
-                    "ServiceEntry" => &self.serviceentry,
+                    "ServiceEntry" => {
+                        assert!(
+                            path.ends_with("/serviceentries.yaml"),
+                            "{path}: a ServiceEntry outside serviceentries.yaml"
+                        );
+                        let broken = serviceentry_rules(&doc);
+                        assert!(broken.is_empty(), "{path}: {broken:#?}\n{doc:#}");
+                        &self.serviceentry
+                    }
                     // kustomize's own file, not an object (Flux's Kustomization is checked).
                     "Kustomization" if doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1" => {
                         continue
@@ -231,4 +239,78 @@ impl Schemas {
         }
         checked
     }
+}
+
+/// The rules of a ServiceEntry that its JSON Schema cannot express, checked on every rendered one:
+/// the CRD's CEL validations (`x-kubernetes-validations` in
+/// tests/data/schemas/serviceentry-networking.istio.io-v1.json), the ones istiod's webhook adds
+/// (pilot/pkg/config/validation: resolution DNS needs hosts it can resolve), and tenantc's own
+/// (each entry is visible to its own namespace alone, and is for destinations outside the mesh).
+/// Returns what is broken, in words.
+pub fn serviceentry_rules(doc: &serde_json::Value) -> Vec<String> {
+    let spec = &doc["spec"];
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let hosts = strings(&spec["hosts"]);
+    let addresses = strings(&spec["addresses"]);
+    // The CRD's default when unset.
+    let resolution = spec["resolution"].as_str().unwrap_or("NONE");
+    let mut broken = Vec::new();
+    if hosts.iter().any(|h| h == "*") {
+        broken.push("hostname cannot be wildcard (`*`)".to_owned());
+    }
+    if resolution == "DNS" || resolution == "DNS_ROUND_ROBIN" {
+        if let Some(h) = hosts.iter().find(|h| h.starts_with('*')) {
+            broken.push(format!(
+                "resolution {resolution} cannot resolve the wildcard host {h:?}"
+            ));
+        }
+        if let Some(h) = hosts.iter().find(|h| h.parse::<std::net::IpAddr>().is_ok()) {
+            broken.push(format!(
+                "resolution {resolution} with the address {h:?} as a host"
+            ));
+        }
+    }
+    if addresses.iter().any(|a| a.contains('/')) && !matches!(resolution, "NONE" | "STATIC") {
+        broken.push("CIDR addresses are allowed only for NONE/STATIC resolution types".to_owned());
+    }
+    for a in &addresses {
+        if a.parse::<ipnet::IpNet>().is_err() && a.parse::<std::net::IpAddr>().is_err() {
+            broken.push(format!("address {a:?} is not an IP address or CIDR"));
+        }
+    }
+    if resolution == "NONE" && spec.get("endpoints").is_some() {
+        broken.push("NONE mode cannot set endpoints".to_owned());
+    }
+    if spec.get("endpoints").is_some() && spec.get("workloadSelector").is_some() {
+        broken.push("only one of WorkloadSelector or Endpoints can be set".to_owned());
+    }
+    let ports = spec["ports"].as_array().cloned().unwrap_or_default();
+    let mut numbers = std::collections::BTreeSet::new();
+    let mut names = std::collections::BTreeSet::new();
+    for p in &ports {
+        if !numbers.insert(p["number"].to_string()) {
+            broken.push(format!("port number {} cannot be duplicated", p["number"]));
+        }
+        if !names.insert(p["name"].to_string()) {
+            broken.push(format!("port name {} cannot be duplicated", p["name"]));
+        }
+    }
+    if spec["exportTo"] != serde_json::json!(["."]) {
+        broken.push(format!("exportTo is {}, not [\".\"]", spec["exportTo"]));
+    }
+    if spec["location"] != "MESH_EXTERNAL" {
+        broken.push(format!(
+            "location is {}, not MESH_EXTERNAL",
+            spec["location"]
+        ));
+    }
+    broken
 }
