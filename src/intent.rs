@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::model::{
     shared_dir, tenant_dir, Cidr, Cluster, Config, Consumer, Consumers, Dns, External,
-    ExternalName, GitOps, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy, PlatformPods,
-    Port, TenantName, GITOPS_DIR, METADATA_CIDRS,
+    ExternalName, GitOps, KubeApi, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy,
+    PlatformPods, Port, TenantName, GITOPS_DIR, METADATA_CIDRS,
 };
 use crate::resolve::{
     LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
@@ -488,7 +488,7 @@ impl<'a> Grants<'a> {
             .map(|(name, e)| OutsideFlow {
                 rule: Rule::External { name: name.clone() },
                 hosts: e.hosts.iter().cloned().collect(),
-                blocks: external_blocks(e, cluster),
+                blocks: external_blocks(e, cluster, self.config.platform.kube_api.as_ref()),
                 ports: e.ports.clone(),
             })
             .collect();
@@ -592,21 +592,33 @@ fn external_service_entry(name: &ExternalName, e: &External) -> ServiceEntryInte
     }
 }
 
-/// The ipBlocks of an external entry: each CIDR less the cluster's ranges and the cloud metadata
-/// addresses inside it, unless the entry names a metadata address exactly.
-pub fn external_blocks(e: &External, cluster: &Cluster) -> Vec<IpBlock> {
-    let metadata: Vec<Cidr> = METADATA_CIDRS
+/// The ipBlocks of an external entry: each CIDR less the cluster's ranges and the addresses that
+/// must never open by accident (the cloud metadata addresses and the Kubernetes API server's
+/// endpoints) inside it, unless the entry names such an address exactly. A range inside another
+/// excepted range is left out: the outer one covers it.
+pub fn external_blocks(
+    e: &External,
+    cluster: &Cluster,
+    kube_api: Option<&KubeApi>,
+) -> Vec<IpBlock> {
+    let guarded: Vec<Cidr> = METADATA_CIDRS
         .iter()
         .filter_map(|m| m.parse().ok())
+        .chain(kube_api.into_iter().flat_map(|k| k.cidrs.iter().copied()))
         .filter(|m| !e.cidrs.contains(m))
         .collect();
     e.cidrs
         .iter()
         .map(|cidr| {
-            let except: BTreeSet<Cidr> = cluster
+            let inside: BTreeSet<Cidr> = cluster
                 .ranges()
-                .chain(&metadata)
+                .chain(&guarded)
                 .filter(|r| *r != cidr && cidr.contains(*r))
+                .copied()
+                .collect();
+            let except: BTreeSet<Cidr> = inside
+                .iter()
+                .filter(|r| !inside.iter().any(|o| o != *r && o.contains(*r)))
                 .copied()
                 .collect();
             IpBlock {

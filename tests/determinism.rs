@@ -44,7 +44,7 @@ fn config() -> impl Strategy<Value = Cfg> {
     let tenant = (
         1usize..=3,
         proptest::collection::btree_map("[a-z]{1,6}(\\.io/[a-z]{1,5})?", label_value(), 0..3),
-        proptest::collection::btree_map("[a-z]{1,6}", "[ -~]{0,12}|\\PC{0,6}", 0..3),
+        proptest::collection::btree_map("[a-z]{1,6}", "[ -~]{0,12}|[éüßλ中文€]{0,6}", 0..3),
         any::<bool>(),
     );
     (

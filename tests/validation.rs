@@ -906,13 +906,13 @@ fn external_and_shared_names_do_not_collide() {
         &flows("[external.globex]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"acme\"]\n"),
         "globex]\ncidrs",
         "external entry `globex` has the name of a tenant",
-        Some("consumers lists name tenants, shared and external entries alike: give it a name of its own"),
+        Some("`explain`, `diff` and `graph` name tenants, shared and external entries alike: give it a name of its own"),
     );
     rejects(
         &flows("[external.payments]\ncidrs = [\"0.0.0.0/0\"]\nports = [443]\nconsumers = [\"acme\"]\n"),
         "payments]\ncidrs",
         "external entry `payments` has the name of a shared entry",
-        Some("consumers lists name tenants, shared and external entries alike: give it a name of its own"),
+        Some("`explain`, `diff` and `graph` name tenants, shared and external entries alike: give it a name of its own"),
     );
     // A tenant whose namespaces are named otherwise, so that only the names collide.
     rejects(
@@ -920,7 +920,7 @@ fn external_and_shared_names_do_not_collide() {
         "acme]\n[tenants",
         "shared entry `acme` has the name of a tenant",
         Some(
-            "consumers lists name tenants and shared entries alike: give one of them another name",
+            "`consumers` lists name tenants and shared entries alike: give one of them another name",
         ),
     );
 }

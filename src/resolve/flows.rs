@@ -195,7 +195,7 @@ impl Resolver<'_> {
                         format!("{owner} has the name of a {what}"),
                         raw.name.span.clone(),
                     )
-                    .with_help("consumers lists name tenants, shared and external entries alike: give it a name of its own"),
+                    .with_help("`explain`, `diff` and `graph` name tenants, shared and external entries alike: give it a name of its own"),
                 );
             }
         }
@@ -268,6 +268,13 @@ impl Resolver<'_> {
         };
         let hosts = self.hosts(raw, protocol, &owner);
         let consumers = match &raw.consumers {
+            Some(RawConsumers::List(l)) if l.is_empty() => {
+                self.error(
+                    Diagnostic::new(format!("{owner} has no consumer"), raw.name.span.clone())
+                        .with_help("list the tenants and shared entries that may reach it, or remove the table"),
+                );
+                Consumers::Only(BTreeSet::new())
+            }
             Some(c) => self.consumers(Some(c), &owner, None, names),
             None => {
                 self.error(
@@ -340,9 +347,15 @@ impl Resolver<'_> {
                 Some(rest) => (true, rest),
                 None => (false, h.value.as_str()),
             };
+            // A DNS name, never an address: its last label (the top-level domain) is not numeric.
             let valid = !name.is_empty()
                 && name.len() <= 253
                 && name.contains('.')
+                && name.parse::<std::net::IpAddr>().is_err()
+                && name
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()))
                 && name.split('.').all(|p| NamespaceName::new(p).is_ok());
             if !valid {
                 let mut d = Diagnostic::new(

@@ -399,7 +399,7 @@ impl Resolver<'_> {
                         format!("shared entry `{}` has the name of a tenant", s.name.value),
                         s.name.span.clone(),
                     )
-                    .with_help("consumers lists name tenants and shared entries alike: give one of them another name"),
+                    .with_help("`consumers` lists name tenants and shared entries alike: give one of them another name"),
                 );
             }
             let owner = format!("shared entry `{}`", s.name.value);
