@@ -24,8 +24,9 @@ const FIND_RANGES: &str = "find them with `kubectl cluster-info dump | grep -m2 
 
 /// The names a `consumers` list may use: every tenant and shared entry, by its name in the file.
 pub struct ConsumerNames<'a> {
-    pub tenants: Vec<&'a str>,
-    pub shared: Vec<&'a str>,
+    /// Sets, not lists: a `consumers` list of 10,000 names is looked up name by name.
+    pub tenants: BTreeSet<&'a str>,
+    pub shared: BTreeSet<&'a str>,
 }
 
 impl Resolver<'_> {

@@ -9,7 +9,8 @@
 //!   transformers, ...): verify does not evaluate them, so it refuses them;
 //! - a YAML merge key (`<<`), which kustomize applies and a plain YAML reader does not.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use super::tree::Origin;
@@ -29,7 +30,8 @@ const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 /// tree has no root kustomization (a tree applied with `kubectl apply -R`): every file counts.
 #[derive(Debug, Default)]
 pub struct Applied {
-    pub files: Option<BTreeSet<PathBuf>>,
+    /// Keys as [`key_of`] makes them.
+    pub files: Option<HashSet<OsString>>,
     pub findings: Vec<Finding>,
 }
 
@@ -49,32 +51,113 @@ fn violation(check: &'static str, message: String, file: &Path) -> Finding {
     }
 }
 
-/// Follows every kustomization from [`ROOTS`] under `root`.
-pub fn applied(root: &Path) -> Applied {
+/// What one walk of the output directory found (links are neither files nor directories here:
+/// the walk does not follow them, and neither does kustomize's view that verify takes).
+#[derive(Debug, Default)]
+pub struct OnDisk {
+    /// Every regular file, keyed by [`key_of`].
+    pub files: HashSet<OsString>,
+    pub dirs: HashSet<OsString>,
+    /// The YAML files, as walked.
+    pub yaml: Vec<PathBuf>,
+}
+
+/// A path as a set key: `.` and `..` resolved, then its bytes (hashing the bytes is several times
+/// faster than hashing a `Path` component by component, which showed in verify's profile).
+pub fn key_of(path: &Path) -> OsString {
+    lexical(path).into_os_string()
+}
+
+/// `path` with `.` and `..` resolved lexically, as kustomize resolves a `resources` entry.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The top-level keys and the `resources` of a kustomization, read with the fast reader when the
+/// file is plain YAML (it always is when tenantc wrote it), else with the full parser.
+fn keys_and_resources(text: &str) -> Result<(Vec<String>, Vec<String>), String> {
+    if let Some(docs) = super::yaml::parse(text) {
+        let mut keys = Vec::new();
+        let mut resources = Vec::new();
+        for doc in docs {
+            let super::yaml::Value::Map(entries) = doc else {
+                continue;
+            };
+            for (k, v) in entries {
+                if k == "resources" {
+                    if let super::yaml::Value::Seq(items) = &v {
+                        resources.extend(items.iter().filter_map(|i| match i {
+                            super::yaml::Value::Str(s) => Some(s.to_string()),
+                            _ => None,
+                        }));
+                    }
+                }
+                keys.push(k.into_owned());
+            }
+        }
+        return Ok((keys, resources));
+    }
+    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let Some(map) = value.as_mapping() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let keys = map
+        .keys()
+        .map(|k| k.as_str().unwrap_or("?").to_owned())
+        .collect();
+    let resources = map
+        .get("resources")
+        .and_then(|r| r.as_sequence())
+        .map(|l| {
+            l.iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((keys, resources))
+}
+
+/// Follows every kustomization from [`ROOTS`] under `root`, looking files up in `disk` (one walk
+/// of the tree serves both this and the reading of the files).
+pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     let mut out = Applied::default();
-    if !root.join(ROOTS[0]).is_file() {
+    if !disk.files.contains(&key_of(&root.join(ROOTS[0]))) {
         return out;
     }
-    let mut files = BTreeSet::new();
-    let mut seen = BTreeSet::new();
+    let mut files: HashSet<OsString> = HashSet::new();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
     // The root, and under gitops/ every kustomization: each is synced by a GitOps object of its
     // own (see `emit`), not listed in another kustomization.
     let mut pending: Vec<PathBuf> = vec![root.join(ROOTS[0])];
-    pending.extend(
-        walkdir::WalkDir::new(root.join(GITOPS_DIR))
-            .into_iter()
-            .flatten()
-            .filter(|e| e.file_type().is_file() && e.file_name() == "kustomization.yaml")
-            .map(|e| e.path().to_path_buf()),
-    );
+    let gitops = root.join(GITOPS_DIR);
+    let mut under_gitops: Vec<PathBuf> = disk
+        .yaml
+        .iter()
+        .filter(|p| {
+            p.starts_with(&gitops) && p.file_name().is_some_and(|n| n == "kustomization.yaml")
+        })
+        .cloned()
+        .collect();
+    under_gitops.sort();
+    pending.extend(under_gitops);
     while let Some(k) = pending.pop() {
         if !seen.insert(k.clone()) {
             continue;
         }
-        files.insert(k.clone());
+        files.insert(key_of(&k));
         let dir = k.parent().unwrap_or(root).to_path_buf();
         let text = std::fs::read_to_string(&k).unwrap_or_default();
-        let value: serde_yaml::Value = match serde_yaml::from_str(&text) {
+        let (keys, resources) = match keys_and_resources(&text) {
             Ok(v) => v,
             Err(e) => {
                 out.findings.push(violation(
@@ -85,11 +168,8 @@ pub fn applied(root: &Path) -> Applied {
                 continue;
             }
         };
-        let Some(map) = value.as_mapping() else {
-            continue;
-        };
-        for key in map.keys() {
-            let key = key.as_str().unwrap_or("?");
+        for key in &keys {
+            let key = key.as_str();
             if !KNOWN_KEYS.contains(&key) {
                 out.findings.push(violation(
                     "kustomization",
@@ -101,15 +181,8 @@ pub fn applied(root: &Path) -> Applied {
                 ));
             }
         }
-        let resources = map
-            .get("resources")
-            .and_then(|r| r.as_sequence())
-            .cloned()
-            .unwrap_or_default();
-        for entry in resources {
-            let Some(entry) = entry.as_str() else {
-                continue;
-            };
+        for entry in &resources {
+            let entry = entry.as_str();
             let rel = Path::new(entry);
             let escapes = entry.contains("://")
                 || rel.is_absolute()
@@ -125,49 +198,47 @@ pub fn applied(root: &Path) -> Applied {
                 ));
                 continue;
             }
-            let target = dir.join(rel);
-            // Never follow a link: a link could apply a file verify does not read.
-            match std::fs::symlink_metadata(&target) {
-                Ok(m) if m.is_dir() => {
-                    match KUSTOMIZATION_NAMES
-                        .iter()
-                        .map(|n| target.join(n))
-                        .find(|p| p.is_file())
-                    {
-                        Some(p) => pending.push(p),
-                        None => out.findings.push(violation(
-                            "kustomization",
-                            format!(
-                                "{} lists the directory `{entry}`, which has no kustomization",
-                                k.display()
-                            ),
-                            &k,
-                        )),
-                    }
+            let target = lexical(&dir.join(rel));
+            // Never follow a link: a link could apply a file verify does not read (the walk
+            // that filled `disk` did not follow any).
+            if disk.dirs.contains(target.as_os_str()) {
+                match KUSTOMIZATION_NAMES
+                    .iter()
+                    .map(|n| target.join(n))
+                    .find(|p| disk.files.contains(p.as_os_str()))
+                {
+                    Some(p) => pending.push(p),
+                    None => out.findings.push(violation(
+                        "kustomization",
+                        format!(
+                            "{} lists the directory `{entry}`, which has no kustomization",
+                            k.display()
+                        ),
+                        &k,
+                    )),
                 }
-                Ok(m) if m.is_file() => {
-                    files.insert(target);
-                }
-                _ => out.findings.push(violation(
+            } else if disk.files.contains(target.as_os_str()) {
+                files.insert(target.into_os_string());
+            } else {
+                out.findings.push(violation(
                     "kustomization",
                     format!(
                         "{} lists `{entry}`, which is not a file or directory of the tree",
                         k.display()
                     ),
                     &k,
-                )),
+                ));
             }
         }
     }
     // Every YAML file on disk that nothing applies.
-    for entry in walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-    {
-        let p = entry.path();
-        let yaml = matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"));
-        if entry.file_type().is_file() && yaml && !files.contains(p) {
+    let unapplied: Vec<&PathBuf> = disk
+        .yaml
+        .iter()
+        .filter(|p| !files.contains(&key_of(p)))
+        .collect();
+    for p in unapplied {
+        {
             out.findings.push(violation(
                 "not-applied",
                 format!(

@@ -318,6 +318,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     }
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut errors = Vec::new();
+    let mut disk = super::kustomize::OnDisk::default();
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         match entry {
             Ok(e) if e.file_type().is_file() => {
@@ -325,6 +326,10 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
                     paths.push(p.to_path_buf());
                 }
+                disk.files.insert(super::kustomize::key_of(p));
+            }
+            Ok(e) if e.file_type().is_dir() => {
+                disk.dirs.insert(super::kustomize::key_of(e.path()));
             }
             Ok(_) => {}
             Err(e) => errors.push(TreeError::Read {
@@ -339,9 +344,10 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
         return Err(errors);
     }
     // Only what the cluster receives is evaluated; the rest is reported.
-    let applied = super::kustomize::applied(root);
+    disk.yaml = paths.clone();
+    let applied = super::kustomize::applied(root, &disk);
     if let Some(files) = &applied.files {
-        paths.retain(|p| files.contains(p));
+        paths.retain(|p| files.contains(&super::kustomize::key_of(p)));
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
     let chunk = paths.len().div_ceil(threads).max(1);
