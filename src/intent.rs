@@ -11,6 +11,7 @@ use crate::model::{
     ExternalName, GitOps, KubeApi, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy,
     PlatformPods, Port, TenantName, GITOPS_DIR, METADATA_CIDRS,
 };
+use crate::resolve::lifecycle::PROTECTION;
 use crate::resolve::{
     LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
 };
@@ -244,8 +245,15 @@ pub fn intent_of(config: &Config) -> Intent {
         }
         labels
     };
-    let strings =
-        |a: &crate::model::Annotations| a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    // The user's annotations and the ones that keep a sync from deleting the namespace.
+    let strings = |a: &crate::model::Annotations| {
+        let mut out: BTreeMap<String, String> =
+            a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        for (k, v) in PROTECTION {
+            out.insert(k.into(), v.into());
+        }
+        out
+    };
     let graph = Grants::of(config);
 
     let mut namespaces = BTreeMap::new();

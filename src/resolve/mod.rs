@@ -3,6 +3,7 @@
 
 mod flows;
 mod gitops;
+pub mod lifecycle;
 mod platform;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -204,6 +205,19 @@ impl Resolver<'_> {
                     v.span.clone(),
                 ));
                 return out;
+            }
+            if lifecycle::is_protection_key(&k.value) {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "annotation `{}` is set by tenantc to keep Argo CD and Flux from deleting the namespace, and may not be overridden",
+                            k.value
+                        ),
+                        k.span.clone(),
+                    )
+                    .with_help("remove it; to delete a namespace on purpose, retire it (see `retired` in the README)"),
+                );
+                continue;
             }
             if let Some(key) = self.label_key(k, "annotation", owned) {
                 out.insert(key, v.value.clone());
