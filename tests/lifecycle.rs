@@ -341,3 +341,235 @@ fn retired_rules() {
         "did you mean `namespaces`?",
     );
 }
+
+/// The base of the change tests: two tenants, a shared entry only acme consumes, a tenant with
+/// its default namespace.
+const BASE: &str = r#"version = 1
+[mesh]
+[shared.common]
+[shared.payments]
+consumers = ["acme"]
+[tenants.acme]
+namespaces = ["acme", "acme-jobs"]
+[tenants.newco]
+namespaces = ["newco", "newco-batch"]
+[tenants.hooli]
+"#;
+
+/// A project whose output and `base.toml` are BASE's, and whose tenants.toml is `new`.
+fn changed(new: &str) -> Project {
+    let p = Project::new(BASE);
+    p.compile().success();
+    std::fs::write(p.path().join("base.toml"), BASE).unwrap();
+    p.set_config(new);
+    p
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+fn without_newco_batch() -> String {
+    BASE.replace(
+        "namespaces = [\"newco\", \"newco-batch\"]",
+        "namespaces = [\"newco\"]",
+    )
+}
+
+#[test]
+fn removing_a_namespace_fails_compile_check_and_diff_until_acknowledged() {
+    let p = changed(&without_newco_batch());
+    let before = snapshot(&p.output());
+    // compile refuses and writes nothing.
+    let a = p.compile().code(1);
+    let err = stderr(&a);
+    assert!(err.contains("error: namespace newco-batch (tenant newco) would be deleted, with every workload and volume in it: it is removed from tenant newco (was output/tenants/newco/newco-batch/namespace.yaml); not acknowledged"), "{err}");
+    assert!(err.contains("help: to keep it isolated until a person deletes it, keep it in [tenants.newco] `namespaces` and add it to `retired` there (`retired = [\"newco-batch\"]`"), "{err}");
+    assert!(
+        err.contains("if it is already deleted from the cluster, add it to [purged] namespaces"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(snapshot(&p.output()), before);
+    // compile --check lists it first.
+    let a = p.run("compile", &["--check"]).code(1);
+    assert!(stdout(&a).starts_with("destructive and breaking changes (1 not acknowledged):\n! namespace newco-batch (tenant newco) would be deleted"), "{}", stdout(&a));
+    // diff against the base tenants.toml names the base's line.
+    let a = p.run("diff", &["--base", "base.toml"]).code(1);
+    let at = line_col(BASE, "\"newco-batch\"");
+    assert!(
+        stdout(&a).contains(&format!(
+            "it is removed from tenant newco (was base.toml:{at}); not acknowledged"
+        )),
+        "{}",
+        stdout(&a)
+    );
+    assert!(stderr(&a).contains(
+        "error: 1 namespace(s) would be deleted and tenants.toml does not acknowledge it"
+    ));
+    // ... and against the base output tree, its file.
+    let base_tree = p.path().join("base-output");
+    std::fs::rename(p.output(), &base_tree).unwrap();
+    p.run("compile", &["--quiet"]).success(); // a fresh output: nothing on disk to lose
+    let a = p.run("diff", &["--base", "base-output"]).code(1);
+    assert!(
+        stdout(&a).contains(
+            "(was base-output/tenants/newco/newco-batch/namespace.yaml); not acknowledged"
+        ),
+        "{}",
+        stdout(&a)
+    );
+}
+
+#[test]
+fn removing_a_tenant_or_a_shared_entry_is_destructive() {
+    let p = changed(&BASE.replace("[tenants.hooli]\n", ""));
+    let a = p.run("diff", &["--base", "base.toml"]).code(1);
+    let at = line_col(BASE, "hooli]");
+    assert!(stdout(&a).contains(&format!("! namespace hooli (tenant hooli) would be deleted, with every workload and volume in it: tenant hooli is removed (was base.toml:{at})")), "{}", stdout(&a));
+    assert!(stderr(&a).contains("help: to keep it isolated until a person deletes it, keep [tenants.hooli] with its namespaces and set `retired = true` in it"), "{}", stderr(&a));
+    p.compile().code(1);
+
+    let p = changed(&BASE.replace("[shared.payments]\nconsumers = [\"acme\"]\n", ""));
+    let a = p.run("diff", &["--base", "base.toml"]).code(1);
+    let out = stdout(&a);
+    let at = line_col(BASE, "payments]");
+    assert!(out.contains(&format!("! namespace payments (shared) would be deleted, with every workload and volume in it: shared entry payments is removed (was base.toml:{at})")), "{out}");
+    // The consumer's loss is breaking, named by the rule that granted it.
+    assert!(out.contains(&format!("- breaking: acme may no longer reach payments, granted by [shared.payments] (base.toml:{at})")), "{out}");
+}
+
+#[test]
+fn a_renamed_tenant_is_a_move_and_needs_no_retirement() {
+    let new = BASE
+        .replace("[tenants.acme]", "[tenants.acme-corp]")
+        .replace("consumers = [\"acme\"]", "consumers = [\"acme-corp\"]");
+    let p = changed(&new);
+    let a = p.run("diff", &["--base", "base.toml"]).code(0);
+    let at = line_col(&new, "acme-corp]");
+    assert!(stdout(&a).starts_with(&format!("destructive and breaking changes (0 not acknowledged):\n~ tenant acme is renamed to acme-corp (tenants.toml:{at}): its namespaces acme, acme-jobs move with it, none is deleted\n")), "{}", stdout(&a));
+    assert!(!stdout(&a).contains("! namespace"), "{}", stdout(&a));
+    assert!(!stdout(&a).contains("- namespace"), "{}", stdout(&a));
+    // compile moves the files from tenants/acme/ to tenants/acme-corp/ without complaint.
+    p.compile().success();
+    assert!(p
+        .output()
+        .join("tenants/acme-corp/acme-jobs/namespace.yaml")
+        .is_file());
+    assert!(!p.output().join("tenants/acme").exists());
+}
+
+#[test]
+fn a_namespace_that_moves_to_another_tenant_and_a_lost_flow_are_breaking() {
+    let new = BASE
+        .replace(
+            "namespaces = [\"acme\", \"acme-jobs\"]",
+            "namespaces = [\"acme\"]",
+        )
+        .replace(
+            "namespaces = [\"newco\", \"newco-batch\"]",
+            "namespaces = [\"newco\", \"newco-batch\", \"acme-jobs\"]",
+        )
+        .replace("consumers = [\"acme\"]", "consumers = [\"newco\"]");
+    let p = changed(&new);
+    let a = p.run("diff", &["--base", "base.toml"]).code(0);
+    let out = stdout(&a);
+    let moved = line_col(&new, "\"acme-jobs\"");
+    assert!(out.contains(&format!("~ namespace acme-jobs moves from tenant acme to tenant newco (tenants.toml:{moved}): who may reach it changes")), "{out}");
+    let rule = line_col(&new, "payments]");
+    assert!(out.contains(&format!("- breaking: acme may no longer reach payments, granted by [shared.payments] (tenants.toml:{rule})")), "{out}");
+    p.compile().success();
+}
+
+#[test]
+fn retire_then_purge() {
+    // Retire: the namespace stays, deny-all; nothing fails.
+    let retired = BASE.replace(
+        "namespaces = [\"newco\", \"newco-batch\"]",
+        "namespaces = [\"newco\", \"newco-batch\"]\nretired = [\"newco-batch\"]",
+    );
+    let p = changed(&retired);
+    let a = p.run("diff", &["--base", "base.toml"]).code(0);
+    // The value of `retired = [...]`, 11 columns after the key.
+    let line = line_col(&retired, "retired = [").replace(":1", ":12");
+    let at = line;
+    assert!(stdout(&a).contains(&format!("= namespace newco-batch (tenant newco) is retired: it keeps its Namespace and a deny-all policy, and loses every flow (tenants.toml:{at})")), "{}", stdout(&a));
+    p.compile().success();
+    p.run("verify", &[]).success();
+    assert!(p
+        .output()
+        .join("tenants/newco/newco-batch/namespace.yaml")
+        .is_file());
+    std::fs::write(p.path().join("base.toml"), &retired).unwrap();
+
+    // Leaving `retired` without [purged] is a deletion again.
+    p.set_config(&without_newco_batch());
+    p.compile().code(1).stderr(predicates::str::contains(
+        "help: it is retired: once a person has deleted it from the cluster (`kubectl delete namespace newco-batch`), add it to [purged] namespaces",
+    ));
+    p.run("diff", &["--base", "base.toml"]).code(1);
+
+    // Purged: a person deleted it; tenantc forgets it.
+    let purged = format!(
+        "{}[purged]\nnamespaces = [\"newco-batch\"]\n",
+        without_newco_batch()
+    );
+    p.set_config(&purged);
+    let a = p.run("diff", &["--base", "base.toml"]).code(0);
+    assert!(stdout(&a).contains("= namespace newco-batch (tenant newco) is purged: tenantc forgets it; it must already be deleted from the cluster (was base.toml:"), "{}", stdout(&a));
+    let a = p.compile().success();
+    assert!(stdout(&a).contains("2 removed"), "{}", stdout(&a));
+    assert!(!p.output().join("tenants/newco/newco-batch").exists());
+    p.run("verify", &[]).success();
+    // Once merged, the [purged] entry may go too: nothing is left to delete.
+    std::fs::write(p.path().join("base.toml"), &purged).unwrap();
+    p.set_config(&without_newco_batch());
+    p.run("diff", &["--base", "base.toml"]).code(0);
+    p.compile().success();
+}
+
+#[test]
+fn the_pr_comment_puts_destructive_changes_first() {
+    let new = BASE
+        .replace("[tenants.hooli]\n", "")
+        .replace("consumers = [\"acme\"]", "consumers = [\"newco\"]");
+    let p = changed(&new);
+    let a = p
+        .run("diff", &["--base", "base.toml", "--format", "markdown"])
+        .code(1);
+    let md = stdout(&a);
+    assert!(
+        md.starts_with("### :warning: tenantc: destructive changes (1 not acknowledged)\n"),
+        "{md}"
+    );
+    insta::assert_snapshot!("destructive_markdown", md);
+    let a = p
+        .run("diff", &["--base", "base.toml", "--format", "json"])
+        .code(1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(json["lifecycle"]["unacknowledged"], 1);
+    assert_eq!(json["lifecycle"]["changes"][0]["change"], "deleted");
+    assert_eq!(json["lifecycle"]["changes"][0]["namespace"], "hooli");
+    assert_eq!(json["lifecycle"]["changes"][0]["at"]["file"], "base.toml");
+    // All acknowledged: a heading of its own still, and exit 0.
+    let retired = BASE.replace("[tenants.hooli]\n", "[tenants.hooli]\nretired = true\n");
+    p.set_config(&retired);
+    let a = p
+        .run("diff", &["--base", "base.toml", "--format", "markdown"])
+        .code(0);
+    insta::assert_snapshot!("retired_markdown", stdout(&a));
+}
+
+#[test]
+fn compile_json_reports_a_refused_deletion() {
+    let p = changed(&without_newco_batch());
+    let a = p.run("compile", &["--format", "json"]).code(1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(json["status"], "destructive");
+    assert_eq!(json["lifecycle"]["unacknowledged"], 1);
+    let _ = tenantc;
+}
