@@ -9,6 +9,16 @@ Every run with the same arguments prints the same bytes (no randomness, no clock
   (explicit lists that grow with N), 1 by the first three tenants only;
 - [cluster], [platform] (dns, ingress, monitoring), [mesh] and [gitops] (Argo CD) are set.
 
+With `--flows` (the default of the benchmark; `--no-flows` gives the config of earlier runs),
+the keys of "Flows real tenants need" at scale:
+- cluster ranges, a node-local DNS cache, [platform.kube_api]; every 10th tenant has kube_api;
+- 3 shared entries limited to port 8443, one of which consumes another and an external;
+- externals: one API for every tenant (`"*"`, with a wildcard host), one for every 5th tenant and
+  a shared entry, and an address-only database per 100th tenant;
+- every 20th tenant exposes its first namespace to the next 3 tenants on 8443, and tenant 0
+  exposes `t00000` to every tenant (`"*"`) on 8443;
+- tenants with several namespaces and ingress list only their first namespace.
+
 `--change label` changes one tenant's label (only that tenant's Namespaces depend on it);
 `--change namespace` gives that tenant one more namespace (its directory, and the consumer
 policies of the shared namespaces it uses, depend on that).
@@ -41,7 +51,7 @@ def consumes_some(i, k):
     return (i * 7 + k * 13) % 10 == 0
 
 
-def generate(n, change=None, changed=None):
+def generate(n, change=None, changed=None, flows=True):
     if changed is None:
         # A tenant with two namespaces near the middle (the first tenant when N is tiny).
         changed = next((i for i in range(n // 2, -1, -1) if i % 3 == 0 and i % 7), 0)
@@ -52,10 +62,16 @@ def generate(n, change=None, changed=None):
     w("")
     w("[cluster]")
     w('name = "bench-1"')
+    if flows:
+        w('pod_cidrs = ["10.244.0.0/16"]')
+        w('service_cidrs = ["10.96.0.0/12"]')
     w("")
     w("[platform]")
+    dns_cidrs = ', cidrs = ["169.254.20.10/32"]' if flows else ""
     w('dns = { namespace = "kube-system", service = "kube-dns", '
-      'pod_labels = { "k8s-app" = "kube-dns" }, ports = [53] }')
+      f'pod_labels = {{ "k8s-app" = "kube-dns" }}, ports = [53]{dns_cidrs} }}')
+    if flows:
+        w('kube_api = { cidrs = ["172.18.0.2/32"], ports = [6443] }')
     w('ingress = { namespace = "ingress-nginx", '
       'pod_labels = { "app.kubernetes.io/name" = "ingress-nginx" } }')
     w('monitoring = { namespace = "monitoring", '
@@ -76,12 +92,37 @@ def generate(n, change=None, changed=None):
         w("")
         w(f"[shared.{name}]")
         names = [f'"{tenant_name(i)}"' for i in range(n) if consumes_some(i, k)]
+        if flows and k == 1:
+            names.append(f'"{SOME[0]}"')  # a shared entry consuming another
         w(f"consumers = [{', '.join(names)}]")
         w(f'labels = {{ "example.com/tier" = "{k}" }}')
+        if flows and k < 3:
+            w("ports = [8443]")
     w("")
     w(f"[shared.{FEW}]")
     w(f"consumers = [{', '.join(chr(34) + tenant_name(i) + chr(34) for i in range(min(n, 3)))}]")
     w("ingress = true")
+    if flows:
+        w("")
+        w("[external.package-mirror]")
+        w('hosts = ["pkg.example.com", "*.cdn.example.com"]')
+        w('cidrs = ["0.0.0.0/0"]')
+        w("ports = [443]")
+        w('consumers = "*"')
+        w("")
+        w("[external.stripe]")
+        w('hosts = ["api.stripe.com"]')
+        w('cidrs = ["0.0.0.0/0"]')
+        w("ports = [443]")
+        payers = [f'"{tenant_name(i)}"' for i in range(n) if i % 5 == 0] + [f'"{SOME[1]}"']
+        w(f"consumers = [{', '.join(payers)}]")
+        for i in range(0, n, 100):
+            w("")
+            w(f"[external.db-{tenant_name(i)}]")
+            w(f'cidrs = ["198.{18 + i // 65536 % 2}.{i // 256 % 256}.{i % 256}/32"]')
+            w("ports = [5432]")
+            w('protocol = "TCP"')
+            w(f'consumers = ["{tenant_name(i)}"]')
     for i in range(n):
         t = tenant_name(i)
         nss = namespaces_of(i)
@@ -98,7 +139,22 @@ def generate(n, change=None, changed=None):
         if i % 2 == 0:
             w(f'annotations = {{ "example.com/owner" = "team-{t}@example.com" }}')
         if i % 4 == 0:
-            w("ingress = true")
+            if flows and len(nss) > 1:
+                w(f'ingress = ["{nss[0]}"]')
+            else:
+                w("ingress = true")
+        if flows and i % 10 == 0:
+            w("kube_api = true")
+        if flows and i == 0:
+            w(f"[tenants.{t}.expose.{nss[0]}]")
+            w('consumers = "*"')
+            w("ports = [8443]")
+        elif flows and i % 20 == 0:
+            callers = [f'"{tenant_name(j)}"' for j in range(i + 1, min(i + 4, n))]
+            if callers:
+                w(f"[tenants.{t}.expose.{nss[0]}]")
+                w(f"consumers = [{', '.join(callers)}]")
+                w("ports = [8443]")
     return "\n".join(out) + "\n"
 
 
@@ -107,10 +163,11 @@ def main():
     p.add_argument("n", type=int, help="number of tenants")
     p.add_argument("--change", choices=["label", "namespace"], help="change one tenant")
     p.add_argument("--tenant", type=int, help="index of the changed tenant (default: one with 2 namespaces near N/2)")
+    p.add_argument("--no-flows", action="store_true", help="the config of the runs before the flow keys")
     a = p.parse_args()
     if a.n < 1:
         p.error("N must be at least 1")
-    sys.stdout.write(generate(a.n, a.change, a.tenant))
+    sys.stdout.write(generate(a.n, a.change, a.tenant, not a.no_flows))
 
 
 if __name__ == "__main__":

@@ -187,7 +187,13 @@ pub struct Intent {
     /// Retired namespaces and the tenant whose directory keeps them (`None`: a retired shared
     /// entry, in its own directory). In neither `tenants` nor `shared`: they have no flows.
     pub retired: BTreeMap<NamespaceName, Option<TenantName>>,
+    /// Every destination outside the cluster by the name `explain` knows it by (an external
+    /// entry's name, or [`KUBE_API_TARGET`]), as a consumer of it gets it.
+    pub destinations: BTreeMap<String, OutsideFlow>,
 }
+
+/// The name `explain` and `graph` give the Kubernetes API server.
+pub const KUBE_API_TARGET: &str = "kube-api";
 
 impl Intent {
     pub fn tenant_count(&self) -> usize {
@@ -363,12 +369,30 @@ pub fn intent_of(config: &Config) -> Intent {
             },
         );
     }
+    let kube_api = config.platform.kube_api.as_ref();
+    let mut destinations: BTreeMap<String, OutsideFlow> = config
+        .externals
+        .iter()
+        .map(|(name, e)| {
+            let flow = OutsideFlow {
+                rule: Rule::External { name: name.clone() },
+                hosts: e.hosts.iter().cloned().collect(),
+                blocks: external_blocks(e, &config.cluster, kube_api),
+                ports: e.ports.clone(),
+            };
+            (name.to_string(), flow)
+        })
+        .collect();
+    if let Some(k) = kube_api {
+        destinations.insert(KUBE_API_TARGET.into(), kube_api_flow(k));
+    }
     Intent {
         cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
         namespaces,
         tenants,
         shared: config.shared.keys().cloned().collect(),
         retired,
+        destinations,
     }
 }
 
@@ -543,20 +567,7 @@ impl<'a> Grants<'a> {
             })
             .collect();
         if let (true, Some(k)) = (kube_api, &self.config.platform.kube_api) {
-            out.push(OutsideFlow {
-                rule: Rule::KubeApi,
-                hosts: Vec::new(),
-                // The API server's own addresses, named exactly: nothing to except.
-                blocks: k
-                    .cidrs
-                    .iter()
-                    .map(|c| IpBlock {
-                        cidr: *c,
-                        except: Vec::new(),
-                    })
-                    .collect(),
-                ports: k.ports.clone(),
-            });
+            out.push(kube_api_flow(k));
         }
         out
     }
@@ -598,6 +609,23 @@ impl<'a> Grants<'a> {
             });
         }
         out
+    }
+}
+
+/// The flow to the Kubernetes API server: its own addresses, named exactly, nothing to except.
+fn kube_api_flow(k: &KubeApi) -> OutsideFlow {
+    OutsideFlow {
+        rule: Rule::KubeApi,
+        hosts: Vec::new(),
+        blocks: k
+            .cidrs
+            .iter()
+            .map(|c| IpBlock {
+                cidr: *c,
+                except: Vec::new(),
+            })
+            .collect(),
+        ports: k.ports.clone(),
     }
 }
 

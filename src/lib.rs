@@ -1,5 +1,6 @@
 //! tenantc compiles one `tenants.toml` into a deterministic, kustomize-ready tree of Namespaces,
-//! NetworkPolicies and Istio Sidecars that isolate tenants from each other.
+//! NetworkPolicies, Istio Sidecars and ServiceEntries that isolate tenants from each other and open
+//! exactly the flows the file allows.
 //!
 //! The pipeline is a chain of pure stages with I/O at both ends, one module each:
 //! [`load`] → [`resolve`] → [`intent`] → [`render`] → [`emit`] → [`write`].

@@ -26,6 +26,29 @@ pub(super) fn explain(
         Err(code) => return Ok(code),
     };
     let names = |n: &str| explain::namespaces_named(&model, &intent, n);
+    // A destination outside the cluster (an external entry, or `kube-api`), unless a tenant or
+    // namespace has that name.
+    if intent.destinations.contains_key(to) && names(to).is_err() {
+        let froms = match names(from) {
+            Ok(f) => f,
+            Err(e) => return Ok(usage_error(&e, format)),
+        };
+        let all: Vec<explain::OutsideExplanation> = froms
+            .iter()
+            .filter_map(|f| explain::explain_outside(&model, &intent, f, to, port))
+            .collect();
+        match format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
+            Format::Text => {
+                let text: Vec<String> = all
+                    .iter()
+                    .map(explain::OutsideExplanation::to_text)
+                    .collect();
+                print!("{}", text.join("\n"));
+            }
+        }
+        return Ok(EXIT_OK);
+    }
     let (froms, tos) = match (names(from), names(to)) {
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e, format)),

@@ -23,7 +23,7 @@ pub(super) fn graph(
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let g = graph::tenant_graph(&graph::tree_edges(&model), &intent);
+    let g = graph::tenant_graph(&graph::tree_edges(&model, &intent), &intent);
     match format {
         GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default()),
         _ if g.tenants() > max_tenants => print!("{}", g.summary(max_tenants)),

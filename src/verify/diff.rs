@@ -42,6 +42,12 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
                 .or_default()
                 .union_with(&e.ports);
         }
+        for o in super::outside::expected(ns) {
+            v.edges
+                .entry((name.clone(), o.what))
+                .or_default()
+                .union_with(&o.ports);
+        }
         for e in expectations(model, ns, Direction::Ingress) {
             let peer = model.name(e.peer);
             if super::check::intent_of(intent, peer).is_none() {
@@ -69,7 +75,7 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
 pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
     let mut v = View {
         files: model.tree.files,
-        edges: tree_edges(model),
+        edges: tree_edges(model, intent),
         ..View::default()
     };
     let root = intent
@@ -339,6 +345,16 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
             let platform_caller = flows.iter().all(|f| {
                 !after.namespaces.contains_key(&f.from) && !before.namespaces.contains_key(&f.from)
             });
+            // Some namespaces of another tenant (an exposed one): name them, not the tenant.
+            let view = if added { after } else { before };
+            let targets: BTreeSet<&String> = flows.iter().map(|f| &f.to).collect();
+            let of_owner = view.namespaces.values().filter(|o| **o == to).count();
+            let to = if view.tenants.contains(&to) && targets.len() < of_owner {
+                let names: Vec<&str> = targets.iter().map(|t| t.as_str()).collect();
+                format!("{} (tenant {to})", names.join(", "))
+            } else {
+                to
+            };
             lines.push(match (added, platform_caller) {
                 (true, true) => format!("+ {to} gains ingress from {fo}{}", ports_suffix(&ports)),
                 (false, true) => format!("- {to} loses ingress from {fo}"),

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::check::{intent_of, owner_of};
+use super::ip::IpSet;
 use super::netpol::{NsSet, PortSet};
+use super::outside::{is_outside, node_name, OUTSIDE_IP};
 use super::reach::{Direction, GrantPeer, Model};
 use crate::intent::{Intent, Role};
 
@@ -17,10 +19,7 @@ pub type Edges = BTreeMap<(String, String), PortSet>;
 /// Every namespace-level flow of the tree: egress of the caller and ingress of the callee both
 /// allow it (a side outside the tree, such as kube-system, is taken to allow). Grants to every
 /// namespace become edges to `*`.
-/// The prefix of a node outside the cluster: `ip 0.0.0.0/0 except 10.96.0.0/12`.
-pub const OUTSIDE: &str = "ip ";
-
-pub fn tree_edges(model: &Model) -> Edges {
+pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
     let mut edges: Edges = BTreeMap::new();
     let in_tree = |id: u32| model.in_tree(id) || model.policies.contains_key(&id);
     let mut add = |from: &str, to: &str, ports: &PortSet| {
@@ -53,15 +52,15 @@ pub fn tree_edges(model: &Model) -> Edges {
                         add(model.name(a), model.name(b), &ports);
                     }
                 }
-                // A destination outside the cluster is a node of its own, named by its range.
-                GrantPeer::IpBlock { cidr, except } if except.is_empty() => {
-                    add(model.name(a), &format!("{OUTSIDE}{cidr}"), &g.ports);
+                // A destination outside the cluster is a node of its own, named by the
+                // tenants.toml entry it matches, or by its ranges.
+                GrantPeer::IpBlock { cidr, except } => {
+                    let node = match IpSet::of_block(cidr, except) {
+                        Some(ips) => node_name(intent_of(intent, model.name(a)), &ips),
+                        None => format!("{OUTSIDE_IP}{cidr} (invalid)"),
+                    };
+                    add(model.name(a), &node, &g.ports);
                 }
-                GrantPeer::IpBlock { cidr, except } => add(
-                    model.name(a),
-                    &format!("{OUTSIDE}{cidr} except {}", except.join(", ")),
-                    &g.ports,
-                ),
                 _ => add(model.name(a), "*", &g.ports),
             }
         }
@@ -113,7 +112,7 @@ pub fn tenant_graph(edges: &Edges, intent: &Intent) -> Graph {
         Some(n) if n.role == Role::Tenant => "tenant",
         Some(_) => "shared",
         None if ns == "*" => "unknown",
-        None if ns.starts_with(OUTSIDE) => "outside",
+        None if is_outside(ns) => "outside",
         None => "platform",
     };
     for (t, nss) in &intent.tenants {
@@ -159,7 +158,9 @@ fn node_id(s: &str) -> String {
     if s == "*" {
         return "any_namespace".into();
     }
-    s.replace(['-', '.', ' ', '/', ':', ','], "_")
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 fn label(n: &Node) -> String {
@@ -169,7 +170,7 @@ fn label(n: &Node) -> String {
         }
         "tenant" => n.id.clone(),
         "unknown" => "every namespace".into(),
-        "outside" => format!("{} (outside the cluster)", n.id),
+        "outside" => n.id.clone(),
         kind => format!("{} ({kind})", n.id),
     }
 }
@@ -189,6 +190,7 @@ impl Graph {
             let (open, close) = match n.kind {
                 "tenant" => ("[\"", "\"]"),
                 "shared" => ("[(\"", "\")]"),
+                "outside" => ("[/\"", "\"/]"),
                 _ => ("{{\"", "\"}}"),
             };
             out.push_str(&format!("  {}{open}{}{close}\n", node_id(&n.id), label(n)));
@@ -212,6 +214,7 @@ impl Graph {
             let shape = match n.kind {
                 "tenant" => "box",
                 "shared" => "cylinder",
+                "outside" => "parallelogram",
                 _ => "hexagon",
             };
             out.push_str(&format!(
@@ -256,10 +259,11 @@ impl Graph {
             .map(|(n, c)| format!("{n} ({c})"))
             .collect();
         format!(
-            "{} tenants, {} shared and {} platform namespaces, {} edges between them; {cross_tenant} from one tenant to another.\nMost called: {}.\nA drawing of more than {max_tenants} tenants helps nobody: use --format json, or --max-tenants to draw it anyway.\n",
+            "{} tenants, {} shared and {} platform namespaces, {} destinations outside the cluster, {} edges between them; {cross_tenant} from one tenant to another.\nMost called: {}.\nA drawing of more than {max_tenants} tenants helps nobody: use --format json, or --max-tenants to draw it anyway.\n",
             count("tenant"),
             count("shared"),
             count("platform"),
+            count("outside"),
             self.edges.len(),
             top.join(", ")
         )

@@ -37,31 +37,64 @@ pub fn flow_name(flow: &OutsideFlow) -> String {
     match &flow.rule {
         Rule::External { name } if flow.hosts.is_empty() => format!("external {name}"),
         Rule::External { name } => format!("external {name} ({})", flow.hosts.join(", ")),
-        _ => "the Kubernetes API".into(),
+        _ => KUBE_API_NAME.into(),
     }
 }
+
+/// The addresses a flow reaches: its ipBlocks less their exceptions.
+pub fn ips_of(flow: &OutsideFlow) -> IpSet {
+    let mut ips = IpSet::default();
+    for b in &flow.blocks {
+        let mut s = IpSet::of(&b.cidr);
+        for e in &b.except {
+            s = s.minus(&IpSet::of(e));
+        }
+        ips.union_with(&s);
+    }
+    ips
+}
+
+/// The name of the node a destination outside the cluster is drawn as, and diffed under: the
+/// flow tenants.toml grants `ns` to exactly these addresses (or within them), else `IP <ranges>`.
+pub fn node_name(ns: Option<&NamespaceIntent>, ips: &IpSet) -> String {
+    if let Some(ns) = ns {
+        let flows = expected(ns);
+        let within: Vec<&Outside> = flows.iter().filter(|o| o.ips.covers(ips)).collect();
+        if let Some(o) = flows.iter().find(|o| o.ips == *ips) {
+            return o.what.clone();
+        }
+        if let [o] = within[..] {
+            return o.what.clone();
+        }
+    }
+    format!("{OUTSIDE_IP}{ips}")
+}
+
+/// The prefix of a node outside the cluster that no rule of tenants.toml names.
+pub const OUTSIDE_IP: &str = "IP ";
+
+/// Whether a node name stands for a destination outside the cluster.
+pub fn is_outside(name: &str) -> bool {
+    name.starts_with(OUTSIDE_IP)
+        || name.starts_with("external ")
+        || name == KUBE_API_NAME
+        || name == DNS_CACHES_NAME
+}
+
+const KUBE_API_NAME: &str = "the Kubernetes API";
+const DNS_CACHES_NAME: &str = "the node-local DNS caches";
 
 /// Every flow out of the cluster tenants.toml grants `ns`.
 pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
     let mut out: Vec<Outside> = ns
         .outside
         .iter()
-        .map(|f| {
-            let mut ips = IpSet::default();
-            for b in &f.blocks {
-                let mut s = IpSet::of(&b.cidr);
-                for e in &b.except {
-                    s = s.minus(&IpSet::of(e));
-                }
-                ips.union_with(&s);
-            }
-            Outside {
-                what: flow_name(f),
-                ips,
-                ports: tcp(&f.ports),
-                hosts: f.hosts.clone(),
-                registry: matches!(f.rule, Rule::External { .. }),
-            }
+        .map(|f| Outside {
+            what: flow_name(f),
+            ips: ips_of(f),
+            ports: tcp(&f.ports),
+            hosts: f.hosts.clone(),
+            registry: matches!(f.rule, Rule::External { .. }),
         })
         .collect();
     if !ns.dns.cidrs.is_empty() {
@@ -75,7 +108,7 @@ pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
             ports.add(Protocol::Tcp, p.get(), p.get());
         }
         out.push(Outside {
-            what: "the node-local DNS caches".into(),
+            what: DNS_CACHES_NAME.into(),
             ips,
             ports,
             hosts: Vec::new(),
