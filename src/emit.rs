@@ -72,7 +72,15 @@ pub fn emit(
         }
     };
 
-    for shared in &intent.shared {
+    // Retired namespaces stay in their owner's directory (see `intent::Intent::retired`).
+    let retired_shared = intent
+        .retired
+        .iter()
+        .filter(|(_, t)| t.is_none())
+        .map(|(n, _)| n);
+    let shared: std::collections::BTreeSet<&NamespaceName> =
+        intent.shared.iter().chain(retired_shared).collect();
+    for shared in shared {
         let dir = shared_dir(shared.as_str());
         let mut resources = Vec::new();
         put(&mut tree, &dir, shared, &mut resources, "");
@@ -85,7 +93,14 @@ pub fn emit(
     for (tenant, namespaces) in &intent.tenants {
         let dir = tenant_dir(tenant.as_str());
         let mut resources = Vec::new();
-        for ns in namespaces {
+        let retired = intent
+            .retired
+            .iter()
+            .filter(|(_, t)| t.as_ref() == Some(tenant))
+            .map(|(n, _)| n);
+        let all: std::collections::BTreeSet<&NamespaceName> =
+            namespaces.iter().chain(retired).collect();
+        for ns in all {
             put(&mut tree, &dir, ns, &mut resources, &format!("{ns}/"));
         }
         tree.insert(

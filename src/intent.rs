@@ -9,10 +9,12 @@ use serde::Serialize;
 use crate::model::{
     shared_dir, tenant_dir, Cidr, Cluster, Config, Consumer, Consumers, Dns, External,
     ExternalName, GitOps, KubeApi, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy,
-    PlatformPods, Port, TenantName, GITOPS_DIR, METADATA_CIDRS,
+    PlatformPods, Port, RetiredOwner, TenantName, GITOPS_DIR, METADATA_CIDRS,
 };
+use crate::resolve::lifecycle::PROTECTION;
 use crate::resolve::{
-    LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
+    LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_RETIRED, LABEL_REVISION, LABEL_SHARED,
+    LABEL_TENANT,
 };
 
 /// Istio's port for xDS and certificate signing over mTLS, the one port a sidecar must reach on
@@ -27,6 +29,8 @@ pub const ISTIO_METRICS_PORT: Port = Port::known(15020);
 pub enum Role {
     Tenant,
     Shared,
+    /// Retired (`retired` in tenants.toml): a Namespace and a deny-all policy, no flow at all.
+    Retired,
 }
 
 /// Everything one namespace may do, and what it carries.
@@ -180,6 +184,9 @@ pub struct Intent {
     pub namespaces: BTreeMap<NamespaceName, NamespaceIntent>,
     pub tenants: BTreeMap<TenantName, BTreeSet<NamespaceName>>,
     pub shared: BTreeSet<NamespaceName>,
+    /// Retired namespaces and the tenant whose directory keeps them (`None`: a retired shared
+    /// entry, in its own directory). In neither `tenants` nor `shared`: they have no flows.
+    pub retired: BTreeMap<NamespaceName, Option<TenantName>>,
     /// Every destination outside the cluster by the name `explain` knows it by (an external
     /// entry's name, or [`KUBE_API_TARGET`]), as a consumer of it gets it.
     pub destinations: BTreeMap<String, OutsideFlow>,
@@ -250,8 +257,15 @@ pub fn intent_of(config: &Config) -> Intent {
         }
         labels
     };
-    let strings =
-        |a: &crate::model::Annotations| a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    // The user's annotations and the ones that keep a sync from deleting the namespace.
+    let strings = |a: &crate::model::Annotations| {
+        let mut out: BTreeMap<String, String> =
+            a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        for (k, v) in PROTECTION {
+            out.insert(k.into(), v.into());
+        }
+        out
+    };
     let graph = Grants::of(config);
 
     let mut namespaces = BTreeMap::new();
@@ -320,6 +334,41 @@ pub fn intent_of(config: &Config) -> Intent {
             namespaces.insert(ns.clone(), intent);
         }
     }
+    let mut retired = BTreeMap::new();
+    for (name, r) in &config.retired {
+        let (tenant, owner_label) = match &r.owner {
+            RetiredOwner::Tenant(t) => (Some(t.clone()), (LABEL_TENANT, t.as_str())),
+            RetiredOwner::Shared => (None, (LABEL_SHARED, "true")),
+        };
+        let mut labels = base_labels(owner_label, &r.labels);
+        // Nothing of the mesh applies: its pods could not reach istiod anyway.
+        labels.remove(LABEL_INJECTION);
+        labels.remove(LABEL_REVISION);
+        labels.insert(LABEL_RETIRED.into(), "true".into());
+        retired.insert(name.clone(), tenant.clone());
+        namespaces.insert(
+            name.clone(),
+            NamespaceIntent {
+                name: name.clone(),
+                role: Role::Retired,
+                tenant,
+                labels,
+                annotations: strings(&r.annotations),
+                same_owner: BTreeSet::new(),
+                consumers: BTreeSet::new(),
+                consumer_ports: BTreeSet::new(),
+                calls: Vec::new(),
+                shared_egress: Vec::new(),
+                exposed_egress: Vec::new(),
+                outside: Vec::new(),
+                service_entries: Vec::new(),
+                dns: config.platform.dns.clone(),
+                ingress_controller: None,
+                monitoring: None,
+                mesh: None,
+            },
+        );
+    }
     let kube_api = config.platform.kube_api.as_ref();
     let mut destinations: BTreeMap<String, OutsideFlow> = config
         .externals
@@ -342,6 +391,7 @@ pub fn intent_of(config: &Config) -> Intent {
         namespaces,
         tenants,
         shared: config.shared.keys().cloned().collect(),
+        retired,
         destinations,
     }
 }
@@ -747,7 +797,23 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             namespaces,
         }
     };
-    let shared = config.shared.keys().map(|name| {
+    // A retired namespace stays in its owner's directory, synced by the same object.
+    let retired_of = |tenant: &TenantName| -> Vec<NamespaceName> {
+        config
+            .retired
+            .iter()
+            .filter(|(_, r)| r.owner == RetiredOwner::Tenant(tenant.clone()))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let retired_shared = config
+        .retired
+        .iter()
+        .filter(|(_, r)| r.owner == RetiredOwner::Shared)
+        .map(|(n, _)| n);
+    let shared_names: BTreeSet<&NamespaceName> =
+        config.shared.keys().chain(retired_shared).collect();
+    let shared = shared_names.into_iter().map(|name| {
         let namespaces = [name.clone()].into_iter().collect();
         unit(
             "shared",
@@ -761,7 +827,11 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             "tenant",
             name.as_str(),
             tenant_dir(name.as_str()),
-            t.namespaces.clone(),
+            t.namespaces
+                .iter()
+                .cloned()
+                .chain(retired_of(name))
+                .collect(),
         )
     });
     let units: Vec<GitOpsUnit> = shared.chain(tenants).collect();

@@ -9,6 +9,7 @@ pub mod diag;
 pub mod emit;
 pub mod init;
 pub mod intent;
+pub mod lifecycle;
 pub mod limits;
 pub mod load;
 pub mod model;

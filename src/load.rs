@@ -30,7 +30,20 @@ pub struct RawConfig {
     pub tenants: Vec<RawTenant>,
     pub externals: Vec<RawExternal>,
     pub gitops: Option<RawGitOps>,
+    /// `[purged]`: namespaces a person deleted from the cluster, which may leave tenants.toml.
+    pub purged: Option<RawPurged>,
 }
+
+/// `[purged]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawPurged {
+    pub namespaces: Option<Located<Vec<Located<String>>>>,
+    pub span: Range<usize>,
+}
+
+/// A tenant's `retired`: `true` (every namespace), `false`, or a list of some of its namespaces;
+/// the same shape as `ingress`.
+pub type RawRetired = RawIngress;
 
 /// `[external.<name>]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,6 +148,7 @@ pub struct RawShared {
     pub annotations: Option<RawMap>,
     pub ingress: Option<Located<bool>>,
     pub ports: Option<Located<Vec<Located<i64>>>>,
+    pub retired: Option<Located<bool>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,13 +160,16 @@ pub struct RawTenant {
     pub ingress: Option<RawIngress>,
     pub kube_api: Option<Located<bool>>,
     pub expose: Vec<RawExpose>,
+    pub retired: Option<RawRetired>,
 }
 
 /// Known keys per table, the single list both the loader and its "did you mean" use.
 pub mod keys {
     pub const ROOT: &[&str] = &[
         "version", "cluster", "platform", "mesh", "shared", "tenants", "external", "gitops",
+        "purged",
     ];
+    pub const PURGED: &[&str] = &["namespaces"];
     pub const CLUSTER: &[&str] = &["name", "domain", "pod_cidrs", "service_cidrs"];
     pub const PLATFORM: &[&str] = &["dns", "ingress", "monitoring", "kube_api"];
     pub const DNS: &[&str] = &["namespace", "service", "pod_labels", "ports", "cidrs"];
@@ -167,7 +184,14 @@ pub mod keys {
         "revision",
         "outbound_traffic_policy",
     ];
-    pub const SHARED: &[&str] = &["consumers", "labels", "annotations", "ingress", "ports"];
+    pub const SHARED: &[&str] = &[
+        "consumers",
+        "labels",
+        "annotations",
+        "ingress",
+        "ports",
+        "retired",
+    ];
     pub const TENANT: &[&str] = &[
         "namespaces",
         "labels",
@@ -175,6 +199,7 @@ pub mod keys {
         "ingress",
         "kube_api",
         "expose",
+        "retired",
     ];
     pub const GITOPS: &[&str] = &[
         "tool",
@@ -424,6 +449,7 @@ impl Walker {
                 "platform" => config.platform = self.platform(v),
                 "mesh" => config.mesh = self.mesh(v),
                 "gitops" => config.gitops = self.gitops(v),
+                "purged" => config.purged = self.purged(v),
                 "shared" => {
                     if let Some(t) = self.named_tables("shared", v) {
                         for (name, entry) in t.iter() {
@@ -591,6 +617,7 @@ impl Walker {
             annotations: None,
             ingress: None,
             ports: None,
+            retired: None,
         };
         let context = format!("[shared.{key}]");
         for (k, v) in self.entries(t, keys::SHARED, &context) {
@@ -599,6 +626,7 @@ impl Walker {
                 "labels" => s.labels = self.string_map("labels", v),
                 "annotations" => s.annotations = self.string_map("annotations", v),
                 "ports" => s.ports = self.located_integers("ports", v),
+                "retired" => s.retired = self.boolean("retired", v),
                 _ => s.ingress = self.boolean("ingress", v),
             }
         }
@@ -640,6 +668,7 @@ impl Walker {
             ingress: None,
             kube_api: None,
             expose: Vec::new(),
+            retired: None,
         };
         let context = format!("[tenants.{key}]");
         for (k, v) in self.entries(t, keys::TENANT, &context) {
@@ -654,6 +683,7 @@ impl Walker {
                 "annotations" => tenant.annotations = self.string_map("annotations", v),
                 "ingress" => tenant.ingress = self.tenant_ingress(v),
                 "kube_api" => tenant.kube_api = self.boolean("kube_api", v),
+                "retired" => tenant.retired = self.tenant_retired(v),
                 _ => tenant.expose = self.exposes(key, v),
             }
         }
@@ -676,6 +706,36 @@ impl Walker {
                 None
             }
         }
+    }
+
+    fn tenant_retired(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawRetired> {
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(RawIngress::Flag(Located {
+                value: *b,
+                span: v.span(),
+            })),
+            DeValue::Array(_) => self.located_strings("retired", v).map(RawIngress::List),
+            _ => {
+                self.type_error(
+                    "retired",
+                    "true, false or a list of the tenant's namespaces",
+                    v,
+                );
+                None
+            }
+        }
+    }
+
+    fn purged(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawPurged> {
+        let t = self.table("purged", v)?;
+        let mut p = RawPurged {
+            namespaces: None,
+            span: v.span(),
+        };
+        for (_, v) in self.entries(t, keys::PURGED, "[purged]") {
+            p.namespaces = self.located_strings("namespaces", v);
+        }
+        Some(p)
     }
 
     fn exposes(&mut self, tenant: &str, v: &Spanned<DeValue<'_>>) -> Vec<RawExpose> {

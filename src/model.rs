@@ -134,6 +134,28 @@ pub struct Config {
     /// `[external.<name>]`: destinations outside the cluster.
     pub externals: BTreeMap<ExternalName, External>,
     pub gitops: Option<GitOps>,
+    /// Retired namespaces: each keeps its Namespace and a deny-all policy in its owner's
+    /// directory, and has no flow. They are in no tenant's `namespaces` and in no `shared` here.
+    pub retired: BTreeMap<NamespaceName, Retired>,
+    /// `[purged] namespaces`: deleted from the cluster by a person; they may leave tenants.toml.
+    pub purged: BTreeSet<NamespaceName>,
+}
+
+/// Who a retired namespace belonged to: its files stay in that owner's directory, synced by the
+/// same Argo CD Application or Flux Kustomization, which prunes its allow policies and Sidecar.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RetiredOwner {
+    Tenant(TenantName),
+    /// A retired `[shared.<name>]` entry: the namespace of the same name.
+    Shared,
+}
+
+/// A retired namespace: its owner, and the labels and annotations its Namespace keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retired {
+    pub owner: RetiredOwner,
+    pub labels: Labels,
+    pub annotations: Annotations,
 }
 
 /// Which GitOps controller syncs the output tree.
@@ -312,6 +334,7 @@ pub struct Shared {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tenant {
+    /// Its namespaces in service; its retired ones are in [`Config::retired`].
     pub namespaces: BTreeSet<NamespaceName>,
     pub labels: Labels,
     pub annotations: Annotations,

@@ -157,6 +157,21 @@ schema_type!(
     })
 );
 schema_type!(
+    /// A tenant's `retired`: a flag, or some of its namespaces.
+    TenantRetired,
+    json_schema!({
+        "description": "Retired namespaces of the tenant: true for all of them, false (the default) for none, or a list of some of its namespaces (each stays in `namespaces`). A retired namespace keeps its Namespace and a deny-all NetworkPolicy, and has no flow and no Sidecar import anywhere; it is deleted by a person, then listed in [purged].",
+        "oneOf": [
+            { "type": "boolean" },
+            {
+                "type": "array",
+                "items": { "type": "string", "pattern": DNS_LABEL_PATTERN, "maxLength": 63 },
+                "uniqueItems": true
+            }
+        ]
+    })
+);
+schema_type!(
     /// `external.<name>.protocol`.
     ExternalProtocol,
     json_schema!({
@@ -217,6 +232,17 @@ pub struct TenantsFile {
     pub external: Option<BTreeMap<String, ExternalTable>>,
     /// Generate the Argo CD or Flux objects that sync each tenant's directory (into output/gitops/).
     pub gitops: Option<GitOpsTable>,
+    /// Namespaces a person deleted from the cluster: they may leave tenants.toml.
+    pub purged: Option<PurgedTable>,
+}
+
+/// `[purged]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PurgedTable {
+    /// Namespaces deleted from the cluster (`kubectl delete namespace`), which tenants.toml no longer lists: without this, removing a namespace is a destructive change that fails `compile` and `diff`.
+    #[schemars(extend("uniqueItems" = true))]
+    pub namespaces: Option<Vec<DnsLabel>>,
 }
 
 /// `[cluster]`.
@@ -335,6 +361,8 @@ pub struct SharedTable {
     /// Its consumers reach it on these TCP ports only. Default: every port.
     #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub ports: Option<Vec<Port>>,
+    /// Retired: the namespace keeps its Namespace and a deny-all NetworkPolicy, and has no flow (no `consumers`, `ports` or `ingress` then). Default false.
+    pub retired: Option<bool>,
 }
 
 /// `[tenants.<name>]`: a tenant.
@@ -355,6 +383,8 @@ pub struct TenantTable {
     /// Its namespaces opened to other tenants and shared entries, keyed by namespace (one of its own).
     #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }))]
     pub expose: Option<BTreeMap<String, ExposeTable>>,
+    /// Its retired namespaces: true (all of them), false (the default) or a list of some of them.
+    pub retired: Option<TenantRetired>,
 }
 
 /// `[tenants.<t>.expose.<namespace>]`: one of the tenant's namespaces, opened to others.

@@ -293,7 +293,8 @@ fn removing_gitops_removes_the_generated_objects() {
     let (p, _) = compiled(&config(&format!(
         "tool = \"flux\"\nrepo_url = \"{REPO}\"\n"
     )));
-    p.set_config("version = 1\n[tenants.acme]\n");
+    // Removing namespaces needs their deletion acknowledged (tests/lifecycle.rs).
+    p.set_config("version = 1\n[tenants.acme]\n[purged]\nnamespaces = [\"common\", \"db\", \"acme-jobs\", \"globex\"]\n");
     p.compile()
         .success()
         .stdout(predicates::str::contains("removed"));

@@ -133,21 +133,22 @@ fn explain_unknown_names_suggest_the_closest() {
 fn diff_against_an_older_tenants_toml_in_every_format() {
     let p = compiled();
     std::fs::write(p.path().join("base.toml"), base_config()).unwrap();
-    let text = stdout(p.run("diff", &["--base", "base.toml"]).code(0));
+    // The base's tenant hooli is gone unacknowledged: the diff says so and fails.
+    let text = stdout(p.run("diff", &["--base", "base.toml"]).code(1));
     assert_the_reviewers_lines(&text);
     insta::assert_snapshot!("diff_text", text);
     insta::assert_snapshot!(
         "diff_markdown",
         stdout(
             p.run("diff", &["--base", "base.toml", "--format", "markdown"])
-                .code(0)
+                .code(1)
         )
     );
     insta::assert_snapshot!(
         "diff_json",
         stdout(
             p.run("diff", &["--base", "base.toml", "--format", "json"])
-                .code(0)
+                .code(1)
         )
     );
 }
@@ -170,7 +171,7 @@ fn diff_against_an_older_output_tree() {
         .assert()
         .success();
     assert!(base.is_dir());
-    let text = stdout(p.run("diff", &["--base", "base-output"]).code(0));
+    let text = stdout(p.run("diff", &["--base", "base-output"]).code(1));
     assert_the_reviewers_lines(&text);
     assert!(
         text.contains("+ the Sidecar of initech imports `payments/*`\n"),

@@ -115,6 +115,7 @@ fn schema_properties_equal_the_loader_keys_at_every_level() {
         ("tenants.*.expose.*", keys::EXPOSE),
         ("external.*", keys::EXTERNAL),
         ("gitops", keys::GITOPS),
+        ("purged", keys::PURGED),
     ]
     .into_iter()
     .map(|(path, keys)| {

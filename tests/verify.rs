@@ -452,7 +452,7 @@ fn unparseable_yaml_names_file_line_and_column() {
     let p = compiled();
     p.edit(ACME_NP, "  podSelector: {}\n", "  podSelector: [1]\n");
     p.verify().code(2).stderr(predicate::str::contains(
-        "error: output/tenants/acme/acme/networkpolicies.yaml:9:16: spec.podSelector: invalid type: sequence",
+        "error: output/tenants/acme/acme/networkpolicies.yaml:12:16: spec.podSelector: invalid type: sequence",
     ));
 }
 

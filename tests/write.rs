@@ -55,9 +55,13 @@ fn removing_a_tenant_prunes_its_files_but_never_a_file_tenantc_did_not_write() {
     )
     .unwrap();
     fs::write(out.join("README.md"), "mine\n").unwrap();
-    p.set_config(&SMALL.replace(
-        "[tenants.acme]\nnamespaces = [\"acme\", \"acme-jobs\"]\n",
-        "",
+    // The deletion is acknowledged (tests/lifecycle.rs covers the refusal).
+    p.set_config(&format!(
+        "{}[purged]\nnamespaces = [\"acme\", \"acme-jobs\"]\n",
+        SMALL.replace(
+            "[tenants.acme]\nnamespaces = [\"acme\", \"acme-jobs\"]\n",
+            "",
+        )
     ));
     p.compile().success().stdout(contains("removed"));
     let after = files(&out);
@@ -362,7 +366,14 @@ fn a_large_tree_is_written_compared_and_pruned_like_a_small_one() {
 
     // Fewer tenants: the others' files and directories go, a user's file stays.
     fs::write(out.join("tenants/t100/notes.md"), "mine\n").unwrap();
-    p.set_config(&many_tenants(60));
+    let purged: Vec<String> = (60..120)
+        .flat_map(|i| [format!("\"t{i:03}\""), format!("\"t{i:03}-jobs\"")])
+        .collect();
+    p.set_config(&format!(
+        "{}[purged]\nnamespaces = [{}]\n",
+        many_tenants(60),
+        purged.join(", ")
+    ));
     p.compile().success().stdout(contains("removed"));
     let after = files(&out);
     assert_eq!(after["tenants/t100/notes.md"], "mine\n");

@@ -52,7 +52,7 @@ pub(super) fn compile(
         Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
         None => Templates::builtin(),
     };
-    let (cfg, _) = tenantc::config_from_file(config)?;
+    let (cfg, source) = tenantc::config_from_file(config)?;
     let namespaces: usize = cfg.shared.len()
         + cfg
             .tenants
@@ -84,6 +84,7 @@ pub(super) fn compile(
         progress.done();
         Error::Output(e)
     })?;
+    let lifecycle = super::lifecycle::of_plan(&compiled, &source, config, output, &plan);
     let tenants = compiled.intent.tenants.len();
     let shared = compiled.intent.shared.len();
     let what = format!(
@@ -117,11 +118,27 @@ pub(super) fn compile(
             "removed": removed,
             "changes": changes,
             "leftovers": plan.leftovers.iter().map(write::Leftover::path).collect::<Vec<_>>(),
+            "lifecycle": &lifecycle,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     };
+    if lifecycle.unacknowledged > 0 && !check {
+        // Nothing is written: a compile must not delete a namespace's files by accident.
+        progress.done();
+        if format == Format::Json {
+            json("destructive", 0, 0);
+        }
+        super::lifecycle::report_refusal(args, &lifecycle);
+        return Ok(EXIT_DRIFT);
+    }
     if check {
         progress.done();
+        if !lifecycle.is_empty() && format != Format::Json {
+            print!("{}", lifecycle.to_text());
+        }
+        if lifecycle.unacknowledged > 0 {
+            super::lifecycle::report_refusal(args, &lifecycle);
+        }
         if plan.is_empty() {
             if format == Format::Json {
                 json("ok", 0, 0);

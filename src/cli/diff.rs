@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{report_tree, Args, DiffFormat, Format, EXIT_OK};
+use super::{report_tree, Args, DiffFormat, Format, EXIT_DRIFT, EXIT_OK};
 
 pub(super) fn diff(
     args: &Args,
@@ -19,8 +19,11 @@ pub(super) fn diff(
     } else {
         Format::Text
     };
-    let (cfg, _) = tenantc::config_from_file(config)?;
+    let (cfg, source) = tenantc::config_from_file(config)?;
     let intent = tenantc::intent::intent_of(&cfg);
+    let after =
+        tenantc::lifecycle::Side::of_config(&cfg, &intent, &source, &config.display().to_string());
+    let before;
     let d = if base.is_dir() {
         let known = diff::known(&[&intent]);
         let read =
@@ -29,14 +32,28 @@ pub(super) fn diff(
             (Ok(o), Ok(n)) => (o, n),
             (Err(e), _) | (_, Err(e)) => return Ok(report_tree(args, &e, json)),
         };
+        let files = super::lifecycle::namespace_files(base);
+        let mut side = tenantc::lifecycle::Side::of_namespace_files(
+            files.iter().map(|(p, t)| (p.clone(), t.as_str())),
+        );
+        for held in side.namespaces.values_mut() {
+            held.at.file = base.join(&held.at.file).display().to_string();
+        }
+        before = side;
         diff::diff(
             &diff::view_of_tree(&old, &intent),
             &diff::view_of_tree(&new, &intent),
             &intent,
         )
     } else {
-        let (base_cfg, _) = tenantc::config_from_file(base)?;
+        let (base_cfg, base_source) = tenantc::config_from_file(base)?;
         let base_intent = tenantc::intent::intent_of(&base_cfg);
+        before = tenantc::lifecycle::Side::of_config(
+            &base_cfg,
+            &base_intent,
+            &base_source,
+            &base.display().to_string(),
+        );
         let model = Model::build(Tree::default(), &diff::known(&[&intent, &base_intent]));
         let files = |c: tenantc::model::Config| {
             tenantc::compile_config(c, &tenantc::render::Templates::builtin(), "tenants.toml")
@@ -49,10 +66,29 @@ pub(super) fn diff(
             &intent,
         )
     };
+    // Destructive changes come first, in every format; CI fails on an unacknowledged one.
+    let lifecycle = tenantc::lifecycle::compare(&before, &after);
     match format {
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
-        DiffFormat::Markdown => print!("{}", d.to_markdown()),
-        DiffFormat::Text => print!("{}", d.to_text()),
+        DiffFormat::Json => {
+            /// The diff's fields in their order, then the lifecycle report.
+            #[derive(serde::Serialize)]
+            struct Doc<'a> {
+                #[serde(flatten)]
+                diff: &'a diff::Diff,
+                lifecycle: &'a tenantc::lifecycle::Report,
+            }
+            let doc = Doc {
+                diff: &d,
+                lifecycle: &lifecycle,
+            };
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        DiffFormat::Markdown => print!("{}{}", lifecycle.to_markdown(), d.to_markdown()),
+        DiffFormat::Text => print!("{}{}", lifecycle.to_text(), d.to_text()),
+    }
+    if lifecycle.unacknowledged > 0 {
+        super::lifecycle::report_refusal_diff(&lifecycle);
+        return Ok(EXIT_DRIFT);
     }
     Ok(EXIT_OK)
 }

@@ -13,6 +13,7 @@ mod diff;
 mod explain;
 mod graph;
 mod init;
+mod lifecycle;
 mod verify;
 
 use compile::compile;

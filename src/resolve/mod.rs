@@ -3,6 +3,7 @@
 
 mod flows;
 mod gitops;
+pub mod lifecycle;
 mod platform;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,8 +14,8 @@ pub use platform::{default_dns, istiod_labels};
 use crate::diag::{line_col, Diagnostic};
 use crate::load::{Located, RawConfig, RawMap};
 use crate::model::{
-    Annotations, Config, Consumer, LabelKey, LabelValue, Labels, NamespaceName, Port, Shared,
-    Tenant, TenantName,
+    Annotations, Config, Consumer, LabelKey, LabelValue, Labels, NamespaceName, Port, Retired,
+    RetiredOwner, Shared, Tenant, TenantName,
 };
 use flows::ConsumerNames;
 pub use flows::{DEFAULT_KUBE_API_PORTS, MAX_EXTERNAL_NAME};
@@ -29,6 +30,8 @@ pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const LABEL_TENANT: &str = "tenantc.dev/tenant";
 pub const LABEL_SHARED: &str = "tenantc.dev/shared";
 pub const LABEL_CLUSTER: &str = "tenantc.dev/cluster";
+/// On a retired namespace's Namespace (under [`OWNED_PREFIX`], so users cannot set it).
+pub const LABEL_RETIRED: &str = "tenantc.dev/retired";
 pub const LABEL_INJECTION: &str = "istio-injection";
 pub const LABEL_REVISION: &str = "istio.io/rev";
 /// Every key under this prefix is the compiler's.
@@ -204,6 +207,19 @@ impl Resolver<'_> {
                     v.span.clone(),
                 ));
                 return out;
+            }
+            if lifecycle::is_protection_key(&k.value) {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "annotation `{}` is set by tenantc to keep Argo CD and Flux from deleting the namespace, and may not be overridden",
+                            k.value
+                        ),
+                        k.span.clone(),
+                    )
+                    .with_help("remove it; to delete a namespace on purpose, retire it (see `retired` in the README)"),
+                );
+                continue;
             }
             if let Some(key) = self.label_key(k, "annotation", owned) {
                 out.insert(key, v.value.clone());
@@ -391,8 +407,28 @@ impl Resolver<'_> {
             shared: raw.shared.iter().map(|s| s.name.value.as_str()).collect(),
         };
         let mut shared = BTreeMap::new();
+        let mut retired: BTreeMap<NamespaceName, Retired> = BTreeMap::new();
+        // Tenants and shared entries retired whole: no `consumers` list may name them.
+        let mut retired_names: BTreeSet<&str> = BTreeSet::new();
         for s in &raw.shared {
             let name = self.namespace("shared entry", &s.name);
+            if self.shared_retirement(s) {
+                retired_names.insert(&s.name.value);
+                let labels = self.labels(s.labels.as_ref(), "label", &owned);
+                let annotations = self.annotations(s.annotations.as_ref(), &owned);
+                if let Some(name) = name {
+                    let owner = RetiredOwner::Shared;
+                    retired.insert(
+                        name,
+                        Retired {
+                            owner,
+                            labels,
+                            annotations,
+                        },
+                    );
+                }
+                continue;
+            }
             if names.tenants.contains(&s.name.value.as_str()) {
                 self.error(
                     Diagnostic::new(
@@ -443,9 +479,13 @@ impl Resolver<'_> {
                     }
                 }
             }
+            let retirement = self.tenant_retirement(t, &namespaces);
+            if retirement.whole {
+                retired_names.insert(&t.name.value);
+            }
             let labels = self.labels(t.labels.as_ref(), "label", &owned);
             let annotations = self.annotations(t.annotations.as_ref(), &owned);
-            let ingress = self.tenant_ingress(
+            let mut ingress = self.tenant_ingress(
                 t.ingress.as_ref(),
                 &t.name.value,
                 &namespaces,
@@ -461,7 +501,24 @@ impl Resolver<'_> {
                     .with_help("add [platform.kube_api] with cidrs = [\"<API server address>/32\"] (the addresses of `kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes`)"),
                 );
             }
-            let expose = self.exposes(&t.expose, &t.name.value, &namespaces, &names);
+            let mut expose = self.exposes(&t.expose, &t.name.value, &namespaces, &names);
+            // Retired namespaces leave the tenant's flows (granting them one is an error above).
+            for ns in &retirement.retired {
+                namespaces.remove(ns);
+                ingress.remove(ns);
+                expose.remove(ns);
+                if let Some(name) = &name {
+                    retired.insert(
+                        ns.clone(),
+                        Retired {
+                            owner: RetiredOwner::Tenant(name.clone()),
+                            labels: labels.clone(),
+                            annotations: annotations.clone(),
+                        },
+                    );
+                }
+            }
+            let kube_api = kube_api && !retirement.whole;
             if let Some(name) = name {
                 tenants.insert(
                     name,
@@ -483,6 +540,8 @@ impl Resolver<'_> {
                 externals.insert(name, external);
             }
         }
+        self.consumers_of_retired(raw, &retired_names);
+        let purged = self.purged(raw, &claims);
 
         if bad_claims || !self.diags.is_empty() {
             return None;
@@ -498,6 +557,8 @@ impl Resolver<'_> {
                 Some(g) => Some(g?),
                 None => None,
             },
+            retired,
+            purged,
         })
     }
 }

@@ -70,6 +70,10 @@ fn pod_labels(l: &crate::model::Labels) -> Option<BTreeMap<String, String>> {
 
 /// What tenants.toml allows namespace `ns` in direction `dir`, sorted by peer.
 pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<Expect> {
+    // A retired namespace may do nothing at all, not even DNS.
+    if ns.role == Role::Retired {
+        return Vec::new();
+    }
     let id = |n: &str| model.id(n).unwrap_or(OTHER);
     let all = |peer: &crate::model::NamespaceName, why| Expect {
         peer: id(peer.as_str()),
@@ -126,7 +130,7 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
         Direction::Ingress => {
             let why = match ns.role {
                 Role::Shared => Why::Consumer,
-                Role::Tenant => Why::ExposedTo,
+                Role::Tenant | Role::Retired => Why::ExposedTo,
             };
             let ports = tcp(&ns.consumer_ports);
             out.extend(ns.consumers.iter().map(|p| Expect {
@@ -439,13 +443,22 @@ fn compare_side(
             let mut f = finding(
                 check,
                 with_objects(
-                    &format!(
-                        "{} {} is allowed but tenants.toml allows {} only {}",
-                        arrow(&what),
-                        ports_text(&g.ports),
-                        dir.as_str(),
-                        intended_peers(model, &expects, dir)
-                    ),
+                    &if ns.role == Role::Retired {
+                        format!(
+                            "{} {} is allowed but {name} is retired: tenants.toml allows it no {} at all",
+                            arrow(&what),
+                            ports_text(&g.ports),
+                            dir.as_str(),
+                        )
+                    } else {
+                        format!(
+                            "{} {} is allowed but tenants.toml allows {} only {}",
+                            arrow(&what),
+                            ports_text(&g.ports),
+                            dir.as_str(),
+                            intended_peers(model, &expects, dir)
+                        )
+                    },
                     std::slice::from_ref(origin),
                 ),
                 vec![origin.clone()],
@@ -1057,7 +1070,7 @@ pub fn owner_of(intent: &Intent, ns: &str) -> String {
     intent_of(intent, ns).map_or_else(
         || ns.to_owned(),
         |v| match (&v.role, &v.tenant) {
-            (Role::Tenant, Some(t)) => t.to_string(),
+            (Role::Tenant | Role::Retired, Some(t)) => t.to_string(),
             _ => ns.to_owned(),
         },
     )

@@ -14,6 +14,7 @@ pub mod explain;
 pub mod graph;
 pub mod ip;
 pub mod kustomize;
+pub mod lifecycle;
 pub mod netpol;
 pub mod outside;
 pub mod reach;
@@ -115,6 +116,7 @@ pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> 
 pub fn report_of(model: &Model, intent: &Intent) -> Report {
     let mut findings = check::check(model, intent);
     findings.extend(model.tree.audit.iter().cloned());
+    findings.extend(lifecycle::check(model, intent));
     let mesh_scope = check::mesh_scope(model, intent);
     let violations = findings
         .iter()

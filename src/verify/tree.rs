@@ -189,6 +189,8 @@ struct RawMeta {
     namespace: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     labels: LabelPairs,
+    #[serde(default, deserialize_with = "null_as_default")]
+    annotations: LabelPairs,
 }
 
 /// A label value; YAML may spell `"1"` as `1`, which the API server would reject, so keep its text.
@@ -272,6 +274,8 @@ pub struct ServiceEntry {
 pub struct NamespaceDoc {
     pub origin: Origin,
     pub labels: LabelPairs,
+    /// Read for the lifecycle check: the annotations that keep a sync from deleting it.
+    pub annotations: LabelPairs,
 }
 
 /// Everything verify needs from the tree, in file order.
@@ -577,6 +581,7 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             tree.namespaces.push(NamespaceDoc {
                 origin: origin("Namespace"),
                 labels,
+                annotations: raw.metadata.annotations,
             });
         }
         other if other.contains("NetworkPolicy") || other == "Sidecar" => {

@@ -314,3 +314,17 @@ pub fn serviceentry_rules(doc: &serde_json::Value) -> Vec<String> {
     }
     broken
 }
+
+/// 1-based `line:col` of the first occurrence of `needle` in `text`.
+pub fn line_col(text: &str, needle: &str) -> String {
+    let offset = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the text"));
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    format!("{line}:{col}")
+}

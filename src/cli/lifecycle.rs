@@ -1,0 +1,90 @@
+//! The destructive-change gate of `compile` and `diff` (see [`tenantc::lifecycle`]).
+
+use std::path::Path;
+
+use tenantc::lifecycle::{self, Report, Side};
+use tenantc::write::{Change, Plan};
+use tenantc::Compiled;
+
+use super::Args;
+
+/// What a compile would do to namespaces that exist: the Namespace files it deletes.
+pub(super) fn of_plan(
+    compiled: &Compiled,
+    source: &str,
+    config: &Path,
+    output: &Path,
+    plan: &Plan<'_>,
+) -> Report {
+    let after = Side::of_config(
+        &compiled.config,
+        &compiled.intent,
+        source,
+        &config.display().to_string(),
+    );
+    let deleted = plan.changes.iter().filter_map(|(path, c)| match c {
+        Change::Delete { old } => Some((path.clone(), old.as_str())),
+        _ => None,
+    });
+    let created = plan.changes.iter().filter_map(|(path, c)| match c {
+        Change::Create { .. } => Some(path.as_str()),
+        _ => None,
+    });
+    let mut before = lifecycle::side_before_compile(&after, deleted, created);
+    // Name the files as the user knows them: under the output directory.
+    for held in before.namespaces.values_mut() {
+        if held.at.line.is_none() {
+            held.at.file = output.join(&held.at.file).display().to_string();
+        }
+    }
+    lifecycle::compare(&before, &after)
+}
+
+/// The unacknowledged deletions on stderr, each with how to acknowledge it.
+pub(super) fn report_refusal(args: &Args, report: &Report) {
+    if args.quiet && report.unacknowledged == 0 {
+        return;
+    }
+    for e in report.errors() {
+        eprintln!("{e}");
+    }
+    eprintln!(
+        "error: {} namespace(s) would be deleted and tenants.toml does not acknowledge it; nothing was written",
+        report.unacknowledged
+    );
+}
+
+/// The Namespace files of an output tree on disk, as `(path relative to it, text)`.
+pub(super) fn namespace_files(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let read_dir = |p: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(p)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    let mut push = |path: std::path::PathBuf| {
+        if let (Ok(text), Ok(rel)) = (std::fs::read_to_string(&path), path.strip_prefix(root)) {
+            out.push((rel.display().to_string(), text));
+        }
+    };
+    for shared in read_dir(&root.join(tenantc::model::SHARED_DIR)) {
+        push(shared.join("namespace.yaml"));
+    }
+    for tenant in read_dir(&root.join(tenantc::model::TENANTS_DIR)) {
+        for ns in read_dir(&tenant) {
+            push(ns.join("namespace.yaml"));
+        }
+    }
+    out
+}
+
+/// `diff`: the unacknowledged deletions on stderr; the report itself went to stdout.
+pub(super) fn report_refusal_diff(report: &Report) {
+    for e in report.errors() {
+        eprintln!("{e}");
+    }
+    eprintln!(
+        "error: {} namespace(s) would be deleted and tenants.toml does not acknowledge it",
+        report.unacknowledged
+    );
+}

@@ -1,0 +1,85 @@
+//! The lifecycle checks of `verify`: no sync may delete a namespace, and a retired namespace is
+//! isolated and imported by no Sidecar.
+
+use super::reach::Model;
+use super::{check::finding_from, Finding};
+use crate::intent::Intent;
+use crate::model::NamespaceName;
+use crate::resolve::lifecycle::PROTECTION;
+
+pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let retired = |ns: &str| {
+        NamespaceName::new(ns)
+            .ok()
+            .is_some_and(|n| intent.retired.contains_key(&n))
+    };
+    // The flows into and out of a retired namespace are judged like any other (it has no
+    // expected flow, so every allowed one is a violation); its Sidecars are judged here.
+    for sc in &model.tree.sidecars {
+        let Some(ns) = sc.namespace.as_deref() else {
+            continue;
+        };
+        if retired(ns) {
+            findings.push(finding_from(
+                "retired-sidecar",
+                format!(
+                    "namespace {ns} is retired but has the Sidecar {} ({}): a retired namespace has no mesh configuration",
+                    sc.origin.name, sc.origin.file
+                ),
+                vec![sc.origin.clone()],
+            ));
+        }
+        for host in &sc.hosts {
+            let Some((target, _)) = host.split_once('/') else {
+                continue;
+            };
+            if target != ns && retired(target) {
+                let mut f = finding_from(
+                    "imports-retired",
+                    format!(
+                        "the Sidecar of {ns} imports `{host}`, but {target} is retired: no Sidecar may import it ({})",
+                        sc.origin.file
+                    ),
+                    vec![sc.origin.clone()],
+                );
+                f.from = Some(ns.to_owned());
+                f.to = Some(target.to_owned());
+                findings.push(f);
+            }
+        }
+    }
+    for doc in &model.tree.namespaces {
+        let missing: Vec<String> = PROTECTION
+            .iter()
+            .filter(|(key, want)| !annotation_is(doc.annotations.get(key), want))
+            .map(|(key, want)| format!("`{key}: {want}`"))
+            .collect();
+        if !missing.is_empty() {
+            findings.push(finding_from(
+                "namespace-unprotected",
+                format!(
+                    "namespace {} lacks the annotation {}: a sync of the output could delete it, and every workload and volume in it ({})",
+                    doc.origin.name,
+                    missing.join(" and "),
+                    doc.origin.file
+                ),
+                vec![doc.origin.clone()],
+            ));
+        }
+    }
+    findings
+}
+
+/// Argo CD trims white space around each comma-separated option.
+fn annotation_is(value: Option<&String>, want: &str) -> bool {
+    let options = |s: &str| {
+        let mut v: Vec<String> = s.split(',').map(|o| o.trim().to_owned()).collect();
+        v.sort();
+        v
+    };
+    value.is_some_and(|v| {
+        let have = options(v);
+        options(want).iter().all(|o| have.contains(o))
+    })
+}
