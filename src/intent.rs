@@ -3,6 +3,7 @@
 //! disk against it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -33,37 +34,39 @@ pub enum Role {
     Retired,
 }
 
-/// Everything one namespace may do, and what it carries.
+/// Everything one namespace may do, and what it carries. What a tenant's namespaces (or every
+/// namespace) have in common is shared behind an `Arc`, not copied: at 10,000 tenants the copies
+/// were most of the intent's memory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NamespaceIntent {
     pub name: NamespaceName,
     pub role: Role,
     /// The tenant that owns it; for a shared namespace, `None`.
     pub tenant: Option<TenantName>,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+    pub labels: Arc<BTreeMap<String, String>>,
+    pub annotations: Arc<BTreeMap<String, String>>,
     /// The owner's namespaces, this one included: allowed both ways on every port.
-    pub same_owner: BTreeSet<NamespaceName>,
+    pub same_owner: Arc<BTreeSet<NamespaceName>>,
     /// Namespaces of others allowed in: a shared namespace's consumers, or an exposed tenant
     /// namespace's. In on `consumer_ports` only.
     pub consumers: BTreeSet<NamespaceName>,
     /// The TCP ports `consumers` may reach; empty: every port.
     pub consumer_ports: BTreeSet<Port>,
     /// Other owners' namespaces this one may call, each with its ports and the rule that says so.
-    pub calls: Vec<Call>,
+    pub calls: Arc<Vec<Call>>,
     /// `calls` of shared namespaces, grouped by ports for the `allow-shared-services` policy.
-    pub shared_egress: Vec<PortGroup>,
+    pub shared_egress: Arc<Vec<PortGroup>>,
     /// `calls` of exposed tenant namespaces, grouped by ports for `allow-exposed-services`.
-    pub exposed_egress: Vec<PortGroup>,
+    pub exposed_egress: Arc<Vec<PortGroup>>,
     /// Destinations outside the cluster: external entries it consumes, then the Kubernetes API.
-    pub outside: Vec<OutsideFlow>,
+    pub outside: Arc<Vec<OutsideFlow>>,
     /// With `[mesh]`: the registry entries its sidecars need for `outside` (and the DNS caches).
-    pub service_entries: Vec<ServiceEntryIntent>,
-    pub dns: Dns,
+    pub service_entries: Arc<Vec<ServiceEntryIntent>>,
+    pub dns: Arc<Dns>,
     /// The ingress controller's pods, when this namespace accepts ingress traffic.
-    pub ingress_controller: Option<PlatformPods>,
-    pub monitoring: Option<MonitoringIntent>,
-    pub mesh: Option<MeshIntent>,
+    pub ingress_controller: Option<Arc<PlatformPods>>,
+    pub monitoring: Option<Arc<MonitoringIntent>>,
+    pub mesh: Option<Arc<MeshIntent>>,
 }
 
 /// The tenants.toml rule that grants a flow, for every layer and for `explain` and `diff`.
@@ -267,6 +270,9 @@ pub fn intent_of(config: &Config) -> Intent {
         out
     };
     let graph = Grants::of(config);
+    let dns = Arc::new(config.platform.dns.clone());
+    let monitoring = monitoring.map(Arc::new);
+    let ingress = config.platform.ingress.clone().map(Arc::new);
 
     let mut namespaces = BTreeMap::new();
     for (name, shared) in &config.shared {
@@ -277,20 +283,20 @@ pub fn intent_of(config: &Config) -> Intent {
             name: name.clone(),
             role: Role::Shared,
             tenant: None,
-            labels: base_labels((LABEL_SHARED, "true"), &shared.labels),
-            annotations: strings(&shared.annotations),
-            same_owner: [name.clone()].into_iter().collect(),
+            labels: Arc::new(base_labels((LABEL_SHARED, "true"), &shared.labels)),
+            annotations: Arc::new(strings(&shared.annotations)),
+            same_owner: Arc::new([name.clone()].into_iter().collect()),
             consumers: graph.namespaces_of(&shared.consumers, Some(&me)),
             consumer_ports: shared.ports.clone(),
-            shared_egress: groups(&calls, |r| matches!(r, Rule::Shared { .. })),
-            exposed_egress: groups(&calls, |r| matches!(r, Rule::Exposed { .. })),
-            service_entries: graph.service_entries(&outside),
-            outside,
-            dns: config.platform.dns.clone(),
-            ingress_controller: config.platform.ingress.clone().filter(|_| shared.ingress),
+            shared_egress: Arc::new(groups(&calls, |r| matches!(r, Rule::Shared { .. }))),
+            exposed_egress: Arc::new(groups(&calls, |r| matches!(r, Rule::Exposed { .. }))),
+            service_entries: Arc::new(graph.service_entries(&outside)),
+            outside: Arc::new(outside),
+            dns: dns.clone(),
+            ingress_controller: ingress.clone().filter(|_| shared.ingress),
             monitoring: monitoring.clone(),
-            mesh: mesh_for(["./*".to_owned()].into_iter().collect(), &calls, false),
-            calls,
+            mesh: mesh_for(["./*".to_owned()].into_iter().collect(), &calls, false).map(Arc::new),
+            calls: Arc::new(calls),
         };
         namespaces.insert(name.clone(), intent);
     }
@@ -300,34 +306,37 @@ pub fn intent_of(config: &Config) -> Intent {
         let me = Consumer::Tenant(tname.clone());
         let calls = graph.calls_of(&me);
         let outside = graph.outside_of(&me, tenant.kube_api);
-        let service_entries = graph.service_entries(&outside);
+        let service_entries = Arc::new(graph.service_entries(&outside));
         let own_hosts: BTreeSet<String> =
             tenant.namespaces.iter().map(|n| format!("{n}/*")).collect();
-        let mesh = mesh_for(own_hosts, &calls, tenant.kube_api);
+        let mesh = mesh_for(own_hosts, &calls, tenant.kube_api).map(Arc::new);
+        let labels = Arc::new(base_labels((LABEL_TENANT, tname.as_str()), &tenant.labels));
+        let annotations = Arc::new(strings(&tenant.annotations));
+        let same_owner = Arc::new(tenant.namespaces.clone());
+        let shared_egress = Arc::new(groups(&calls, |r| matches!(r, Rule::Shared { .. })));
+        let exposed_egress = Arc::new(groups(&calls, |r| matches!(r, Rule::Exposed { .. })));
+        let calls = Arc::new(calls);
+        let outside = Arc::new(outside);
         for ns in &tenant.namespaces {
             let expose = tenant.expose.get(ns);
             let intent = NamespaceIntent {
                 name: ns.clone(),
                 role: Role::Tenant,
                 tenant: Some(tname.clone()),
-                labels: base_labels((LABEL_TENANT, tname.as_str()), &tenant.labels),
-                annotations: strings(&tenant.annotations),
-                same_owner: tenant.namespaces.clone(),
+                labels: labels.clone(),
+                annotations: annotations.clone(),
+                same_owner: same_owner.clone(),
                 consumers: expose
                     .map(|e| graph.namespaces_of(&e.consumers, Some(&me)))
                     .unwrap_or_default(),
                 consumer_ports: expose.map(|e| e.ports.clone()).unwrap_or_default(),
-                shared_egress: groups(&calls, |r| matches!(r, Rule::Shared { .. })),
-                exposed_egress: groups(&calls, |r| matches!(r, Rule::Exposed { .. })),
+                shared_egress: shared_egress.clone(),
+                exposed_egress: exposed_egress.clone(),
                 calls: calls.clone(),
                 outside: outside.clone(),
                 service_entries: service_entries.clone(),
-                dns: config.platform.dns.clone(),
-                ingress_controller: config
-                    .platform
-                    .ingress
-                    .clone()
-                    .filter(|_| tenant.ingress.contains(ns)),
+                dns: dns.clone(),
+                ingress_controller: ingress.clone().filter(|_| tenant.ingress.contains(ns)),
                 monitoring: monitoring.clone(),
                 mesh: mesh.clone(),
             };
@@ -352,17 +361,17 @@ pub fn intent_of(config: &Config) -> Intent {
                 name: name.clone(),
                 role: Role::Retired,
                 tenant,
-                labels,
-                annotations: strings(&r.annotations),
-                same_owner: BTreeSet::new(),
+                labels: Arc::new(labels),
+                annotations: Arc::new(strings(&r.annotations)),
+                same_owner: Arc::default(),
                 consumers: BTreeSet::new(),
                 consumer_ports: BTreeSet::new(),
-                calls: Vec::new(),
-                shared_egress: Vec::new(),
-                exposed_egress: Vec::new(),
-                outside: Vec::new(),
-                service_entries: Vec::new(),
-                dns: config.platform.dns.clone(),
+                calls: Arc::default(),
+                shared_egress: Arc::default(),
+                exposed_egress: Arc::default(),
+                outside: Arc::default(),
+                service_entries: Arc::default(),
+                dns: dns.clone(),
                 ingress_controller: None,
                 monitoring: None,
                 mesh: None,
@@ -892,7 +901,7 @@ namespaces = ["acme", "acme-jobs"]
 "#,
         );
         let acme = &i.namespaces[&ns("acme-jobs")];
-        assert_eq!(acme.same_owner, [ns("acme"), ns("acme-jobs")].into());
+        assert_eq!(*acme.same_owner, [ns("acme"), ns("acme-jobs")].into());
         let called: Vec<&str> = acme.calls.iter().map(|c| c.namespace.as_str()).collect();
         assert_eq!(called, ["common", "payments"]);
         assert_eq!(acme.shared_egress.len(), 1, "one rule: both on every port");
