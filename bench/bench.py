@@ -218,8 +218,12 @@ def bench(n, args, binary, verify):
         changed = gen.generate(n, change, flows=args.flows)
         samples, files = [], set()
         r_best = None
-        # Change, then change back: both are one-tenant changes.
-        for text in [changed, base]:
+        # Change, then change back: both are one-tenant changes. Taking the added namespace away
+        # again is a deletion, which tenantc refuses unless tenants.toml acknowledges it.
+        back = base
+        if change == "namespace":
+            back = base + f'\n[purged]\nnamespaces = ["{gen.extra_namespace(n)}"]\n'
+        for text in [changed, back]:
             cfg.write_text(text)
             before = snapshot(out)
             r = run(compile_cmd)

@@ -51,10 +51,19 @@ def consumes_some(i, k):
     return (i * 7 + k * 13) % 10 == 0
 
 
+def changed_tenant(n):
+    """A tenant with two namespaces near the middle (the first tenant when N is tiny)."""
+    return next((i for i in range(n // 2, -1, -1) if i % 3 == 0 and i % 7), 0)
+
+
+def extra_namespace(n, changed=None):
+    """The namespace `--change namespace` adds."""
+    return f"{tenant_name(changed_tenant(n) if changed is None else changed)}-extra"
+
+
 def generate(n, change=None, changed=None, flows=True):
     if changed is None:
-        # A tenant with two namespaces near the middle (the first tenant when N is tiny).
-        changed = next((i for i in range(n // 2, -1, -1) if i % 3 == 0 and i % 7), 0)
+        changed = changed_tenant(n)
     out = []
     w = out.append
     w("# Synthetic tenants.toml for the tenantc benchmark (bench/gen.py). Do not edit.")
