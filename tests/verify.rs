@@ -709,3 +709,23 @@ fn a_non_consumer_reaching_an_exposed_namespace() {
         "violation: umbrella -> acme-api TCP/8443 is allowed by acme-api's ingress policies but tenants.toml denies it (umbrella's egress policies still block it)",
     ));
 }
+
+#[test]
+fn a_retired_namespace_of_the_example_passes_with_dns_caches_and_externals() {
+    // globex-batch consumes orders-db and, like every namespace, the node-local DNS caches: once
+    // retired it has no flow at all, and verify must expect none (no DNS cache, no external).
+    let config = EXAMPLE.replace(
+        "namespaces = [\"globex-web\", \"globex-api\", \"globex-batch\"]\n",
+        "namespaces = [\"globex-web\", \"globex-api\", \"globex-batch\"]\nretired = [\"globex-batch\"]\n",
+    );
+    assert_ne!(config, EXAMPLE);
+    let p = Project::new(&config);
+    p.compile().success();
+    assert!(!p
+        .output()
+        .join("tenants/globex/globex-batch/serviceentries.yaml")
+        .exists());
+    p.verify()
+        .code(0)
+        .stdout(predicate::str::contains("0 violations, 0 warnings"));
+}

@@ -11,7 +11,7 @@ use super::reach::{Direction, GrantPeer, Model};
 use super::sidecar::Host;
 use super::tree::{Origin, ServiceEntry};
 use super::{Finding, Severity};
-use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Rule, ADDRESS_ONLY_DOMAIN};
+use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Role, Rule, ADDRESS_ONLY_DOMAIN};
 use crate::model::{OutboundTrafficPolicy, Port};
 
 /// One flow out of the cluster that tenants.toml grants a namespace.
@@ -84,8 +84,11 @@ pub fn is_outside(name: &str) -> bool {
 const KUBE_API_NAME: &str = "the Kubernetes API";
 const DNS_CACHES_NAME: &str = "the node-local DNS caches";
 
-/// Every flow out of the cluster tenants.toml grants `ns`.
+/// Every flow out of the cluster tenants.toml grants `ns` (none to a retired namespace).
 pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
+    if ns.role == Role::Retired {
+        return Vec::new();
+    }
     let mut out: Vec<Outside> = ns
         .outside
         .iter()
