@@ -296,3 +296,189 @@ fn combinations_that_cannot_work_are_errors_with_help() {
         "sets `mesh = true`, but there is no [mesh]",
     ));
 }
+
+/// `tenantc verify`, expecting exit 1 and every message given; returns stdout.
+fn violations(p: &Project, messages: &[&str]) -> String {
+    let out = p.run("verify", &[]).code(1).get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    for m in messages {
+        assert!(text.contains(m), "`{m}` not in:\n{text}");
+    }
+    text
+}
+
+fn compiled(config: &str) -> Project {
+    let p = Project::new(config);
+    p.compile().success();
+    p.run("verify", &[])
+        .code(0)
+        .stdout(predicates::str::contains("0 violations, 0 warnings"));
+    p
+}
+
+const API_AP: &str = "tenants/acme/acme-api/authorizationpolicies.yaml";
+
+#[test]
+fn verify_catches_an_authorization_policy_that_denies_an_allowed_flow() {
+    let p = compiled(AUTHZ);
+    p.edit(API_AP, "        - globex\n", "        - globex-old\n");
+    violations(
+        &p,
+        &["violation: globex -> acme-api TCP/9443 is allowed by tenants.toml and by the NetworkPolicies but the AuthorizationPolicies of acme-api deny it (no ALLOW rule matches it): an outage (output/tenants/acme/acme-api/authorizationpolicies.yaml: allow-nothing; output/tenants/acme/acme-api/authorizationpolicies.yaml: allow-same-tenant; output/tenants/acme/acme-api/authorizationpolicies.yaml: allow-platform; output/tenants/acme/acme-api/authorizationpolicies.yaml: allow-consumers)"],
+    );
+    // explain names the policies that decide, and the verdict follows them.
+    p.run("explain", &["globex", "acme-api"])
+        .stdout(predicates::str::contains(
+            "  AuthorizationPolicies of acme-api: denied (no ALLOW rule matches source namespace globex)\n    by output/tenants/acme/acme-api/authorizationpolicies.yaml: allow-nothing\n",
+        ))
+        .stdout(predicates::str::contains(
+            "  verdict: denied, which is NOT what tenants.toml says",
+        ));
+}
+
+#[test]
+fn verify_catches_a_deny_policy_and_a_wrong_port() {
+    let p = compiled(AUTHZ);
+    let deny = "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: deny-acme\n  namespace: payments\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/acme/sa/*\"]\n";
+    let path = p
+        .output()
+        .join("shared/payments/authorizationpolicies.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}{deny}")).unwrap();
+    p.edit(API_AP, "        - \"9443\"\n", "        - \"9444\"\n");
+    violations(
+        &p,
+        &[
+            "violation: acme -> payments TCP/8443 is allowed by tenants.toml and by the NetworkPolicies but the AuthorizationPolicies of payments deny it (a DENY policy matches it): an outage (output/shared/payments/authorizationpolicies.yaml: deny-acme)",
+            "violation: globex -> acme-api TCP/9443 is allowed by tenants.toml and by the NetworkPolicies but the AuthorizationPolicies of acme-api deny it",
+            "violation: globex -> acme-api TCP/9444 is allowed by the AuthorizationPolicies of acme-api but tenants.toml does not allow it: a hole in the identity layer; the NetworkPolicies still block it",
+        ],
+    );
+}
+
+#[test]
+fn verify_catches_authorization_holes_and_weak_mtls() {
+    let p = compiled(AUTHZ);
+    // A caller the intent does not admit, and a rule without `from` (every caller).
+    p.edit(
+        API_AP,
+        "        - globex\n",
+        "        - globex\n        - common\n",
+    );
+    p.edit(
+        "tenants/globex/globex/authorizationpolicies.yaml",
+        "  rules:\n  - from:\n    - source:\n        namespaces:\n        - globex\n",
+        "  rules:\n  - {}\n",
+    );
+    p.edit(
+        "shared/common/peerauthentication.yaml",
+        "STRICT",
+        "PERMISSIVE",
+    );
+    std::fs::remove_file(p.output().join("shared/payments/peerauthentication.yaml")).unwrap();
+    p.edit(
+        "shared/payments/kustomization.yaml",
+        "- peerauthentication.yaml\n",
+        "",
+    );
+    violations(
+        &p,
+        &[
+            "violation: common -> acme-api TCP/9443 is allowed by the AuthorizationPolicies of acme-api but tenants.toml does not allow it: a hole in the identity layer; the NetworkPolicies still block it (output/tenants/acme/acme-api/authorizationpolicies.yaml: allow-consumers)",
+            "violation: every namespace -> globex every TCP port is allowed by the AuthorizationPolicies of globex but tenants.toml does not allow it",
+            "violation: the PeerAuthentication of common sets mode PERMISSIVE, but tenants.toml says STRICT",
+            "violation: tenants.toml sets mtls = \"STRICT\" but namespace payments has no namespace-wide PeerAuthentication",
+        ],
+    );
+}
+
+#[test]
+fn verify_catches_a_missing_allow_nothing_and_foreign_authorization() {
+    let p = compiled(AUTHZ);
+    let text = p.read_out(API_AP);
+    let second = text.find("---\n").unwrap();
+    std::fs::write(
+        p.output().join(API_AP),
+        format!("# Generated by tenantc from x\n{}", &text[second + 4..]),
+    )
+    .unwrap();
+    let out = p.run("verify", &[]).code(0).get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("warning: namespace acme-api has no allow-nothing AuthorizationPolicy"),
+        "{text}"
+    );
+}
+
+const AMBIENT_PAYMENTS_NP: &str = "shared/payments/networkpolicies.yaml";
+
+#[test]
+fn verify_catches_what_breaks_ambient_mode() {
+    let p = compiled(AMBIENT);
+    // HBONE dropped from one port-restricted flow, at the callee.
+    let text = p.read_out(AMBIENT_PAYMENTS_NP);
+    let consumers = text.find("name: allow-consumers").unwrap();
+    let (head, tail) = text.split_at(consumers);
+    let tail = tail.replacen(
+        "    # HBONE: ambient mode tunnels this flow to port 15008.\n    - protocol: TCP\n      port: 15008\n",
+        "",
+        1,
+    );
+    std::fs::write(
+        p.output().join(AMBIENT_PAYMENTS_NP),
+        format!("{head}{tail}"),
+    )
+    .unwrap();
+    // The probes' address dropped.
+    p.edit(
+        "tenants/globex/globex/networkpolicies.yaml",
+        "    - ipBlock:\n        cidr: \"169.254.7.127/32\"\n",
+        "    - ipBlock:\n        cidr: \"169.254.7.128/32\"\n",
+    );
+    // A Sidecar in an ambient namespace, and the injection label.
+    let sidecar = "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: default\n  namespace: acme\nspec:\n  egress:\n  - hosts: [\"./*\"]\n";
+    std::fs::write(
+        p.output().join("tenants/acme/acme/sidecar.yaml"),
+        format!("# Generated by tenantc from x\n{sidecar}"),
+    )
+    .unwrap();
+    p.edit(
+        "tenants/acme/kustomization.yaml",
+        "- acme/networkpolicies.yaml\n",
+        "- acme/networkpolicies.yaml\n- acme/sidecar.yaml\n",
+    );
+    p.edit(
+        "tenants/acme/acme/namespace.yaml",
+        "    istio.io/dataplane-mode: ambient\n",
+        "    istio.io/dataplane-mode: ambient\n    istio-injection: enabled\n",
+    );
+    violations(
+        &p,
+        &[
+            "violation: acme -> payments is limited to some ports, and in ambient mode it is tunnelled to HBONE port TCP/15008, which the ingress policies of payments do not allow: the flow breaks",
+            "violation: namespace globex is in ambient mode, which SNATs the kubelet's health probes to 169.254.7.127/32, and its ingress policies do not admit that address",
+            "violation: namespace acme is in ambient mode, where a Sidecar has no effect (istio/api#3517): Sidecar default does not limit anything",
+            "violation: namespace acme is in ambient mode but carries `istio-injection: enabled`",
+            "IP block 169.254.7.128/32",
+        ],
+    );
+}
+
+#[test]
+fn verify_catches_istiod_egress_left_in_ambient_mode() {
+    let p = compiled(AMBIENT);
+    p.edit(
+        "tenants/globex/globex/networkpolicies.yaml",
+        "  egress:\n  # DNS",
+        "  egress:\n  - to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: istio-system\n    ports:\n    - protocol: TCP\n      port: 15012\n  # DNS",
+    );
+    violations(&p, &["globex -> istio-system TCP/15012 is allowed"]);
+}
+
+#[test]
+fn ambient_mesh_scope_explains_instead_of_counting() {
+    let p = compiled(AMBIENT);
+    p.run("verify", &[]).stdout(predicates::str::contains(
+        "mesh scope: ambient mode: 3 namespaces have no Sidecars (a Sidecar has no effect in ambient mode, istio/api#3517)",
+    ));
+}

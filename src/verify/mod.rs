@@ -5,9 +5,13 @@
 //! - [`tree`] reads the YAML files, keeping file and object of every document;
 //! - [`netpol`] and [`sidecar`] hold the Kubernetes and Istio rules;
 //! - [`reach`] evaluates the tree per namespace; [`check`] compares it with the intent;
+//! - [`authz`] evaluates the AuthorizationPolicies and PeerAuthentications, [`ambient`] checks
+//!   what ambient mode needs of the other layers;
 //! - [`yaml`] reads the plain YAML most manifests are written in, fast;
 //! - [`explain`], [`diff`] and [`graph`] answer a reviewer's questions on the same model.
 
+pub mod ambient;
+pub mod authz;
 pub mod check;
 pub mod diff;
 pub mod explain;
@@ -67,6 +71,8 @@ pub struct MeshScope {
     pub namespaces: Vec<ScopeRow>,
     pub total_with_sidecars: usize,
     pub total_without_sidecars: usize,
+    /// Namespaces in ambient mode: no Sidecars, so no scope to count.
+    pub ambient: usize,
 }
 
 impl MeshScope {
@@ -173,6 +179,12 @@ impl Report {
             plural(s.warnings, "warning", "warnings"),
         ));
         let m = &self.mesh_scope;
+        if m.ambient > 0 {
+            out.push_str(&format!(
+                "mesh scope: ambient mode: {} have no Sidecars (a Sidecar has no effect in ambient mode, istio/api#3517); ztunnel receives only workload addresses and identities, not every service's configuration, so there is nothing for a Sidecar to save\n",
+                plural(m.ambient, "namespace", "namespaces"),
+            ));
+        }
         if !m.namespaces.is_empty() {
             out.push_str(&format!(
                 "mesh scope: the sidecars of {} receive configuration for {} namespaces in total with these Sidecars, {} without ({}% less)\n",
