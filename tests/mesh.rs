@@ -482,3 +482,29 @@ fn ambient_mesh_scope_explains_instead_of_counting() {
         "mesh scope: ambient mode: 3 namespaces have no Sidecars (a Sidecar has no effect in ambient mode, istio/api#3517)",
     ));
 }
+
+#[test]
+fn the_ambient_example_is_current_valid_and_verified() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let args = [
+        "--config",
+        "tenants/examples/ambient.toml",
+        "--output",
+        "examples/ambient-output",
+    ];
+    common::tenantc()
+        .current_dir(root)
+        .arg("compile")
+        .args(args)
+        .arg("--check")
+        .assert()
+        .code(0);
+    assert!(Schemas::load().validate_tree(&root.join("examples/ambient-output")) > 0);
+    common::tenantc()
+        .current_dir(root)
+        .arg("verify")
+        .args(args)
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("0 violations, 0 warnings"));
+}

@@ -657,7 +657,21 @@ pub fn explain(
     from: &str,
     to: &str,
 ) -> Option<(PortSet, Vec<String>)> {
-    let mesh = intent_of(intent, to)?.mesh.as_ref()?;
+    let ns = intent_of(intent, to)?;
+    let mesh = ns.mesh.as_ref()?;
+    if let Some(m) = ns
+        .monitoring
+        .as_ref()
+        .filter(|m| !m.in_mesh && m.namespace.as_str() == from && mesh.authorization)
+    {
+        return Some((
+            tcp_all(),
+            vec![format!(
+                "AuthorizationPolicies of {to}: {} is outside the mesh, so no policy admits it by identity; it scrapes the merged metrics on 15020, which the sidecar's agent serves outside the inbound proxy",
+                m.namespace
+            )],
+        ));
+    }
     let index = Index::of(model, intent);
     let layer = index.layer(to, mesh.ambient);
     if layer.is_empty() {

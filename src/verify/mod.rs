@@ -92,6 +92,8 @@ pub struct Summary {
     pub namespaces: usize,
     pub network_policies: usize,
     pub sidecars: usize,
+    pub authorization_policies: usize,
+    pub peer_authentications: usize,
     pub violations: usize,
     pub warnings: usize,
 }
@@ -132,6 +134,8 @@ pub fn report_of(model: &Model, intent: &Intent) -> Report {
         namespaces: model.tree.namespaces.len(),
         network_policies: model.tree.policies.len(),
         sidecars: model.tree.sidecars.len(),
+        authorization_policies: model.tree.authz_policies.len(),
+        peer_authentications: model.tree.peer_auths.len(),
         violations,
         warnings: findings.len() - violations,
     };
@@ -166,8 +170,29 @@ impl Report {
             out.push_str(&self.scope_table());
         }
         let s = &self.summary;
+        let mut identity = String::new();
+        if s.authorization_policies > 0 {
+            identity.push_str(&format!(
+                ", {}",
+                plural(
+                    s.authorization_policies,
+                    "AuthorizationPolicy",
+                    "AuthorizationPolicies"
+                )
+            ));
+        }
+        if s.peer_authentications > 0 {
+            identity.push_str(&format!(
+                ", {}",
+                plural(
+                    s.peer_authentications,
+                    "PeerAuthentication",
+                    "PeerAuthentications"
+                )
+            ));
+        }
         out.push_str(&format!(
-            "{} {} {config}: {}, {}, {}, {} in {}; {}, {}\n",
+            "{} {} {config}: {}, {}, {}{identity}, {} in {}; {}, {}\n",
             output,
             if self.ok { "matches" } else { "does not match" },
             plural(s.namespaces, "namespace", "namespaces"),
