@@ -174,7 +174,7 @@ def bench(n, args, binary, verify):
     remove(d)
     d.mkdir(parents=True)
     cfg, out = d / "tenants.toml", d / "output"
-    base = gen.generate(n, flows=args.flows)
+    base = gen.generate(n, flows=args.flows, authorization=args.authorization)
     cfg.write_text(base)
     compile_cmd = [binary, "--quiet", "compile", "--config", str(cfg), "--output", str(out)]
     res = {"n": n}
@@ -215,7 +215,7 @@ def bench(n, args, binary, verify):
     res["check"] = r
 
     for change in ("label", "namespace"):
-        changed = gen.generate(n, change, flows=args.flows)
+        changed = gen.generate(n, change, flows=args.flows, authorization=args.authorization)
         samples, files = [], set()
         r_best = None
         # Change, then change back: both are one-tenant changes. Taking the added namespace away
@@ -369,6 +369,9 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the generated trees under --work")
     p.add_argument("--no-flows", dest="flows", action="store_false",
                    help="the synthetic config without the flow keys (as in runs before them)")
+    p.add_argument("--authorization", action="store_true",
+                   help="[mesh] mtls = STRICT and authorization = true: AuthorizationPolicies and "
+                   "PeerAuthentications in every namespace")
     args = p.parse_args()
     WORK = Path(args.work)
     WORK.mkdir(parents=True, exist_ok=True)

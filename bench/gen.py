@@ -61,7 +61,7 @@ def extra_namespace(n, changed=None):
     return f"{tenant_name(changed_tenant(n) if changed is None else changed)}-extra"
 
 
-def generate(n, change=None, changed=None, flows=True):
+def generate(n, change=None, changed=None, flows=True, authorization=False):
     if changed is None:
         changed = changed_tenant(n)
     out = []
@@ -81,14 +81,18 @@ def generate(n, change=None, changed=None, flows=True):
       f'pod_labels = {{ "k8s-app" = "kube-dns" }}, ports = [53]{dns_cidrs} }}')
     if flows:
         w('kube_api = { cidrs = ["172.18.0.2/32"], ports = [6443] }')
+    in_mesh = ", mesh = true" if authorization else ""
     w('ingress = { namespace = "ingress-nginx", '
-      'pod_labels = { "app.kubernetes.io/name" = "ingress-nginx" } }')
+      f'pod_labels = {{ "app.kubernetes.io/name" = "ingress-nginx" }}{in_mesh} }}')
     w('monitoring = { namespace = "monitoring", '
       'pod_labels = { "app.kubernetes.io/name" = "prometheus" } }')
     w("")
     w("[mesh]")
     w('namespace = "istio-system"')
     w('outbound_traffic_policy = "REGISTRY_ONLY"')
+    if authorization:
+        w('mtls = "STRICT"')
+        w("authorization = true")
     w("")
     w("[gitops]")
     w('tool = "argocd"')
@@ -173,10 +177,12 @@ def main():
     p.add_argument("--change", choices=["label", "namespace"], help="change one tenant")
     p.add_argument("--tenant", type=int, help="index of the changed tenant (default: one with 2 namespaces near N/2)")
     p.add_argument("--no-flows", action="store_true", help="the config of the runs before the flow keys")
+    p.add_argument("--authorization", action="store_true",
+                   help="[mesh] mtls = STRICT and authorization = true (the ingress controller in the mesh)")
     a = p.parse_args()
     if a.n < 1:
         p.error("N must be at least 1")
-    sys.stdout.write(generate(a.n, a.change, a.tenant, not a.no_flows))
+    sys.stdout.write(generate(a.n, a.change, a.tenant, not a.no_flows, a.authorization))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,12 @@ pub fn emit(
         if let Some(s) = r.sidecar {
             files.push(("sidecar.yaml", s));
         }
+        if let Some(s) = r.authorization_policies {
+            files.push(("authorizationpolicies.yaml", s));
+        }
+        if let Some(s) = r.peer_authentication {
+            files.push(("peerauthentication.yaml", s));
+        }
         for (file, text) in files {
             tree.insert(format!("{dir}/{prefix}{file}"), with_header(text));
             resources.push(format!("{prefix}{file}"));

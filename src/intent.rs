@@ -8,14 +8,15 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::model::{
-    shared_dir, tenant_dir, Cidr, Cluster, Config, Consumer, Consumers, Dns, External,
-    ExternalName, GitOps, KubeApi, Labels, Monitoring, NamespaceName, OutboundTrafficPolicy,
-    PlatformPods, Port, RetiredOwner, TenantName, GITOPS_DIR, METADATA_CIDRS,
+    shared_dir, tenant_dir, Cidr, Cluster, Config, Consumer, Consumers, DataplaneMode, Dns,
+    External, ExternalName, GitOps, KubeApi, Labels, Monitoring, NamespaceName,
+    OutboundTrafficPolicy, PlatformPods, Port, RetiredOwner, TenantName, GITOPS_DIR,
+    METADATA_CIDRS,
 };
 use crate::resolve::lifecycle::PROTECTION;
 use crate::resolve::{
-    LABEL_CLUSTER, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_RETIRED, LABEL_REVISION, LABEL_SHARED,
-    LABEL_TENANT,
+    LABEL_CLUSTER, LABEL_DATAPLANE_MODE, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_RETIRED,
+    LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
 };
 
 /// Istio's port for xDS and certificate signing over mTLS, the one port a sidecar must reach on
@@ -24,6 +25,13 @@ pub const ISTIOD_XDS_PORT: Port = Port::known(15012);
 /// The sidecar's merged Prometheus metrics port (Envoy, agent and application metrics).
 /// https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
 pub const ISTIO_METRICS_PORT: Port = Port::known(15020);
+/// Ambient mode's HBONE tunnel: traffic between ambient pods reaches the destination pod on this
+/// port, so a NetworkPolicy that limits a flow to some ports must also allow it.
+/// https://istio.io/latest/docs/ambient/usage/networkpolicy/
+pub const HBONE_PORT: Port = Port::known(15008);
+/// Ambient mode SNATs the kubelet's health probes to this link-local address, which the
+/// NetworkPolicies must admit. https://istio.io/latest/docs/ambient/usage/networkpolicy/
+pub const AMBIENT_PROBE_CIDR: &str = "169.254.7.127/32";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,6 +176,8 @@ pub struct MonitoringIntent {
     pub pod_labels: Labels,
     /// Ports monitoring may scrape; empty means every port.
     pub ports: BTreeSet<Port>,
+    /// `[platform.monitoring] mesh = true`: an AuthorizationPolicy can admit it by namespace.
+    pub in_mesh: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -175,9 +185,29 @@ pub struct MeshIntent {
     pub namespace: NamespaceName,
     pub pod_labels: Labels,
     pub xds_port: Port,
-    /// The Sidecar's egress hosts, sorted and unique.
+    /// The Sidecar's egress hosts, sorted and unique (sidecar mode).
     pub hosts: BTreeSet<String>,
     pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+    /// `mode = "ambient"`: no Sidecar, no istiod egress, HBONE and probe ingress in the policies.
+    pub ambient: bool,
+    pub hbone_port: Port,
+    pub probe_cidr: &'static str,
+    /// The PeerAuthentication mode (`STRICT`, `PERMISSIVE`); `None`: no PeerAuthentication.
+    pub mtls: Option<&'static str>,
+    /// AuthorizationPolicies: deny by default, ALLOW by `source.namespaces` what the intent admits.
+    pub authorization: bool,
+}
+
+impl MeshIntent {
+    /// The ports a port-restricted flow is allowed on by NetworkPolicy: in ambient mode the
+    /// HBONE port besides the flow's own (an empty set, every port, stays empty).
+    pub fn network_ports(&self, ports: &BTreeSet<Port>) -> BTreeSet<Port> {
+        let mut out = ports.clone();
+        if self.ambient && !out.is_empty() {
+            out.insert(self.hbone_port);
+        }
+        out
+    }
 }
 
 /// The connectivity graph of the whole cluster.
@@ -227,19 +257,30 @@ pub fn intent_of(config: &Config) -> Intent {
                 xds_port: ISTIOD_XDS_PORT,
                 hosts,
                 outbound_traffic_policy: m.outbound_traffic_policy,
+                ambient: m.mode == DataplaneMode::Ambient,
+                hbone_port: HBONE_PORT,
+                probe_cidr: AMBIENT_PROBE_CIDR,
+                mtls: m.mtls.map(|t| t.as_str()),
+                authorization: m.authorization,
             }
         })
     };
     let monitoring = config.platform.monitoring.as_ref().map(|m: &Monitoring| {
         let mut ports = m.ports.clone();
-        // Istio merges application metrics into the sidecar's 15020, so a port list must include it.
-        if !ports.is_empty() && config.mesh.is_some() {
+        // Istio merges application metrics into the sidecar's 15020, so a port list must include
+        // it; an ambient pod has no sidecar and no 15020.
+        let sidecars = config
+            .mesh
+            .as_ref()
+            .is_some_and(|m| m.mode == DataplaneMode::Sidecar);
+        if !ports.is_empty() && sidecars {
             ports.insert(ISTIO_METRICS_PORT);
         }
         MonitoringIntent {
             namespace: m.pods.namespace.clone(),
             pod_labels: m.pods.pod_labels.clone(),
             ports,
+            in_mesh: m.pods.in_mesh,
         }
     });
     let base_labels = |role_label: (&str, &str), user: &Labels| {
@@ -253,10 +294,17 @@ pub fn intent_of(config: &Config) -> Intent {
             labels.insert(LABEL_CLUSTER.into(), c.to_string());
         }
         if let Some(m) = &config.mesh {
-            match &m.revision {
-                Some(rev) => labels.insert(LABEL_REVISION.into(), rev.to_string()),
-                None => labels.insert(LABEL_INJECTION.into(), "enabled".into()),
-            };
+            if m.mode == DataplaneMode::Ambient {
+                labels.insert(LABEL_DATAPLANE_MODE.into(), "ambient".into());
+                if let Some(rev) = &m.revision {
+                    labels.insert(LABEL_REVISION.into(), rev.to_string());
+                }
+            } else {
+                match &m.revision {
+                    Some(rev) => labels.insert(LABEL_REVISION.into(), rev.to_string()),
+                    None => labels.insert(LABEL_INJECTION.into(), "enabled".into()),
+                };
+            }
         }
         labels
     };
@@ -585,7 +633,15 @@ impl<'a> Grants<'a> {
     /// external entry (the Kubernetes API is a Service, already in the registry), and one for
     /// node-local DNS caches, whose TCP answers pass Envoy.
     fn service_entries(&self, outside: &[OutsideFlow]) -> Vec<ServiceEntryIntent> {
-        if self.config.mesh.is_none() {
+        // In ambient mode nothing filters egress by the registry (ztunnel ignores REGISTRY_ONLY,
+        // istio/istio#54281, and `exportTo`, istio/istio#55163): the ServiceEntries would only
+        // be noise. NetworkPolicy's ipBlocks are the egress control there.
+        if self
+            .config
+            .mesh
+            .as_ref()
+            .is_none_or(|m| m.mode == DataplaneMode::Ambient)
+        {
             return Vec::new();
         }
         let mut out = Vec::new();

@@ -122,6 +122,8 @@ pub struct RawPods {
     pub namespace: Option<Located<String>>,
     pub pod_labels: Option<RawMap>,
     pub ports: Option<Vec<Located<i64>>>,
+    /// Its pods are in the Istio mesh (they have a workload identity).
+    pub mesh: Option<Located<bool>>,
     pub span: Range<usize>,
 }
 
@@ -131,6 +133,11 @@ pub struct RawMesh {
     pub pod_labels: Option<RawMap>,
     pub revision: Option<Located<String>>,
     pub outbound_traffic_policy: Option<Located<String>>,
+    /// `"sidecar"` or `"ambient"`.
+    pub mode: Option<Located<String>>,
+    /// `"STRICT"` or `"PERMISSIVE"`.
+    pub mtls: Option<Located<String>>,
+    pub authorization: Option<Located<bool>>,
     pub span: Range<usize>,
 }
 
@@ -176,13 +183,16 @@ pub mod keys {
     pub const KUBE_API: &[&str] = &["cidrs", "ports"];
     pub const EXTERNAL: &[&str] = &["hosts", "cidrs", "ports", "protocol", "consumers"];
     pub const EXPOSE: &[&str] = &["consumers", "ports"];
-    pub const INGRESS: &[&str] = &["namespace", "pod_labels"];
-    pub const MONITORING: &[&str] = &["namespace", "pod_labels", "ports"];
+    pub const INGRESS: &[&str] = &["namespace", "pod_labels", "mesh"];
+    pub const MONITORING: &[&str] = &["namespace", "pod_labels", "ports", "mesh"];
     pub const MESH: &[&str] = &[
         "namespace",
         "pod_labels",
         "revision",
         "outbound_traffic_policy",
+        "mode",
+        "mtls",
+        "authorization",
     ];
     pub const SHARED: &[&str] = &[
         "consumers",
@@ -543,6 +553,7 @@ impl Walker {
             namespace: None,
             pod_labels: None,
             ports: None,
+            mesh: None,
             span: v.span(),
         };
         let context = format!("[platform.{name}]");
@@ -550,6 +561,7 @@ impl Walker {
             match k.get_ref().as_ref() {
                 "namespace" => p.namespace = self.string("namespace", v),
                 "pod_labels" => p.pod_labels = self.string_map("pod_labels", v),
+                "mesh" => p.mesh = self.boolean("mesh", v),
                 _ => p.ports = self.integers("ports", v),
             }
         }
@@ -563,6 +575,9 @@ impl Walker {
             pod_labels: None,
             revision: None,
             outbound_traffic_policy: None,
+            mode: None,
+            mtls: None,
+            authorization: None,
             span: v.span(),
         };
         for (k, v) in self.entries(t, keys::MESH, "[mesh]") {
@@ -570,6 +585,9 @@ impl Walker {
                 "namespace" => m.namespace = self.string("namespace", v),
                 "pod_labels" => m.pod_labels = self.string_map("pod_labels", v),
                 "revision" => m.revision = self.string("revision", v),
+                "mode" => m.mode = self.string("mode", v),
+                "mtls" => m.mtls = self.string("mtls", v),
+                "authorization" => m.authorization = self.boolean("authorization", v),
                 _ => m.outbound_traffic_policy = self.string("outbound_traffic_policy", v),
             }
         }

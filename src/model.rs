@@ -254,6 +254,9 @@ pub struct Dns {
 pub struct PlatformPods {
     pub namespace: NamespaceName,
     pub pod_labels: Labels,
+    /// `mesh = true`: its pods are in the Istio mesh, so they prove their namespace by mTLS and an
+    /// AuthorizationPolicy can admit them by `source.namespaces`.
+    pub in_mesh: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -289,6 +292,39 @@ pub struct Mesh {
     /// `istio.io/rev` value for revision-based injection; `None` means `istio-injection: enabled`.
     pub revision: Option<LabelValue>,
     pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+    pub mode: DataplaneMode,
+    /// `None`: no PeerAuthentication, the mesh-wide setting applies.
+    pub mtls: Option<MtlsMode>,
+    /// AuthorizationPolicies from the intent, deny by default.
+    pub authorization: bool,
+}
+
+/// How pods join the mesh: an injected sidecar, or the node's ztunnel (ambient mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataplaneMode {
+    #[default]
+    Sidecar,
+    Ambient,
+}
+
+/// The PeerAuthentication mode tenantc sets on every managed namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MtlsMode {
+    /// Only mTLS is accepted: plaintext from outside the mesh is refused.
+    Strict,
+    /// mTLS and plaintext are both accepted.
+    Permissive,
+}
+
+impl MtlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "STRICT",
+            Self::Permissive => "PERMISSIVE",
+        }
+    }
 }
 
 /// Who may use a shared entry, an exposed namespace or an external destination. Tenant and shared

@@ -200,6 +200,25 @@ schema_type!(
     })
 );
 
+schema_type!(
+    /// `mesh.mode`.
+    DataplaneMode,
+    json_schema!({
+        "description": "How pods join the mesh: an injected sidecar, or the node's ztunnel (ambient).",
+        "type": "string",
+        "enum": ["sidecar", "ambient"]
+    })
+);
+schema_type!(
+    /// `mesh.mtls`.
+    MtlsMode,
+    json_schema!({
+        "description": "The PeerAuthentication mode of every managed namespace.",
+        "type": "string",
+        "enum": ["STRICT", "PERMISSIVE"]
+    })
+);
+
 /// tenants.toml: who runs on this cluster, and who may talk to whom. `tenantc compile` turns it
 /// into the Namespaces, NetworkPolicies, Istio Sidecars and ServiceEntries under output/.
 #[derive(JsonSchema)]
@@ -317,6 +336,8 @@ pub struct IngressTable {
     pub namespace: DnsLabel,
     /// The ingress controller's pods. Default: every pod of the namespace.
     pub pod_labels: Option<Labels>,
+    /// Its pods are in the Istio mesh (a sidecar or an ambient namespace), so an AuthorizationPolicy can admit them by namespace. Needed by [mesh] authorization = true and mtls = "STRICT" when a tenant or shared entry admits ingress. Default false.
+    pub mesh: Option<bool>,
 }
 
 /// `[platform.monitoring]`.
@@ -327,8 +348,10 @@ pub struct MonitoringTable {
     pub namespace: DnsLabel,
     /// The scraper's pods. Default: every pod of the namespace.
     pub pod_labels: Option<Labels>,
-    /// Limit scraping to these ports (with [mesh], Istio's metrics port 15020 is added). Default: every port.
+    /// Limit scraping to these ports (with [mesh] in sidecar mode, Istio's metrics port 15020 is added). Default: every port.
     pub ports: Option<Vec<Port>>,
+    /// The scraper's pods are in the Istio mesh, so an AuthorizationPolicy can admit them by namespace. Default false: outside the mesh, it reaches only the merged metrics port 15020, which bypasses the sidecar.
+    pub mesh: Option<bool>,
 }
 
 /// `[mesh]`.
@@ -342,8 +365,14 @@ pub struct MeshTable {
     /// Label namespaces `istio.io/rev: <revision>` instead of `istio-injection: enabled`.
     #[schemars(regex(pattern = LABEL_VALUE_PATTERN), length(min = 1, max = 63))]
     pub revision: Option<String>,
-    /// Set on every Sidecar.
+    /// Set on every Sidecar (sidecar mode only).
     pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+    /// How pods join the mesh: "sidecar" (the default; injection label, Sidecar objects) or "ambient" (the istio.io/dataplane-mode label, no Sidecars, HBONE port 15008 in the NetworkPolicies).
+    pub mode: Option<DataplaneMode>,
+    /// A PeerAuthentication per managed namespace with this mTLS mode: "STRICT" refuses plaintext, "PERMISSIVE" accepts both. Default: none (the mesh-wide setting applies).
+    pub mtls: Option<MtlsMode>,
+    /// Istio AuthorizationPolicies from the same intent: deny by default, ALLOW by source namespace and port exactly what the NetworkPolicies let in. Default false.
+    pub authorization: Option<bool>,
 }
 
 /// `[shared.<namespace>]`: a shared namespace.

@@ -15,6 +15,8 @@ pub(super) enum Slot {
     NetworkPolicies,
     Sidecar,
     ServiceEntries,
+    AuthorizationPolicies,
+    PeerAuthentication,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +77,18 @@ fn check_heads(heads: Vec<Head>, slot: Slot, ns: &str) -> Result<(), String> {
         Slot::NetworkPolicies => ("networking.k8s.io/v1", "NetworkPolicy", Some(ns), None),
         Slot::Sidecar => ("networking.istio.io/v1", "Sidecar", Some(ns), Some(1)),
         Slot::ServiceEntries => ("networking.istio.io/v1", "ServiceEntry", Some(ns), None),
+        Slot::AuthorizationPolicies => (
+            "security.istio.io/v1",
+            "AuthorizationPolicy",
+            Some(ns),
+            None,
+        ),
+        Slot::PeerAuthentication => (
+            "security.istio.io/v1",
+            "PeerAuthentication",
+            Some(ns),
+            Some(1),
+        ),
     };
     if let Some(n) = count {
         if heads.len() != n {
@@ -104,8 +118,8 @@ fn check_heads(heads: Vec<Head>, slot: Slot, ns: &str) -> Result<(), String> {
         let name = meta.name.as_deref().unwrap_or("");
         let want_name = match slot {
             Slot::Namespace => Some(ns),
-            Slot::Sidecar => Some("default"),
-            Slot::NetworkPolicies | Slot::ServiceEntries => None,
+            Slot::Sidecar | Slot::PeerAuthentication => Some("default"),
+            Slot::NetworkPolicies | Slot::ServiceEntries | Slot::AuthorizationPolicies => None,
         };
         if let Some(want) = want_name {
             if name != want {
@@ -139,6 +153,8 @@ struct KubeSchemas {
     networkpolicy: jsonschema::Validator,
     sidecar: jsonschema::Validator,
     serviceentry: jsonschema::Validator,
+    authorizationpolicy: jsonschema::Validator,
+    peerauthentication: jsonschema::Validator,
 }
 
 fn kube_schemas() -> Result<&'static KubeSchemas, String> {
@@ -160,6 +176,12 @@ fn kube_schemas() -> Result<&'static KubeSchemas, String> {
                 serviceentry: compile(include_str!(
                     "../../tests/data/schemas/serviceentry-networking.istio.io-v1.json"
                 ))?,
+                authorizationpolicy: compile(include_str!(
+                    "../../tests/data/schemas/authorizationpolicy-security.istio.io-v1.json"
+                ))?,
+                peerauthentication: compile(include_str!(
+                    "../../tests/data/schemas/peerauthentication-security.istio.io-v1.json"
+                ))?,
             })
         })
         .as_ref()
@@ -174,6 +196,8 @@ pub(super) fn check_schema(doc: &serde_yaml::Value, slot: Slot) -> Result<(), St
         Slot::NetworkPolicies => &schemas.networkpolicy,
         Slot::Sidecar => &schemas.sidecar,
         Slot::ServiceEntries => &schemas.serviceentry,
+        Slot::AuthorizationPolicies => &schemas.authorizationpolicy,
+        Slot::PeerAuthentication => &schemas.peerauthentication,
     };
     let json = serde_json::to_value(doc)
         .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;

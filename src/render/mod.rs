@@ -25,8 +25,9 @@ use templates::describe;
 pub use templates::{charge_allocation, refund_allocation, ALLOCATION_BUDGET, FUEL, OUTPUT_BUDGET};
 pub use templates::{
     yaml_string, yaml_value, TemplateError, Templates, ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE,
-    CONSUMERS_PER_POLICY, DEFAULT_TEMPLATES, FLUX_ROOT_TEMPLATE, FLUX_UNIT_TEMPLATE,
-    NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE, SERVICEENTRIES_TEMPLATE, SIDECAR_TEMPLATE,
+    AUTHORIZATIONPOLICIES_TEMPLATE, CONSUMERS_PER_POLICY, DEFAULT_TEMPLATES, FLUX_ROOT_TEMPLATE,
+    FLUX_UNIT_TEMPLATE, NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE, PEERAUTHENTICATION_TEMPLATE,
+    SERVICEENTRIES_TEMPLATE, SIDECAR_TEMPLATE,
 };
 
 /// What one namespace renders to: the text of each file (without the generated-file header).
@@ -36,6 +37,10 @@ pub struct Rendered {
     pub networkpolicies: String,
     pub sidecar: Option<String>,
     pub service_entries: Option<String>,
+    /// With `[mesh] authorization = true`.
+    pub authorization_policies: Option<String>,
+    /// With `[mesh] mtls`.
+    pub peer_authentication: Option<String>,
 }
 
 /// Renders every namespace, on every core; the result is keyed and so in a deterministic order.
@@ -103,12 +108,26 @@ fn render_namespace(
     Ok(Rendered {
         namespace: run(NAMESPACE_TEMPLATE, Slot::Namespace)?,
         networkpolicies: run(NETWORKPOLICIES_TEMPLATE, Slot::NetworkPolicies)?,
-        sidecar: match ns.mesh {
-            Some(_) => Some(run(SIDECAR_TEMPLATE, Slot::Sidecar)?),
-            None => None,
+        // Ambient mode has no Sidecar objects: they have no effect there (istio/api#3517).
+        sidecar: match &ns.mesh {
+            Some(m) if !m.ambient => Some(run(SIDECAR_TEMPLATE, Slot::Sidecar)?),
+            _ => None,
         },
         service_entries: match (&ns.mesh, ns.service_entries.is_empty()) {
             (Some(_), false) => Some(run(SERVICEENTRIES_TEMPLATE, Slot::ServiceEntries)?),
+            _ => None,
+        },
+        authorization_policies: match &ns.mesh {
+            Some(m) if m.authorization => Some(run(
+                AUTHORIZATIONPOLICIES_TEMPLATE,
+                Slot::AuthorizationPolicies,
+            )?),
+            _ => None,
+        },
+        peer_authentication: match &ns.mesh {
+            Some(m) if m.mtls.is_some() => {
+                Some(run(PEERAUTHENTICATION_TEMPLATE, Slot::PeerAuthentication)?)
+            }
             _ => None,
         },
     })

@@ -9,7 +9,7 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
 /// The template slots, and the defaults compiled into the binary (mirrored in `templates/`).
-pub const DEFAULT_TEMPLATES: [(&str, &str); 8] = [
+pub const DEFAULT_TEMPLATES: [(&str, &str); 10] = [
     (
         NAMESPACE_TEMPLATE,
         include_str!("../../templates/namespace.yaml.j2"),
@@ -25,6 +25,14 @@ pub const DEFAULT_TEMPLATES: [(&str, &str); 8] = [
     (
         SERVICEENTRIES_TEMPLATE,
         include_str!("../../templates/serviceentries.yaml.j2"),
+    ),
+    (
+        AUTHORIZATIONPOLICIES_TEMPLATE,
+        include_str!("../../templates/authorizationpolicies.yaml.j2"),
+    ),
+    (
+        PEERAUTHENTICATION_TEMPLATE,
+        include_str!("../../templates/peerauthentication.yaml.j2"),
     ),
     (
         ARGOCD_ROOT_TEMPLATE,
@@ -48,6 +56,10 @@ pub const NETWORKPOLICIES_TEMPLATE: &str = "networkpolicies.yaml.j2";
 pub const SIDECAR_TEMPLATE: &str = "sidecar.yaml.j2";
 /// With `[mesh]`: the ServiceEntries of a namespace that reaches outside the cluster.
 pub const SERVICEENTRIES_TEMPLATE: &str = "serviceentries.yaml.j2";
+/// `[mesh] authorization = true`: the namespace's Istio AuthorizationPolicies.
+pub const AUTHORIZATIONPOLICIES_TEMPLATE: &str = "authorizationpolicies.yaml.j2";
+/// `[mesh] mtls`: the namespace's PeerAuthentication.
+pub const PEERAUTHENTICATION_TEMPLATE: &str = "peerauthentication.yaml.j2";
 /// `[gitops] tool = "argocd"`: the AppProject and Application that sync output/gitops/ itself.
 pub const ARGOCD_ROOT_TEMPLATE: &str = "argocd-root.yaml.j2";
 /// `[gitops] tool = "argocd"`: an AppProject and an Application per tenant and shared directory.

@@ -4,6 +4,7 @@
 mod flows;
 mod gitops;
 pub mod lifecycle;
+mod mesh;
 mod platform;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,9 @@ pub const LABEL_CLUSTER: &str = "tenantc.dev/cluster";
 pub const LABEL_RETIRED: &str = "tenantc.dev/retired";
 pub const LABEL_INJECTION: &str = "istio-injection";
 pub const LABEL_REVISION: &str = "istio.io/rev";
+/// Ambient mode: the namespace's pods are captured by the node's ztunnel instead of a sidecar.
+/// https://istio.io/latest/docs/ambient/usage/add-workloads/
+pub const LABEL_DATAPLANE_MODE: &str = "istio.io/dataplane-mode";
 /// Every key under this prefix is the compiler's.
 pub const OWNED_PREFIX: &str = "tenantc.dev/";
 
@@ -262,7 +266,7 @@ impl Resolver<'_> {
         .into_iter()
         .collect();
         if mesh.is_some() {
-            owned.extend([LABEL_INJECTION, LABEL_REVISION]);
+            owned.extend([LABEL_INJECTION, LABEL_REVISION, LABEL_DATAPLANE_MODE]);
         }
 
         // Every namespace claim, first by position in the file, so "already claimed" names the earlier one.
@@ -542,6 +546,8 @@ impl Resolver<'_> {
         }
         self.consumers_of_retired(raw, &retired_names);
         let purged = self.purged(raw, &claims);
+
+        self.mesh_platform(raw, mesh.as_ref(), platform.as_ref(), &tenants, &shared);
 
         if bad_claims || !self.diags.is_empty() {
             return None;

@@ -1,13 +1,13 @@
-//! `[cluster]`, `[platform]` and `[mesh]`.
+//! `[cluster]` and `[platform]`.
 
 use std::collections::BTreeSet;
 
 use super::Resolver;
-use crate::diag::{closest, Diagnostic};
+use crate::diag::Diagnostic;
 use crate::load::{RawConfig, RawPods};
 use crate::model::{
-    Cluster, Dns, LabelKey, LabelValue, Labels, Mesh, Monitoring, NamespaceName,
-    OutboundTrafficPolicy, Platform, PlatformPods, Port,
+    Cluster, Dns, LabelKey, LabelValue, Labels, Monitoring, NamespaceName, Platform, PlatformPods,
+    Port,
 };
 
 impl Resolver<'_> {
@@ -86,6 +86,7 @@ impl Resolver<'_> {
         Some(PlatformPods {
             namespace: namespace?,
             pod_labels,
+            in_mesh: raw.mesh.as_ref().is_some_and(|m| m.value),
         })
     }
 
@@ -158,59 +159,9 @@ impl Resolver<'_> {
             },
         })
     }
-
-    pub(super) fn mesh(&mut self, raw: &RawConfig) -> Option<Mesh> {
-        let m = raw.mesh.as_ref()?;
-        let namespace = match &m.namespace {
-            Some(ns) => self.namespace("namespace", ns),
-            None => NamespaceName::new("istio-system").ok(),
-        };
-        let pod_labels = match &m.pod_labels {
-            Some(map) => self.labels(Some(map), "pod label", &BTreeSet::new()),
-            None => istiod_labels(),
-        };
-        let revision = m
-            .revision
-            .as_ref()
-            .and_then(|r| match LabelValue::new(&r.value) {
-                Ok(v) if !r.value.is_empty() => Some(v),
-                _ => {
-                    self.error(Diagnostic::new(
-                        format!(
-                            "`revision` {:?} is not a valid `istio.io/rev` label value",
-                            r.value
-                        ),
-                        r.span.clone(),
-                    ));
-                    None
-                }
-            });
-        let outbound_traffic_policy = m.outbound_traffic_policy.as_ref().and_then(|p| match p.value.as_str() {
-            "REGISTRY_ONLY" => Some(OutboundTrafficPolicy::RegistryOnly),
-            "ALLOW_ANY" => Some(OutboundTrafficPolicy::AllowAny),
-            other => {
-                let upper = other.to_ascii_uppercase().replace('-', "_");
-                let mut d = Diagnostic::new(
-                    format!("`outbound_traffic_policy` must be \"REGISTRY_ONLY\" or \"ALLOW_ANY\", found {other:?}"),
-                    p.span.clone(),
-                );
-                if let Some(best) = closest(&upper, ["REGISTRY_ONLY", "ALLOW_ANY"]) {
-                    d = d.with_help(format!("did you mean \"{best}\"?"));
-                }
-                self.error(d);
-                None
-            }
-        });
-        Some(Mesh {
-            namespace: namespace?,
-            pod_labels,
-            revision,
-            outbound_traffic_policy,
-        })
-    }
 }
 
-fn label(k: &str, v: &str) -> (LabelKey, LabelValue) {
+pub(super) fn label(k: &str, v: &str) -> (LabelKey, LabelValue) {
     (
         LabelKey::new(k).expect("static label key"),
         LabelValue::new(v).expect("static label value"),

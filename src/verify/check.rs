@@ -11,7 +11,7 @@ use super::tree::{Origin, Selector};
 use super::{Finding, MeshScope, ScopeRow, Severity};
 use crate::intent::{Intent, NamespaceIntent, Role};
 use crate::model::NamespaceName;
-use crate::resolve::{LABEL_INJECTION, LABEL_REVISION};
+use crate::resolve::{LABEL_DATAPLANE_MODE, LABEL_INJECTION, LABEL_REVISION};
 
 /// Why tenants.toml allows a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,12 +81,17 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
         ports: PortSet::all(),
         why,
     };
+    // Ambient mode tunnels port-restricted flows to the HBONE port as well.
     let tcp = |ports: &BTreeSet<crate::model::Port>| {
         if ports.is_empty() {
             return PortSet::all();
         }
+        let ports = match &ns.mesh {
+            Some(m) => m.network_ports(ports),
+            None => ports.clone(),
+        };
         let mut s = PortSet::none();
-        for p in ports {
+        for p in &ports {
             s.add(Protocol::Tcp, p.get(), p.get());
         }
         s
@@ -118,7 +123,7 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
                 ports: dns,
                 why: Why::Dns,
             });
-            if let Some(m) = &ns.mesh {
+            if let Some(m) = ns.mesh.as_ref().filter(|m| !m.ambient) {
                 out.push(Expect {
                     peer: id(m.namespace.as_str()),
                     pods: pod_labels(&m.pod_labels),
@@ -148,15 +153,7 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
                 });
             }
             if let Some(m) = &ns.monitoring {
-                let ports = if m.ports.is_empty() {
-                    PortSet::all()
-                } else {
-                    let mut s = PortSet::none();
-                    for p in &m.ports {
-                        s.add(Protocol::Tcp, p.get(), p.get());
-                    }
-                    s
-                };
+                let ports = tcp(&m.ports);
                 out.push(Expect {
                     peer: id(m.namespace.as_str()),
                     pods: pod_labels(&m.pod_labels),
@@ -290,11 +287,13 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
             );
         }
         super::outside::compare(model, ns, id, &mut findings);
-        if let Some(mesh) = &ns.mesh {
+        if let Some(mesh) = ns.mesh.as_ref().filter(|m| !m.ambient) {
             sidecars(model, ns, id, mesh, &mut findings);
         }
     }
     super::outside::service_entries(model, intent, &mut findings);
+    super::authz::check(model, intent, &mut findings);
+    super::ambient::check(model, intent, &mut findings);
     report_over(model, over, &mut findings);
     report_under(model, under, &mut findings);
     foreign_objects(model, intent, &mut findings);
@@ -322,7 +321,7 @@ fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             ));
             continue;
         };
-        for key in [LABEL_INJECTION, LABEL_REVISION] {
+        for key in [LABEL_INJECTION, LABEL_REVISION, LABEL_DATAPLANE_MODE] {
             if let Some(want) = ns.labels.get(key) {
                 if doc.labels.get(key) != Some(want) {
                     findings.push(finding(
@@ -474,6 +473,9 @@ fn compare_side(
             ),
             // Out of the cluster: compared address by address in `outside`.
             GrantPeer::IpBlock { .. } if dir == Direction::Egress => {}
+            // The kubelet's probes in ambient mode: checked in `ambient`.
+            GrantPeer::IpBlock { cidr, except }
+                if super::ambient::is_probe_grant(ns, cidr, except) => {}
             GrantPeer::IpBlock { cidr, except } => grant_finding(
                 "over-allow",
                 if except.is_empty() {
@@ -572,7 +574,8 @@ fn compare_side(
                 _ => {}
             }
         }
-        let missing = e.ports.minus(&covered);
+        // A missing HBONE port is reported by `ambient`, in its own words.
+        let missing = super::ambient::without_hbone(ns, e.ports.minus(&covered));
         if missing.is_empty() {
             continue;
         }
@@ -1037,6 +1040,10 @@ pub fn mesh_scope(model: &Model, intent: &Intent) -> MeshScope {
     let mut out = MeshScope::default();
     for (name, ns) in &intent.namespaces {
         let Some(mesh) = &ns.mesh else { continue };
+        if mesh.ambient {
+            out.ambient += 1;
+            continue;
+        }
         let with = match model.id(name.as_str()) {
             Some(id) => {
                 let (effective, _) = model.effective_sidecars(id, Some(mesh.namespace.as_str()));

@@ -58,7 +58,11 @@ pub struct Explanation {
     pub ingress: SideVerdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sidecar: Option<SidecarVerdict>,
-    /// What the NetworkPolicies let through: both sides.
+    /// With AuthorizationPolicies: what they let through (TCP), and the policies that decide.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization: Vec<String>,
+    /// What the NetworkPolicies let through on both sides, less what the AuthorizationPolicies
+    /// deny.
     pub allowed: PortSet,
     /// The port asked about with `--port`, and whether it passes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,7 +177,19 @@ pub fn explain(
     }
     let egress = side(model, from, Direction::Egress, to);
     let ingress = side(model, to, Direction::Ingress, from);
-    let allowed = egress.allowed.intersect(&ingress.allowed);
+    let mut allowed = egress.allowed.intersect(&ingress.allowed);
+    let mut authorization = Vec::new();
+    if let Some((ports, lines)) = super::authz::explain(model, intent, from, to) {
+        // The identity layer decides TCP only; ambient's HBONE port carries the flow itself.
+        let mut denied = allowed.intersect(&super::authz::tcp_all()).minus(&ports);
+        if let Some(m) = intent_of(intent, to).and_then(|n| n.mesh.as_ref()) {
+            if m.ambient {
+                denied = denied.minus(&PortSet::single(Protocol::Tcp, m.hbone_port.get()));
+            }
+        }
+        allowed = allowed.minus(&denied);
+        authorization = lines;
+    }
     let sidecar = intent_of(intent, from)
         .and_then(|ns| ns.mesh.as_ref())
         .and_then(|mesh| {
@@ -219,6 +235,7 @@ pub fn explain(
         egress,
         ingress,
         sidecar,
+        authorization,
         allowed,
         port: port_verdict,
         matches_intent,
@@ -310,6 +327,9 @@ impl Explanation {
                     self.from, self.to
                 ));
             }
+        }
+        for line in &self.authorization {
+            out.push_str(&format!("  {line}\n"));
         }
         let verdict = if self.allowed.is_empty() {
             "denied".to_owned()

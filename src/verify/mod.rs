@@ -5,9 +5,13 @@
 //! - [`tree`] reads the YAML files, keeping file and object of every document;
 //! - [`netpol`] and [`sidecar`] hold the Kubernetes and Istio rules;
 //! - [`reach`] evaluates the tree per namespace; [`check`] compares it with the intent;
+//! - [`authz`] evaluates the AuthorizationPolicies and PeerAuthentications, [`ambient`] checks
+//!   what ambient mode needs of the other layers;
 //! - [`yaml`] reads the plain YAML most manifests are written in, fast;
 //! - [`explain`], [`diff`] and [`graph`] answer a reviewer's questions on the same model.
 
+pub mod ambient;
+pub mod authz;
 pub mod check;
 pub mod diff;
 pub mod explain;
@@ -68,6 +72,8 @@ pub struct MeshScope {
     pub namespaces: Vec<ScopeRow>,
     pub total_with_sidecars: usize,
     pub total_without_sidecars: usize,
+    /// Namespaces in ambient mode: no Sidecars, so no scope to count.
+    pub ambient: usize,
 }
 
 impl MeshScope {
@@ -87,6 +93,8 @@ pub struct Summary {
     pub namespaces: usize,
     pub network_policies: usize,
     pub sidecars: usize,
+    pub authorization_policies: usize,
+    pub peer_authentications: usize,
     pub violations: usize,
     pub warnings: usize,
 }
@@ -128,6 +136,8 @@ pub fn report_of(model: &Model, intent: &Intent) -> Report {
         namespaces: model.tree.namespaces.len(),
         network_policies: model.tree.policies.len(),
         sidecars: model.tree.sidecars.len(),
+        authorization_policies: model.tree.authz_policies.len(),
+        peer_authentications: model.tree.peer_auths.len(),
         violations,
         warnings: findings.len() - violations,
     };
@@ -162,8 +172,29 @@ impl Report {
             out.push_str(&self.scope_table());
         }
         let s = &self.summary;
+        let mut identity = String::new();
+        if s.authorization_policies > 0 {
+            identity.push_str(&format!(
+                ", {}",
+                plural(
+                    s.authorization_policies,
+                    "AuthorizationPolicy",
+                    "AuthorizationPolicies"
+                )
+            ));
+        }
+        if s.peer_authentications > 0 {
+            identity.push_str(&format!(
+                ", {}",
+                plural(
+                    s.peer_authentications,
+                    "PeerAuthentication",
+                    "PeerAuthentications"
+                )
+            ));
+        }
         out.push_str(&format!(
-            "{} {} {config}: {}, {}, {}, {} in {}; {}, {}\n",
+            "{} {} {config}: {}, {}, {}{identity}, {} in {}; {}, {}\n",
             output,
             if self.ok { "matches" } else { "does not match" },
             plural(s.namespaces, "namespace", "namespaces"),
@@ -175,6 +206,12 @@ impl Report {
             plural(s.warnings, "warning", "warnings"),
         ));
         let m = &self.mesh_scope;
+        if m.ambient > 0 {
+            out.push_str(&format!(
+                "mesh scope: ambient mode: {} have no Sidecars (a Sidecar has no effect in ambient mode, istio/api#3517); ztunnel receives only workload addresses and identities, not every service's configuration, so there is nothing for a Sidecar to save\n",
+                plural(m.ambient, "namespace", "namespaces"),
+            ));
+        }
         if !m.namespaces.is_empty() {
             out.push_str(&format!(
                 "mesh scope: the sidecars of {} receive configuration for {} namespaces in total with these Sidecars, {} without ({}% less)\n",

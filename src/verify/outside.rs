@@ -313,7 +313,8 @@ pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Findin
     let mut everywhere: Vec<usize> = Vec::new();
     let mut expected_of: HashMap<&str, Vec<Outside>> = HashMap::new();
     for (name, ns) in &intent.namespaces {
-        if ns.mesh.is_some() {
+        // Ambient mode has no registry filter to satisfy (see `intent`).
+        if ns.mesh.as_ref().is_some_and(|m| !m.ambient) {
             expected_of.insert(name.as_str(), expected(ns));
         }
     }
@@ -389,7 +390,9 @@ pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Findin
         }
     }
     for (name, ns) in &intent.namespaces {
-        let Some(mesh) = &ns.mesh else { continue };
+        let Some(mesh) = ns.mesh.as_ref().filter(|m| !m.ambient) else {
+            continue;
+        };
         let Some(id) = model.id(name.as_str()) else {
             continue;
         };

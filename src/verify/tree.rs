@@ -171,6 +171,84 @@ struct RawSpec {
     ports: Option<Vec<RawServicePort>>,
     export_to: Option<Vec<String>>,
     resolution: Option<String>,
+    // AuthorizationPolicy
+    action: Option<String>,
+    rules: Option<Vec<AuthzRule>>,
+    selector: Option<IgnoredAny>,
+    target_ref: Option<IgnoredAny>,
+    target_refs: Option<IgnoredAny>,
+    // PeerAuthentication
+    mtls: Option<RawMtls>,
+    port_level_mtls: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawMtls {
+    mode: Option<String>,
+}
+
+/// One rule of an AuthorizationPolicy: it matches a request when one `from`, one `to` and every
+/// `when` match (a missing or empty list matches everything).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct AuthzRule {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub from: Vec<AuthzFrom>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub to: Vec<AuthzTo>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub when: Vec<IgnoredWhen>,
+}
+
+/// A `when` condition: verify cannot evaluate it, only count it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IgnoredWhen;
+
+impl<'de> Deserialize<'de> for IgnoredWhen {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(d).map(|_| IgnoredWhen)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct AuthzFrom {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub source: AuthzSource,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct AuthzTo {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub operation: AuthzOperation,
+}
+
+/// `rules[].from[].source`; a missing field is no constraint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthzSource {
+    pub principals: Option<Vec<String>>,
+    pub not_principals: Option<Vec<String>>,
+    pub namespaces: Option<Vec<String>>,
+    pub not_namespaces: Option<Vec<String>>,
+    pub ip_blocks: Option<Vec<String>>,
+    pub not_ip_blocks: Option<Vec<String>>,
+    pub remote_ip_blocks: Option<Vec<String>>,
+    pub not_remote_ip_blocks: Option<Vec<String>>,
+    pub request_principals: Option<Vec<String>>,
+    pub not_request_principals: Option<Vec<String>>,
+}
+
+/// `rules[].to[].operation`; ports are strings in the CRD, but a number reads as well.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthzOperation {
+    pub ports: Option<Vec<PortValue>>,
+    pub not_ports: Option<Vec<PortValue>>,
+    pub hosts: Option<Vec<String>>,
+    pub not_hosts: Option<Vec<String>>,
+    pub methods: Option<Vec<String>>,
+    pub not_methods: Option<Vec<String>>,
+    pub paths: Option<Vec<String>>,
+    pub not_paths: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,6 +348,29 @@ pub struct ServiceEntry {
     pub resolution: Option<String>,
 }
 
+/// An Istio AuthorizationPolicy as read from the tree.
+#[derive(Clone, Debug)]
+pub struct AuthzPolicy {
+    pub origin: Origin,
+    pub namespace: Option<String>,
+    /// `ALLOW` (the default), `DENY`, `CUSTOM` or `AUDIT`.
+    pub action: String,
+    /// `selector` or `targetRef(s)`: it applies to some workloads only.
+    pub partial: bool,
+    pub rules: Vec<AuthzRule>,
+}
+
+/// An Istio PeerAuthentication as read from the tree.
+#[derive(Clone, Debug)]
+pub struct PeerAuth {
+    pub origin: Origin,
+    pub namespace: Option<String>,
+    pub has_selector: bool,
+    /// `mtls.mode`; `None` inherits (UNSET).
+    pub mode: Option<String>,
+    pub port_level: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct NamespaceDoc {
     pub origin: Origin,
@@ -287,6 +388,8 @@ pub struct Tree {
     pub policies: Vec<Policy>,
     pub sidecars: Vec<Sidecar>,
     pub service_entries: Vec<ServiceEntry>,
+    pub authz_policies: Vec<AuthzPolicy>,
+    pub peer_auths: Vec<PeerAuth>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them.
     pub unevaluated: Vec<Origin>,
@@ -391,6 +494,8 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 tree.policies.extend(t.policies);
                 tree.sidecars.extend(t.sidecars);
                 tree.service_entries.extend(t.service_entries);
+                tree.authz_policies.extend(t.authz_policies);
+                tree.peer_auths.extend(t.peer_auths);
                 tree.unevaluated.extend(t.unevaluated);
             }
             Err(e) => errors.extend(e),
@@ -429,7 +534,14 @@ fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
     }
 }
 
-const KINDS: [&str; 4] = ["NetworkPolicy", "Sidecar", "Namespace", "ServiceEntry"];
+const KINDS: [&str; 6] = [
+    "NetworkPolicy",
+    "Sidecar",
+    "Namespace",
+    "ServiceEntry",
+    "AuthorizationPolicy",
+    "PeerAuthentication",
+];
 
 /// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
 /// kustomization) is skipped, even when its fields would not fit the lenient struct.
@@ -574,6 +686,26 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                     .collect(),
                 export_to: raw.spec.export_to,
                 resolution: raw.spec.resolution,
+            });
+        }
+        "AuthorizationPolicy" if api.starts_with("security.istio.io/") => {
+            tree.authz_policies.push(AuthzPolicy {
+                origin: origin("AuthorizationPolicy"),
+                namespace: raw.metadata.namespace,
+                action: raw.spec.action.unwrap_or_else(|| "ALLOW".into()),
+                partial: raw.spec.selector.is_some()
+                    || raw.spec.target_ref.is_some()
+                    || raw.spec.target_refs.is_some(),
+                rules: raw.spec.rules.unwrap_or_default(),
+            });
+        }
+        "PeerAuthentication" if api.starts_with("security.istio.io/") => {
+            tree.peer_auths.push(PeerAuth {
+                origin: origin("PeerAuthentication"),
+                namespace: raw.metadata.namespace,
+                has_selector: raw.spec.selector.is_some(),
+                mode: raw.spec.mtls.and_then(|m| m.mode),
+                port_level: raw.spec.port_level_mtls.is_some(),
             });
         }
         "Namespace" if api == "v1" => {

@@ -130,6 +130,8 @@ pub struct Schemas {
     networkpolicy: jsonschema::Validator,
     sidecar: jsonschema::Validator,
     serviceentry: jsonschema::Validator,
+    authorizationpolicy: jsonschema::Validator,
+    peerauthentication: jsonschema::Validator,
     /// The Argo CD and Flux CRDs' schemas, made strict, by kind.
     pub crds: BTreeMap<&'static str, jsonschema::Validator>,
 }
@@ -183,6 +185,8 @@ impl Schemas {
             networkpolicy: load("networkpolicy-networking.k8s.io-v1.json"),
             sidecar: load("sidecar-networking.istio.io-v1.json"),
             serviceentry: load("serviceentry-networking.istio.io-v1.json"),
+            authorizationpolicy: load("authorizationpolicy-security.istio.io-v1.json"),
+            peerauthentication: load("peerauthentication-security.istio.io-v1.json"),
             crds: CRDS
                 .iter()
                 .map(|(_, kind, _)| {
@@ -219,6 +223,14 @@ impl Schemas {
                         assert!(broken.is_empty(), "{path}: {broken:#?}\n{doc:#}");
                         &self.serviceentry
                     }
+                    "AuthorizationPolicy" => {
+                        assert!(
+                            path.ends_with("/authorizationpolicies.yaml"),
+                            "{path}: an AuthorizationPolicy outside authorizationpolicies.yaml"
+                        );
+                        &self.authorizationpolicy
+                    }
+                    "PeerAuthentication" => &self.peerauthentication,
                     // kustomize's own file, not an object (Flux's Kustomization is checked).
                     "Kustomization" if doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1" => {
                         continue

@@ -1,0 +1,141 @@
+//! What ambient mode needs of the other layers (https://istio.io/latest/docs/ambient/usage/networkpolicy/):
+//! no Sidecar (it has no effect, istio/api#3517) and no injection label; NetworkPolicies that
+//! let every port-restricted flow through on the HBONE port 15008 at both ends, and let the
+//! kubelet's probes in from 169.254.7.127.
+
+use super::check::{finding_from, intent_of};
+use super::netpol::{PortSet, Protocol};
+use super::reach::{Direction, GrantPeer, Model};
+use super::tree::Origin;
+use super::Finding;
+use crate::intent::{Intent, NamespaceIntent};
+use crate::resolve::LABEL_INJECTION;
+
+fn ambient(ns: &NamespaceIntent) -> bool {
+    ns.mesh.as_ref().is_some_and(|m| m.ambient)
+}
+
+/// Whether an ingress ipBlock grant is the kubelet probe address of an ambient namespace.
+pub fn is_probe_grant(ns: &NamespaceIntent, cidr: &str, except: &[String]) -> bool {
+    ns.mesh
+        .as_ref()
+        .is_some_and(|m| m.ambient && cidr == m.probe_cidr && except.is_empty())
+}
+
+/// `missing` without the HBONE port in an ambient namespace: [`check`] reports it instead.
+pub fn without_hbone(ns: &NamespaceIntent, missing: PortSet) -> PortSet {
+    match &ns.mesh {
+        Some(m) if m.ambient => missing.minus(&PortSet::single(Protocol::Tcp, m.hbone_port.get())),
+        _ => missing,
+    }
+}
+
+pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    for s in &model.tree.sidecars {
+        let Some(ns) = s.namespace.as_deref().and_then(|n| intent_of(intent, n)) else {
+            continue;
+        };
+        if ambient(ns) {
+            let mut f = finding_from(
+                "ambient-sidecar",
+                format!("namespace {} is in ambient mode, where a Sidecar has no effect (istio/api#3517): Sidecar {} does not limit anything ({})", ns.name, s.origin.name, s.origin),
+                vec![s.origin.clone()],
+            );
+            f.from = Some(ns.name.to_string());
+            findings.push(f);
+        }
+    }
+    for doc in &model.tree.namespaces {
+        let Some(ns) = intent_of(intent, &doc.origin.name) else {
+            continue;
+        };
+        if ambient(ns)
+            && doc
+                .labels
+                .get(LABEL_INJECTION)
+                .is_some_and(|v| v == "enabled")
+        {
+            let mut f = finding_from(
+                "ambient-injection",
+                format!("namespace {} is in ambient mode but carries `{LABEL_INJECTION}: enabled`: its pods get sidecars, which ztunnel then leaves alone ({})", ns.name, doc.origin),
+                vec![doc.origin.clone()],
+            );
+            f.from = Some(ns.name.to_string());
+            findings.push(f);
+        }
+    }
+    for (name, ns) in &intent.namespaces {
+        let Some(mesh) = ns.mesh.as_ref().filter(|m| m.ambient) else {
+            continue;
+        };
+        let Some(id) = model.id(name.as_str()) else {
+            continue;
+        };
+        let hbone = PortSet::single(Protocol::Tcp, mesh.hbone_port.get());
+        let policies = |ns_id: u32| -> Vec<Origin> {
+            model
+                .policies
+                .get(&ns_id)
+                .into_iter()
+                .flatten()
+                .map(|i| model.tree.policies[*i].origin.clone())
+                .filter(|o| o.name != "default-deny")
+                .collect()
+        };
+        let mut report = |from: &str, to: &str, side: &str, objects: Vec<Origin>| {
+            let list: Vec<String> = objects.iter().map(ToString::to_string).collect();
+            let mut f = finding_from(
+                "ambient-hbone",
+                format!("{from} -> {to} is limited to some ports, and in ambient mode it is tunnelled to HBONE port TCP/15008, which the {side} policies of {} do not allow: the flow breaks ({})", if side == "egress" { from } else { to }, list.join("; ")),
+                objects,
+            );
+            f.from = Some(from.to_owned());
+            f.to = Some(to.to_owned());
+            f.ports = hbone.to_strings();
+            findings.push(f);
+        };
+        // Ingress: consumers and a meshed scraper on restricted ports.
+        let mut restricted_in: Vec<&str> = Vec::new();
+        if !ns.consumer_ports.is_empty() {
+            restricted_in.extend(ns.consumers.iter().map(|n| n.as_str()));
+        }
+        if let Some(m) = ns.monitoring.as_ref().filter(|m| !m.ports.is_empty()) {
+            restricted_in.push(m.namespace.as_str());
+        }
+        for caller in restricted_in {
+            let Some(c) = model.id(caller) else { continue };
+            if !model.allowed(id, Direction::Ingress, c).0.covers(&hbone) {
+                report(caller, name.as_str(), "ingress", policies(id));
+            }
+        }
+        // Egress: calls on restricted ports.
+        for call in ns.calls.iter().filter(|c| !c.ports.is_empty()) {
+            let Some(c) = model.id(call.namespace.as_str()) else {
+                continue;
+            };
+            if !model.allowed(id, Direction::Egress, c).0.covers(&hbone) {
+                report(
+                    name.as_str(),
+                    call.namespace.as_str(),
+                    "egress",
+                    policies(id),
+                );
+            }
+        }
+        let probes = model.net_of(id).ingress.grants.iter().any(|g| {
+            g.targets_all
+                && matches!(&g.peer, GrantPeer::IpBlock { cidr, except } if cidr == mesh.probe_cidr && except.is_empty())
+                && g.ports.is_all()
+        }) || model.allowed(id, Direction::Ingress, super::reach::OTHER).0.is_all()
+            && model.net_of(id).ingress.isolating_all.is_empty();
+        if !probes {
+            let mut f = finding_from(
+                "ambient-probes",
+                format!("namespace {name} is in ambient mode, which SNATs the kubelet's health probes to {}, and its ingress policies do not admit that address: every liveness and readiness probe fails", mesh.probe_cidr),
+                policies(id),
+            );
+            f.from = Some(name.to_string());
+            findings.push(f);
+        }
+    }
+}
