@@ -347,3 +347,32 @@ fn diff_names_external_destinations_and_exposed_namespaces() {
         "{back}"
     );
 }
+
+#[test]
+fn diff_against_an_older_tree_sees_an_ingress_opened_to_everyone() {
+    let p = compiled();
+    let base = p.path().join("base-output");
+    copy_dir(&p.output(), &base);
+    let rel = "tenants/umbrella/umbrella/networkpolicies.yaml";
+    let mut text = std::fs::read_to_string(p.output().join(rel)).unwrap();
+    text.push_str("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: open\n  namespace: umbrella\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - {}\n");
+    std::fs::write(p.output().join(rel), text).unwrap();
+    let out = stdout(p.run("diff", &["--base", "base-output"]).code(0));
+    assert!(
+        out.contains("+ umbrella gains ingress from anyone (every namespace and address)\n"),
+        "{out}"
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -276,7 +276,14 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
         d.sidecar_hosts_added.extend(a.difference(b).map(change));
         d.sidecar_hosts_removed.extend(b.difference(a).map(change));
     }
-    d.lines = sentences(&d, before, after);
+    // `*` is every namespace and address nobody listed: say so.
+    d.lines = sentences(&d, before, after)
+        .into_iter()
+        .map(|l| {
+            l.replace(" from *", " from anyone (every namespace and address)")
+                .replace(" reach *", " reach anyone (every namespace and address)")
+        })
+        .collect();
     d
 }
 

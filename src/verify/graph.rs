@@ -67,17 +67,35 @@ pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
         if egress.isolating_all.is_empty() && egress.isolating_some.is_empty() {
             add(model.name(a), "*", &PortSet::all());
         }
-        // Callers outside the tree (the ingress controller, monitoring): only a's ingress decides.
-        for g in &model.net_of(a).ingress.grants {
-            if let GrantPeer::Namespaces {
-                set: NsSet::Only(ids),
-                ..
-            } = &g.peer
-            {
-                for &b in ids.iter().filter(|b| !in_tree(**b)) {
-                    add(model.name(b), model.name(a), &g.ports);
+        // Callers outside the tree (the ingress controller, monitoring, any namespace or address
+        // nobody listed): only a's ingress decides.
+        let ingress = &model.net_of(a).ingress;
+        for g in &ingress.grants {
+            match &g.peer {
+                GrantPeer::Namespaces {
+                    set: NsSet::Only(ids),
+                    ..
+                } => {
+                    for &b in ids.iter().filter(|b| !in_tree(**b)) {
+                        add(model.name(b), model.name(a), &g.ports);
+                    }
+                }
+                GrantPeer::Namespaces {
+                    set: NsSet::AllExcept(_),
+                    ..
+                }
+                | GrantPeer::Everything => add("*", model.name(a), &g.ports),
+                GrantPeer::IpBlock { cidr, except } => {
+                    let node = match IpSet::of_block(cidr, except) {
+                        Some(ips) => format!("{OUTSIDE_IP}{ips}"),
+                        None => format!("{OUTSIDE_IP}{cidr} (invalid)"),
+                    };
+                    add(&node, model.name(a), &g.ports);
                 }
             }
+        }
+        if ingress.isolating_all.is_empty() && ingress.isolating_some.is_empty() {
+            add("*", model.name(a), &PortSet::all());
         }
     }
     edges
