@@ -245,7 +245,11 @@ fn graph_shows_a_hole_between_tenants() {
     );
     p.run("graph", &[])
         .code(0)
-        .stdout(predicate::str::contains("  umbrella --> globex\n"));
+        // The NetworkPolicies open the hole; the example's AuthorizationPolicies still close it
+        // for TCP, and the drawing says both.
+        .stdout(predicate::str::contains(
+            "  umbrella -- \"AuthorizationPolicy denies every TCP port\" --> globex\n",
+        ));
 }
 
 /// What the base config changes, as a reviewer must read it, in whichever way diff got there.
@@ -375,4 +379,46 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+#[test]
+fn diff_and_graph_show_where_the_identity_layer_disagrees() {
+    let p = compiled();
+    let base = p.path().join("base-output");
+    copy_dir(&p.output(), &base);
+    // acme-api's AuthorizationPolicy admits umbrella instead of globex-web.
+    p.edit(
+        "tenants/acme/acme-api/authorizationpolicies.yaml",
+        "        - globex-web\n",
+        "        - umbrella\n",
+    );
+    let out = stdout(p.run("diff", &["--base", "base-output"]).code(0));
+    assert!(
+        out.contains("! globex-web -> acme-api TCP/8443: the NetworkPolicies allow it but the AuthorizationPolicies of acme-api deny it (an outage in the mesh)\n"),
+        "{out}"
+    );
+    let graph = stdout(p.run("graph", &[]).code(0));
+    assert!(
+        graph.contains("  globex -- \"TCP/8443; AuthorizationPolicy denies TCP/8443\" --> acme\n"),
+        "{graph}"
+    );
+    // And back: the layers agree again.
+    let back = stdout(
+        common::tenantc()
+            .current_dir(p.path())
+            .args([
+                "diff",
+                "--config",
+                "tenants.toml",
+                "--output",
+                "base-output",
+            ])
+            .args(["--base", "output"])
+            .assert()
+            .code(0),
+    );
+    assert!(
+        back.contains("= globex-web -> acme-api TCP/8443: the AuthorizationPolicies of acme-api no longer deny what the NetworkPolicies allow\n"),
+        "{back}"
+    );
 }

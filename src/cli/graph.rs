@@ -23,7 +23,9 @@ pub(super) fn graph(
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let g = graph::tenant_graph(&graph::tree_edges(&model, &intent), &intent);
+    let edges = graph::tree_edges(&model, &intent);
+    let gaps = graph::identity_gaps(&model, &intent, &edges);
+    let g = graph::tenant_graph(&edges, &gaps, &intent);
     match format {
         GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default()),
         _ if g.tenants() > max_tenants => print!("{}", g.summary(max_tenants)),

@@ -24,6 +24,8 @@ pub struct View {
     pub files: usize,
     /// The owners that are tenants (the others are shared namespaces).
     pub tenants: BTreeSet<String>,
+    /// A tree's flows the NetworkPolicies allow and the AuthorizationPolicies deny (by TCP port).
+    pub identity_denied: Edges,
 }
 
 /// The view tenants.toml intends; `files` is what compile produces for it.
@@ -73,9 +75,11 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
 
 /// The view of an output tree, as its NetworkPolicies and Sidecars decide.
 pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
+    let edges = tree_edges(model, intent);
     let mut v = View {
         files: model.tree.files,
-        edges: tree_edges(model, intent),
+        identity_denied: super::graph::identity_gaps(model, intent, &edges),
+        edges,
         ..View::default()
     };
     let root = intent
@@ -151,6 +155,10 @@ pub struct Diff {
     pub ports_changed: Vec<PortChange>,
     pub sidecar_hosts_added: Vec<HostChange>,
     pub sidecar_hosts_removed: Vec<HostChange>,
+    /// Flows where the AuthorizationPolicies newly deny what the NetworkPolicies allow (`ports`:
+    /// the denied ones), and where the two layers agree again.
+    pub layers_disagree: Vec<PortChange>,
+    pub layers_agree_again: Vec<PortChange>,
     pub namespaces: Count,
     pub files: Count,
     /// Namespaces imported by all Sidecars together (the istiod load they leave).
@@ -240,8 +248,34 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
             before: scope_total(before),
             after: scope_total(after),
         },
+        layers_disagree: Vec::new(),
+        layers_agree_again: Vec::new(),
         lines: Vec::new(),
     };
+    for ((from, to), denied) in &after.identity_denied {
+        let was = before.identity_denied.get(&(from.clone(), to.clone()));
+        if was != Some(denied) {
+            d.layers_disagree.push(PortChange {
+                from: from.clone(),
+                to: to.clone(),
+                before: was.cloned().unwrap_or_default(),
+                after: denied.clone(),
+            });
+        }
+    }
+    for ((from, to), denied) in &before.identity_denied {
+        if !after
+            .identity_denied
+            .contains_key(&(from.clone(), to.clone()))
+        {
+            d.layers_agree_again.push(PortChange {
+                from: from.clone(),
+                to: to.clone(),
+                before: denied.clone(),
+                after: PortSet::none(),
+            });
+        }
+    }
     for (k, p) in &after.edges {
         match before.edges.get(k) {
             None => d.flows_added.push(flow(k, p)),
@@ -291,6 +325,18 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
 /// is one line; partial changes name the namespaces.
 fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
     let mut lines = Vec::new();
+    for c in &d.layers_disagree {
+        lines.push(format!(
+            "! {} -> {} {}: the NetworkPolicies allow it but the AuthorizationPolicies of {} deny it (an outage in the mesh)",
+            c.from, c.to, c.after, c.to
+        ));
+    }
+    for c in &d.layers_agree_again {
+        lines.push(format!(
+            "= {} -> {} {}: the AuthorizationPolicies of {} no longer deny what the NetworkPolicies allow",
+            c.from, c.to, c.before, c.to
+        ));
+    }
     for c in &d.namespaces_created {
         lines.push(format!(
             "+ namespace {} is created",

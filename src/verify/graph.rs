@@ -113,7 +113,11 @@ pub struct Node {
 pub struct Edge {
     pub from: String,
     pub to: String,
+    /// What the NetworkPolicies let through.
     pub ports: PortSet,
+    /// What of it the AuthorizationPolicies deny (the two layers disagree); empty when they agree.
+    #[serde(skip_serializing_if = "PortSet::is_empty")]
+    pub identity_denied: PortSet,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -124,7 +128,7 @@ pub struct Graph {
 
 /// Groups namespace-level edges by owner: tenant, shared namespace or platform namespace.
 /// Flows inside one owner are left out: they are always allowed and would only add loops.
-pub fn tenant_graph(edges: &Edges, intent: &Intent) -> Graph {
+pub fn tenant_graph(edges: &Edges, gaps: &Edges, intent: &Intent) -> Graph {
     let mut owners: BTreeMap<String, (&'static str, BTreeSet<String>)> = BTreeMap::new();
     let kind_of = |ns: &str| match intent_of(intent, ns) {
         Some(n) if n.role == Role::Tenant => "tenant",
@@ -156,6 +160,13 @@ pub fn tenant_graph(edges: &Edges, intent: &Intent) -> Graph {
             grouped.entry((oa, ob)).or_default().union_with(ports);
         }
     }
+    let mut denied: BTreeMap<(String, String), PortSet> = BTreeMap::new();
+    for ((a, b), ports) in gaps {
+        let (oa, ob) = (owner_of(intent, a), owner_of(intent, b));
+        if oa != ob {
+            denied.entry((oa, ob)).or_default().union_with(ports);
+        }
+    }
     Graph {
         nodes: owners
             .into_iter()
@@ -167,7 +178,15 @@ pub fn tenant_graph(edges: &Edges, intent: &Intent) -> Graph {
             .collect(),
         edges: grouped
             .into_iter()
-            .map(|((from, to), ports)| Edge { from, to, ports })
+            .map(|((from, to), ports)| Edge {
+                identity_denied: denied
+                    .get(&(from.clone(), to.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
+                from,
+                to,
+                ports,
+            })
             .collect(),
     }
 }
@@ -194,7 +213,42 @@ fn label(n: &Node) -> String {
 }
 
 fn edge_label(e: &Edge) -> Option<String> {
-    (!e.ports.is_all()).then(|| e.ports.to_string())
+    let ports = (!e.ports.is_all()).then(|| e.ports.to_string());
+    if e.identity_denied.is_empty() {
+        return ports;
+    }
+    let denied = format!("AuthorizationPolicy denies {}", e.identity_denied);
+    Some(match ports {
+        Some(p) => format!("{p}; {denied}"),
+        None => denied,
+    })
+}
+
+/// Where the identity layer disagrees with the NetworkPolicies: for each namespace-level edge
+/// between two meshed namespaces, the TCP ports the callee's AuthorizationPolicies deny to the
+/// caller's namespace although the NetworkPolicies let them through.
+pub fn identity_gaps(model: &Model, intent: &Intent, edges: &Edges) -> Edges {
+    let index = super::authz::Index::of(model, intent);
+    let mut layers: BTreeMap<&str, super::authz::Layer> = BTreeMap::new();
+    let mut gaps = Edges::new();
+    for ((a, b), ports) in edges {
+        let meshed = |n: &str| intent_of(intent, n).and_then(|i| i.mesh.as_ref());
+        let (Some(_), Some(mesh)) = (meshed(a), meshed(b)) else {
+            continue;
+        };
+        let layer = layers
+            .entry(b.as_str())
+            .or_insert_with(|| index.layer(b, mesh.ambient));
+        if layer.is_empty() {
+            continue;
+        }
+        let tcp = ports.intersect(&super::authz::tcp_all());
+        let denied = tcp.minus(&layer.verdict(a).allowed);
+        if !denied.is_empty() {
+            gaps.insert((a.clone(), b.clone()), denied);
+        }
+    }
+    gaps
 }
 
 impl Graph {
