@@ -422,3 +422,26 @@ fn diff_and_graph_show_where_the_identity_layer_disagrees() {
         "{back}"
     );
 }
+
+#[test]
+fn diff_of_two_trees_counts_the_sidecar_scope_as_verify_does() {
+    let p = compiled();
+    let base = p.path().join("base-output");
+    copy_dir(&p.output(), &base);
+    // An unbounded Sidecar: verify --mesh-scope counts every namespace of the cluster for it.
+    p.edit(
+        "tenants/umbrella/umbrella/sidecar.yaml",
+        "    - \"umbrella/*\"\n",
+        "    - \"*/*\"\n",
+    );
+    p.run("verify", &[])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "receive configuration for 70 namespaces in total",
+        ));
+    let out = stdout(p.run("diff", &["--base", "base-output"]).code(0));
+    assert!(
+        out.contains("Sidecar scope (namespaces imported, all Sidecars): 60 -> 70\n"),
+        "{out}"
+    );
+}

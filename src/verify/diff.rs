@@ -26,6 +26,10 @@ pub struct View {
     pub tenants: BTreeSet<String>,
     /// A tree's flows the NetworkPolicies allow and the AuthorizationPolicies deny (by TCP port).
     pub identity_denied: Edges,
+    /// The namespaces of the cluster as `verify --mesh-scope` counts them (the tree's and those
+    /// tenants.toml names): what an unbounded Sidecar (`*/...`) imports. `None` for an intent,
+    /// whose hosts are all bounded.
+    pub cluster_size: Option<usize>,
 }
 
 /// The view tenants.toml intends; `files` is what compile produces for it.
@@ -77,6 +81,17 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
 pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
     let edges = tree_edges(model, intent);
     let mut v = View {
+        cluster_size: Some({
+            let mut all: BTreeSet<&str> = model
+                .tree
+                .namespaces
+                .iter()
+                .map(|d| d.origin.name.as_str())
+                .collect();
+            let known = known_namespaces(intent);
+            all.extend(known.iter().map(String::as_str));
+            all.len()
+        }),
         files: model.tree.files,
         identity_denied: super::graph::identity_gaps(model, intent, &edges),
         edges,
@@ -167,15 +182,21 @@ pub struct Diff {
     pub lines: Vec<String>,
 }
 
+/// Namespaces imported by every Sidecar together, counted as `verify --mesh-scope` counts them:
+/// a Sidecar importing from every namespace (`*/...`) counts the whole cluster.
 fn scope_total(v: &View) -> usize {
     v.sidecar_hosts
         .values()
         .map(|hosts| {
-            hosts
+            let namespaces: BTreeSet<&str> = hosts
                 .iter()
                 .filter_map(|h| h.split_once('/').map(|(n, _)| n))
-                .collect::<BTreeSet<_>>()
-                .len()
+                .collect();
+            match v.cluster_size {
+                Some(all) if namespaces.contains("*") => all,
+                Some(all) => namespaces.len().min(all),
+                None => namespaces.len(),
+            }
         })
         .sum()
 }
