@@ -224,6 +224,36 @@ fn clamp_span(source: &str, span: Range<usize>) -> Range<usize> {
 }
 
 /// 1-based line and column (in characters) of a byte offset in `source`.
+/// The start of every line of a source, for many [`line_col`] look-ups in one text: each is then
+/// a binary search instead of a scan from the start (15,000 look-ups in a 1.5 MB tenants.toml
+/// took seconds).
+pub struct LineIndex<'s> {
+    source: &'s str,
+    starts: Vec<usize>,
+}
+
+impl<'s> LineIndex<'s> {
+    pub fn new(source: &'s str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { source, starts }
+    }
+
+    /// What [`line_col`] returns for `offset`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.source.len());
+        let line = self.starts.partition_point(|s| *s <= offset);
+        let start = self.starts[line - 1];
+        let col = self
+            .source
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        (line, col)
+    }
+}
+
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = source.get(..offset).unwrap_or(source);
@@ -245,6 +275,18 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_line_index_agrees_with_line_col() {
+        let source = "a = 1\nbé = \"ü\"\n\n[t]\nx\n";
+        let index = LineIndex::new(source);
+        for offset in 0..=source.len() + 2 {
+            if source.is_char_boundary(offset.min(source.len())) {
+                assert_eq!(index.line_col(offset), line_col(source, offset), "{offset}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

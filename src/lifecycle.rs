@@ -81,8 +81,8 @@ pub struct Side {
     pub has_flows: bool,
 }
 
-fn locate(file: &str, source: &str, offset: usize) -> Location {
-    let (line, column) = crate::diag::line_col(source, offset);
+fn locate(file: &str, lines: &crate::diag::LineIndex, offset: usize) -> Location {
+    let (line, column) = lines.line_col(offset);
     Location {
         file: file.to_owned(),
         line: Some(line),
@@ -97,7 +97,8 @@ impl Side {
         let raw = crate::load::load_partial(source)
             .map(|(raw, _)| raw)
             .unwrap_or_default();
-        let at = |offset: usize| locate(file, source, offset);
+        let lines = crate::diag::LineIndex::new(source);
+        let at = |offset: usize| locate(file, &lines, offset);
         let mut side = Side {
             has_flows: true,
             ..Side::default()
