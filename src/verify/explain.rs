@@ -331,29 +331,10 @@ impl Explanation {
         for line in &self.authorization {
             out.push_str(&format!("  {line}\n"));
         }
-        let verdict = if self.allowed.is_empty() {
-            "denied".to_owned()
-        } else {
-            format!("allowed {}", ports_words(&self.allowed))
-        };
-        let port = self
-            .port
-            .as_ref()
-            .map(|v| {
-                format!(
-                    "; {} is {}",
-                    v.port,
-                    if v.allowed { "allowed" } else { "denied" }
-                )
-            })
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "  verdict: {verdict}{port}, {}\n",
-            if self.matches_intent {
-                "as tenants.toml says"
-            } else {
-                "which is NOT what tenants.toml says (run `tenantc verify`)"
-            }
+        out.push_str(&verdict_line(
+            &self.allowed,
+            self.port.as_ref(),
+            self.matches_intent,
         ));
         out
     }
@@ -625,30 +606,38 @@ impl OutsideExplanation {
                 ));
             }
         }
-        let verdict = if self.allowed.is_empty() {
-            "denied".to_owned()
-        } else {
-            format!("allowed {}", ports_words(&self.allowed))
-        };
-        let port = self
-            .port
-            .as_ref()
-            .map(|v| {
-                format!(
-                    "; {} is {}",
-                    v.port,
-                    if v.allowed { "allowed" } else { "denied" }
-                )
-            })
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "  verdict: {verdict}{port}, {}\n",
-            if self.matches_intent {
-                "as tenants.toml says"
-            } else {
-                "which is NOT what tenants.toml says (run `tenantc verify`)"
-            }
+        out.push_str(&verdict_line(
+            &self.allowed,
+            self.port.as_ref(),
+            self.matches_intent,
         ));
         out
     }
+}
+
+/// `  verdict: allowed on TCP/443; TCP/443 is allowed, as tenants.toml says`, for both kinds of
+/// explanation.
+fn verdict_line(allowed: &PortSet, port: Option<&PortVerdict>, matches_intent: bool) -> String {
+    let verdict = if allowed.is_empty() {
+        "denied".to_owned()
+    } else {
+        format!("allowed {}", ports_words(allowed))
+    };
+    let port = port
+        .map(|v| {
+            format!(
+                "; {} is {}",
+                v.port,
+                if v.allowed { "allowed" } else { "denied" }
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "  verdict: {verdict}{port}, {}\n",
+        if matches_intent {
+            "as tenants.toml says"
+        } else {
+            "which is NOT what tenants.toml says (run `tenantc verify`)"
+        }
+    )
 }
