@@ -36,11 +36,7 @@ fn tcp_of(ports: &BTreeSet<crate::model::Port>) -> PortSet {
     if ports.is_empty() {
         return tcp_all();
     }
-    let mut s = PortSet::none();
-    for p in ports {
-        s.add(Protocol::Tcp, p.get(), p.get());
-    }
-    s
+    PortSet::tcp(ports.iter().map(|p| p.get()))
 }
 
 /// How much of a caller's traffic a rule or source matches.

@@ -2,7 +2,7 @@
 //! tenants.toml, per namespace and direction, then across the two layers. Only differences are
 //! enumerated, so a correct tree of any size costs one pass over its grants and expectations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::netpol::{NsSet, PortSet, Protocol};
 use super::reach::{Direction, GrantPeer, Model, OTHER};
@@ -90,11 +90,7 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
             Some(m) => m.network_ports(ports),
             None => ports.clone(),
         };
-        let mut s = PortSet::none();
-        for p in &ports {
-            s.add(Protocol::Tcp, p.get(), p.get());
-        }
-        s
+        PortSet::tcp(ports.iter().map(|p| p.get()))
     };
     let mut out: Vec<Expect> = ns
         .same_owner
@@ -268,6 +264,12 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
         .map(|p| finding(p.check, p.message.clone(), vec![p.origin.clone()]))
         .collect();
     namespaces(model, intent, &mut findings);
+    // What each namespace may reach outside the cluster, for the ipBlocks and the ServiceEntries.
+    let outside: HashMap<&str, Vec<super::outside::Outside>> = intent
+        .namespaces
+        .iter()
+        .map(|(name, ns)| (name.as_str(), super::outside::expected(ns)))
+        .collect();
     let mut over: BTreeMap<(String, String), Pair<OverSide>> = BTreeMap::new();
     let mut under: BTreeMap<(String, String), Pair<UnderSide>> = BTreeMap::new();
     for (name, ns) in &intent.namespaces {
@@ -286,12 +288,13 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
                 &mut findings,
             );
         }
-        super::outside::compare(model, ns, id, &mut findings);
+        let expected = outside.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        super::outside::compare(model, ns, id, expected, &mut findings);
         if let Some(mesh) = ns.mesh.as_ref().filter(|m| !m.ambient) {
             sidecars(model, ns, id, mesh, &mut findings);
         }
     }
-    super::outside::service_entries(model, intent, &mut findings);
+    super::outside::service_entries(model, intent, &outside, &mut findings);
     super::authz::check(model, intent, &mut findings);
     super::ambient::check(model, intent, &mut findings);
     report_over(model, over, &mut findings);
@@ -1026,8 +1029,9 @@ fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) 
     }
 }
 
-/// For each meshed namespace: how many namespaces its sidecars get configuration for.
-pub fn mesh_scope(model: &Model, intent: &Intent) -> MeshScope {
+/// The namespaces of the cluster as far as verify knows them: the tree's and those tenants.toml
+/// names. What a Sidecar without one imports from.
+pub fn cluster_size(model: &Model, intent: &Intent) -> usize {
     let mut cluster: BTreeSet<&str> = model
         .tree
         .namespaces
@@ -1036,7 +1040,12 @@ pub fn mesh_scope(model: &Model, intent: &Intent) -> MeshScope {
         .collect();
     let known = known_namespaces(intent);
     cluster.extend(known.iter().map(String::as_str));
-    let total = cluster.len();
+    cluster.len()
+}
+
+/// For each meshed namespace: how many namespaces its sidecars get configuration for.
+pub fn mesh_scope(model: &Model, intent: &Intent) -> MeshScope {
+    let total = cluster_size(model, intent);
     let mut out = MeshScope::default();
     for (name, ns) in &intent.namespaces {
         let Some(mesh) = &ns.mesh else { continue };

@@ -81,17 +81,7 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
 pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
     let edges = tree_edges(model, intent);
     let mut v = View {
-        cluster_size: Some({
-            let mut all: BTreeSet<&str> = model
-                .tree
-                .namespaces
-                .iter()
-                .map(|d| d.origin.name.as_str())
-                .collect();
-            let known = known_namespaces(intent);
-            all.extend(known.iter().map(String::as_str));
-            all.len()
-        }),
+        cluster_size: Some(super::check::cluster_size(model, intent)),
         files: model.tree.files,
         identity_denied: super::graph::identity_gaps(model, intent, &edges),
         edges,

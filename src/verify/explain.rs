@@ -388,9 +388,7 @@ pub fn explain_outside(
     let mut intended = PortSet::none();
     let mut reasons = Vec::new();
     if let Some(f) = granted {
-        for p in &f.ports {
-            intended.add(Protocol::Tcp, p.get(), p.get());
-        }
+        intended = PortSet::tcp(f.ports.iter().map(|p| p.get()));
         reasons.push(format!("{} grants it", f.rule.table()));
     }
     // The caller's egress: every rule whose peer takes in all of the destination's addresses.
@@ -521,28 +519,11 @@ fn registry_of(
     flow: &crate::intent::OutsideFlow,
     ips: &super::ip::IpSet,
 ) -> Option<RegistryVerdict> {
+    use super::outside::{exported_to, registers};
     model.tree.service_entries.iter().find_map(|se| {
-        let home = se.namespace.clone().unwrap_or_default();
-        let visible = match &se.export_to {
-            None => true,
-            Some(l) => l
-                .iter()
-                .any(|e| e == "*" || e == from || (e == "." && home == from)),
-        };
-        let covers = if flow.hosts.is_empty() {
-            let mut a = super::ip::IpSet::default();
-            for x in &se.addresses {
-                if let Some(s) = super::ip::IpSet::of_block(x, &[]) {
-                    a.union_with(&s);
-                }
-            }
-            a.covers(ips)
-        } else {
-            flow.hosts.iter().all(|h| se.hosts.contains(h))
-        };
-        (visible && covers).then(|| RegistryVerdict {
+        (exported_to(se, from) && registers(se, &flow.hosts, ips)).then(|| RegistryVerdict {
             object: se.origin.clone(),
-            namespace: home,
+            namespace: se.namespace.clone().unwrap_or_default(),
             export_to: se.export_to.clone(),
         })
     })

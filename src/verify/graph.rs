@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::check::{intent_of, owner_of};
 use super::ip::IpSet;
 use super::netpol::{NsSet, PortSet};
-use super::outside::{is_outside, node_name, OUTSIDE_IP};
+use super::outside::{expected, is_outside, node_name, Outside, OUTSIDE_IP};
 use super::reach::{Direction, GrantPeer, Model};
 use crate::intent::{Intent, Role};
 
@@ -36,6 +36,8 @@ pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
             continue;
         }
         let egress = &model.net_of(a).egress;
+        // What tenants.toml grants `a` outside the cluster, worked out once, when needed.
+        let mut flows: Option<Vec<Outside>> = None;
         for g in &egress.grants {
             match &g.peer {
                 GrantPeer::Namespaces {
@@ -56,7 +58,12 @@ pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
                 // tenants.toml entry it matches, or by its ranges.
                 GrantPeer::IpBlock { cidr, except } => {
                     let node = match IpSet::of_block(cidr, except) {
-                        Some(ips) => node_name(intent_of(intent, model.name(a)), &ips),
+                        Some(ips) => {
+                            let flows = flows.get_or_insert_with(|| {
+                                intent_of(intent, model.name(a)).map_or_else(Vec::new, expected)
+                            });
+                            node_name(flows, &ips)
+                        }
                         None => format!("{OUTSIDE_IP}{cidr} (invalid)"),
                     };
                     add(model.name(a), &node, &g.ports);

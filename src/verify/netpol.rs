@@ -58,6 +58,15 @@ impl PortSet {
         Self::default()
     }
 
+    /// These TCP ports (none for an empty list).
+    pub fn tcp(ports: impl IntoIterator<Item = u16>) -> Self {
+        let mut s = Self::none();
+        for p in ports {
+            s.add(Protocol::Tcp, p, p);
+        }
+        s
+    }
+
     pub fn single(protocol: Protocol, port: u16) -> Self {
         Self {
             ranges: vec![(protocol, port, port)],

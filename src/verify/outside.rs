@@ -12,7 +12,7 @@ use super::sidecar::Host;
 use super::tree::{Origin, ServiceEntry};
 use super::{Finding, Severity};
 use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Role, Rule, ADDRESS_ONLY_DOMAIN};
-use crate::model::{OutboundTrafficPolicy, Port};
+use crate::model::OutboundTrafficPolicy;
 
 /// One flow out of the cluster that tenants.toml grants a namespace.
 pub struct Outside {
@@ -22,14 +22,6 @@ pub struct Outside {
     pub hosts: Vec<String>,
     /// Whether the sidecar needs a registry entry for it (external entries and DNS caches).
     pub registry: bool,
-}
-
-fn tcp(ports: &BTreeSet<Port>) -> PortSet {
-    let mut s = PortSet::none();
-    for p in ports {
-        s.add(Protocol::Tcp, p.get(), p.get());
-    }
-    s
 }
 
 /// What a flow is called in messages: `external stripe (api.stripe.com)`, `the Kubernetes API`.
@@ -55,17 +47,15 @@ pub fn ips_of(flow: &OutsideFlow) -> IpSet {
 }
 
 /// The name of the node a destination outside the cluster is drawn as, and diffed under: the
-/// flow tenants.toml grants `ns` to exactly these addresses (or within them), else `IP <ranges>`.
-pub fn node_name(ns: Option<&NamespaceIntent>, ips: &IpSet) -> String {
-    if let Some(ns) = ns {
-        let flows = expected(ns);
-        let within: Vec<&Outside> = flows.iter().filter(|o| o.ips.covers(ips)).collect();
-        if let Some(o) = flows.iter().find(|o| o.ips == *ips) {
-            return o.what.clone();
-        }
-        if let [o] = within[..] {
-            return o.what.clone();
-        }
+/// flow tenants.toml grants (`flows`, the caller's [`expected`]) to exactly these addresses, or
+/// the one it grants within which they lie, else `IP <ranges>`.
+pub fn node_name(flows: &[Outside], ips: &IpSet) -> String {
+    if let Some(o) = flows.iter().find(|o| o.ips == *ips) {
+        return o.what.clone();
+    }
+    let within: Vec<&Outside> = flows.iter().filter(|o| o.ips.covers(ips)).collect();
+    if let [o] = within[..] {
+        return o.what.clone();
     }
     format!("{OUTSIDE_IP}{ips}")
 }
@@ -95,7 +85,7 @@ pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
         .map(|f| Outside {
             what: flow_name(f),
             ips: ips_of(f),
-            ports: tcp(&f.ports),
+            ports: PortSet::tcp(f.ports.iter().map(|p| p.get())),
             hosts: f.hosts.clone(),
             registry: matches!(f.rule, Rule::External { .. }),
         })
@@ -144,13 +134,18 @@ fn segments<'a>(sets: impl Iterator<Item = &'a PortSet>) -> Vec<(Protocol, u16, 
 
 /// Compares the egress ipBlocks of namespace `id` with what tenants.toml grants it outside the
 /// cluster: an address or port too many is an over-allow, one too few an under-allow.
-pub fn compare(model: &Model, ns: &NamespaceIntent, id: u32, findings: &mut Vec<Finding>) {
+pub fn compare(
+    model: &Model,
+    ns: &NamespaceIntent,
+    id: u32,
+    expected: &[Outside],
+    findings: &mut Vec<Finding>,
+) {
     let name = ns.name.as_str();
     let side = model.net_of(id).side(Direction::Egress);
     if side.isolating_all.is_empty() {
         return; // reported as a missing default deny
     }
-    let expected = expected(ns);
     let mut grants: Vec<(IpSet, &PortSet, bool, &Origin)> = Vec::new();
     for g in &side.grants {
         let GrantPeer::IpBlock { cidr, except } = &g.peer else {
@@ -193,7 +188,7 @@ pub fn compare(model: &Model, ns: &NamespaceIntent, id: u32, findings: &mut Vec<
         }
         let mut want = IpSet::default();
         let mut why = BTreeSet::new();
-        for e in &expected {
+        for e in expected {
             if e.ports.contains(p, lo) {
                 want.union_with(&e.ips);
                 why.insert(e.what.clone());
@@ -268,6 +263,30 @@ pub fn compare(model: &Model, ns: &NamespaceIntent, id: u32, findings: &mut Vec<
     }
 }
 
+/// The addresses a ServiceEntry lists that parse as CIDRs or addresses.
+fn addresses_of(se: &ServiceEntry) -> IpSet {
+    let mut out = IpSet::default();
+    for a in se.addresses.iter().filter_map(|a| IpSet::of_block(a, &[])) {
+        out.union_with(&a);
+    }
+    out
+}
+
+/// Whether `se` puts a destination in the registry: all of its `hosts`, or, for a destination
+/// reached by address only, all of its addresses.
+pub fn registers(se: &ServiceEntry, hosts: &[String], ips: &IpSet) -> bool {
+    if hosts.is_empty() {
+        addresses_of(se).covers(ips)
+    } else {
+        hosts.iter().all(|h| se.hosts.contains(h))
+    }
+}
+
+/// Whether `se` is exported to namespace `ns`.
+pub fn exported_to(se: &ServiceEntry, ns: &str) -> bool {
+    visible_in(se).is_none_or(|set| set.contains(ns))
+}
+
 /// Where a ServiceEntry is visible: `None` for every namespace (no `exportTo`, or `*`).
 fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
     let own = se.namespace.clone().unwrap_or_default();
@@ -292,14 +311,12 @@ fn allowed_for(se: &ServiceEntry, expected: &[Outside]) -> bool {
     }
     se.hosts.iter().all(|h| {
         if h.ends_with(&format!(".{ADDRESS_ONLY_DOMAIN}")) {
-            let mut addresses = IpSet::default();
-            for a in &se.addresses {
-                match IpSet::of_block(a, &[]) {
-                    Some(s) => addresses.union_with(&s),
-                    None => return false,
-                }
-            }
-            !se.addresses.is_empty() && reachable.covers(&addresses)
+            // Every address must parse: one that does not could stand for anything.
+            let all_parse = se
+                .addresses
+                .iter()
+                .all(|a| IpSet::of_block(a, &[]).is_some());
+            all_parse && !se.addresses.is_empty() && reachable.covers(&addresses_of(se))
         } else {
             expected.iter().any(|e| e.hosts.contains(h))
         }
@@ -308,16 +325,22 @@ fn allowed_for(se: &ServiceEntry, expected: &[Outside]) -> bool {
 
 /// The ServiceEntries of the tree against the registry entries each meshed namespace needs:
 /// one visible to and imported by every consumer, none visible to anyone else.
-pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+///
+/// `expected` holds [`expected`] of every namespace of the intent, computed once for both checks.
+pub fn service_entries(
+    model: &Model,
+    intent: &Intent,
+    expected: &HashMap<&str, Vec<Outside>>,
+    findings: &mut Vec<Finding>,
+) {
     let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
     let mut everywhere: Vec<usize> = Vec::new();
-    let mut expected_of: HashMap<&str, Vec<Outside>> = HashMap::new();
-    for (name, ns) in &intent.namespaces {
-        // Ambient mode has no registry filter to satisfy (see `intent`).
-        if ns.mesh.as_ref().is_some_and(|m| !m.ambient) {
-            expected_of.insert(name.as_str(), expected(ns));
-        }
-    }
+    // Ambient mode has no registry filter to satisfy (see `intent`).
+    let expected_of = |ns: &str| {
+        super::check::intent_of(intent, ns)
+            .filter(|n| n.mesh.as_ref().is_some_and(|m| !m.ambient))
+            .and_then(|_| expected.get(ns))
+    };
     for (i, se) in model.tree.service_entries.iter().enumerate() {
         match visible_in(se) {
             None => {
@@ -339,7 +362,7 @@ pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Findin
             }
             Some(set) => {
                 for v in set {
-                    let Some(expected) = expected_of.get(v.as_str()) else {
+                    let Some(expected) = expected_of(v.as_str()) else {
                         let mut f = finding_from(
                             "serviceentry-exported-too-far",
                             format!(
@@ -415,8 +438,7 @@ pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Findin
                 })
             })
             .collect();
-        for e in expected_of
-            .get(name.as_str())
+        for e in expected_of(name.as_str())
             .into_iter()
             .flatten()
             .filter(|e| e.registry)
@@ -428,19 +450,7 @@ pub fn service_entries(model: &Model, intent: &Intent, findings: &mut Vec<Findin
                 .flat_map(|(_, lo, hi)| (i64::from(lo)..=i64::from(hi)).take(64))
                 .collect();
             let found = visible.iter().any(|se| {
-                let ports_ok = tcp_ports.iter().all(|p| se.ports.contains(p));
-                let names_ok = if e.hosts.is_empty() {
-                    let mut a = IpSet::default();
-                    for x in &se.addresses {
-                        if let Some(s) = IpSet::of_block(x, &[]) {
-                            a.union_with(&s);
-                        }
-                    }
-                    a.covers(&e.ips)
-                } else {
-                    e.hosts.iter().all(|h| se.hosts.contains(h))
-                };
-                ports_ok && names_ok
+                tcp_ports.iter().all(|p| se.ports.contains(p)) && registers(se, &e.hosts, &e.ips)
             });
             if !found {
                 let registry_only =
