@@ -1,14 +1,15 @@
 //! Times each stage of one compile, in process: where the time of `tenantc compile` goes.
 //!
 //! `cargo run --release --example stages -- TENANTS.toml OUTPUT [--write]`
-//! Without `--write` it plans against OUTPUT (what a no-op compile or `--check` does) and writes
-//! nothing.
+//! Without `--write` it compares with OUTPUT (what `--check` does) and writes nothing; with it, it
+//! stages and commits (what a compile does).
 
 use std::path::Path;
 use std::time::Instant;
 
+use tenantc::emit::Rendering;
 use tenantc::render::Templates;
-use tenantc::{emit, intent, render, write};
+use tenantc::write;
 
 /// This process's resident memory now (Linux; 0 elsewhere).
 fn resident_kib() -> u64 {
@@ -40,35 +41,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (cfg, _) = tenantc::config_from_file(Path::new(config))?;
     lap("load");
-    let intent = intent::intent_of(&cfg);
-    lap("intent");
-    let rendered = render::render(&intent, &Templates::builtin())
-        .map_err(|e| format!("{} template error(s)", e.len()))?;
-    lap("render");
-    let gitops = match intent::gitops_of(&cfg) {
-        Some(g) => Some(
-            render::render_gitops(&g, &Templates::builtin())
-                .map_err(|e| format!("{} template error(s)", e.len()))?,
-        ),
-        None => None,
-    };
-    lap("gitops");
     let name = Path::new(config)
         .file_name()
         .map_or("tenants.toml".into(), |n| n.to_string_lossy());
-    let tree = emit::emit(&intent, rendered, gitops, &name);
-    lap("emit");
-    let plan = write::plan(Path::new(output), &tree).map_err(|e| format!("{e:?}"))?;
-    lap("plan");
-    if write_it {
-        write::apply(Path::new(output), &plan)?;
-        lap("apply");
+    let compiled = tenantc::compile_config(cfg, &name);
+    lap("intent");
+    let layout = compiled.layout();
+    let templates = Templates::builtin();
+    let producer = compiled.producer(&templates)?;
+    let rendering = Rendering {
+        layout: &layout,
+        producer: &producer,
+    };
+    lap("layout");
+    let output = Path::new(output);
+    let out = write::Output::open(
+        output,
+        if write_it {
+            write::Access::Write
+        } else {
+            write::Access::Read
+        },
+        &[],
+    )?;
+    let mut plan = write::survey(output, layout.paths()).map_err(|e| format!("{e:?}"))?;
+    lap("survey");
+    let fail = |e: write::Failure<_>| format!("{e:?}");
+    match (&out, write_it) {
+        (Some(out), true) => {
+            let staged = out.stage(&mut plan, &rendering).map_err(fail)?;
+            lap("stage");
+            out.commit(&plan, &staged)?;
+            lap("commit");
+        }
+        _ => {
+            write::compare(output, &mut plan, &rendering).map_err(fail)?;
+            lap("compare");
+        }
     }
     println!(
-        "{} files, {} bytes, {} changes",
-        tree.len(),
-        tree.values().map(String::len).sum::<usize>(),
-        plan.changes.len()
+        "{} files, {} changes, {} unchanged",
+        layout.paths().count(),
+        plan.changes.len(),
+        plan.unchanged
     );
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Stage 5, emit: lay out the output tree in memory, with one kustomization per tenant and per
+//! Stage 5, emit: lay out the output tree (every path, and the job that renders it), with one kustomization per tenant and per
 //! shared entry (so that one Argo CD Application or Flux Kustomization can sync one tenant) and a
 //! root kustomization over all of them. With `[gitops]`, `gitops/` holds the Argo CD or Flux
 //! objects with a kustomization of their own, deliberately *not* listed in the root
@@ -10,9 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::intent::{gitops_group_dir, Intent};
+use crate::intent::{gitops_group_dir, GitOpsIntent, GitOpsUnit, Intent, NamespaceIntent};
 use crate::model::NamespaceName;
-use crate::render::{Rendered, RenderedGitOps};
+use crate::render::{GitOpsObject, GitOpsRenderer, Part, Renderer, TemplateError, Templates};
 
 /// Every file tenantc writes starts with this; it is how tenantc recognises the files it owns
 /// (see [`crate::write`]): a file without it is never modified or deleted.
@@ -31,112 +31,137 @@ pub type Tree = BTreeMap<String, String>;
 
 pub use crate::model::{shared_dir, tenant_dir, GITOPS_DIR, SHARED_DIR, TENANTS_DIR};
 
-/// Lays out the tree. It takes the rendered text by value and frees each piece as soon as its
-/// file is built, so that the rendered text and the tree are not both held in full (at 10,000
-/// tenants that is 70 MB of peak memory).
-pub fn emit(
-    intent: &Intent,
-    mut rendered: BTreeMap<NamespaceName, Rendered>,
-    gitops: Option<RenderedGitOps>,
-    source_name: &str,
-) -> Tree {
-    let header = header(source_name);
-    // In place: the text was allocated by a render thread, and growing it there lets the
-    // allocator reuse that thread's freed memory instead of taking fresh pages.
-    let with_header = |mut text: String| {
-        text.insert_str(0, &header);
-        text
-    };
-    let mut tree = Tree::new();
-    let mut root_resources = Vec::new();
+/// The output tree before any template runs: every file's path, and how to make its text. A
+/// compile renders, compares and writes it one [`Job`] at a time (see [`crate::write`]), so that
+/// the whole tree is never held in memory (at 100,000 tenants it is 1.2 GB of text).
+pub struct Layout<'a> {
+    pub jobs: Vec<Job<'a>>,
+}
 
-    let mut put = |tree: &mut Tree,
-                   dir: &str,
-                   ns: &NamespaceName,
-                   resources: &mut Vec<String>,
-                   prefix: &str| {
-        let Some(r) = rendered.remove(ns) else { return };
-        let mut files = vec![
-            ("namespace.yaml", r.namespace),
-            ("networkpolicies.yaml", r.networkpolicies),
-        ];
-        if let Some(s) = r.service_entries {
-            files.push(("serviceentries.yaml", s));
-        }
-        if let Some(s) = r.sidecar {
-            files.push(("sidecar.yaml", s));
-        }
-        if let Some(s) = r.authorization_policies {
-            files.push(("authorizationpolicies.yaml", s));
-        }
-        if let Some(s) = r.peer_authentication {
-            files.push(("peerauthentication.yaml", s));
-        }
-        for (file, text) in files {
-            tree.insert(format!("{dir}/{prefix}{file}"), with_header(text));
-            resources.push(format!("{prefix}{file}"));
-        }
-    };
+/// A few files rendered together.
+pub enum Job<'a> {
+    /// A namespace's files: `{dir}/{part.file()}` for each of its parts.
+    Namespace {
+        dir: String,
+        ns: &'a NamespaceIntent,
+        parts: Vec<Part>,
+    },
+    /// One GitOps object's file.
+    GitOps {
+        path: String,
+        object: GitOpsObject,
+        unit: &'a GitOpsUnit,
+    },
+    /// A file whose text needs no template: a kustomization (its text includes the header).
+    Text { path: String, text: String },
+}
 
-    // Retired namespaces stay in their owner's directory (see `intent::Intent::retired`).
-    let retired_shared = intent
-        .retired
-        .iter()
-        .filter(|(_, t)| t.is_none())
-        .map(|(n, _)| n);
-    let shared: std::collections::BTreeSet<&NamespaceName> =
-        intent.shared.iter().chain(retired_shared).collect();
-    for shared in shared {
-        let dir = shared_dir(shared.as_str());
-        let mut resources = Vec::new();
-        put(&mut tree, &dir, shared, &mut resources, "");
-        tree.insert(
-            format!("{dir}/kustomization.yaml"),
-            kustomization(&header, &resources),
-        );
-        root_resources.push(dir);
+impl Job<'_> {
+    /// The paths of this job's files, in the order [`Producer::texts`] returns their texts.
+    pub fn paths(&self) -> Vec<String> {
+        match self {
+            Job::Namespace { dir, parts, .. } => parts
+                .iter()
+                .map(|p| format!("{dir}/{}", p.file()))
+                .collect(),
+            Job::GitOps { path, .. } | Job::Text { path, .. } => vec![path.clone()],
+        }
     }
-    for (tenant, namespaces) in &intent.tenants {
-        let dir = tenant_dir(tenant.as_str());
-        let mut resources = Vec::new();
-        let retired = intent
+}
+
+impl<'a> Layout<'a> {
+    /// Lays out the tree: one kustomization per tenant and per shared entry, a root kustomization
+    /// over all of them, and with `[gitops]` the GitOps objects under `gitops/`.
+    pub fn new(intent: &'a Intent, gitops: Option<&'a GitOpsIntent>, header: &str) -> Self {
+        let mut jobs = Vec::new();
+        let mut root_resources = Vec::new();
+        let put = |jobs: &mut Vec<Job<'a>>, dir: String, ns: &NamespaceName| {
+            let Some(ns) = intent.namespaces.get(ns) else {
+                return Vec::new();
+            };
+            let parts = Part::of(ns);
+            let files = parts.iter().map(|p| p.file()).collect();
+            jobs.push(Job::Namespace { dir, ns, parts });
+            files
+        };
+
+        // Retired namespaces stay in their owner's directory (see `intent::Intent::retired`).
+        let retired_shared = intent
             .retired
             .iter()
-            .filter(|(_, t)| t.as_ref() == Some(tenant))
+            .filter(|(_, t)| t.is_none())
             .map(|(n, _)| n);
-        let all: std::collections::BTreeSet<&NamespaceName> =
-            namespaces.iter().chain(retired).collect();
-        for ns in all {
-            put(&mut tree, &dir, ns, &mut resources, &format!("{ns}/"));
+        let shared: std::collections::BTreeSet<&NamespaceName> =
+            intent.shared.iter().chain(retired_shared).collect();
+        for shared in shared {
+            let dir = shared_dir(shared.as_str());
+            let resources: Vec<String> = put(&mut jobs, dir.clone(), shared)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            jobs.push(Job::Text {
+                path: format!("{dir}/kustomization.yaml"),
+                text: kustomization(header, &resources),
+            });
+            root_resources.push(dir);
         }
-        tree.insert(
-            format!("{dir}/kustomization.yaml"),
-            kustomization(&header, &resources),
-        );
-        root_resources.push(dir);
+        for (tenant, namespaces) in &intent.tenants {
+            let dir = tenant_dir(tenant.as_str());
+            let mut resources = Vec::new();
+            let retired = intent
+                .retired
+                .iter()
+                .filter(|(_, t)| t.as_ref() == Some(tenant))
+                .map(|(n, _)| n);
+            let all: std::collections::BTreeSet<&NamespaceName> =
+                namespaces.iter().chain(retired).collect();
+            for ns in all {
+                for file in put(&mut jobs, format!("{dir}/{ns}"), ns) {
+                    resources.push(format!("{ns}/{file}"));
+                }
+            }
+            jobs.push(Job::Text {
+                path: format!("{dir}/kustomization.yaml"),
+                text: kustomization(header, &resources),
+            });
+            root_resources.push(dir);
+        }
+        jobs.push(Job::Text {
+            path: "kustomization.yaml".into(),
+            text: kustomization(header, &root_resources),
+        });
+        if let Some(g) = gitops {
+            Self::gitops(&mut jobs, g, header);
+        }
+        Self { jobs }
     }
-    tree.insert(
-        "kustomization.yaml".into(),
-        kustomization(&header, &root_resources),
-    );
-    if let Some(g) = gitops {
-        // The root syncs gitops/ (itself and the groups' objects); each group syncs its own
-        // directory of tenant and shared objects: no build holds every tenant (see
-        // `intent::GITOPS_GROUPS`).
+
+    /// The root syncs gitops/ (itself and the groups' objects); each group syncs its own
+    /// directory of tenant and shared objects: no build holds every tenant (see
+    /// `intent::GITOPS_GROUPS`).
+    fn gitops(jobs: &mut Vec<Job<'a>>, g: &'a GitOpsIntent, header: &str) {
         let root_file = format!("{}.yaml", crate::intent::GITOPS_ROOT_NAME);
-        tree.insert(format!("{GITOPS_DIR}/{root_file}"), with_header(g.root));
+        jobs.push(Job::GitOps {
+            path: format!("{GITOPS_DIR}/{root_file}"),
+            object: GitOpsObject::Root,
+            unit: &g.root,
+        });
         let mut resources = vec![root_file];
-        for (group, text) in g.groups {
+        for group in &g.groups {
             let file = format!("groups/{}.yaml", group.owner);
-            tree.insert(format!("{GITOPS_DIR}/{file}"), with_header(text));
+            jobs.push(Job::GitOps {
+                path: format!("{GITOPS_DIR}/{file}"),
+                object: GitOpsObject::Group,
+                unit: group,
+            });
             resources.push(file);
         }
-        tree.insert(
-            format!("{GITOPS_DIR}/kustomization.yaml"),
-            kustomization(&header, &resources),
-        );
+        jobs.push(Job::Text {
+            path: format!("{GITOPS_DIR}/kustomization.yaml"),
+            text: kustomization(header, &resources),
+        });
         let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (unit, text) in g.units {
+        for unit in &g.units {
             let dir = if unit.role == "shared" {
                 SHARED_DIR
             } else {
@@ -144,20 +169,133 @@ pub fn emit(
             };
             let group = unit.group.clone().unwrap_or_default();
             let file = format!("{dir}/{}.yaml", unit.owner);
-            tree.insert(
-                format!("{}/{file}", gitops_group_dir(&group)),
-                with_header(text),
-            );
+            jobs.push(Job::GitOps {
+                path: format!("{}/{file}", gitops_group_dir(&group)),
+                object: GitOpsObject::Unit,
+                unit,
+            });
             members.entry(group).or_default().push(file);
         }
         for (group, files) in members {
-            tree.insert(
-                format!("{}/kustomization.yaml", gitops_group_dir(&group)),
-                kustomization(&header, &files),
-            );
+            jobs.push(Job::Text {
+                path: format!("{}/kustomization.yaml", gitops_group_dir(&group)),
+                text: kustomization(header, &files),
+            });
         }
     }
-    tree
+
+    /// Every file's path.
+    pub fn paths(&self) -> impl Iterator<Item = String> + '_ {
+        self.jobs.iter().flat_map(Job::paths)
+    }
+
+    /// The whole tree in memory, rendered on every core: for tests and small trees (a compile
+    /// streams it instead).
+    pub fn tree(&self, producer: &Producer) -> Result<Tree, Vec<TemplateError>> {
+        let results = crate::par::map(&self.jobs, |job| producer.texts(job));
+        let mut tree = Tree::new();
+        let mut errors = Vec::new();
+        for (job, texts) in self.jobs.iter().zip(results) {
+            match texts {
+                Ok(texts) => tree.extend(job.paths().into_iter().zip(texts)),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(tree)
+        } else {
+            Err(summarize(errors))
+        }
+    }
+}
+
+/// Renders jobs: the templates, compiled once, and the generated-file header.
+pub struct Producer<'t> {
+    header: String,
+    namespaces: Renderer<'t>,
+    gitops: Option<GitOpsRenderer<'t>>,
+}
+
+impl<'t> Producer<'t> {
+    pub fn new(
+        templates: &'t Templates,
+        gitops: Option<&'t GitOpsIntent>,
+        header: String,
+    ) -> Result<Self, Vec<TemplateError>> {
+        Ok(Self {
+            header,
+            namespaces: Renderer::new(templates)?,
+            gitops: gitops
+                .map(|g| GitOpsRenderer::new(g, templates))
+                .transpose()?,
+        })
+    }
+
+    /// The text of each of `job`'s files, header included, in the order of [`Job::paths`].
+    pub fn texts(&self, job: &Job) -> Result<Vec<String>, TemplateError> {
+        // In place: room for the header was kept when the text was normalized.
+        let with_header = |mut text: String| {
+            text.insert_str(0, &self.header);
+            text
+        };
+        match job {
+            Job::Namespace { ns, .. } => Ok(self
+                .namespaces
+                .namespace(ns)?
+                .into_iter()
+                .map(|(_, text)| with_header(text))
+                .collect()),
+            Job::GitOps { object, unit, .. } => {
+                let Some(gitops) = &self.gitops else {
+                    unreachable!("a GitOps job without [gitops]");
+                };
+                Ok(vec![with_header(gitops.object(*object, unit)?)])
+            }
+            Job::Text { text, .. } => Ok(vec![text.clone()]),
+        }
+    }
+}
+
+/// A layout and the producer of its texts, as the writer reads them.
+pub struct Rendering<'a> {
+    pub layout: &'a Layout<'a>,
+    pub producer: &'a Producer<'a>,
+}
+
+impl crate::write::Source for Rendering<'_> {
+    type Error = TemplateError;
+    fn jobs(&self) -> usize {
+        self.layout.jobs.len()
+    }
+    fn paths(&self, job: usize) -> Vec<String> {
+        self.layout.jobs[job].paths()
+    }
+    fn texts(&self, job: usize) -> Result<Vec<String>, TemplateError> {
+        self.producer.texts(&self.layout.jobs[job])
+    }
+}
+
+/// The template errors of a run, as they are reported: a broken template fails every namespace
+/// or GitOps object alike, so each template's first failing namespace is named and, for the
+/// GitOps objects, a few and a count of the rest.
+pub fn summarize(errors: Vec<TemplateError>) -> Vec<TemplateError> {
+    const SHOWN: usize = 10;
+    let (mut namespaces, mut gitops): (Vec<_>, Vec<_>) =
+        errors.into_iter().partition(|e| e.namespace.is_some());
+    namespaces.sort_by(|a, b| (&a.origin, &a.namespace).cmp(&(&b.origin, &b.namespace)));
+    namespaces.dedup_by(|later, first| later.origin == first.origin);
+    if gitops.len() > SHOWN {
+        let more = gitops.len() - SHOWN;
+        let origin = gitops[SHOWN].origin.clone();
+        gitops.truncate(SHOWN);
+        gitops.push(TemplateError {
+            origin,
+            namespace: None,
+            message: format!("… and {more} more tenant, shared or group directories"),
+        });
+    }
+    namespaces.extend(gitops);
+    namespaces
 }
 
 fn kustomization(header: &str, resources: &[String]) -> String {

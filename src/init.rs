@@ -128,7 +128,8 @@ mod tests {
         assert_eq!(config.externals.len(), 1);
         assert!(config.shared.values().any(|s| !s.ports.is_empty()));
         assert!(config.gitops.is_some());
-        crate::compile_config(config, &crate::render::Templates::builtin(), "tenants.toml")
+        crate::compile_config(config, "tenants.toml")
+            .tree(&crate::render::Templates::builtin())
             .unwrap_or_else(|e| panic!("{e}"));
         // And the schema it ships with accepts it.
         let schema: serde_json::Value =

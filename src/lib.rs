@@ -24,8 +24,8 @@ pub mod write;
 use std::path::Path;
 
 use diag::SourceErrors;
-use emit::Tree;
-use intent::Intent;
+use emit::{Layout, Producer, Tree};
+use intent::{GitOpsIntent, Intent};
 use model::Config;
 use render::{TemplateError, Templates};
 use write::OutputError;
@@ -49,12 +49,34 @@ pub enum Error {
     Write(write::ApplyError),
 }
 
-/// The result of compiling: the intent graph and the tree of files it renders to.
+/// The result of compiling: the intent graph, from which [`Compiled::layout`] lays out the tree.
 #[derive(Clone, Debug)]
 pub struct Compiled {
     pub config: Config,
     pub intent: Intent,
-    pub tree: Tree,
+    pub gitops: Option<GitOpsIntent>,
+    /// The generated-file header, naming the config file.
+    pub header: String,
+}
+
+impl Compiled {
+    /// Every file of the output tree and the job that renders it.
+    pub fn layout(&self) -> Layout<'_> {
+        Layout::new(&self.intent, self.gitops.as_ref(), &self.header)
+    }
+
+    /// Renders jobs of [`Self::layout`] with `templates`.
+    pub fn producer<'t>(&'t self, templates: &'t Templates) -> Result<Producer<'t>, Error> {
+        Producer::new(templates, self.gitops.as_ref(), self.header.clone())
+            .map_err(Error::Templates)
+    }
+
+    /// The whole output tree, in memory (a compile streams it instead; see [`write`]).
+    pub fn tree(&self, templates: &Templates) -> Result<Tree, Error> {
+        self.layout()
+            .tree(&self.producer(templates)?)
+            .map_err(Error::Templates)
+    }
 }
 
 /// Loads and validates a tenants.toml held in memory; `path` is how diagnostics name it.
@@ -87,9 +109,10 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
     }
 }
 
-/// The largest tenants.toml read: some 100 times a 10,000-tenant file. Past it, or for anything
-/// but a regular file (`/dev/zero`, a FIFO, a directory), the run stops at once with exit 2.
-pub const CONFIG_LIMIT: u64 = 16 << 20;
+/// The largest tenants.toml read: some 4 times a 100,000-tenant file that uses every flow key
+/// (17 MB). Past it, or for anything but a regular file (`/dev/zero`, a FIFO, a directory), the
+/// run stops at once with exit 2.
+pub const CONFIG_LIMIT: u64 = 64 << 20;
 
 /// Reads and validates the tenants.toml at `path`.
 pub fn config_from_file(path: &Path) -> Result<(Config, String), Error> {
@@ -160,28 +183,24 @@ fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Runs every pure stage: config to intent to rendered, laid-out tree.
-pub fn compile_config(
-    config: Config,
-    templates: &Templates,
-    source_name: &str,
-) -> Result<Compiled, Error> {
+/// The pure stages before rendering: config to intent (rendering is per job, see [`Compiled`]).
+pub fn compile_config(config: Config, source_name: &str) -> Compiled {
     let intent = intent::intent_of(&config);
-    let rendered = render::render(&intent, templates).map_err(Error::Templates)?;
-    let gitops = match intent::gitops_of(&config) {
-        Some(g) => Some(render::render_gitops(&g, templates).map_err(Error::Templates)?),
-        None => None,
-    };
-    let tree = emit::emit(&intent, rendered, gitops, source_name);
-    Ok(Compiled {
+    let gitops = intent::gitops_of(&config);
+    Compiled {
         config,
         intent,
-        tree,
-    })
+        gitops,
+        header: emit::header(source_name),
+    }
 }
 
-/// Compiles the tenants.toml at `config` with the built-in templates, or those of `templates_dir`.
-pub fn compile_file(config: &Path, templates_dir: Option<&Path>) -> Result<Compiled, Error> {
+/// Compiles the tenants.toml at `config` with the built-in templates, or those of `templates_dir`,
+/// into a tree in memory.
+pub fn compile_file(
+    config: &Path,
+    templates_dir: Option<&Path>,
+) -> Result<(Compiled, Tree), Error> {
     let templates = match templates_dir {
         Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
         None => Templates::builtin(),
@@ -191,5 +210,7 @@ pub fn compile_file(config: &Path, templates_dir: Option<&Path>) -> Result<Compi
         || "tenants.toml".into(),
         |n| n.to_string_lossy().into_owned(),
     );
-    compile_config(cfg, &templates, &name)
+    let compiled = compile_config(cfg, &name);
+    let tree = compiled.tree(&templates)?;
+    Ok((compiled, tree))
 }

@@ -1,31 +1,53 @@
 //! Work split over every core, with results in input order, so that parallelism never changes
 //! what tenantc produces (byte-for-byte determinism).
 
-/// `f` applied to every item, on up to `available_parallelism()` scoped threads; the results are
-/// in the order of `items`. A small input stays on the calling thread.
+/// `f` applied to every item, on up to `available_parallelism()` scoped threads (see
+/// [`map_indexed`]); the results are in the order of `items`. A small input stays on the calling
+/// thread.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_indexed(items.len(), |i| f(&items[i]))
+}
+
+/// `f` applied to `0..n`, on every core, taking the next few indexes as each thread becomes
+/// free (so that a few heavy items, such as a namespace consumed by every tenant, do not leave a
+/// core idle); the results are in index order.
+pub fn map_indexed<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    /// Indexes taken at a time: enough to make the shared counter cheap.
+    const BATCH: usize = 8;
     /// Below this many items a thread costs more than it saves.
     const MIN_PER_THREAD: usize = 64;
     let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len() / MIN_PER_THREAD)
+        .map_or(1, |t| t.get())
+        .min(n / MIN_PER_THREAD)
         .max(1);
     if threads == 1 {
-        return items.iter().map(f).collect();
+        return (0..n).map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (f, next) = (&f, &next);
+    let parts: Vec<Vec<(usize, Vec<R>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let start = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
+                        if start >= n {
+                            return done;
+                        }
+                        done.push((start, (start..(start + BATCH).min(n)).map(f).collect()));
+                    }
+                })
+            })
             .collect();
         handles
             .into_iter()
-            // A panic in `f` is a bug in tenantc; carry it to the caller as if it ran here.
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
-    })
+    });
+    let mut batches: Vec<(usize, Vec<R>)> = parts.into_iter().flatten().collect();
+    batches.sort_unstable_by_key(|(start, _)| *start);
+    batches.into_iter().flat_map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]

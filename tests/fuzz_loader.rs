@@ -59,7 +59,7 @@ proptest! {
     #[test]
     fn valid_looking_toml_loads_and_compiles_or_is_refused(toml in toml_like()) {
         if let Ok(config) = tenantc::config_from_source(&toml, "fuzz.toml") {
-            let compiled = tenantc::compile_config(config, &tenantc::render::Templates::builtin(), "fuzz.toml");
+            let compiled = tenantc::compile_config(config, "fuzz.toml").tree(&tenantc::render::Templates::builtin());
             prop_assert!(compiled.is_ok(), "{toml}\n{:?}", compiled.err());
         }
     }

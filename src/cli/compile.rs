@@ -3,7 +3,8 @@
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use tenantc::render::Templates;
+use tenantc::emit::{summarize, Rendering};
+use tenantc::render::{TemplateError, Templates};
 use tenantc::{write, Error};
 
 use super::{Args, Format, EXIT_DRIFT, EXIT_OK};
@@ -65,8 +66,16 @@ pub(super) fn compile(
         || "tenants.toml".into(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let compiled = tenantc::compile_config(cfg, &templates, &name);
-    let compiled = compiled.inspect_err(|_| progress.done())?;
+    let compiled = tenantc::compile_config(cfg, &name);
+    let layout = compiled.layout();
+    let producer = compiled
+        .producer(&templates)
+        .inspect_err(|_| progress.done())?;
+    let rendering = Rendering {
+        layout: &layout,
+        producer: &producer,
+    };
+    let files = layout.paths().count();
     progress.stage(&format!("comparing with {}", output.display()));
     // Locked before it is read: a plan made while another run writes would mix both trees.
     let access = if check {
@@ -80,7 +89,7 @@ pub(super) fn compile(
         progress.done();
         Error::Output(vec![e])
     })?;
-    let plan = write::plan(output, &compiled.tree).map_err(|e| {
+    let mut plan = write::survey(output, layout.paths()).map_err(|e| {
         progress.done();
         Error::Output(e)
     })?;
@@ -91,15 +100,15 @@ pub(super) fn compile(
         "{tenants} tenant{}, {shared} shared",
         if tenants == 1 { "" } else { "s" },
     );
-    let json = |status: &str, written: usize, removed: usize| {
+    let json = |plan: &write::Plan, status: &str, written: usize, removed: usize| {
         // Built only for --format json: at 10,000 tenants a fresh compile has 67,000 changes.
         let changes: Vec<serde_json::Value> = plan
             .changes
             .iter()
             .map(|(path, change)| {
                 let kind = match change {
-                    write::Change::Create { .. } => "create",
-                    write::Change::Update { .. } => "update",
+                    write::Change::Create => "create",
+                    write::Change::Update => "update",
                     write::Change::Delete { .. } => "delete",
                 };
                 serde_json::json!({ "path": path, "change": kind })
@@ -112,7 +121,7 @@ pub(super) fn compile(
             "tenants": tenants,
             "shared": shared,
             "namespaces": namespaces,
-            "files": compiled.tree.len(),
+            "files": files,
             "written": written,
             "unchanged": plan.unchanged,
             "removed": removed,
@@ -126,13 +135,15 @@ pub(super) fn compile(
         // Nothing is written: a compile must not delete a namespace's files by accident.
         progress.done();
         if format == Format::Json {
-            json("destructive", 0, 0);
+            json(&plan, "destructive", 0, 0);
         }
         super::lifecycle::report_refusal(args, &lifecycle);
         return Ok(EXIT_DRIFT);
     }
     if check {
+        let compared = write::compare(output, &mut plan, &rendering);
         progress.done();
+        compared.map_err(failure)?;
         if !lifecycle.is_empty() && format != Format::Json {
             print!("{}", lifecycle.to_text());
         }
@@ -141,7 +152,7 @@ pub(super) fn compile(
         }
         if plan.is_empty() {
             if format == Format::Json {
-                json("ok", 0, 0);
+                json(&plan, "ok", 0, 0);
             } else if !args.quiet {
                 println!(
                     "{} is up to date ({what}, {} files)",
@@ -152,7 +163,7 @@ pub(super) fn compile(
             return Ok(EXIT_OK);
         }
         if format == Format::Json {
-            json("drift", 0, 0);
+            json(&plan, "drift", 0, 0);
             return Ok(EXIT_DRIFT);
         }
         print!("{}", plan.diff(output));
@@ -173,15 +184,19 @@ pub(super) fn compile(
         );
         return Ok(EXIT_DRIFT);
     }
-    progress.stage(&format!("writing {} files", plan.changes.len()));
-    let summary = match &locked {
-        Some(out) => out.apply(&plan),
-        None => Ok(write::Summary::default()),
+    let Some(out) = &locked else {
+        unreachable!("a compile creates its output directory")
     };
+    let staged = out.stage(&mut plan, &rendering).map_err(|e| {
+        progress.done();
+        failure(e)
+    })?;
+    progress.stage(&format!("writing {} files", plan.changes.len()));
+    let summary = out.commit(&plan, &staged);
     progress.done();
     let summary = summary.map_err(Error::Write)?;
     if format == Format::Json {
-        json("ok", summary.written, summary.removed);
+        json(&plan, "ok", summary.written, summary.removed);
     } else if !args.quiet {
         println!(
             "compiled {what}: {} file{} written, {} unchanged, {} removed",
@@ -192,4 +207,12 @@ pub(super) fn compile(
         );
     }
     Ok(EXIT_OK)
+}
+
+/// A failure while rendering against the output directory: nothing was changed.
+fn failure(e: write::Failure<TemplateError>) -> Error {
+    match e {
+        write::Failure::Render(errors) => Error::Templates(summarize(errors)),
+        write::Failure::Output(errors) => Error::Output(errors),
+    }
 }

@@ -56,10 +56,12 @@ pub(super) fn diff(
         );
         let model = Model::build(Tree::default(), &diff::known(&[&intent, &base_intent]));
         let files = |c: tenantc::model::Config| {
-            tenantc::compile_config(c, &tenantc::render::Templates::builtin(), "tenants.toml")
-                .map(|compiled| compiled.tree.len())
+            tenantc::compile_config(c, "tenants.toml")
+                .layout()
+                .paths()
+                .count()
         };
-        let (old_files, new_files) = (files(base_cfg.clone())?, files(cfg.clone())?);
+        let (old_files, new_files) = (files(base_cfg.clone()), files(cfg.clone()));
         diff::diff(
             &diff::view_of_intent(&base_intent, &model, old_files),
             &diff::view_of_intent(&intent, &model, new_files),

@@ -14,7 +14,7 @@ pub(super) fn of_plan(
     source: &str,
     config: &Path,
     output: &Path,
-    plan: &Plan<'_>,
+    plan: &Plan,
 ) -> Report {
     let after = Side::of_config(
         &compiled.config,
@@ -27,7 +27,7 @@ pub(super) fn of_plan(
         _ => None,
     });
     let created = plan.changes.iter().filter_map(|(path, c)| match c {
-        Change::Create { .. } => Some(path.as_str()),
+        Change::Create => Some(path.as_str()),
         _ => None,
     });
     let mut before = lifecycle::side_before_compile(&after, deleted, created);

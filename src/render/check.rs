@@ -7,17 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::gitops::{ARGOCD_API, FLUX_KUSTOMIZE_API, FLUX_SOURCE_API};
+use super::Part;
 use crate::model::NamespaceName;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Slot {
-    Namespace,
-    NetworkPolicies,
-    Sidecar,
-    ServiceEntries,
-    AuthorizationPolicies,
-    PeerAuthentication,
-}
 
 #[derive(Deserialize)]
 struct Head {
@@ -38,7 +29,7 @@ struct Meta {
 /// fails), but only into its head: building a whole `Value` tree was most of the render time.
 pub(super) fn check_documents(
     text: &str,
-    slot: Slot,
+    slot: Part,
     ns: &str,
     keep: bool,
 ) -> Result<Vec<serde_yaml::Value>, String> {
@@ -71,19 +62,19 @@ pub(super) fn check_documents(
     Ok(docs)
 }
 
-fn check_heads(heads: Vec<Head>, slot: Slot, ns: &str) -> Result<(), String> {
+fn check_heads(heads: Vec<Head>, slot: Part, ns: &str) -> Result<(), String> {
     let (api, kind, want_ns, count) = match slot {
-        Slot::Namespace => ("v1", "Namespace", None, Some(1)),
-        Slot::NetworkPolicies => ("networking.k8s.io/v1", "NetworkPolicy", Some(ns), None),
-        Slot::Sidecar => ("networking.istio.io/v1", "Sidecar", Some(ns), Some(1)),
-        Slot::ServiceEntries => ("networking.istio.io/v1", "ServiceEntry", Some(ns), None),
-        Slot::AuthorizationPolicies => (
+        Part::Namespace => ("v1", "Namespace", None, Some(1)),
+        Part::NetworkPolicies => ("networking.k8s.io/v1", "NetworkPolicy", Some(ns), None),
+        Part::Sidecar => ("networking.istio.io/v1", "Sidecar", Some(ns), Some(1)),
+        Part::ServiceEntries => ("networking.istio.io/v1", "ServiceEntry", Some(ns), None),
+        Part::AuthorizationPolicies => (
             "security.istio.io/v1",
             "AuthorizationPolicy",
             Some(ns),
             None,
         ),
-        Slot::PeerAuthentication => (
+        Part::PeerAuthentication => (
             "security.istio.io/v1",
             "PeerAuthentication",
             Some(ns),
@@ -117,9 +108,9 @@ fn check_heads(heads: Vec<Head>, slot: Slot, ns: &str) -> Result<(), String> {
             .ok_or_else(|| format!("rendered a {kind} without metadata"))?;
         let name = meta.name.as_deref().unwrap_or("");
         let want_name = match slot {
-            Slot::Namespace => Some(ns),
-            Slot::Sidecar | Slot::PeerAuthentication => Some("default"),
-            Slot::NetworkPolicies | Slot::ServiceEntries | Slot::AuthorizationPolicies => None,
+            Part::Namespace => Some(ns),
+            Part::Sidecar | Part::PeerAuthentication => Some("default"),
+            Part::NetworkPolicies | Part::ServiceEntries | Part::AuthorizationPolicies => None,
         };
         if let Some(want) = want_name {
             if name != want {
@@ -189,15 +180,15 @@ fn kube_schemas() -> Result<&'static KubeSchemas, String> {
 }
 
 /// Checks a document a user template rendered against the strict schema of its kind.
-pub(super) fn check_schema(doc: &serde_yaml::Value, slot: Slot) -> Result<(), String> {
+pub(super) fn check_schema(doc: &serde_yaml::Value, slot: Part) -> Result<(), String> {
     let schemas = kube_schemas()?;
     let validator = match slot {
-        Slot::Namespace => &schemas.namespace,
-        Slot::NetworkPolicies => &schemas.networkpolicy,
-        Slot::Sidecar => &schemas.sidecar,
-        Slot::ServiceEntries => &schemas.serviceentry,
-        Slot::AuthorizationPolicies => &schemas.authorizationpolicy,
-        Slot::PeerAuthentication => &schemas.peerauthentication,
+        Part::Namespace => &schemas.namespace,
+        Part::NetworkPolicies => &schemas.networkpolicy,
+        Part::Sidecar => &schemas.sidecar,
+        Part::ServiceEntries => &schemas.serviceentry,
+        Part::AuthorizationPolicies => &schemas.authorizationpolicy,
+        Part::PeerAuthentication => &schemas.peerauthentication,
     };
     let json = serde_json::to_value(doc)
         .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;
@@ -352,28 +343,28 @@ mod tests {
         for keep in [false, true] {
             let check = |text: &str, slot, name| check_documents(text, slot, name, keep);
             let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n";
-            assert!(check(ns, Slot::Namespace, "acme").is_ok());
+            assert!(check(ns, Part::Namespace, "acme").is_ok());
             assert_eq!(
-                check(ns, Slot::Namespace, "acme").unwrap().len(),
+                check(ns, Part::Namespace, "acme").unwrap().len(),
                 usize::from(keep)
             );
-            assert!(check(ns, Slot::Namespace, "other")
+            assert!(check(ns, Part::Namespace, "other")
                 .unwrap_err()
                 .contains("named `acme`"));
-            assert!(check(ns, Slot::Sidecar, "acme")
+            assert!(check(ns, Part::Sidecar, "acme")
                 .unwrap_err()
                 .contains("where"));
-            assert!(check("a: [", Slot::Namespace, "acme")
+            assert!(check("a: [", Part::Namespace, "acme")
                 .unwrap_err()
                 .contains("invalid YAML"));
             let two = format!("{ns}---\n{ns}");
-            assert!(check(&two, Slot::Namespace, "acme")
+            assert!(check(&two, Part::Namespace, "acme")
                 .unwrap_err()
                 .contains("exactly 1"));
             // An empty document (a trailing `---`) is skipped; a broken one later in the text fails.
-            assert!(check(&format!("{ns}---\n"), Slot::Namespace, "acme").is_ok());
+            assert!(check(&format!("{ns}---\n"), Part::Namespace, "acme").is_ok());
             let broken = format!("{ns}spec: {{a: [}}\n");
-            assert!(check(&broken, Slot::Namespace, "acme")
+            assert!(check(&broken, Part::Namespace, "acme")
                 .unwrap_err()
                 .contains("invalid YAML"));
         }

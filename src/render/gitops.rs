@@ -14,100 +14,87 @@ use super::{normalize, TemplateError};
 use crate::intent::{GitOpsIntent, GitOpsUnit, IN_CLUSTER_SERVER};
 use crate::model::GitOpsTool;
 
-/// What `[gitops]` renders to: the root's documents, and each unit's in the order of
-/// [`GitOpsIntent::units`] (the text of each file, without the generated-file header).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RenderedGitOps {
-    pub root: String,
-    /// Each group's objects, in the order of [`GitOpsIntent::groups`].
-    pub groups: Vec<(GitOpsUnit, String)>,
-    pub units: Vec<(GitOpsUnit, String)>,
-}
-
 /// The `apiVersion`s of the GitOps objects tenantc writes.
 pub const ARGOCD_API: &str = "argoproj.io/v1alpha1";
 pub const FLUX_KUSTOMIZE_API: &str = "kustomize.toolkit.fluxcd.io/v1";
 pub const FLUX_SOURCE_API: &str = "source.toolkit.fluxcd.io/v1";
 
-/// Renders the GitOps objects, on every core, each checked like the namespaces' documents: the
-/// right kinds, names and namespace, and the confinement they exist for (an AppProject's
-/// destinations are exactly its unit's namespaces; each object points at its own directory).
-pub fn render_gitops(
-    gitops: &GitOpsIntent,
-    templates: &Templates,
-) -> Result<RenderedGitOps, Vec<TemplateError>> {
-    let env = templates.environment()?;
-    // Serialized once: the per-unit context shares it (a Value clone is a reference count).
-    let settings = Value::from_serialize(GitOpsContext::of(gitops));
-    let (root_template, unit_template) = match gitops.settings.tool {
-        GitOpsTool::ArgoCd => (ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE),
-        GitOpsTool::Flux => (FLUX_ROOT_TEMPLATE, FLUX_UNIT_TEMPLATE),
-    };
-    let run = |template: &str, unit: &GitOpsUnit| -> Result<String, TemplateError> {
+/// Which GitOps object a template renders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GitOpsObject {
+    /// The root: syncs `gitops/` (itself and the groups' objects).
+    Root,
+    /// A group's object: syncs `gitops/groups/<group>/`. It does what the root's does one level
+    /// down: with Argo CD an AppProject and Application confined to the controller's namespace
+    /// (the root template's shape); with Flux a Kustomization reading the root's GitRepository
+    /// (the unit template's shape).
+    Group,
+    /// A tenant's or shared entry's object: syncs its directory.
+    Unit,
+}
+
+/// The GitOps templates, compiled once, rendering one object at a time (on any thread).
+pub struct GitOpsRenderer<'a> {
+    env: minijinja::Environment<'static>,
+    templates: &'a Templates,
+    gitops: &'a GitOpsIntent,
+    /// Serialized once: the per-unit context shares it (a Value clone is a reference count).
+    settings: Value,
+}
+
+impl<'a> GitOpsRenderer<'a> {
+    pub fn new(
+        gitops: &'a GitOpsIntent,
+        templates: &'a Templates,
+    ) -> Result<Self, Vec<TemplateError>> {
+        Ok(Self {
+            env: templates.environment()?,
+            templates,
+            gitops,
+            settings: Value::from_serialize(GitOpsContext::of(gitops)),
+        })
+    }
+
+    /// The template that renders `object`.
+    pub fn template(&self, object: GitOpsObject) -> &'static str {
+        match (self.gitops.settings.tool, object) {
+            (GitOpsTool::ArgoCd, GitOpsObject::Root | GitOpsObject::Group) => ARGOCD_ROOT_TEMPLATE,
+            (GitOpsTool::ArgoCd, GitOpsObject::Unit) => ARGOCD_UNIT_TEMPLATE,
+            (GitOpsTool::Flux, GitOpsObject::Root) => FLUX_ROOT_TEMPLATE,
+            (GitOpsTool::Flux, GitOpsObject::Group | GitOpsObject::Unit) => FLUX_UNIT_TEMPLATE,
+        }
+    }
+
+    /// The text of `unit`'s object (without the generated-file header), checked like the
+    /// namespaces' documents: the right kinds, names and namespace, and the confinement they
+    /// exist for (an AppProject's destinations are exactly its unit's namespaces; each object
+    /// points at its own directory). As there, the built-in templates' output is checked by the
+    /// tests, a user's on every run.
+    pub fn object(&self, object: GitOpsObject, unit: &GitOpsUnit) -> Result<String, TemplateError> {
+        let template = self.template(object);
         let fail = |message: String| TemplateError {
-            origin: templates.origin(template),
+            origin: self.templates.origin(template),
             namespace: None,
             message: format!("for {} `{}`: {message}", unit.role, unit.owner),
         };
-        let ctx = context! { unit => Value::from_serialize(unit), gitops => settings.clone() };
-        let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
+        let ctx = context! { unit => Value::from_serialize(unit), gitops => self.settings.clone() };
+        let tmpl = self
+            .env
+            .get_template(template)
+            .map_err(|e| fail(describe(&e)))?;
         let text = normalize(
             &crate::render::templates::render_bounded(&tmpl, &ctx)
                 .map_err(|e| fail(describe(&e)))?,
         );
-        let docs = check_gitops_documents(&text, gitops, unit).map_err(fail)?;
-        if templates.custom {
-            for doc in &docs {
-                check_crd_schema(doc).map_err(fail)?;
+        if self.templates.custom || cfg!(debug_assertions) {
+            let docs = check_gitops_documents(&text, self.gitops, unit).map_err(fail)?;
+            if self.templates.custom {
+                for doc in &docs {
+                    check_crd_schema(doc).map_err(fail)?;
+                }
             }
         }
         Ok(text)
-    };
-    let mut errors = Vec::new();
-    let root = run(root_template, &gitops.root)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let units: Vec<_> = crate::par::map(&gitops.units, |u| {
-        run(unit_template, u).map(|t| (u.clone(), t))
-    })
-    .into_iter()
-    .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
-    .collect();
-    // A group's object does what the root's does one level down: with Argo CD an AppProject and
-    // Application confined to the controller's namespace (the root template's shape); with Flux
-    // a Kustomization reading the root's GitRepository (the unit template's shape).
-    let group_template = match gitops.settings.tool {
-        GitOpsTool::ArgoCd => root_template,
-        GitOpsTool::Flux => unit_template,
-    };
-    let groups: Vec<_> = gitops
-        .groups
-        .iter()
-        .filter_map(|g| {
-            run(group_template, g)
-                .map(|t| (g.clone(), t))
-                .map_err(|e| errors.push(e))
-                .ok()
-        })
-        .collect();
-    // A broken template fails every unit alike: name a few, count the rest.
-    const SHOWN: usize = 10;
-    if errors.len() > SHOWN {
-        let more = errors.len() - SHOWN;
-        errors.truncate(SHOWN);
-        errors.push(TemplateError {
-            origin: templates.origin(unit_template),
-            namespace: None,
-            message: format!("… and {more} more tenant, shared or group directories"),
-        });
-    }
-    match root {
-        Some(root) if errors.is_empty() => Ok(RenderedGitOps {
-            root,
-            groups,
-            units,
-        }),
-        _ => Err(errors),
     }
 }
 

@@ -10,17 +10,15 @@ pub mod check;
 pub mod gitops;
 pub mod templates;
 
-use std::collections::BTreeMap;
-
 use minijinja::context;
 use minijinja::value::Value;
 use minijinja::Environment;
 
-use crate::intent::{Intent, NamespaceIntent};
+use crate::intent::NamespaceIntent;
 use crate::model::NamespaceName;
 pub use check::strict_crd_schema;
-use check::{check_documents, check_schema, Slot};
-pub use gitops::{render_gitops, RenderedGitOps, ARGOCD_API, FLUX_KUSTOMIZE_API, FLUX_SOURCE_API};
+use check::{check_documents, check_schema};
+pub use gitops::{GitOpsObject, GitOpsRenderer, ARGOCD_API, FLUX_KUSTOMIZE_API, FLUX_SOURCE_API};
 use templates::describe;
 pub use templates::{charge_allocation, refund_allocation, ALLOCATION_BUDGET, FUEL, OUTPUT_BUDGET};
 pub use templates::{
@@ -30,107 +28,129 @@ pub use templates::{
     SERVICEENTRIES_TEMPLATE, SIDECAR_TEMPLATE,
 };
 
-/// What one namespace renders to: the text of each file (without the generated-file header).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rendered {
-    pub namespace: String,
-    pub networkpolicies: String,
-    pub sidecar: Option<String>,
-    pub service_entries: Option<String>,
+/// A file of a namespace's directory: which template renders it and what it must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    Namespace,
+    NetworkPolicies,
+    ServiceEntries,
+    Sidecar,
     /// With `[mesh] authorization = true`.
-    pub authorization_policies: Option<String>,
+    AuthorizationPolicies,
     /// With `[mesh] mtls`.
-    pub peer_authentication: Option<String>,
+    PeerAuthentication,
 }
 
-/// Renders every namespace, on every core; the result is keyed and so in a deterministic order.
-/// When a template fails, the first failing namespace (in name order) is reported for each template.
-pub fn render(
-    intent: &Intent,
-    templates: &Templates,
-) -> Result<BTreeMap<NamespaceName, Rendered>, Vec<TemplateError>> {
-    let env = templates.environment()?;
-    let items: Vec<&NamespaceIntent> = intent.namespaces.values().collect();
-    let results = crate::par::map(&items, |ns| render_namespace(&env, templates, ns));
-    let mut out = BTreeMap::new();
-    let mut errors: Vec<TemplateError> = Vec::new();
-    for (ns, r) in items.iter().zip(results) {
-        match r {
-            Ok(r) => {
-                out.insert(ns.name.clone(), r);
+impl Part {
+    /// The files `ns` has, in the order of its kustomization.
+    pub fn of(ns: &NamespaceIntent) -> Vec<Part> {
+        let mut parts = vec![Part::Namespace, Part::NetworkPolicies];
+        if let Some(m) = &ns.mesh {
+            if !ns.service_entries.is_empty() {
+                parts.push(Part::ServiceEntries);
             }
-            Err(e) if !errors.iter().any(|seen| seen.origin == e.origin) => errors.push(e),
-            Err(_) => {}
+            // Ambient mode has no Sidecar objects: they have no effect there (istio/api#3517).
+            if !m.ambient {
+                parts.push(Part::Sidecar);
+            }
+            if m.authorization {
+                parts.push(Part::AuthorizationPolicies);
+            }
+            if m.mtls.is_some() {
+                parts.push(Part::PeerAuthentication);
+            }
+        }
+        parts
+    }
+
+    pub fn file(self) -> &'static str {
+        match self {
+            Part::Namespace => "namespace.yaml",
+            Part::NetworkPolicies => "networkpolicies.yaml",
+            Part::ServiceEntries => "serviceentries.yaml",
+            Part::Sidecar => "sidecar.yaml",
+            Part::AuthorizationPolicies => "authorizationpolicies.yaml",
+            Part::PeerAuthentication => "peerauthentication.yaml",
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        errors.sort_by(|a, b| (&a.origin, &a.namespace).cmp(&(&b.origin, &b.namespace)));
-        Err(errors)
+
+    fn template(self) -> &'static str {
+        match self {
+            Part::Namespace => NAMESPACE_TEMPLATE,
+            Part::NetworkPolicies => NETWORKPOLICIES_TEMPLATE,
+            Part::ServiceEntries => SERVICEENTRIES_TEMPLATE,
+            Part::Sidecar => SIDECAR_TEMPLATE,
+            Part::AuthorizationPolicies => AUTHORIZATIONPOLICIES_TEMPLATE,
+            Part::PeerAuthentication => PEERAUTHENTICATION_TEMPLATE,
+        }
     }
 }
 
-fn render_namespace(
-    env: &Environment<'static>,
-    templates: &Templates,
-    ns: &NamespaceIntent,
-) -> Result<Rendered, TemplateError> {
-    let chunks: Vec<Vec<&NamespaceName>> = ns
-        .consumers
-        .iter()
-        .collect::<Vec<_>>()
-        .chunks(CONSUMERS_PER_POLICY)
-        .map(<[_]>::to_vec)
-        .collect();
-    let ctx = context! { ns => Value::from_serialize(ns), consumer_chunks => Value::from_serialize(&chunks) };
-    let name = ns.name.as_str();
-    let run = |template: &str, slot: Slot| -> Result<String, TemplateError> {
-        let fail = |message: String| TemplateError {
-            origin: templates.origin(template),
-            namespace: Some(name.to_owned()),
-            message,
+/// The templates, compiled once, rendering one namespace at a time (on any thread).
+pub struct Renderer<'t> {
+    env: Environment<'static>,
+    templates: &'t Templates,
+}
+
+impl<'t> Renderer<'t> {
+    pub fn new(templates: &'t Templates) -> Result<Self, Vec<TemplateError>> {
+        Ok(Self {
+            env: templates.environment()?,
+            templates,
+        })
+    }
+
+    /// The text of each of `ns`'s files ([`Part::of`]), without the generated-file header.
+    ///
+    /// What a user's template renders is parsed back: each document must be what its part
+    /// holds (apiVersion, kind, name, namespace) and valid against the strict schema of its kind.
+    /// The built-in templates' output is proven by the tests instead (every test run, a debug
+    /// build, parses it back; `tests/builtin_templates.rs` feeds them hostile values): parsing
+    /// back every document was the largest cost of a no-op compile.
+    pub fn namespace(&self, ns: &NamespaceIntent) -> Result<Vec<(Part, String)>, TemplateError> {
+        let chunks: Vec<Vec<&NamespaceName>> = ns
+            .consumers
+            .iter()
+            .collect::<Vec<_>>()
+            .chunks(CONSUMERS_PER_POLICY)
+            .map(<[_]>::to_vec)
+            .collect();
+        let ctx = context! { ns => Value::from_serialize(ns), consumer_chunks => Value::from_serialize(&chunks) };
+        let name = ns.name.as_str();
+        let custom = self.templates.custom;
+        let run = |part: Part| -> Result<(Part, String), TemplateError> {
+            let template = part.template();
+            let fail = |message: String| TemplateError {
+                origin: self.templates.origin(template),
+                namespace: Some(name.to_owned()),
+                message,
+            };
+            let tmpl = self
+                .env
+                .get_template(template)
+                .map_err(|e| fail(describe(&e)))?;
+            let text = crate::render::templates::render_bounded(&tmpl, &ctx)
+                .map_err(|e| fail(describe(&e)))?;
+            let text = normalize(&text);
+            if custom || cfg!(debug_assertions) {
+                let docs = check_documents(&text, part, name, custom).map_err(fail)?;
+                for doc in &docs {
+                    check_schema(doc, part).map_err(fail)?;
+                }
+            }
+            Ok((part, text))
         };
-        let tmpl = env.get_template(template).map_err(|e| fail(describe(&e)))?;
-        let text = crate::render::templates::render_bounded(&tmpl, &ctx)
-            .map_err(|e| fail(describe(&e)))?;
-        let text = normalize(&text);
-        // The built-in templates' documents are parsed back and their heads checked; a user's are
-        // also kept whole for the schema check.
-        let docs = check_documents(&text, slot, name, templates.custom).map_err(fail)?;
-        if templates.custom {
-            for doc in &docs {
-                check_schema(doc, slot).map_err(fail)?;
-            }
-        }
-        Ok(text)
-    };
-    Ok(Rendered {
-        namespace: run(NAMESPACE_TEMPLATE, Slot::Namespace)?,
-        networkpolicies: run(NETWORKPOLICIES_TEMPLATE, Slot::NetworkPolicies)?,
-        // Ambient mode has no Sidecar objects: they have no effect there (istio/api#3517).
-        sidecar: match &ns.mesh {
-            Some(m) if !m.ambient => Some(run(SIDECAR_TEMPLATE, Slot::Sidecar)?),
-            _ => None,
-        },
-        service_entries: match (&ns.mesh, ns.service_entries.is_empty()) {
-            (Some(_), false) => Some(run(SERVICEENTRIES_TEMPLATE, Slot::ServiceEntries)?),
-            _ => None,
-        },
-        authorization_policies: match &ns.mesh {
-            Some(m) if m.authorization => Some(run(
-                AUTHORIZATIONPOLICIES_TEMPLATE,
-                Slot::AuthorizationPolicies,
-            )?),
-            _ => None,
-        },
-        peer_authentication: match &ns.mesh {
-            Some(m) if m.mtls.is_some() => {
-                Some(run(PEERAUTHENTICATION_TEMPLATE, Slot::PeerAuthentication)?)
-            }
-            _ => None,
-        },
-    })
+        Part::of(ns).into_iter().map(run).collect()
+    }
+}
+
+/// Checks rendered text as a user's template's is checked: every document parsed back, each what
+/// `part` must hold. For tests of the built-in templates.
+pub fn check_rendered(text: &str, part: Part, ns: &str) -> Result<(), String> {
+    for doc in check_documents(text, part, ns, true)? {
+        check_schema(&doc, part)?;
+    }
+    Ok(())
 }
 
 /// Trailing spaces and blank lines at either end carry nothing and would only make diffs noisy.

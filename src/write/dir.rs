@@ -7,20 +7,15 @@ use std::io;
 use std::path::Path;
 #[cfg(not(unix))]
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Temporary files start with this, so that the next run recognises what an interrupted one
 /// left behind (see [`super::Leftover`]).
 pub const TEMP_PREFIX: &str = ".tenantc-tmp-";
 
-static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn temp_name() -> String {
-    format!(
-        "{TEMP_PREFIX}{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+/// The temporary name under which the file `name` is staged: one per file and process (a run
+/// holds the directory's lock), so that it needs no bookkeeping.
+fn temp_name(name: &str) -> String {
+    format!("{TEMP_PREFIX}{}-{name}", std::process::id())
 }
 
 #[cfg(unix)]
@@ -80,34 +75,50 @@ mod unix {
             Ok(Self { fd })
         }
 
-        /// Replaces the file `name` with `bytes` atomically: a new temporary file, renamed over it.
-        pub fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-            let (tmp, file) = loop {
-                let tmp = temp_name();
-                let flags = OFlags::WRONLY
-                    | OFlags::CREATE
-                    | OFlags::EXCL
-                    | OFlags::NOFOLLOW
-                    | OFlags::CLOEXEC;
-                match rustix::fs::openat(&self.fd, tmp.as_str(), flags, Mode::from_raw_mode(0o644))
-                {
-                    Ok(fd) => break (tmp, std::fs::File::from(fd)),
-                    Err(rustix::io::Errno::EXIST) => continue,
-                    Err(e) => return Err(e.into()),
+        /// Writes `bytes` to the temporary file that [`Dir::commit_file`] renames to `name`.
+        pub fn stage_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+            let tmp = temp_name(name);
+            let flags =
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let mode = Mode::from_raw_mode(0o644);
+            let fd = match rustix::fs::openat(&self.fd, tmp.as_str(), flags, mode) {
+                // Only a run that died with this process's id can have left it (the directory
+                // is locked): it is a leftover, replaced.
+                Err(rustix::io::Errno::EXIST) => {
+                    rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty())?;
+                    rustix::fs::openat(&self.fd, tmp.as_str(), flags, mode)?
                 }
+                other => other?,
             };
+            let file = std::fs::File::from(fd);
             let result = (|| {
                 // Generated manifests are ordinary, readable files, whatever the umask.
-                rustix::fs::fchmod(&file, Mode::from_raw_mode(0o644))?;
-                (&file).write_all(bytes)?;
-                drop(file);
-                rustix::fs::renameat(&self.fd, tmp.as_str(), &self.fd, name)?;
-                Ok(())
+                rustix::fs::fchmod(&file, mode)?;
+                (&file).write_all(bytes)
             })();
             if result.is_err() {
                 let _ = rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty());
             }
             result
+        }
+
+        /// Renames the file staged for `name` over it: the replacement is atomic.
+        pub fn commit_file(&self, name: &str) -> io::Result<()> {
+            Ok(rustix::fs::renameat(
+                &self.fd,
+                temp_name(name).as_str(),
+                &self.fd,
+                name,
+            )?)
+        }
+
+        /// Removes the file staged for `name`.
+        pub fn unstage_file(&self, name: &str) -> io::Result<()> {
+            Ok(rustix::fs::unlinkat(
+                &self.fd,
+                temp_name(name).as_str(),
+                AtFlags::empty(),
+            )?)
         }
 
         /// Removes the file (or link) `name`; never follows it.
@@ -206,12 +217,14 @@ mod portable {
             }
             Self::open(&path)
         }
-        pub fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-            let tmp = self.path.join(temp_name());
-            std::fs::write(&tmp, bytes)?;
-            std::fs::rename(&tmp, self.path.join(name)).inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })
+        pub fn stage_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+            std::fs::write(self.path.join(temp_name(name)), bytes)
+        }
+        pub fn commit_file(&self, name: &str) -> io::Result<()> {
+            std::fs::rename(self.path.join(temp_name(name)), self.path.join(name))
+        }
+        pub fn unstage_file(&self, name: &str) -> io::Result<()> {
+            std::fs::remove_file(self.path.join(temp_name(name)))
         }
         pub fn remove_file(&self, name: &str) -> io::Result<()> {
             std::fs::remove_file(self.path.join(name))

@@ -1,0 +1,273 @@
+//! The survey: what is on disk, against the paths of the layout, before anything is rendered.
+//! Everything that can be known from paths alone is found here (a link or a file where a
+//! directory must be, files that will be created or deleted, leftovers of an interrupted run),
+//! so that a conflict stops the run before a template runs, and the destructive-change gate
+//! sees every deletion.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::{err, is_owned, Change, Leftover, OutputError, Plan, GENERATED_DIRS, TEMP_PREFIX};
+use crate::par;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    File,
+    Dir,
+    Link,
+    Other,
+}
+
+/// Compares the paths of the layout with the directory `root`; reads, never writes. The plan
+/// holds the files that will be created or deleted (with their old text, read on every core);
+/// which existing files change is found when they are rendered (see [`super::Output::stage`]).
+pub fn survey(root: &Path, paths: impl Iterator<Item = String>) -> Result<Plan, Vec<OutputError>> {
+    let entries = existing_entries(root)?;
+    let mut paths: Vec<String> = paths.collect();
+    paths.sort_unstable();
+    let mut plan = Plan::default();
+    let mut errors = Vec::new();
+    let mut checked_dirs = BTreeSet::new();
+
+    for rel in &paths {
+        // Every directory on the way must be a real directory (or not exist yet).
+        let mut blocked = false;
+        for (end, _) in rel.match_indices('/') {
+            let ancestor = &rel[..end];
+            if !checked_dirs.insert(ancestor) {
+                continue;
+            }
+            match entries.get(ancestor) {
+                None | Some(Kind::Dir) => {}
+                Some(Kind::Link) => {
+                    blocked = true;
+                    errors.push(err(&root.join(ancestor), "is a symbolic link; tenantc never follows links inside its output directory: remove it"));
+                }
+                Some(_) => {
+                    blocked = true;
+                    errors.push(err(
+                        &root.join(ancestor),
+                        "is a file where tenantc needs a directory: move it away",
+                    ));
+                }
+            }
+        }
+        if blocked {
+            continue;
+        }
+        match entries.get(rel) {
+            None => {
+                plan.changes.insert(rel.clone(), Change::Create);
+            }
+            Some(Kind::File) => {}
+            Some(Kind::Link) => errors.push(err(&root.join(rel), "is a symbolic link; tenantc never follows or replaces links inside its output directory: remove it")),
+            Some(_) => errors.push(err(&root.join(rel), "is not a regular file: move it away")),
+        }
+    }
+
+    // Files tenantc generated earlier and no longer produces.
+    let stale: Vec<&String> = entries
+        .iter()
+        .filter(|(rel, kind)| {
+            **kind == Kind::File
+                && paths.binary_search(rel).is_err()
+                && !file_name(rel).starts_with(TEMP_PREFIX)
+        })
+        .map(|(rel, _)| rel)
+        .collect();
+    let olds = par::map(&stale, |rel| fs::read(root.join(rel)));
+    for (rel, old) in stale.into_iter().zip(olds) {
+        // A file that cannot be read cannot be shown to be tenantc's: it is left alone.
+        if let Ok(bytes) = old {
+            if is_owned(&bytes) {
+                plan.changes.insert(
+                    rel.clone(),
+                    Change::Delete {
+                        old: String::from_utf8_lossy(&bytes).into_owned(),
+                    },
+                );
+            }
+        }
+    }
+
+    plan.leftovers = leftovers(&entries, &paths);
+    plan.entries = entries;
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(errors)
+    }
+}
+
+fn existing_entries(root: &Path) -> Result<BTreeMap<String, Kind>, Vec<OutputError>> {
+    let mut entries = BTreeMap::new();
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(vec![err(
+                root,
+                "the output path exists and is not a directory",
+            )])
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(entries),
+        Err(e) => {
+            return Err(vec![err(
+                root,
+                format!("cannot read the output directory: {e}"),
+            )])
+        }
+    }
+    // The top two levels (the root, `tenants/`, `shared/`) on this thread; then the directories
+    // found at the second level, one per tenant or shared namespace, on every core.
+    let (top, mut errors) = walk(root, root, Some(2));
+    let subdirs: Vec<PathBuf> = top
+        .iter()
+        .filter(|(rel, kind)| *kind == Kind::Dir && rel.contains('/'))
+        .map(|(rel, _)| root.join(rel))
+        .collect();
+    entries.extend(top);
+    for (found, errs) in par::map(&subdirs, |dir| walk(root, dir, None)) {
+        entries.extend(found);
+        errors.extend(errs);
+    }
+    if errors.is_empty() {
+        Ok(entries)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The entries below `dir` (to `max_depth`), named relative to `root`.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    max_depth: Option<usize>,
+) -> (Vec<(String, Kind)>, Vec<OutputError>) {
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    // follow_links(false): a link inside the output is an entry of its own, never a way out.
+    let walker = WalkDir::new(dir).follow_links(false).min_depth(1);
+    let walker = match max_depth {
+        Some(d) => walker.max_depth(d),
+        None => walker,
+    };
+    for entry in walker {
+        match entry {
+            Ok(e) => {
+                let t = e.file_type();
+                let kind = if t.is_symlink() {
+                    Kind::Link
+                } else if t.is_dir() {
+                    Kind::Dir
+                } else if t.is_file() {
+                    Kind::File
+                } else {
+                    Kind::Other
+                };
+                entries.push((relative(root, e.path()), kind));
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_owned();
+                errors.push(err(
+                    &path,
+                    format!(
+                        "cannot read: {}",
+                        e.io_error()
+                            .map_or_else(|| e.to_string(), |io| io.to_string())
+                    ),
+                ));
+            }
+        }
+    }
+    (entries, errors)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+pub(super) fn file_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
+}
+
+/// Temporary files anywhere, and empty directories below [`GENERATED_DIRS`] that no file of the
+/// layout (`paths`) needs (directories holding only such leftovers count as empty).
+fn leftovers(entries: &BTreeMap<String, Kind>, paths: &[String]) -> Vec<Leftover> {
+    let mut out = Vec::new();
+    let mut occupied = BTreeSet::new();
+    for (rel, kind) in entries {
+        let temp = *kind == Kind::File && file_name(rel).starts_with(TEMP_PREFIX);
+        if temp {
+            out.push(Leftover::TempFile(rel.clone()));
+        }
+        if *kind != Kind::Dir && !temp {
+            for (end, _) in rel.match_indices('/') {
+                occupied.insert(&rel[..end]);
+            }
+        }
+    }
+    for rel in paths {
+        for (end, _) in rel.match_indices('/') {
+            occupied.insert(&rel[..end]);
+        }
+    }
+    let generated = |rel: &str| {
+        GENERATED_DIRS
+            .iter()
+            .any(|g| rel == *g || rel.starts_with(&format!("{g}/")))
+    };
+    for (rel, kind) in entries {
+        if *kind == Kind::Dir && generated(rel) && !occupied.contains(rel.as_str()) {
+            out.push(Leftover::EmptyDir(rel.clone()));
+        }
+    }
+    out
+}
+
+/// Every directory the plan changes, or the nearest existing ancestor of one it creates, must
+/// be writable: `--check` reports it as the compile would.
+pub(super) fn unwritable(root: &Path, plan: &Plan) -> Vec<OutputError> {
+    let mut dirs = BTreeSet::new();
+    let touched = plan
+        .changes
+        .keys()
+        .map(String::as_str)
+        .chain(plan.leftovers.iter().map(Leftover::path));
+    for rel in touched {
+        dirs.insert(existing_dir(&plan.entries, rel));
+    }
+    if !root.exists() {
+        return Vec::new();
+    }
+    dirs.into_iter()
+        .filter(|rel| {
+            super::Dir::open(&root.join(rel))
+                .map(|d| !d.writable())
+                .unwrap_or(true)
+        })
+        .map(|rel| unwritable_error(&root.join(rel)))
+        .collect()
+}
+
+/// The nearest existing directory that holds `rel` (`""`: the root).
+pub(super) fn existing_dir<'a>(entries: &BTreeMap<String, Kind>, rel: &'a str) -> &'a str {
+    let mut dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    while !dir.is_empty() && entries.get(dir) != Some(&Kind::Dir) {
+        dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
+    }
+    dir
+}
+
+pub(super) fn unwritable_error(dir: &Path) -> OutputError {
+    err(
+        dir,
+        "cannot be written (permission denied); tenantc has to change files here: fix the permissions",
+    )
+}
