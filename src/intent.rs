@@ -51,7 +51,8 @@ pub struct NamespaceIntent {
     pub role: Role,
     /// The tenant that owns it; for a shared namespace, `None`.
     pub tenant: Option<TenantName>,
-    pub labels: Arc<BTreeMap<String, String>>,
+    /// Keys and values are shared with every other namespace's equal ones.
+    pub labels: Arc<BTreeMap<Arc<str>, Arc<str>>>,
     pub annotations: Arc<BTreeMap<String, String>>,
     /// The owner's namespaces, this one included: allowed both ways on every port.
     pub same_owner: Arc<BTreeSet<NamespaceName>>,
@@ -290,39 +291,50 @@ pub fn intent_of(config: &Config) -> Intent {
             in_mesh: m.pods.in_mesh,
         }
     });
-    let base_labels = |role_label: (&str, &str), user: &Labels| {
-        let mut labels: BTreeMap<String, String> = user
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        labels.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
-        labels.insert(role_label.0.into(), role_label.1.into());
-        if let Some(c) = &config.cluster.name {
-            labels.insert(LABEL_CLUSTER.into(), c.to_string());
-        }
-        if let Some(m) = &config.mesh {
-            if m.mode == DataplaneMode::Ambient {
-                labels.insert(LABEL_DATAPLANE_MODE.into(), "ambient".into());
-                if let Some(rev) = &m.revision {
-                    labels.insert(LABEL_REVISION.into(), rev.to_string());
-                }
-            } else {
-                match &m.revision {
-                    Some(rev) => labels.insert(LABEL_REVISION.into(), rev.to_string()),
-                    None => labels.insert(LABEL_INJECTION.into(), "enabled".into()),
-                };
+    // The labels the compiler sets on every namespace, shared by all.
+    let mut common: BTreeMap<Arc<str>, Arc<str>> = BTreeMap::new();
+    common.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
+    if let Some(c) = &config.cluster.name {
+        common.insert(LABEL_CLUSTER.into(), c.as_str().into());
+    }
+    if let Some(m) = &config.mesh {
+        if m.mode == DataplaneMode::Ambient {
+            common.insert(LABEL_DATAPLANE_MODE.into(), "ambient".into());
+            if let Some(rev) = &m.revision {
+                common.insert(LABEL_REVISION.into(), rev.as_str().into());
             }
+        } else {
+            match &m.revision {
+                Some(rev) => common.insert(LABEL_REVISION.into(), rev.as_str().into()),
+                None => common.insert(LABEL_INJECTION.into(), "enabled".into()),
+            };
         }
+    }
+    let (tenant_key, shared_key): (Arc<str>, Arc<str>) = (LABEL_TENANT.into(), LABEL_SHARED.into());
+    let yes: Arc<str> = "true".into();
+    let base_labels = |role_label: (&Arc<str>, Arc<str>), user: &Labels| {
+        let mut labels: BTreeMap<Arc<str>, Arc<str>> =
+            user.iter().map(|(k, v)| (k.to_arc(), v.to_arc())).collect();
+        labels.extend(common.iter().map(|(k, v)| (k.clone(), v.clone())));
+        labels.insert(role_label.0.clone(), role_label.1);
         labels
     };
-    // The user's annotations and the ones that keep a sync from deleting the namespace.
-    let strings = |a: &crate::model::Annotations| {
-        let mut out: BTreeMap<String, String> =
-            a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        for (k, v) in PROTECTION {
-            out.insert(k.into(), v.into());
-        }
-        out
+    // The user's annotations and the ones that keep a sync from deleting the namespace; equal
+    // ones (most namespaces have no annotation of the user's) are shared.
+    let mut annotations_of: BTreeMap<&crate::model::Annotations, Arc<BTreeMap<String, String>>> =
+        BTreeMap::new();
+    let mut strings = |a| {
+        annotations_of
+            .entry(a)
+            .or_insert_with(|| {
+                let mut out: BTreeMap<String, String> =
+                    a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                for (k, v) in PROTECTION {
+                    out.insert(k.into(), v.into());
+                }
+                Arc::new(out)
+            })
+            .clone()
     };
     let graph = Grants::of(config);
     let dns = Arc::new(config.platform.dns.clone());
@@ -344,8 +356,8 @@ pub fn intent_of(config: &Config) -> Intent {
             name: name.clone(),
             role: Role::Shared,
             tenant: None,
-            labels: Arc::new(base_labels((LABEL_SHARED, "true"), &shared.labels)),
-            annotations: Arc::new(strings(&shared.annotations)),
+            labels: Arc::new(base_labels((&shared_key, yes.clone()), &shared.labels)),
+            annotations: strings(&shared.annotations),
             same_owner: Arc::new([name.clone()].into_iter().collect()),
             consumers: graph.namespaces_of(&shared.consumers, Some(&me)),
             consumer_ports: shared.ports.clone(),
@@ -374,8 +386,8 @@ pub fn intent_of(config: &Config) -> Intent {
             &mut interned,
         )
         .map(Arc::new);
-        let labels = Arc::new(base_labels((LABEL_TENANT, tname.as_str()), &tenant.labels));
-        let annotations = Arc::new(strings(&tenant.annotations));
+        let labels = Arc::new(base_labels((&tenant_key, tname.to_arc()), &tenant.labels));
+        let annotations = strings(&tenant.annotations);
         let same_owner = Arc::new(tenant.namespaces.clone());
         for ns in &tenant.namespaces {
             let expose = tenant.expose.get(ns);
@@ -406,14 +418,14 @@ pub fn intent_of(config: &Config) -> Intent {
     let mut retired = BTreeMap::new();
     for (name, r) in &config.retired {
         let (tenant, owner_label) = match &r.owner {
-            RetiredOwner::Tenant(t) => (Some(t.clone()), (LABEL_TENANT, t.as_str())),
-            RetiredOwner::Shared => (None, (LABEL_SHARED, "true")),
+            RetiredOwner::Tenant(t) => (Some(t.clone()), (&tenant_key, t.to_arc())),
+            RetiredOwner::Shared => (None, (&shared_key, yes.clone())),
         };
         let mut labels = base_labels(owner_label, &r.labels);
         // Nothing of the mesh applies: its pods could not reach istiod anyway.
         labels.remove(LABEL_INJECTION);
         labels.remove(LABEL_REVISION);
-        labels.insert(LABEL_RETIRED.into(), "true".into());
+        labels.insert(LABEL_RETIRED.into(), yes.clone());
         retired.insert(name.clone(), tenant.clone());
         namespaces.insert(
             name.clone(),
@@ -422,7 +434,7 @@ pub fn intent_of(config: &Config) -> Intent {
                 role: Role::Retired,
                 tenant,
                 labels: Arc::new(labels),
-                annotations: Arc::new(strings(&r.annotations)),
+                annotations: strings(&r.annotations),
                 same_owner: Arc::default(),
                 consumers: BTreeSet::new(),
                 consumer_ports: BTreeSet::new(),
@@ -1071,8 +1083,8 @@ namespaces = ["acme", "acme-jobs"]
             [ns("acme"), ns("acme-jobs")].into()
         );
         assert_eq!(i.namespaces[&ns("common")].consumers.len(), 3);
-        assert_eq!(globex.labels["istio-injection"], "enabled");
-        assert_eq!(globex.labels["tenantc.dev/tenant"], "globex");
+        assert_eq!(&*globex.labels["istio-injection"], "enabled");
+        assert_eq!(&*globex.labels["tenantc.dev/tenant"], "globex");
     }
 
     #[test]

@@ -27,6 +27,11 @@ macro_rules! checked_string {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The text, sharing this value's allocation.
+            pub fn to_arc(&self) -> Arc<str> {
+                self.0.clone()
+            }
         }
 
         impl fmt::Display for $name {
