@@ -51,7 +51,8 @@ pub struct NamespaceIntent {
     pub role: Role,
     /// The tenant that owns it; for a shared namespace, `None`.
     pub tenant: Option<TenantName>,
-    pub labels: Arc<BTreeMap<String, String>>,
+    /// Keys and values are shared with every other namespace's equal ones.
+    pub labels: Arc<BTreeMap<Arc<str>, Arc<str>>>,
     pub annotations: Arc<BTreeMap<String, String>>,
     /// The owner's namespaces, this one included: allowed both ways on every port.
     pub same_owner: Arc<BTreeSet<NamespaceName>>,
@@ -183,10 +184,10 @@ pub struct MonitoringIntent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MeshIntent {
     pub namespace: NamespaceName,
-    pub pod_labels: Labels,
+    pub pod_labels: Arc<Labels>,
     pub xds_port: Port,
     /// The Sidecar's egress hosts, sorted and unique (sidecar mode).
-    pub hosts: BTreeSet<String>,
+    pub hosts: BTreeSet<Arc<str>>,
     pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
     /// `mode = "ambient"`: no Sidecar, no istiod egress, HBONE and probe ingress in the policies.
     pub ambient: bool,
@@ -242,18 +243,25 @@ pub fn intent_of(config: &Config) -> Intent {
         domain = config.cluster.domain
     );
     let kube_api_host = format!("default/kubernetes.default.svc.{}", config.cluster.domain);
-    let mesh_for = |own: BTreeSet<String>, calls: &[Call], kube_api: bool| {
+    let mut interned = Interned::default();
+    let mesh_pod_labels = config.mesh.as_ref().map(|m| Arc::new(m.pod_labels.clone()));
+    let mesh_for = |own: &mut dyn Iterator<Item = String>,
+                    calls: &[Call],
+                    kube_api: bool,
+                    interned: &mut Interned| {
         config.mesh.as_ref().map(|m| {
-            let mut hosts = own;
-            hosts.extend(calls.iter().map(|c| format!("{}/*", c.namespace)));
-            hosts.insert(format!("{}/*", m.namespace));
-            hosts.insert(dns_host.clone());
+            let mut hosts: BTreeSet<Arc<str>> = own.map(|h| interned.host(h)).collect();
+            for c in calls {
+                hosts.insert(interned.host(format!("{}/*", c.namespace)));
+            }
+            hosts.insert(interned.host(format!("{}/*", m.namespace)));
+            hosts.insert(interned.host(dns_host.clone()));
             if kube_api {
-                hosts.insert(kube_api_host.clone());
+                hosts.insert(interned.host(kube_api_host.clone()));
             }
             MeshIntent {
                 namespace: m.namespace.clone(),
-                pod_labels: m.pod_labels.clone(),
+                pod_labels: mesh_pod_labels.clone().unwrap_or_default(),
                 xds_port: ISTIOD_XDS_PORT,
                 hosts,
                 outbound_traffic_policy: m.outbound_traffic_policy,
@@ -283,39 +291,50 @@ pub fn intent_of(config: &Config) -> Intent {
             in_mesh: m.pods.in_mesh,
         }
     });
-    let base_labels = |role_label: (&str, &str), user: &Labels| {
-        let mut labels: BTreeMap<String, String> = user
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        labels.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
-        labels.insert(role_label.0.into(), role_label.1.into());
-        if let Some(c) = &config.cluster.name {
-            labels.insert(LABEL_CLUSTER.into(), c.to_string());
-        }
-        if let Some(m) = &config.mesh {
-            if m.mode == DataplaneMode::Ambient {
-                labels.insert(LABEL_DATAPLANE_MODE.into(), "ambient".into());
-                if let Some(rev) = &m.revision {
-                    labels.insert(LABEL_REVISION.into(), rev.to_string());
-                }
-            } else {
-                match &m.revision {
-                    Some(rev) => labels.insert(LABEL_REVISION.into(), rev.to_string()),
-                    None => labels.insert(LABEL_INJECTION.into(), "enabled".into()),
-                };
+    // The labels the compiler sets on every namespace, shared by all.
+    let mut common: BTreeMap<Arc<str>, Arc<str>> = BTreeMap::new();
+    common.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
+    if let Some(c) = &config.cluster.name {
+        common.insert(LABEL_CLUSTER.into(), c.as_str().into());
+    }
+    if let Some(m) = &config.mesh {
+        if m.mode == DataplaneMode::Ambient {
+            common.insert(LABEL_DATAPLANE_MODE.into(), "ambient".into());
+            if let Some(rev) = &m.revision {
+                common.insert(LABEL_REVISION.into(), rev.as_str().into());
             }
+        } else {
+            match &m.revision {
+                Some(rev) => common.insert(LABEL_REVISION.into(), rev.as_str().into()),
+                None => common.insert(LABEL_INJECTION.into(), "enabled".into()),
+            };
         }
+    }
+    let (tenant_key, shared_key): (Arc<str>, Arc<str>) = (LABEL_TENANT.into(), LABEL_SHARED.into());
+    let yes: Arc<str> = "true".into();
+    let base_labels = |role_label: (&Arc<str>, Arc<str>), user: &Labels| {
+        let mut labels: BTreeMap<Arc<str>, Arc<str>> =
+            user.iter().map(|(k, v)| (k.to_arc(), v.to_arc())).collect();
+        labels.extend(common.iter().map(|(k, v)| (k.clone(), v.clone())));
+        labels.insert(role_label.0.clone(), role_label.1);
         labels
     };
-    // The user's annotations and the ones that keep a sync from deleting the namespace.
-    let strings = |a: &crate::model::Annotations| {
-        let mut out: BTreeMap<String, String> =
-            a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        for (k, v) in PROTECTION {
-            out.insert(k.into(), v.into());
-        }
-        out
+    // The user's annotations and the ones that keep a sync from deleting the namespace; equal
+    // ones (most namespaces have no annotation of the user's) are shared.
+    let mut annotations_of: BTreeMap<&crate::model::Annotations, Arc<BTreeMap<String, String>>> =
+        BTreeMap::new();
+    let mut strings = |a| {
+        annotations_of
+            .entry(a)
+            .or_insert_with(|| {
+                let mut out: BTreeMap<String, String> =
+                    a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                for (k, v) in PROTECTION {
+                    out.insert(k.into(), v.into());
+                }
+                Arc::new(out)
+            })
+            .clone()
     };
     let graph = Grants::of(config);
     let dns = Arc::new(config.platform.dns.clone());
@@ -325,26 +344,32 @@ pub fn intent_of(config: &Config) -> Intent {
     let mut namespaces = BTreeMap::new();
     for (name, shared) in &config.shared {
         let me = Consumer::Shared(name.clone());
-        let calls = graph.calls_of(&me);
-        let outside = graph.outside_of(&me, false);
+        let egress = interned.egress(graph.calls_of(&me));
+        let outside = interned.outside(&graph, &me, false);
+        let mesh = mesh_for(
+            &mut std::iter::once("./*".to_owned()),
+            &egress.calls,
+            false,
+            &mut interned,
+        );
         let intent = NamespaceIntent {
             name: name.clone(),
             role: Role::Shared,
             tenant: None,
-            labels: Arc::new(base_labels((LABEL_SHARED, "true"), &shared.labels)),
-            annotations: Arc::new(strings(&shared.annotations)),
+            labels: Arc::new(base_labels((&shared_key, yes.clone()), &shared.labels)),
+            annotations: strings(&shared.annotations),
             same_owner: Arc::new([name.clone()].into_iter().collect()),
             consumers: graph.namespaces_of(&shared.consumers, Some(&me)),
             consumer_ports: shared.ports.clone(),
-            shared_egress: Arc::new(groups(&calls, |r| matches!(r, Rule::Shared { .. }))),
-            exposed_egress: Arc::new(groups(&calls, |r| matches!(r, Rule::Exposed { .. }))),
-            service_entries: Arc::new(graph.service_entries(&outside)),
-            outside: Arc::new(outside),
+            calls: egress.calls,
+            shared_egress: egress.shared,
+            exposed_egress: egress.exposed,
+            outside: outside.flows,
+            service_entries: outside.service_entries,
             dns: dns.clone(),
             ingress_controller: ingress.clone().filter(|_| shared.ingress),
             monitoring: monitoring.clone(),
-            mesh: mesh_for(["./*".to_owned()].into_iter().collect(), &calls, false).map(Arc::new),
-            calls: Arc::new(calls),
+            mesh: mesh.map(Arc::new),
         };
         namespaces.insert(name.clone(), intent);
     }
@@ -352,19 +377,18 @@ pub fn intent_of(config: &Config) -> Intent {
     for (tname, tenant) in &config.tenants {
         tenants.insert(tname.clone(), tenant.namespaces.clone());
         let me = Consumer::Tenant(tname.clone());
-        let calls = graph.calls_of(&me);
-        let outside = graph.outside_of(&me, tenant.kube_api);
-        let service_entries = Arc::new(graph.service_entries(&outside));
-        let own_hosts: BTreeSet<String> =
-            tenant.namespaces.iter().map(|n| format!("{n}/*")).collect();
-        let mesh = mesh_for(own_hosts, &calls, tenant.kube_api).map(Arc::new);
-        let labels = Arc::new(base_labels((LABEL_TENANT, tname.as_str()), &tenant.labels));
-        let annotations = Arc::new(strings(&tenant.annotations));
+        let egress = interned.egress(graph.calls_of(&me));
+        let outside = interned.outside(&graph, &me, tenant.kube_api);
+        let mesh = mesh_for(
+            &mut tenant.namespaces.iter().map(|n| format!("{n}/*")),
+            &egress.calls,
+            tenant.kube_api,
+            &mut interned,
+        )
+        .map(Arc::new);
+        let labels = Arc::new(base_labels((&tenant_key, tname.to_arc()), &tenant.labels));
+        let annotations = strings(&tenant.annotations);
         let same_owner = Arc::new(tenant.namespaces.clone());
-        let shared_egress = Arc::new(groups(&calls, |r| matches!(r, Rule::Shared { .. })));
-        let exposed_egress = Arc::new(groups(&calls, |r| matches!(r, Rule::Exposed { .. })));
-        let calls = Arc::new(calls);
-        let outside = Arc::new(outside);
         for ns in &tenant.namespaces {
             let expose = tenant.expose.get(ns);
             let intent = NamespaceIntent {
@@ -378,11 +402,11 @@ pub fn intent_of(config: &Config) -> Intent {
                     .map(|e| graph.namespaces_of(&e.consumers, Some(&me)))
                     .unwrap_or_default(),
                 consumer_ports: expose.map(|e| e.ports.clone()).unwrap_or_default(),
-                shared_egress: shared_egress.clone(),
-                exposed_egress: exposed_egress.clone(),
-                calls: calls.clone(),
-                outside: outside.clone(),
-                service_entries: service_entries.clone(),
+                shared_egress: egress.shared.clone(),
+                exposed_egress: egress.exposed.clone(),
+                calls: egress.calls.clone(),
+                outside: outside.flows.clone(),
+                service_entries: outside.service_entries.clone(),
                 dns: dns.clone(),
                 ingress_controller: ingress.clone().filter(|_| tenant.ingress.contains(ns)),
                 monitoring: monitoring.clone(),
@@ -394,14 +418,14 @@ pub fn intent_of(config: &Config) -> Intent {
     let mut retired = BTreeMap::new();
     for (name, r) in &config.retired {
         let (tenant, owner_label) = match &r.owner {
-            RetiredOwner::Tenant(t) => (Some(t.clone()), (LABEL_TENANT, t.as_str())),
-            RetiredOwner::Shared => (None, (LABEL_SHARED, "true")),
+            RetiredOwner::Tenant(t) => (Some(t.clone()), (&tenant_key, t.to_arc())),
+            RetiredOwner::Shared => (None, (&shared_key, yes.clone())),
         };
         let mut labels = base_labels(owner_label, &r.labels);
         // Nothing of the mesh applies: its pods could not reach istiod anyway.
         labels.remove(LABEL_INJECTION);
         labels.remove(LABEL_REVISION);
-        labels.insert(LABEL_RETIRED.into(), "true".into());
+        labels.insert(LABEL_RETIRED.into(), yes.clone());
         retired.insert(name.clone(), tenant.clone());
         namespaces.insert(
             name.clone(),
@@ -410,7 +434,7 @@ pub fn intent_of(config: &Config) -> Intent {
                 role: Role::Retired,
                 tenant,
                 labels: Arc::new(labels),
-                annotations: Arc::new(strings(&r.annotations)),
+                annotations: strings(&r.annotations),
                 same_owner: Arc::default(),
                 consumers: BTreeSet::new(),
                 consumer_ports: BTreeSet::new(),
@@ -469,6 +493,71 @@ fn groups(calls: &[Call], keep: impl Fn(&Rule) -> bool) -> Vec<PortGroup> {
             namespaces,
         })
         .collect()
+}
+
+/// A namespace's calls to other owners, and the same grouped by ports.
+#[derive(Clone)]
+struct Egress {
+    calls: Arc<Vec<Call>>,
+    shared: Arc<Vec<PortGroup>>,
+    exposed: Arc<Vec<PortGroup>>,
+}
+
+/// A namespace's flows out of the cluster, and the ServiceEntries its sidecars need for them.
+#[derive(Clone)]
+struct Outside {
+    flows: Arc<Vec<OutsideFlow>>,
+    service_entries: Arc<Vec<ServiceEntryIntent>>,
+}
+
+/// What namespaces of different owners have in common, built once and shared: most tenants
+/// consume the same shared and external entries, so their calls, port groups, outside flows and
+/// ServiceEntries are equal, and so are the Sidecar hosts of those calls. At 100,000 tenants the
+/// copies were most of the intent's memory.
+#[derive(Default)]
+struct Interned<'a> {
+    egress: BTreeMap<Arc<Vec<Call>>, Egress>,
+    outside: BTreeMap<(Vec<&'a ExternalName>, bool), Outside>,
+    hosts: BTreeSet<Arc<str>>,
+}
+
+impl<'a> Interned<'a> {
+    fn egress(&mut self, calls: Vec<Call>) -> Egress {
+        if let Some(e) = self.egress.get(&calls) {
+            return e.clone();
+        }
+        let e = Egress {
+            shared: Arc::new(groups(&calls, |r| matches!(r, Rule::Shared { .. }))),
+            exposed: Arc::new(groups(&calls, |r| matches!(r, Rule::Exposed { .. }))),
+            calls: Arc::new(calls),
+        };
+        self.egress.insert(e.calls.clone(), e.clone());
+        e
+    }
+
+    fn outside(&mut self, grants: &Grants<'a>, me: &Consumer, kube_api: bool) -> Outside {
+        let key = (grants.externals_of(me), kube_api);
+        if let Some(o) = self.outside.get(&key) {
+            return o.clone();
+        }
+        let flows = grants.outside_of(&key.0, kube_api);
+        let o = Outside {
+            service_entries: Arc::new(grants.service_entries(&flows)),
+            flows: Arc::new(flows),
+        };
+        self.outside.insert(key, o.clone());
+        o
+    }
+
+    /// `host`, shared with every equal one.
+    fn host(&mut self, host: String) -> Arc<str> {
+        if let Some(h) = self.hosts.get(host.as_str()) {
+            return h.clone();
+        }
+        let h: Arc<str> = host.into();
+        self.hosts.insert(h.clone());
+        h
+    }
 }
 
 /// Who may use what, looked up per consumer: the config's grants indexed once, so that building
@@ -596,9 +685,8 @@ impl<'a> Grants<'a> {
         out
     }
 
-    /// The destinations outside the cluster `me` may reach.
-    fn outside_of(&self, me: &Consumer, kube_api: bool) -> Vec<OutsideFlow> {
-        let cluster = &self.config.cluster;
+    /// The external entries `me` may reach, sorted and unique.
+    fn externals_of(&self, me: &Consumer) -> Vec<&'a ExternalName> {
         let every_tenant = match me {
             Consumer::Tenant(_) => &self.externals_of_every_tenant[..],
             Consumer::Shared(_) => &[],
@@ -613,8 +701,16 @@ impl<'a> Grants<'a> {
             .collect();
         names.sort();
         names.dedup();
+        names
+    }
+
+    /// The destinations outside the cluster of a namespace that uses the external entries
+    /// `names` ([`Self::externals_of`]), and the Kubernetes API when `kube_api`.
+    fn outside_of(&self, names: &[&ExternalName], kube_api: bool) -> Vec<OutsideFlow> {
+        let cluster = &self.config.cluster;
         let mut out: Vec<OutsideFlow> = names
-            .into_iter()
+            .iter()
+            .copied()
             .filter_map(|name| Some((name, self.config.externals.get(name)?)))
             .map(|(name, e)| OutsideFlow {
                 rule: Rule::External { name: name.clone() },
@@ -961,7 +1057,14 @@ namespaces = ["acme", "acme-jobs"]
         let called: Vec<&str> = acme.calls.iter().map(|c| c.namespace.as_str()).collect();
         assert_eq!(called, ["common", "payments"]);
         assert_eq!(acme.shared_egress.len(), 1, "one rule: both on every port");
-        let hosts: Vec<_> = acme.mesh.as_ref().unwrap().hosts.iter().cloned().collect();
+        let hosts: Vec<&str> = acme
+            .mesh
+            .as_ref()
+            .unwrap()
+            .hosts
+            .iter()
+            .map(|h| &**h)
+            .collect();
         assert_eq!(
             hosts,
             [
@@ -980,8 +1083,8 @@ namespaces = ["acme", "acme-jobs"]
             [ns("acme"), ns("acme-jobs")].into()
         );
         assert_eq!(i.namespaces[&ns("common")].consumers.len(), 3);
-        assert_eq!(globex.labels["istio-injection"], "enabled");
-        assert_eq!(globex.labels["tenantc.dev/tenant"], "globex");
+        assert_eq!(&*globex.labels["istio-injection"], "enabled");
+        assert_eq!(&*globex.labels["tenantc.dev/tenant"], "globex");
     }
 
     #[test]

@@ -5,22 +5,32 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 /// Defines a string newtype whose only constructor checks a rule.
+///
+/// The text is an `Arc<str>`: a namespace name is cloned into the consumer sets, calls and port
+/// groups of every namespace that reaches it, and a clone then shares the one allocation (at
+/// 100,000 tenants the copies were a large part of the intent's memory).
 macro_rules! checked_string {
     ($(#[$doc:meta])* $name:ident, $check:path) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Checks `value` against the rule; the error says, in the user's words, what is wrong.
             pub fn new(value: &str) -> Result<Self, String> {
-                $check(value).map(|()| Self(value.to_owned()))
+                $check(value).map(|()| Self(Arc::from(value)))
             }
 
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// The text, sharing this value's allocation.
+            pub fn to_arc(&self) -> Arc<str> {
+                self.0.clone()
             }
         }
 

@@ -326,7 +326,7 @@ fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         };
         for key in [LABEL_INJECTION, LABEL_REVISION, LABEL_DATAPLANE_MODE] {
             if let Some(want) = ns.labels.get(key) {
-                if doc.labels.get(key) != Some(want) {
+                if doc.labels.get(key).map(String::as_str) != Some(&**want) {
                     findings.push(finding(
                         "missing-injection-label",
                         with_objects(
