@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         last = now;
     };
-    let (cfg, _) = tenantc::config_from_file(Path::new(config))?;
+    let (cfg, source) = tenantc::config_from_file(Path::new(config))?;
     lap("load");
     let name = Path::new(config)
         .file_name()
@@ -66,6 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut plan = write::survey(output, layout.paths()).map_err(|e| format!("{e:?}"))?;
     lap("survey");
+    let after =
+        tenantc::lifecycle::Side::of_config(&compiled.config, &compiled.intent, &source, config);
+    lap("lifecycle");
     let fail = |e: write::Failure<_>| format!("{e:?}");
     match (&out, write_it) {
         (Some(out), true) => {
@@ -79,6 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             lap("compare");
         }
     }
+    drop(after);
     println!(
         "{} files, {} changes, {} unchanged",
         layout.paths().count(),

@@ -16,11 +16,20 @@ pub(super) fn of_plan(
     output: &Path,
     plan: &Plan,
 ) -> Report {
-    let after = Side::of_config(
+    // Only a deleted Namespace file can make a destructive change (a created one only takes a
+    // namespace out of the comparison): without one, the config is not read a second time.
+    let deletes_a_namespace = plan.changes.iter().any(|(path, c)| {
+        matches!(c, Change::Delete { .. }) && lifecycle::namespace_of_path(path).is_some()
+    });
+    if !deletes_a_namespace {
+        return Report::default();
+    }
+    let after = Side::of_config_with(
         &compiled.config,
         &compiled.intent,
         source,
         &config.display().to_string(),
+        false,
     );
     let deleted = plan.changes.iter().filter_map(|(path, c)| match c {
         Change::Delete { old } => Some((path.clone(), old.as_str())),
