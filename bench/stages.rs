@@ -74,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Some(out), true) => {
             let staged = out.stage(&mut plan, &rendering).map_err(fail)?;
             lap("stage");
-            out.commit(&plan, &staged)?;
+            out.commit(&plan, &rendering, &staged)?;
             lap("commit");
         }
         _ => {

@@ -192,7 +192,7 @@ pub(super) fn compile(
         failure(e)
     })?;
     progress.stage(&format!("writing {} files", plan.changes.len()));
-    let summary = out.commit(&plan, &staged);
+    let summary = out.commit(&plan, &rendering, &staged);
     progress.done();
     let summary = summary.map_err(Error::Write)?;
     if format == Format::Json {

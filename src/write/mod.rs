@@ -174,39 +174,54 @@ fn err(path: &Path, message: impl Into<String>) -> OutputError {
 
 /// Changes already made when a write failed: the run did not complete, and says what it did.
 #[derive(Debug, thiserror::Error)]
-#[error("{error}{}", done_note(.written, .removed))]
+#[error("{error}{}", done_note(.written, *.written_count, .removed))]
 pub struct ApplyError {
     pub error: OutputError,
-    /// Files written (created or replaced) before the failure, relative to the output directory.
+    /// The first [`ApplyError::SHOWN`] files written (created or replaced) before the failure,
+    /// relative to the output directory.
     pub written: Vec<String>,
+    /// How many files were written before the failure.
+    pub written_count: usize,
     /// Files and directories removed before the failure.
     pub removed: Vec<String>,
 }
 
-fn done_note(written: &[String], removed: &[String]) -> String {
-    if written.is_empty() && removed.is_empty() {
+impl ApplyError {
+    /// How many paths a message names.
+    pub const SHOWN: usize = 20;
+}
+
+fn done_note(written: &[String], written_count: usize, removed: &[String]) -> String {
+    if written_count == 0 && removed.is_empty() {
         return "; nothing was changed before this error".into();
     }
-    let list = |items: &[String]| {
-        let mut shown: Vec<&str> = items.iter().take(20).map(String::as_str).collect();
-        if items.len() > 20 {
+    let list = |items: &[String], count: usize| {
+        let mut shown: Vec<&str> = items
+            .iter()
+            .take(ApplyError::SHOWN)
+            .map(String::as_str)
+            .collect();
+        if count > shown.len() {
             shown.push("…");
         }
         shown.join(", ")
     };
     let mut out = String::from("; before this error, tenantc");
-    if !written.is_empty() {
+    if written_count > 0 {
         out.push_str(&format!(
-            " wrote {} file(s): {}",
-            written.len(),
-            list(written)
+            " wrote {written_count} file(s): {}",
+            list(written, written_count)
         ));
     }
     if !removed.is_empty() {
-        if !written.is_empty() {
+        if written_count > 0 {
             out.push_str(" and");
         }
-        out.push_str(&format!(" removed {}: {}", removed.len(), list(removed)));
+        out.push_str(&format!(
+            " removed {}: {}",
+            removed.len(),
+            list(removed, removed.len())
+        ));
     }
     out.push_str(
         "; each file is whole (old or new); fix the error and run `tenantc compile` again",
