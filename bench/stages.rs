@@ -84,9 +84,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     drop(after);
     println!(
-        "{} files, {} changes, {} unchanged",
+        "{} files: {} created, {} updated, {} deleted, {} unchanged",
         layout.paths().count(),
-        plan.changes.len(),
+        plan.created(),
+        plan.updated(),
+        plan.deleted(),
         plan.unchanged
     );
     Ok(())

@@ -35,10 +35,13 @@ pub(super) fn of_plan(
         Change::Delete { old } => Some((path.clone(), old.as_str())),
         _ => None,
     });
-    let created = plan.changes.iter().filter_map(|(path, c)| match c {
-        Change::Create => Some(path.as_str()),
-        _ => None,
-    });
+    // Before rendering, a Namespace file is created where none exists.
+    let created: Vec<String> = compiled
+        .layout()
+        .paths()
+        .filter(|p| p.ends_with("/namespace.yaml") && !plan.exists(p))
+        .collect();
+    let created = created.iter().map(String::as_str);
     let mut before = lifecycle::side_before_compile(&after, deleted, created);
     // Name the files as the user knows them: under the output directory.
     for held in before.namespaces.values_mut() {

@@ -54,8 +54,11 @@ pub struct Staged {
 /// What one job found.
 struct Found<E> {
     unchanged: usize,
-    /// Indexes of the files that are created or updated, with the unified diff when kept.
+    /// Indexes of the files that are created or updated, with what was kept of each (its text
+    /// or its diff).
     changed: Vec<(usize, Option<String>)>,
+    /// Indexes of the files that are created.
+    created: Vec<usize>,
     errors: Vec<OutputError>,
     render: Option<E>,
 }
@@ -65,6 +68,7 @@ impl<E> Found<E> {
         Self {
             unchanged: 0,
             changed: Vec::new(),
+            created: Vec::new(),
             errors: Vec::new(),
             render: None,
         }
@@ -114,7 +118,7 @@ pub fn compare<S: Source>(
             plan.diffs.insert(source.paths(job).swap_remove(i), d);
         }
     }
-    let errors = unwritable(root, plan);
+    let errors = unwritable(root, plan, &plan.created_paths(source));
     if errors.is_empty() {
         Ok(())
     } else {
@@ -141,7 +145,7 @@ fn render_and_compare<S: Source>(
         }
     };
     for (i, (rel, text)) in paths.iter().zip(texts).enumerate() {
-        let old = if matches!(plan.changes.get(rel), Some(Change::Create)) {
+        let old = if !plan.exists(rel) {
             None
         } else {
             match existing(&root.join(rel), text.as_bytes()) {
@@ -165,6 +169,9 @@ fn render_and_compare<S: Source>(
                 }
             }
         };
+        if old.is_none() {
+            found.created.push(i);
+        }
         match changed(i, old.as_deref(), text) {
             Ok(kept) => found.changed.push((i, kept)),
             Err(e) => found.errors.push(e),
@@ -192,9 +199,10 @@ fn merge<S: Source>(
         }
         let paths = source.paths(job);
         for (i, kept) in f.changed {
-            let rel = &paths[i];
-            if !plan.changes.contains_key(rel) {
-                plan.changes.insert(rel.clone(), Change::Update);
+            if f.created.contains(&i) {
+                plan.created.push((job, i));
+            } else {
+                plan.changes.insert(paths[i].clone(), Change::Update);
             }
             changed.push((job, i, kept));
         }

@@ -22,8 +22,8 @@ pub(super) enum Kind {
 }
 
 /// Compares the paths of the layout with the directory `root`; reads, never writes. The plan
-/// holds the files that will be created or deleted (with their old text, read on every core);
-/// which existing files change is found when they are rendered (see [`super::Output::stage`]).
+/// holds the files that will be deleted (with their old text, read on every core); which files
+/// are created or change is found when they are rendered (see [`super::Output::stage`]).
 pub fn survey(root: &Path, paths: impl Iterator<Item = String>) -> Result<Plan, Vec<OutputError>> {
     let entries = existing_entries(root)?;
     let mut paths: Vec<String> = paths.collect();
@@ -59,10 +59,7 @@ pub fn survey(root: &Path, paths: impl Iterator<Item = String>) -> Result<Plan, 
             continue;
         }
         match entries.get(rel) {
-            None => {
-                plan.changes.insert(rel.clone(), Change::Create);
-            }
-            Some(Kind::File) => {}
+            None | Some(Kind::File) => {}
             Some(Kind::Link) => errors.push(err(&root.join(rel), "is a symbolic link; tenantc never follows or replaces links inside its output directory: remove it")),
             Some(_) => errors.push(err(&root.join(rel), "is not a regular file: move it away")),
         }
@@ -236,11 +233,12 @@ fn leftovers(entries: &BTreeMap<String, Kind>, paths: &[String]) -> Vec<Leftover
 
 /// Every directory the plan changes, or the nearest existing ancestor of one it creates, must
 /// be writable: `--check` reports it as the compile would.
-pub(super) fn unwritable(root: &Path, plan: &Plan) -> Vec<OutputError> {
+pub(super) fn unwritable(root: &Path, plan: &Plan, created: &[String]) -> Vec<OutputError> {
     let mut dirs = BTreeSet::new();
     let touched = plan
         .changes
         .keys()
+        .chain(created)
         .map(String::as_str)
         .chain(plan.leftovers.iter().map(Leftover::path));
     for rel in touched {
