@@ -34,6 +34,25 @@ thread_local! {
     /// The strings of the files one reader thread has parsed (see [`read_files`]).
     static INTERNED: std::cell::RefCell<std::collections::HashSet<std::sync::Arc<str>>> =
         std::cell::RefCell::default();
+    /// The rule lists of the NetworkPolicies one reader thread has parsed.
+    static RULES: std::cell::RefCell<std::collections::HashSet<Rules>> =
+        std::cell::RefCell::default();
+}
+
+/// The `ingress` or `egress` rules of a NetworkPolicy. Most namespaces of a large tree have the
+/// same platform and shared-service policies, so one copy serves every policy with equal rules.
+pub type Rules = std::sync::Arc<[Rule]>;
+
+/// The shared copy of `rules`.
+fn shared_rules(rules: Vec<Rule>) -> Rules {
+    RULES.with_borrow_mut(|set| match set.get(rules.as_slice()) {
+        Some(r) => r.clone(),
+        None => {
+            let r: Rules = rules.into();
+            set.insert(r.clone());
+            r
+        }
+    })
 }
 
 impl Text {
@@ -214,7 +233,7 @@ pub struct Expression {
 }
 
 /// One `from`/`to` entry.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Peer {
     pub pod_selector: Option<Selector>,
@@ -222,7 +241,7 @@ pub struct Peer {
     pub ip_block: Option<IpBlock>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 pub struct IpBlock {
     pub cidr: Text,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -230,7 +249,7 @@ pub struct IpBlock {
 }
 
 /// A port as NetworkPolicy writes it: a number or a named container port.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PortValue {
     Number(i64),
     Name(Text),
@@ -258,7 +277,7 @@ impl<'de> Deserialize<'de> for PortValue {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyPort {
     pub protocol: Option<Text>,
@@ -268,7 +287,7 @@ pub struct PolicyPort {
 
 /// A NetworkPolicy ingress or egress rule, or a Sidecar egress listener: the documents share the
 /// `spec.egress` key, so one lenient struct reads both (fields of the other kind stay empty).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
 pub struct Rule {
     pub from: Option<Vec<Peer>>,
     pub to: Option<Vec<Peer>>,
@@ -475,9 +494,10 @@ pub struct Policy {
     pub policy_types: Option<(bool, bool)>,
     /// Entries of `policyTypes` that are neither `Ingress` nor `Egress`.
     pub unknown_policy_types: Vec<Text>,
-    /// The rules; `reach::Model::build` takes them once it has turned them into grants.
-    pub ingress: Option<Vec<Rule>>,
-    pub egress: Option<Vec<Rule>>,
+    /// The rules; `reach::Model::build` takes them once it has turned them into grants. Shared
+    /// by the policies that spell them the same (see `shared_rules`).
+    pub ingress: Option<Rules>,
+    pub egress: Option<Rules>,
     /// How many rules each direction had, for what remains to say after the rules are taken.
     pub ingress_rules: usize,
     pub egress_rules: usize,
@@ -695,6 +715,7 @@ fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
     }
     // The tree holds the strings it uses; the set of them is not needed any more.
     INTERNED.with_borrow_mut(std::mem::take);
+    RULES.with_borrow_mut(std::mem::take);
     if errors.is_empty() {
         Ok(tree)
     } else {
@@ -816,8 +837,8 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                     .collect(),
                 ingress_rules: raw.spec.ingress.as_ref().map_or(0, Vec::len),
                 egress_rules: raw.spec.egress.as_ref().map_or(0, Vec::len),
-                ingress: raw.spec.ingress,
-                egress: raw.spec.egress,
+                ingress: raw.spec.ingress.map(shared_rules),
+                egress: raw.spec.egress.map(shared_rules),
             }));
         }
         "Sidecar" if api.starts_with("networking.istio.io/") => {
