@@ -16,7 +16,7 @@ fn ambient(ns: &NamespaceIntent) -> bool {
 }
 
 /// Whether an ingress ipBlock grant is the kubelet probe address of an ambient namespace.
-pub fn is_probe_grant(ns: &NamespaceIntent, cidr: &str, except: &[String]) -> bool {
+pub fn is_probe_grant<S>(ns: &NamespaceIntent, cidr: &str, except: &[S]) -> bool {
     ns.mesh
         .as_ref()
         .is_some_and(|m| m.ambient && cidr == m.probe_cidr && except.is_empty())

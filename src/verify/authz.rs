@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use super::check::{finding_from, intent_of};
 use super::netpol::{PortSet, Protocol};
 use super::reach::{Direction, Model};
-use super::tree::{AuthzPolicy, AuthzRule, AuthzSource, Origin, PortValue};
+use super::tree::{AuthzPolicy, AuthzRule, AuthzSource, Origin, PeerAuth, PortValue, Text};
 use super::{Finding, Severity};
 use crate::intent::{Intent, NamespaceIntent};
 
@@ -87,10 +87,10 @@ fn principal_level(pattern: &str, ns: &str) -> Level {
 /// A source's fields, pre-indexed: consumer lists hold up to 1,000 names, and a shared
 /// namespace has as many callers to try.
 struct Source {
-    namespaces: Option<(HashSet<String>, Vec<String>)>,
-    not_namespaces: Vec<String>,
-    principals: Option<Vec<String>>,
-    not_principals: Vec<String>,
+    namespaces: Option<(HashSet<Text>, Vec<Text>)>,
+    not_namespaces: Vec<Text>,
+    principals: Option<Vec<Text>>,
+    not_principals: Vec<Text>,
     /// Fields verify cannot evaluate: it matches some requests at most.
     opaque: bool,
 }
@@ -347,6 +347,9 @@ impl<'a> Layer<'a> {
 pub struct Index<'a> {
     by_namespace: HashMap<&'a str, Vec<&'a AuthzPolicy>>,
     root: Vec<&'a AuthzPolicy>,
+    /// PeerAuthentications by namespace, in tree order: looking them up per meshed namespace
+    /// by scanning the whole list made verify quadratic in the number of namespaces.
+    peer_auths: HashMap<&'a str, Vec<&'a PeerAuth>>,
 }
 
 impl<'a> Index<'a> {
@@ -358,7 +361,7 @@ impl<'a> Index<'a> {
             .map(|m| m.namespace.to_string());
         let mut by_namespace: HashMap<&str, Vec<&AuthzPolicy>> = HashMap::new();
         let mut root = Vec::new();
-        for p in &model.tree.authz_policies {
+        for p in model.tree.authz_policies.iter().map(|p| &**p) {
             let ns = p.namespace.as_deref().unwrap_or_default();
             if Some(ns) == root_ns.as_deref() {
                 root.push(p);
@@ -366,7 +369,17 @@ impl<'a> Index<'a> {
                 by_namespace.entry(ns).or_default().push(p);
             }
         }
-        Self { by_namespace, root }
+        let mut peer_auths: HashMap<&str, Vec<&PeerAuth>> = HashMap::new();
+        for p in model.tree.peer_auths.iter().map(|p| &**p) {
+            if let Some(ns) = p.namespace.as_deref() {
+                peer_auths.entry(ns).or_default().push(p);
+            }
+        }
+        Self {
+            by_namespace,
+            root,
+            peer_auths,
+        }
     }
 
     /// The layer that applies to namespace `ns`: its own policies and the root namespace's.
@@ -464,7 +477,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         let Some(id) = model.id(name.as_str()) else {
             continue;
         };
-        peer_authentication(model, ns, mesh.mtls, findings);
+        peer_authentication(&index, ns, mesh.mtls, findings);
         let layer = index.layer(name.as_str(), mesh.ambient);
         if layer.is_empty() && !mesh.authorization {
             continue;
@@ -512,7 +525,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         for p in index.policies_of(name.as_str()) {
             for r in &p.rules {
                 for from in &r.from {
-                    named.extend(from.source.namespaces.iter().flatten().cloned());
+                    named.extend(from.source.namespaces.iter().flatten().map(Text::to_string));
                     for pr in from.source.principals.iter().flatten() {
                         if let [_, "ns", n, ..] = pr.split('/').collect::<Vec<_>>().as_slice() {
                             named.insert((*n).to_owned());
@@ -574,18 +587,13 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
 
 /// The namespace's PeerAuthentication against `[mesh] mtls`.
 fn peer_authentication(
-    model: &Model,
+    index: &Index,
     ns: &NamespaceIntent,
     want: Option<&'static str>,
     findings: &mut Vec<Finding>,
 ) {
     let name = ns.name.as_str();
-    let own: Vec<_> = model
-        .tree
-        .peer_auths
-        .iter()
-        .filter(|p| p.namespace.as_deref() == Some(name))
-        .collect();
+    let own: Vec<&PeerAuth> = index.peer_auths.get(name).cloned().unwrap_or_default();
     let mut push = |check, message: String, objects: Vec<Origin>| {
         let mut f = finding_from(check, message, objects);
         f.from = Some(name.to_owned());
@@ -711,7 +719,7 @@ mod tests {
     fn policies_of(yaml: &str) -> Vec<AuthzPolicy> {
         let mut tree = Tree::default();
         parse_file(yaml, "f.yaml", &mut tree).unwrap();
-        tree.authz_policies
+        tree.authz_policies.into_iter().map(|p| *p).collect()
     }
 
     fn verdict(yaml: &str, ambient: bool, caller: &str) -> (String, String) {

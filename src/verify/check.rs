@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::netpol::{NsSet, PortSet, Protocol};
 use super::reach::{Direction, GrantPeer, Model, OTHER};
 use super::sidecar::{host_text, parse_host, Host, Scope};
-use super::tree::{Origin, Selector};
+use super::tree::{Origin, Selector, Text};
 use super::{Finding, MeshScope, ScopeRow, Severity};
 use crate::intent::{Intent, NamespaceIntent, Role};
 use crate::model::NamespaceName;
@@ -326,7 +326,7 @@ fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         };
         for key in [LABEL_INJECTION, LABEL_REVISION, LABEL_DATAPLANE_MODE] {
             if let Some(want) = ns.labels.get(key) {
-                if doc.labels.get(key).map(String::as_str) != Some(&**want) {
+                if doc.labels.get(key).map(Text::as_str) != Some(&**want) {
                     findings.push(finding(
                         "missing-injection-label",
                         with_objects(

@@ -93,11 +93,11 @@ pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
         .find_map(|n| n.mesh.as_ref())
         .map(|m| m.namespace.to_string());
     for doc in &model.tree.namespaces {
-        let name = doc.origin.name.clone();
+        let name = doc.origin.name.to_string();
         let owner = match doc.labels.get(crate::resolve::LABEL_TENANT) {
             Some(t) => {
-                v.tenants.insert(t.clone());
-                t.clone()
+                v.tenants.insert(t.to_string());
+                t.to_string()
             }
             None => owner_of(intent, &name),
         };

@@ -8,7 +8,7 @@ use super::check::{expectations, intent_of, why_text};
 use super::netpol::{PortSet, Protocol};
 use super::reach::{Direction, GrantPeer, Model, Side};
 use super::sidecar::{host_text, Host, Scope};
-use super::tree::Origin;
+use super::tree::{Origin, Text};
 use crate::intent::Intent;
 
 /// One policy rule that lets the flow through.
@@ -442,7 +442,7 @@ pub fn explain_outside(
                 .map(|se| {
                     se.hosts
                         .iter()
-                        .map(|h| Host::In(r.namespace.clone(), h.clone()))
+                        .map(|h| Host::In(r.namespace.clone(), h.to_string()))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -523,8 +523,11 @@ fn registry_of(
     model.tree.service_entries.iter().find_map(|se| {
         (exported_to(se, from) && registers(se, &flow.hosts, ips)).then(|| RegistryVerdict {
             object: se.origin.clone(),
-            namespace: se.namespace.clone().unwrap_or_default(),
-            export_to: se.export_to.clone(),
+            namespace: se.namespace.as_deref().unwrap_or_default().to_owned(),
+            export_to: se
+                .export_to
+                .as_ref()
+                .map(|l| l.iter().map(Text::to_string).collect()),
         })
     })
 }

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use super::tree::Origin;
+use super::tree::{Origin, Text};
 use super::{Finding, Severity};
 
 /// The only keys of a kustomization verify understands; any other changes what is applied.
@@ -46,7 +46,7 @@ fn violation(check: &'static str, message: String, file: &Path) -> Finding {
         objects: vec![Origin {
             file: file.display().to_string().into(),
             kind: "Kustomization",
-            name: String::new(),
+            name: Text::default(),
         }],
     }
 }

@@ -2,6 +2,7 @@
 //! isolated and imported by no Sidecar.
 
 use super::reach::Model;
+use super::tree::Text;
 use super::{check::finding_from, Finding};
 use crate::intent::Intent;
 use crate::model::NamespaceName;
@@ -72,7 +73,7 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
 }
 
 /// Argo CD trims white space around each comma-separated option.
-fn annotation_is(value: Option<&String>, want: &str) -> bool {
+fn annotation_is(value: Option<&Text>, want: &str) -> bool {
     let options = |s: &str| {
         let mut v: Vec<String> = s.split(',').map(|o| o.trim().to_owned()).collect();
         v.sort();

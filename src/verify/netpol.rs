@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use super::tree::{PolicyPort, PortValue, Selector};
+use super::tree::{PolicyPort, PortValue, Selector, Text};
 
 /// The label the API server sets on every namespace to its name; nobody can change it.
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -308,12 +308,12 @@ impl Selector {
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         self.match_labels
             .iter()
-            .all(|(k, v)| labels.get(k) == Some(v))
+            .all(|(k, v)| labels.get(k.as_str()).is_some_and(|l| v == l))
             && self.match_expressions.iter().all(|e| {
-                let got = labels.get(&e.key);
+                let got = labels.get(e.key.as_str());
                 match e.operator.as_str() {
-                    "In" => got.is_some_and(|v| e.values.contains(v)),
-                    "NotIn" => got.is_none_or(|v| !e.values.contains(v)),
+                    "In" => got.is_some_and(|v| e.values.iter().any(|x| x == v)),
+                    "NotIn" => got.is_none_or(|v| !e.values.iter().any(|x| x == v)),
                     "Exists" => got.is_some(),
                     "DoesNotExist" => got.is_none(),
                     _ => false,
@@ -325,11 +325,10 @@ impl Selector {
     /// than the pods tenants.toml names).
     pub fn within(&self, labels: &BTreeMap<String, String>) -> bool {
         labels.iter().all(|(k, v)| {
-            self.match_labels.get(k) == Some(v)
-                || self
-                    .match_expressions
-                    .iter()
-                    .any(|e| &e.key == k && e.operator == "In" && e.values == [v.clone()])
+            self.match_labels.get(k).is_some_and(|l| l == v)
+                || self.match_expressions.iter().any(|e| {
+                    e.key == *k && e.operator == "In" && e.values.len() == 1 && e.values[0] == *v
+                })
         })
     }
 
@@ -345,7 +344,7 @@ impl Selector {
             .collect();
         for e in &self.match_expressions {
             parts.push(match e.operator.as_str() {
-                "Exists" => e.key.clone(),
+                "Exists" => e.key.to_string(),
                 "DoesNotExist" => format!("!{}", e.key),
                 op => format!("{} {op} ({})", e.key, e.values.join(", ")),
             });
@@ -402,12 +401,12 @@ pub fn sorted(v: impl IntoIterator<Item = u32>) -> Vec<u32> {
 /// answer, not the number of namespaces.
 #[derive(Debug, Default)]
 pub struct LabelIndex {
-    pub by_pair: HashMap<(String, String), Vec<u32>>,
-    pub by_key: HashMap<String, Vec<u32>>,
+    pub by_pair: HashMap<(Text, Text), Vec<u32>>,
+    pub by_key: HashMap<Text, Vec<u32>>,
 }
 
 impl LabelIndex {
-    pub fn add<'a>(&mut self, id: u32, labels: impl IntoIterator<Item = (&'a String, &'a String)>) {
+    pub fn add<'a>(&mut self, id: u32, labels: impl IntoIterator<Item = (&'a Text, &'a Text)>) {
         for (k, v) in labels {
             if k == NAME_LABEL {
                 continue;
@@ -430,9 +429,9 @@ impl LabelIndex {
     /// The namespaces a selector matches; `intern` gives the id of a namespace by name (a name
     /// seen nowhere else gets a new id: a policy may name a namespace the tree does not have).
     pub fn select(&self, sel: &Selector, intern: &mut dyn FnMut(&str) -> u32) -> NsSet {
-        let pair = |k: &str, v: &str| -> Vec<u32> {
+        let pair = |k: &Text, v: &Text| -> Vec<u32> {
             self.by_pair
-                .get(&(k.to_owned(), v.to_owned()))
+                .get(&(k.clone(), v.clone()))
                 .cloned()
                 .unwrap_or_default()
         };
@@ -481,11 +480,18 @@ mod tests {
             .collect()
     }
 
+    fn pairs(pairs: &[(&str, &str)]) -> crate::verify::tree::LabelPairs {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
     fn expr(key: &str, op: &str, values: &[&str]) -> Expression {
         Expression {
             key: key.into(),
             operator: op.into(),
-            values: values.iter().map(|v| (*v).to_owned()).collect(),
+            values: values.iter().map(|v| Text::from(*v)).collect(),
         }
     }
 
@@ -512,7 +518,10 @@ mod tests {
         assert_eq!(sel(expr("app", "Equals", &["web"])).problems().len(), 1);
         assert!(Selector::default().matches(&l), "{{}} selects everything");
         let both = Selector {
-            match_labels: labels(&[("app", "web")]).into_iter().collect(),
+            match_labels: labels(&[("app", "web")])
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             match_expressions: vec![expr("tier", "In", &["back"])],
         };
         assert!(
@@ -532,7 +541,7 @@ mod tests {
     #[test]
     fn ports_protocol_default_end_port_and_named() {
         let port = |proto: Option<&str>, port: Option<PortValue>, end: Option<i64>| PolicyPort {
-            protocol: proto.map(str::to_owned),
+            protocol: proto.map(Text::from),
             port,
             end_port: end,
         };
@@ -583,13 +592,17 @@ mod tests {
     #[test]
     fn namespace_selection_by_index() {
         let mut index = LabelIndex::default();
-        index.add(1, &labels(&[("team", "a")]));
-        index.add(2, &labels(&[("team", "b")]));
+        let (a, b) = (pairs(&[("team", "a")]), pairs(&[("team", "b")]));
+        index.add(1, a.iter());
+        index.add(2, b.iter());
         index.finish();
         let names = ["other", "x", "y", "z"];
         let mut intern = |n: &str| names.iter().position(|m| *m == n).unwrap_or(9) as u32;
         let sel = Selector {
-            match_labels: labels(&[("team", "a")]).into_iter().collect(),
+            match_labels: labels(&[("team", "a")])
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             match_expressions: vec![],
         };
         assert_eq!(index.select(&sel, &mut intern), NsSet::Only(vec![1]));

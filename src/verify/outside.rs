@@ -9,7 +9,7 @@ use super::ip::IpSet;
 use super::netpol::{PortSet, Protocol};
 use super::reach::{Direction, GrantPeer, Model};
 use super::sidecar::Host;
-use super::tree::{Origin, ServiceEntry};
+use super::tree::{Origin, ServiceEntry, Text};
 use super::{Finding, Severity};
 use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Role, Rule, ADDRESS_ONLY_DOMAIN};
 use crate::model::OutboundTrafficPolicy;
@@ -266,7 +266,11 @@ pub fn compare(
 /// The addresses a ServiceEntry lists that parse as CIDRs or addresses.
 fn addresses_of(se: &ServiceEntry) -> IpSet {
     let mut out = IpSet::default();
-    for a in se.addresses.iter().filter_map(|a| IpSet::of_block(a, &[])) {
+    for a in se
+        .addresses
+        .iter()
+        .filter_map(|a| IpSet::of_block::<&str>(a, &[]))
+    {
         out.union_with(&a);
     }
     out
@@ -278,7 +282,7 @@ pub fn registers(se: &ServiceEntry, hosts: &[String], ips: &IpSet) -> bool {
     if hosts.is_empty() {
         addresses_of(se).covers(ips)
     } else {
-        hosts.iter().all(|h| se.hosts.contains(h))
+        hosts.iter().all(|h| se.hosts.iter().any(|s| s == h))
     }
 }
 
@@ -289,7 +293,7 @@ pub fn exported_to(se: &ServiceEntry, ns: &str) -> bool {
 
 /// Where a ServiceEntry is visible: `None` for every namespace (no `exportTo`, or `*`).
 fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
-    let own = se.namespace.clone().unwrap_or_default();
+    let own = se.namespace.as_deref().unwrap_or_default();
     let list = se.export_to.as_ref()?;
     if list.iter().any(|e| e == "*") {
         return None;
@@ -297,7 +301,13 @@ fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
     Some(
         list.iter()
             .filter(|e| *e != "~")
-            .map(|e| if e == "." { own.clone() } else { e.clone() })
+            .map(|e| {
+                if e == "." {
+                    own.to_owned()
+                } else {
+                    e.to_string()
+                }
+            })
             .collect(),
     )
 }
@@ -315,10 +325,10 @@ fn allowed_for(se: &ServiceEntry, expected: &[Outside]) -> bool {
             let all_parse = se
                 .addresses
                 .iter()
-                .all(|a| IpSet::of_block(a, &[]).is_some());
+                .all(|a| IpSet::of_block::<&str>(a, &[]).is_some());
             all_parse && !se.addresses.is_empty() && reachable.covers(&addresses_of(se))
         } else {
-            expected.iter().any(|e| e.hosts.contains(h))
+            expected.iter().any(|e| e.hosts.iter().any(|x| h == x))
         }
     })
 }
@@ -357,7 +367,7 @@ pub fn service_entries(
                     ),
                     vec![se.origin.clone()],
                 );
-                f.from = se.namespace.clone();
+                f.from = se.namespace.as_ref().map(Text::to_string);
                 findings.push(f);
             }
             Some(set) => {
@@ -428,13 +438,13 @@ pub fn service_entries(
             .into_iter()
             .flatten()
             .chain(&everywhere)
-            .map(|i| &model.tree.service_entries[*i])
+            .map(|i| &*model.tree.service_entries[*i])
             .filter(|se| {
-                let in_ns = se.namespace.clone().unwrap_or_default();
+                let in_ns = se.namespace.as_deref().unwrap_or_default();
                 scope.as_ref().is_none_or(|s| {
                     se.hosts
                         .iter()
-                        .all(|h| s.covers(&Host::In(in_ns.clone(), h.clone())))
+                        .all(|h| s.covers(&Host::In(in_ns.to_owned(), h.to_string())))
                 })
             })
             .collect();

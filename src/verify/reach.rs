@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
 use super::sidecar::{self, Host, Scope};
-use super::tree::{Origin, Rule, Selector, Tree};
+use super::tree::{Origin, Rule, Selector, Text, Tree};
 
 /// Id 0: every namespace that appears nowhere in the tree or in tenants.toml.
 pub const OTHER: u32 = 0;
@@ -38,8 +38,8 @@ pub enum GrantPeer {
         pods: Option<Selector>,
     },
     IpBlock {
-        cidr: String,
-        except: Vec<String>,
+        cidr: Text,
+        except: Vec<Text>,
     },
 }
 

@@ -14,12 +14,151 @@ pub struct Origin {
     /// Shared by every document of the file.
     pub file: std::sync::Arc<str>,
     pub kind: &'static str,
-    pub name: String,
+    pub name: Text,
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.file, self.name)
+    }
+}
+
+/// A string read from the tree, shared by every object that spells it the same way. A large
+/// tree repeats a few thousand distinct strings (namespace and policy names, labels, CIDRs,
+/// hosts) millions of times; one allocation per distinct string instead of one per occurrence
+/// more than halves the memory verify holds. Compares, hashes and prints as the string.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(std::sync::Arc<str>);
+
+thread_local! {
+    /// The strings of the files one reader thread has parsed (see [`read_files`]).
+    static INTERNED: std::cell::RefCell<std::collections::HashSet<std::sync::Arc<str>>> =
+        std::cell::RefCell::default();
+    /// The rule lists of the NetworkPolicies one reader thread has parsed.
+    static RULES: std::cell::RefCell<std::collections::HashSet<Rules>> =
+        std::cell::RefCell::default();
+}
+
+/// The `ingress` or `egress` rules of a NetworkPolicy. Most namespaces of a large tree have the
+/// same platform and shared-service policies, so one copy serves every policy with equal rules.
+pub type Rules = std::sync::Arc<[Rule]>;
+
+/// The shared copy of `rules`.
+fn shared_rules(rules: Vec<Rule>) -> Rules {
+    RULES.with_borrow_mut(|set| match set.get(rules.as_slice()) {
+        Some(r) => r.clone(),
+        None => {
+            let r: Rules = rules.into();
+            set.insert(r.clone());
+            r
+        }
+    })
+}
+
+impl Text {
+    /// The shared copy of `s`, made on first sight.
+    fn interned(s: &str) -> Self {
+        INTERNED.with_borrow_mut(|set| match set.get(s) {
+            Some(a) => Self(a.clone()),
+            None => {
+                let a: std::sync::Arc<str> = s.into();
+                set.insert(a.clone());
+                Self(a)
+            }
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Self(s.into())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Self(s.into())
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> Self {
+        t.0.to_string()
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text::interned(v))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -36,10 +175,10 @@ pub struct Selector {
 /// `matchLabels`: a few pairs sorted by key. A Vec, not a map: a map node per selector would
 /// dominate the memory of a tree with a hundred thousand policies.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct LabelPairs(pub Vec<(String, String)>);
+pub struct LabelPairs(pub Vec<(Text, Text)>);
 
 impl LabelPairs {
-    pub fn get(&self, key: &str) -> Option<&String> {
+    pub fn get(&self, key: &str) -> Option<&Text> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
@@ -47,18 +186,18 @@ impl LabelPairs {
         self.0.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Text, &Text)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
+    pub fn keys(&self) -> impl Iterator<Item = &Text> {
         self.0.iter().map(|(k, _)| k)
     }
 }
 
-impl FromIterator<(String, String)> for LabelPairs {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        let mut v: Vec<(String, String)> = iter.into_iter().collect();
+impl FromIterator<(Text, Text)> for LabelPairs {
+    fn from_iter<I: IntoIterator<Item = (Text, Text)>>(iter: I) -> Self {
+        let mut v: Vec<(Text, Text)> = iter.into_iter().collect();
         v.sort();
         v.dedup_by(|a, b| a.0 == b.0);
         Self(v)
@@ -75,7 +214,7 @@ impl<'de> Deserialize<'de> for LabelPairs {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<LabelPairs, A::Error> {
                 let mut v = Vec::new();
-                while let Some((k, val)) = map.next_entry::<String, LabelText>()? {
+                while let Some((k, val)) = map.next_entry::<Text, LabelText>()? {
                     v.push((k, val.0));
                 }
                 Ok(v.into_iter().collect())
@@ -87,14 +226,14 @@ impl<'de> Deserialize<'de> for LabelPairs {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 pub struct Expression {
-    pub key: String,
-    pub operator: String,
+    pub key: Text,
+    pub operator: Text,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub values: Vec<String>,
+    pub values: Vec<Text>,
 }
 
 /// One `from`/`to` entry.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Peer {
     pub pod_selector: Option<Selector>,
@@ -102,18 +241,18 @@ pub struct Peer {
     pub ip_block: Option<IpBlock>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 pub struct IpBlock {
-    pub cidr: String,
+    pub cidr: Text,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub except: Vec<String>,
+    pub except: Vec<Text>,
 }
 
 /// A port as NetworkPolicy writes it: a number or a named container port.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PortValue {
     Number(i64),
-    Name(String),
+    Name(Text),
 }
 
 impl<'de> Deserialize<'de> for PortValue {
@@ -131,48 +270,48 @@ impl<'de> Deserialize<'de> for PortValue {
                 Ok(PortValue::Number(i64::try_from(v).unwrap_or(i64::MAX)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PortValue, E> {
-                Ok(PortValue::Name(v.to_owned()))
+                Ok(PortValue::Name(Text::interned(v)))
             }
         }
         d.deserialize_any(V)
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyPort {
-    pub protocol: Option<String>,
+    pub protocol: Option<Text>,
     pub port: Option<PortValue>,
     pub end_port: Option<i64>,
 }
 
 /// A NetworkPolicy ingress or egress rule, or a Sidecar egress listener: the documents share the
 /// `spec.egress` key, so one lenient struct reads both (fields of the other kind stay empty).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
 pub struct Rule {
     pub from: Option<Vec<Peer>>,
     pub to: Option<Vec<Peer>>,
     pub ports: Option<Vec<PolicyPort>>,
-    pub hosts: Option<Vec<String>>,
+    pub hosts: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawSpec {
     pod_selector: Option<Selector>,
-    policy_types: Option<Vec<String>>,
+    policy_types: Option<Vec<Text>>,
     ingress: Option<Vec<Rule>>,
     egress: Option<Vec<Rule>>,
     workload_selector: Option<IgnoredAny>,
     outbound_traffic_policy: Option<RawOutbound>,
     // ServiceEntry
-    hosts: Option<Vec<String>>,
-    addresses: Option<Vec<String>>,
+    hosts: Option<Vec<Text>>,
+    addresses: Option<Vec<Text>>,
     ports: Option<Vec<RawServicePort>>,
-    export_to: Option<Vec<String>>,
-    resolution: Option<String>,
+    export_to: Option<Vec<Text>>,
+    resolution: Option<Text>,
     // AuthorizationPolicy
-    action: Option<String>,
+    action: Option<Text>,
     rules: Option<Vec<AuthzRule>>,
     selector: Option<IgnoredAny>,
     target_ref: Option<IgnoredAny>,
@@ -184,7 +323,7 @@ struct RawSpec {
 
 #[derive(Debug, Default, Deserialize)]
 struct RawMtls {
-    mode: Option<String>,
+    mode: Option<Text>,
 }
 
 /// One rule of an AuthorizationPolicy: it matches a request when one `from`, one `to` and every
@@ -225,16 +364,16 @@ pub struct AuthzTo {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthzSource {
-    pub principals: Option<Vec<String>>,
-    pub not_principals: Option<Vec<String>>,
-    pub namespaces: Option<Vec<String>>,
-    pub not_namespaces: Option<Vec<String>>,
-    pub ip_blocks: Option<Vec<String>>,
-    pub not_ip_blocks: Option<Vec<String>>,
-    pub remote_ip_blocks: Option<Vec<String>>,
-    pub not_remote_ip_blocks: Option<Vec<String>>,
-    pub request_principals: Option<Vec<String>>,
-    pub not_request_principals: Option<Vec<String>>,
+    pub principals: Option<Vec<Text>>,
+    pub not_principals: Option<Vec<Text>>,
+    pub namespaces: Option<Vec<Text>>,
+    pub not_namespaces: Option<Vec<Text>>,
+    pub ip_blocks: Option<Vec<Text>>,
+    pub not_ip_blocks: Option<Vec<Text>>,
+    pub remote_ip_blocks: Option<Vec<Text>>,
+    pub not_remote_ip_blocks: Option<Vec<Text>>,
+    pub request_principals: Option<Vec<Text>>,
+    pub not_request_principals: Option<Vec<Text>>,
 }
 
 /// `rules[].to[].operation`; ports are strings in the CRD, but a number reads as well.
@@ -243,12 +382,12 @@ pub struct AuthzSource {
 pub struct AuthzOperation {
     pub ports: Option<Vec<PortValue>>,
     pub not_ports: Option<Vec<PortValue>>,
-    pub hosts: Option<Vec<String>>,
-    pub not_hosts: Option<Vec<String>>,
-    pub methods: Option<Vec<String>>,
-    pub not_methods: Option<Vec<String>>,
-    pub paths: Option<Vec<String>>,
-    pub not_paths: Option<Vec<String>>,
+    pub hosts: Option<Vec<Text>>,
+    pub not_hosts: Option<Vec<Text>>,
+    pub methods: Option<Vec<Text>>,
+    pub not_methods: Option<Vec<Text>>,
+    pub paths: Option<Vec<Text>>,
+    pub not_paths: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -258,13 +397,13 @@ struct RawServicePort {
 
 #[derive(Debug, Default, Deserialize)]
 struct RawOutbound {
-    mode: Option<String>,
+    mode: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct RawMeta {
-    name: Option<String>,
-    namespace: Option<String>,
+    name: Option<Text>,
+    namespace: Option<Text>,
     #[serde(default, deserialize_with = "null_as_default")]
     labels: LabelPairs,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -273,27 +412,66 @@ struct RawMeta {
 
 /// A label value; YAML may spell `"1"` as `1`, which the API server would reject, so keep its text.
 #[derive(Debug)]
-struct LabelText(String);
+struct LabelText(Text);
 
 impl<'de> Deserialize<'de> for LabelText {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_yaml::Value::deserialize(d)?;
-        Ok(LabelText(match v {
-            serde_yaml::Value::String(s) => s,
-            serde_yaml::Value::Null => String::new(),
-            other => serde_yaml::to_string(&other)
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
-        }))
+        /// The text serde_norway writes for a value that is not a string.
+        fn written(v: &serde_yaml::Value) -> Text {
+            Text::interned(serde_yaml::to_string(v).unwrap_or_default().trim())
+        }
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = LabelText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a label value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LabelText, E> {
+                Ok(LabelText(Text::interned(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LabelText, E> {
+                Ok(LabelText(Text::interned("")))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<LabelText, E> {
+                self.visit_unit()
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<LabelText, D::Error> {
+                LabelText::deserialize(d)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LabelText, E> {
+                Ok(LabelText(written(&v.into())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LabelText, E> {
+                Ok(LabelText(written(&v.into())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LabelText, E> {
+                Ok(LabelText(written(&v.into())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LabelText, E> {
+                Ok(LabelText(written(&v.into())))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, a: A) -> Result<LabelText, A::Error> {
+                let v = serde_yaml::Value::deserialize(de::value::SeqAccessDeserializer::new(a))?;
+                Ok(LabelText(written(&v)))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<LabelText, A::Error> {
+                let v = serde_yaml::Value::deserialize(de::value::MapAccessDeserializer::new(a))?;
+                Ok(LabelText(written(&v)))
+            }
+            fn visit_enum<A: de::EnumAccess<'de>>(self, a: A) -> Result<LabelText, A::Error> {
+                let v = serde_yaml::Value::deserialize(de::value::EnumAccessDeserializer::new(a))?;
+                Ok(LabelText(written(&v)))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawDoc {
-    api_version: Option<String>,
-    kind: Option<String>,
+    api_version: Option<Text>,
+    kind: Option<Text>,
     #[serde(default, deserialize_with = "null_as_default")]
     metadata: RawMeta,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -310,15 +488,16 @@ fn null_as_default<'de, D: de::Deserializer<'de>, T: Deserialize<'de> + Default>
 #[derive(Clone, Debug)]
 pub struct Policy {
     pub origin: Origin,
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     pub pod_selector: Selector,
     /// `policyTypes` as (Ingress, Egress); `None` when absent or empty (then defaulted).
     pub policy_types: Option<(bool, bool)>,
     /// Entries of `policyTypes` that are neither `Ingress` nor `Egress`.
-    pub unknown_policy_types: Vec<String>,
-    /// The rules; `reach::Model::build` takes them once it has turned them into grants.
-    pub ingress: Option<Vec<Rule>>,
-    pub egress: Option<Vec<Rule>>,
+    pub unknown_policy_types: Vec<Text>,
+    /// The rules; `reach::Model::build` takes them once it has turned them into grants. Shared
+    /// by the policies that spell them the same (see `shared_rules`).
+    pub ingress: Option<Rules>,
+    pub egress: Option<Rules>,
     /// How many rules each direction had, for what remains to say after the rules are taken.
     pub ingress_rules: usize,
     pub egress_rules: usize,
@@ -328,33 +507,33 @@ pub struct Policy {
 #[derive(Clone, Debug)]
 pub struct Sidecar {
     pub origin: Origin,
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     pub has_workload_selector: bool,
     /// Egress hosts of every listener, in file order.
-    pub hosts: Vec<String>,
-    pub outbound_mode: Option<String>,
+    pub hosts: Vec<Text>,
+    pub outbound_mode: Option<Text>,
 }
 
 /// An Istio ServiceEntry as read from the tree.
 #[derive(Clone, Debug)]
 pub struct ServiceEntry {
     pub origin: Origin,
-    pub namespace: Option<String>,
-    pub hosts: Vec<String>,
-    pub addresses: Vec<String>,
+    pub namespace: Option<Text>,
+    pub hosts: Vec<Text>,
+    pub addresses: Vec<Text>,
     pub ports: Vec<i64>,
     /// `None` when absent: Istio then exports it to every namespace.
-    pub export_to: Option<Vec<String>>,
-    pub resolution: Option<String>,
+    pub export_to: Option<Vec<Text>>,
+    pub resolution: Option<Text>,
 }
 
 /// An Istio AuthorizationPolicy as read from the tree.
 #[derive(Clone, Debug)]
 pub struct AuthzPolicy {
     pub origin: Origin,
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     /// `ALLOW` (the default), `DENY`, `CUSTOM` or `AUDIT`.
-    pub action: String,
+    pub action: Text,
     /// `selector` or `targetRef(s)`: it applies to some workloads only.
     pub partial: bool,
     pub rules: Vec<AuthzRule>,
@@ -364,10 +543,10 @@ pub struct AuthzPolicy {
 #[derive(Clone, Debug)]
 pub struct PeerAuth {
     pub origin: Origin,
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     pub has_selector: bool,
     /// `mtls.mode`; `None` inherits (UNSET).
-    pub mode: Option<String>,
+    pub mode: Option<Text>,
     pub port_level: bool,
 }
 
@@ -379,17 +558,19 @@ pub struct NamespaceDoc {
     pub annotations: LabelPairs,
 }
 
-/// Everything verify needs from the tree, in file order.
+/// Everything verify needs from the tree, in file order. Objects are boxed: a vector of a
+/// hundred thousand 200-byte objects doubles as it grows and is copied when the reader threads'
+/// parts are joined, which made those vectors the largest part of verify's peak memory.
 #[derive(Clone, Debug, Default)]
 pub struct Tree {
     pub files: usize,
     pub documents: usize,
-    pub namespaces: Vec<NamespaceDoc>,
-    pub policies: Vec<Policy>,
-    pub sidecars: Vec<Sidecar>,
-    pub service_entries: Vec<ServiceEntry>,
-    pub authz_policies: Vec<AuthzPolicy>,
-    pub peer_auths: Vec<PeerAuth>,
+    pub namespaces: Vec<Box<NamespaceDoc>>,
+    pub policies: Vec<Box<Policy>>,
+    pub sidecars: Vec<Box<Sidecar>>,
+    pub service_entries: Vec<Box<ServiceEntry>>,
+    pub authz_policies: Vec<Box<AuthzPolicy>>,
+    pub peer_auths: Vec<Box<PeerAuth>>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them.
     pub unevaluated: Vec<Origin>,
@@ -423,7 +604,6 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             message: "not a directory (run `tenantc compile` first?)".into(),
         }]);
     }
-    let mut paths: Vec<PathBuf> = Vec::new();
     let mut errors = Vec::new();
     let mut disk = super::kustomize::OnDisk::default();
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
@@ -431,7 +611,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             Ok(e) if e.file_type().is_file() => {
                 let p = e.path();
                 if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
-                    paths.push(p.to_path_buf());
+                    disk.yaml.push(p.to_path_buf());
                 }
                 disk.files.insert(super::kustomize::key_of(p));
             }
@@ -450,10 +630,15 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    // Only what the cluster receives is evaluated; the rest is reported.
-    disk.yaml = paths.clone();
-    let applied = super::kustomize::applied(root, &disk);
-    if let Some(files) = &applied.files {
+    // Only what the cluster receives is evaluated; the rest is reported. The sets of the walk
+    // are dropped here, before the files are parsed, so that they do not add to the peak.
+    let super::kustomize::Applied {
+        files: applied,
+        findings: audit,
+    } = super::kustomize::applied(root, &disk);
+    let mut paths = std::mem::take(&mut disk.yaml);
+    drop(disk);
+    if let Some(files) = applied {
         paths.retain(|p| files.contains(&super::kustomize::key_of(p)));
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
@@ -475,8 +660,9 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             })
             .collect()
     });
+    drop(paths);
     let mut tree = Tree {
-        audit: applied.findings,
+        audit,
         ..Tree::default()
     };
     for part in parts {
@@ -527,6 +713,9 @@ fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
             }),
         }
     }
+    // The tree holds the strings it uses; the set of them is not needed any more.
+    INTERNED.with_borrow_mut(std::mem::take);
+    RULES.with_borrow_mut(std::mem::take);
     if errors.is_empty() {
         Ok(tree)
     } else {
@@ -623,7 +812,7 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
     };
     match kind.as_str() {
         "NetworkPolicy" if api.starts_with("networking.k8s.io/") => {
-            tree.policies.push(Policy {
+            tree.policies.push(Box::new(Policy {
                 origin: origin("NetworkPolicy"),
                 namespace: raw.metadata.namespace,
                 pod_selector: raw.spec.pod_selector.unwrap_or_default(),
@@ -648,9 +837,9 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                     .collect(),
                 ingress_rules: raw.spec.ingress.as_ref().map_or(0, Vec::len),
                 egress_rules: raw.spec.egress.as_ref().map_or(0, Vec::len),
-                ingress: raw.spec.ingress,
-                egress: raw.spec.egress,
-            });
+                ingress: raw.spec.ingress.map(shared_rules),
+                egress: raw.spec.egress.map(shared_rules),
+            }));
         }
         "Sidecar" if api.starts_with("networking.istio.io/") => {
             let hosts = raw
@@ -660,16 +849,16 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                 .into_iter()
                 .flat_map(|r| r.hosts.unwrap_or_default())
                 .collect();
-            tree.sidecars.push(Sidecar {
+            tree.sidecars.push(Box::new(Sidecar {
                 origin: origin("Sidecar"),
                 namespace: raw.metadata.namespace,
                 has_workload_selector: raw.spec.workload_selector.is_some(),
                 hosts,
                 outbound_mode: raw.spec.outbound_traffic_policy.and_then(|o| o.mode),
-            });
+            }));
         }
         "ServiceEntry" if api.starts_with("networking.istio.io/") => {
-            tree.service_entries.push(ServiceEntry {
+            tree.service_entries.push(Box::new(ServiceEntry {
                 origin: origin("ServiceEntry"),
                 namespace: raw.metadata.namespace,
                 hosts: raw.spec.hosts.unwrap_or_default(),
@@ -686,10 +875,10 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                     .collect(),
                 export_to: raw.spec.export_to,
                 resolution: raw.spec.resolution,
-            });
+            }));
         }
         "AuthorizationPolicy" if api.starts_with("security.istio.io/") => {
-            tree.authz_policies.push(AuthzPolicy {
+            tree.authz_policies.push(Box::new(AuthzPolicy {
                 origin: origin("AuthorizationPolicy"),
                 namespace: raw.metadata.namespace,
                 action: raw.spec.action.unwrap_or_else(|| "ALLOW".into()),
@@ -697,24 +886,24 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                     || raw.spec.target_ref.is_some()
                     || raw.spec.target_refs.is_some(),
                 rules: raw.spec.rules.unwrap_or_default(),
-            });
+            }));
         }
         "PeerAuthentication" if api.starts_with("security.istio.io/") => {
-            tree.peer_auths.push(PeerAuth {
+            tree.peer_auths.push(Box::new(PeerAuth {
                 origin: origin("PeerAuthentication"),
                 namespace: raw.metadata.namespace,
                 has_selector: raw.spec.selector.is_some(),
                 mode: raw.spec.mtls.and_then(|m| m.mode),
                 port_level: raw.spec.port_level_mtls.is_some(),
-            });
+            }));
         }
         "Namespace" if api == "v1" => {
             let labels = raw.metadata.labels;
-            tree.namespaces.push(NamespaceDoc {
+            tree.namespaces.push(Box::new(NamespaceDoc {
                 origin: origin("Namespace"),
                 labels,
                 annotations: raw.metadata.annotations,
-            });
+            }));
         }
         other if other.contains("NetworkPolicy") || other == "Sidecar" => {
             let name = raw
@@ -725,7 +914,7 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             tree.unevaluated.push(Origin {
                 file: file.clone(),
                 kind: "other",
-                name: format!("{other} {name} ({api})"),
+                name: format!("{other} {name} ({api})").into(),
             });
         }
         other => {
@@ -758,7 +947,7 @@ fn note_foreign(kind: &str, api: &str, name: &str, file: &std::sync::Arc<str>, t
     let origin = Origin {
         file: file.clone(),
         kind: "other",
-        name: name.to_owned(),
+        name: name.into(),
     };
     tree.audit.push(super::Finding {
         severity: super::Severity::Violation,
@@ -785,7 +974,7 @@ mod tests {
         parse_file(text, "f.yaml", &mut tree).unwrap();
         assert_eq!(tree.namespaces.len(), 1);
         assert_eq!(
-            tree.namespaces[0].labels.get("n").map(String::as_str),
+            tree.namespaces[0].labels.get("n").map(Text::as_str),
             Some("1")
         );
         assert_eq!(tree.policies.len(), 1);
