@@ -318,7 +318,10 @@ def report(results, args, verify):
         lambda r: f"{timed(r['change_label'])} ({fmt_range(r['change_label_files'])})")
     row("**one tenant gains a namespace** (files rewritten)",
         lambda r: f"{timed(r['change_namespace'])} ({fmt_range(r['change_namespace_files'])})")
+    row("one tenant changed / no-op recompile (label; namespace)",
+        lambda r: f"{ratio(r['change_label'], r['noop'])}; {ratio(r['change_namespace'], r['noop'])}")
     row("**`--check`** (up to date)", lambda r: timed(r["check"]))
+    row("`--check` / reading every file", lambda r: ratio(r["check"], r["read"]))
     row("**`verify`**", lambda r: timed(r.get("verify")) if verify else "not built")
     row("`kubectl kustomize output/` (whole tree)",
         lambda r: f"{secs(r['kust_all'])}, {mib(r['kust_all'])}" if "kust_all" in r else "skipped")
