@@ -64,7 +64,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         &[],
     )?;
-    let mut plan = write::survey(output, layout.paths()).map_err(|e| format!("{e:?}"))?;
+    let scan = write::scan(output).map_err(|e| format!("{e:?}"))?;
+    lap("scan");
+    let mut plan = write::survey(output, scan, layout.paths()).map_err(|e| format!("{e:?}"))?;
     lap("survey");
     let after =
         tenantc::lifecycle::Side::of_config(&compiled.config, &compiled.intent, &source, config);

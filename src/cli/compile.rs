@@ -53,6 +53,21 @@ pub(super) fn compile(
         Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
         None => Templates::builtin(),
     };
+    // Locked before it is read: a plan made while another run writes would mix both trees.
+    let access = if check {
+        write::Access::Read
+    } else {
+        write::Access::Write
+    };
+    let mut inputs = vec![config];
+    inputs.extend(templates_dir);
+    let locked =
+        write::Output::open(output, access, &inputs).map_err(|e| Error::Output(vec![e]))?;
+    // Listing the output directory does not depend on tenants.toml: it runs while that is read.
+    let scan = {
+        let root = output.to_owned();
+        std::thread::spawn(move || write::scan(&root))
+    };
     let (cfg, source) = tenantc::config_from_file(config)?;
     let namespaces: usize = cfg.shared.len()
         + cfg
@@ -77,22 +92,13 @@ pub(super) fn compile(
     };
     let files = layout.paths().count();
     progress.stage(&format!("comparing with {}", output.display()));
-    // Locked before it is read: a plan made while another run writes would mix both trees.
-    let access = if check {
-        write::Access::Read
-    } else {
-        write::Access::Write
-    };
-    let mut inputs = vec![config];
-    inputs.extend(templates_dir);
-    let locked = write::Output::open(output, access, &inputs).map_err(|e| {
-        progress.done();
-        Error::Output(vec![e])
-    })?;
-    let mut plan = write::survey(output, layout.paths()).map_err(|e| {
-        progress.done();
-        Error::Output(e)
-    })?;
+    let scan = scan.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let mut plan = scan
+        .and_then(|scan| write::survey(output, scan, layout.paths()))
+        .map_err(|e| {
+            progress.done();
+            Error::Output(e)
+        })?;
     let lifecycle = super::lifecycle::of_plan(&compiled, &source, config, output, &plan);
     let tenants = compiled.intent.tenants.len();
     let shared = compiled.intent.shared.len();

@@ -33,7 +33,7 @@ use crate::emit::HEADER_PREFIX;
 use dir::Dir;
 pub use dir::TEMP_PREFIX;
 pub use stage::{compare, write_tree, Failure, Source, Staged};
-pub use survey::survey;
+pub use survey::{scan, survey, Scan};
 
 /// Is `bytes` a file tenantc generated?
 pub fn is_owned(bytes: &[u8]) -> bool {

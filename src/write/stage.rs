@@ -481,7 +481,7 @@ pub fn write_tree(root: &Path, tree: &Tree) -> Result<Summary, Vec<OutputError>>
         None => return Ok(Summary::default()),
     };
     let source = TreeSource(tree.iter().collect());
-    let mut plan = super::survey(root, tree.keys().cloned())?;
+    let mut plan = super::survey(root, super::scan(root)?, tree.keys().cloned())?;
     let staged = out.stage(&mut plan, &source).map_err(|e| match e {
         Failure::Output(e) => e,
         Failure::Render(never) => match never.into_iter().next() {
@@ -516,7 +516,8 @@ mod tests {
         Result<Staged, Failure<std::convert::Infallible>>,
     ) {
         let out = Output::open(root, Access::Write, &[]).unwrap().unwrap();
-        let mut plan = crate::write::survey(root, t.keys().cloned()).unwrap();
+        let scan = crate::write::scan(root).unwrap();
+        let mut plan = crate::write::survey(root, scan, t.keys().cloned()).unwrap();
         let staged = out.stage_keeping(&mut plan, &TreeSource(t.iter().collect()), keep);
         (out, plan, staged)
     }

@@ -21,40 +21,45 @@ pub(super) enum Kind {
     Other,
 }
 
-/// Compares the paths of the layout with the directory `root`; reads, never writes. The plan
-/// holds the files that will be deleted (with their old text, read on every core); which files
-/// are created or change is found when they are rendered (see [`super::Output::stage`]).
-pub fn survey(root: &Path, paths: impl Iterator<Item = String>) -> Result<Plan, Vec<OutputError>> {
-    let entries = existing_entries(root)?;
+/// What is on disk below the output directory: every entry (relative path with `/`) and its kind.
+/// Listed without the layout, so that a compile lists the directory while it reads tenants.toml.
+#[derive(Debug, Default)]
+pub struct Scan {
+    entries: BTreeMap<String, Kind>,
+}
+
+/// Lists the output directory `root` (nothing when it does not exist), on every core.
+pub fn scan(root: &Path) -> Result<Scan, Vec<OutputError>> {
+    existing_entries(root).map(|entries| Scan { entries })
+}
+
+/// Compares the paths of the layout with the listing of the directory `root`; reads, never
+/// writes. The plan holds the files that will be deleted (with their old text, read on every
+/// core); which files are created or change is found when they are rendered (see
+/// [`super::Output::stage`]).
+pub fn survey(
+    root: &Path,
+    scan: Scan,
+    paths: impl Iterator<Item = String>,
+) -> Result<Plan, Vec<OutputError>> {
+    let entries = scan.entries;
     let mut paths: Vec<String> = paths.collect();
     paths.sort_unstable();
     let mut plan = Plan::default();
     let mut errors = Vec::new();
-    let mut checked_dirs = BTreeSet::new();
+    // Sorted, a directory's files come together: its ancestors are checked once.
+    let mut last: Option<(&str, bool)> = None;
 
     for rel in &paths {
-        // Every directory on the way must be a real directory (or not exist yet).
-        let mut blocked = false;
-        for (end, _) in rel.match_indices('/') {
-            let ancestor = &rel[..end];
-            if !checked_dirs.insert(ancestor) {
-                continue;
+        let dir = parent(rel);
+        let blocked = match last {
+            Some((d, blocked)) if d == dir => blocked,
+            _ => {
+                let blocked = blocked_ancestors(root, &entries, dir, &mut errors);
+                last = Some((dir, blocked));
+                blocked
             }
-            match entries.get(ancestor) {
-                None | Some(Kind::Dir) => {}
-                Some(Kind::Link) => {
-                    blocked = true;
-                    errors.push(err(&root.join(ancestor), "is a symbolic link; tenantc never follows links inside its output directory: remove it"));
-                }
-                Some(_) => {
-                    blocked = true;
-                    errors.push(err(
-                        &root.join(ancestor),
-                        "is a file where tenantc needs a directory: move it away",
-                    ));
-                }
-            }
-        }
+        };
         if blocked {
             continue;
         }
@@ -64,6 +69,9 @@ pub fn survey(root: &Path, paths: impl Iterator<Item = String>) -> Result<Plan, 
             Some(_) => errors.push(err(&root.join(rel), "is not a regular file: move it away")),
         }
     }
+    // An ancestor in the way is named once, not once per directory below it.
+    let mut named = BTreeSet::new();
+    errors.retain(|e| named.insert(e.path.clone()));
 
     // Files tenantc generated earlier and no longer produces.
     let stale: Vec<&String> = entries
@@ -99,8 +107,45 @@ pub fn survey(root: &Path, paths: impl Iterator<Item = String>) -> Result<Plan, 
     }
 }
 
+/// `rel` → its directory (`""`: the root).
+fn parent(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Whether a link or a file stands where `dir` or one of its ancestors must be a directory (each
+/// found is an error).
+fn blocked_ancestors(
+    root: &Path,
+    entries: &BTreeMap<String, Kind>,
+    dir: &str,
+    errors: &mut Vec<OutputError>,
+) -> bool {
+    let mut blocked = false;
+    let ancestors = dir
+        .match_indices('/')
+        .map(|(end, _)| &dir[..end])
+        .chain((!dir.is_empty()).then_some(dir));
+    for ancestor in ancestors {
+        match entries.get(ancestor) {
+            None | Some(Kind::Dir) => {}
+            Some(Kind::Link) => {
+                blocked = true;
+                errors.push(err(&root.join(ancestor), "is a symbolic link; tenantc never follows links inside its output directory: remove it"));
+            }
+            Some(_) => {
+                blocked = true;
+                errors.push(err(
+                    &root.join(ancestor),
+                    "is a file where tenantc needs a directory: move it away",
+                ));
+            }
+        }
+    }
+    blocked
+}
+
 fn existing_entries(root: &Path) -> Result<BTreeMap<String, Kind>, Vec<OutputError>> {
-    let mut entries = BTreeMap::new();
+    let mut entries = Vec::new();
     match fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -109,7 +154,7 @@ fn existing_entries(root: &Path) -> Result<BTreeMap<String, Kind>, Vec<OutputErr
                 "the output path exists and is not a directory",
             )])
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(entries),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => {
             return Err(vec![err(
                 root,
@@ -131,7 +176,8 @@ fn existing_entries(root: &Path) -> Result<BTreeMap<String, Kind>, Vec<OutputErr
         errors.extend(errs);
     }
     if errors.is_empty() {
-        Ok(entries)
+        // Built from one list, sorted once: faster than an insert per entry.
+        Ok(entries.into_iter().collect())
     } else {
         Err(errors)
     }
@@ -199,24 +245,33 @@ pub(super) fn file_name(rel: &str) -> &str {
 
 /// Temporary files anywhere, and empty directories below [`GENERATED_DIRS`] that no file of the
 /// layout (`paths`) needs (directories holding only such leftovers count as empty).
-fn leftovers(entries: &BTreeMap<String, Kind>, paths: &[String]) -> Vec<Leftover> {
+fn leftovers<'a>(entries: &'a BTreeMap<String, Kind>, paths: &'a [String]) -> Vec<Leftover> {
     let mut out = Vec::new();
     let mut occupied = BTreeSet::new();
+    // Each directory holding `rel` is occupied; a directory already marked has its ancestors
+    // marked too, and sorted paths come a directory at a time.
+    let mut last = None;
+    let mut mark = |rel: &'a str| {
+        let mut dir = parent(rel);
+        if last == Some(dir) {
+            return;
+        }
+        last = Some(dir);
+        while !dir.is_empty() && occupied.insert(dir) {
+            dir = parent(dir);
+        }
+    };
     for (rel, kind) in entries {
         let temp = *kind == Kind::File && file_name(rel).starts_with(TEMP_PREFIX);
         if temp {
             out.push(Leftover::TempFile(rel.clone()));
         }
         if *kind != Kind::Dir && !temp {
-            for (end, _) in rel.match_indices('/') {
-                occupied.insert(&rel[..end]);
-            }
+            mark(rel);
         }
     }
     for rel in paths {
-        for (end, _) in rel.match_indices('/') {
-            occupied.insert(&rel[..end]);
-        }
+        mark(rel);
     }
     let generated = |rel: &str| {
         GENERATED_DIRS
