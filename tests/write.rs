@@ -383,3 +383,33 @@ fn a_large_tree_is_written_compared_and_pruned_like_a_small_one() {
     assert!(!after.keys().any(|k| k.starts_with("tenants/t060/")));
     p.run("compile", &["--check"]).success();
 }
+
+/// Generated files are 0644 whatever the umask: a narrow one (077) is corrected with `fchmod`, a
+/// usual one (022) needs no correction, and both give the same modes.
+#[cfg(unix)]
+#[test]
+fn written_files_are_readable_by_all_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    for umask in ["077", "022", "000"] {
+        let p = Project::new(SMALL);
+        let bin = assert_cmd::cargo::cargo_bin("tenantc");
+        let status = std::process::Command::new("sh")
+            .current_dir(p.path())
+            .arg("-c")
+            .arg(format!(
+                "umask {umask} && exec \"$0\" compile --config tenants.toml --output output"
+            ))
+            .arg(&bin)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "umask {umask}: {status}");
+        let modes: std::collections::BTreeSet<u32> = walkdir::WalkDir::new(p.output())
+            .into_iter()
+            .map(Result::unwrap)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.metadata().unwrap().permissions().mode() & 0o777)
+            .collect();
+        assert_eq!(modes, [0o644].into(), "umask {umask}");
+    }
+}
