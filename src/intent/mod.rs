@@ -4,6 +4,7 @@
 
 mod gitops;
 mod grants;
+mod namespaces;
 mod outside;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,22 +13,17 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::model::{
-    Cidr, Config, Consumer, DataplaneMode, Dns, ExternalName, Labels, Monitoring, NamespaceName,
-    OutboundTrafficPolicy, PlatformPods, Port, RetiredOwner, TenantName,
-};
-use crate::resolve::lifecycle::PROTECTION;
-use crate::resolve::{
-    LABEL_CLUSTER, LABEL_DATAPLANE_MODE, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_RETIRED,
-    LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
+    Cidr, Config, Dns, ExternalName, Labels, NamespaceName, OutboundTrafficPolicy, PlatformPods,
+    Port, TenantName,
 };
 
 pub use gitops::{
     gitops_group_dir, gitops_group_of, gitops_of, GitOpsIntent, GitOpsUnit, GITOPS_GROUPS,
     GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
 };
-use grants::{Grants, Interned};
+use namespaces::Common;
+use outside::destinations_of;
 pub use outside::external_blocks;
-use outside::kube_api_flow;
 
 /// Istio's port for xDS and certificate signing over mTLS, the one port a sidecar must reach on
 /// istiod. https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
@@ -245,237 +241,24 @@ impl Intent {
     }
 }
 
+/// The connectivity graph of `config`: every namespace's intent, one step per kind of namespace,
+/// and every destination outside the cluster.
 pub fn intent_of(config: &Config) -> Intent {
-    let dns_host = format!(
-        "{ns}/{svc}.{ns}.svc.{domain}",
-        ns = config.platform.dns.namespace,
-        svc = config.platform.dns.service,
-        domain = config.cluster.domain
-    );
-    let kube_api_host = format!("default/kubernetes.default.svc.{}", config.cluster.domain);
-    let mut interned = Interned::default();
-    let mesh_pod_labels = config.mesh.as_ref().map(|m| Arc::new(m.pod_labels.clone()));
-    let mesh_for = |own: &mut dyn Iterator<Item = String>,
-                    calls: &[Call],
-                    kube_api: bool,
-                    interned: &mut Interned| {
-        config.mesh.as_ref().map(|m| {
-            let mut hosts: BTreeSet<Arc<str>> = own.map(|h| interned.host(h)).collect();
-            for c in calls {
-                hosts.insert(interned.host(format!("{}/*", c.namespace)));
-            }
-            hosts.insert(interned.host(format!("{}/*", m.namespace)));
-            hosts.insert(interned.host(dns_host.clone()));
-            if kube_api {
-                hosts.insert(interned.host(kube_api_host.clone()));
-            }
-            MeshIntent {
-                namespace: m.namespace.clone(),
-                pod_labels: mesh_pod_labels.clone().unwrap_or_default(),
-                xds_port: ISTIOD_XDS_PORT,
-                hosts,
-                outbound_traffic_policy: m.outbound_traffic_policy,
-                ambient: m.mode == DataplaneMode::Ambient,
-                hbone_port: HBONE_PORT,
-                probe_cidr: AMBIENT_PROBE_CIDR,
-                mtls: m.mtls.map(|t| t.as_str()),
-                authorization: m.authorization,
-            }
-        })
-    };
-    let monitoring = config.platform.monitoring.as_ref().map(|m: &Monitoring| {
-        let mut ports = m.ports.clone();
-        // Istio merges application metrics into the sidecar's 15020, so a port list must include
-        // it; an ambient pod has no sidecar and no 15020.
-        let sidecars = config
-            .mesh
-            .as_ref()
-            .is_some_and(|m| m.mode == DataplaneMode::Sidecar);
-        if !ports.is_empty() && sidecars {
-            ports.insert(ISTIO_METRICS_PORT);
-        }
-        MonitoringIntent {
-            namespace: m.pods.namespace.clone(),
-            pod_labels: m.pods.pod_labels.clone(),
-            ports,
-            in_mesh: m.pods.in_mesh,
-        }
-    });
-    // The labels the compiler sets on every namespace, shared by all.
-    let mut common: BTreeMap<Arc<str>, Arc<str>> = BTreeMap::new();
-    common.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
-    if let Some(c) = &config.cluster.name {
-        common.insert(LABEL_CLUSTER.into(), c.as_str().into());
-    }
-    if let Some(m) = &config.mesh {
-        if m.mode == DataplaneMode::Ambient {
-            common.insert(LABEL_DATAPLANE_MODE.into(), "ambient".into());
-            if let Some(rev) = &m.revision {
-                common.insert(LABEL_REVISION.into(), rev.as_str().into());
-            }
-        } else {
-            match &m.revision {
-                Some(rev) => common.insert(LABEL_REVISION.into(), rev.as_str().into()),
-                None => common.insert(LABEL_INJECTION.into(), "enabled".into()),
-            };
-        }
-    }
-    let (tenant_key, shared_key): (Arc<str>, Arc<str>) = (LABEL_TENANT.into(), LABEL_SHARED.into());
-    let yes: Arc<str> = "true".into();
-    let base_labels = |role_label: (&Arc<str>, Arc<str>), user: &Labels| {
-        let mut labels: BTreeMap<Arc<str>, Arc<str>> =
-            user.iter().map(|(k, v)| (k.to_arc(), v.to_arc())).collect();
-        labels.extend(common.iter().map(|(k, v)| (k.clone(), v.clone())));
-        labels.insert(role_label.0.clone(), role_label.1);
-        labels
-    };
-    // The user's annotations and the ones that keep a sync from deleting the namespace; equal
-    // ones (most namespaces have no annotation of the user's) are shared.
-    let mut annotations_of: BTreeMap<&crate::model::Annotations, Arc<BTreeMap<String, String>>> =
-        BTreeMap::new();
-    let mut strings = |a| {
-        annotations_of
-            .entry(a)
-            .or_insert_with(|| {
-                let mut out: BTreeMap<String, String> =
-                    a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-                for (k, v) in PROTECTION {
-                    out.insert(k.into(), v.into());
-                }
-                Arc::new(out)
-            })
-            .clone()
-    };
-    let graph = Grants::of(config);
-    let dns = Arc::new(config.platform.dns.clone());
-    let monitoring = monitoring.map(Arc::new);
-    let ingress = config.platform.ingress.clone().map(Arc::new);
-
+    let mut common = Common::of(config);
     let mut namespaces = BTreeMap::new();
     for (name, shared) in &config.shared {
-        let me = Consumer::Shared(name.clone());
-        let egress = interned.egress(graph.calls_of(&me));
-        let outside = interned.outside(&graph, &me, false);
-        let mesh = mesh_for(
-            &mut std::iter::once("./*".to_owned()),
-            &egress.calls,
-            false,
-            &mut interned,
-        );
-        let intent = NamespaceIntent {
-            name: name.clone(),
-            role: Role::Shared,
-            tenant: None,
-            labels: Arc::new(base_labels((&shared_key, yes.clone()), &shared.labels)),
-            annotations: strings(&shared.annotations),
-            same_owner: Arc::new([name.clone()].into_iter().collect()),
-            consumers: graph.namespaces_of(&shared.consumers, Some(&me)),
-            consumer_ports: shared.ports.clone(),
-            calls: egress.calls,
-            shared_egress: egress.shared,
-            exposed_egress: egress.exposed,
-            outside: outside.flows,
-            service_entries: outside.service_entries,
-            dns: dns.clone(),
-            ingress_controller: ingress.clone().filter(|_| shared.ingress),
-            monitoring: monitoring.clone(),
-            mesh: mesh.map(Arc::new),
-        };
-        namespaces.insert(name.clone(), intent);
+        namespaces.insert(name.clone(), common.shared_namespace(name, shared));
     }
     let mut tenants = BTreeMap::new();
     for (tname, tenant) in &config.tenants {
         tenants.insert(tname.clone(), tenant.namespaces.clone());
-        let me = Consumer::Tenant(tname.clone());
-        let egress = interned.egress(graph.calls_of(&me));
-        let outside = interned.outside(&graph, &me, tenant.kube_api);
-        let mesh = mesh_for(
-            &mut tenant.namespaces.iter().map(|n| format!("{n}/*")),
-            &egress.calls,
-            tenant.kube_api,
-            &mut interned,
-        )
-        .map(Arc::new);
-        let labels = Arc::new(base_labels((&tenant_key, tname.to_arc()), &tenant.labels));
-        let annotations = strings(&tenant.annotations);
-        let same_owner = Arc::new(tenant.namespaces.clone());
-        for ns in &tenant.namespaces {
-            let expose = tenant.expose.get(ns);
-            let intent = NamespaceIntent {
-                name: ns.clone(),
-                role: Role::Tenant,
-                tenant: Some(tname.clone()),
-                labels: labels.clone(),
-                annotations: annotations.clone(),
-                same_owner: same_owner.clone(),
-                consumers: expose
-                    .map(|e| graph.namespaces_of(&e.consumers, Some(&me)))
-                    .unwrap_or_default(),
-                consumer_ports: expose.map(|e| e.ports.clone()).unwrap_or_default(),
-                shared_egress: egress.shared.clone(),
-                exposed_egress: egress.exposed.clone(),
-                calls: egress.calls.clone(),
-                outside: outside.flows.clone(),
-                service_entries: outside.service_entries.clone(),
-                dns: dns.clone(),
-                ingress_controller: ingress.clone().filter(|_| tenant.ingress.contains(ns)),
-                monitoring: monitoring.clone(),
-                mesh: mesh.clone(),
-            };
-            namespaces.insert(ns.clone(), intent);
-        }
+        common.add_tenant_namespaces(&mut namespaces, tname, tenant);
     }
     let mut retired = BTreeMap::new();
     for (name, r) in &config.retired {
-        let (tenant, owner_label) = match &r.owner {
-            RetiredOwner::Tenant(t) => (Some(t.clone()), (&tenant_key, t.to_arc())),
-            RetiredOwner::Shared => (None, (&shared_key, yes.clone())),
-        };
-        let mut labels = base_labels(owner_label, &r.labels);
-        // Nothing of the mesh applies: its pods could not reach istiod anyway.
-        labels.remove(LABEL_INJECTION);
-        labels.remove(LABEL_REVISION);
-        labels.insert(LABEL_RETIRED.into(), yes.clone());
-        retired.insert(name.clone(), tenant.clone());
-        namespaces.insert(
-            name.clone(),
-            NamespaceIntent {
-                name: name.clone(),
-                role: Role::Retired,
-                tenant,
-                labels: Arc::new(labels),
-                annotations: strings(&r.annotations),
-                same_owner: Arc::default(),
-                consumers: BTreeSet::new(),
-                consumer_ports: BTreeSet::new(),
-                calls: Arc::default(),
-                shared_egress: Arc::default(),
-                exposed_egress: Arc::default(),
-                outside: Arc::default(),
-                service_entries: Arc::default(),
-                dns: dns.clone(),
-                ingress_controller: None,
-                monitoring: None,
-                mesh: None,
-            },
-        );
-    }
-    let kube_api = config.platform.kube_api.as_ref();
-    let mut destinations: BTreeMap<String, OutsideFlow> = config
-        .externals
-        .iter()
-        .map(|(name, e)| {
-            let flow = OutsideFlow {
-                rule: Rule::External { name: name.clone() },
-                hosts: e.hosts.iter().cloned().collect(),
-                blocks: external_blocks(e, &config.cluster, kube_api),
-                ports: e.ports.clone(),
-            };
-            (name.to_string(), flow)
-        })
-        .collect();
-    if let Some(k) = kube_api {
-        destinations.insert(KUBE_API_TARGET.into(), kube_api_flow(k));
+        let intent = common.retired_namespace(name, r);
+        retired.insert(name.clone(), intent.tenant.clone());
+        namespaces.insert(name.clone(), intent);
     }
     Intent {
         cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
@@ -483,7 +266,7 @@ pub fn intent_of(config: &Config) -> Intent {
         tenants,
         shared: config.shared.keys().cloned().collect(),
         retired,
-        destinations,
+        destinations: destinations_of(config),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Flows out of the cluster: to external entries (ipBlocks and ServiceEntries) and to the
 //! Kubernetes API server.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Cidr, Cluster, External, ExternalName, KubeApi, METADATA_CIDRS};
+use crate::model::{Cidr, Cluster, Config, External, ExternalName, KubeApi, METADATA_CIDRS};
 
 use super::{
     IpBlock, OutsideFlow, Rule, ServiceEntryIntent, ServiceEntryPort, ADDRESS_ONLY_DOMAIN,
+    KUBE_API_TARGET,
 };
 
 /// The flow to the Kubernetes API server: its own addresses, named exactly, nothing to except.
@@ -102,4 +103,27 @@ pub fn external_blocks(
             }
         })
         .collect()
+}
+
+/// Every destination outside the cluster by the name `explain` knows it by (an external entry's
+/// name, or [`KUBE_API_TARGET`]), as a consumer of it gets it.
+pub(super) fn destinations_of(config: &Config) -> BTreeMap<String, OutsideFlow> {
+    let kube_api = config.platform.kube_api.as_ref();
+    let mut destinations: BTreeMap<String, OutsideFlow> = config
+        .externals
+        .iter()
+        .map(|(name, e)| {
+            let flow = OutsideFlow {
+                rule: Rule::External { name: name.clone() },
+                hosts: e.hosts.iter().cloned().collect(),
+                blocks: external_blocks(e, &config.cluster, kube_api),
+                ports: e.ports.clone(),
+            };
+            (name.to_string(), flow)
+        })
+        .collect();
+    if let Some(k) = kube_api {
+        destinations.insert(KUBE_API_TARGET.into(), kube_api_flow(k));
+    }
+    destinations
 }
