@@ -1,0 +1,167 @@
+//! The GitOps intent: which directory of the output tree each Argo CD or Flux object syncs, and
+//! how tenants are spread over groups.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::model::{
+    shared_dir, tenant_dir, Config, GitOps, NamespaceName, RetiredOwner, TenantName, GITOPS_DIR,
+};
+
+/// The object name of the GitOps root: the AppProject and Application (Argo CD) or GitRepository
+/// and Kustomization (Flux) that sync `output/gitops/` itself.
+pub const GITOPS_ROOT_NAME: &str = "tenantc";
+/// The API server as Argo CD names the cluster it runs in.
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+
+/// The GitOps objects of the tenant and shared directories are spread over this many groups, each
+/// synced by an object of its own, so that no sync builds a kustomization of every tenant: at
+/// 10,000 tenants one `output/gitops/` of 20,000 objects did not build in 300 s (kustomize's time
+/// grows with the square of the objects in one build), a group of about 160 tenants builds in a
+/// fraction of a second. A fixed count and a hash of the name keep every tenant in its group for
+/// good: adding or removing tenants never moves another one.
+pub const GITOPS_GROUPS: u64 = 64;
+
+/// The group of the unit named `name`: two hex digits, from the FNV-1a hash of the name (stable
+/// across platforms and releases, unlike std's hasher).
+pub fn gitops_group_of(name: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in name.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:02x}", hash % GITOPS_GROUPS)
+}
+
+/// One directory of the output tree that a GitOps controller syncs on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GitOpsUnit {
+    /// The name of its objects: `tenant-<tenant>`, `shared-<namespace>`, `tenantc-<group>` for a
+    /// group, or `tenantc` for the root.
+    pub name: String,
+    /// `tenant`, `shared`, `group` or `root`.
+    pub role: String,
+    /// The tenant's or shared namespace's name (a group: its two hex digits; the root: `tenantc`).
+    pub owner: String,
+    /// The directory inside the repository, e.g. `output/tenants/acme`.
+    pub path: String,
+    /// The namespaces its objects go to, sorted: exactly the AppProject's destinations.
+    pub namespaces: BTreeSet<NamespaceName>,
+    /// The group whose object syncs this unit's objects (tenants and shared entries only).
+    pub group: Option<String>,
+}
+
+/// What the GitOps templates need: the settings, the root unit and one unit per tenant and shared
+/// entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GitOpsIntent {
+    pub settings: GitOps,
+    pub tool: &'static str,
+    /// Argo CD's name for the cluster it runs in.
+    pub server: &'static str,
+    /// Whether Sidecars are generated (and so must be allowed by the AppProjects).
+    pub mesh: bool,
+    pub cluster_name: Option<String>,
+    pub root: GitOpsUnit,
+    /// The groups that have units, sorted; the root syncs these, each syncs its units.
+    pub groups: Vec<GitOpsUnit>,
+    pub units: Vec<GitOpsUnit>,
+}
+
+/// The GitOps objects' intent, when `[gitops]` is set.
+pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
+    let g = config.gitops.as_ref()?;
+    let in_repo = |dir: &str| {
+        if g.path.is_empty() {
+            dir.to_owned()
+        } else {
+            format!("{}/{dir}", g.path)
+        }
+    };
+    let controller_namespace: BTreeSet<NamespaceName> = [g.namespace.clone()].into_iter().collect();
+    let root = GitOpsUnit {
+        name: GITOPS_ROOT_NAME.into(),
+        role: "root".into(),
+        owner: GITOPS_ROOT_NAME.into(),
+        path: in_repo(GITOPS_DIR),
+        namespaces: controller_namespace.clone(),
+        group: None,
+    };
+    let unit = |role: &str, owner: &str, dir: String, namespaces: BTreeSet<NamespaceName>| {
+        let name = format!("{role}-{owner}");
+        GitOpsUnit {
+            group: Some(gitops_group_of(&name)),
+            name,
+            role: role.into(),
+            owner: owner.into(),
+            path: in_repo(&dir),
+            namespaces,
+        }
+    };
+    // A retired namespace stays in its owner's directory, synced by the same object.
+    let retired_of = |tenant: &TenantName| -> Vec<NamespaceName> {
+        config
+            .retired
+            .iter()
+            .filter(|(_, r)| r.owner == RetiredOwner::Tenant(tenant.clone()))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let retired_shared = config
+        .retired
+        .iter()
+        .filter(|(_, r)| r.owner == RetiredOwner::Shared)
+        .map(|(n, _)| n);
+    let shared_names: BTreeSet<&NamespaceName> =
+        config.shared.keys().chain(retired_shared).collect();
+    let shared = shared_names.into_iter().map(|name| {
+        let namespaces = [name.clone()].into_iter().collect();
+        unit(
+            "shared",
+            name.as_str(),
+            shared_dir(name.as_str()),
+            namespaces,
+        )
+    });
+    let tenants = config.tenants.iter().map(|(name, t)| {
+        unit(
+            "tenant",
+            name.as_str(),
+            tenant_dir(name.as_str()),
+            t.namespaces
+                .iter()
+                .cloned()
+                .chain(retired_of(name))
+                .collect(),
+        )
+    });
+    let units: Vec<GitOpsUnit> = shared.chain(tenants).collect();
+    let groups: BTreeSet<&str> = units.iter().filter_map(|u| u.group.as_deref()).collect();
+    let groups = groups
+        .into_iter()
+        .map(|group| GitOpsUnit {
+            name: format!("{GITOPS_ROOT_NAME}-{group}"),
+            role: "group".into(),
+            owner: group.into(),
+            path: in_repo(&gitops_group_dir(group)),
+            namespaces: controller_namespace.clone(),
+            group: None,
+        })
+        .collect();
+    Some(GitOpsIntent {
+        settings: g.clone(),
+        tool: g.tool.as_str(),
+        server: IN_CLUSTER_SERVER,
+        mesh: config.mesh.is_some(),
+        cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
+        root,
+        groups,
+        units,
+    })
+}
+
+/// The directory of a GitOps group, relative to the output root.
+pub fn gitops_group_dir(group: &str) -> String {
+    format!("{GITOPS_DIR}/groups/{group}")
+}

@@ -1,0 +1,343 @@
+//! Stage 3, intent: who may talk to whom. This graph is the one source of both the NetworkPolicies
+//! and the Sidecar hosts, so the two layers agree by construction; `verify` compares the files on
+//! disk against it.
+
+mod gitops;
+mod grants;
+mod namespaces;
+mod outside;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::model::{
+    Cidr, Config, Dns, ExternalName, Labels, NamespaceName, OutboundTrafficPolicy, PlatformPods,
+    Port, TenantName,
+};
+
+pub use gitops::{
+    gitops_group_dir, gitops_group_of, gitops_of, GitOpsIntent, GitOpsUnit, GITOPS_GROUPS,
+    GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
+};
+use namespaces::Common;
+use outside::destinations_of;
+pub use outside::external_blocks;
+
+/// Istio's port for xDS and certificate signing over mTLS, the one port a sidecar must reach on
+/// istiod. https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+pub const ISTIOD_XDS_PORT: Port = Port::known(15012);
+/// The sidecar's merged Prometheus metrics port (Envoy, agent and application metrics).
+/// https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+pub const ISTIO_METRICS_PORT: Port = Port::known(15020);
+/// Ambient mode's HBONE tunnel: traffic between ambient pods reaches the destination pod on this
+/// port, so a NetworkPolicy that limits a flow to some ports must also allow it.
+/// https://istio.io/latest/docs/ambient/usage/networkpolicy/
+pub const HBONE_PORT: Port = Port::known(15008);
+/// Ambient mode SNATs the kubelet's health probes to this link-local address, which the
+/// NetworkPolicies must admit. https://istio.io/latest/docs/ambient/usage/networkpolicy/
+pub const AMBIENT_PROBE_CIDR: &str = "169.254.7.127/32";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Tenant,
+    Shared,
+    /// Retired (`retired` in tenants.toml): a Namespace and a deny-all policy, no flow at all.
+    Retired,
+}
+
+/// Everything one namespace may do, and what it carries. What a tenant's namespaces (or every
+/// namespace) have in common is shared behind an `Arc`, not copied: at 10,000 tenants the copies
+/// were most of the intent's memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NamespaceIntent {
+    pub name: NamespaceName,
+    pub role: Role,
+    /// The tenant that owns it; for a shared namespace, `None`.
+    pub tenant: Option<TenantName>,
+    /// Keys and values are shared with every other namespace's equal ones.
+    pub labels: Arc<BTreeMap<Arc<str>, Arc<str>>>,
+    pub annotations: Arc<BTreeMap<String, String>>,
+    /// The owner's namespaces, this one included: allowed both ways on every port.
+    pub same_owner: Arc<BTreeSet<NamespaceName>>,
+    /// Namespaces of others allowed in: a shared namespace's consumers, or an exposed tenant
+    /// namespace's. In on `consumer_ports` only.
+    pub consumers: BTreeSet<NamespaceName>,
+    /// The TCP ports `consumers` may reach; empty: every port.
+    pub consumer_ports: BTreeSet<Port>,
+    /// Other owners' namespaces this one may call, each with its ports and the rule that says so.
+    pub calls: Arc<Vec<Call>>,
+    /// `calls` of shared namespaces, grouped by ports for the `allow-shared-services` policy.
+    pub shared_egress: Arc<Vec<PortGroup>>,
+    /// `calls` of exposed tenant namespaces, grouped by ports for `allow-exposed-services`.
+    pub exposed_egress: Arc<Vec<PortGroup>>,
+    /// Destinations outside the cluster: external entries it consumes, then the Kubernetes API.
+    pub outside: Arc<Vec<OutsideFlow>>,
+    /// With `[mesh]`: the registry entries its sidecars need for `outside` (and the DNS caches).
+    pub service_entries: Arc<Vec<ServiceEntryIntent>>,
+    pub dns: Arc<Dns>,
+    /// The ingress controller's pods, when this namespace accepts ingress traffic.
+    pub ingress_controller: Option<Arc<PlatformPods>>,
+    pub monitoring: Option<Arc<MonitoringIntent>>,
+    pub mesh: Option<Arc<MeshIntent>>,
+}
+
+/// The tenants.toml rule that grants a flow, for every layer and for `explain` and `diff`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rule {
+    /// `[shared.<shared>]` lists the caller as a consumer.
+    Shared { shared: NamespaceName },
+    /// `[tenants.<tenant>.expose.<namespace>]` lists the caller as a consumer.
+    Exposed {
+        tenant: TenantName,
+        namespace: NamespaceName,
+    },
+    /// `[external.<name>]` lists the caller as a consumer.
+    External { name: ExternalName },
+    /// `kube_api = true` on the caller's tenant.
+    KubeApi,
+}
+
+impl Rule {
+    /// Where the rule is written in tenants.toml.
+    pub fn table(&self) -> String {
+        match self {
+            Self::Shared { shared } => format!("[shared.{shared}]"),
+            Self::Exposed { tenant, namespace } => format!("[tenants.{tenant}.expose.{namespace}]"),
+            Self::External { name } => format!("[external.{name}]"),
+            Self::KubeApi => "kube_api = true".into(),
+        }
+    }
+}
+
+/// One namespace of another owner that a namespace may call.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Call {
+    pub namespace: NamespaceName,
+    /// TCP ports; empty: every port.
+    pub ports: BTreeSet<Port>,
+    pub rule: Rule,
+}
+
+/// Namespaces reached on the same ports: one NetworkPolicy rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortGroup {
+    /// TCP ports; empty: every port.
+    pub ports: BTreeSet<Port>,
+    pub namespaces: BTreeSet<NamespaceName>,
+}
+
+/// One ipBlock of a flow out of the cluster: the range, less what it must not open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IpBlock {
+    pub cidr: Cidr,
+    /// The cluster's own ranges and the cloud metadata addresses inside `cidr`.
+    pub except: Vec<Cidr>,
+}
+
+/// A flow out of the cluster: to an external entry, or to the Kubernetes API server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutsideFlow {
+    pub rule: Rule,
+    /// Its DNS names, for the comment and the ServiceEntry (external entries only).
+    pub hosts: Vec<String>,
+    pub blocks: Vec<IpBlock>,
+    /// TCP ports.
+    pub ports: BTreeSet<Port>,
+}
+
+/// One port of a ServiceEntry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceEntryPort {
+    pub number: Port,
+    pub name: String,
+    pub protocol: &'static str,
+}
+
+/// A ServiceEntry in the namespace that uses it, exported to that namespace alone (`exportTo:
+/// ["."]`): its consumers' sidecars learn it, and no other namespace's can, whatever the number
+/// of consumers (a list of consumer namespaces in one object would grow with the tenants).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceEntryIntent {
+    pub name: String,
+    /// What it is for, in tenants.toml's terms (the comment above it).
+    pub purpose: String,
+    pub hosts: Vec<String>,
+    /// CIDRs, when traffic is matched by address (no DNS names to match on).
+    pub addresses: Vec<Cidr>,
+    pub ports: Vec<ServiceEntryPort>,
+    /// `DNS` for names Envoy resolves; `NONE` for wildcards and addresses (original destination).
+    pub resolution: &'static str,
+}
+
+/// A reserved top-level domain (RFC 2606): the registry name of an entry reached by address only,
+/// which can never collide with a real DNS name.
+pub const ADDRESS_ONLY_DOMAIN: &str = "tenantc.invalid";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MonitoringIntent {
+    pub namespace: NamespaceName,
+    pub pod_labels: Labels,
+    /// Ports monitoring may scrape; empty means every port.
+    pub ports: BTreeSet<Port>,
+    /// `[platform.monitoring] mesh = true`: an AuthorizationPolicy can admit it by namespace.
+    pub in_mesh: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MeshIntent {
+    pub namespace: NamespaceName,
+    pub pod_labels: Arc<Labels>,
+    pub xds_port: Port,
+    /// The Sidecar's egress hosts, sorted and unique (sidecar mode).
+    pub hosts: BTreeSet<Arc<str>>,
+    pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+    /// `mode = "ambient"`: no Sidecar, no istiod egress, HBONE and probe ingress in the policies.
+    pub ambient: bool,
+    pub hbone_port: Port,
+    pub probe_cidr: &'static str,
+    /// The PeerAuthentication mode (`STRICT`, `PERMISSIVE`); `None`: no PeerAuthentication.
+    pub mtls: Option<&'static str>,
+    /// AuthorizationPolicies: deny by default, ALLOW by `source.namespaces` what the intent admits.
+    pub authorization: bool,
+}
+
+impl MeshIntent {
+    /// The ports a port-restricted flow is allowed on by NetworkPolicy: in ambient mode the
+    /// HBONE port besides the flow's own (an empty set, every port, stays empty).
+    pub fn network_ports(&self, ports: &BTreeSet<Port>) -> BTreeSet<Port> {
+        let mut out = ports.clone();
+        if self.ambient && !out.is_empty() {
+            out.insert(self.hbone_port);
+        }
+        out
+    }
+}
+
+/// The connectivity graph of the whole cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intent {
+    pub cluster_name: Option<String>,
+    pub namespaces: BTreeMap<NamespaceName, NamespaceIntent>,
+    pub tenants: BTreeMap<TenantName, BTreeSet<NamespaceName>>,
+    pub shared: BTreeSet<NamespaceName>,
+    /// Retired namespaces and the tenant whose directory keeps them (`None`: a retired shared
+    /// entry, in its own directory). In neither `tenants` nor `shared`: they have no flows.
+    pub retired: BTreeMap<NamespaceName, Option<TenantName>>,
+    /// Every destination outside the cluster by the name `explain` knows it by (an external
+    /// entry's name, or [`KUBE_API_TARGET`]), as a consumer of it gets it.
+    pub destinations: BTreeMap<String, OutsideFlow>,
+}
+
+/// The name `explain` and `graph` give the Kubernetes API server.
+pub const KUBE_API_TARGET: &str = "kube-api";
+
+impl Intent {
+    pub fn tenant_count(&self) -> usize {
+        self.tenants.len()
+    }
+}
+
+/// The connectivity graph of `config`: every namespace's intent, one step per kind of namespace,
+/// and every destination outside the cluster.
+pub fn intent_of(config: &Config) -> Intent {
+    let mut common = Common::of(config);
+    let mut namespaces = BTreeMap::new();
+    for (name, shared) in &config.shared {
+        namespaces.insert(name.clone(), common.shared_namespace(name, shared));
+    }
+    let mut tenants = BTreeMap::new();
+    for (tname, tenant) in &config.tenants {
+        tenants.insert(tname.clone(), tenant.namespaces.clone());
+        common.add_tenant_namespaces(&mut namespaces, tname, tenant);
+    }
+    let mut retired = BTreeMap::new();
+    for (name, r) in &config.retired {
+        let intent = common.retired_namespace(name, r);
+        retired.insert(name.clone(), intent.tenant.clone());
+        namespaces.insert(name.clone(), intent);
+    }
+    Intent {
+        cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
+        namespaces,
+        tenants,
+        shared: config.shared.keys().cloned().collect(),
+        retired,
+        destinations: destinations_of(config),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load;
+    use crate::resolve::resolve;
+
+    fn intent(src: &str) -> Intent {
+        intent_of(&resolve(&load(src).unwrap(), src).unwrap())
+    }
+
+    fn ns(s: &str) -> NamespaceName {
+        NamespaceName::new(s).unwrap()
+    }
+
+    #[test]
+    fn tenants_reach_own_and_consumed_shared_namespaces_only() {
+        let i = intent(
+            r#"version = 1
+[mesh]
+[shared.common]
+[shared.payments]
+consumers = ["acme"]
+[tenants.acme]
+namespaces = ["acme", "acme-jobs"]
+[tenants.globex]
+"#,
+        );
+        let acme = &i.namespaces[&ns("acme-jobs")];
+        assert_eq!(*acme.same_owner, [ns("acme"), ns("acme-jobs")].into());
+        let called: Vec<&str> = acme.calls.iter().map(|c| c.namespace.as_str()).collect();
+        assert_eq!(called, ["common", "payments"]);
+        assert_eq!(acme.shared_egress.len(), 1, "one rule: both on every port");
+        let hosts: Vec<&str> = acme
+            .mesh
+            .as_ref()
+            .unwrap()
+            .hosts
+            .iter()
+            .map(|h| &**h)
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                "acme-jobs/*",
+                "acme/*",
+                "common/*",
+                "istio-system/*",
+                "kube-system/kube-dns.kube-system.svc.cluster.local",
+                "payments/*"
+            ]
+        );
+        let globex = &i.namespaces[&ns("globex")];
+        assert_eq!(globex.shared_egress[0].namespaces, [ns("common")].into());
+        assert_eq!(
+            i.namespaces[&ns("payments")].consumers,
+            [ns("acme"), ns("acme-jobs")].into()
+        );
+        assert_eq!(i.namespaces[&ns("common")].consumers.len(), 3);
+        assert_eq!(&*globex.labels["istio-injection"], "enabled");
+        assert_eq!(&*globex.labels["tenantc.dev/tenant"], "globex");
+    }
+
+    #[test]
+    fn no_mesh_no_sidecar() {
+        let i = intent("version = 1\n[tenants.a]\n");
+        assert!(i.namespaces[&ns("a")].mesh.is_none());
+        assert!(!i.namespaces[&ns("a")]
+            .labels
+            .contains_key("istio-injection"));
+    }
+}

@@ -1,0 +1,342 @@
+//! Building each namespace's intent: one step per kind of namespace (shared, tenant, retired), and
+//! the pieces their intents have in common, made once per config.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::model::{
+    Annotations, Config, Consumer, DataplaneMode, Dns, Labels, Mesh, Monitoring, NamespaceName,
+    PlatformPods, Retired, RetiredOwner, Shared, Tenant, TenantName,
+};
+use crate::resolve::lifecycle::PROTECTION;
+use crate::resolve::{
+    LABEL_CLUSTER, LABEL_DATAPLANE_MODE, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_RETIRED,
+    LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
+};
+
+use super::grants::{Grants, Interned};
+use super::{
+    Call, MeshIntent, MonitoringIntent, NamespaceIntent, Role, AMBIENT_PROBE_CIDR, HBONE_PORT,
+    ISTIOD_XDS_PORT, ISTIO_METRICS_PORT,
+};
+
+/// What the intents of all namespaces are built from besides their own entries: the grants, the
+/// compiler's labels and the platform's settings. Equal pieces are made once and shared.
+pub(super) struct Common<'a> {
+    grants: Grants<'a>,
+    interned: Interned<'a>,
+    labels: CompilerLabels,
+    annotations: AnnotationsOf<'a>,
+    mesh: Option<MeshOf<'a>>,
+    dns: Arc<Dns>,
+    monitoring: Option<Arc<MonitoringIntent>>,
+    ingress: Option<Arc<PlatformPods>>,
+}
+
+impl<'a> Common<'a> {
+    pub(super) fn of(config: &'a Config) -> Self {
+        Self {
+            grants: Grants::of(config),
+            interned: Interned::default(),
+            labels: CompilerLabels::of(config),
+            annotations: AnnotationsOf::default(),
+            mesh: MeshOf::of(config),
+            dns: Arc::new(config.platform.dns.clone()),
+            monitoring: monitoring_of(config).map(Arc::new),
+            ingress: config.platform.ingress.clone().map(Arc::new),
+        }
+    }
+
+    /// The Sidecar hosts and mesh settings of a namespace whose own hosts are `own`, that calls
+    /// `calls` and, when `kube_api`, the Kubernetes API; `None` without `[mesh]`.
+    fn mesh_of(
+        &mut self,
+        own: impl Iterator<Item = String>,
+        calls: &[Call],
+        kube_api: bool,
+    ) -> Option<MeshIntent> {
+        let interned = &mut self.interned;
+        self.mesh
+            .as_ref()
+            .map(|m| m.intent(own, calls, kube_api, interned))
+    }
+
+    /// The intent of the shared namespace `name`.
+    pub(super) fn shared_namespace(
+        &mut self,
+        name: &NamespaceName,
+        shared: &'a Shared,
+    ) -> NamespaceIntent {
+        let me = Consumer::Shared(name.clone());
+        let egress = self.interned.egress(self.grants.calls_of(&me));
+        let outside = self.interned.outside(&self.grants, &me, false);
+        let mesh = self.mesh_of(std::iter::once("./*".to_owned()), &egress.calls, false);
+        NamespaceIntent {
+            name: name.clone(),
+            role: Role::Shared,
+            tenant: None,
+            labels: Arc::new(self.labels.shared(&shared.labels)),
+            annotations: self.annotations.of(&shared.annotations),
+            same_owner: Arc::new([name.clone()].into_iter().collect()),
+            consumers: self.grants.namespaces_of(&shared.consumers, Some(&me)),
+            consumer_ports: shared.ports.clone(),
+            calls: egress.calls,
+            shared_egress: egress.shared,
+            exposed_egress: egress.exposed,
+            outside: outside.flows,
+            service_entries: outside.service_entries,
+            dns: self.dns.clone(),
+            ingress_controller: self.ingress.clone().filter(|_| shared.ingress),
+            monitoring: self.monitoring.clone(),
+            mesh: mesh.map(Arc::new),
+        }
+    }
+
+    /// Adds the intents of the tenant `tname`'s namespaces to `namespaces`. They share all but
+    /// their name, consumers and ingress.
+    pub(super) fn add_tenant_namespaces(
+        &mut self,
+        namespaces: &mut BTreeMap<NamespaceName, NamespaceIntent>,
+        tname: &TenantName,
+        tenant: &'a Tenant,
+    ) {
+        let me = Consumer::Tenant(tname.clone());
+        let egress = self.interned.egress(self.grants.calls_of(&me));
+        let outside = self.interned.outside(&self.grants, &me, tenant.kube_api);
+        let mesh = self
+            .mesh_of(
+                tenant.namespaces.iter().map(|n| format!("{n}/*")),
+                &egress.calls,
+                tenant.kube_api,
+            )
+            .map(Arc::new);
+        let labels = Arc::new(self.labels.tenant(tname, &tenant.labels));
+        let annotations = self.annotations.of(&tenant.annotations);
+        let same_owner = Arc::new(tenant.namespaces.clone());
+        for ns in &tenant.namespaces {
+            let expose = tenant.expose.get(ns);
+            let intent = NamespaceIntent {
+                name: ns.clone(),
+                role: Role::Tenant,
+                tenant: Some(tname.clone()),
+                labels: labels.clone(),
+                annotations: annotations.clone(),
+                same_owner: same_owner.clone(),
+                consumers: expose
+                    .map(|e| self.grants.namespaces_of(&e.consumers, Some(&me)))
+                    .unwrap_or_default(),
+                consumer_ports: expose.map(|e| e.ports.clone()).unwrap_or_default(),
+                shared_egress: egress.shared.clone(),
+                exposed_egress: egress.exposed.clone(),
+                calls: egress.calls.clone(),
+                outside: outside.flows.clone(),
+                service_entries: outside.service_entries.clone(),
+                dns: self.dns.clone(),
+                ingress_controller: self.ingress.clone().filter(|_| tenant.ingress.contains(ns)),
+                monitoring: self.monitoring.clone(),
+                mesh: mesh.clone(),
+            };
+            namespaces.insert(ns.clone(), intent);
+        }
+    }
+
+    /// The intent of the retired namespace `name`: its labels and annotations, no flow at all.
+    pub(super) fn retired_namespace(
+        &mut self,
+        name: &NamespaceName,
+        r: &'a Retired,
+    ) -> NamespaceIntent {
+        let l = &self.labels;
+        let (tenant, owner_label) = match &r.owner {
+            RetiredOwner::Tenant(t) => (Some(t.clone()), (&l.tenant_key, t.to_arc())),
+            RetiredOwner::Shared => (None, (&l.shared_key, l.yes.clone())),
+        };
+        let mut labels = l.labels_of(owner_label, &r.labels);
+        // Nothing of the mesh applies: its pods could not reach istiod anyway.
+        labels.remove(LABEL_INJECTION);
+        labels.remove(LABEL_REVISION);
+        labels.insert(LABEL_RETIRED.into(), l.yes.clone());
+        NamespaceIntent {
+            name: name.clone(),
+            role: Role::Retired,
+            tenant,
+            labels: Arc::new(labels),
+            annotations: self.annotations.of(&r.annotations),
+            same_owner: Arc::default(),
+            consumers: BTreeSet::new(),
+            consumer_ports: BTreeSet::new(),
+            calls: Arc::default(),
+            shared_egress: Arc::default(),
+            exposed_egress: Arc::default(),
+            outside: Arc::default(),
+            service_entries: Arc::default(),
+            dns: self.dns.clone(),
+            ingress_controller: None,
+            monitoring: None,
+            mesh: None,
+        }
+    }
+}
+
+/// What every namespace's [`MeshIntent`] has in common, with `[mesh]`; a namespace adds the hosts
+/// of its own and of its calls.
+struct MeshOf<'a> {
+    mesh: &'a Mesh,
+    pod_labels: Arc<Labels>,
+    /// The cluster DNS service, in every Sidecar's hosts.
+    dns_host: String,
+    /// The Kubernetes API service, in the hosts of tenants with `kube_api = true`.
+    kube_api_host: String,
+}
+
+impl<'a> MeshOf<'a> {
+    fn of(config: &'a Config) -> Option<Self> {
+        let dns_host = format!(
+            "{ns}/{svc}.{ns}.svc.{domain}",
+            ns = config.platform.dns.namespace,
+            svc = config.platform.dns.service,
+            domain = config.cluster.domain
+        );
+        let kube_api_host = format!("default/kubernetes.default.svc.{}", config.cluster.domain);
+        config.mesh.as_ref().map(|m| Self {
+            mesh: m,
+            pod_labels: Arc::new(m.pod_labels.clone()),
+            dns_host,
+            kube_api_host,
+        })
+    }
+
+    fn intent(
+        &self,
+        own: impl Iterator<Item = String>,
+        calls: &[Call],
+        kube_api: bool,
+        interned: &mut Interned,
+    ) -> MeshIntent {
+        let m = self.mesh;
+        let mut hosts: BTreeSet<Arc<str>> = own.map(|h| interned.host(h)).collect();
+        for c in calls {
+            hosts.insert(interned.host(format!("{}/*", c.namespace)));
+        }
+        hosts.insert(interned.host(format!("{}/*", m.namespace)));
+        hosts.insert(interned.host(self.dns_host.clone()));
+        if kube_api {
+            hosts.insert(interned.host(self.kube_api_host.clone()));
+        }
+        MeshIntent {
+            namespace: m.namespace.clone(),
+            pod_labels: self.pod_labels.clone(),
+            xds_port: ISTIOD_XDS_PORT,
+            hosts,
+            outbound_traffic_policy: m.outbound_traffic_policy,
+            ambient: m.mode == DataplaneMode::Ambient,
+            hbone_port: HBONE_PORT,
+            probe_cidr: AMBIENT_PROBE_CIDR,
+            mtls: m.mtls.map(|t| t.as_str()),
+            authorization: m.authorization,
+        }
+    }
+}
+
+/// What monitoring may scrape, with `[platform.monitoring]`.
+fn monitoring_of(config: &Config) -> Option<MonitoringIntent> {
+    config.platform.monitoring.as_ref().map(|m: &Monitoring| {
+        let mut ports = m.ports.clone();
+        // Istio merges application metrics into the sidecar's 15020, so a port list must include
+        // it; an ambient pod has no sidecar and no 15020.
+        let sidecars = config
+            .mesh
+            .as_ref()
+            .is_some_and(|m| m.mode == DataplaneMode::Sidecar);
+        if !ports.is_empty() && sidecars {
+            ports.insert(ISTIO_METRICS_PORT);
+        }
+        MonitoringIntent {
+            namespace: m.pods.namespace.clone(),
+            pod_labels: m.pods.pod_labels.clone(),
+            ports,
+            in_mesh: m.pods.in_mesh,
+        }
+    })
+}
+
+/// The labels the compiler sets: on every namespace, and the one that says its owner's role.
+/// Keys and values are shared by every namespace.
+struct CompilerLabels {
+    common: BTreeMap<Arc<str>, Arc<str>>,
+    tenant_key: Arc<str>,
+    shared_key: Arc<str>,
+    yes: Arc<str>,
+}
+
+impl CompilerLabels {
+    fn of(config: &Config) -> Self {
+        // The labels the compiler sets on every namespace, shared by all.
+        let mut common: BTreeMap<Arc<str>, Arc<str>> = BTreeMap::new();
+        common.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
+        if let Some(c) = &config.cluster.name {
+            common.insert(LABEL_CLUSTER.into(), c.as_str().into());
+        }
+        if let Some(m) = &config.mesh {
+            if m.mode == DataplaneMode::Ambient {
+                common.insert(LABEL_DATAPLANE_MODE.into(), "ambient".into());
+                if let Some(rev) = &m.revision {
+                    common.insert(LABEL_REVISION.into(), rev.as_str().into());
+                }
+            } else {
+                match &m.revision {
+                    Some(rev) => common.insert(LABEL_REVISION.into(), rev.as_str().into()),
+                    None => common.insert(LABEL_INJECTION.into(), "enabled".into()),
+                };
+            }
+        }
+        Self {
+            common,
+            tenant_key: LABEL_TENANT.into(),
+            shared_key: LABEL_SHARED.into(),
+            yes: "true".into(),
+        }
+    }
+
+    /// The user's labels, the common ones and `role_label`, later ones winning.
+    fn labels_of(
+        &self,
+        role_label: (&Arc<str>, Arc<str>),
+        user: &Labels,
+    ) -> BTreeMap<Arc<str>, Arc<str>> {
+        let mut labels: BTreeMap<Arc<str>, Arc<str>> =
+            user.iter().map(|(k, v)| (k.to_arc(), v.to_arc())).collect();
+        labels.extend(self.common.iter().map(|(k, v)| (k.clone(), v.clone())));
+        labels.insert(role_label.0.clone(), role_label.1);
+        labels
+    }
+
+    fn tenant(&self, tenant: &TenantName, user: &Labels) -> BTreeMap<Arc<str>, Arc<str>> {
+        self.labels_of((&self.tenant_key, tenant.to_arc()), user)
+    }
+
+    fn shared(&self, user: &Labels) -> BTreeMap<Arc<str>, Arc<str>> {
+        self.labels_of((&self.shared_key, self.yes.clone()), user)
+    }
+}
+
+/// The user's annotations and the ones that keep a sync from deleting the namespace; equal
+/// ones (most namespaces have no annotation of the user's) are shared.
+#[derive(Default)]
+struct AnnotationsOf<'a>(BTreeMap<&'a Annotations, Arc<BTreeMap<String, String>>>);
+
+impl<'a> AnnotationsOf<'a> {
+    fn of(&mut self, a: &'a Annotations) -> Arc<BTreeMap<String, String>> {
+        self.0
+            .entry(a)
+            .or_insert_with(|| {
+                let mut out: BTreeMap<String, String> =
+                    a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                for (k, v) in PROTECTION {
+                    out.insert(k.into(), v.into());
+                }
+                Arc::new(out)
+            })
+            .clone()
+    }
+}

@@ -1,0 +1,48 @@
+//! Known keys per table, the single list both the loader and its "did you mean" use.
+
+pub const ROOT: &[&str] = &[
+    "version", "cluster", "platform", "mesh", "shared", "tenants", "external", "gitops", "purged",
+];
+pub const PURGED: &[&str] = &["namespaces"];
+pub const CLUSTER: &[&str] = &["name", "domain", "pod_cidrs", "service_cidrs"];
+pub const PLATFORM: &[&str] = &["dns", "ingress", "monitoring", "kube_api"];
+pub const DNS: &[&str] = &["namespace", "service", "pod_labels", "ports", "cidrs"];
+pub const KUBE_API: &[&str] = &["cidrs", "ports"];
+pub const EXTERNAL: &[&str] = &["hosts", "cidrs", "ports", "protocol", "consumers"];
+pub const EXPOSE: &[&str] = &["consumers", "ports"];
+pub const INGRESS: &[&str] = &["namespace", "pod_labels", "mesh"];
+pub const MONITORING: &[&str] = &["namespace", "pod_labels", "ports", "mesh"];
+pub const MESH: &[&str] = &[
+    "namespace",
+    "pod_labels",
+    "revision",
+    "outbound_traffic_policy",
+    "mode",
+    "mtls",
+    "authorization",
+];
+pub const SHARED: &[&str] = &[
+    "consumers",
+    "labels",
+    "annotations",
+    "ingress",
+    "ports",
+    "retired",
+];
+pub const TENANT: &[&str] = &[
+    "namespaces",
+    "labels",
+    "annotations",
+    "ingress",
+    "kube_api",
+    "expose",
+    "retired",
+];
+pub const GITOPS: &[&str] = &[
+    "tool",
+    "repo_url",
+    "revision",
+    "path",
+    "namespace",
+    "secret",
+];

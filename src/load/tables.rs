@@ -1,0 +1,399 @@
+//! One reader per table of tenants.toml, from the root down: which keys each table knows, and
+//! which raw structure it fills.
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::diag::Diagnostic;
+
+use super::keys;
+use super::{
+    Located, RawCluster, RawConfig, RawConsumers, RawDns, RawExpose, RawExternal, RawGitOps,
+    RawIngress, RawKubeApi, RawMesh, RawPlatform, RawPods, RawPurged, RawRetired, RawShared,
+    RawTenant, Walker,
+};
+
+impl Walker {
+    pub(super) fn root(&mut self, root: &DeTable<'_>) -> RawConfig {
+        let mut config = RawConfig::default();
+        for (k, v) in self.entries(root, keys::ROOT, "the top level") {
+            match k.get_ref().as_ref() {
+                "version" => config.version = self.integer("version", v),
+                "cluster" => config.cluster = self.cluster(v),
+                "platform" => config.platform = self.platform(v),
+                "mesh" => config.mesh = self.mesh(v),
+                "gitops" => config.gitops = self.gitops(v),
+                "purged" => config.purged = self.purged(v),
+                "shared" => {
+                    if let Some(t) = self.named_tables("shared", v) {
+                        for (name, entry) in t.iter() {
+                            if let Some(s) = self.shared(name, entry) {
+                                config.shared.push(s);
+                            }
+                        }
+                    }
+                }
+                "tenants" => {
+                    if let Some(t) = self.named_tables("tenants", v) {
+                        for (name, entry) in t.iter() {
+                            if let Some(s) = self.tenant(name, entry) {
+                                config.tenants.push(s);
+                            }
+                        }
+                    }
+                }
+                "external" => {
+                    if let Some(t) = self.named_tables("external", v) {
+                        for (name, entry) in t.iter() {
+                            if let Some(e) = self.external(name, entry) {
+                                config.externals.push(e);
+                            }
+                        }
+                    }
+                }
+                _ => unreachable!("entries() returns known keys only"),
+            }
+        }
+        config
+    }
+
+    fn cluster(&mut self, v: &Spanned<DeValue<'_>>) -> RawCluster {
+        let mut c = RawCluster::default();
+        let Some(t) = self.table("cluster", v) else {
+            return c;
+        };
+        for (k, v) in self.entries(t, keys::CLUSTER, "[cluster]") {
+            match k.get_ref().as_ref() {
+                "name" => c.name = self.string("name", v),
+                "domain" => c.domain = self.string("domain", v),
+                "pod_cidrs" => c.pod_cidrs = self.located_strings("pod_cidrs", v),
+                _ => c.service_cidrs = self.located_strings("service_cidrs", v),
+            }
+        }
+        c
+    }
+
+    fn platform(&mut self, v: &Spanned<DeValue<'_>>) -> RawPlatform {
+        let mut p = RawPlatform::default();
+        let Some(t) = self.table("platform", v) else {
+            return p;
+        };
+        for (k, v) in self.entries(t, keys::PLATFORM, "[platform]") {
+            match k.get_ref().as_ref() {
+                "dns" => p.dns = self.dns(v),
+                "ingress" => p.ingress = self.pods("ingress", keys::INGRESS, v),
+                "monitoring" => p.monitoring = self.pods("monitoring", keys::MONITORING, v),
+                _ => p.kube_api = self.kube_api(v),
+            }
+        }
+        p
+    }
+
+    fn dns(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawDns> {
+        let t = self.table("dns", v)?;
+        let mut d = RawDns {
+            namespace: None,
+            service: None,
+            pod_labels: None,
+            ports: None,
+            cidrs: None,
+            span: v.span(),
+        };
+        for (k, v) in self.entries(t, keys::DNS, "[platform.dns]") {
+            match k.get_ref().as_ref() {
+                "namespace" => d.namespace = self.string("namespace", v),
+                "service" => d.service = self.string("service", v),
+                "pod_labels" => d.pod_labels = self.string_map("pod_labels", v),
+                "cidrs" => d.cidrs = self.located_strings("cidrs", v),
+                _ => d.ports = self.integers("ports", v),
+            }
+        }
+        Some(d)
+    }
+
+    fn pods(&mut self, name: &str, known: &[&str], v: &Spanned<DeValue<'_>>) -> Option<RawPods> {
+        let t = self.table(name, v)?;
+        let mut p = RawPods {
+            namespace: None,
+            pod_labels: None,
+            ports: None,
+            mesh: None,
+            span: v.span(),
+        };
+        let context = format!("[platform.{name}]");
+        for (k, v) in self.entries(t, known, &context) {
+            match k.get_ref().as_ref() {
+                "namespace" => p.namespace = self.string("namespace", v),
+                "pod_labels" => p.pod_labels = self.string_map("pod_labels", v),
+                "mesh" => p.mesh = self.boolean("mesh", v),
+                _ => p.ports = self.integers("ports", v),
+            }
+        }
+        Some(p)
+    }
+
+    fn mesh(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawMesh> {
+        let t = self.table("mesh", v)?;
+        let mut m = RawMesh {
+            namespace: None,
+            pod_labels: None,
+            revision: None,
+            outbound_traffic_policy: None,
+            mode: None,
+            mtls: None,
+            authorization: None,
+            span: v.span(),
+        };
+        for (k, v) in self.entries(t, keys::MESH, "[mesh]") {
+            match k.get_ref().as_ref() {
+                "namespace" => m.namespace = self.string("namespace", v),
+                "pod_labels" => m.pod_labels = self.string_map("pod_labels", v),
+                "revision" => m.revision = self.string("revision", v),
+                "mode" => m.mode = self.string("mode", v),
+                "mtls" => m.mtls = self.string("mtls", v),
+                "authorization" => m.authorization = self.boolean("authorization", v),
+                _ => m.outbound_traffic_policy = self.string("outbound_traffic_policy", v),
+            }
+        }
+        Some(m)
+    }
+
+    fn gitops(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawGitOps> {
+        let t = self.table("gitops", v)?;
+        let mut g = RawGitOps {
+            tool: None,
+            repo_url: None,
+            revision: None,
+            path: None,
+            namespace: None,
+            secret: None,
+            span: v.span(),
+        };
+        for (k, v) in self.entries(t, keys::GITOPS, "[gitops]") {
+            match k.get_ref().as_ref() {
+                "tool" => g.tool = self.string("tool", v),
+                "repo_url" => g.repo_url = self.string("repo_url", v),
+                "revision" => g.revision = self.string("revision", v),
+                "path" => g.path = self.string("path", v),
+                "namespace" => g.namespace = self.string("namespace", v),
+                _ => g.secret = self.string("secret", v),
+            }
+        }
+        Some(g)
+    }
+
+    fn shared(
+        &mut self,
+        name: &Spanned<std::borrow::Cow<'_, str>>,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<RawShared> {
+        let key: &str = name.get_ref();
+        let t = self.table(&format!("shared.{key}"), v)?;
+        let mut s = RawShared {
+            name: Located {
+                value: key.to_owned(),
+                span: name.span(),
+            },
+            consumers: None,
+            labels: None,
+            annotations: None,
+            ingress: None,
+            ports: None,
+            retired: None,
+        };
+        let context = format!("[shared.{key}]");
+        for (k, v) in self.entries(t, keys::SHARED, &context) {
+            match k.get_ref().as_ref() {
+                "consumers" => s.consumers = self.consumers(v),
+                "labels" => s.labels = self.string_map("labels", v),
+                "annotations" => s.annotations = self.string_map("annotations", v),
+                "ports" => s.ports = self.located_integers("ports", v),
+                "retired" => s.retired = self.boolean("retired", v),
+                _ => s.ingress = self.boolean("ingress", v),
+            }
+        }
+        Some(s)
+    }
+
+    fn consumers(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawConsumers> {
+        match v.get_ref() {
+            DeValue::String(s) if s == "*" => Some(RawConsumers::All(v.span())),
+            DeValue::String(s) => {
+                self.error(
+                    Diagnostic::new(
+                        format!("`consumers` must be \"*\" or a list of tenant and shared names, found the string {s:?}"),
+                        v.span(),
+                    )
+                    .with_help(format!("write consumers = [{s:?}] for a single tenant")),
+                );
+                None
+            }
+            _ => self.strings("consumers", v).map(RawConsumers::List),
+        }
+    }
+
+    fn tenant(
+        &mut self,
+        name: &Spanned<std::borrow::Cow<'_, str>>,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<RawTenant> {
+        let key: &str = name.get_ref();
+        let t = self.table(&format!("tenants.{key}"), v)?;
+        let mut tenant = RawTenant {
+            name: Located {
+                value: key.to_owned(),
+                span: name.span(),
+            },
+            namespaces: None,
+            labels: None,
+            annotations: None,
+            ingress: None,
+            kube_api: None,
+            expose: Vec::new(),
+            retired: None,
+        };
+        let context = format!("[tenants.{key}]");
+        for (k, v) in self.entries(t, keys::TENANT, &context) {
+            match k.get_ref().as_ref() {
+                "namespaces" => {
+                    tenant.namespaces = self.strings("namespaces", v).map(|list| Located {
+                        value: list,
+                        span: v.span(),
+                    })
+                }
+                "labels" => tenant.labels = self.string_map("labels", v),
+                "annotations" => tenant.annotations = self.string_map("annotations", v),
+                "ingress" => tenant.ingress = self.tenant_ingress(v),
+                "kube_api" => tenant.kube_api = self.boolean("kube_api", v),
+                "retired" => tenant.retired = self.tenant_retired(v),
+                _ => tenant.expose = self.exposes(key, v),
+            }
+        }
+        Some(tenant)
+    }
+
+    fn tenant_ingress(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawIngress> {
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(RawIngress::Flag(Located {
+                value: *b,
+                span: v.span(),
+            })),
+            DeValue::Array(_) => self.located_strings("ingress", v).map(RawIngress::List),
+            _ => {
+                self.type_error(
+                    "ingress",
+                    "true, false or a list of the tenant's namespaces",
+                    v,
+                );
+                None
+            }
+        }
+    }
+
+    fn tenant_retired(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawRetired> {
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(RawIngress::Flag(Located {
+                value: *b,
+                span: v.span(),
+            })),
+            DeValue::Array(_) => self.located_strings("retired", v).map(RawIngress::List),
+            _ => {
+                self.type_error(
+                    "retired",
+                    "true, false or a list of the tenant's namespaces",
+                    v,
+                );
+                None
+            }
+        }
+    }
+
+    fn purged(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawPurged> {
+        let t = self.table("purged", v)?;
+        let mut p = RawPurged {
+            namespaces: None,
+            span: v.span(),
+        };
+        for (_, v) in self.entries(t, keys::PURGED, "[purged]") {
+            p.namespaces = self.located_strings("namespaces", v);
+        }
+        Some(p)
+    }
+
+    fn exposes(&mut self, tenant: &str, v: &Spanned<DeValue<'_>>) -> Vec<RawExpose> {
+        let mut out = Vec::new();
+        let Some(t) = self.table("expose", v) else {
+            return out;
+        };
+        for (name, entry) in t.iter() {
+            let ns: &str = name.get_ref();
+            let Some(t) = self.table(&format!("expose.{ns}"), entry) else {
+                continue;
+            };
+            let mut e = RawExpose {
+                namespace: Located {
+                    value: ns.to_owned(),
+                    span: name.span(),
+                },
+                consumers: None,
+                ports: None,
+            };
+            let context = format!("[tenants.{tenant}.expose.{ns}]");
+            for (k, v) in self.entries(t, keys::EXPOSE, &context) {
+                match k.get_ref().as_ref() {
+                    "consumers" => e.consumers = self.consumers(v),
+                    _ => e.ports = self.located_integers("ports", v),
+                }
+            }
+            out.push(e);
+        }
+        out
+    }
+
+    fn external(
+        &mut self,
+        name: &Spanned<std::borrow::Cow<'_, str>>,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<RawExternal> {
+        let key: &str = name.get_ref();
+        let t = self.table(&format!("external.{key}"), v)?;
+        let mut e = RawExternal {
+            name: Located {
+                value: key.to_owned(),
+                span: name.span(),
+            },
+            hosts: None,
+            cidrs: None,
+            ports: None,
+            protocol: None,
+            consumers: None,
+        };
+        let context = format!("[external.{key}]");
+        for (k, v) in self.entries(t, keys::EXTERNAL, &context) {
+            match k.get_ref().as_ref() {
+                "hosts" => e.hosts = self.strings("hosts", v),
+                "cidrs" => e.cidrs = self.located_strings("cidrs", v),
+                "ports" => e.ports = self.located_integers("ports", v),
+                "protocol" => e.protocol = self.string("protocol", v),
+                _ => e.consumers = self.consumers(v),
+            }
+        }
+        Some(e)
+    }
+
+    fn kube_api(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawKubeApi> {
+        let t = self.table("kube_api", v)?;
+        let mut k = RawKubeApi {
+            cidrs: None,
+            ports: None,
+            span: v.span(),
+        };
+        for (key, v) in self.entries(t, keys::KUBE_API, "[platform.kube_api]") {
+            match key.get_ref().as_ref() {
+                "cidrs" => k.cidrs = self.located_strings("cidrs", v),
+                _ => k.ports = self.located_integers("ports", v),
+            }
+        }
+        Some(k)
+    }
+}
