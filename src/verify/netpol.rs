@@ -535,7 +535,7 @@ mod tests {
         assert_eq!(policy_directions(None, false), (true, false));
         assert_eq!(policy_directions(None, true), (true, true));
         assert_eq!(policy_directions(Some((false, true)), false), (false, true));
-        // `policyTypes: []` is read as absent: see tree::tests.
+        // `policyTypes: []` is read as absent: see tree::parse::tests.
     }
 
     #[test]

@@ -1,0 +1,120 @@
+//! The tree's objects against the namespaces tenants.toml defines: a Namespace document with
+//! the mesh labels for each of them, and no Namespace, NetworkPolicy or Sidecar elsewhere.
+
+use super::{finding, intent_of, with_objects};
+use crate::intent::Intent;
+use crate::resolve::{LABEL_DATAPLANE_MODE, LABEL_INJECTION, LABEL_REVISION};
+use crate::verify::reach::Model;
+use crate::verify::tree::Text;
+use crate::verify::{Finding, Severity};
+
+pub(super) fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    for (name, ns) in &intent.namespaces {
+        let owner = match &ns.tenant {
+            Some(t) => format!("tenant {t}"),
+            None => "shared".into(),
+        };
+        let doc = model
+            .id(name.as_str())
+            .and_then(|id| model.namespace_doc[id as usize]);
+        let Some(doc) = doc.map(|i| &model.tree.namespaces[i]) else {
+            findings.push(finding(
+                "missing-namespace",
+                format!("namespace {name} ({owner}) is in tenants.toml but the tree has no Namespace document for it"),
+                Vec::new(),
+            ));
+            continue;
+        };
+        for key in [LABEL_INJECTION, LABEL_REVISION, LABEL_DATAPLANE_MODE] {
+            if let Some(want) = ns.labels.get(key) {
+                if doc.labels.get(key).map(Text::as_str) != Some(&**want) {
+                    findings.push(finding(
+                        "missing-injection-label",
+                        with_objects(
+                            &format!("namespace {name} lacks the label `{key}: {want}`, so its pods get no sidecar and the mesh does not apply to them"),
+                            std::slice::from_ref(&doc.origin),
+                        ),
+                        vec![doc.origin.clone()],
+                    ));
+                }
+            }
+        }
+    }
+    for doc in &model.tree.namespaces {
+        if intent_of(intent, &doc.origin.name).is_none() {
+            findings.push(finding(
+                "unknown-namespace",
+                with_objects(
+                    &format!(
+                        "namespace {} is in the tree but not in tenants.toml",
+                        doc.origin.name
+                    ),
+                    std::slice::from_ref(&doc.origin),
+                ),
+                vec![doc.origin.clone()],
+            ));
+        }
+    }
+}
+
+/// NetworkPolicies and Sidecars in namespaces tenants.toml does not define, and Sidecars when it
+/// has no `[mesh]`.
+pub(super) fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    for o in &model.tree.unevaluated {
+        let mut f = finding(
+            "unevaluated-policy",
+            format!(
+                "{} in {} is not evaluated: tenantc knows Kubernetes NetworkPolicy and Istio Sidecar only, and this may allow or deny more than the verdict says",
+                o.name, o.file
+            ),
+            vec![o.clone()],
+        );
+        f.severity = Severity::Warning;
+        findings.push(f);
+    }
+    let mesh = intent.namespaces.values().find_map(|n| n.mesh.as_ref());
+    let defined = |ns: &str| intent_of(intent, ns).is_some();
+    for p in &model.tree.policies {
+        if let Some(ns) = p.namespace.as_deref() {
+            if !defined(ns) {
+                let mut f = finding(
+                    "foreign-object",
+                    with_objects(
+                        &format!("NetworkPolicy {} applies to namespace {ns}, which tenants.toml does not define; tenantc does not check it", p.origin.name),
+                        std::slice::from_ref(&p.origin),
+                    ),
+                    vec![p.origin.clone()],
+                );
+                f.severity = Severity::Warning;
+                findings.push(f);
+            }
+        }
+    }
+    for s in &model.tree.sidecars {
+        let Some(ns) = s.namespace.as_deref() else {
+            continue;
+        };
+        let is_root = mesh.is_some_and(|m| m.namespace.as_str() == ns);
+        if mesh.is_none() {
+            findings.push(finding(
+                "unexpected-sidecar",
+                with_objects(
+                    "tenants.toml has no [mesh] but the tree has a Sidecar",
+                    std::slice::from_ref(&s.origin),
+                ),
+                vec![s.origin.clone()],
+            ));
+        } else if !defined(ns) && !is_root {
+            let mut f = finding(
+                "foreign-object",
+                with_objects(
+                    &format!("Sidecar {} applies to namespace {ns}, which tenants.toml does not define; tenantc does not check it", s.origin.name),
+                    std::slice::from_ref(&s.origin),
+                ),
+                vec![s.origin.clone()],
+            );
+            f.severity = Severity::Warning;
+            findings.push(f);
+        }
+    }
+}

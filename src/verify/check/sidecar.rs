@@ -1,0 +1,201 @@
+//! The Istio Sidecars against the intent and against the NetworkPolicies: one Sidecar per meshed
+//! namespace, importing the hosts tenants.toml lets it reach and no others; and how many
+//! namespaces each namespace's sidecars receive configuration for.
+
+use std::collections::BTreeSet;
+
+use super::{finding, known_namespaces, with_objects};
+use crate::intent::{Intent, NamespaceIntent};
+use crate::verify::reach::{Direction, Model};
+use crate::verify::sidecar::{host_text, parse_host, Host, Scope};
+use crate::verify::tree::Origin;
+use crate::verify::{Finding, MeshScope, ScopeRow};
+
+pub(super) fn sidecars(
+    model: &Model,
+    ns: &NamespaceIntent,
+    id: u32,
+    mesh: &crate::intent::MeshIntent,
+    findings: &mut Vec<Finding>,
+) {
+    let name = ns.name.as_str();
+    let (effective, _from_root) = model.effective_sidecars(id, Some(mesh.namespace.as_str()));
+    let expected = Scope::from_hosts(mesh.hosts.iter().filter_map(|h| parse_host(h, name).ok()));
+    let np_reaches = |m: &str| {
+        model
+            .id(m)
+            .is_some_and(|mid| !model.allowed(id, Direction::Egress, mid).0.is_empty())
+    };
+    let mut push = |check, message: String, objects: Vec<Origin>, to: Option<String>| {
+        let mut f = finding(check, with_objects(&message, &objects), objects);
+        f.from = Some(name.to_owned());
+        f.to = to;
+        findings.push(f);
+    };
+    if effective.is_empty() {
+        push(
+            "missing-sidecar",
+            format!(
+                "namespace {name} has no Sidecar (nor does the root namespace {}): its sidecars receive configuration for every namespace of the cluster",
+                mesh.namespace
+            ),
+            Vec::new(),
+            None,
+        );
+        return;
+    }
+    if effective.len() > 1 {
+        push(
+            "duplicate-sidecar",
+            format!("namespace {name} has {} Sidecars without workloadSelector; Istio's behaviour is then undefined", effective.len()),
+            effective.iter().map(|i| model.tree.sidecars[*i].origin.clone()).collect(),
+            None,
+        );
+    }
+    let sc_index = effective[0];
+    let sc = &model.tree.sidecars[sc_index];
+    let (scope, bad) = model.scope_of(sc_index, name);
+    for b in bad {
+        push("invalid-host", b, vec![sc.origin.clone()], None);
+    }
+    let selected: Vec<usize> = model
+        .sidecars
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|i| model.tree.sidecars[*i].has_workload_selector)
+        .collect();
+    for idx in std::iter::once(sc_index).chain(selected) {
+        let origin = model.tree.sidecars[idx].origin.clone();
+        let (sc_scope, _) = model.scope_of(idx, name);
+        for h in &sc_scope.hosts {
+            if expected.covers(h) {
+                continue;
+            }
+            match h {
+                Host::NoNamespace => {}
+                Host::AnyNamespace(_) => push(
+                    "sidecar-extra-host",
+                    format!(
+                        "the Sidecar of {name} imports `{}`, services of every namespace, but tenants.toml lets {name} reach only {}",
+                        host_text(h),
+                        expected.namespaces().into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                    vec![origin.clone()],
+                    None,
+                ),
+                Host::In(m, _) => {
+                    let (check, tail) = if np_reaches(m) {
+                        ("sidecar-extra-host", "; the NetworkPolicies allow it as well")
+                    } else {
+                        ("sidecar-imports-blocked", "; the NetworkPolicies block it, so istiod pushes configuration for nothing")
+                    };
+                    push(
+                        check,
+                        format!(
+                            "the Sidecar of {name} imports `{}` but tenants.toml does not let {name} reach {m}{tail}",
+                            host_text(h)
+                        ),
+                        vec![origin.clone()],
+                        Some(m.clone()),
+                    );
+                }
+            }
+        }
+    }
+    for h in &expected.hosts {
+        if scope.covers(h) {
+            continue;
+        }
+        let Host::In(m, _) = h else { continue };
+        let (check, tail) = if np_reaches(m) {
+            (
+                "reachable-not-in-sidecar",
+                ", though the NetworkPolicies allow it: under REGISTRY_ONLY the mesh blocks this traffic",
+            )
+        } else {
+            ("sidecar-missing-host", "")
+        };
+        let dns = if *m == ns.dns.namespace.as_str() {
+            " (DNS over TCP passes Envoy and needs the DNS Service in the registry)"
+        } else {
+            ""
+        };
+        push(
+            check,
+            format!(
+                "tenants.toml lets {name} reach {m} but its Sidecar does not import `{}`{dns}{tail}",
+                host_text(h)
+            ),
+            vec![sc.origin.clone()],
+            Some(m.clone()),
+        );
+    }
+    if let Some(want) = mesh.outbound_traffic_policy {
+        if sc.outbound_mode.as_deref() != Some(want.as_str()) {
+            push(
+                "outbound-traffic-policy",
+                format!(
+                    "the Sidecar of {name} has outboundTrafficPolicy {} but tenants.toml asks for {}",
+                    sc.outbound_mode.as_deref().unwrap_or("unset (the mesh default)"),
+                    want.as_str()
+                ),
+                vec![sc.origin.clone()],
+                None,
+            );
+        }
+    }
+}
+
+/// The namespaces of the cluster as far as verify knows them: the tree's and those tenants.toml
+/// names. What a Sidecar without one imports from.
+pub fn cluster_size(model: &Model, intent: &Intent) -> usize {
+    let mut cluster: BTreeSet<&str> = model
+        .tree
+        .namespaces
+        .iter()
+        .map(|d| d.origin.name.as_str())
+        .collect();
+    let known = known_namespaces(intent);
+    cluster.extend(known.iter().map(String::as_str));
+    cluster.len()
+}
+
+/// For each meshed namespace: how many namespaces its sidecars get configuration for.
+pub fn mesh_scope(model: &Model, intent: &Intent) -> MeshScope {
+    let total = cluster_size(model, intent);
+    let mut out = MeshScope::default();
+    for (name, ns) in &intent.namespaces {
+        let Some(mesh) = &ns.mesh else { continue };
+        if mesh.ambient {
+            out.ambient += 1;
+            continue;
+        }
+        let with = match model.id(name.as_str()) {
+            Some(id) => {
+                let (effective, _) = model.effective_sidecars(id, Some(mesh.namespace.as_str()));
+                match effective.first() {
+                    None => total,
+                    Some(&sc) => {
+                        let (scope, _) = model.scope_of(sc, name.as_str());
+                        if scope.is_unbounded() {
+                            total
+                        } else {
+                            scope.namespaces().len().min(total)
+                        }
+                    }
+                }
+            }
+            None => total,
+        };
+        out.namespaces.push(ScopeRow {
+            namespace: name.to_string(),
+            with_sidecars: with,
+            without_sidecars: total,
+        });
+        out.total_with_sidecars += with;
+        out.total_without_sidecars += total;
+    }
+    out
+}

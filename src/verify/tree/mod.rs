@@ -1,0 +1,76 @@
+//! Reads an output tree back from disk: every `*.yaml`/`*.yml` file, every document, keeping the
+//! file and object each NetworkPolicy, Sidecar and Namespace came from. Deliberately independent of
+//! `render`: the tree may come from user templates or hand edits.
+//!
+//! - `read` finds the files the cluster receives and reads them, in parallel;
+//! - `parse` turns each document into one of the objects verify evaluates, or a finding;
+//! - `objects` holds those objects, `spec` the Kubernetes and Istio fields they keep, `text` the
+//!   strings and rule lists they share.
+
+mod objects;
+mod parse;
+mod read;
+mod spec;
+mod text;
+
+use std::fmt;
+
+pub use objects::{AuthzPolicy, NamespaceDoc, PeerAuth, Policy, ServiceEntry, Sidecar};
+pub use parse::parse_file;
+pub use read::read_tree;
+pub use spec::{
+    AuthzFrom, AuthzOperation, AuthzRule, AuthzSource, AuthzTo, Expression, IgnoredWhen, IpBlock,
+    LabelPairs, Peer, PolicyPort, PortValue, Rule, Selector,
+};
+pub use text::{Rules, Text};
+
+/// Where a document came from: the file (as the user named it) and the object's kind and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Origin {
+    /// Shared by every document of the file.
+    pub file: std::sync::Arc<str>,
+    pub kind: &'static str,
+    pub name: Text,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.name)
+    }
+}
+
+/// Everything verify needs from the tree, in file order. Objects are boxed: a vector of a
+/// hundred thousand 200-byte objects doubles as it grows and is copied when the reader threads'
+/// parts are joined, which made those vectors the largest part of verify's peak memory.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    pub files: usize,
+    pub documents: usize,
+    pub namespaces: Vec<Box<NamespaceDoc>>,
+    pub policies: Vec<Box<Policy>>,
+    pub sidecars: Vec<Box<Sidecar>>,
+    pub service_entries: Vec<Box<ServiceEntry>>,
+    pub authz_policies: Vec<Box<AuthzPolicy>>,
+    pub peer_auths: Vec<Box<PeerAuth>>,
+    /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
+    /// is reachable, but verify does not evaluate them.
+    pub unevaluated: Vec<Origin>,
+    /// Violations in how the tree is applied rather than in what its policies allow: files no
+    /// kustomization reaches, kustomization features, merge keys, kinds tenantc never generates
+    /// (see [`super::kustomize`]).
+    pub audit: Vec<super::Finding>,
+}
+
+/// A file that cannot be read or parsed: exit 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TreeError {
+    #[error("cannot read `{path}`: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}

@@ -1,0 +1,78 @@
+//! The objects verify evaluates, as read from the tree: NetworkPolicies, Sidecars,
+//! ServiceEntries, AuthorizationPolicies, PeerAuthentications and Namespaces.
+
+use super::{AuthzRule, LabelPairs, Origin, Rules, Selector, Text};
+
+/// A NetworkPolicy as read from the tree.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub origin: Origin,
+    pub namespace: Option<Text>,
+    pub pod_selector: Selector,
+    /// `policyTypes` as (Ingress, Egress); `None` when absent or empty (then defaulted).
+    pub policy_types: Option<(bool, bool)>,
+    /// Entries of `policyTypes` that are neither `Ingress` nor `Egress`.
+    pub unknown_policy_types: Vec<Text>,
+    /// The rules; `reach::Model::build` takes them once it has turned them into grants. Shared
+    /// by the policies that spell them the same (see `shared_rules`).
+    pub ingress: Option<Rules>,
+    pub egress: Option<Rules>,
+    /// How many rules each direction had, for what remains to say after the rules are taken.
+    pub ingress_rules: usize,
+    pub egress_rules: usize,
+}
+
+/// An Istio Sidecar as read from the tree.
+#[derive(Clone, Debug)]
+pub struct Sidecar {
+    pub origin: Origin,
+    pub namespace: Option<Text>,
+    pub has_workload_selector: bool,
+    /// Egress hosts of every listener, in file order.
+    pub hosts: Vec<Text>,
+    pub outbound_mode: Option<Text>,
+}
+
+/// An Istio ServiceEntry as read from the tree.
+#[derive(Clone, Debug)]
+pub struct ServiceEntry {
+    pub origin: Origin,
+    pub namespace: Option<Text>,
+    pub hosts: Vec<Text>,
+    pub addresses: Vec<Text>,
+    pub ports: Vec<i64>,
+    /// `None` when absent: Istio then exports it to every namespace.
+    pub export_to: Option<Vec<Text>>,
+    pub resolution: Option<Text>,
+}
+
+/// An Istio AuthorizationPolicy as read from the tree.
+#[derive(Clone, Debug)]
+pub struct AuthzPolicy {
+    pub origin: Origin,
+    pub namespace: Option<Text>,
+    /// `ALLOW` (the default), `DENY`, `CUSTOM` or `AUDIT`.
+    pub action: Text,
+    /// `selector` or `targetRef(s)`: it applies to some workloads only.
+    pub partial: bool,
+    pub rules: Vec<AuthzRule>,
+}
+
+/// An Istio PeerAuthentication as read from the tree.
+#[derive(Clone, Debug)]
+pub struct PeerAuth {
+    pub origin: Origin,
+    pub namespace: Option<Text>,
+    pub has_selector: bool,
+    /// `mtls.mode`; `None` inherits (UNSET).
+    pub mode: Option<Text>,
+    pub port_level: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NamespaceDoc {
+    pub origin: Origin,
+    pub labels: LabelPairs,
+    /// Read for the lifecycle check: the annotations that keep a sync from deleting it.
+    pub annotations: LabelPairs,
+}

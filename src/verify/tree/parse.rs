@@ -1,0 +1,351 @@
+//! Parsing one file's documents into the objects verify evaluates; documents of other kinds are
+//! skipped, or reported when tenantc never generates them.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use super::spec::null_as_default;
+use super::text::shared_rules;
+use super::{
+    AuthzPolicy, AuthzRule, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy, PortValue, Rule,
+    Selector, ServiceEntry, Sidecar, Text, Tree, TreeError,
+};
+use crate::verify::{yaml, Finding, Severity};
+
+/// A document as serde reads it: the fields of every kind verify reads, all optional, so that
+/// one lenient struct reads them all.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDoc {
+    api_version: Option<Text>,
+    kind: Option<Text>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    metadata: RawMeta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    spec: RawSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSpec {
+    pod_selector: Option<Selector>,
+    policy_types: Option<Vec<Text>>,
+    ingress: Option<Vec<Rule>>,
+    egress: Option<Vec<Rule>>,
+    workload_selector: Option<IgnoredAny>,
+    outbound_traffic_policy: Option<RawOutbound>,
+    // ServiceEntry
+    hosts: Option<Vec<Text>>,
+    addresses: Option<Vec<Text>>,
+    ports: Option<Vec<RawServicePort>>,
+    export_to: Option<Vec<Text>>,
+    resolution: Option<Text>,
+    // AuthorizationPolicy
+    action: Option<Text>,
+    rules: Option<Vec<AuthzRule>>,
+    selector: Option<IgnoredAny>,
+    target_ref: Option<IgnoredAny>,
+    target_refs: Option<IgnoredAny>,
+    // PeerAuthentication
+    mtls: Option<RawMtls>,
+    port_level_mtls: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawMtls {
+    mode: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawServicePort {
+    number: Option<PortValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawOutbound {
+    mode: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawMeta {
+    name: Option<Text>,
+    namespace: Option<Text>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    labels: LabelPairs,
+    #[serde(default, deserialize_with = "null_as_default")]
+    annotations: LabelPairs,
+}
+
+const KINDS: [&str; 6] = [
+    "NetworkPolicy",
+    "Sidecar",
+    "Namespace",
+    "ServiceEntry",
+    "AuthorizationPolicy",
+    "PeerAuthentication",
+];
+
+/// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
+/// kustomization) is skipped, even when its fields would not fit the lenient struct.
+pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeError> {
+    tree.files += 1;
+    let shared: std::sync::Arc<str> = file.into();
+    if let Some(docs) = yaml::parse(text) {
+        let typed: Result<Vec<Option<RawDoc>>, _> = docs
+            .into_iter()
+            .map(Option::<RawDoc>::deserialize)
+            .collect();
+        if let Ok(typed) = typed {
+            for raw in typed.into_iter().flatten() {
+                tree.documents += 1;
+                add_doc(raw, &shared, tree);
+            }
+            return Ok(());
+        }
+        // A type error: the full parser below reports it with its line and column.
+    }
+    // The full parser. Its document iterator repeats a syntax error forever, so first find how
+    // many documents parse and of which kind each is.
+    let mut kinds: Vec<String> = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        match serde_yaml::Value::deserialize(doc) {
+            Ok(v) => kinds.push(
+                v.get("kind")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            Err(syntax) => return Err(parse_error(file, &syntax)),
+        }
+    }
+    for (doc, kind) in serde_yaml::Deserializer::from_str(text).zip(&kinds) {
+        match Option::<RawDoc>::deserialize(doc) {
+            Ok(Some(raw)) => {
+                tree.documents += 1;
+                add_doc(raw, &shared, tree);
+            }
+            Ok(None) => {}
+            // A document of another kind whose fields do not fit the lenient struct: not ours.
+            Err(_) if !KINDS.contains(&kind.as_str()) => {
+                tree.documents += 1;
+                note_foreign(kind, "", "(unnamed)", &shared, tree);
+            }
+            Err(e) => return Err(parse_error(file, &e)),
+        }
+    }
+    Ok(())
+}
+
+fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {
+    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let mut message = e.to_string();
+    // The position is in `file:line:col` already; drop serde's " at line X column Y".
+    if let Some(at) = message.find(" at line ") {
+        message.truncate(at);
+    }
+    TreeError::Parse {
+        path: file.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
+    let Some(kind) = raw.kind else { return };
+    let api = raw.api_version.unwrap_or_default();
+    let origin = |kind: &'static str| Origin {
+        file: file.clone(),
+        kind,
+        name: raw
+            .metadata
+            .name
+            .clone()
+            .unwrap_or_else(|| "(unnamed)".into()),
+    };
+    match kind.as_str() {
+        "NetworkPolicy" if api.starts_with("networking.k8s.io/") => {
+            tree.policies.push(Box::new(Policy {
+                origin: origin("NetworkPolicy"),
+                namespace: raw.metadata.namespace,
+                pod_selector: raw.spec.pod_selector.unwrap_or_default(),
+                policy_types: raw
+                    .spec
+                    .policy_types
+                    .as_ref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        (
+                            t.iter().any(|x| x == "Ingress"),
+                            t.iter().any(|x| x == "Egress"),
+                        )
+                    }),
+                unknown_policy_types: raw
+                    .spec
+                    .policy_types
+                    .iter()
+                    .flatten()
+                    .filter(|t| *t != "Ingress" && *t != "Egress")
+                    .cloned()
+                    .collect(),
+                ingress_rules: raw.spec.ingress.as_ref().map_or(0, Vec::len),
+                egress_rules: raw.spec.egress.as_ref().map_or(0, Vec::len),
+                ingress: raw.spec.ingress.map(shared_rules),
+                egress: raw.spec.egress.map(shared_rules),
+            }));
+        }
+        "Sidecar" if api.starts_with("networking.istio.io/") => {
+            let hosts = raw
+                .spec
+                .egress
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|r| r.hosts.unwrap_or_default())
+                .collect();
+            tree.sidecars.push(Box::new(Sidecar {
+                origin: origin("Sidecar"),
+                namespace: raw.metadata.namespace,
+                has_workload_selector: raw.spec.workload_selector.is_some(),
+                hosts,
+                outbound_mode: raw.spec.outbound_traffic_policy.and_then(|o| o.mode),
+            }));
+        }
+        "ServiceEntry" if api.starts_with("networking.istio.io/") => {
+            tree.service_entries.push(Box::new(ServiceEntry {
+                origin: origin("ServiceEntry"),
+                namespace: raw.metadata.namespace,
+                hosts: raw.spec.hosts.unwrap_or_default(),
+                addresses: raw.spec.addresses.unwrap_or_default(),
+                ports: raw
+                    .spec
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| match p.number {
+                        Some(PortValue::Number(n)) => Some(n),
+                        _ => None,
+                    })
+                    .collect(),
+                export_to: raw.spec.export_to,
+                resolution: raw.spec.resolution,
+            }));
+        }
+        "AuthorizationPolicy" if api.starts_with("security.istio.io/") => {
+            tree.authz_policies.push(Box::new(AuthzPolicy {
+                origin: origin("AuthorizationPolicy"),
+                namespace: raw.metadata.namespace,
+                action: raw.spec.action.unwrap_or_else(|| "ALLOW".into()),
+                partial: raw.spec.selector.is_some()
+                    || raw.spec.target_ref.is_some()
+                    || raw.spec.target_refs.is_some(),
+                rules: raw.spec.rules.unwrap_or_default(),
+            }));
+        }
+        "PeerAuthentication" if api.starts_with("security.istio.io/") => {
+            tree.peer_auths.push(Box::new(PeerAuth {
+                origin: origin("PeerAuthentication"),
+                namespace: raw.metadata.namespace,
+                has_selector: raw.spec.selector.is_some(),
+                mode: raw.spec.mtls.and_then(|m| m.mode),
+                port_level: raw.spec.port_level_mtls.is_some(),
+            }));
+        }
+        "Namespace" if api == "v1" => {
+            let labels = raw.metadata.labels;
+            tree.namespaces.push(Box::new(NamespaceDoc {
+                origin: origin("Namespace"),
+                labels,
+                annotations: raw.metadata.annotations,
+            }));
+        }
+        other if other.contains("NetworkPolicy") || other == "Sidecar" => {
+            let name = raw
+                .metadata
+                .name
+                .clone()
+                .unwrap_or_else(|| "(unnamed)".into());
+            tree.unevaluated.push(Origin {
+                file: file.clone(),
+                kind: "other",
+                name: format!("{other} {name} ({api})").into(),
+            });
+        }
+        other => {
+            let name = raw.metadata.name.as_deref().unwrap_or("(unnamed)");
+            note_foreign(other, &api, name, file, tree);
+        }
+    }
+}
+
+/// The kinds a tenantc tree holds besides Namespaces, NetworkPolicies and Sidecars:
+/// kustomizations and the GitOps objects (`apiVersion` prefix, kind).
+const OWN_KINDS: [(&str, &str); 5] = [
+    ("kustomize.config.k8s.io/", "Kustomization"),
+    ("argoproj.io/", "Application"),
+    ("argoproj.io/", "AppProject"),
+    ("source.toolkit.fluxcd.io/", "GitRepository"),
+    ("kustomize.toolkit.fluxcd.io/", "Kustomization"),
+];
+
+/// A document of a kind tenantc never generates (a ClusterRoleBinding, a Secret): whatever it
+/// does, verify cannot vouch for it, so it is a violation.
+fn note_foreign(kind: &str, api: &str, name: &str, file: &std::sync::Arc<str>, tree: &mut Tree) {
+    if kind.is_empty()
+        || OWN_KINDS
+            .iter()
+            .any(|(prefix, k)| *k == kind && (api.is_empty() || api.starts_with(prefix)))
+    {
+        return;
+    }
+    let origin = Origin {
+        file: file.clone(),
+        kind: "other",
+        name: name.into(),
+    };
+    tree.audit.push(Finding {
+        severity: Severity::Violation,
+        check: "foreign-kind",
+        message: format!(
+            "{file} holds a {kind} `{name}`{}: tenantc never generates this kind, and verify cannot vouch for what it does; remove it from the output tree",
+            if api.is_empty() { String::new() } else { format!(" ({api})") }
+        ),
+        from: None,
+        to: None,
+        ports: Vec::new(),
+        objects: vec![origin],
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_policies_sidecars_namespaces_and_skips_other_kinds() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n    n: 1\n---\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  egress: 3\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  podSelector: {}\n  ingress:\n  - from: []\n    ports:\n    - port: http\n    - port: 80\n      endPort: 90\n";
+        let mut tree = Tree::default();
+        parse_file(text, "f.yaml", &mut tree).unwrap();
+        assert_eq!(tree.namespaces.len(), 1);
+        assert_eq!(
+            tree.namespaces[0].labels.get("n").map(Text::as_str),
+            Some("1")
+        );
+        assert_eq!(tree.policies.len(), 1);
+        let rule = &tree.policies[0].ingress.as_ref().unwrap()[0];
+        assert_eq!(rule.from.as_deref(), Some(&[][..]));
+        let ports = rule.ports.as_ref().unwrap();
+        assert_eq!(ports[0].port, Some(PortValue::Name("http".into())));
+        assert_eq!(ports[1].end_port, Some(90));
+        assert_eq!(tree.documents, 3);
+    }
+
+    #[test]
+    fn syntax_and_type_errors_name_line_and_column() {
+        let mut tree = Tree::default();
+        let e = parse_file("a: [1,\n", "f.yaml", &mut tree).unwrap_err();
+        assert!(matches!(e, TreeError::Parse { line: 2, .. }), "{e}");
+        let text = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: 5\n";
+        let e = parse_file(text, "f.yaml", &mut tree).unwrap_err();
+        assert!(e.to_string().starts_with("f.yaml:5:16"), "{e}");
+    }
+}

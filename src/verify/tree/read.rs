@@ -1,0 +1,135 @@
+//! Reading the tree from disk: the walk of the output directory, the files a kustomization
+//! applies, and the reader threads that parse them.
+
+use std::path::{Path, PathBuf};
+
+use super::text::forget_shared;
+use super::{parse_file, Tree, TreeError};
+use crate::verify::kustomize;
+
+/// Reads every YAML file under `root`, in parallel over two threads (most machines running CI
+/// have at least two cores; parsing dominates the run time of verify).
+pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
+    let display_root = root.display().to_string();
+    if !root.is_dir() {
+        return Err(vec![TreeError::Read {
+            path: display_root,
+            message: "not a directory (run `tenantc compile` first?)".into(),
+        }]);
+    }
+    let mut errors = Vec::new();
+    let mut disk = kustomize::OnDisk::default();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let p = e.path();
+                if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                    disk.yaml.push(p.to_path_buf());
+                }
+                disk.files.insert(kustomize::key_of(p));
+            }
+            Ok(e) if e.file_type().is_dir() => {
+                disk.dirs.insert(kustomize::key_of(e.path()));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(TreeError::Read {
+                path: e
+                    .path()
+                    .map_or_else(|| display_root.clone(), |p| p.display().to_string()),
+                message: e.to_string(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Only what the cluster receives is evaluated; the rest is reported. The sets of the walk
+    // are dropped here, before the files are parsed, so that they do not add to the peak.
+    let kustomize::Applied {
+        files: applied,
+        findings: audit,
+    } = kustomize::applied(root, &disk);
+    let mut paths = std::mem::take(&mut disk.yaml);
+    drop(disk);
+    if let Some(files) = applied {
+        paths.retain(|p| files.contains(&kustomize::key_of(p)));
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Tree, Vec<TreeError>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| s.spawn(move || read_files(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(vec![TreeError::Read {
+                        path: display_root.clone(),
+                        message: "a reader thread panicked".into(),
+                    }])
+                })
+            })
+            .collect()
+    });
+    drop(paths);
+    let mut tree = Tree {
+        audit,
+        ..Tree::default()
+    };
+    for part in parts {
+        match part {
+            // The first part becomes the tree as it is: no copy of the largest vectors.
+            Ok(mut t) if tree.files == 0 => {
+                t.audit.append(&mut tree.audit);
+                tree = t;
+            }
+            Ok(t) => {
+                tree.audit.extend(t.audit);
+                tree.files += t.files;
+                tree.documents += t.documents;
+                tree.namespaces.extend(t.namespaces);
+                tree.policies.extend(t.policies);
+                tree.sidecars.extend(t.sidecars);
+                tree.service_entries.extend(t.service_entries);
+                tree.authz_policies.extend(t.authz_policies);
+                tree.peer_auths.extend(t.peer_auths);
+                tree.unevaluated.extend(t.unevaluated);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(tree)
+    } else {
+        Err(errors)
+    }
+}
+
+fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
+    let mut tree = Tree::default();
+    let mut errors = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                tree.audit.extend(kustomize::merge_key_finding(&text, path));
+                if let Err(e) = parse_file(&text, &name, &mut tree) {
+                    errors.push(e);
+                }
+            }
+            Err(e) => errors.push(TreeError::Read {
+                path: name,
+                message: e.to_string(),
+            }),
+        }
+    }
+    // The tree holds the strings it uses; the set of them is not needed any more.
+    forget_shared();
+    if errors.is_empty() {
+        Ok(tree)
+    } else {
+        Err(errors)
+    }
+}
