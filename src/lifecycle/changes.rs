@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{Location, Owner, Side};
+use super::{Held, Location, Owner, Side};
 
 /// One change to a namespace that exists, or to a flow someone relies on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -79,79 +79,19 @@ impl Report {
     }
 }
 
+/// The changes from `before` to `after`: renamed tenants first, then what became of each
+/// namespace of `before`, in order, then the flows lost.
 pub fn compare(before: &Side, after: &Side) -> Report {
-    let mut changes = Vec::new();
-    // Renames: a tenant that is gone, whose namespaces are all, and only, a new tenant's.
-    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
-    for gone in before
-        .tenants
-        .keys()
-        .filter(|t| !after.tenants.contains_key(*t))
-    {
-        let old: BTreeSet<&String> = namespaces_of(before, gone);
-        if old.is_empty() {
-            continue;
-        }
-        let holders: BTreeSet<&Owner> = old
-            .iter()
-            .filter_map(|n| after.namespaces.get(*n).map(|h| &h.owner))
-            .collect();
-        let [Owner::Tenant(new)] = holders.into_iter().collect::<Vec<_>>()[..] else {
-            continue;
-        };
-        if before.tenants.contains_key(new)
-            || namespaces_of(after, new) != old
-            || old.iter().any(|n| !after.namespaces.contains_key(*n))
-        {
-            continue;
-        }
-        renamed.insert(gone.clone(), new.clone());
-        changes.push(Change::Renamed {
-            from: gone.clone(),
-            to: new.clone(),
-            namespaces: old.into_iter().cloned().collect(),
-            at: after.tenants[new].clone(),
-        });
-    }
+    let mut changes = renames(before, after);
+    let renamed: BTreeMap<String, String> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Renamed { from, to, .. } => Some((from.clone(), to.clone())),
+            _ => None,
+        })
+        .collect();
     for (name, held) in &before.namespaces {
-        match after.namespaces.get(name) {
-            None if after.purged.contains(name) => changes.push(Change::Purged {
-                namespace: name.clone(),
-                owner: held.owner.clone(),
-                at: held.at.clone(),
-            }),
-            None => changes.push(Change::Deleted {
-                namespace: name.clone(),
-                owner: held.owner.clone(),
-                owner_gone: match &held.owner {
-                    Owner::Tenant(t) => !after.tenants.contains_key(t),
-                    Owner::Shared(_) => true,
-                },
-                was_retired: held.retired,
-                at: held.at.clone(),
-            }),
-            Some(now) => {
-                let renamed_with_tenant = matches!(
-                    (&held.owner, &now.owner),
-                    (Owner::Tenant(a), Owner::Tenant(b)) if renamed.get(a) == Some(b)
-                );
-                if now.owner != held.owner && !renamed_with_tenant {
-                    changes.push(Change::Moved {
-                        namespace: name.clone(),
-                        from: held.owner.clone(),
-                        to: now.owner.clone(),
-                        at: now.at.clone(),
-                    });
-                }
-                if now.retired && !held.retired {
-                    changes.push(Change::Retired {
-                        namespace: name.clone(),
-                        owner: now.owner.clone(),
-                        at: after.retired_at.get(name).cloned(),
-                    });
-                }
-            }
-        }
+        namespace_changes(name, held, after, &renamed, &mut changes);
     }
     if before.has_flows && after.has_flows {
         changes.extend(flows_lost(before, after));
@@ -160,6 +100,99 @@ pub fn compare(before: &Side, after: &Side) -> Report {
     Report {
         changes,
         unacknowledged,
+    }
+}
+
+/// Renames: a tenant that is gone, whose namespaces are all, and only, a new tenant's.
+fn renames(before: &Side, after: &Side) -> Vec<Change> {
+    let mut out = Vec::new();
+    for gone in before
+        .tenants
+        .keys()
+        .filter(|t| !after.tenants.contains_key(*t))
+    {
+        let old: BTreeSet<&String> = namespaces_of(before, gone);
+        let Some(new) = renamed_to(before, after, &old) else {
+            continue;
+        };
+        out.push(Change::Renamed {
+            from: gone.clone(),
+            to: new.clone(),
+            namespaces: old.into_iter().cloned().collect(),
+            at: after.tenants[new].clone(),
+        });
+    }
+    out
+}
+
+/// The tenant of `after`, new since `before`, that holds all of `old` (a gone tenant's
+/// namespaces) and nothing else, if there is one.
+fn renamed_to<'a>(before: &Side, after: &'a Side, old: &BTreeSet<&String>) -> Option<&'a String> {
+    if old.is_empty() {
+        return None;
+    }
+    let holders: BTreeSet<&Owner> = old
+        .iter()
+        .filter_map(|n| after.namespaces.get(*n).map(|h| &h.owner))
+        .collect();
+    let [Owner::Tenant(new)] = holders.into_iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    if before.tenants.contains_key(new)
+        || namespaces_of(after, new) != *old
+        || old.iter().any(|n| !after.namespaces.contains_key(*n))
+    {
+        return None;
+    }
+    Some(new)
+}
+
+/// What became of one namespace of the base, `held`: purged, deleted, or, still there, moved
+/// (unless with its renamed tenant) and/or newly retired.
+fn namespace_changes(
+    name: &String,
+    held: &Held,
+    after: &Side,
+    renamed: &BTreeMap<String, String>,
+    changes: &mut Vec<Change>,
+) {
+    match after.namespaces.get(name) {
+        None if after.purged.contains(name) => changes.push(Change::Purged {
+            namespace: name.clone(),
+            owner: held.owner.clone(),
+            at: held.at.clone(),
+        }),
+        None => changes.push(Change::Deleted {
+            namespace: name.clone(),
+            owner: held.owner.clone(),
+            owner_gone: match &held.owner {
+                Owner::Tenant(t) => !after.tenants.contains_key(t),
+                Owner::Shared(_) => true,
+            },
+            was_retired: held.retired,
+            at: held.at.clone(),
+        }),
+        Some(now) => {
+            let renamed_with_tenant = matches!(
+                (&held.owner, &now.owner),
+                (Owner::Tenant(a), Owner::Tenant(b)) if renamed.get(a) == Some(b)
+            );
+            if now.owner != held.owner && !renamed_with_tenant {
+                changes.push(Change::Moved {
+                    namespace: name.clone(),
+                    from: held.owner.clone(),
+                    to: now.owner.clone(),
+                    at: now.at.clone(),
+                });
+            }
+            if now.retired && !held.retired {
+                changes.push(Change::Retired {
+                    namespace: name.clone(),
+                    owner: now.owner.clone(),
+                    at: after.retired_at.get(name).cloned(),
+                });
+            }
+        }
     }
 }
 

@@ -1,13 +1,18 @@
 //! How changes read: one line each, the unacknowledged deletions as errors with their help, the
 //! text section of a run and the PR comment's first section.
 
-use super::{Change, Owner, Report};
+use super::{Change, Location, Owner, Report};
 
 fn describe(ns: &str, owner: &Owner) -> String {
     match owner {
         Owner::Tenant(t) => format!("{ns} (tenant {t})"),
         Owner::Shared(_) => format!("{ns} (shared)"),
     }
+}
+
+/// ` (<where>)` when it is known, else nothing.
+fn written_at(at: &Option<Location>) -> String {
+    at.as_ref().map(|a| format!(" ({a})")).unwrap_or_default()
 }
 
 /// How to acknowledge the deletion of `ns`; `owner_gone`: its whole tenant is removed.
@@ -31,6 +36,19 @@ pub fn how_to_acknowledge(ns: &str, owner: &Owner, owner_gone: bool, was_retired
     )
 }
 
+/// The line of a deleted namespace, which fails CI.
+fn deleted_line(namespace: &str, owner: &Owner, owner_gone: bool, at: &Location) -> String {
+    let why = match (owner, owner_gone) {
+        (Owner::Tenant(t), true) => format!("tenant {t} is removed"),
+        (Owner::Shared(s), _) => format!("shared entry {s} is removed"),
+        (Owner::Tenant(t), false) => format!("it is removed from tenant {t}"),
+    };
+    format!(
+        "! namespace {} would be deleted, with every workload and volume in it: {why} (was {at}); not acknowledged",
+        describe(namespace, owner)
+    )
+}
+
 impl Change {
     /// One line, with a marker: `!` fails CI, `~` moves, `-` breaking, `=` acknowledged.
     pub fn line(&self) -> String {
@@ -41,21 +59,11 @@ impl Change {
                 owner_gone,
                 at,
                 ..
-            } => {
-                let why = match (owner, owner_gone) {
-                    (Owner::Tenant(t), true) => format!("tenant {t} is removed"),
-                    (Owner::Shared(s), _) => format!("shared entry {s} is removed"),
-                    (Owner::Tenant(t), false) => format!("it is removed from tenant {t}"),
-                };
-                format!(
-                    "! namespace {} would be deleted, with every workload and volume in it: {why} (was {at}); not acknowledged",
-                    describe(namespace, owner)
-                )
-            }
+            } => deleted_line(namespace, owner, *owner_gone, at),
             Self::Retired { namespace, owner, at } => format!(
                 "= namespace {} is retired: it keeps its Namespace and a deny-all policy, and loses every flow{}",
                 describe(namespace, owner),
-                at.as_ref().map(|a| format!(" ({a})")).unwrap_or_default()
+                written_at(at)
             ),
             Self::Purged { namespace, owner, at } => format!(
                 "= namespace {} is purged: tenantc forgets it; it must already be deleted from the cluster (was {at})",
@@ -77,20 +85,33 @@ impl Change {
                 at,
             } => format!("~ namespace {namespace} moves from {from} to {to} ({at}): who may reach it changes"),
             Self::FlowLost {
-                consumer,
+                consumer: Owner::Tenant(who) | Owner::Shared(who),
                 destination,
                 rule,
                 at,
-            } => {
-                let who = match consumer {
-                    Owner::Tenant(t) => t.clone(),
-                    Owner::Shared(s) => s.clone(),
-                };
-                format!(
-                    "- breaking: {who} may no longer reach {destination}, granted by {rule}{}",
-                    at.as_ref().map(|a| format!(" ({a})")).unwrap_or_default()
-                )
-            }
+            } => format!(
+                "- breaking: {who} may no longer reach {destination}, granted by {rule}{}",
+                written_at(at)
+            ),
+        }
+    }
+
+    /// For a deletion, how to acknowledge it.
+    fn acknowledgement(&self) -> Option<String> {
+        match self {
+            Self::Deleted {
+                namespace,
+                owner,
+                owner_gone,
+                was_retired,
+                ..
+            } => Some(how_to_acknowledge(
+                namespace,
+                owner,
+                *owner_gone,
+                *was_retired,
+            )),
+            _ => None,
         }
     }
 }
@@ -100,21 +121,21 @@ impl Report {
     pub fn errors(&self) -> Vec<String> {
         self.changes
             .iter()
-            .filter_map(|c| match c {
-                Change::Deleted {
-                    namespace,
-                    owner,
-                    owner_gone,
-                    was_retired,
-                    ..
-                } => Some(format!(
-                    "error: {}\n  = help: {}",
-                    &c.line()[2..],
-                    how_to_acknowledge(namespace, owner, *owner_gone, *was_retired)
-                )),
-                _ => None,
+            .filter_map(|c| {
+                let help = c.acknowledgement()?;
+                Some(format!("error: {}\n  = help: {help}", &c.line()[2..]))
             })
             .collect()
+    }
+
+    /// One line per change.
+    fn lines(&self) -> String {
+        let mut out = String::new();
+        for c in &self.changes {
+            out.push_str(&c.line());
+            out.push('\n');
+        }
+        out
     }
 
     /// The text section: a heading, then one line per change.
@@ -126,10 +147,7 @@ impl Report {
             "destructive and breaking changes ({} not acknowledged):\n",
             self.unacknowledged
         );
-        for c in &self.changes {
-            out.push_str(&c.line());
-            out.push('\n');
-        }
+        out.push_str(&self.lines());
         if self.unacknowledged > 0 {
             out.push_str(&format!(
                 "{} namespace(s) would be deleted: retire them (`retired` in tenants.toml) or, once deleted from the cluster, list them in [purged] namespaces\n",
@@ -154,24 +172,11 @@ impl Report {
             "### tenantc: destructive and breaking changes (all acknowledged)\n\n".to_owned()
         };
         out.push_str("```diff\n");
-        for c in &self.changes {
-            out.push_str(&c.line());
-            out.push('\n');
-        }
+        out.push_str(&self.lines());
         out.push_str("```\n\n");
         for c in &self.changes {
-            if let Change::Deleted {
-                namespace,
-                owner,
-                owner_gone,
-                was_retired,
-                ..
-            } = c
-            {
-                out.push_str(&format!(
-                    "- **{namespace}**: {}.\n",
-                    how_to_acknowledge(namespace, owner, *owner_gone, *was_retired)
-                ));
+            if let (Change::Deleted { namespace, .. }, Some(help)) = (c, c.acknowledgement()) {
+                out.push_str(&format!("- **{namespace}**: {help}.\n"));
             }
         }
         if self.unacknowledged > 0 {

@@ -18,6 +18,17 @@ pub struct Location {
     pub column: Option<usize>,
 }
 
+impl Location {
+    /// A whole file, no line: an output tree's file, or a tenants.toml that does not say where.
+    pub(super) fn of_file(file: String) -> Self {
+        Self {
+            file,
+            line: None,
+            column: None,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
@@ -80,11 +91,9 @@ impl Side {
                 continue;
             };
             if let Owner::Tenant(t) = &owner {
-                side.tenants.entry(t.clone()).or_insert_with(|| Location {
-                    file: path.clone(),
-                    line: None,
-                    column: None,
-                });
+                side.tenants
+                    .entry(t.clone())
+                    .or_insert_with(|| Location::of_file(path.clone()));
             }
             let retired = text
                 .lines()
@@ -94,11 +103,7 @@ impl Side {
                 Held {
                     owner,
                     retired,
-                    at: Location {
-                        file: path,
-                        line: None,
-                        column: None,
-                    },
+                    at: Location::of_file(path),
                 },
             );
         }
