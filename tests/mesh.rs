@@ -508,3 +508,37 @@ fn the_ambient_example_is_current_valid_and_verified() {
         .code(0)
         .stdout(predicates::str::contains("0 violations, 0 warnings"));
 }
+
+/// Switching to ambient opens HBONE (TCP/15008) beside every port-restricted flow. The
+/// AuthorizationPolicies rightly do not list 15008 (ztunnel authorizes the port inside the
+/// tunnel): `diff` and `graph` must not call that an outage, while a real one still shows.
+#[test]
+fn moving_to_ambient_is_no_identity_layer_outage_in_diff_or_graph() {
+    let p = compiled(AUTHZ);
+    let base = p.path().join("base");
+    std::fs::rename(p.output(), &base).unwrap();
+    p.set_config(&AUTHZ.replace("[mesh]\n", "[mesh]\nmode = \"ambient\"\n"));
+    p.compile().success();
+    let diff = p.run("diff", &["--base", "base"]).code(0);
+    let text = String::from_utf8(diff.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("~ globex -> acme-api: TCP/9443 becomes TCP/9443, TCP/15008"),
+        "{text}"
+    );
+    assert!(!text.contains("outage"), "{text}");
+    let graph = p.run("graph", &[]).code(0);
+    let text = String::from_utf8(graph.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("globex -- \"TCP/9443, TCP/15008\" --> acme"),
+        "{text}"
+    );
+    assert!(!text.contains("AuthorizationPolicy denies"), "{text}");
+    // A real outage in ambient mode is still one.
+    p.edit(API_AP, "        - globex\n", "        - globex-old\n");
+    let diff = p.run("diff", &["--base", "base"]).code(0);
+    let text = String::from_utf8(diff.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("! globex -> acme-api TCP/9443: the NetworkPolicies allow it but the AuthorizationPolicies of acme-api deny it (an outage in the mesh)"),
+        "{text}"
+    );
+}

@@ -80,7 +80,7 @@ impl Resolver<'_> {
                     "`outbound_traffic_policy` is a Sidecar setting, and `mode = \"ambient\"` has no Sidecars: ztunnel does not filter outbound traffic by the service registry (istio/istio#54281)",
                     p.span.clone(),
                 )
-                .with_help("remove it: in ambient mode the NetworkPolicies' egress rules are what limits where a tenant's pods may go"),
+                .with_help("remove it, knowingly: in ambient mode only the NetworkPolicies' egress rules limit where a tenant's pods may go, so an [external] entry is then held to its `cidrs`, no longer to its `hosts`"),
             );
         }
         Some(Mesh {

@@ -22,7 +22,8 @@ pub fn is_probe_grant<S>(ns: &NamespaceIntent, cidr: &str, except: &[S]) -> bool
         .is_some_and(|m| m.ambient && cidr == m.probe_cidr && except.is_empty())
 }
 
-/// `missing` without the HBONE port in an ambient namespace: [`check`] reports it instead.
+/// `missing` without the HBONE port in an ambient namespace: [`check`] reports it instead, and
+/// the identity layer never decides it (ztunnel authorizes the port inside the tunnel).
 pub fn without_hbone(ns: &NamespaceIntent, missing: PortSet) -> PortSet {
     match &ns.mesh {
         Some(m) if m.ambient => missing.minus(&PortSet::single(Protocol::Tcp, m.hbone_port.get())),

@@ -182,10 +182,8 @@ pub fn explain(
     if let Some((ports, lines)) = super::authz::explain(model, intent, from, to) {
         // The identity layer decides TCP only; ambient's HBONE port carries the flow itself.
         let mut denied = allowed.intersect(&super::authz::tcp_all()).minus(&ports);
-        if let Some(m) = intent_of(intent, to).and_then(|n| n.mesh.as_ref()) {
-            if m.ambient {
-                denied = denied.minus(&PortSet::single(Protocol::Tcp, m.hbone_port.get()));
-            }
+        if let Some(ns) = intent_of(intent, to) {
+            denied = super::ambient::without_hbone(ns, denied);
         }
         allowed = allowed.minus(&denied);
         authorization = lines;

@@ -250,7 +250,12 @@ pub fn identity_gaps(model: &Model, intent: &Intent, edges: &Edges) -> Edges {
             continue;
         }
         let tcp = ports.intersect(&super::authz::tcp_all());
+        // In ambient mode the HBONE port carries the flow; ztunnel authorizes the port inside.
         let denied = tcp.minus(&layer.verdict(a).allowed);
+        let denied = match intent_of(intent, b) {
+            Some(ns) => super::ambient::without_hbone(ns, denied),
+            None => denied,
+        };
         if !denied.is_empty() {
             gaps.insert((a.clone(), b.clone()), denied);
         }
