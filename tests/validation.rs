@@ -3,23 +3,9 @@
 
 mod common;
 
-use common::{snapshot, Project};
+use common::{line_col as at, snapshot, Project};
 
 const BASE: &str = "version = 1\n";
-
-/// 1-based line and column of the first occurrence of `needle` (the expected error position).
-fn at(toml: &str, needle: &str) -> String {
-    let offset = toml
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in the test config"));
-    let before = &toml[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
-        .chars()
-        .count()
-        + 1;
-    format!("{line}:{col}")
-}
 
 /// Compiles a valid config first, then `toml`; asserts the failure and that nothing changed.
 fn rejects(toml: &str, needle: &str, message: &str, help: Option<&str>) {
