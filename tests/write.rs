@@ -413,3 +413,27 @@ fn written_files_are_readable_by_all_whatever_the_umask() {
         assert_eq!(modes, [0o644].into(), "umask {umask}");
     }
 }
+
+/// Bad input writes nothing, not even the output directory or its parents: a directory that does
+/// not exist yet is created only once tenants.toml has proved valid.
+#[test]
+fn a_bad_config_creates_no_output_directory() {
+    let p = Project::new("version = 1\n[tenants.acme]\nnamespace = [\"acme\"]\n");
+    let compile = || {
+        common::tenantc()
+            .current_dir(p.path())
+            .args([
+                "compile",
+                "--config",
+                "tenants.toml",
+                "--output",
+                "deep/er/output",
+            ])
+            .assert()
+    };
+    compile().code(2);
+    assert!(!p.path().join("deep").exists(), "a directory was created");
+    p.set_config(SMALL);
+    compile().success();
+    assert!(p.path().join("deep/er/output/kustomization.yaml").is_file());
+}

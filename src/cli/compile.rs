@@ -61,13 +61,18 @@ pub(super) fn compile(
     };
     let mut inputs = vec![config];
     inputs.extend(templates_dir);
-    let locked =
-        write::Output::open(output, access, &inputs).map_err(|e| Error::Output(vec![e]))?;
-    // Listing the output directory does not depend on tenants.toml: it runs while that is read.
-    let scan = {
+    let open = || write::Output::open(output, access, &inputs).map_err(|e| Error::Output(vec![e]));
+    // An output directory that exists is locked now and listed while tenants.toml is read (the
+    // listing does not depend on it). One that does not exist is created only once tenants.toml
+    // and the templates have proved valid: bad input writes nothing, not even a directory.
+    let early = match std::fs::symlink_metadata(output) {
+        Ok(_) => Some(open()?),
+        Err(_) => None,
+    };
+    let scan = early.is_some().then(|| {
         let root = output.to_owned();
         std::thread::spawn(move || write::scan(&root))
-    };
+    });
     let (cfg, source) = tenantc::config_from_file(config)?;
     let namespaces: usize = cfg.shared.len()
         + cfg
@@ -92,7 +97,16 @@ pub(super) fn compile(
     };
     let files = layout.paths().count();
     progress.stage(&format!("comparing with {}", output.display()));
-    let scan = scan.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let locked = match early {
+        Some(locked) => locked,
+        None => open().inspect_err(|_| progress.done())?,
+    };
+    let scan = match scan {
+        Some(listing) => listing
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        None => write::scan(output),
+    };
     let mut plan = scan
         .and_then(|scan| write::survey(output, scan, layout.paths()))
         .map_err(|e| {
