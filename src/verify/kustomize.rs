@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use super::tree::{Origin, Text};
-use super::{Finding, Severity};
+use super::Finding;
 
 /// The only keys of a kustomization verify understands; any other changes what is applied.
 const KNOWN_KEYS: [&str; 3] = ["apiVersion", "kind", "resources"];
@@ -36,19 +36,12 @@ pub struct Applied {
 }
 
 fn violation(check: &'static str, message: String, file: &Path) -> Finding {
-    Finding {
-        severity: Severity::Violation,
-        check,
-        message,
-        from: None,
-        to: None,
-        ports: Vec::new(),
-        objects: vec![Origin {
-            file: file.display().to_string().into(),
-            kind: "Kustomization",
-            name: Text::default(),
-        }],
-    }
+    let kustomization = Origin {
+        file: file.display().to_string().into(),
+        kind: "Kustomization",
+        name: Text::default(),
+    };
+    super::check::finding_from(check, message, vec![kustomization])
 }
 
 /// What one walk of the output directory found (links are neither files nor directories here:

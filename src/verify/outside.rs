@@ -238,15 +238,7 @@ pub fn compare(
         findings.push(f);
     }
     for (_, (ips, ports, why)) in under {
-        let files: Vec<Origin> = model
-            .policy_files(id)
-            .into_iter()
-            .map(|file| Origin {
-                file: file.into(),
-                kind: "NetworkPolicy",
-                name: "(every policy)".into(),
-            })
-            .collect();
+        let files = model.policy_files(id);
         let mut f = finding_from(
             "under-allow",
             format!(

@@ -406,18 +406,26 @@ impl Model {
         (Scope::from_hosts(hosts), bad)
     }
 
-    /// Files holding the NetworkPolicies of a namespace, for messages about what is missing.
-    pub fn policy_files(&self, ns: u32) -> Vec<String> {
-        let mut files: Vec<String> = self
+    /// The files holding the NetworkPolicies of a namespace, as the objects of a finding about
+    /// what none of them allows.
+    pub fn policy_files(&self, ns: u32) -> Vec<Origin> {
+        let mut files: Vec<std::sync::Arc<str>> = self
             .policies
             .get(&ns)
             .into_iter()
             .flatten()
-            .map(|i| self.tree.policies[*i].origin.file.to_string())
+            .map(|i| self.tree.policies[*i].origin.file.clone())
             .collect();
         files.sort();
         files.dedup();
         files
+            .into_iter()
+            .map(|file| Origin {
+                file,
+                kind: "NetworkPolicy",
+                name: "(every policy)".into(),
+            })
+            .collect()
     }
 }
 

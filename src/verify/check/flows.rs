@@ -74,18 +74,9 @@ impl<T> Pair<T> {
 
 /// The files of namespace `n`'s NetworkPolicies, as objects of an under-allow finding.
 fn policy_files(model: &Model, n: &str) -> Vec<Origin> {
-    let Some(id) = model.id(n) else {
-        return Vec::new();
-    };
     model
-        .policy_files(id)
-        .into_iter()
-        .map(|file| Origin {
-            file: file.into(),
-            kind: "NetworkPolicy",
-            name: "(every policy)".into(),
-        })
-        .collect()
+        .id(n)
+        .map_or_else(Vec::new, |id| model.policy_files(id))
 }
 
 fn target(to: &str, pods: Option<&String>) -> String {
