@@ -66,13 +66,13 @@ pub(super) fn compile(
     // listing does not depend on it). One that does not exist is created only once tenants.toml
     // and the templates have proved valid: bad input writes nothing, not even a directory.
     let early = match std::fs::symlink_metadata(output) {
-        Ok(_) => Some(open()?),
+        Ok(_) => {
+            let locked = open()?;
+            let root = output.to_owned();
+            Some((locked, std::thread::spawn(move || write::scan(&root))))
+        }
         Err(_) => None,
     };
-    let scan = early.is_some().then(|| {
-        let root = output.to_owned();
-        std::thread::spawn(move || write::scan(&root))
-    });
     let (cfg, source) = tenantc::config_from_file(config)?;
     let namespaces: usize = cfg.shared.len()
         + cfg
@@ -97,15 +97,18 @@ pub(super) fn compile(
     };
     let files = layout.paths().count();
     progress.stage(&format!("comparing with {}", output.display()));
-    let locked = match early {
-        Some(locked) => locked,
-        None => open().inspect_err(|_| progress.done())?,
-    };
-    let scan = match scan {
-        Some(listing) => listing
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-        None => write::scan(output),
+    let (locked, scan) = match early {
+        Some((locked, listing)) => {
+            let scan = listing.join();
+            (
+                locked,
+                scan.unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            )
+        }
+        None => (
+            open().inspect_err(|_| progress.done())?,
+            write::scan(output),
+        ),
     };
     let mut plan = scan
         .and_then(|scan| write::survey(output, scan, layout.paths()))

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use super::{err, is_owned, Change, Leftover, OutputError, Plan, GENERATED_DIRS, TEMP_PREFIX};
+use super::{
+    err, is_owned, split, Change, Leftover, OutputError, Plan, GENERATED_DIRS, TEMP_PREFIX,
+};
 use crate::par;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +53,7 @@ pub fn survey(
     let mut last: Option<(&str, bool)> = None;
 
     for rel in &paths {
-        let dir = parent(rel);
+        let (dir, _) = split(rel);
         let blocked = match last {
             Some((d, blocked)) if d == dir => blocked,
             _ => {
@@ -79,7 +81,7 @@ pub fn survey(
         .filter(|(rel, kind)| {
             **kind == Kind::File
                 && paths.binary_search(rel).is_err()
-                && !file_name(rel).starts_with(TEMP_PREFIX)
+                && !split(rel).1.starts_with(TEMP_PREFIX)
         })
         .map(|(rel, _)| rel)
         .collect();
@@ -105,11 +107,6 @@ pub fn survey(
     } else {
         Err(errors)
     }
-}
-
-/// `rel` → its directory (`""`: the root).
-fn parent(rel: &str) -> &str {
-    rel.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 /// Whether a link or a file stands where `dir` or one of its ancestors must be a directory (each
@@ -239,10 +236,6 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-pub(super) fn file_name(rel: &str) -> &str {
-    rel.rsplit('/').next().unwrap_or(rel)
-}
-
 /// Temporary files anywhere, and empty directories below [`GENERATED_DIRS`] that no file of the
 /// layout (`paths`) needs (directories holding only such leftovers count as empty).
 fn leftovers<'a>(entries: &'a BTreeMap<String, Kind>, paths: &'a [String]) -> Vec<Leftover> {
@@ -252,17 +245,17 @@ fn leftovers<'a>(entries: &'a BTreeMap<String, Kind>, paths: &'a [String]) -> Ve
     // marked too, and sorted paths come a directory at a time.
     let mut last = None;
     let mut mark = |rel: &'a str| {
-        let mut dir = parent(rel);
+        let (mut dir, _) = split(rel);
         if last == Some(dir) {
             return;
         }
         last = Some(dir);
         while !dir.is_empty() && occupied.insert(dir) {
-            dir = parent(dir);
+            dir = split(dir).0;
         }
     };
     for (rel, kind) in entries {
-        let temp = *kind == Kind::File && file_name(rel).starts_with(TEMP_PREFIX);
+        let temp = *kind == Kind::File && split(rel).1.starts_with(TEMP_PREFIX);
         if temp {
             out.push(Leftover::TempFile(rel.clone()));
         }
@@ -314,9 +307,9 @@ pub(super) fn unwritable(root: &Path, plan: &Plan, created: &[String]) -> Vec<Ou
 
 /// The nearest existing directory that holds `rel` (`""`: the root).
 pub(super) fn existing_dir<'a>(entries: &BTreeMap<String, Kind>, rel: &'a str) -> &'a str {
-    let mut dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    let (mut dir, _) = split(rel);
     while !dir.is_empty() && entries.get(dir) != Some(&Kind::Dir) {
-        dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
+        dir = split(dir).0;
     }
     dir
 }
