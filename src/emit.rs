@@ -184,6 +184,17 @@ impl<'a> Layout<'a> {
         }
     }
 
+    /// How many files the tree has (without making their paths).
+    pub fn files(&self) -> usize {
+        self.jobs
+            .iter()
+            .map(|job| match job {
+                Job::Namespace { parts, .. } => parts.len(),
+                Job::GitOps { .. } | Job::Text { .. } => 1,
+            })
+            .sum()
+    }
+
     /// Every file's path.
     pub fn paths(&self) -> impl Iterator<Item = String> + '_ {
         self.jobs.iter().flat_map(Job::paths)

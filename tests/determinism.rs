@@ -195,6 +195,8 @@ proptest! {
         prop_assert_eq!(&a, &compile(&backward), "table and key order changed the output:\n{}\n---\n{}", forward, backward);
         prop_assert!(a.contains_key("kustomization.yaml"));
         prop_assert_eq!(a.contains_key("gitops/kustomization.yaml"), cfg.gitops > 0);
+        // The count a compile reports without making the paths.
+        prop_assert_eq!(compiled(&forward).layout().files(), a.len());
     }
 
     /// verify reads back from disk what compile wrote and finds it exactly as intended.

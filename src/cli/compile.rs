@@ -95,7 +95,7 @@ pub(super) fn compile(
         layout: &layout,
         producer: &producer,
     };
-    let files = layout.paths().count();
+    let files = layout.files();
     progress.stage(&format!("comparing with {}", output.display()));
     let (locked, scan) = match early {
         Some((locked, listing)) => {

@@ -2,7 +2,6 @@
 //! YAML quoting every printed value goes through.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use minijinja::value::{Value, ValueKind};
@@ -296,12 +295,15 @@ impl Templates {
         // formatter below does the actual YAML quoting.
         env.set_auto_escape_callback(|_| AutoEscape::Custom("yaml"));
         env.set_formatter(|out, _state, value| {
-            if value.is_safe() {
-                return write!(out, "{value}").map_err(|_| ErrorKind::WriteFailure.into());
-            }
-            let text = yaml_value(value)?;
-            out.write_str(&text)
-                .map_err(|_| ErrorKind::WriteFailure.into())
+            let written = if value.is_safe() {
+                write!(out, "{value}")
+            } else if let Some(s) = value.as_str().filter(|_| value.kind() == ValueKind::String) {
+                // The common case, written without a string of its own.
+                write_yaml_string(out, s)
+            } else {
+                out.write_str(&yaml_value(value)?)
+            };
+            written.map_err(|_| ErrorKind::WriteFailure.into())
         });
         let mut errors = Vec::new();
         for (name, (origin, src)) in &self.sources {
@@ -419,23 +421,31 @@ pub fn yaml_value(value: &Value) -> Result<String, minijinja::Error> {
 /// and 1.2 (a letter, then letters, digits, `.`, `_`, `/`, `-`; no boolean or null word), and
 /// double-quoted otherwise, escaping what YAML does not allow raw.
 pub fn yaml_string(s: &str) -> String {
-    const WORDS: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
-    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
-        && !WORDS.contains(&s.to_ascii_lowercase().as_str());
-    if plain {
-        return s.to_owned();
-    }
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
+    let _ = write_yaml_string(&mut out, s);
+    out
+}
+
+/// [`yaml_string`], written to `out`.
+pub fn write_yaml_string(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
+    let plain = s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-'))
+        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s));
+    if plain {
+        return out.write_str(s);
+    }
+    out.write_char('"')?;
+    // Runs of characters printed as they are go out in one write.
+    let mut run = 0;
+    for (at, c) in s.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\t' => "\\t",
+            '\r' => "\\r",
             // C0 and C1 controls, DEL, the Unicode line separators YAML 1.1 breaks lines on, BOM.
             c if (c as u32) < 0x20
                 || ('\u{7f}'..='\u{9f}').contains(&c)
@@ -444,13 +454,20 @@ pub fn yaml_string(s: &str) -> String {
                     '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
                 ) =>
             {
-                let _ = write!(out, "\\u{:04X}", c as u32);
+                ""
             }
-            c => out.push(c),
+            _ => continue,
+        };
+        out.write_str(&s[run..at])?;
+        run = at + c.len_utf8();
+        if escaped.is_empty() {
+            write!(out, "\\u{:04X}", c as u32)?;
+        } else {
+            out.write_str(escaped)?;
         }
     }
-    out.push('"');
-    out
+    out.write_str(&s[run..])?;
+    out.write_char('"')
 }
 
 #[cfg(test)]
