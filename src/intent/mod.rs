@@ -58,9 +58,12 @@ pub struct NamespaceIntent {
     /// The tenant that owns it; for a shared namespace, `None`.
     pub tenant: Option<TenantName>,
     /// Keys and values are shared with every other namespace's equal ones.
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub labels: Arc<BTreeMap<Arc<str>, Arc<str>>>,
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub annotations: Arc<BTreeMap<String, String>>,
     /// The owner's namespaces, this one included: allowed both ways on every port.
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub same_owner: Arc<BTreeSet<NamespaceName>>,
     /// Namespaces of others allowed in: a shared namespace's consumers, or an exposed tenant
     /// namespace's. In on `consumer_ports` only.
@@ -68,19 +71,28 @@ pub struct NamespaceIntent {
     /// The TCP ports `consumers` may reach; empty: every port.
     pub consumer_ports: BTreeSet<Port>,
     /// Other owners' namespaces this one may call, each with its ports and the rule that says so.
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub calls: Arc<Vec<Call>>,
     /// `calls` of shared namespaces, grouped by ports for the `allow-shared-services` policy.
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub shared_egress: Arc<Vec<PortGroup>>,
     /// `calls` of exposed tenant namespaces, grouped by ports for `allow-exposed-services`.
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub exposed_egress: Arc<Vec<PortGroup>>,
     /// Destinations outside the cluster: external entries it consumes, then the Kubernetes API.
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub outside: Arc<Vec<OutsideFlow>>,
     /// With `[mesh]`: the registry entries its sidecars need for `outside` (and the DNS caches).
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub service_entries: Arc<Vec<ServiceEntryIntent>>,
+    #[serde(serialize_with = "crate::render::shared::arc")]
     pub dns: Arc<Dns>,
     /// The ingress controller's pods, when this namespace accepts ingress traffic.
+    #[serde(serialize_with = "crate::render::shared::option_arc")]
     pub ingress_controller: Option<Arc<PlatformPods>>,
+    #[serde(serialize_with = "crate::render::shared::option_arc")]
     pub monitoring: Option<Arc<MonitoringIntent>>,
+    #[serde(serialize_with = "crate::render::shared::option_arc")]
     pub mesh: Option<Arc<MeshIntent>>,
 }
 

@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod gitops;
+pub mod shared;
 pub mod templates;
 
 use minijinja::context;

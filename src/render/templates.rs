@@ -156,7 +156,8 @@ pub(super) fn render_bounded(
         }
     }
     let mut out = Budgeted {
-        out: Vec::new(),
+        // Most files are a few KiB: grown from nothing, the buffer was copied a few times each.
+        out: Vec::with_capacity(8 << 10),
         exceeded: false,
     };
     let result = {
