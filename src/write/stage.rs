@@ -90,14 +90,35 @@ thread_local! {
 
 fn existing(path: &Path, new: &[u8]) -> Existing {
     BUFFER.with_borrow_mut(|buf| {
-        buf.clear();
-        match fs::File::open(path).and_then(|mut f| f.read_to_end(buf)) {
+        match fs::File::open(path).and_then(|f| read_expecting(f, new.len(), buf)) {
             Err(e) => Existing::Unreadable(e),
             Ok(_) if buf.as_slice() == new => Existing::Same,
             Ok(_) if is_owned(buf) => Existing::Owned(String::from_utf8_lossy(buf).into_owned()),
             Ok(_) => Existing::NotOwned,
         }
     })
+}
+
+/// Reads all of `file` into `buf`, sized for `expected` bytes (the text it should hold), so that
+/// a file as expected takes two reads and no other system call (`read_to_end` asks the file's
+/// size and position first: two more calls per file, 1.6 million at 100,000 tenants).
+fn read_expecting(mut file: fs::File, expected: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    buf.resize(expected + 1, 0);
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(2 * len, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(())
 }
 
 /// Renders every job of `source` and compares it with `root`: `--check`. Reads, never writes;
@@ -536,6 +557,21 @@ mod tests {
                     .to_string()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_file_is_read_whole_whatever_size_was_expected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut buf = b"left from the last file".to_vec();
+        for len in [0usize, 1, 100, 5000] {
+            let text: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            fs::write(&path, &text).unwrap();
+            for expected in [0, len.saturating_sub(1), len, len + 1, 3 * len + 7] {
+                read_expecting(fs::File::open(&path).unwrap(), expected, &mut buf).unwrap();
+                assert_eq!(buf, text, "{len} bytes read expecting {expected}");
+            }
+        }
     }
 
     #[test]
