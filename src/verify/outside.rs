@@ -176,7 +176,7 @@ pub fn compare(
         let GrantPeer::IpBlock { cidr, except } = &g.peer else {
             continue;
         };
-        let origin = &model.tree.policies[g.policy].origin;
+        let origin = &model.tree.policies[g.policy as usize].origin;
         let Some(ips) = IpSet::of_block(cidr, except) else {
             let mut f = finding_from(
                 "invalid-ipblock",

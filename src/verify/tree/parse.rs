@@ -195,13 +195,14 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             }));
         }
         "Sidecar" if api.starts_with("networking.istio.io/") => {
-            let hosts = raw
+            let mut hosts: Vec<Text> = raw
                 .spec
                 .egress
                 .unwrap_or_default()
                 .into_iter()
                 .flat_map(|r| r.hosts.unwrap_or_default())
                 .collect();
+            hosts.shrink_to_fit();
             tree.sidecars.push(Box::new(Sidecar {
                 origin: origin("Sidecar"),
                 namespace: raw.metadata.namespace,
