@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::spec::null_as_default;
-use super::text::shared_rules;
+use super::text::{shared_rules, shared_selector};
 use super::{
     AuthzPolicy, AuthzRule, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy, PortValue, Rule,
     Selector, ServiceEntry, Sidecar, Text, Tree, TreeError,
@@ -168,7 +168,7 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             tree.policies.push(Box::new(Policy {
                 origin: origin("NetworkPolicy"),
                 namespace: raw.metadata.namespace,
-                pod_selector: raw.spec.pod_selector.unwrap_or_default(),
+                pod_selector: shared_selector(raw.spec.pod_selector.unwrap_or_default()),
                 policy_types: raw
                     .spec
                     .policy_types
