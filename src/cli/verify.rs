@@ -14,7 +14,10 @@ pub(super) fn verify(
     format: Format,
 ) -> Result<u8, Error> {
     // The parsed config is not needed once the intent is derived; free it before the tree.
-    let intent = tenantc::intent::intent_of(&tenantc::config_from_file(config)?.0);
+    let mut intent = tenantc::intent::intent_of(&tenantc::config_from_file(config)?.0);
+    // Each tenant's set of namespaces serves explain and graph, not verify (which reads each
+    // namespace's intent): free it before the tree.
+    drop(std::mem::take(&mut intent.tenants));
     let model = match tenantc::verify::model_of(output, &intent) {
         Ok(m) => m,
         Err(errors) => return Ok(report_tree(args, &errors, format)),

@@ -119,7 +119,7 @@ fn side(model: &Model, ns: &str, dir: Direction, peer: &str) -> SideVerdict {
     let rules = grants
         .into_iter()
         .map(|g| {
-            let policy = &model.tree.policies[g.policy];
+            let policy = &model.tree.policies[g.policy as usize];
             Rule {
                 object: policy.origin.clone(),
                 ports: g.ports.clone(),
@@ -405,7 +405,7 @@ pub fn explain_outside(
             if !covers {
                 continue;
             }
-            let policy = &model.tree.policies[g.policy];
+            let policy = &model.tree.policies[g.policy as usize];
             if g.targets_all {
                 allowed.union_with(&g.ports);
             }

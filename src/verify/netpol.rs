@@ -40,11 +40,11 @@ impl Protocol {
     }
 }
 
-/// Ports per protocol, as sorted, disjoint, inclusive ranges (one small vector: a large tree has
-/// hundreds of thousands of these).
+/// Ports per protocol, as sorted, disjoint, inclusive ranges (one boxed slice, without spare
+/// capacity: a large tree has millions of these, one per grant).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortSet {
-    ranges: Vec<(Protocol, u16, u16)>,
+    ranges: Box<[(Protocol, u16, u16)]>,
 }
 
 impl PortSet {
@@ -69,7 +69,7 @@ impl PortSet {
 
     pub fn single(protocol: Protocol, port: u16) -> Self {
         Self {
-            ranges: vec![(protocol, port, port)],
+            ranges: Box::new([(protocol, port, port)]),
         }
     }
 
@@ -91,30 +91,18 @@ impl PortSet {
     }
 
     pub fn add(&mut self, protocol: Protocol, lo: u16, hi: u16) {
-        self.ranges.push((protocol, lo.min(hi), hi.max(lo)));
-        self.normalize();
-    }
-
-    fn normalize(&mut self) {
-        self.ranges.sort_unstable();
-        let mut merged: Vec<(Protocol, u16, u16)> = Vec::with_capacity(self.ranges.len());
-        for &(p, lo, hi) in &self.ranges {
-            match merged.last_mut() {
-                Some(last) if last.0 == p && u32::from(lo) <= u32::from(last.2) + 1 => {
-                    last.2 = last.2.max(hi);
-                }
-                _ => merged.push((p, lo, hi)),
-            }
-        }
-        self.ranges = merged;
+        let mut ranges = std::mem::take(&mut self.ranges).into_vec();
+        ranges.push((protocol, lo.min(hi), hi.max(lo)));
+        self.ranges = normalized(ranges);
     }
 
     pub fn union_with(&mut self, other: &Self) {
         if other.ranges.is_empty() {
             return;
         }
-        self.ranges.extend_from_slice(&other.ranges);
-        self.normalize();
+        let mut ranges = std::mem::take(&mut self.ranges).into_vec();
+        ranges.extend_from_slice(&other.ranges);
+        self.ranges = normalized(ranges);
     }
 
     /// The ports of `self` that are not in `other`.
@@ -148,7 +136,7 @@ impl PortSet {
             // Both ends come from u16 values, so they fit.
             out.extend(pieces.into_iter().map(|(a, b)| (p, a as u16, b as u16)));
         }
-        Self { ranges: out }
+        Self { ranges: out.into() }
     }
 
     pub fn intersect(&self, other: &Self) -> Self {
@@ -194,6 +182,21 @@ impl serde::Serialize for PortSet {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.to_strings().serialize(s)
     }
+}
+
+/// `ranges` sorted, with overlapping and adjacent ranges of a protocol merged.
+fn normalized(mut ranges: Vec<(Protocol, u16, u16)>) -> Box<[(Protocol, u16, u16)]> {
+    ranges.sort_unstable();
+    let mut merged: Vec<(Protocol, u16, u16)> = Vec::with_capacity(ranges.len());
+    for &(p, lo, hi) in &ranges {
+        match merged.last_mut() {
+            Some(last) if last.0 == p && u32::from(lo) <= u32::from(last.2) + 1 => {
+                last.2 = last.2.max(hi);
+            }
+            _ => merged.push((p, lo, hi)),
+        }
+    }
+    merged.into()
 }
 
 /// Parses `--port 8080/TCP` (or `8080`, TCP by default).

@@ -3,6 +3,8 @@
 //! put them in each consumer's registry (and nobody else's).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use super::check::{finding_from, ports_text};
 use super::ip::IpSet;
@@ -12,6 +14,7 @@ use super::sidecar::Host;
 use super::tree::{Origin, ServiceEntry, Text};
 use super::{Finding, Severity};
 use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Role, Rule, ADDRESS_ONLY_DOMAIN};
+use crate::model::Dns;
 use crate::model::OutboundTrafficPolicy;
 
 /// One flow out of the cluster that tenants.toml grants a namespace.
@@ -111,6 +114,28 @@ pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
     out
 }
 
+/// Every namespace's [`expected`] flows, one shared list per distinct grant: they depend only
+/// on the role and on the outside flows and DNS settings, which the intent shares between the
+/// namespaces that have the same. A copy per namespace made these lists the largest part of
+/// the comparison's memory at a hundred thousand tenants.
+pub fn expected_by_namespace(intent: &Intent) -> HashMap<&str, Rc<[Outside]>> {
+    type Key = (bool, *const Vec<OutsideFlow>, *const Dns);
+    let mut shared: HashMap<Key, Rc<[Outside]>> = HashMap::new();
+    intent
+        .namespaces
+        .iter()
+        .map(|(name, ns)| {
+            let key = (
+                ns.role == Role::Retired,
+                Arc::as_ptr(&ns.outside),
+                Arc::as_ptr(&ns.dns),
+            );
+            let flows = shared.entry(key).or_insert_with(|| expected(ns).into());
+            (name.as_str(), flows.clone())
+        })
+        .collect()
+}
+
 /// The port ranges on which every given set is either wholly in or wholly out.
 fn segments<'a>(sets: impl Iterator<Item = &'a PortSet>) -> Vec<(Protocol, u16, u16)> {
     let mut cuts: BTreeMap<Protocol, BTreeSet<u32>> = BTreeMap::new();
@@ -151,7 +176,7 @@ pub fn compare(
         let GrantPeer::IpBlock { cidr, except } = &g.peer else {
             continue;
         };
-        let origin = &model.tree.policies[g.policy].origin;
+        let origin = &model.tree.policies[g.policy as usize].origin;
         let Some(ips) = IpSet::of_block(cidr, except) else {
             let mut f = finding_from(
                 "invalid-ipblock",
@@ -332,7 +357,7 @@ fn allowed_for(se: &ServiceEntry, expected: &[Outside]) -> bool {
 pub fn service_entries(
     model: &Model,
     intent: &Intent,
-    expected: &HashMap<&str, Vec<Outside>>,
+    expected: &HashMap<&str, Rc<[Outside]>>,
     findings: &mut Vec<Finding>,
 ) {
     let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
@@ -342,6 +367,7 @@ pub fn service_entries(
         super::check::intent_of(intent, ns)
             .filter(|n| n.mesh.as_ref().is_some_and(|m| !m.ambient))
             .and_then(|_| expected.get(ns))
+            .map(|flows| &flows[..])
     };
     for (i, se) in model.tree.service_entries.iter().enumerate() {
         match visible_in(se) {

@@ -4,6 +4,7 @@
 //! so the work grows with the size of the tree, not with its square.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
 use super::sidecar::{self, Host, Scope};
@@ -32,28 +33,31 @@ impl Direction {
 pub enum GrantPeer {
     /// `from`/`to` missing or empty: every source or destination, in or outside the cluster.
     Everything,
-    /// Pods of these namespaces; `pods: None` means every pod.
+    /// Pods of these namespaces; `pods: None` means every pod. The selector is the rule's own,
+    /// shared by every policy with the same rules.
     Namespaces {
         set: NsSet,
-        pods: Option<Selector>,
+        pods: Option<Arc<Selector>>,
     },
     IpBlock {
         cidr: Text,
-        except: Vec<Text>,
+        except: Box<[Text]>,
     },
 }
 
-/// One peer of one rule of one policy.
+/// One peer of one rule of one policy. A large tree has millions of these, held until the
+/// comparison ends: the fields are as small as they can be (an index of 32 bits, slices
+/// without spare capacity, the pod selector shared with the rule).
 #[derive(Clone, Debug)]
 pub struct Grant {
     /// Index into `Tree::policies`.
-    pub policy: usize,
+    pub policy: u32,
     /// The policy selects every pod of its namespace.
     pub targets_all: bool,
     pub peer: GrantPeer,
     pub ports: PortSet,
     /// Named ports (`TCP/http`): what they match depends on the pods, unknown here.
-    pub named_ports: Vec<String>,
+    pub named_ports: Box<[String]>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -139,6 +143,7 @@ impl Model {
         let mut policies: HashMap<u32, Vec<usize>> = HashMap::new();
         for (pi, policy) in tree.policies.iter_mut().enumerate() {
             // The rules become grants below; the raw rules are not kept.
+            let policy_id = u32::try_from(pi).unwrap_or(u32::MAX);
             let ingress_rules = policy.ingress.take();
             let egress_rules = policy.egress.take();
             let policy = &*policy;
@@ -190,8 +195,9 @@ impl Model {
                         Direction::Ingress => rule.from.as_deref(),
                         Direction::Egress => rule.to.as_deref(),
                     };
+                    let named_ports: Box<[String]> = named_ports.into();
                     let grant = |peer| Grant {
-                        policy: pi,
+                        policy: policy_id,
                         targets_all,
                         peer,
                         ports: ports.clone(),
@@ -211,7 +217,7 @@ impl Model {
                                         dir,
                                         grant(GrantPeer::IpBlock {
                                             cidr: block.cidr.clone(),
-                                            except: block.except.clone(),
+                                            except: block.except.as_slice().into(),
                                         }),
                                     ));
                                     continue;
@@ -296,9 +302,14 @@ impl Model {
             sidecars.entry(id).or_default().push(si);
         }
         net.resize_with(names.len(), NsNet::default);
-        for n in &mut net {
-            n.ingress.grants.shrink_to_fit();
-            n.egress.grants.shrink_to_fit();
+        // Held until the comparison ends, for every namespace: no spare capacity.
+        for side in net.iter_mut().flat_map(|n| [&mut n.ingress, &mut n.egress]) {
+            side.grants.shrink_to_fit();
+            side.isolating_all.shrink_to_fit();
+            side.isolating_some.shrink_to_fit();
+        }
+        for list in policies.values_mut().chain(sidecars.values_mut()) {
+            list.shrink_to_fit();
         }
         namespace_doc.resize(names.len(), None);
         problems.sort();

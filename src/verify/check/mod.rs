@@ -17,7 +17,7 @@ mod netpol;
 mod objects;
 mod sidecar;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use super::netpol::PortSet;
 use super::reach::{Direction, Model};
@@ -82,11 +82,7 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
         .collect();
     objects::namespaces(model, intent, &mut findings);
     // What each namespace may reach outside the cluster, for the ipBlocks and the ServiceEntries.
-    let outside: HashMap<&str, Vec<super::outside::Outside>> = intent
-        .namespaces
-        .iter()
-        .map(|(name, ns)| (name.as_str(), super::outside::expected(ns)))
-        .collect();
+    let outside = super::outside::expected_by_namespace(intent);
     let mut flows = Flows::default();
     for (name, ns) in &intent.namespaces {
         let Some(id) = model.id(name.as_str()) else {
@@ -95,7 +91,9 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
         for dir in [Direction::Ingress, Direction::Egress] {
             netpol::compare_side(model, intent, ns, id, dir, &mut flows, &mut findings);
         }
-        let expected = outside.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        let expected = outside
+            .get(name.as_str())
+            .map_or(&[][..], |flows| &flows[..]);
         super::outside::compare(model, ns, id, expected, &mut findings);
         if let Some(mesh) = ns.mesh.as_ref().filter(|m| !m.ambient) {
             sidecar::sidecars(model, ns, id, mesh, &mut findings);

@@ -179,7 +179,7 @@ impl SideComparison<'_> {
     /// allows beyond the intent to the flows in `over`.
     fn grant(&self, g: &Grant, over: &mut ByFlow<OverSide>, findings: &mut Vec<Finding>) {
         let model = self.model;
-        let origin = &model.tree.policies[g.policy].origin;
+        let origin = &model.tree.policies[g.policy as usize].origin;
         match &g.peer {
             GrantPeer::Everything => findings.push(self.grant_finding(
                 g,
@@ -226,7 +226,7 @@ impl SideComparison<'_> {
                 pods,
             } => {
                 for &p in ids {
-                    self.grant_to_peer(g, origin, p, pods.as_ref(), over, findings);
+                    self.grant_to_peer(g, origin, p, pods.as_deref(), over, findings);
                 }
             }
         }
@@ -290,7 +290,7 @@ impl SideComparison<'_> {
         }
         let excess = g.ports.minus(&covered);
         let named: Vec<String> = if es.is_empty() {
-            g.named_ports.clone()
+            g.named_ports.to_vec()
         } else {
             Vec::new()
         };
@@ -366,7 +366,7 @@ impl SideComparison<'_> {
             match &g.peer {
                 GrantPeer::Everything => covered.union_with(&g.ports),
                 GrantPeer::Namespaces { set, pods }
-                    if set.contains(e.peer) && pods_cover(pods.as_ref(), e.pods.as_ref()) =>
+                    if set.contains(e.peer) && pods_cover(pods.as_deref(), e.pods.as_ref()) =>
                 {
                     covered.union_with(&g.ports);
                 }
@@ -386,12 +386,12 @@ impl SideComparison<'_> {
             .filter(|g| match &g.peer {
                 GrantPeer::Everything => true,
                 GrantPeer::Namespaces { set, pods } => {
-                    set.contains(e.peer) && pods_cover(pods.as_ref(), e.pods.as_ref())
+                    set.contains(e.peer) && pods_cover(pods.as_deref(), e.pods.as_ref())
                 }
                 GrantPeer::IpBlock { .. } => false,
             })
             .map(|g| {
-                let p = &self.model.tree.policies[g.policy];
+                let p = &self.model.tree.policies[g.policy as usize];
                 format!(
                     "{} applies only to its pods {}",
                     p.origin.name,

@@ -8,7 +8,8 @@ use super::{AuthzRule, LabelPairs, Origin, Rules, Selector, Text};
 pub struct Policy {
     pub origin: Origin,
     pub namespace: Option<Text>,
-    pub pod_selector: Selector,
+    /// Shared by the policies that spell it the same (see `shared_selector`).
+    pub pod_selector: std::sync::Arc<Selector>,
     /// `policyTypes` as (Ingress, Egress); `None` when absent or empty (then defaulted).
     pub policy_types: Option<(bool, bool)>,
     /// Entries of `policyTypes` that are neither `Ingress` nor `Egress`.

@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::spec::null_as_default;
-use super::text::shared_rules;
+use super::text::{shared_rules, shared_selector};
 use super::{
     AuthzPolicy, AuthzRule, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy, PortValue, Rule,
     Selector, ServiceEntry, Sidecar, Text, Tree, TreeError,
@@ -168,7 +168,7 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             tree.policies.push(Box::new(Policy {
                 origin: origin("NetworkPolicy"),
                 namespace: raw.metadata.namespace,
-                pod_selector: raw.spec.pod_selector.unwrap_or_default(),
+                pod_selector: shared_selector(raw.spec.pod_selector.unwrap_or_default()),
                 policy_types: raw
                     .spec
                     .policy_types
@@ -195,13 +195,14 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             }));
         }
         "Sidecar" if api.starts_with("networking.istio.io/") => {
-            let hosts = raw
+            let mut hosts: Vec<Text> = raw
                 .spec
                 .egress
                 .unwrap_or_default()
                 .into_iter()
                 .flat_map(|r| r.hosts.unwrap_or_default())
                 .collect();
+            hosts.shrink_to_fit();
             tree.sidecars.push(Box::new(Sidecar {
                 origin: origin("Sidecar"),
                 namespace: raw.metadata.namespace,

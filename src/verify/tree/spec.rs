@@ -46,6 +46,8 @@ impl FromIterator<(Text, Text)> for LabelPairs {
         let mut v: Vec<(Text, Text)> = iter.into_iter().collect();
         v.sort();
         v.dedup_by(|a, b| a.0 == b.0);
+        // Held for every namespace and selector of the tree: no spare capacity.
+        v.shrink_to_fit();
         Self(v)
     }
 }
@@ -78,11 +80,11 @@ pub struct Expression {
     pub values: Vec<Text>,
 }
 
-/// One `from`/`to` entry.
+/// One `from`/`to` entry. The pod selector is shared with the grants made of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Peer {
-    pub pod_selector: Option<Selector>,
+    pub pod_selector: Option<std::sync::Arc<Selector>>,
     pub namespace_selector: Option<Selector>,
     pub ip_block: Option<IpBlock>,
 }
