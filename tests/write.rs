@@ -166,16 +166,7 @@ fn unusable_output_paths_exit_2() {
 
     // /proc refuses new directories even to root.
     let p = Project::new(SMALL);
-    common::tenantc()
-        .current_dir(p.path())
-        .args([
-            "compile",
-            "--config",
-            "tenants.toml",
-            "--output",
-            "/proc/tenantc-test/output",
-        ])
-        .assert()
+    p.compile_into("/proc/tenantc-test/output")
         .code(2)
         .stderr(contains("error: /proc/tenantc-test/output"));
 }
@@ -419,18 +410,7 @@ fn written_files_are_readable_by_all_whatever_the_umask() {
 #[test]
 fn a_bad_config_creates_no_output_directory() {
     let p = Project::new("version = 1\n[tenants.acme]\nnamespace = [\"acme\"]\n");
-    let compile = || {
-        common::tenantc()
-            .current_dir(p.path())
-            .args([
-                "compile",
-                "--config",
-                "tenants.toml",
-                "--output",
-                "deep/er/output",
-            ])
-            .assert()
-    };
+    let compile = || p.compile_into("deep/er/output");
     compile().code(2);
     assert!(!p.path().join("deep").exists(), "a directory was created");
     p.set_config(SMALL);

@@ -59,6 +59,14 @@ impl Project {
         self.run("compile", &[])
     }
 
+    /// `tenantc compile --config tenants.toml --output <output>`, in the project directory.
+    pub fn compile_into(&self, output: &str) -> assert_cmd::assert::Assert {
+        tenantc()
+            .current_dir(self.path())
+            .args(["compile", "--config", "tenants.toml", "--output", output])
+            .assert()
+    }
+
     /// The text of a file of the output tree.
     pub fn read_out(&self, rel: &str) -> String {
         std::fs::read_to_string(self.output().join(rel)).expect("read output file")
