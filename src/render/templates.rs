@@ -296,15 +296,10 @@ impl Templates {
         // formatter below does the actual YAML quoting.
         env.set_auto_escape_callback(|_| AutoEscape::Custom("yaml"));
         env.set_formatter(|out, _state, value| {
-            let written = if value.is_safe() {
-                write!(out, "{value}")
-            } else if let Some(s) = value.as_str().filter(|_| value.kind() == ValueKind::String) {
-                // The common case, written without a string of its own.
-                write_yaml_string(out, s)
-            } else {
-                out.write_str(&yaml_value(value)?)
-            };
-            written.map_err(|_| ErrorKind::WriteFailure.into())
+            if value.is_safe() {
+                return write!(out, "{value}").map_err(|_| ErrorKind::WriteFailure.into());
+            }
+            write_yaml_value(out, value)
         });
         let mut errors = Vec::new();
         for (name, (origin, src)) in &self.sources {
@@ -393,20 +388,41 @@ pub(super) fn describe(e: &minijinja::Error) -> String {
 /// How a template prints a value: strings as YAML scalars that read back as the same string,
 /// numbers and booleans as themselves, lists and maps as YAML flow collections.
 pub fn yaml_value(value: &Value) -> Result<String, minijinja::Error> {
+    let mut out = String::new();
+    write_yaml_value(&mut out, value)?;
+    Ok(out)
+}
+
+/// [`yaml_value`], written to `out` (the template's output: no string of its own per value).
+fn write_yaml_value(out: &mut impl std::fmt::Write, value: &Value) -> Result<(), minijinja::Error> {
+    let failed = |_| minijinja::Error::from(ErrorKind::WriteFailure);
     match value.kind() {
-        ValueKind::String => Ok(yaml_string(value.as_str().unwrap_or_default())),
-        ValueKind::Number | ValueKind::Bool => Ok(value.to_string()),
+        ValueKind::String => {
+            write_yaml_string(out, value.as_str().unwrap_or_default()).map_err(failed)
+        }
+        ValueKind::Number | ValueKind::Bool => write!(out, "{value}").map_err(failed),
         ValueKind::Seq | ValueKind::Iterable => {
-            let items: Result<Vec<String>, _> = value.try_iter()?.map(|v| yaml_value(&v)).collect();
-            Ok(format!("[{}]", items?.join(", ")))
+            out.write_char('[').map_err(failed)?;
+            for (i, item) in value.try_iter()?.enumerate() {
+                if i > 0 {
+                    out.write_str(", ").map_err(failed)?;
+                }
+                write_yaml_value(out, &item)?;
+            }
+            out.write_char(']').map_err(failed)
         }
         ValueKind::Map => {
-            let mut parts = Vec::new();
-            for key in value.try_iter()? {
+            out.write_char('{').map_err(failed)?;
+            for (i, key) in value.try_iter()?.enumerate() {
+                if i > 0 {
+                    out.write_str(", ").map_err(failed)?;
+                }
                 let item = value.get_item(&key)?;
-                parts.push(format!("{}: {}", yaml_value(&key)?, yaml_value(&item)?));
+                write_yaml_value(out, &key)?;
+                out.write_str(": ").map_err(failed)?;
+                write_yaml_value(out, &item)?;
             }
-            Ok(format!("{{{}}}", parts.join(", ")))
+            out.write_char('}').map_err(failed)
         }
         _ => Err(minijinja::Error::new(
             ErrorKind::InvalidOperation,
@@ -528,6 +544,17 @@ mod tests {
                 serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{s:?}: {e}\n{yaml}"));
             assert_eq!(v["k"].as_str(), Some(s), "{s:?} came back as {:?}", v["k"]);
         }
+    }
+
+    #[test]
+    fn lists_and_maps_print_as_flow_collections_of_quoted_scalars() {
+        let v = Value::from_serialize(serde_json::json!({"a": ["yes", 1, true], "b c": {}}));
+        // Booleans print as minijinja shows them, `True`: a boolean in YAML 1.1 and 1.2 alike.
+        assert_eq!(
+            yaml_value(&v).unwrap(),
+            "{a: [\"yes\", 1, True], \"b c\": {}}"
+        );
+        assert!(yaml_value(&Value::UNDEFINED).is_err());
     }
 
     #[test]

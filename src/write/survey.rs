@@ -118,7 +118,12 @@ pub fn survey(
 /// Whether an entry on disk that the layout does not name is a file an earlier run generated
 /// (temporary files are leftovers instead; whether it is tenantc's is read from its header).
 fn is_stale(rel: &str, kind: Kind) -> bool {
-    kind == Kind::File && !split(rel).1.starts_with(TEMP_PREFIX)
+    kind == Kind::File && !is_temp_file(rel, kind)
+}
+
+/// Whether an entry on disk is a file a run staged under a temporary name.
+fn is_temp_file(rel: &str, kind: Kind) -> bool {
+    kind == Kind::File && split(rel).1.starts_with(TEMP_PREFIX)
 }
 
 /// Whether a link or a file stands where `dir` or one of its ancestors must be a directory (each
@@ -267,7 +272,7 @@ fn leftovers<'a>(entries: &'a BTreeMap<String, Kind>, paths: &'a [String]) -> Ve
         }
     };
     for (rel, kind) in entries {
-        let temp = *kind == Kind::File && split(rel).1.starts_with(TEMP_PREFIX);
+        let temp = is_temp_file(rel, *kind);
         if temp {
             out.push(Leftover::TempFile(rel.clone()));
         }
