@@ -68,7 +68,8 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Through the binary: exit 0 or 2, and output/ untouched (2) or a full compile (0).
+    /// Through the binary: exit 0, 1 or 2, and output/ untouched (2: invalid; 1: valid, but it
+    /// would delete tenant `previous`'s namespace without an acknowledgement) or a full compile (0).
     #[test]
     fn a_run_leaves_the_output_untouched_or_fully_compiled(toml in toml_like(), raw in prop::option::weighted(0.3, prop::collection::vec(any::<u8>(), 1..64))) {
         let p = Project::new("version = 1\n[tenants.previous]\n");
@@ -80,6 +81,11 @@ proptest! {
         let out = p.compile().get_output().clone();
         match out.status.code() {
             Some(2) => prop_assert_eq!(snapshot(&p.output()), before),
+            Some(1) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                prop_assert!(stderr.contains("namespace previous (tenant previous) would be deleted"), "exit 1: {}", stderr);
+                prop_assert_eq!(snapshot(&p.output()), before);
+            }
             Some(0) => {
                 let fresh = Project::new("");
                 std::fs::write(fresh.config(), &bytes).unwrap();

@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod gitops;
+mod native;
 pub mod shared;
 pub mod templates;
 
@@ -43,6 +44,15 @@ pub enum Part {
 }
 
 impl Part {
+    pub const ALL: [Part; 6] = [
+        Part::Namespace,
+        Part::NetworkPolicies,
+        Part::ServiceEntries,
+        Part::Sidecar,
+        Part::AuthorizationPolicies,
+        Part::PeerAuthentication,
+    ];
+
     /// The files `ns` has, in the order of its kustomization.
     pub fn of(ns: &NamespaceIntent) -> Vec<Part> {
         let mut parts = vec![Part::Namespace, Part::NetworkPolicies];
@@ -91,13 +101,20 @@ impl Part {
 pub struct Renderer<'t> {
     env: Environment<'static>,
     templates: &'t Templates,
+    /// The parts whose template is the built-in one, rendered by [`native`].
+    native: Vec<Part>,
 }
 
 impl<'t> Renderer<'t> {
     pub fn new(templates: &'t Templates) -> Result<Self, Vec<TemplateError>> {
+        let native = Part::ALL
+            .into_iter()
+            .filter(|p| templates.is_builtin(p.template()))
+            .collect();
         Ok(Self {
             env: templates.environment()?,
             templates,
+            native,
         })
     }
 
@@ -106,35 +123,38 @@ impl<'t> Renderer<'t> {
     /// What a user's template renders is parsed back: each document must be what its part
     /// holds (apiVersion, kind, name, namespace) and valid against the strict schema of its kind.
     /// The built-in templates' output is proven by the tests instead (every test run, a debug
-    /// build, parses it back; `tests/builtin_templates.rs` feeds them hostile values): parsing
-    /// back every document was the largest cost of a no-op compile.
+    /// build, parses it back, and renders it through minijinja too, to the same bytes; the
+    /// property tests feed them hostile values): parsing back every document was the largest
+    /// cost of a no-op compile, and the template engine the next.
     pub fn namespace(&self, ns: &NamespaceIntent) -> Result<Vec<(Part, String)>, TemplateError> {
-        let chunks: Vec<Vec<&NamespaceName>> = ns
-            .consumers
-            .iter()
-            .collect::<Vec<_>>()
-            .chunks(CONSUMERS_PER_POLICY)
-            .map(<[_]>::to_vec)
-            .collect();
-        let ctx = context! { ns => Value::from_serialize(ns), consumer_chunks => Value::from_serialize(&chunks) };
+        let consumers: Vec<&NamespaceName> = ns.consumers.iter().collect();
+        let chunks: Vec<native::Chunk<'_>> = consumers.chunks(CONSUMERS_PER_POLICY).collect();
+        let ctx = std::cell::OnceCell::new();
+        let ctx = || {
+            ctx.get_or_init(|| {
+                context! { ns => Value::from_serialize(ns), consumer_chunks => Value::from_serialize(&chunks) }
+            })
+        };
         let name = ns.name.as_str();
-        let custom = self.templates.custom;
         let run = |part: Part| -> Result<(Part, String), TemplateError> {
-            let template = part.template();
             let fail = |message: String| TemplateError {
-                origin: self.templates.origin(template),
+                origin: self.templates.origin(part.template()),
                 namespace: Some(name.to_owned()),
                 message,
             };
-            let tmpl = self
-                .env
-                .get_template(template)
-                .map_err(|e| fail(describe(&e)))?;
-            let text = crate::render::templates::render_bounded(&tmpl, &ctx)
-                .map_err(|e| fail(describe(&e)))?;
-            let text = normalize(&text);
-            if custom || cfg!(debug_assertions) {
-                let docs = check_documents(&text, part, name, custom).map_err(fail)?;
+            let text = if self.native.contains(&part) {
+                let text = native::render(part, ns, &chunks);
+                if cfg!(debug_assertions) {
+                    let engine = self.through_engine(part, ctx()).map_err(fail)?;
+                    assert_same_text(&engine, &text, part, name);
+                }
+                text
+            } else {
+                self.through_engine(part, ctx()).map_err(fail)?
+            };
+            if self.templates.custom || cfg!(debug_assertions) {
+                let docs =
+                    check_documents(&text, part, name, self.templates.custom).map_err(fail)?;
                 for doc in &docs {
                     check_schema(doc, part).map_err(fail)?;
                 }
@@ -142,6 +162,30 @@ impl<'t> Renderer<'t> {
             Ok((part, text))
         };
         Part::of(ns).into_iter().map(run).collect()
+    }
+
+    /// `part` rendered by minijinja from its template, normalized.
+    fn through_engine(&self, part: Part, ctx: &Value) -> Result<String, String> {
+        let tmpl = self
+            .env
+            .get_template(part.template())
+            .map_err(|e| describe(&e))?;
+        let text = templates::render_bounded(&tmpl, ctx).map_err(|e| describe(&e))?;
+        Ok(normalize(&text))
+    }
+}
+
+/// Debug builds: the Rust rendering of a built-in template is the template's, byte for byte.
+fn assert_same_text(engine: &str, native: &str, part: Part, ns: &str) {
+    if engine != native {
+        let diff = similar::TextDiff::from_lines(engine, native)
+            .unified_diff()
+            .header("minijinja", "native")
+            .to_string();
+        panic!(
+            "{} of namespace `{ns}`: the Rust rendering differs from the template's\n{diff}",
+            part.file()
+        );
     }
 }
 
@@ -155,25 +199,34 @@ pub fn check_rendered(text: &str, part: Part, ns: &str) -> Result<(), String> {
 }
 
 /// Trailing spaces and blank lines at either end carry nothing and would only make diffs noisy.
-/// The result keeps room for the generated-file header that emit puts in front, so that it grows
-/// in place instead of being copied (the header is about 100 bytes with a usual file name).
+/// The result keeps [`HEADER_ROOM`].
 pub(super) fn normalize(text: &str) -> String {
-    const HEADER_ROOM: usize = 256;
     let text = text.trim_matches('\n');
-    let mut out = String::with_capacity(text.len() + 1 + HEADER_ROOM);
     if text.is_empty() {
-        return out;
+        return String::with_capacity(HEADER_ROOM);
     }
     if is_normal(text) {
         // What the built-in templates write: nothing to trim, copied at once.
-        out.push_str(text);
+        let mut out = with_header_room(text);
         out.push('\n');
         return out;
     }
+    let mut out = String::with_capacity(text.len() + 1 + HEADER_ROOM);
     for line in text.lines() {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    out
+}
+
+/// Room for the generated-file header emit puts in front, so that a file's text grows in place
+/// instead of being copied (the header is about 100 bytes with a usual file name).
+const HEADER_ROOM: usize = 256;
+
+/// A copy of `text` with [`HEADER_ROOM`] (and one more byte) to spare.
+fn with_header_room(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1 + HEADER_ROOM);
+    out.push_str(text);
     out
 }
 

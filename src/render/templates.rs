@@ -278,6 +278,15 @@ impl Templates {
         }
     }
 
+    /// Whether the template `name` is the built-in one (not replaced, or replaced by a copy of it).
+    pub(super) fn is_builtin(&self, name: &str) -> bool {
+        let builtin = DEFAULT_TEMPLATES.iter().find(|(n, _)| *n == name);
+        match (self.sources.get(name), builtin) {
+            (Some((_, src)), Some((_, default))) => src == default,
+            _ => false,
+        }
+    }
+
     pub(super) fn origin(&self, name: &str) -> String {
         self.sources
             .get(name)
