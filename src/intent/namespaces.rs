@@ -21,25 +21,29 @@ use super::{
 };
 
 /// What the intents of all namespaces are built from besides their own entries: the grants, the
-/// compiler's labels and the platform's settings. Equal pieces are made once and shared.
+/// compiler's labels and the platform's settings. Read-only, so that namespaces are built on
+/// every core; each thread shares equal pieces through its own [`Caches`].
 pub(super) struct Common<'a> {
     grants: Grants<'a>,
-    interned: Interned<'a>,
     labels: CompilerLabels,
-    annotations: AnnotationsOf<'a>,
     mesh: Option<MeshOf<'a>>,
     dns: Arc<Dns>,
     monitoring: Option<Arc<MonitoringIntent>>,
     ingress: Option<Arc<PlatformPods>>,
 }
 
+/// Equal pieces of intent, made once and shared by the namespaces one thread builds.
+#[derive(Default)]
+pub(super) struct Caches<'a> {
+    interned: Interned<'a>,
+    annotations: AnnotationsOf<'a>,
+}
+
 impl<'a> Common<'a> {
     pub(super) fn of(config: &'a Config) -> Self {
         Self {
             grants: Grants::of(config),
-            interned: Interned::default(),
             labels: CompilerLabels::of(config),
-            annotations: AnnotationsOf::default(),
             mesh: MeshOf::of(config),
             dns: Arc::new(config.platform.dns.clone()),
             monitoring: monitoring_of(config).map(Arc::new),
@@ -50,12 +54,12 @@ impl<'a> Common<'a> {
     /// The Sidecar hosts and mesh settings of a namespace whose own hosts are `own`, that calls
     /// `calls` and, when `kube_api`, the Kubernetes API; `None` without `[mesh]`.
     fn mesh_of(
-        &mut self,
+        &self,
+        interned: &mut Interned<'a>,
         own: impl Iterator<Item = String>,
         calls: &[Call],
         kube_api: bool,
     ) -> Option<MeshIntent> {
-        let interned = &mut self.interned;
         self.mesh
             .as_ref()
             .map(|m| m.intent(own, calls, kube_api, interned))
@@ -63,20 +67,27 @@ impl<'a> Common<'a> {
 
     /// The intent of the shared namespace `name`.
     pub(super) fn shared_namespace(
-        &mut self,
+        &self,
+        caches: &mut Caches<'a>,
         name: &NamespaceName,
         shared: &'a Shared,
     ) -> NamespaceIntent {
         let me = Consumer::Shared(name.clone());
-        let egress = self.interned.egress(self.grants.calls_of(&me));
-        let outside = self.interned.outside(&self.grants, &me, false);
-        let mesh = self.mesh_of(std::iter::once("./*".to_owned()), &egress.calls, false);
+        let interned = &mut caches.interned;
+        let egress = interned.egress(self.grants.calls_of(&me));
+        let outside = interned.outside(&self.grants, &me, false);
+        let mesh = self.mesh_of(
+            interned,
+            std::iter::once("./*".to_owned()),
+            &egress.calls,
+            false,
+        );
         NamespaceIntent {
             name: name.clone(),
             role: Role::Shared,
             tenant: None,
             labels: Arc::new(self.labels.shared(&shared.labels)),
-            annotations: self.annotations.of(&shared.annotations),
+            annotations: caches.annotations.of(&shared.annotations),
             same_owner: Arc::new([name.clone()].into_iter().collect()),
             consumers: self.grants.namespaces_of(&shared.consumers, Some(&me)),
             consumer_ports: shared.ports.clone(),
@@ -92,30 +103,33 @@ impl<'a> Common<'a> {
         }
     }
 
-    /// Adds the intents of the tenant `tname`'s namespaces to `namespaces`. They share all but
-    /// their name, consumers and ingress.
-    pub(super) fn add_tenant_namespaces(
-        &mut self,
-        namespaces: &mut BTreeMap<NamespaceName, NamespaceIntent>,
+    /// The intents of the tenant `tname`'s namespaces. They share all but their name, consumers
+    /// and ingress.
+    pub(super) fn tenant_namespaces(
+        &self,
+        caches: &mut Caches<'a>,
         tname: &TenantName,
         tenant: &'a Tenant,
-    ) {
+    ) -> impl Iterator<Item = NamespaceIntent> + use<'_, 'a> {
         let me = Consumer::Tenant(tname.clone());
-        let egress = self.interned.egress(self.grants.calls_of(&me));
-        let outside = self.interned.outside(&self.grants, &me, tenant.kube_api);
+        let interned = &mut caches.interned;
+        let egress = interned.egress(self.grants.calls_of(&me));
+        let outside = interned.outside(&self.grants, &me, tenant.kube_api);
         let mesh = self
             .mesh_of(
+                interned,
                 tenant.namespaces.iter().map(|n| format!("{n}/*")),
                 &egress.calls,
                 tenant.kube_api,
             )
             .map(Arc::new);
         let labels = Arc::new(self.labels.tenant(tname, &tenant.labels));
-        let annotations = self.annotations.of(&tenant.annotations);
+        let annotations = caches.annotations.of(&tenant.annotations);
         let same_owner = Arc::new(tenant.namespaces.clone());
-        for ns in &tenant.namespaces {
+        let tname = tname.clone();
+        tenant.namespaces.iter().map(move |ns| {
             let expose = tenant.expose.get(ns);
-            let intent = NamespaceIntent {
+            NamespaceIntent {
                 name: ns.clone(),
                 role: Role::Tenant,
                 tenant: Some(tname.clone()),
@@ -135,14 +149,14 @@ impl<'a> Common<'a> {
                 ingress_controller: self.ingress.clone().filter(|_| tenant.ingress.contains(ns)),
                 monitoring: self.monitoring.clone(),
                 mesh: mesh.clone(),
-            };
-            namespaces.insert(ns.clone(), intent);
-        }
+            }
+        })
     }
 
     /// The intent of the retired namespace `name`: its labels and annotations, no flow at all.
     pub(super) fn retired_namespace(
-        &mut self,
+        &self,
+        caches: &mut Caches<'a>,
         name: &NamespaceName,
         r: &'a Retired,
     ) -> NamespaceIntent {
@@ -161,7 +175,7 @@ impl<'a> Common<'a> {
             role: Role::Retired,
             tenant,
             labels: Arc::new(labels),
-            annotations: self.annotations.of(&r.annotations),
+            annotations: caches.annotations.of(&r.annotations),
             same_owner: Arc::default(),
             consumers: BTreeSet::new(),
             consumer_ports: BTreeSet::new(),
