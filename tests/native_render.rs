@@ -84,6 +84,8 @@ struct Knobs {
     external_hosts: Vec<String>,
     external_cidrs: Vec<String>,
     retire: bool,
+    /// 0: no [gitops]; 1: Argo CD; 2: Flux.
+    gitops: u8,
 }
 
 fn knobs() -> impl Strategy<Value = Knobs> {
@@ -110,14 +112,16 @@ fn knobs() -> impl Strategy<Value = Knobs> {
                 1..3,
             ),
             any::<bool>(),
+            0u8..3,
         ),
     )
         .prop_map(
             |(
                 (mesh, authorization, mtls, in_mesh, monitoring_ports),
                 (dns_cidrs, kube_api, shared_ports, expose_ports),
-                (external_hosts, external_cidrs, retire),
+                (external_hosts, external_cidrs, retire, gitops),
             )| Knobs {
+                gitops,
                 external_hosts: external_hosts.into_iter().collect(),
                 external_cidrs: external_cidrs.into_iter().collect(),
                 mesh,
@@ -192,6 +196,12 @@ fn config(tenants: &[Tenant], k: &Knobs) -> String {
         }
         // Likewise authorization: no AuthorizationPolicy can admit a caller outside the mesh.
         toml += &format!("authorization = {}\n", k.authorization && in_mesh);
+    }
+    if k.gitops > 0 {
+        let tool = if k.gitops == 1 { "argocd" } else { "flux" };
+        toml += &format!(
+            "[gitops]\ntool = \"{tool}\"\nrepo_url = \"ssh://git@git.example.com:2222/org/on.git\"\nrevision = \"no\"\npath = \"0/out\"\n"
+        );
     }
     let names: Vec<String> = tenants.iter().map(|t| t.name.clone()).collect();
     toml += "[shared.common]\nconsumers = \"*\"\n";

@@ -6,11 +6,12 @@ use minijinja::value::Value;
 use serde::Deserialize;
 
 use super::check::check_crd_schema;
+use super::templates::render_bounded;
 use super::templates::{
     describe, Templates, ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE, FLUX_ROOT_TEMPLATE,
     FLUX_UNIT_TEMPLATE,
 };
-use super::{normalize, TemplateError};
+use super::{assert_same_text, native, normalize, TemplateError};
 use crate::intent::{GitOpsIntent, GitOpsUnit, IN_CLUSTER_SERVER};
 use crate::model::GitOpsTool;
 
@@ -40,6 +41,9 @@ pub struct GitOpsRenderer<'a> {
     gitops: &'a GitOpsIntent,
     /// Serialized once: the per-unit context shares it (a Value clone is a reference count).
     settings: Value,
+    /// The template of the tenants' and shared entries' objects, when it is the built-in one
+    /// (rendered by [`native::gitops`]).
+    native: Option<&'static str>,
 }
 
 impl<'a> GitOpsRenderer<'a> {
@@ -47,11 +51,16 @@ impl<'a> GitOpsRenderer<'a> {
         gitops: &'a GitOpsIntent,
         templates: &'a Templates,
     ) -> Result<Self, Vec<TemplateError>> {
+        let unit_template = match gitops.settings.tool {
+            GitOpsTool::ArgoCd => ARGOCD_UNIT_TEMPLATE,
+            GitOpsTool::Flux => FLUX_UNIT_TEMPLATE,
+        };
         Ok(Self {
             env: templates.environment()?,
             templates,
             gitops,
             settings: Value::from_serialize(GitOpsContext::of(gitops)),
+            native: templates.is_builtin(unit_template).then_some(unit_template),
         })
     }
 
@@ -77,15 +86,19 @@ impl<'a> GitOpsRenderer<'a> {
             namespace: None,
             message: format!("for {} `{}`: {message}", unit.role, unit.owner),
         };
-        let ctx = context! { unit => Value::from_serialize(unit), gitops => self.settings.clone() };
-        let tmpl = self
-            .env
-            .get_template(template)
-            .map_err(|e| fail(describe(&e)))?;
-        let text = normalize(
-            &crate::render::templates::render_bounded(&tmpl, &ctx)
-                .map_err(|e| fail(describe(&e)))?,
-        );
+        let native = (self.native == Some(template))
+            .then(|| native::gitops::unit(self.gitops, unit))
+            .flatten();
+        let text = match native {
+            Some(text) => {
+                if cfg!(debug_assertions) {
+                    let engine = self.through_engine(template, unit).map_err(fail)?;
+                    assert_same_text(&engine, &text, template, &unit.name);
+                }
+                text
+            }
+            None => self.through_engine(template, unit).map_err(fail)?,
+        };
         if self.templates.custom || cfg!(debug_assertions) {
             let docs = check_gitops_documents(&text, self.gitops, unit).map_err(fail)?;
             if self.templates.custom {
@@ -95,6 +108,16 @@ impl<'a> GitOpsRenderer<'a> {
             }
         }
         Ok(text)
+    }
+}
+
+impl GitOpsRenderer<'_> {
+    /// `unit`'s object rendered by minijinja from `template`, normalized.
+    fn through_engine(&self, template: &str, unit: &GitOpsUnit) -> Result<String, String> {
+        let ctx = context! { unit => Value::from_serialize(unit), gitops => self.settings.clone() };
+        let tmpl = self.env.get_template(template).map_err(|e| describe(&e))?;
+        let text = render_bounded(&tmpl, &ctx).map_err(|e| describe(&e))?;
+        Ok(normalize(&text))
     }
 }
 

@@ -146,7 +146,7 @@ impl<'t> Renderer<'t> {
                 let text = native::render(part, ns, &chunks);
                 if cfg!(debug_assertions) {
                     let engine = self.through_engine(part, ctx()).map_err(fail)?;
-                    assert_same_text(&engine, &text, part, name);
+                    assert_same_text(&engine, &text, part.file(), name);
                 }
                 text
             } else {
@@ -176,16 +176,14 @@ impl<'t> Renderer<'t> {
 }
 
 /// Debug builds: the Rust rendering of a built-in template is the template's, byte for byte.
-fn assert_same_text(engine: &str, native: &str, part: Part, ns: &str) {
+/// `what` and `name`: the file or template, and the namespace or GitOps object rendered.
+fn assert_same_text(engine: &str, native: &str, what: &str, name: &str) {
     if engine != native {
         let diff = similar::TextDiff::from_lines(engine, native)
             .unified_diff()
             .header("minijinja", "native")
             .to_string();
-        panic!(
-            "{} of namespace `{ns}`: the Rust rendering differs from the template's\n{diff}",
-            part.file()
-        );
+        panic!("{what} for `{name}`: the Rust rendering differs from the template's\n{diff}");
     }
 }
 

@@ -7,6 +7,7 @@
 //! renders each part both ways and fails on the first byte that differs, and the property tests
 //! feed both hostile values. Change a template and its function here together.
 
+pub(super) mod gitops;
 mod mesh;
 mod netpol;
 
@@ -23,27 +24,21 @@ pub(super) type Chunk<'a> = &'a [&'a NamespaceName];
 /// The text of `part` for `ns`, as the built-in template renders it after `normalize`.
 /// `chunks`: `ns.consumers` split as the templates' `consumer_chunks`.
 pub(super) fn render(part: Part, ns: &NamespaceIntent, chunks: &[Chunk<'_>]) -> String {
-    thread_local! {
-        /// The text being rendered: grown once per thread, not once per file.
-        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    let mut out = Out::new();
+    match part {
+        Part::Namespace => namespace(&mut out, ns),
+        Part::NetworkPolicies => netpol::networkpolicies(&mut out, ns, chunks),
+        Part::ServiceEntries => mesh::serviceentries(&mut out, ns),
+        Part::Sidecar => mesh::sidecar(&mut out, ns),
+        Part::AuthorizationPolicies => mesh::authorizationpolicies(&mut out, ns, chunks),
+        Part::PeerAuthentication => mesh::peerauthentication(&mut out, ns),
     }
-    SCRATCH.with_borrow_mut(|scratch| {
-        scratch.clear();
-        let mut out = Out {
-            text: std::mem::take(scratch),
-        };
-        match part {
-            Part::Namespace => namespace(&mut out, ns),
-            Part::NetworkPolicies => netpol::networkpolicies(&mut out, ns, chunks),
-            Part::ServiceEntries => mesh::serviceentries(&mut out, ns),
-            Part::Sidecar => mesh::sidecar(&mut out, ns),
-            Part::AuthorizationPolicies => mesh::authorizationpolicies(&mut out, ns, chunks),
-            Part::PeerAuthentication => mesh::peerauthentication(&mut out, ns),
-        }
-        let text = super::with_header_room(&out.text);
-        *scratch = out.text;
-        text
-    })
+    out.finish()
+}
+
+thread_local! {
+    /// The text being rendered: grown once per thread, not once per file.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// A rendered file being written: literal text, YAML scalars quoted as the templates' formatter
@@ -53,6 +48,21 @@ pub(super) struct Out {
 }
 
 impl Out {
+    /// Writing into this thread's scratch buffer.
+    fn new() -> Self {
+        let mut text = SCRATCH.take();
+        text.clear();
+        Self { text }
+    }
+
+    /// The text, sized for itself and the generated-file header; the buffer goes back to the
+    /// thread for the next file.
+    fn finish(self) -> String {
+        let text = super::with_header_room(&self.text);
+        SCRATCH.set(self.text);
+        text
+    }
+
     /// Template text, as it stands.
     fn raw(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);

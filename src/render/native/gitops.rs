@@ -1,0 +1,97 @@
+//! argocd-unit.yaml.j2 and flux-unit.yaml.j2, in Rust: the one GitOps object per tenant and
+//! shared entry (and, with Flux, per group), so as many as the tenants. The root and the Argo CD
+//! groups' objects, 65 in all, stay with minijinja. Kept equal to the templates as the namespaces'
+//! parts are (see the module above).
+
+use super::Out;
+use crate::intent::{GitOpsIntent, GitOpsUnit};
+use crate::model::GitOpsTool;
+
+/// The text of `unit`'s object as its built-in template renders it after `normalize`; `None` when
+/// the template would fail (a unit without namespaces has no `first` for Argo CD's destination),
+/// so that minijinja reports it.
+pub(in crate::render) fn unit(gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Option<String> {
+    let mut out = Out::new();
+    match gitops.settings.tool {
+        GitOpsTool::ArgoCd => argocd(&mut out, gitops, unit)?,
+        GitOpsTool::Flux => flux(&mut out, gitops, unit),
+    }
+    Some(out.finish())
+}
+
+/// `metadata:` with the unit's name, the controller's namespace and the two labels.
+fn metadata(out: &mut Out, gitops: &GitOpsIntent, unit: &GitOpsUnit) {
+    out.raw("metadata:\n  name: ")
+        .value(&unit.name)
+        .raw("\n  namespace: ")
+        .value(gitops.settings.namespace.as_str())
+        .raw("\n  labels:\n    app.kubernetes.io/managed-by: tenantc\n    tenantc.dev/")
+        .value(&unit.role)
+        .raw(": ")
+        .value(&unit.owner)
+        .raw("\n");
+}
+
+fn argocd(out: &mut Out, gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Option<()> {
+    let first = unit.namespaces.first()?;
+    let settings = &gitops.settings;
+    out.raw("apiVersion: argoproj.io/v1alpha1\nkind: AppProject\n");
+    metadata(out, gitops, unit);
+    out.raw("spec:\n  description: ")
+        .value(&format!(
+            "tenantc: the namespaces of {} {}",
+            unit.role, unit.owner
+        ))
+        .raw("\n  sourceRepos:\n  - ")
+        .value(&settings.repo_url)
+        .raw("\n  destinations:\n");
+    for namespace in &unit.namespaces {
+        out.raw("  - server: ")
+            .value(gitops.server)
+            .raw("\n    namespace: ")
+            .value(namespace.as_str())
+            .raw("\n");
+    }
+    out.raw(concat!(
+        "  clusterResourceWhitelist:\n",
+        "  - group: \"\"\n",
+        "    kind: Namespace\n",
+        "  namespaceResourceWhitelist:\n",
+        "  - group: networking.k8s.io\n",
+        "    kind: NetworkPolicy\n",
+    ));
+    if gitops.mesh {
+        out.raw("  - group: networking.istio.io\n    kind: Sidecar\n");
+    }
+    out.raw("---\napiVersion: argoproj.io/v1alpha1\nkind: Application\n");
+    metadata(out, gitops, unit);
+    out.raw("spec:\n  project: ")
+        .value(&unit.name)
+        .raw("\n  source:\n    repoURL: ")
+        .value(&settings.repo_url)
+        .raw("\n    targetRevision: ")
+        .value(&settings.revision)
+        .raw("\n    path: ")
+        .value(&unit.path)
+        .raw("\n  destination:\n    server: ")
+        .value(gitops.server)
+        .raw("\n    namespace: ")
+        .value(first.as_str())
+        .raw(concat!(
+            "\n  syncPolicy:\n",
+            "    automated:\n",
+            "      prune: true\n",
+            "      selfHeal: true\n",
+        ));
+    Some(())
+}
+
+fn flux(out: &mut Out, gitops: &GitOpsIntent, unit: &GitOpsUnit) {
+    out.raw("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n");
+    metadata(out, gitops, unit);
+    out.raw("spec:\n  interval: 10m\n  path: ")
+        .value(&format!("./{}", unit.path))
+        .raw("\n  prune: true\n  deletionPolicy: Orphan\n  sourceRef:\n    kind: GitRepository\n    name: ")
+        .value(&gitops.root.name)
+        .raw("\n");
+}
