@@ -68,9 +68,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     lap("scan");
     let mut plan = write::survey(output, scan, layout.paths()).map_err(|e| format!("{e:?}"))?;
     lap("survey");
-    let after =
-        tenantc::lifecycle::Side::of_config(&compiled.config, &compiled.intent, &source, config);
-    lap("lifecycle");
+    // As compile: the destructive-change gate reads the config again only when a Namespace file
+    // would be deleted.
+    let deletes_a_namespace = plan.changes.iter().any(|(path, c)| {
+        matches!(c, write::Change::Delete { .. })
+            && tenantc::lifecycle::namespace_of_path(path).is_some()
+    });
+    let after = deletes_a_namespace.then(|| {
+        tenantc::lifecycle::Side::of_config(&compiled.config, &compiled.intent, &source, config)
+    });
+    if after.is_some() {
+        lap("lifecycle");
+    }
     let fail = |e: write::Failure<_>| format!("{e:?}");
     match (&out, write_it) {
         (Some(out), true) => {

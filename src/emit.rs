@@ -310,15 +310,21 @@ pub fn summarize(errors: Vec<TemplateError>) -> Vec<TemplateError> {
 }
 
 fn kustomization(header: &str, resources: &[String]) -> String {
-    let mut out =
-        format!("{header}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n");
+    const HEAD: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
+    let size =
+        header.len() + HEAD.len() + 16 + resources.iter().map(|r| r.len() + 3).sum::<usize>();
+    let mut out = String::with_capacity(size);
+    out.push_str(header);
+    out.push_str(HEAD);
     if resources.is_empty() {
         out.push_str("resources: []\n");
     } else {
         out.push_str("resources:\n");
         for r in resources {
             // Paths are built from RFC 1123 names and fixed file names: never need quoting.
-            out.push_str(&format!("- {r}\n"));
+            out.push_str("- ");
+            out.push_str(r);
+            out.push('\n');
         }
     }
     out

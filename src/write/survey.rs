@@ -257,7 +257,8 @@ fn relative(root: &Path, path: &Path) -> String {
 /// layout (`paths`) needs (directories holding only such leftovers count as empty).
 fn leftovers<'a>(entries: &'a BTreeMap<String, Kind>, paths: &'a [String]) -> Vec<Leftover> {
     let mut out = Vec::new();
-    let mut occupied = HashSet::new();
+    // About one directory per few files: sized once instead of rehashed as it grows.
+    let mut occupied = HashSet::with_capacity(paths.len() / 2);
     // Each directory holding `rel` is occupied; a directory already marked has its ancestors
     // marked too, and sorted paths come a directory at a time.
     let mut last = None;
