@@ -78,6 +78,7 @@ struct Knobs {
     in_mesh: bool,
     monitoring_ports: Vec<u16>,
     dns_cidrs: bool,
+    allow_any: bool,
     kube_api: bool,
     shared_ports: Vec<u16>,
     expose_ports: Vec<u16>,
@@ -91,7 +92,13 @@ struct Knobs {
 fn knobs() -> impl Strategy<Value = Knobs> {
     (
         (0u8..3, any::<bool>(), any::<bool>(), any::<bool>(), ports()),
-        (any::<bool>(), any::<bool>(), ports(), ports()),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            ports(),
+            ports(),
+        ),
         (
             prop::collection::btree_set(
                 prop_oneof![
@@ -118,7 +125,7 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         .prop_map(
             |(
                 (mesh, authorization, mtls, in_mesh, monitoring_ports),
-                (dns_cidrs, kube_api, shared_ports, expose_ports),
+                (dns_cidrs, allow_any, kube_api, shared_ports, expose_ports),
                 (external_hosts, external_cidrs, retire, gitops),
             )| Knobs {
                 gitops,
@@ -130,6 +137,7 @@ fn knobs() -> impl Strategy<Value = Knobs> {
                 in_mesh,
                 monitoring_ports,
                 dns_cidrs,
+                allow_any,
                 kube_api,
                 shared_ports,
                 expose_ports,
@@ -187,7 +195,12 @@ fn config(tenants: &[Tenant], k: &Knobs) -> String {
         if k.mesh == 2 {
             toml += "mode = \"ambient\"\n";
         } else {
-            toml += "outbound_traffic_policy = \"REGISTRY_ONLY\"\n";
+            let policy = if k.allow_any {
+                "ALLOW_ANY"
+            } else {
+                "REGISTRY_ONLY"
+            };
+            toml += &format!("outbound_traffic_policy = \"{policy}\"\n");
         }
         if k.mtls {
             // STRICT refuses the platform's plaintext when it is outside the mesh.
