@@ -173,7 +173,7 @@ pub fn compare(
     }
     let mut grants: Vec<(IpSet, &PortSet, bool, &Origin)> = Vec::new();
     for g in &side.grants {
-        let GrantPeer::IpBlock { cidr, except } = &g.peer else {
+        let GrantPeer::IpBlock { cidr, except } = &g.allowed.peer else {
             continue;
         };
         let origin = &model.tree.policies[g.policy as usize].origin;
@@ -187,7 +187,7 @@ pub fn compare(
             findings.push(f);
             continue;
         };
-        grants.push((ips, &g.ports, g.targets_all, origin));
+        grants.push((ips, &g.allowed.ports, g.targets_all, origin));
     }
     let all_ports = segments(
         grants
@@ -409,11 +409,13 @@ pub fn service_entries(
                         // Whether v's NetworkPolicies let anything out of the cluster on its ports.
                         let blocked = model.id(&v).is_none_or(|id| {
                             model.net_of(id).egress.grants.iter().all(|g| {
-                                !matches!(g.peer, GrantPeer::IpBlock { .. } | GrantPeer::Everything)
-                                    || !se.ports.iter().any(|p| {
-                                        u16::try_from(*p)
-                                            .is_ok_and(|p| g.ports.contains(Protocol::Tcp, p))
-                                    })
+                                !matches!(
+                                    g.allowed.peer,
+                                    GrantPeer::IpBlock { .. } | GrantPeer::Everything
+                                ) || !se.ports.iter().any(|p| {
+                                    u16::try_from(*p)
+                                        .is_ok_and(|p| g.allowed.ports.contains(Protocol::Tcp, p))
+                                })
                             })
                         });
                         let tail = if blocked {
