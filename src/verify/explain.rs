@@ -438,7 +438,8 @@ pub fn explain_outside(
                 .iter()
                 .find(|se| se.origin == r.object)
                 .map(|se| {
-                    se.hosts
+                    se.spec
+                        .hosts
                         .iter()
                         .map(|h| Host::In(r.namespace.clone(), h.to_string()))
                         .collect()
@@ -523,6 +524,7 @@ fn registry_of(
             object: se.origin.clone(),
             namespace: se.namespace.as_deref().unwrap_or_default().to_owned(),
             export_to: se
+                .spec
                 .export_to
                 .as_ref()
                 .map(|l| l.iter().map(Text::to_string).collect()),

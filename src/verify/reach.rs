@@ -431,7 +431,7 @@ impl Model {
         let own = applied;
         let mut bad = Vec::new();
         let mut hosts: Vec<Host> = Vec::new();
-        for h in &sc.hosts {
+        for h in sc.hosts.iter() {
             match sidecar::parse_host(h, own) {
                 Ok(host) => hosts.push(host),
                 Err(e) => bad.push(e),

@@ -29,8 +29,9 @@ pub struct Sidecar {
     pub origin: Origin,
     pub namespace: Option<Text>,
     pub has_workload_selector: bool,
-    /// Egress hosts of every listener, in file order.
-    pub hosts: Vec<Text>,
+    /// Egress hosts of every listener, in file order. Shared by the Sidecars that list the same
+    /// (the namespaces of one tenant import each other).
+    pub hosts: std::sync::Arc<[Text]>,
     pub outbound_mode: Option<Text>,
 }
 
@@ -39,6 +40,14 @@ pub struct Sidecar {
 pub struct ServiceEntry {
     pub origin: Origin,
     pub namespace: Option<Text>,
+    /// Shared by the ServiceEntries that spell it the same (see `shared_service_entry_spec`):
+    /// every namespace of a large tree has the same few registry entries.
+    pub spec: std::sync::Arc<ServiceEntrySpec>,
+}
+
+/// The fields of a ServiceEntry's `spec` that verify reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceEntrySpec {
     pub hosts: Vec<Text>,
     pub addresses: Vec<Text>,
     pub ports: Vec<i64>,
@@ -70,10 +79,12 @@ pub struct PeerAuth {
     pub port_level: bool,
 }
 
+/// A Namespace as read from the tree. Its labels and annotations are shared by the Namespaces
+/// that have the same (those of one tenant, mostly).
 #[derive(Clone, Debug)]
 pub struct NamespaceDoc {
     pub origin: Origin,
-    pub labels: LabelPairs,
+    pub labels: std::sync::Arc<LabelPairs>,
     /// Read for the lifecycle check: the annotations that keep a sync from deleting it.
-    pub annotations: LabelPairs,
+    pub annotations: std::sync::Arc<LabelPairs>,
 }
