@@ -106,11 +106,11 @@ fn implicit_default_deny(
 ) -> Option<Finding> {
     let pure_deny = side.isolating_all.iter().any(|i| {
         let p = &model.tree.policies[*i];
-        let rules = match dir {
-            Direction::Ingress => p.ingress_rules,
-            Direction::Egress => p.egress_rules,
+        let has_rules = match dir {
+            Direction::Ingress => p.has_ingress_rules,
+            Direction::Egress => p.has_egress_rules,
         };
-        rules == 0
+        !has_rules
     });
     if pure_deny {
         return None;
