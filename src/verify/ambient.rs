@@ -125,8 +125,8 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         }
         let probes = model.net_of(id).ingress.grants.iter().any(|g| {
             g.targets_all
-                && matches!(&g.peer, GrantPeer::IpBlock { cidr, except } if cidr == mesh.probe_cidr && except.is_empty())
-                && g.ports.is_all()
+                && matches!(&g.allowed.peer, GrantPeer::IpBlock { cidr, except } if cidr == mesh.probe_cidr && except.is_empty())
+                && g.allowed.ports.is_all()
         }) || model.allowed(id, Direction::Ingress, super::reach::OTHER).0.is_all()
             && model.net_of(id).ingress.isolating_all.is_empty();
         if !probes {

@@ -122,8 +122,8 @@ fn side(model: &Model, ns: &str, dir: Direction, peer: &str) -> SideVerdict {
             let policy = &model.tree.policies[g.policy as usize];
             Rule {
                 object: policy.origin.clone(),
-                ports: g.ports.clone(),
-                peer_pods: match &g.peer {
+                ports: g.allowed.ports.clone(),
+                peer_pods: match &g.allowed.peer {
                     GrantPeer::Namespaces { pods: Some(p), .. } => p.describe(),
                     GrantPeer::Everything => "everything".into(),
                     _ => "every pod".into(),
@@ -395,7 +395,7 @@ pub fn explain_outside(
         let mut allowed = PortSet::none();
         let mut rules = Vec::new();
         for g in &model.net_of(id).egress.grants {
-            let covers = match &g.peer {
+            let covers = match &g.allowed.peer {
                 GrantPeer::Everything => true,
                 GrantPeer::IpBlock { cidr, except } => {
                     super::ip::IpSet::of_block(cidr, except).is_some_and(|s| s.covers(&ips))
@@ -407,12 +407,12 @@ pub fn explain_outside(
             }
             let policy = &model.tree.policies[g.policy as usize];
             if g.targets_all {
-                allowed.union_with(&g.ports);
+                allowed.union_with(&g.allowed.ports);
             }
             rules.push(Rule {
                 object: policy.origin.clone(),
-                ports: g.ports.clone(),
-                peer_pods: match &g.peer {
+                ports: g.allowed.ports.clone(),
+                peer_pods: match &g.allowed.peer {
                     GrantPeer::Everything => "everything".into(),
                     _ => "every pod".into(),
                 },
@@ -438,7 +438,8 @@ pub fn explain_outside(
                 .iter()
                 .find(|se| se.origin == r.object)
                 .map(|se| {
-                    se.hosts
+                    se.spec
+                        .hosts
                         .iter()
                         .map(|h| Host::In(r.namespace.clone(), h.to_string()))
                         .collect()
@@ -523,6 +524,7 @@ fn registry_of(
             object: se.origin.clone(),
             namespace: se.namespace.as_deref().unwrap_or_default().to_owned(),
             export_to: se
+                .spec
                 .export_to
                 .as_ref()
                 .map(|l| l.iter().map(Text::to_string).collect()),

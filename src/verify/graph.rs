@@ -39,17 +39,18 @@ pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
         // What tenants.toml grants `a` outside the cluster, worked out once, when needed.
         let mut flows: Option<Vec<Outside>> = None;
         for g in &egress.grants {
-            match &g.peer {
+            match &g.allowed.peer {
                 GrantPeer::Namespaces {
                     set: NsSet::Only(ids),
                     ..
                 } => {
                     for &b in ids {
                         let ports = if in_tree(b) {
-                            g.ports
+                            g.allowed
+                                .ports
                                 .intersect(&model.allowed(b, Direction::Ingress, a).0)
                         } else {
-                            g.ports.clone()
+                            g.allowed.ports.clone()
                         };
                         add(model.name(a), model.name(b), &ports);
                     }
@@ -66,9 +67,9 @@ pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
                         }
                         None => format!("{OUTSIDE_IP}{cidr} (invalid)"),
                     };
-                    add(model.name(a), &node, &g.ports);
+                    add(model.name(a), &node, &g.allowed.ports);
                 }
-                _ => add(model.name(a), "*", &g.ports),
+                _ => add(model.name(a), "*", &g.allowed.ports),
             }
         }
         if egress.isolating_all.is_empty() && egress.isolating_some.is_empty() {
@@ -78,26 +79,26 @@ pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
         // nobody listed): only a's ingress decides.
         let ingress = &model.net_of(a).ingress;
         for g in &ingress.grants {
-            match &g.peer {
+            match &g.allowed.peer {
                 GrantPeer::Namespaces {
                     set: NsSet::Only(ids),
                     ..
                 } => {
                     for &b in ids.iter().filter(|b| !in_tree(**b)) {
-                        add(model.name(b), model.name(a), &g.ports);
+                        add(model.name(b), model.name(a), &g.allowed.ports);
                     }
                 }
                 GrantPeer::Namespaces {
                     set: NsSet::AllExcept(_),
                     ..
                 }
-                | GrantPeer::Everything => add("*", model.name(a), &g.ports),
+                | GrantPeer::Everything => add("*", model.name(a), &g.allowed.ports),
                 GrantPeer::IpBlock { cidr, except } => {
                     let node = match IpSet::of_block(cidr, except) {
                         Some(ips) => format!("{OUTSIDE_IP}{ips}"),
                         None => format!("{OUTSIDE_IP}{cidr} (invalid)"),
                     };
-                    add(&node, model.name(a), &g.ports);
+                    add(&node, model.name(a), &g.allowed.ports);
                 }
             }
         }

@@ -31,7 +31,7 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
                 vec![sc.origin.clone()],
             ));
         }
-        for host in &sc.hosts {
+        for host in sc.hosts.iter() {
             let Some((target, _)) = host.split_once('/') else {
                 continue;
             };

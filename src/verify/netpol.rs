@@ -358,7 +358,7 @@ impl Selector {
 
 /// A set of namespace ids: either the listed ones, or every namespace but the listed ones
 /// (a selector such as `{}` or `NotIn` matches namespaces that exist nowhere in the tree too).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NsSet {
     Only(Vec<u32>),
     AllExcept(Vec<u32>),

@@ -173,7 +173,7 @@ pub fn compare(
     }
     let mut grants: Vec<(IpSet, &PortSet, bool, &Origin)> = Vec::new();
     for g in &side.grants {
-        let GrantPeer::IpBlock { cidr, except } = &g.peer else {
+        let GrantPeer::IpBlock { cidr, except } = &g.allowed.peer else {
             continue;
         };
         let origin = &model.tree.policies[g.policy as usize].origin;
@@ -187,7 +187,7 @@ pub fn compare(
             findings.push(f);
             continue;
         };
-        grants.push((ips, &g.ports, g.targets_all, origin));
+        grants.push((ips, &g.allowed.ports, g.targets_all, origin));
     }
     let all_ports = segments(
         grants
@@ -284,6 +284,7 @@ pub fn compare(
 fn addresses_of(se: &ServiceEntry) -> IpSet {
     let mut out = IpSet::default();
     for a in se
+        .spec
         .addresses
         .iter()
         .filter_map(|a| IpSet::of_block::<&str>(a, &[]))
@@ -299,7 +300,7 @@ pub fn registers(se: &ServiceEntry, hosts: &[String], ips: &IpSet) -> bool {
     if hosts.is_empty() {
         addresses_of(se).covers(ips)
     } else {
-        hosts.iter().all(|h| se.hosts.iter().any(|s| s == h))
+        hosts.iter().all(|h| se.spec.hosts.iter().any(|s| s == h))
     }
 }
 
@@ -311,7 +312,7 @@ pub fn exported_to(se: &ServiceEntry, ns: &str) -> bool {
 /// Where a ServiceEntry is visible: `None` for every namespace (no `exportTo`, or `*`).
 fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
     let own = se.namespace.as_deref().unwrap_or_default();
-    let list = se.export_to.as_ref()?;
+    let list = se.spec.export_to.as_ref()?;
     if list.iter().any(|e| e == "*") {
         return None;
     }
@@ -336,14 +337,15 @@ fn allowed_for(se: &ServiceEntry, expected: &[Outside]) -> bool {
     for e in expected {
         reachable.union_with(&e.ips);
     }
-    se.hosts.iter().all(|h| {
+    se.spec.hosts.iter().all(|h| {
         if h.ends_with(&format!(".{ADDRESS_ONLY_DOMAIN}")) {
             // Every address must parse: one that does not could stand for anything.
             let all_parse = se
+                .spec
                 .addresses
                 .iter()
                 .all(|a| IpSet::of_block::<&str>(a, &[]).is_some());
-            all_parse && !se.addresses.is_empty() && reachable.covers(&addresses_of(se))
+            all_parse && !se.spec.addresses.is_empty() && reachable.covers(&addresses_of(se))
         } else {
             expected.iter().any(|e| e.hosts.iter().any(|x| h == x))
         }
@@ -379,8 +381,8 @@ pub fn service_entries(
                         "ServiceEntry {} ({}) is exported to every namespace (exportTo {}): every sidecar of the mesh learns {}, and tenants.toml grants it to its consumers only ({})",
                         se.origin.name,
                         se.namespace.as_deref().unwrap_or("no namespace"),
-                        se.export_to.as_ref().map_or("absent".to_owned(), |l| format!("{l:?}")),
-                        se.hosts.join(", "),
+                        se.spec.export_to.as_ref().map_or("absent".to_owned(), |l| format!("{l:?}")),
+                        se.spec.hosts.join(", "),
                         se.origin
                     ),
                     vec![se.origin.clone()],
@@ -409,11 +411,13 @@ pub fn service_entries(
                         // Whether v's NetworkPolicies let anything out of the cluster on its ports.
                         let blocked = model.id(&v).is_none_or(|id| {
                             model.net_of(id).egress.grants.iter().all(|g| {
-                                !matches!(g.peer, GrantPeer::IpBlock { .. } | GrantPeer::Everything)
-                                    || !se.ports.iter().any(|p| {
-                                        u16::try_from(*p)
-                                            .is_ok_and(|p| g.ports.contains(Protocol::Tcp, p))
-                                    })
+                                !matches!(
+                                    g.allowed.peer,
+                                    GrantPeer::IpBlock { .. } | GrantPeer::Everything
+                                ) || !se.spec.ports.iter().any(|p| {
+                                    u16::try_from(*p)
+                                        .is_ok_and(|p| g.allowed.ports.contains(Protocol::Tcp, p))
+                                })
                             })
                         });
                         let tail = if blocked {
@@ -427,7 +431,7 @@ pub fn service_entries(
                                 "ServiceEntry {} ({}) puts {} in the registry of {v}, but tenants.toml does not let {v} reach it{tail} ({})",
                                 se.origin.name,
                                 se.namespace.as_deref().unwrap_or("no namespace"),
-                                se.hosts.join(", "),
+                                se.spec.hosts.join(", "),
                                 se.origin
                             ),
                             vec![se.origin.clone()],
@@ -460,7 +464,8 @@ pub fn service_entries(
             .filter(|se| {
                 let in_ns = se.namespace.as_deref().unwrap_or_default();
                 scope.as_ref().is_none_or(|s| {
-                    se.hosts
+                    se.spec
+                        .hosts
                         .iter()
                         .all(|h| s.covers(&Host::In(in_ns.to_owned(), h.to_string())))
                 })
@@ -478,7 +483,8 @@ pub fn service_entries(
                 .flat_map(|(_, lo, hi)| (i64::from(lo)..=i64::from(hi)).take(64))
                 .collect();
             let found = visible.iter().any(|se| {
-                tcp_ports.iter().all(|p| se.ports.contains(p)) && registers(se, &e.hosts, &e.ips)
+                tcp_ports.iter().all(|p| se.spec.ports.contains(p))
+                    && registers(se, &e.hosts, &e.ips)
             });
             if !found {
                 let registry_only =

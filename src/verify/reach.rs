@@ -3,7 +3,7 @@
 //! allowed peers as sets (or "every namespace but ..."), never as a namespace-by-namespace matrix,
 //! so the work grows with the size of the tree, not with its square.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
@@ -29,7 +29,7 @@ impl Direction {
 }
 
 /// Who a rule lets in (ingress) or out (egress).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GrantPeer {
     /// `from`/`to` missing or empty: every source or destination, in or outside the cluster.
     Everything,
@@ -46,18 +46,35 @@ pub enum GrantPeer {
 }
 
 /// One peer of one rule of one policy. A large tree has millions of these, held until the
-/// comparison ends: the fields are as small as they can be (an index of 32 bits, slices
-/// without spare capacity, the pod selector shared with the rule).
+/// comparison ends: a grant is the policy's index and what it allows, which is shared by every
+/// policy whose rule allows the same (most namespaces have the same platform and shared-service
+/// policies; held per grant, these were the largest part of the model).
 #[derive(Clone, Debug)]
 pub struct Grant {
     /// Index into `Tree::policies`.
     pub policy: u32,
     /// The policy selects every pod of its namespace.
     pub targets_all: bool,
+    pub allowed: Arc<Allowed>,
+}
+
+/// Who one grant lets through, on which ports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Allowed {
     pub peer: GrantPeer,
     pub ports: PortSet,
     /// Named ports (`TCP/http`): what they match depends on the pods, unknown here.
     pub named_ports: Box<[String]>,
+}
+
+/// The shared copy of `allowed`, made on first sight.
+fn shared_allowed(set: &mut HashSet<Arc<Allowed>>, allowed: Allowed) -> Arc<Allowed> {
+    if let Some(a) = set.get(&allowed) {
+        return a.clone();
+    }
+    let a = Arc::new(allowed);
+    set.insert(a.clone());
+    a
 }
 
 #[derive(Clone, Debug, Default)]
@@ -141,6 +158,7 @@ impl Model {
 
         let mut net: Vec<NsNet> = Vec::new();
         let mut policies: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut allowed_set: HashSet<Arc<Allowed>> = HashSet::new();
         for (pi, policy) in tree.policies.iter_mut().enumerate() {
             // The rules become grants below; the raw rules are not kept.
             let policy_id = u32::try_from(pi).unwrap_or(u32::MAX);
@@ -196,12 +214,17 @@ impl Model {
                         Direction::Egress => rule.to.as_deref(),
                     };
                     let named_ports: Box<[String]> = named_ports.into();
-                    let grant = |peer| Grant {
+                    let mut grant = |peer| Grant {
                         policy: policy_id,
                         targets_all,
-                        peer,
-                        ports: ports.clone(),
-                        named_ports: named_ports.clone(),
+                        allowed: shared_allowed(
+                            &mut allowed_set,
+                            Allowed {
+                                peer,
+                                ports: ports.clone(),
+                                named_ports: named_ports.clone(),
+                            },
+                        ),
                     };
                     match peers {
                         None | Some([]) => new_grants.push((dir, grant(GrantPeer::Everything))),
@@ -356,13 +379,13 @@ impl Model {
         };
         let mut grants = Vec::new();
         for g in &side.grants {
-            let hit = match &g.peer {
+            let hit = match &g.allowed.peer {
                 GrantPeer::Everything => true,
                 GrantPeer::Namespaces { set, .. } => set.contains(peer),
                 GrantPeer::IpBlock { .. } => false,
             };
             if hit {
-                ports.union_with(&g.ports);
+                ports.union_with(&g.allowed.ports);
                 grants.push(g);
             }
         }
@@ -408,7 +431,7 @@ impl Model {
         let own = applied;
         let mut bad = Vec::new();
         let mut hosts: Vec<Host> = Vec::new();
-        for h in &sc.hosts {
+        for h in sc.hosts.iter() {
             match sidecar::parse_host(h, own) {
                 Ok(host) => hosts.push(host),
                 Err(e) => bad.push(e),
@@ -455,4 +478,40 @@ pub fn name_labels(name: &str) -> BTreeMap<String, String> {
     [(NAME_LABEL.to_owned(), name.to_owned())]
         .into_iter()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(ns: &str, name: &str) -> String {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  podSelector: {{}}\n  ingress:\n  - from:\n    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ingress}}}}\n    - podSelector: {{}}\n    ports:\n    - port: 8080\n"
+        )
+    }
+
+    #[test]
+    fn grants_that_allow_the_same_share_one_copy() {
+        let mut tree = Tree::default();
+        let text = [policy("a", "p"), policy("b", "p")].join("---\n");
+        crate::verify::tree::parse_file(&text, "f.yaml", &mut tree).unwrap();
+        let model = Model::build(tree, &[]);
+        let grants = |ns: &str| &model.net_of(model.id(ns).unwrap()).ingress.grants;
+        let (a, b) = (grants("a"), grants("b"));
+        assert_eq!((a.len(), b.len()), (2, 2));
+        assert_eq!((a[0].policy, b[0].policy), (0, 1));
+        // The namespaceSelector peer allows the same in both namespaces: one copy.
+        assert!(Arc::ptr_eq(&a[0].allowed, &b[0].allowed));
+        // A podSelector peer alone means the policy's own namespace: a copy each.
+        assert!(!Arc::ptr_eq(&a[1].allowed, &b[1].allowed));
+        assert!(a[1].allowed.peer != b[1].allowed.peer);
+        assert!(model
+            .allowed(
+                model.id("a").unwrap(),
+                Direction::Ingress,
+                model.id("a").unwrap()
+            )
+            .0
+            .contains(netpol::Protocol::Tcp, 8080));
+    }
 }

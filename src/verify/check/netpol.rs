@@ -106,11 +106,11 @@ fn implicit_default_deny(
 ) -> Option<Finding> {
     let pure_deny = side.isolating_all.iter().any(|i| {
         let p = &model.tree.policies[*i];
-        let rules = match dir {
-            Direction::Ingress => p.ingress_rules,
-            Direction::Egress => p.egress_rules,
+        let has_rules = match dir {
+            Direction::Ingress => p.has_ingress_rules,
+            Direction::Egress => p.has_egress_rules,
         };
-        rules == 0
+        !has_rules
     });
     if pure_deny {
         return None;
@@ -180,7 +180,7 @@ impl SideComparison<'_> {
     fn grant(&self, g: &Grant, over: &mut ByFlow<OverSide>, findings: &mut Vec<Finding>) {
         let model = self.model;
         let origin = &model.tree.policies[g.policy as usize].origin;
-        match &g.peer {
+        match &g.allowed.peer {
             GrantPeer::Everything => findings.push(self.grant_finding(
                 g,
                 origin,
@@ -248,14 +248,14 @@ impl SideComparison<'_> {
                     format!(
                         "{} {} is allowed but {name} is retired: tenants.toml allows it no {} at all",
                         self.arrow(&what),
-                        ports_text(&g.ports),
+                        ports_text(&g.allowed.ports),
                         dir.as_str(),
                     )
                 } else {
                     format!(
                         "{} {} is allowed but tenants.toml allows {} only {}",
                         self.arrow(&what),
-                        ports_text(&g.ports),
+                        ports_text(&g.allowed.ports),
                         dir.as_str(),
                         intended_peers(self.model, &self.expects, dir)
                     )
@@ -264,7 +264,7 @@ impl SideComparison<'_> {
             ),
             vec![origin.clone()],
         );
-        f.ports = g.ports.to_strings();
+        f.ports = g.allowed.ports.to_strings();
         f.from = Some(name.to_owned());
         f
     }
@@ -288,20 +288,20 @@ impl SideComparison<'_> {
                 covered.union_with(&e.ports);
             }
         }
-        let excess = g.ports.minus(&covered);
+        let excess = g.allowed.ports.minus(&covered);
         let named: Vec<String> = if es.is_empty() {
-            g.named_ports.to_vec()
+            g.allowed.named_ports.to_vec()
         } else {
             Vec::new()
         };
-        if !es.is_empty() && !g.named_ports.is_empty() {
+        if !es.is_empty() && !g.allowed.named_ports.is_empty() {
             let mut f = finding(
                 "named-port",
                 with_objects(
                     &format!(
                         "{} uses named port(s) {}: tenantc cannot tell which port numbers they match, so it cannot check them",
                         self.arrow(model.name(p)),
-                        g.named_ports.join(", ")
+                        g.allowed.named_ports.join(", ")
                     ),
                     std::slice::from_ref(origin),
                 ),
@@ -363,12 +363,12 @@ impl SideComparison<'_> {
     fn covered(&self, e: &Expect) -> PortSet {
         let mut covered = PortSet::none();
         for g in self.side.grants.iter().filter(|g| g.targets_all) {
-            match &g.peer {
-                GrantPeer::Everything => covered.union_with(&g.ports),
+            match &g.allowed.peer {
+                GrantPeer::Everything => covered.union_with(&g.allowed.ports),
                 GrantPeer::Namespaces { set, pods }
                     if set.contains(e.peer) && pods_cover(pods.as_deref(), e.pods.as_ref()) =>
                 {
-                    covered.union_with(&g.ports);
+                    covered.union_with(&g.allowed.ports);
                 }
                 _ => {}
             }
@@ -382,8 +382,8 @@ impl SideComparison<'_> {
         self.side
             .grants
             .iter()
-            .filter(|g| !g.targets_all && !g.ports.intersect(missing).is_empty())
-            .filter(|g| match &g.peer {
+            .filter(|g| !g.targets_all && !g.allowed.ports.intersect(missing).is_empty())
+            .filter(|g| match &g.allowed.peer {
                 GrantPeer::Everything => true,
                 GrantPeer::Namespaces { set, pods } => {
                     set.contains(e.peer) && pods_cover(pods.as_deref(), e.pods.as_ref())

@@ -15,7 +15,9 @@ mod text;
 
 use std::fmt;
 
-pub use objects::{AuthzPolicy, NamespaceDoc, PeerAuth, Policy, ServiceEntry, Sidecar};
+pub use objects::{
+    AuthzPolicy, NamespaceDoc, PeerAuth, Policy, ServiceEntry, ServiceEntrySpec, Sidecar,
+};
 pub use parse::parse_file;
 pub use read::read_tree;
 pub use spec::{

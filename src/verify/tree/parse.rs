@@ -5,10 +5,12 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::spec::null_as_default;
-use super::text::{shared_rules, shared_selector};
+use super::text::{
+    shared_hosts, shared_labels, shared_rules, shared_selector, shared_service_entry_spec,
+};
 use super::{
     AuthzPolicy, AuthzRule, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy, PortValue, Rule,
-    Selector, ServiceEntry, Sidecar, Text, Tree, TreeError,
+    Selector, ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree, TreeError,
 };
 use crate::verify::{yaml, Finding, Severity};
 
@@ -188,33 +190,30 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                     .filter(|t| *t != "Ingress" && *t != "Egress")
                     .cloned()
                     .collect(),
-                ingress_rules: raw.spec.ingress.as_ref().map_or(0, Vec::len),
-                egress_rules: raw.spec.egress.as_ref().map_or(0, Vec::len),
+                has_ingress_rules: raw.spec.ingress.as_ref().is_some_and(|r| !r.is_empty()),
+                has_egress_rules: raw.spec.egress.as_ref().is_some_and(|r| !r.is_empty()),
                 ingress: raw.spec.ingress.map(shared_rules),
                 egress: raw.spec.egress.map(shared_rules),
             }));
         }
         "Sidecar" if api.starts_with("networking.istio.io/") => {
-            let mut hosts: Vec<Text> = raw
+            let hosts: Vec<Text> = raw
                 .spec
                 .egress
                 .unwrap_or_default()
                 .into_iter()
                 .flat_map(|r| r.hosts.unwrap_or_default())
                 .collect();
-            hosts.shrink_to_fit();
             tree.sidecars.push(Box::new(Sidecar {
                 origin: origin("Sidecar"),
                 namespace: raw.metadata.namespace,
                 has_workload_selector: raw.spec.workload_selector.is_some(),
-                hosts,
+                hosts: shared_hosts(hosts),
                 outbound_mode: raw.spec.outbound_traffic_policy.and_then(|o| o.mode),
             }));
         }
         "ServiceEntry" if api.starts_with("networking.istio.io/") => {
-            tree.service_entries.push(Box::new(ServiceEntry {
-                origin: origin("ServiceEntry"),
-                namespace: raw.metadata.namespace,
+            let spec = ServiceEntrySpec {
                 hosts: raw.spec.hosts.unwrap_or_default(),
                 addresses: raw.spec.addresses.unwrap_or_default(),
                 ports: raw
@@ -229,6 +228,11 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                     .collect(),
                 export_to: raw.spec.export_to,
                 resolution: raw.spec.resolution,
+            };
+            tree.service_entries.push(Box::new(ServiceEntry {
+                origin: origin("ServiceEntry"),
+                namespace: raw.metadata.namespace,
+                spec: shared_service_entry_spec(spec),
             }));
         }
         "AuthorizationPolicy" if api.starts_with("security.istio.io/") => {
@@ -252,11 +256,10 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             }));
         }
         "Namespace" if api == "v1" => {
-            let labels = raw.metadata.labels;
             tree.namespaces.push(Box::new(NamespaceDoc {
                 origin: origin("Namespace"),
-                labels,
-                annotations: raw.metadata.annotations,
+                labels: shared_labels(raw.metadata.labels),
+                annotations: shared_labels(raw.metadata.annotations),
             }));
         }
         other if other.contains("NetworkPolicy") || other == "Sidecar" => {
@@ -338,6 +341,50 @@ mod tests {
         assert_eq!(ports[0].port, Some(PortValue::Name("http".into())));
         assert_eq!(ports[1].end_port, Some(90));
         assert_eq!(tree.documents, 3);
+    }
+
+    #[test]
+    fn equal_service_entry_specs_are_shared() {
+        let se = |ns: &str, host: &str| {
+            format!("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: e, namespace: {ns}}}\nspec:\n  hosts: [{host}]\n  ports: [{{number: 443}}]\n  exportTo: [\".\"]\n")
+        };
+        let text = [se("a", "x.com"), se("b", "x.com"), se("c", "y.com")].join("---\n");
+        let mut tree = Tree::default();
+        parse_file(&text, "f.yaml", &mut tree).unwrap();
+        let [a, b, c] = &tree.service_entries[..] else {
+            panic!("{:?}", tree.service_entries)
+        };
+        assert!(std::sync::Arc::ptr_eq(&a.spec, &b.spec));
+        assert!(!std::sync::Arc::ptr_eq(&a.spec, &c.spec));
+        assert_eq!(c.spec.hosts, ["y.com"]);
+        assert_eq!(
+            (a.spec.ports.as_slice(), b.namespace.as_deref()),
+            (&[443][..], Some("b"))
+        );
+    }
+
+    #[test]
+    fn equal_labels_and_sidecar_hosts_are_shared() {
+        let ns = |name: &str, tenant: &str| {
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels: {{t: {tenant}}}\n  annotations: {{o: x}}\n---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {{name: default, namespace: {name}}}\nspec:\n  egress:\n  - hosts: [\"{tenant}/*\"]\n")
+        };
+        let text = [ns("a", "t1"), ns("b", "t1"), ns("c", "t2")].join("---\n");
+        let mut tree = Tree::default();
+        parse_file(&text, "f.yaml", &mut tree).unwrap();
+        let (n, s) = (&tree.namespaces, &tree.sidecars);
+        assert!(std::sync::Arc::ptr_eq(&n[0].labels, &n[1].labels));
+        assert!(!std::sync::Arc::ptr_eq(&n[0].labels, &n[2].labels));
+        assert!(std::sync::Arc::ptr_eq(&n[0].annotations, &n[2].annotations));
+        assert_eq!(n[2].labels.get("t").map(Text::as_str), Some("t2"));
+        assert!(std::sync::Arc::ptr_eq(&s[0].hosts, &s[1].hosts));
+        assert_eq!(&*s[2].hosts, ["t2/*"]);
+    }
+
+    /// A million of these are held at once on a large tree: keep them in the allocator's
+    /// 128-byte size class.
+    #[test]
+    fn a_policy_takes_at_most_128_bytes() {
+        assert!(std::mem::size_of::<Policy>() <= 128);
     }
 
     #[test]

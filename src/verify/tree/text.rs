@@ -6,7 +6,11 @@ use std::fmt;
 use serde::de;
 use serde::Deserialize;
 
-use super::{Rule, Selector};
+use std::collections::HashSet;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use super::{LabelPairs, Rule, Selector, ServiceEntrySpec};
 
 /// A string read from the tree, shared by every object that spells it the same way. A large
 /// tree repeats a few thousand distinct strings (namespace and policy names, labels, CIDRs,
@@ -23,8 +27,27 @@ thread_local! {
     static RULES: std::cell::RefCell<std::collections::HashSet<Rules>> =
         std::cell::RefCell::default();
     /// The pod selectors of the NetworkPolicies one reader thread has parsed.
-    static SELECTORS: std::cell::RefCell<std::collections::HashSet<std::sync::Arc<Selector>>> =
+    static SELECTORS: std::cell::RefCell<HashSet<Arc<Selector>>> =
         std::cell::RefCell::default();
+    /// The specs of the ServiceEntries one reader thread has parsed.
+    static SERVICE_ENTRY_SPECS: std::cell::RefCell<HashSet<Arc<ServiceEntrySpec>>> =
+        std::cell::RefCell::default();
+    /// The labels and annotations of the Namespaces one reader thread has parsed.
+    static LABEL_SETS: std::cell::RefCell<HashSet<Arc<LabelPairs>>> =
+        std::cell::RefCell::default();
+    /// The egress hosts of the Sidecars one reader thread has parsed.
+    static HOST_LISTS: std::cell::RefCell<HashSet<Arc<[Text]>>> =
+        std::cell::RefCell::default();
+}
+
+/// The copy of `value` in `set`, added on first sight.
+fn shared_copy<T: Eq + Hash>(set: &mut HashSet<Arc<T>>, value: T) -> Arc<T> {
+    if let Some(v) = set.get(&value) {
+        return v.clone();
+    }
+    let v = Arc::new(value);
+    set.insert(v.clone());
+    v
 }
 
 /// The `ingress` or `egress` rules of a NetworkPolicy. Most namespaces of a large tree have the
@@ -45,15 +68,30 @@ pub(super) fn shared_rules(rules: Vec<Rule>) -> Rules {
 
 /// The shared copy of a NetworkPolicy's `podSelector`: most select every pod (`{}`), and a
 /// selector held inline made each of a million policies 32 bytes larger.
-pub(super) fn shared_selector(selector: Selector) -> std::sync::Arc<Selector> {
-    SELECTORS.with_borrow_mut(|set| match set.get(&selector) {
-        Some(s) => s.clone(),
+pub(super) fn shared_selector(selector: Selector) -> Arc<Selector> {
+    SELECTORS.with_borrow_mut(|set| shared_copy(set, selector))
+}
+
+/// The shared copy of a Namespace's labels or annotations.
+pub(super) fn shared_labels(labels: LabelPairs) -> Arc<LabelPairs> {
+    LABEL_SETS.with_borrow_mut(|set| shared_copy(set, labels))
+}
+
+/// The shared copy of a Sidecar's egress hosts.
+pub(super) fn shared_hosts(hosts: Vec<Text>) -> Arc<[Text]> {
+    HOST_LISTS.with_borrow_mut(|set| match set.get(hosts.as_slice()) {
+        Some(h) => h.clone(),
         None => {
-            let s = std::sync::Arc::new(selector);
-            set.insert(s.clone());
-            s
+            let h: Arc<[Text]> = hosts.into();
+            set.insert(h.clone());
+            h
         }
     })
+}
+
+/// The shared copy of a ServiceEntry's spec.
+pub(super) fn shared_service_entry_spec(spec: ServiceEntrySpec) -> Arc<ServiceEntrySpec> {
+    SERVICE_ENTRY_SPECS.with_borrow_mut(|set| shared_copy(set, spec))
 }
 
 /// Forgets the strings, rule lists and selectors this thread has shared: the tree holds those
@@ -62,6 +100,9 @@ pub(super) fn forget_shared() {
     INTERNED.with_borrow_mut(std::mem::take);
     RULES.with_borrow_mut(std::mem::take);
     SELECTORS.with_borrow_mut(std::mem::take);
+    SERVICE_ENTRY_SPECS.with_borrow_mut(std::mem::take);
+    LABEL_SETS.with_borrow_mut(std::mem::take);
+    HOST_LISTS.with_borrow_mut(std::mem::take);
 }
 
 impl Text {
