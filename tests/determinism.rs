@@ -239,14 +239,7 @@ proptest! {
         use tenantc::render::Part;
         let toml = to_toml(&cfg, false);
         let tree = compile(&toml);
-        let parts = [
-            Part::Namespace,
-            Part::NetworkPolicies,
-            Part::ServiceEntries,
-            Part::Sidecar,
-            Part::AuthorizationPolicies,
-            Part::PeerAuthentication,
-        ];
+        let parts = Part::ALL;
         let mut namespaces = 0;
         for (rel, text) in &tree {
             let segments: Vec<&str> = rel.split('/').collect();

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{consumers_name, Chunk, Out};
-use crate::intent::{NamespaceIntent, Role};
+use crate::intent::NamespaceIntent;
 use crate::model::{NamespaceName, Port};
 
 const NETWORKING: &str = "networking.istio.io/v1";
@@ -89,17 +89,8 @@ pub(super) fn authorizationpolicies(out: &mut Out, ns: &NamespaceIntent, chunks:
         "# tenants.toml lets in.\n",
     ));
     out.header(SECURITY, AUTHZ, "allow-nothing", &ns.name);
-    out.raw("spec: {}\n---\n# ");
-    match &ns.tenant {
-        Some(tenant) if ns.role == Role::Tenant => {
-            out.raw("Tenant ")
-                .value(tenant.as_str())
-                .raw(": its namespaces call each other freely.\n");
-        }
-        _ => {
-            out.raw("Pods of this shared namespace call each other.\n");
-        }
-    }
+    out.raw("spec: {}\n---\n");
+    out.same_owner_comment(ns, "call");
     out.header(SECURITY, AUTHZ, "allow-same-tenant", &ns.name);
     out.raw("spec:\n  action: ALLOW\n  rules:\n");
     from_namespaces(out, ns.same_owner.iter());

@@ -94,6 +94,26 @@ impl Out {
             .raw("\n");
     }
 
+    /// The comment of the policy admitting the namespace's owner: `Tenant <t>: its namespaces
+    /// <verb> each other freely.`, or the shared namespace's.
+    fn same_owner_comment(&mut self, ns: &NamespaceIntent, verb: &str) {
+        self.raw("# ");
+        match &ns.tenant {
+            Some(tenant) if ns.role == Role::Tenant => {
+                self.raw("Tenant ")
+                    .value(tenant.as_str())
+                    .raw(": its namespaces ")
+                    .raw(verb)
+                    .raw(" each other freely.\n");
+            }
+            _ => {
+                self.raw("Pods of this shared namespace ")
+                    .raw(verb)
+                    .raw(" each other.\n");
+            }
+        }
+    }
+
     /// The comment and name of the policy admitting `chunks[index]` of the consumers (the
     /// `consumer_chunks` loop of networkpolicies.yaml.j2 and authorizationpolicies.yaml.j2).
     fn consumers_comment(&mut self, ns: &NamespaceIntent, index: usize, chunks: usize) {

@@ -61,17 +61,8 @@ fn role(ns: &NamespaceIntent) -> &'static str {
 }
 
 fn same_owner(out: &mut Out, ns: &NamespaceIntent) {
-    out.raw("---\n# ");
-    match &ns.tenant {
-        Some(tenant) if ns.role == Role::Tenant => {
-            out.raw("Tenant ")
-                .value(tenant.as_str())
-                .raw(": its namespaces talk to each other freely.\n");
-        }
-        _ => {
-            out.raw("Pods of this shared namespace talk to each other.\n");
-        }
-    }
+    out.raw("---\n");
+    out.same_owner_comment(ns, "talk to");
     out.header(API, KIND, "allow-same-tenant", &ns.name);
     out.raw("spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n  ingress:\n  - from:\n    - ");
     namespaces_named(out, ns.same_owner.iter());
