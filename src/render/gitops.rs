@@ -11,7 +11,7 @@ use super::templates::{
     describe, Templates, ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE, FLUX_ROOT_TEMPLATE,
     FLUX_UNIT_TEMPLATE,
 };
-use super::{assert_same_text, native, normalize, TemplateError};
+use super::{native, native_or_engine, normalize, TemplateError};
 use crate::intent::{GitOpsIntent, GitOpsUnit, IN_CLUSTER_SERVER};
 use crate::model::GitOpsTool;
 
@@ -89,16 +89,12 @@ impl<'a> GitOpsRenderer<'a> {
         let native = (self.native == Some(template))
             .then(|| native::gitops::unit(self.gitops, unit))
             .flatten();
-        let text = match native {
-            Some(text) => {
-                if cfg!(debug_assertions) {
-                    let engine = self.through_engine(template, unit).map_err(fail)?;
-                    assert_same_text(&engine, &text, template, &unit.name);
-                }
-                text
-            }
-            None => self.through_engine(template, unit).map_err(fail)?,
-        };
+        let text = native_or_engine(
+            native,
+            || self.through_engine(template, unit),
+            || format!("{template} for `{}`", unit.name),
+        )
+        .map_err(fail)?;
         if self.templates.custom || cfg!(debug_assertions) {
             let docs = check_gitops_documents(&text, self.gitops, unit).map_err(fail)?;
             if self.templates.custom {

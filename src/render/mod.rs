@@ -142,16 +142,16 @@ impl<'t> Renderer<'t> {
                 namespace: Some(name.to_owned()),
                 message,
             };
-            let text = if self.native.contains(&part) {
-                let text = native::render(part, ns, &chunks);
-                if cfg!(debug_assertions) {
-                    let engine = self.through_engine(part, ctx()).map_err(fail)?;
-                    assert_same_text(&engine, &text, part.file(), name);
-                }
-                text
-            } else {
-                self.through_engine(part, ctx()).map_err(fail)?
-            };
+            let native = self
+                .native
+                .contains(&part)
+                .then(|| native::render(part, ns, &chunks));
+            let text = native_or_engine(
+                native,
+                || self.through_engine(part, ctx()),
+                || format!("{} for `{name}`", part.file()),
+            )
+            .map_err(fail)?;
             if self.templates.custom || cfg!(debug_assertions) {
                 let docs =
                     check_documents(&text, part, name, self.templates.custom).map_err(fail)?;
@@ -175,16 +175,31 @@ impl<'t> Renderer<'t> {
     }
 }
 
-/// Debug builds: the Rust rendering of a built-in template is the template's, byte for byte.
-/// `what` and `name`: the file or template, and the namespace or GitOps object rendered.
-fn assert_same_text(engine: &str, native: &str, what: &str, name: &str) {
-    if engine != native {
-        let diff = similar::TextDiff::from_lines(engine, native)
-            .unified_diff()
-            .header("minijinja", "native")
-            .to_string();
-        panic!("{what} for `{name}`: the Rust rendering differs from the template's\n{diff}");
+/// The text of the built-in template's Rust twin (`native`, when it applies), else what
+/// minijinja renders (`engine`). Debug builds render both and panic with a diff, naming `what`,
+/// on the first byte that differs: the template is the definition of the output.
+fn native_or_engine(
+    native: Option<String>,
+    engine: impl FnOnce() -> Result<String, String>,
+    what: impl FnOnce() -> String,
+) -> Result<String, String> {
+    let Some(text) = native else {
+        return engine();
+    };
+    if cfg!(debug_assertions) {
+        let engine = engine()?;
+        if engine != text {
+            let diff = similar::TextDiff::from_lines(&engine, &text)
+                .unified_diff()
+                .header("minijinja", "native")
+                .to_string();
+            panic!(
+                "{}: the Rust rendering differs from the template's\n{diff}",
+                what()
+            );
+        }
     }
+    Ok(text)
 }
 
 /// Checks rendered text as a user's template's is checked: every document parsed back, each what
