@@ -208,7 +208,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         for (rel, text) in &tree {
             // The fast YAML reader reads what the full parser reads, or leaves the file to it.
-            if let Some(docs) = tenantc::verify::yaml::parse(text) {
+            if let Some(docs) = tenantc::verify::tree::yaml::parse(text) {
                 use serde::Deserialize;
                 let fast: Vec<serde_json::Value> = docs
                     .into_iter()

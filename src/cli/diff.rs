@@ -13,7 +13,7 @@ pub(super) fn diff(
     output: &Path,
     format: DiffFormat,
 ) -> Result<u8, Error> {
-    use tenantc::verify::{diff, reach::Model, tree::Tree};
+    use tenantc::verify::{model::Model, review::diff, tree::Tree};
     let json = if format == DiffFormat::Json {
         Format::Json
     } else {

@@ -15,8 +15,8 @@ pub(super) fn explain(
     output: &Path,
     format: Format,
 ) -> Result<u8, Error> {
-    use tenantc::verify::explain;
-    let port = match port.map(tenantc::verify::netpol::parse_port_arg) {
+    use tenantc::verify::review::explain;
+    let port = match port.map(tenantc::verify::layer::netpol::parse_port_arg) {
         Some(Err(e)) => return Ok(usage_error(&format!("--port: {e}"), format)),
         Some(Ok(p)) => Some(p),
         None => None,

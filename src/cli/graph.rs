@@ -13,7 +13,7 @@ pub(super) fn graph(
     format: GraphFormat,
     max_tenants: usize,
 ) -> Result<u8, Error> {
-    use tenantc::verify::graph;
+    use tenantc::verify::review::graph;
     let json = if format == GraphFormat::Json {
         Format::Json
     } else {

@@ -384,7 +384,7 @@ fn intent_and_model(
     config: &Path,
     output: &Path,
     format: Format,
-) -> Result<Result<(tenantc::intent::Intent, tenantc::verify::reach::Model), u8>, Error> {
+) -> Result<Result<(tenantc::intent::Intent, tenantc::verify::model::Model), u8>, Error> {
     let (cfg, _) = tenantc::config_from_file(config)?;
     let intent = tenantc::intent::intent_of(&cfg);
     Ok(match tenantc::verify::model_of(output, &intent) {

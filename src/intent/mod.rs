@@ -251,6 +251,44 @@ impl Intent {
     pub fn tenant_count(&self) -> usize {
         self.tenants.len()
     }
+
+    /// The intent of namespace `ns`, if tenants.toml defines it.
+    pub fn namespace(&self, ns: &str) -> Option<&NamespaceIntent> {
+        NamespaceName::new(ns)
+            .ok()
+            .and_then(|n| self.namespaces.get(&n))
+    }
+
+    /// The tenant that owns namespace `ns`, else the namespace itself (a shared entry or a
+    /// namespace tenants.toml does not define), for tenant-level views.
+    pub fn owner_of(&self, ns: &str) -> String {
+        self.namespace(ns).map_or_else(
+            || ns.to_owned(),
+            |v| match (&v.role, &v.tenant) {
+                (Role::Tenant | Role::Retired, Some(t)) => t.to_string(),
+                _ => ns.to_owned(),
+            },
+        )
+    }
+
+    /// Every namespace tenants.toml names: its own and the platform's.
+    pub fn known_namespaces(&self) -> Vec<String> {
+        let mut out: BTreeSet<String> = BTreeSet::new();
+        for ns in self.namespaces.values() {
+            out.insert(ns.name.to_string());
+            out.insert(ns.dns.namespace.to_string());
+            if let Some(i) = &ns.ingress_controller {
+                out.insert(i.namespace.to_string());
+            }
+            if let Some(m) = &ns.monitoring {
+                out.insert(m.namespace.to_string());
+            }
+            if let Some(m) = &ns.mesh {
+                out.insert(m.namespace.to_string());
+            }
+        }
+        out.into_iter().collect()
+    }
 }
 
 /// The connectivity graph of `config`: every namespace's intent, one step per kind of namespace,

@@ -1,118 +1,37 @@
-//! Stage 7, verify: read a tree back from disk, evaluate its NetworkPolicies and Sidecars the way
-//! Kubernetes and Istio do, and compare the result with the intent of tenants.toml. Independent
-//! of `render` by design, so that it catches what user templates or hand edits got wrong.
+//! Stage 7, verify: read a tree back from disk, evaluate it the way Kubernetes, Istio and the sync
+//! tools do, and compare the result with the intent of tenants.toml. Independent of `render` by
+//! design, so that it catches what user templates or hand edits got wrong.
 //!
-//! - [`tree`] reads the YAML files, keeping file and object of every document;
-//! - [`netpol`] and [`sidecar`] hold the Kubernetes and Istio rules;
-//! - [`reach`] evaluates the tree per namespace; [`check`] compares it with the intent;
-//! - [`authz`] evaluates the AuthorizationPolicies and PeerAuthentications, [`ambient`] checks
-//!   what ambient mode needs of the other layers;
-//! - [`yaml`] reads the plain YAML most manifests are written in, fast;
-//! - [`explain`], [`diff`] and [`graph`] answer a reviewer's questions on the same model.
+//! From the bottom up:
+//! - [`tree`] reads the YAML files and kustomizations, keeping file and object of every document;
+//! - [`finding`] is what verify reports, with the helpers every layer builds findings with;
+//! - [`ip`] and [`model`] evaluate the tree per namespace (the peers and ports each namespace's
+//!   NetworkPolicies admit, the scope of its Sidecars);
+//! - [`layer`] holds one module per layer, its semantics and its comparison with the intent;
+//! - this module runs them ([`findings_of`]) and [`report`] prints the result;
+//! - [`review`] answers a reviewer's questions (explain, diff, graph) on the same model.
 
-pub mod ambient;
-pub mod authz;
-pub mod check;
-pub mod diff;
-pub mod explain;
-pub mod graph;
+pub mod finding;
 pub mod ip;
-pub mod kustomize;
-pub mod lifecycle;
-pub mod netpol;
-pub mod outside;
-pub mod reach;
-pub mod sidecar;
+pub mod layer;
+pub mod model;
+pub mod report;
+pub mod review;
 pub mod tree;
-pub mod yaml;
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::intent::Intent;
-use reach::Model;
+pub use finding::{Finding, Severity};
+use layer::{ambient, authz, lifecycle, netpol, objects, outside, sidecar};
+use model::Model;
+pub use report::{MeshScope, Report, ScopeRow, Summary};
 pub use tree::{Origin, TreeError};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Violation,
-    Warning,
-}
-
-/// One thing verify found, in the user's terms, with the objects responsible.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// A stable identifier of the check, for scripts (`over-allow`, `missing-sidecar`, ...).
-    pub check: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<String>,
-    pub objects: Vec<Origin>,
-}
-
-/// How many namespaces one namespace's sidecars receive configuration for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ScopeRow {
-    pub namespace: String,
-    /// With the Sidecars in the tree.
-    pub with_sidecars: usize,
-    /// Without any Sidecar: every namespace of the cluster.
-    pub without_sidecars: usize,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct MeshScope {
-    pub namespaces: Vec<ScopeRow>,
-    pub total_with_sidecars: usize,
-    pub total_without_sidecars: usize,
-    /// Namespaces in ambient mode: no Sidecars, so no scope to count.
-    pub ambient: usize,
-}
-
-impl MeshScope {
-    /// The share of sidecar configuration the Sidecars save, in percent.
-    pub fn saved_percent(&self) -> usize {
-        if self.total_without_sidecars == 0 {
-            return 0;
-        }
-        100 - (self.total_with_sidecars * 100).div_ceil(self.total_without_sidecars)
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub files: usize,
-    pub documents: usize,
-    pub namespaces: usize,
-    pub network_policies: usize,
-    pub sidecars: usize,
-    pub authorization_policies: usize,
-    pub peer_authentications: usize,
-    pub violations: usize,
-    pub warnings: usize,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    /// `ok` or `violations`, as the other commands' JSON says `status`.
-    pub status: &'static str,
-    pub ok: bool,
-    pub summary: Summary,
-    pub findings: Vec<Finding>,
-    pub mesh_scope: MeshScope,
-}
 
 /// Reads the tree at `output` and evaluates it; `intent` names the namespaces it should know.
 pub fn model_of(output: &Path, intent: &Intent) -> Result<Model, Vec<TreeError>> {
     let tree = tree::read_tree(output)?;
-    Ok(Model::build(tree, &check::known_namespaces(intent)))
+    Ok(Model::build(tree, &intent.known_namespaces()))
 }
 
 /// Verifies the tree at `output` against `intent`.
@@ -122,10 +41,8 @@ pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> 
 }
 
 pub fn report_of(model: &Model, intent: &Intent) -> Report {
-    let mut findings = check::check(model, intent);
-    findings.extend(model.tree.audit.iter().cloned());
-    findings.extend(lifecycle::check(model, intent));
-    let mesh_scope = check::mesh_scope(model, intent);
+    let findings = findings_of(model, intent);
+    let mesh_scope = sidecar::mesh_scope(model, intent);
     let violations = findings
         .iter()
         .filter(|f| f.severity == Severity::Violation)
@@ -150,133 +67,26 @@ pub fn report_of(model: &Model, intent: &Intent) -> Report {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-impl Report {
-    /// The human report: one line per finding, then the summary and the mesh-scope total.
-    pub fn to_text(&self, output: &str, config: &str, per_namespace_scope: bool) -> String {
-        let mut out = String::new();
-        for f in &self.findings {
-            let label = match f.severity {
-                Severity::Violation => "violation",
-                Severity::Warning => "warning",
-            };
-            out.push_str(&format!(
-                "{label}: {}\n",
-                crate::text::printable(&f.message, 1000)
-            ));
-        }
-        if per_namespace_scope {
-            out.push_str(&self.scope_table());
-        }
-        let s = &self.summary;
-        let mut identity = String::new();
-        if s.authorization_policies > 0 {
-            identity.push_str(&format!(
-                ", {}",
-                plural(
-                    s.authorization_policies,
-                    "AuthorizationPolicy",
-                    "AuthorizationPolicies"
-                )
-            ));
-        }
-        if s.peer_authentications > 0 {
-            identity.push_str(&format!(
-                ", {}",
-                plural(
-                    s.peer_authentications,
-                    "PeerAuthentication",
-                    "PeerAuthentications"
-                )
-            ));
-        }
-        out.push_str(&format!(
-            "{} {} {config}: {}, {}, {}{identity}, {} in {}; {}, {}\n",
-            output,
-            if self.ok { "matches" } else { "does not match" },
-            plural(s.namespaces, "namespace", "namespaces"),
-            plural(s.network_policies, "NetworkPolicy", "NetworkPolicies"),
-            plural(s.sidecars, "Sidecar", "Sidecars"),
-            plural(s.documents, "document", "documents"),
-            plural(s.files, "file", "files"),
-            plural(s.violations, "violation", "violations"),
-            plural(s.warnings, "warning", "warnings"),
-        ));
-        let m = &self.mesh_scope;
-        if m.ambient > 0 {
-            out.push_str(&format!(
-                "mesh scope: ambient mode: {} have no Sidecars (a Sidecar has no effect in ambient mode, istio/api#3517); ztunnel receives only workload addresses and identities, not every service's configuration, so there is nothing for a Sidecar to save\n",
-                plural(m.ambient, "namespace", "namespaces"),
-            ));
-        }
-        if !m.namespaces.is_empty() {
-            out.push_str(&format!(
-                "mesh scope: the sidecars of {} receive configuration for {} namespaces in total with these Sidecars, {} without ({}% less)\n",
-                plural(m.namespaces.len(), "namespace", "namespaces"),
-                m.total_with_sidecars,
-                m.total_without_sidecars,
-                m.saved_percent()
-            ));
-        }
-        out
-    }
-
-    /// GitHub Actions annotations, one per finding, on the file responsible.
-    pub fn to_github(&self) -> String {
-        let escape = |s: &str| {
-            s.replace('%', "%25")
-                .replace('\r', "%0D")
-                .replace('\n', "%0A")
-        };
-        let mut out = String::new();
-        for f in &self.findings {
-            let level = match f.severity {
-                Severity::Violation => "error",
-                Severity::Warning => "warning",
-            };
-            let file = f
-                .objects
-                .first()
-                .map(|o| {
-                    let file = crate::text::printable(&o.file, 1000);
-                    format!("file={},", escape(&file).replace(',', "%2C"))
-                })
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "::{level} {file}title=tenantc verify ({})::{}\n",
-                f.check,
-                escape(&crate::text::printable(&f.message, 1000))
-            ));
-        }
-        out
-    }
-
-    pub fn scope_table(&self) -> String {
-        let m = &self.mesh_scope;
-        let width = m
-            .namespaces
-            .iter()
-            .map(|r| r.namespace.len())
-            .max()
-            .unwrap_or(9)
-            .max(9);
-        let mut out = format!(
-            "{:<width$}  {:>13}  {:>16}\n",
-            "namespace", "with Sidecars", "without Sidecars"
-        );
-        for r in &m.namespaces {
-            out.push_str(&format!(
-                "{:<width$}  {:>13}  {:>16}\n",
-                r.namespace, r.with_sidecars, r.without_sidecars
-            ));
-        }
-        out.push_str(&format!(
-            "{:<width$}  {:>13}  {:>16}\n",
-            "total", m.total_with_sidecars, m.total_without_sidecars
-        ));
-        out
-    }
+/// Every finding of every layer on the evaluated tree.
+pub fn findings_of(model: &Model, intent: &Intent) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = model
+        .problems
+        .iter()
+        .map(|p| finding::violation(p.check, p.message.clone(), vec![p.origin.clone()]))
+        .collect();
+    objects::namespaces(model, intent, &mut findings);
+    netpol::check(model, intent, &mut findings);
+    outside::check(model, intent, &mut findings);
+    sidecar::check(model, intent, &mut findings);
+    authz::check(model, intent, &mut findings);
+    ambient::check(model, intent, &mut findings);
+    objects::foreign_objects(model, intent, &mut findings);
+    findings.sort_by(|a, b| {
+        (a.severity, &a.from, &a.to, &a.message).cmp(&(b.severity, &b.from, &b.to, &b.message))
+    });
+    findings.dedup();
+    // The tree reader's own findings, then the lifecycle's, in the order they were found.
+    findings.extend(model.tree.audit.iter().cloned());
+    findings.extend(lifecycle::check(model, intent));
+    findings
 }

@@ -7,11 +7,13 @@
 //! - `objects` holds those objects, `spec` the Kubernetes and Istio fields they keep, `text` the
 //!   strings and rule lists they share.
 
+pub mod kustomize;
 mod objects;
 mod parse;
 mod read;
 mod spec;
 mod text;
+pub mod yaml;
 
 use std::fmt;
 
@@ -59,8 +61,8 @@ pub struct Tree {
     pub unevaluated: Vec<Origin>,
     /// Violations in how the tree is applied rather than in what its policies allow: files no
     /// kustomization reaches, kustomization features, merge keys, kinds tenantc never generates
-    /// (see [`super::kustomize`]).
-    pub audit: Vec<super::Finding>,
+    /// (see [`kustomize`]).
+    pub audit: Vec<crate::verify::Finding>,
 }
 
 /// A file that cannot be read or parsed: exit 2.

@@ -12,7 +12,7 @@ use super::{
     AuthzPolicy, AuthzRule, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy, PortValue, Rule,
     Selector, ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree, TreeError,
 };
-use crate::verify::{yaml, Finding, Severity};
+use crate::verify::{tree::yaml, Finding, Severity};
 
 /// A document as serde reads it: the fields of every kind verify reads, all optional, so that
 /// one lenient struct reads them all.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::text::forget_shared;
 use super::{parse_file, Tree, TreeError};
-use crate::verify::kustomize;
+use crate::verify::tree::kustomize;
 
 /// Reads every YAML file under `root`, in parallel over two threads (most machines running CI
 /// have at least two cores; parsing dominates the run time of verify).

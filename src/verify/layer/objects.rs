@@ -1,14 +1,14 @@
 //! The tree's objects against the namespaces tenants.toml defines: a Namespace document with
 //! the mesh labels for each of them, and no Namespace, NetworkPolicy or Sidecar elsewhere.
 
-use super::{finding, intent_of, with_objects};
 use crate::intent::Intent;
 use crate::resolve::{LABEL_DATAPLANE_MODE, LABEL_INJECTION, LABEL_REVISION};
-use crate::verify::reach::Model;
+use crate::verify::finding::{violation, with_objects};
+use crate::verify::model::Model;
 use crate::verify::tree::Text;
 use crate::verify::{Finding, Severity};
 
-pub(super) fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+pub fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     for (name, ns) in &intent.namespaces {
         let owner = match &ns.tenant {
             Some(t) => format!("tenant {t}"),
@@ -18,7 +18,7 @@ pub(super) fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Find
             .id(name.as_str())
             .and_then(|id| model.namespace_doc[id as usize]);
         let Some(doc) = doc.map(|i| &model.tree.namespaces[i]) else {
-            findings.push(finding(
+            findings.push(violation(
                 "missing-namespace",
                 format!("namespace {name} ({owner}) is in tenants.toml but the tree has no Namespace document for it"),
                 Vec::new(),
@@ -28,7 +28,7 @@ pub(super) fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Find
         for key in [LABEL_INJECTION, LABEL_REVISION, LABEL_DATAPLANE_MODE] {
             if let Some(want) = ns.labels.get(key) {
                 if doc.labels.get(key).map(Text::as_str) != Some(&**want) {
-                    findings.push(finding(
+                    findings.push(violation(
                         "missing-injection-label",
                         with_objects(
                             &format!("namespace {name} lacks the label `{key}: {want}`, so its pods get no sidecar and the mesh does not apply to them"),
@@ -41,8 +41,8 @@ pub(super) fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Find
         }
     }
     for doc in &model.tree.namespaces {
-        if intent_of(intent, &doc.origin.name).is_none() {
-            findings.push(finding(
+        if intent.namespace(&doc.origin.name).is_none() {
+            findings.push(violation(
                 "unknown-namespace",
                 with_objects(
                     &format!(
@@ -59,9 +59,9 @@ pub(super) fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Find
 
 /// NetworkPolicies and Sidecars in namespaces tenants.toml does not define, and Sidecars when it
 /// has no `[mesh]`.
-pub(super) fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+pub fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     for o in &model.tree.unevaluated {
-        let mut f = finding(
+        let mut f = violation(
             "unevaluated-policy",
             format!(
                 "{} in {} is not evaluated: tenantc knows Kubernetes NetworkPolicy and Istio Sidecar only, and this may allow or deny more than the verdict says",
@@ -73,11 +73,11 @@ pub(super) fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec
         findings.push(f);
     }
     let mesh = intent.namespaces.values().find_map(|n| n.mesh.as_ref());
-    let defined = |ns: &str| intent_of(intent, ns).is_some();
+    let defined = |ns: &str| intent.namespace(ns).is_some();
     for p in &model.tree.policies {
         if let Some(ns) = p.namespace.as_deref() {
             if !defined(ns) {
-                let mut f = finding(
+                let mut f = violation(
                     "foreign-object",
                     with_objects(
                         &format!("NetworkPolicy {} applies to namespace {ns}, which tenants.toml does not define; tenantc does not check it", p.origin.name),
@@ -96,7 +96,7 @@ pub(super) fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec
         };
         let is_root = mesh.is_some_and(|m| m.namespace.as_str() == ns);
         if mesh.is_none() {
-            findings.push(finding(
+            findings.push(violation(
                 "unexpected-sidecar",
                 with_objects(
                     "tenants.toml has no [mesh] but the tree has a Sidecar",
@@ -105,7 +105,7 @@ pub(super) fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec
                 vec![s.origin.clone()],
             ));
         } else if !defined(ns) && !is_root {
-            let mut f = finding(
+            let mut f = violation(
                 "foreign-object",
                 with_objects(
                     &format!("Sidecar {} applies to namespace {ns}, which tenants.toml does not define; tenantc does not check it", s.origin.name),

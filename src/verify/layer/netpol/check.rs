@@ -7,11 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::expect::{expectations, why_text, Expect};
 use super::flows::{ByFlow, Flows, OverSide, UnderSide};
-use super::{finding, ports_text, with_objects};
 use crate::intent::{Intent, NamespaceIntent, Role};
-use crate::verify::ambient;
-use crate::verify::netpol::{NsSet, PortSet};
-use crate::verify::reach::{Direction, Grant, GrantPeer, Model, Side};
+use crate::verify::finding::{ports_text, violation, with_objects};
+use crate::verify::layer::netpol::{NsSet, PortSet};
+use crate::verify::model::{Direction, Grant, GrantPeer, Model, Side};
 use crate::verify::tree::{Origin, Selector};
 use crate::verify::{Finding, Severity};
 
@@ -80,7 +79,7 @@ fn missing_default_deny(model: &Model, name: &str, dir: Direction, side: &Side) 
         Direction::Ingress => ("ingress", "accept traffic from anywhere"),
         Direction::Egress => ("egress", "may send traffic anywhere"),
     };
-    let mut f = finding(
+    let mut f = violation(
         "missing-default-deny",
         with_objects(
             &format!(
@@ -120,7 +119,7 @@ fn implicit_default_deny(
         .iter()
         .map(|i| model.tree.policies[*i].origin.clone())
         .collect();
-    let mut f = finding(
+    let mut f = violation(
         "no-explicit-default-deny",
         with_objects(
             &format!(
@@ -191,7 +190,7 @@ impl SideComparison<'_> {
             GrantPeer::IpBlock { .. } if self.dir == Direction::Egress => {}
             // The kubelet's probes in ambient mode: checked in `ambient`.
             GrantPeer::IpBlock { cidr, except }
-                if ambient::is_probe_grant(self.ns, cidr, except) => {}
+                if super::expect::is_probe_grant(self.ns, cidr, except) => {}
             GrantPeer::IpBlock { cidr, except } => findings.push(self.grant_finding(
                 g,
                 origin,
@@ -241,7 +240,7 @@ impl SideComparison<'_> {
         what: String,
     ) -> Finding {
         let (name, dir) = (self.name, self.dir);
-        let mut f = finding(
+        let mut f = violation(
             check,
             with_objects(
                 &if self.ns.role == Role::Retired {
@@ -295,7 +294,7 @@ impl SideComparison<'_> {
             Vec::new()
         };
         if !es.is_empty() && !g.allowed.named_ports.is_empty() {
-            let mut f = finding(
+            let mut f = violation(
                 "named-port",
                 with_objects(
                     &format!(
@@ -333,7 +332,7 @@ impl SideComparison<'_> {
     fn expectation(&self, e: &Expect, under: &mut ByFlow<UnderSide>) {
         let covered = self.covered(e);
         // A missing HBONE port is reported by `ambient`, in its own words.
-        let missing = ambient::without_hbone(self.ns, e.ports.minus(&covered));
+        let missing = super::expect::without_hbone(self.ns, e.ports.minus(&covered));
         if missing.is_empty() {
             return;
         }

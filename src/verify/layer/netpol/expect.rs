@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::intent_of;
 use crate::intent::{Intent, NamespaceIntent, Role};
-use crate::verify::netpol::{PortSet, Protocol};
-use crate::verify::reach::{Direction, Model, OTHER};
+use crate::verify::layer::netpol::{PortSet, Protocol};
+use crate::verify::model::{Direction, Model, OTHER};
 
 /// Why tenants.toml allows a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,8 +140,11 @@ pub fn expectations(model: &Model, ns: &NamespaceIntent, dir: Direction) -> Vec<
 
 /// The reason in tenants.toml's terms, for `from -> to`.
 pub fn why_text(intent: &Intent, from: &str, to: &str, why: Why) -> String {
-    let tenant_of =
-        |n: &str| intent_of(intent, n).and_then(|v| v.tenant.as_ref().map(ToString::to_string));
+    let tenant_of = |n: &str| {
+        intent
+            .namespace(n)
+            .and_then(|v| v.tenant.as_ref().map(ToString::to_string))
+    };
     match why {
         Why::SameOwner => match tenant_of(from) {
             Some(t) if from != to => format!("both belong to tenant {t}"),
@@ -165,5 +167,21 @@ pub fn why_text(intent: &Intent, from: &str, to: &str, why: Why) -> String {
         Why::Mesh => "istiod, the mesh control plane".into(),
         Why::Ingress => "the ingress controller".into(),
         Why::Monitoring => "monitoring".into(),
+    }
+}
+
+/// Whether an ingress ipBlock grant is the kubelet probe address of an ambient namespace.
+pub fn is_probe_grant<S>(ns: &NamespaceIntent, cidr: &str, except: &[S]) -> bool {
+    ns.mesh
+        .as_ref()
+        .is_some_and(|m| m.ambient && cidr == m.probe_cidr && except.is_empty())
+}
+
+/// `missing` without the HBONE port in an ambient namespace: the ambient layer reports it instead, and
+/// the identity layer never decides it (ztunnel authorizes the port inside the tunnel).
+pub fn without_hbone(ns: &NamespaceIntent, missing: PortSet) -> PortSet {
+    match &ns.mesh {
+        Some(m) if m.ambient => missing.minus(&PortSet::single(Protocol::Tcp, m.hbone_port.get())),
+        _ => missing,
     }
 }

@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::check::{intent_of, owner_of};
-use super::ip::IpSet;
-use super::netpol::{NsSet, PortSet};
-use super::outside::{expected, is_outside, node_name, Outside, OUTSIDE_IP};
-use super::reach::{Direction, GrantPeer, Model};
 use crate::intent::{Intent, Role};
+use crate::verify::ip::IpSet;
+use crate::verify::layer::netpol::{NsSet, PortSet};
+use crate::verify::layer::outside::{expected, is_outside, node_name, Outside, OUTSIDE_IP};
+use crate::verify::model::{Direction, GrantPeer, Model};
 
 /// A namespace-level flow the tree allows, with the ports both sides let through.
 pub type Edges = BTreeMap<(String, String), PortSet>;
@@ -61,7 +60,9 @@ pub fn tree_edges(model: &Model, intent: &Intent) -> Edges {
                     let node = match IpSet::of_block(cidr, except) {
                         Some(ips) => {
                             let flows = flows.get_or_insert_with(|| {
-                                intent_of(intent, model.name(a)).map_or_else(Vec::new, expected)
+                                intent
+                                    .namespace(model.name(a))
+                                    .map_or_else(Vec::new, expected)
                             });
                             node_name(flows, &ips)
                         }
@@ -138,7 +139,7 @@ pub struct Graph {
 /// Flows inside one owner are left out: they are always allowed and would only add loops.
 pub fn tenant_graph(edges: &Edges, gaps: &Edges, intent: &Intent) -> Graph {
     let mut owners: BTreeMap<String, (&'static str, BTreeSet<String>)> = BTreeMap::new();
-    let kind_of = |ns: &str| match intent_of(intent, ns) {
+    let kind_of = |ns: &str| match intent.namespace(ns) {
         Some(n) if n.role == Role::Tenant => "tenant",
         Some(_) => "shared",
         None if ns == "*" => "unknown",
@@ -156,7 +157,7 @@ pub fn tenant_graph(edges: &Edges, gaps: &Edges, intent: &Intent) -> Graph {
     }
     let mut grouped: BTreeMap<(String, String), PortSet> = BTreeMap::new();
     for ((a, b), ports) in edges {
-        let (oa, ob) = (owner_of(intent, a), owner_of(intent, b));
+        let (oa, ob) = (intent.owner_of(a), intent.owner_of(b));
         for (o, ns) in [(&oa, a), (&ob, b)] {
             owners
                 .entry(o.clone())
@@ -170,7 +171,7 @@ pub fn tenant_graph(edges: &Edges, gaps: &Edges, intent: &Intent) -> Graph {
     }
     let mut denied: BTreeMap<(String, String), PortSet> = BTreeMap::new();
     for ((a, b), ports) in gaps {
-        let (oa, ob) = (owner_of(intent, a), owner_of(intent, b));
+        let (oa, ob) = (intent.owner_of(a), intent.owner_of(b));
         if oa != ob {
             denied.entry((oa, ob)).or_default().union_with(ports);
         }
@@ -236,11 +237,11 @@ fn edge_label(e: &Edge) -> Option<String> {
 /// between two meshed namespaces, the TCP ports the callee's AuthorizationPolicies deny to the
 /// caller's namespace although the NetworkPolicies let them through.
 pub fn identity_gaps(model: &Model, intent: &Intent, edges: &Edges) -> Edges {
-    let index = super::authz::Index::of(model, intent);
-    let mut layers: BTreeMap<&str, super::authz::Layer> = BTreeMap::new();
+    let index = crate::verify::layer::authz::Index::of(model, intent);
+    let mut layers: BTreeMap<&str, crate::verify::layer::authz::Layer> = BTreeMap::new();
     let mut gaps = Edges::new();
     for ((a, b), ports) in edges {
-        let meshed = |n: &str| intent_of(intent, n).and_then(|i| i.mesh.as_ref());
+        let meshed = |n: &str| intent.namespace(n).and_then(|i| i.mesh.as_ref());
         let (Some(_), Some(mesh)) = (meshed(a), meshed(b)) else {
             continue;
         };
@@ -250,11 +251,11 @@ pub fn identity_gaps(model: &Model, intent: &Intent, edges: &Edges) -> Edges {
         if layer.is_empty() {
             continue;
         }
-        let tcp = ports.intersect(&super::authz::tcp_all());
+        let tcp = ports.intersect(&crate::verify::layer::authz::tcp_all());
         // In ambient mode the HBONE port carries the flow; ztunnel authorizes the port inside.
         let denied = tcp.minus(&layer.verdict(a).allowed);
-        let denied = match intent_of(intent, b) {
-            Some(ns) => super::ambient::without_hbone(ns, denied),
+        let denied = match intent.namespace(b) {
+            Some(ns) => crate::verify::layer::netpol::without_hbone(ns, denied),
             None => denied,
         };
         if !denied.is_empty() {

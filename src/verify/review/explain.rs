@@ -4,12 +4,12 @@
 
 use serde::Serialize;
 
-use super::check::{expectations, intent_of, why_text};
-use super::netpol::{PortSet, Protocol};
-use super::reach::{Direction, GrantPeer, Model, Side};
-use super::sidecar::{host_text, Host, Scope};
-use super::tree::{Origin, Text};
 use crate::intent::Intent;
+use crate::verify::layer::netpol::{expectations, why_text};
+use crate::verify::layer::netpol::{PortSet, Protocol};
+use crate::verify::layer::sidecar::{host_text, Host, Scope};
+use crate::verify::model::{Direction, GrantPeer, Model, Side};
+use crate::verify::tree::{Origin, Text};
 
 /// One policy rule that lets the flow through.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub fn namespaces_named(model: &Model, intent: &Intent, name: &str) -> Result<Ve
     if let Some((_, nss)) = intent.tenants.iter().find(|(t, _)| t.as_str() == name) {
         return Ok(nss.iter().map(ToString::to_string).collect());
     }
-    if intent_of(intent, name).is_some() || model.id(name).is_some() {
+    if intent.namespace(name).is_some() || model.id(name).is_some() {
         return Ok(vec![name.to_owned()]);
     }
     let known: Vec<&str> = intent
@@ -114,7 +114,7 @@ fn side(model: &Model, ns: &str, dir: Direction, peer: &str) -> SideVerdict {
         .chain(&s.isolating_some)
         .map(|i| model.tree.policies[*i].origin.clone())
         .collect();
-    let peer_id = model.id(peer).unwrap_or(super::reach::OTHER);
+    let peer_id = model.id(peer).unwrap_or(crate::verify::model::OTHER);
     let (allowed, grants) = model.allowed(id, dir, peer_id);
     let rules = grants
         .into_iter()
@@ -154,8 +154,8 @@ pub fn explain(
 ) -> Explanation {
     let mut intended = PortSet::none();
     let mut reasons = Vec::new();
-    if let Some(ns) = intent_of(intent, from) {
-        let peer = model.id(to).unwrap_or(super::reach::OTHER);
+    if let Some(ns) = intent.namespace(from) {
+        let peer = model.id(to).unwrap_or(crate::verify::model::OTHER);
         for e in expectations(model, ns, Direction::Egress) {
             if e.peer == peer {
                 intended.union_with(&e.ports);
@@ -163,10 +163,10 @@ pub fn explain(
             }
         }
     }
-    if intent_of(intent, from).is_none() {
+    if intent.namespace(from).is_none() {
         // A platform caller (ingress controller, monitoring): the callee's ingress intent.
-        if let Some(ns) = intent_of(intent, to) {
-            let peer = model.id(from).unwrap_or(super::reach::OTHER);
+        if let Some(ns) = intent.namespace(to) {
+            let peer = model.id(from).unwrap_or(crate::verify::model::OTHER);
             for e in expectations(model, ns, Direction::Ingress) {
                 if e.peer == peer {
                     intended.union_with(&e.ports);
@@ -179,16 +179,19 @@ pub fn explain(
     let ingress = side(model, to, Direction::Ingress, from);
     let mut allowed = egress.allowed.intersect(&ingress.allowed);
     let mut authorization = Vec::new();
-    if let Some((ports, lines)) = super::authz::explain(model, intent, from, to) {
+    if let Some((ports, lines)) = crate::verify::layer::authz::explain(model, intent, from, to) {
         // The identity layer decides TCP only; ambient's HBONE port carries the flow itself.
-        let mut denied = allowed.intersect(&super::authz::tcp_all()).minus(&ports);
-        if let Some(ns) = intent_of(intent, to) {
-            denied = super::ambient::without_hbone(ns, denied);
+        let mut denied = allowed
+            .intersect(&crate::verify::layer::authz::tcp_all())
+            .minus(&ports);
+        if let Some(ns) = intent.namespace(to) {
+            denied = crate::verify::layer::netpol::without_hbone(ns, denied);
         }
         allowed = allowed.minus(&denied);
         authorization = lines;
     }
-    let sidecar = intent_of(intent, from)
+    let sidecar = intent
+        .namespace(from)
         .and_then(|ns| ns.mesh.as_ref())
         .and_then(|mesh| {
             let id = model.id(from)?;
@@ -378,10 +381,10 @@ pub fn explain_outside(
     target: &str,
     port: Option<(Protocol, u16)>,
 ) -> Option<OutsideExplanation> {
-    use super::outside::{flow_name, ips_of};
+    use crate::verify::layer::outside::{flow_name, ips_of};
     let flow = intent.destinations.get(target)?;
     let ips = ips_of(flow);
-    let ns = intent_of(intent, from);
+    let ns = intent.namespace(from);
     let granted = ns.and_then(|n| n.outside.iter().find(|f| f.rule == flow.rule));
     let mut intended = PortSet::none();
     let mut reasons = Vec::new();
@@ -398,7 +401,7 @@ pub fn explain_outside(
             let covers = match &g.allowed.peer {
                 GrantPeer::Everything => true,
                 GrantPeer::IpBlock { cidr, except } => {
-                    super::ip::IpSet::of_block(cidr, except).is_some_and(|s| s.covers(&ips))
+                    crate::verify::ip::IpSet::of_block(cidr, except).is_some_and(|s| s.covers(&ips))
                 }
                 GrantPeer::Namespaces { .. } => false,
             };
@@ -450,7 +453,7 @@ pub fn explain_outside(
                 .hosts
                 .iter()
                 .filter(|h| h.starts_with("default/kubernetes.default.svc."))
-                .filter_map(|h| super::sidecar::parse_host(h, from).ok())
+                .filter_map(|h| crate::verify::layer::sidecar::parse_host(h, from).ok())
                 .collect(),
         };
         let hosts: Vec<String> = scope
@@ -516,9 +519,9 @@ fn registry_of(
     model: &Model,
     from: &str,
     flow: &crate::intent::OutsideFlow,
-    ips: &super::ip::IpSet,
+    ips: &crate::verify::ip::IpSet,
 ) -> Option<RegistryVerdict> {
-    use super::outside::{exported_to, registers};
+    use crate::verify::layer::outside::{exported_to, registers};
     model.tree.service_entries.iter().find_map(|se| {
         (exported_to(se, from) && registers(se, &flow.hosts, ips)).then(|| RegistryVerdict {
             object: se.origin.clone(),

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use super::tree::{PolicyPort, PortValue, Selector, Text};
+use crate::verify::tree::{PolicyPort, PortValue, Selector, Text};
 
 /// The label the API server sets on every namespace to its name; nobody can change it.
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";

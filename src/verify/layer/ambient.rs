@@ -3,41 +3,25 @@
 //! let every port-restricted flow through on the HBONE port 15008 at both ends, and let the
 //! kubelet's probes in from 169.254.7.127.
 
-use super::check::{finding_from, intent_of};
-use super::netpol::{PortSet, Protocol};
-use super::reach::{Direction, GrantPeer, Model};
-use super::tree::Origin;
-use super::Finding;
 use crate::intent::{Intent, NamespaceIntent};
 use crate::resolve::LABEL_INJECTION;
+use crate::verify::finding::violation;
+use crate::verify::layer::netpol::{PortSet, Protocol};
+use crate::verify::model::{Direction, GrantPeer, Model};
+use crate::verify::tree::Origin;
+use crate::verify::Finding;
 
 fn ambient(ns: &NamespaceIntent) -> bool {
     ns.mesh.as_ref().is_some_and(|m| m.ambient)
 }
 
-/// Whether an ingress ipBlock grant is the kubelet probe address of an ambient namespace.
-pub fn is_probe_grant<S>(ns: &NamespaceIntent, cidr: &str, except: &[S]) -> bool {
-    ns.mesh
-        .as_ref()
-        .is_some_and(|m| m.ambient && cidr == m.probe_cidr && except.is_empty())
-}
-
-/// `missing` without the HBONE port in an ambient namespace: [`check`] reports it instead, and
-/// the identity layer never decides it (ztunnel authorizes the port inside the tunnel).
-pub fn without_hbone(ns: &NamespaceIntent, missing: PortSet) -> PortSet {
-    match &ns.mesh {
-        Some(m) if m.ambient => missing.minus(&PortSet::single(Protocol::Tcp, m.hbone_port.get())),
-        _ => missing,
-    }
-}
-
 pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     for s in &model.tree.sidecars {
-        let Some(ns) = s.namespace.as_deref().and_then(|n| intent_of(intent, n)) else {
+        let Some(ns) = s.namespace.as_deref().and_then(|n| intent.namespace(n)) else {
             continue;
         };
         if ambient(ns) {
-            let mut f = finding_from(
+            let mut f = violation(
                 "ambient-sidecar",
                 format!("namespace {} is in ambient mode, where a Sidecar has no effect (istio/api#3517): Sidecar {} does not limit anything ({})", ns.name, s.origin.name, s.origin),
                 vec![s.origin.clone()],
@@ -47,7 +31,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         }
     }
     for doc in &model.tree.namespaces {
-        let Some(ns) = intent_of(intent, &doc.origin.name) else {
+        let Some(ns) = intent.namespace(&doc.origin.name) else {
             continue;
         };
         if ambient(ns)
@@ -56,7 +40,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                 .get(LABEL_INJECTION)
                 .is_some_and(|v| v == "enabled")
         {
-            let mut f = finding_from(
+            let mut f = violation(
                 "ambient-injection",
                 format!("namespace {} is in ambient mode but carries `{LABEL_INJECTION}: enabled`: its pods get sidecars, which ztunnel then leaves alone ({})", ns.name, doc.origin),
                 vec![doc.origin.clone()],
@@ -85,7 +69,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         };
         let mut report = |from: &str, to: &str, side: &str, objects: Vec<Origin>| {
             let list: Vec<String> = objects.iter().map(ToString::to_string).collect();
-            let mut f = finding_from(
+            let mut f = violation(
                 "ambient-hbone",
                 format!("{from} -> {to} is limited to some ports, and in ambient mode it is tunnelled to HBONE port TCP/15008, which the {side} policies of {} do not allow: the flow breaks ({})", if side == "egress" { from } else { to }, list.join("; ")),
                 objects,
@@ -127,10 +111,10 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             g.targets_all
                 && matches!(&g.allowed.peer, GrantPeer::IpBlock { cidr, except } if cidr == mesh.probe_cidr && except.is_empty())
                 && g.allowed.ports.is_all()
-        }) || model.allowed(id, Direction::Ingress, super::reach::OTHER).0.is_all()
+        }) || model.allowed(id, Direction::Ingress, crate::verify::model::OTHER).0.is_all()
             && model.net_of(id).ingress.isolating_all.is_empty();
         if !probes {
-            let mut f = finding_from(
+            let mut f = violation(
                 "ambient-probes",
                 format!("namespace {name} is in ambient mode, which SNATs the kubelet's health probes to {}, and its ingress policies do not admit that address: every liveness and readiness probe fails", mesh.probe_cidr),
                 policies(id),

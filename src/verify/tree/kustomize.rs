@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use super::tree::{Origin, Text};
-use super::Finding;
+use super::{Origin, Text};
+use crate::verify::Finding;
 
 /// The only keys of a kustomization verify understands; any other changes what is applied.
 const KNOWN_KEYS: [&str; 3] = ["apiVersion", "kind", "resources"];
@@ -41,7 +41,7 @@ fn violation(check: &'static str, message: String, file: &Path) -> Finding {
         kind: "Kustomization",
         name: Text::default(),
     };
-    super::check::finding_from(check, message, vec![kustomization])
+    crate::verify::finding::violation(check, message, vec![kustomization])
 }
 
 /// What one walk of the output directory found (links are neither files nor directories here:

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use super::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
-use super::sidecar::{self, Host, Scope};
-use super::tree::{Origin, Rule, Selector, Text, Tree};
+use crate::verify::layer::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
+use crate::verify::layer::sidecar::{self, Host, Scope};
+use crate::verify::tree::{Origin, Rule, Selector, Text, Tree};
 
 /// Id 0: every namespace that appears nowhere in the tree or in tenants.toml.
 pub const OTHER: u32 = 0;

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{finding, ports_text, with_objects};
-use crate::verify::netpol::PortSet;
-use crate::verify::reach::{Direction, Model};
+use crate::verify::finding::{ports_text, violation, with_objects};
+use crate::verify::layer::netpol::PortSet;
+use crate::verify::model::{Direction, Model};
 use crate::verify::tree::Origin;
 use crate::verify::Finding;
 
@@ -15,7 +15,7 @@ pub(super) type ByFlow<T> = BTreeMap<(String, String), Pair<T>>;
 
 /// The differences of every flow, from either end, until both ends have been compared.
 #[derive(Default)]
-pub(super) struct Flows {
+pub(crate) struct Flows {
     /// Ports allowed beyond the intent.
     pub(super) over: ByFlow<OverSide>,
     /// Ports the intent allows but the policies block.
@@ -110,7 +110,7 @@ pub(super) fn report_over(model: &Model, over: ByFlow<OverSide>, findings: &mut 
             } else {
                 port_list.join(", ")
             };
-            let mut f = finding(
+            let mut f = violation(
                 "over-allow",
                 with_objects(
                     &format!("{from} -> {} {shown} {tail}", target(&to, pods)),
@@ -210,7 +210,7 @@ pub(super) fn report_under(model: &Model, under: ByFlow<UnderSide>, findings: &m
                     .join("; ")
             )
         };
-        let mut f = finding(
+        let mut f = violation(
             "under-allow",
             format!(
                 "{from} -> {} {} is allowed by tenants.toml ({why}) but blocked: {blocked}{where_}",

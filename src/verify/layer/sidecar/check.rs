@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{finding, known_namespaces, with_objects};
 use crate::intent::{Intent, NamespaceIntent};
-use crate::verify::reach::{Direction, Model};
-use crate::verify::sidecar::{host_text, parse_host, Host, Scope};
+use crate::verify::finding::{violation, with_objects};
+use crate::verify::layer::sidecar::{host_text, parse_host, Host, Scope};
+use crate::verify::model::{Direction, Model};
 use crate::verify::tree::Origin;
 use crate::verify::{Finding, MeshScope, ScopeRow};
 
@@ -27,7 +27,7 @@ pub(super) fn sidecars(
             .is_some_and(|mid| !model.allowed(id, Direction::Egress, mid).0.is_empty())
     };
     let mut push = |check, message: String, objects: Vec<Origin>, to: Option<String>| {
-        let mut f = finding(check, with_objects(&message, &objects), objects);
+        let mut f = violation(check, with_objects(&message, &objects), objects);
         f.from = Some(name.to_owned());
         f.to = to;
         findings.push(f);
@@ -157,7 +157,7 @@ pub fn cluster_size(model: &Model, intent: &Intent) -> usize {
         .iter()
         .map(|d| d.origin.name.as_str())
         .collect();
-    let known = known_namespaces(intent);
+    let known = intent.known_namespaces();
     cluster.extend(known.iter().map(String::as_str));
     cluster.len()
 }

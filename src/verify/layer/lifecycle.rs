@@ -1,12 +1,13 @@
 //! The lifecycle checks of `verify`: no sync may delete a namespace, and a retired namespace is
 //! isolated and imported by no Sidecar.
 
-use super::reach::Model;
-use super::tree::Text;
-use super::{check::finding_from, Finding};
 use crate::intent::Intent;
 use crate::model::NamespaceName;
 use crate::resolve::lifecycle::PROTECTION;
+use crate::verify::finding::violation;
+use crate::verify::model::Model;
+use crate::verify::tree::Text;
+use crate::verify::Finding;
 
 pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -22,7 +23,7 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
             continue;
         };
         if retired(ns) {
-            findings.push(finding_from(
+            findings.push(violation(
                 "retired-sidecar",
                 format!(
                     "namespace {ns} is retired but has the Sidecar {} ({}): a retired namespace has no mesh configuration",
@@ -36,7 +37,7 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
                 continue;
             };
             if target != ns && retired(target) {
-                let mut f = finding_from(
+                let mut f = violation(
                     "imports-retired",
                     format!(
                         "the Sidecar of {ns} imports `{host}`, but {target} is retired: no Sidecar may import it ({})",
@@ -57,7 +58,7 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
             .map(|(key, want)| format!("`{key}: {want}`"))
             .collect();
         if !missing.is_empty() {
-            findings.push(finding_from(
+            findings.push(violation(
                 "namespace-unprotected",
                 format!(
                     "namespace {} lacks the annotation {}: a sync of the output could delete it, and every workload and volume in it ({})",

@@ -6,16 +6,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::check::{finding_from, ports_text};
-use super::ip::IpSet;
-use super::netpol::{PortSet, Protocol};
-use super::reach::{Direction, GrantPeer, Model};
-use super::sidecar::Host;
-use super::tree::{Origin, ServiceEntry, Text};
-use super::{Finding, Severity};
 use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Role, Rule, ADDRESS_ONLY_DOMAIN};
 use crate::model::Dns;
 use crate::model::OutboundTrafficPolicy;
+use crate::verify::finding::{ports_text, violation};
+use crate::verify::ip::IpSet;
+use crate::verify::layer::netpol::{PortSet, Protocol};
+use crate::verify::layer::sidecar::Host;
+use crate::verify::model::{Direction, GrantPeer, Model};
+use crate::verify::tree::{Origin, ServiceEntry, Text};
+use crate::verify::{Finding, Severity};
 
 /// One flow out of the cluster that tenants.toml grants a namespace.
 pub struct Outside {
@@ -118,6 +118,19 @@ pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
 /// on the role and on the outside flows and DNS settings, which the intent shares between the
 /// namespaces that have the same. A copy per namespace made these lists the largest part of
 /// the comparison's memory at a hundred thousand tenants.
+/// Every namespace's egress out of the cluster against the intent, then the ServiceEntries.
+pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    let expected = expected_by_namespace(intent);
+    for (name, ns) in &intent.namespaces {
+        let Some(id) = model.id(name.as_str()) else {
+            continue;
+        };
+        let flows = expected.get(name.as_str()).map_or(&[][..], |f| &f[..]);
+        compare(model, ns, id, flows, findings);
+    }
+    service_entries(model, intent, &expected, findings);
+}
+
 pub fn expected_by_namespace(intent: &Intent) -> HashMap<&str, Rc<[Outside]>> {
     type Key = (bool, *const Vec<OutsideFlow>, *const Dns);
     let mut shared: HashMap<Key, Rc<[Outside]>> = HashMap::new();
@@ -178,7 +191,7 @@ pub fn compare(
         };
         let origin = &model.tree.policies[g.policy as usize].origin;
         let Some(ips) = IpSet::of_block(cidr, except) else {
-            let mut f = finding_from(
+            let mut f = violation(
                 "invalid-ipblock",
                 format!("{name}: ipBlock {cidr} except [{}] does not parse as CIDRs, which the API server rejects ({origin})", except.join(", ")),
                 vec![origin.clone()],
@@ -248,7 +261,7 @@ pub fn compare(
     for (_, (ips, ports, objects)) in over {
         let objects: Vec<Origin> = objects.into_iter().collect();
         let list: Vec<String> = objects.iter().map(ToString::to_string).collect();
-        let mut f = finding_from(
+        let mut f = violation(
             "over-allow",
             format!(
                 "{name} -> IP {ips} {} is allowed but tenants.toml grants {name} {granted} ({})",
@@ -264,7 +277,7 @@ pub fn compare(
     }
     for (_, (ips, ports, why)) in under {
         let files = model.policy_files(id);
-        let mut f = finding_from(
+        let mut f = violation(
             "under-allow",
             format!(
                 "{name} -> IP {ips} {} is allowed by tenants.toml ({}) but blocked: {name}'s egress policies do not allow it",
@@ -366,7 +379,8 @@ pub fn service_entries(
     let mut everywhere: Vec<usize> = Vec::new();
     // Ambient mode has no registry filter to satisfy (see `intent`).
     let expected_of = |ns: &str| {
-        super::check::intent_of(intent, ns)
+        intent
+            .namespace(ns)
             .filter(|n| n.mesh.as_ref().is_some_and(|m| !m.ambient))
             .and_then(|_| expected.get(ns))
             .map(|flows| &flows[..])
@@ -375,7 +389,7 @@ pub fn service_entries(
         match visible_in(se) {
             None => {
                 everywhere.push(i);
-                let mut f = finding_from(
+                let mut f = violation(
                     "serviceentry-exported-to-all",
                     format!(
                         "ServiceEntry {} ({}) is exported to every namespace (exportTo {}): every sidecar of the mesh learns {}, and tenants.toml grants it to its consumers only ({})",
@@ -393,7 +407,7 @@ pub fn service_entries(
             Some(set) => {
                 for v in set {
                     let Some(expected) = expected_of(v.as_str()) else {
-                        let mut f = finding_from(
+                        let mut f = violation(
                             "serviceentry-exported-too-far",
                             format!(
                                 "ServiceEntry {} ({}) is exported to namespace {v}, which tenants.toml does not mesh ({})",
@@ -425,7 +439,7 @@ pub fn service_entries(
                         } else {
                             ""
                         };
-                        let mut f = finding_from(
+                        let mut f = violation(
                             "serviceentry-exported-too-far",
                             format!(
                                 "ServiceEntry {} ({}) puts {} in the registry of {v}, but tenants.toml does not let {v} reach it{tail} ({})",
@@ -489,7 +503,7 @@ pub fn service_entries(
             if !found {
                 let registry_only =
                     mesh.outbound_traffic_policy == Some(OutboundTrafficPolicy::RegistryOnly);
-                let mut f = finding_from(
+                let mut f = violation(
                     "missing-service-entry",
                     format!(
                         "tenants.toml lets {name} reach {} on {}, but no ServiceEntry visible to {name} and imported by its Sidecar covers it{}",

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::check::{expectations, known_namespaces, owner_of};
-use super::graph::{tree_edges, Edges};
-use super::netpol::PortSet;
-use super::reach::{Direction, Model};
-use super::sidecar::{host_text, parse_host};
 use crate::intent::Intent;
+use crate::verify::layer::netpol::expectations;
+use crate::verify::layer::netpol::PortSet;
+use crate::verify::layer::sidecar::{host_text, parse_host};
+use crate::verify::model::{Direction, Model};
+use crate::verify::review::graph::{tree_edges, Edges};
 
 /// One side of a diff.
 #[derive(Clone, Debug, Default)]
@@ -41,14 +41,14 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
     };
     for (name, ns) in &intent.namespaces {
         let name = name.to_string();
-        v.namespaces.insert(name.clone(), owner_of(intent, &name));
+        v.namespaces.insert(name.clone(), intent.owner_of(&name));
         for e in expectations(model, ns, Direction::Egress) {
             v.edges
                 .entry((name.clone(), model.name(e.peer).to_owned()))
                 .or_default()
                 .union_with(&e.ports);
         }
-        for o in super::outside::expected(ns) {
+        for o in crate::verify::layer::outside::expected(ns) {
             v.edges
                 .entry((name.clone(), o.what))
                 .or_default()
@@ -56,7 +56,7 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
         }
         for e in expectations(model, ns, Direction::Ingress) {
             let peer = model.name(e.peer);
-            if super::check::intent_of(intent, peer).is_none() {
+            if intent.namespace(peer).is_none() {
                 v.edges
                     .entry((peer.to_owned(), name.clone()))
                     .or_default()
@@ -81,9 +81,9 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
 pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
     let edges = tree_edges(model, intent);
     let mut v = View {
-        cluster_size: Some(super::check::cluster_size(model, intent)),
+        cluster_size: Some(crate::verify::layer::sidecar::cluster_size(model, intent)),
         files: model.tree.files,
-        identity_denied: super::graph::identity_gaps(model, intent, &edges),
+        identity_denied: crate::verify::review::graph::identity_gaps(model, intent, &edges),
         edges,
         ..View::default()
     };
@@ -99,7 +99,7 @@ pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
                 v.tenants.insert(t.to_string());
                 t.to_string()
             }
-            None => owner_of(intent, &name),
+            None => intent.owner_of(&name),
         };
         v.namespaces.insert(name.clone(), owner);
         if let Some(id) = model.id(&name) {
@@ -214,7 +214,7 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
             .get(ns)
             .or_else(|| before.namespaces.get(ns))
             .cloned()
-            .unwrap_or_else(|| owner_of(intent, ns))
+            .unwrap_or_else(|| intent.owner_of(ns))
     };
     let flow = |(from, to): &(String, String), ports: &PortSet| Flow {
         from: from.clone(),
@@ -485,7 +485,7 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
 pub fn known(intents: &[&Intent]) -> Vec<String> {
     let mut all: BTreeSet<String> = BTreeSet::new();
     for i in intents {
-        all.extend(known_namespaces(i));
+        all.extend(i.known_namespaces());
     }
     all.into_iter().collect()
 }
