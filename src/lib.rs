@@ -25,7 +25,7 @@ use std::path::Path;
 
 use diag::SourceErrors;
 use emit::{Layout, Producer, Tree};
-use intent::{GitOpsIntent, Intent};
+use intent::Intent;
 use model::Config;
 use render::{TemplateError, Templates};
 use write::OutputError;
@@ -54,7 +54,6 @@ pub enum Error {
 pub struct Compiled {
     pub config: Config,
     pub intent: Intent,
-    pub gitops: Option<GitOpsIntent>,
     /// The generated-file header, naming the config file.
     pub header: String,
 }
@@ -62,12 +61,12 @@ pub struct Compiled {
 impl Compiled {
     /// Every file of the output tree and the job that renders it.
     pub fn layout(&self) -> Layout<'_> {
-        Layout::new(&self.intent, self.gitops.as_ref(), &self.header)
+        Layout::new(&self.intent, self.intent.gitops.as_ref(), &self.header)
     }
 
     /// Renders jobs of [`Self::layout`] with `templates`.
     pub fn producer<'t>(&'t self, templates: &'t Templates) -> Result<Producer<'t>, Error> {
-        Producer::new(templates, self.gitops.as_ref(), self.header.clone())
+        Producer::new(templates, self.intent.gitops.as_ref(), self.header.clone())
             .map_err(Error::Templates)
     }
 
@@ -186,11 +185,9 @@ fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
 /// The pure stages before rendering: config to intent (rendering is per job, see [`Compiled`]).
 pub fn compile_config(config: Config, source_name: &str) -> Compiled {
     let intent = intent::intent_of(&config);
-    let gitops = intent::gitops_of(&config);
     Compiled {
         config,
         intent,
-        gitops,
         header: emit::header(source_name),
     }
 }

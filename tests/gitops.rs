@@ -411,7 +411,30 @@ fn user_gitops_templates_are_checked_against_the_crds_and_the_confinement() {
                 "  clusterResourceWhitelist:",
                 "  - server: https://kubernetes.default.svc\n    namespace: kube-system\n  clusterResourceWhitelist:",
             ),
-            "whose destinations are not exactly",
+            "they must be exactly tenant",
+        ),
+        // The confinement a hostile template would remove: kustomize patches on the source, a
+        // cascading finalizer, every cluster-scoped kind; each refused at its rendered line.
+        (
+            builtin.replace(
+                "    path: {{ unit.path }}",
+                "    path: {{ unit.path }}\n    kustomize:\n      patches:\n      - target: {kind: NetworkPolicy}\n        patch: '[{\"op\": \"replace\", \"path\": \"/spec/podSelector\", \"value\": {matchLabels: {x: y}}}]'",
+            ),
+            "`spec.source.kustomize` is not a field tenantc generates",
+        ),
+        (
+            builtin.replace(
+                "kind: Application\nmetadata:\n",
+                "kind: Application\nmetadata:\n  finalizers:\n  - resources-finalizer.argocd.argoproj.io\n",
+            ),
+            "would delete every namespace it synced (rendered line",
+        ),
+        (
+            builtin.replace(
+                "  clusterResourceWhitelist:\n  - group: \"\"\n    kind: Namespace",
+                "  clusterResourceWhitelist:\n  - group: \"*\"\n    kind: \"*\"",
+            ),
+            "`spec.clusterResourceWhitelist` allows \"*\"/\"*\"",
         ),
         // An Application syncing some other directory.
         (

@@ -1,10 +1,11 @@
 //! The GitOps intent: which directory of the output tree each Argo CD or Flux object syncs, and
 //! how tenants are spread over groups.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::{Kind, NamespaceIntent};
 use crate::model::{
     shared_dir, tenant_dir, Config, GitOps, NamespaceName, RetiredOwner, TenantName, GITOPS_DIR,
 };
@@ -50,6 +51,39 @@ pub struct GitOpsUnit {
     pub namespaces: BTreeSet<NamespaceName>,
     /// The group whose object syncs this unit's objects (tenants and shared entries only).
     pub group: Option<String>,
+    /// The namespaced kinds its directory holds, in kustomization order: exactly what its
+    /// AppProject whitelists besides Namespace (tenants and shared entries only; see [`kinds_of`]).
+    pub kinds: Vec<ApiKind>,
+}
+
+/// A kind as Argo CD's project whitelists name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ApiKind {
+    pub group: &'static str,
+    pub kind: &'static str,
+}
+
+impl From<Kind> for ApiKind {
+    fn from(k: Kind) -> Self {
+        Self {
+            group: k.group(),
+            kind: k.name(),
+        }
+    }
+}
+
+/// The namespaced kinds of the directories of `namespaces`, in kustomization order, each once.
+pub fn kinds_of(
+    namespaces: &BTreeSet<NamespaceName>,
+    intents: &BTreeMap<NamespaceName, NamespaceIntent>,
+) -> Vec<ApiKind> {
+    let kinds: BTreeSet<Kind> = namespaces
+        .iter()
+        .filter_map(|n| intents.get(n))
+        .flat_map(NamespaceIntent::kinds)
+        .filter(|k| k.namespaced())
+        .collect();
+    kinds.into_iter().map(ApiKind::from).collect()
 }
 
 /// What the GitOps templates need: the settings, the root unit and one unit per tenant and shared
@@ -87,6 +121,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
         path: in_repo(GITOPS_DIR),
         namespaces: controller_namespace.clone(),
         group: None,
+        kinds: Vec::new(),
     };
     let unit = |role: &str, owner: &str, dir: String, namespaces: BTreeSet<NamespaceName>| {
         let name = format!("{role}-{owner}");
@@ -97,6 +132,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             owner: owner.into(),
             path: in_repo(&dir),
             namespaces,
+            kinds: Vec::new(),
         }
     };
     // A retired namespace stays in its owner's directory, synced by the same object.
@@ -147,6 +183,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             path: in_repo(&gitops_group_dir(group)),
             namespaces: controller_namespace.clone(),
             group: None,
+            kinds: Vec::new(),
         })
         .collect();
     Some(GitOpsIntent {

@@ -2,6 +2,7 @@
 //! and the Sidecar hosts, so the two layers agree by construction; `verify` compares the files on
 //! disk against it.
 
+pub mod confine;
 mod gitops;
 mod grants;
 mod namespaces;
@@ -18,8 +19,8 @@ use crate::model::{
 };
 
 pub use gitops::{
-    gitops_group_dir, gitops_group_of, gitops_of, GitOpsIntent, GitOpsUnit, GITOPS_GROUPS,
-    GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
+    gitops_group_dir, gitops_group_of, gitops_of, kinds_of, ApiKind, GitOpsIntent, GitOpsUnit,
+    GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
 };
 use namespaces::{Caches, Common};
 use outside::destinations_of;
@@ -242,10 +243,77 @@ pub struct Intent {
     /// Every destination outside the cluster by the name `explain` knows it by (an external
     /// entry's name, or [`KUBE_API_TARGET`]), as a consumer of it gets it.
     pub destinations: BTreeMap<String, OutsideFlow>,
+    /// The Argo CD or Flux objects, with `[gitops]`.
+    pub gitops: Option<GitOpsIntent>,
 }
 
 /// The name `explain` and `graph` give the Kubernetes API server.
 pub const KUBE_API_TARGET: &str = "kube-api";
+
+/// A kind of object tenantc writes into a namespace's directory, in the order of its
+/// kustomization: what a GitOps controller must be allowed to apply there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Namespace,
+    NetworkPolicy,
+    ServiceEntry,
+    Sidecar,
+    /// With `[mesh] authorization = true`.
+    AuthorizationPolicy,
+    /// With `[mesh] mtls`.
+    PeerAuthentication,
+}
+
+impl Kind {
+    /// The API group, as Argo CD's project whitelists and RBAC rules name it (`""`: core).
+    pub fn group(self) -> &'static str {
+        match self {
+            Kind::Namespace => "",
+            Kind::NetworkPolicy => "networking.k8s.io",
+            Kind::ServiceEntry | Kind::Sidecar => "networking.istio.io",
+            Kind::AuthorizationPolicy | Kind::PeerAuthentication => "security.istio.io",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Namespace => "Namespace",
+            Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::ServiceEntry => "ServiceEntry",
+            Kind::Sidecar => "Sidecar",
+            Kind::AuthorizationPolicy => "AuthorizationPolicy",
+            Kind::PeerAuthentication => "PeerAuthentication",
+        }
+    }
+
+    /// Namespace is the only cluster-scoped kind tenantc writes into a tenant's directory.
+    pub fn namespaced(self) -> bool {
+        self != Kind::Namespace
+    }
+}
+
+impl NamespaceIntent {
+    /// The kinds of the objects in this namespace's directory, in the order of its kustomization.
+    pub fn kinds(&self) -> Vec<Kind> {
+        let mut kinds = vec![Kind::Namespace, Kind::NetworkPolicy];
+        if let Some(m) = &self.mesh {
+            if !self.service_entries.is_empty() {
+                kinds.push(Kind::ServiceEntry);
+            }
+            // Ambient mode has no Sidecar objects: they have no effect there (istio/api#3517).
+            if !m.ambient {
+                kinds.push(Kind::Sidecar);
+            }
+            if m.authorization {
+                kinds.push(Kind::AuthorizationPolicy);
+            }
+            if m.mtls.is_some() {
+                kinds.push(Kind::PeerAuthentication);
+            }
+        }
+        kinds
+    }
+}
 
 impl Intent {
     pub fn tenant_count(&self) -> usize {
@@ -322,8 +390,15 @@ pub fn intent_of(config: &Config) -> Intent {
         retired.insert(name.clone(), intent.tenant.clone());
         namespaces.insert(name.clone(), intent);
     }
+    let gitops = gitops_of(config).map(|mut g| {
+        for unit in &mut g.units {
+            unit.kinds = kinds_of(&unit.namespaces, &namespaces);
+        }
+        g
+    });
     Intent {
         cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
+        gitops,
         namespaces,
         tenants,
         shared: config.shared.keys().cloned().collect(),

@@ -12,13 +12,11 @@ use super::templates::{
     FLUX_UNIT_TEMPLATE,
 };
 use super::{native, native_or_engine, normalize, TemplateError};
-use crate::intent::{GitOpsIntent, GitOpsUnit, IN_CLUSTER_SERVER};
+use crate::intent::confine;
+use crate::intent::{GitOpsIntent, GitOpsUnit};
 use crate::model::GitOpsTool;
 
-/// The `apiVersion`s of the GitOps objects tenantc writes.
-pub const ARGOCD_API: &str = "argoproj.io/v1alpha1";
-pub const FLUX_KUSTOMIZE_API: &str = "kustomize.toolkit.fluxcd.io/v1";
-pub const FLUX_SOURCE_API: &str = "source.toolkit.fluxcd.io/v1";
+pub use crate::intent::confine::{ARGOCD_API, FLUX_KUSTOMIZE_API, FLUX_SOURCE_API};
 
 /// Which GitOps object a template renders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,12 +94,13 @@ impl<'a> GitOpsRenderer<'a> {
         )
         .map_err(fail)?;
         if self.templates.custom || cfg!(debug_assertions) {
-            let docs = check_gitops_documents(&text, self.gitops, unit).map_err(fail)?;
+            let docs = gitops_documents(&text).map_err(fail)?;
             if self.templates.custom {
                 for doc in &docs {
                     check_crd_schema(doc).map_err(fail)?;
                 }
             }
+            check_confinement(&text, &docs, self.gitops, unit).map_err(fail)?;
         }
         Ok(text)
     }
@@ -141,27 +140,8 @@ impl<'a> GitOpsContext<'a> {
     }
 }
 
-/// The kinds each GitOps template must render, in any order.
-fn gitops_kinds(gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Vec<(&'static str, &'static str)> {
-    let root = unit.role == "root";
-    let mut kinds = match (gitops.settings.tool, root) {
-        (GitOpsTool::ArgoCd, _) => vec![(ARGOCD_API, "AppProject"), (ARGOCD_API, "Application")],
-        (GitOpsTool::Flux, false) => vec![(FLUX_KUSTOMIZE_API, "Kustomization")],
-        (GitOpsTool::Flux, true) => vec![
-            (FLUX_SOURCE_API, "GitRepository"),
-            (FLUX_KUSTOMIZE_API, "Kustomization"),
-        ],
-    };
-    kinds.sort_unstable();
-    kinds
-}
-
-/// Checks what a GitOps template rendered for `unit`; returns the documents.
-fn check_gitops_documents(
-    text: &str,
-    gitops: &GitOpsIntent,
-    unit: &GitOpsUnit,
-) -> Result<Vec<serde_json::Value>, String> {
+/// The documents of a GitOps template's text, as JSON values.
+fn gitops_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = serde_yaml::Value::deserialize(doc)
@@ -173,13 +153,25 @@ fn check_gitops_documents(
             .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;
         docs.push(json);
     }
+    Ok(docs)
+}
+
+/// Checks what a GitOps template rendered for `unit` against the unit's confinement
+/// ([`confine::breaches`]): the right kinds, names and namespace, and nothing that changes what
+/// the sync applies or where. Refused with the rendered line that says it.
+fn check_confinement(
+    text: &str,
+    docs: &[serde_json::Value],
+    gitops: &GitOpsIntent,
+    unit: &GitOpsUnit,
+) -> Result<(), String> {
     let s = |v: &serde_json::Value| v.as_str().unwrap_or("<none>").to_owned();
     let mut kinds: Vec<(String, String)> = docs
         .iter()
         .map(|d| (s(&d["apiVersion"]), s(&d["kind"])))
         .collect();
     kinds.sort_unstable();
-    let want = gitops_kinds(gitops, unit);
+    let want = confine::kinds_of_unit(gitops, unit);
     let want_owned: Vec<(String, String)> = want
         .iter()
         .map(|(a, k)| (a.to_string(), k.to_string()))
@@ -201,90 +193,76 @@ fn check_gitops_documents(
             list(&want_owned)
         ));
     }
-    let namespace = gitops.settings.namespace.as_str();
-    let repo = gitops.settings.repo_url.as_str();
-    for d in &docs {
-        let kind = s(&d["kind"]);
-        let (name, ns) = (s(&d["metadata"]["name"]), s(&d["metadata"]["namespace"]));
-        if name != unit.name {
-            return Err(format!(
-                "rendered {kind} `{name}`; it must be named `{}`",
-                unit.name
+    let mut problems = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        for b in confine::breaches(gitops, unit, d) {
+            let at = match line_of(text, i, &b.path) {
+                Some((n, line)) => format!(" (rendered line {n}: `{}`)", line.trim()),
+                None => String::new(),
+            };
+            problems.push(format!(
+                "{} `{}`: {}{at}",
+                s(&d["kind"]),
+                s(&d["metadata"]["name"]),
+                b.message
             ));
-        }
-        if ns != namespace {
-            return Err(format!(
-                "rendered {kind} `{name}` in namespace `{ns}`; it must be in `{namespace}`"
-            ));
-        }
-        let spec = &d["spec"];
-        let fail = |field: &str, got: &serde_json::Value, want: &str| {
-            Err(format!(
-                "rendered {kind} `{name}` with {field} {got}; it must be {want:?}"
-            ))
-        };
-        match kind.as_str() {
-            "AppProject" => {
-                let destinations: Vec<(String, String)> = spec["destinations"]
-                    .as_array()
-                    .map(|l| {
-                        l.iter()
-                            .map(|d| (s(&d["server"]), s(&d["namespace"])))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let want: Vec<(String, String)> = unit
-                    .namespaces
-                    .iter()
-                    .map(|n| (IN_CLUSTER_SERVER.to_owned(), n.to_string()))
-                    .collect();
-                let mut got = destinations.clone();
-                got.sort();
-                if got != want {
-                    return Err(format!(
-                        "rendered AppProject `{name}` whose destinations are not exactly {}'s namespaces on {IN_CLUSTER_SERVER} ({})",
-                        unit.owner,
-                        unit.namespaces.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                if spec["sourceRepos"] != serde_json::json!([repo]) {
-                    return fail(
-                        "spec.sourceRepos",
-                        &spec["sourceRepos"],
-                        &format!("[{repo}]"),
-                    );
-                }
-            }
-            "Application" => {
-                if spec["project"] != unit.name.as_str() {
-                    return fail("spec.project", &spec["project"], &unit.name);
-                }
-                if spec["source"]["path"] != unit.path.as_str() {
-                    return fail("spec.source.path", &spec["source"]["path"], &unit.path);
-                }
-                if spec["source"]["repoURL"] != repo {
-                    return fail("spec.source.repoURL", &spec["source"]["repoURL"], repo);
-                }
-            }
-            "Kustomization" => {
-                let path = format!("./{}", unit.path);
-                if spec["path"] != path.as_str() {
-                    return fail("spec.path", &spec["path"], &path);
-                }
-                if spec["sourceRef"]["name"] != gitops.root.name.as_str() {
-                    return fail(
-                        "spec.sourceRef.name",
-                        &spec["sourceRef"]["name"],
-                        &gitops.root.name,
-                    );
-                }
-            }
-            _ => {
-                if spec["url"] != repo {
-                    return fail("spec.url", &spec["url"], repo);
-                }
-            }
         }
     }
-    Ok(docs)
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// The line (1-based, with its text) of the field at `path` in document `doc` of `text`, for a
+/// template written in block style; the deepest key found, or `None`.
+fn line_of<'t>(text: &'t str, doc: usize, path: &[String]) -> Option<(usize, &'t str)> {
+    let mut lines = text.lines().enumerate().peekable();
+    // Skip to the document: documents are separated by `---` lines.
+    let mut seen = 0;
+    let mut started = false;
+    let mut body: Vec<(usize, &str)> = Vec::new();
+    for (n, line) in lines.by_ref() {
+        if line.trim_end() == "---" {
+            if started {
+                seen += 1;
+                started = false;
+            }
+            if seen > doc {
+                break;
+            }
+            continue;
+        }
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        started = true;
+        if seen == doc {
+            body.push((n + 1, line));
+        }
+    }
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '-']).len();
+    let mut found: Option<(usize, &str)> = None;
+    let mut from = 0;
+    let mut parent: Option<usize> = None;
+    for seg in path {
+        let key = format!("{seg}:");
+        let hit = body[from..].iter().position(|(_, l)| {
+            let rest = l.trim_start_matches([' ', '-']);
+            parent.is_none_or(|p| indent(l) > p) && rest.starts_with(&key)
+        });
+        match hit {
+            Some(i) => {
+                let (n, l) = body[from + i];
+                found = Some((n, l));
+                parent = Some(indent(l));
+                from += i + 1;
+            }
+            // A list index or a key the document lacks: the deepest key found is the answer.
+            None if seg.parse::<usize>().is_ok() => continue,
+            None => break,
+        }
+    }
+    found
 }

@@ -16,7 +16,7 @@ use minijinja::context;
 use minijinja::value::Value;
 use minijinja::Environment;
 
-use crate::intent::NamespaceIntent;
+use crate::intent::{Kind, NamespaceIntent};
 use crate::model::NamespaceName;
 pub use check::strict_crd_schema;
 use check::{check_documents, check_schema};
@@ -55,23 +55,19 @@ impl Part {
 
     /// The files `ns` has, in the order of its kustomization.
     pub fn of(ns: &NamespaceIntent) -> Vec<Part> {
-        let mut parts = vec![Part::Namespace, Part::NetworkPolicies];
-        if let Some(m) = &ns.mesh {
-            if !ns.service_entries.is_empty() {
-                parts.push(Part::ServiceEntries);
-            }
-            // Ambient mode has no Sidecar objects: they have no effect there (istio/api#3517).
-            if !m.ambient {
-                parts.push(Part::Sidecar);
-            }
-            if m.authorization {
-                parts.push(Part::AuthorizationPolicies);
-            }
-            if m.mtls.is_some() {
-                parts.push(Part::PeerAuthentication);
-            }
+        ns.kinds().into_iter().map(Part::holding).collect()
+    }
+
+    /// The file that holds the objects of `kind`.
+    pub fn holding(kind: Kind) -> Part {
+        match kind {
+            Kind::Namespace => Part::Namespace,
+            Kind::NetworkPolicy => Part::NetworkPolicies,
+            Kind::ServiceEntry => Part::ServiceEntries,
+            Kind::Sidecar => Part::Sidecar,
+            Kind::AuthorizationPolicy => Part::AuthorizationPolicies,
+            Kind::PeerAuthentication => Part::PeerAuthentication,
         }
-        parts
     }
 
     pub fn file(self) -> &'static str {

@@ -57,11 +57,13 @@ fn argocd(out: &mut Out, gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Option<()>
         "  - group: \"\"\n",
         "    kind: Namespace\n",
         "  namespaceResourceWhitelist:\n",
-        "  - group: networking.k8s.io\n",
-        "    kind: NetworkPolicy\n",
     ));
-    if gitops.mesh {
-        out.raw("  - group: networking.istio.io\n    kind: Sidecar\n");
+    for k in &unit.kinds {
+        out.raw("  - group: ")
+            .value(k.group)
+            .raw("\n    kind: ")
+            .value(k.kind)
+            .raw("\n");
     }
     out.raw("---\napiVersion: argoproj.io/v1alpha1\nkind: Application\n");
     metadata(out, gitops, unit);
