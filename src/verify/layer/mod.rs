@@ -9,10 +9,13 @@
 //! - [`authz`]: AuthorizationPolicies and PeerAuthentications (the identity layer);
 //! - [`ambient`]: what ambient mode needs of the layers above;
 //! - [`objects`]: Namespace documents, and objects outside the namespaces tenants.toml defines;
-//! - [`lifecycle`]: nothing a sync applies may delete a namespace; retired namespaces stay closed.
+//! - [`lifecycle`]: nothing a sync applies may delete a namespace; retired namespaces stay closed;
+//! - [`gitops`]: the Argo CD and Flux objects: what each sync applies, where, and what Argo CD's
+//!   project rules would refuse.
 
 pub mod ambient;
 pub mod authz;
+pub mod gitops;
 pub mod lifecycle;
 pub mod netpol;
 pub mod objects;

@@ -18,7 +18,7 @@ pub mod yaml;
 use std::fmt;
 
 pub use objects::{
-    AuthzPolicy, NamespaceDoc, PeerAuth, Policy, ServiceEntry, ServiceEntrySpec, Sidecar,
+    AuthzPolicy, GitOpsDoc, NamespaceDoc, PeerAuth, Policy, ServiceEntry, ServiceEntrySpec, Sidecar,
 };
 pub use parse::parse_file;
 pub use read::read_tree;
@@ -48,6 +48,8 @@ impl fmt::Display for Origin {
 /// parts are joined, which made those vectors the largest part of verify's peak memory.
 #[derive(Clone, Debug, Default)]
 pub struct Tree {
+    /// The output directory as the user named it: every file's name starts with it.
+    pub root: String,
     pub files: usize,
     pub documents: usize,
     pub namespaces: Vec<Box<NamespaceDoc>>,
@@ -56,6 +58,8 @@ pub struct Tree {
     pub service_entries: Vec<Box<ServiceEntry>>,
     pub authz_policies: Vec<Box<AuthzPolicy>>,
     pub peer_auths: Vec<Box<PeerAuth>>,
+    /// The Argo CD and Flux objects, whole.
+    pub gitops: Vec<Box<GitOpsDoc>>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them.
     pub unevaluated: Vec<Origin>,

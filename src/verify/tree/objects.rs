@@ -24,6 +24,14 @@ pub struct Policy {
     pub has_egress_rules: bool,
 }
 
+/// An Argo CD or Flux object (Application, AppProject, Kustomization, GitRepository), whole: any
+/// of its fields may change what a sync applies or where, so the GitOps layer reads them all.
+#[derive(Clone, Debug)]
+pub struct GitOpsDoc {
+    pub origin: Origin,
+    pub value: serde_json::Value,
+}
+
 /// An Istio Sidecar as read from the tree.
 #[derive(Clone, Debug)]
 pub struct Sidecar {

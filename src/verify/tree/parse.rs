@@ -9,8 +9,8 @@ use super::text::{
     shared_hosts, shared_labels, shared_rules, shared_selector, shared_service_entry_spec,
 };
 use super::{
-    AuthzPolicy, AuthzRule, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy, PortValue, Rule,
-    Selector, ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree, TreeError,
+    AuthzPolicy, AuthzRule, GitOpsDoc, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy,
+    PortValue, Rule, Selector, ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree, TreeError,
 };
 use crate::verify::{tree::yaml, Finding, Severity};
 
@@ -93,6 +93,13 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
     if let Some(docs) = yaml::parse(text) {
+        for doc in &docs {
+            if let Some(kind) = gitops_kind(doc.get("apiVersion"), doc.get("kind")) {
+                if let Ok(value) = serde_json::Value::deserialize(doc.clone()) {
+                    add_gitops(kind, value, &shared, tree);
+                }
+            }
+        }
         let typed: Result<Vec<Option<RawDoc>>, _> = docs
             .into_iter()
             .map(Option::<RawDoc>::deserialize)
@@ -111,12 +118,19 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
     let mut kinds: Vec<String> = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         match serde_yaml::Value::deserialize(doc) {
-            Ok(v) => kinds.push(
+            Ok(v) => kinds.push({
+                let str_of = |k: &str| v.get(k).and_then(|x| x.as_str());
+                if let Some(kind) = gitops_kind(str_of("apiVersion"), str_of("kind")) {
+                    if let Ok(value) = serde_json::to_value(&v) {
+                        add_gitops(kind, value, &shared, tree);
+                    }
+                }
+
                 v.get("kind")
                     .and_then(|k| k.as_str())
                     .unwrap_or_default()
-                    .to_owned(),
-            ),
+                    .to_owned()
+            }),
             Err(syntax) => return Err(parse_error(file, &syntax)),
         }
     }
@@ -279,6 +293,35 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             note_foreign(other, &api, name, file, tree);
         }
     }
+}
+
+/// The GitOps kind of a document with this `apiVersion` and `kind`, if it is one.
+fn gitops_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'static str> {
+    let (api, kind) = (api?, kind?);
+    OWN_KINDS[1..]
+        .iter()
+        .find(|(prefix, k)| *k == kind && api.starts_with(prefix))
+        .map(|(_, k)| *k)
+}
+
+fn add_gitops(
+    kind: &'static str,
+    value: serde_json::Value,
+    file: &std::sync::Arc<str>,
+    tree: &mut Tree,
+) {
+    let name = value["metadata"]["name"]
+        .as_str()
+        .unwrap_or("(unnamed)")
+        .into();
+    tree.gitops.push(Box::new(GitOpsDoc {
+        origin: Origin {
+            file: file.clone(),
+            kind,
+            name,
+        },
+        value,
+    }));
 }
 
 /// The kinds a tenantc tree holds besides Namespaces, NetworkPolicies and Sidecars:

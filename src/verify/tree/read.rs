@@ -78,6 +78,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
         audit,
         ..Tree::default()
     };
+    let root_name = display_root.clone();
     for part in parts {
         match part {
             // The first part becomes the tree as it is: no copy of the largest vectors.
@@ -95,11 +96,13 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 tree.service_entries.extend(t.service_entries);
                 tree.authz_policies.extend(t.authz_policies);
                 tree.peer_auths.extend(t.peer_auths);
+                tree.gitops.extend(t.gitops);
                 tree.unevaluated.extend(t.unevaluated);
             }
             Err(e) => errors.extend(e),
         }
     }
+    tree.root = root_name;
     if errors.is_empty() {
         Ok(tree)
     } else {

@@ -23,6 +23,22 @@ pub enum Value<'a> {
     Map(Vec<(Cow<'a, str>, Value<'a>)>),
 }
 
+impl Value<'_> {
+    /// The string at `key` of a mapping.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let Value::Map(entries) = self else {
+            return None;
+        };
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| match v {
+                Value::Str(s) => Some(s.as_ref()),
+                _ => None,
+            })
+    }
+}
+
 impl<'de> IntoDeserializer<'de, DeError> for Value<'de> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {

@@ -1,0 +1,247 @@
+//! The last hop: the Argo CD and Flux objects of the tree, which tell the sync tool what to apply
+//! and where. Each is matched to its unit (the root, a group, a tenant's or a shared entry's
+//! directory) by kind and name and held to the unit's confinement ([`confine::breaches`]: the
+//! same rules compile applies to a user's GitOps template); every unit must have its objects; and
+//! every object of a tenant's or shared directory is evaluated against its AppProject the way
+//! Argo CD does before a sync (`IsGroupKindPermitted`, `IsDestinationPermitted`), since one
+//! refusal fails the whole sync: a new tenant gets nothing, a revoked grant never leaves.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::intent::confine::{self, destination_permitted, group_kind_permitted};
+use crate::intent::{GitOpsIntent, GitOpsUnit, Intent};
+use crate::model::GitOpsTool;
+use crate::verify::finding::violation;
+use crate::verify::model::Model;
+use crate::verify::tree::{GitOpsDoc, Origin, Text};
+use crate::verify::Finding;
+
+pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    let docs = &model.tree.gitops;
+    let Some(gitops) = &intent.gitops else {
+        for d in docs {
+            findings.push(violation(
+                "gitops-object",
+                format!(
+                    "{} holds the {} `{}`, but tenants.toml has no [gitops]: tenantc did not write it and cannot vouch for what it syncs; remove it, or set [gitops] and compile",
+                    d.origin.file, d.origin.kind, d.origin.name
+                ),
+                vec![d.origin.clone()],
+            ));
+        }
+        return;
+    };
+    // Each object, by (kind, name); a second object of the same kind and name is a second sync.
+    let mut seen: HashMap<(&str, &str), &GitOpsDoc> = HashMap::new();
+    let mut projects: HashMap<&str, &GitOpsDoc> = HashMap::new();
+    for d in docs {
+        let name = d.origin.name.as_ref();
+        if let Some(first) = seen.insert((d.origin.kind, name), d) {
+            findings.push(violation(
+                "gitops-object",
+                format!(
+                    "{} `{name}` is defined twice ({} and {}): the sync tool applies one of them, and verify cannot tell which",
+                    d.origin.kind, first.origin.file, d.origin.file
+                ),
+                vec![first.origin.clone(), d.origin.clone()],
+            ));
+        }
+        let Some(unit) = confine::unit_named(gitops, name) else {
+            findings.push(violation(
+                "gitops-object",
+                format!(
+                    "{} `{name}` ({}) is not the object of any tenant, shared entry or group of tenants.toml: tenantc cannot vouch for what it syncs; remove it",
+                    d.origin.kind, d.origin.file
+                ),
+                vec![d.origin.clone()],
+            ));
+            continue;
+        };
+        if d.origin.kind == "AppProject" {
+            projects.insert(name, d);
+        }
+        for b in confine::breaches(gitops, unit, &d.value) {
+            findings.push(violation(
+                "gitops-confinement",
+                format!(
+                    "{} `{name}` ({}), which syncs {} {}: {}",
+                    d.origin.kind, d.origin.file, unit.role, unit.owner, b.message
+                ),
+                vec![d.origin.clone()],
+            ));
+        }
+    }
+    // Every unit has its objects.
+    let units = std::iter::once(&gitops.root)
+        .chain(&gitops.groups)
+        .chain(&gitops.units);
+    for unit in units {
+        for (_, kind) in confine::kinds_of_unit(gitops, unit) {
+            if !seen.contains_key(&(kind, unit.name.as_str())) {
+                findings.push(violation(
+                    "gitops-missing",
+                    format!(
+                        "{} {} has no {kind} `{}` in the tree: nothing syncs {}",
+                        unit.role, unit.owner, unit.name, unit.path
+                    ),
+                    Vec::new(),
+                ));
+            }
+        }
+    }
+    if gitops.settings.tool == GitOpsTool::ArgoCd {
+        refusals(model, gitops, &projects, findings);
+    }
+}
+
+/// The directory of `unit` relative to the output root (`tenants/acme`).
+fn dir_of<'a>(gitops: &GitOpsIntent, unit: &'a GitOpsUnit) -> &'a str {
+    let prefix = &gitops.settings.path;
+    if prefix.is_empty() {
+        return &unit.path;
+    }
+    unit.path
+        .strip_prefix(prefix.as_str())
+        .and_then(|p| p.strip_prefix('/'))
+        .unwrap_or(&unit.path)
+}
+
+/// The directory of the tenant or shared entry whose tree holds `file` (`tenants/acme` of
+/// `output/tenants/acme/acme/namespace.yaml`), given the output root's prefix.
+fn unit_dir_of<'f>(file: &'f str, root: &str) -> Option<&'f str> {
+    let rel = file.strip_prefix(root)?.trim_start_matches('/');
+    let mut parts = rel.splitn(3, '/');
+    let (top, name) = (parts.next()?, parts.next()?);
+    parts.next()?;
+    matches!(top, "tenants" | "shared").then(|| &rel[..top.len() + 1 + name.len()])
+}
+
+/// Argo CD's check of every object an Application would sync against its AppProject: one
+/// refused object fails the whole sync.
+fn refusals(
+    model: &Model,
+    gitops: &GitOpsIntent,
+    projects: &HashMap<&str, &GitOpsDoc>,
+    findings: &mut Vec<Finding>,
+) {
+    let by_dir: HashMap<&str, &GitOpsUnit> = gitops
+        .units
+        .iter()
+        .map(|u| (dir_of(gitops, u), u))
+        .collect();
+    let tree = &model.tree;
+    let root = tree.root.as_str();
+    // (group, kind, namespace, origin) of every object the tree applies.
+    let objects = tree
+        .namespaces
+        .iter()
+        .map(|d| ("", "Namespace", None, &d.origin))
+        .chain(tree.policies.iter().map(|p| {
+            (
+                "networking.k8s.io",
+                "NetworkPolicy",
+                p.namespace.as_ref(),
+                &p.origin,
+            )
+        }))
+        .chain(tree.sidecars.iter().map(|s| {
+            (
+                "networking.istio.io",
+                "Sidecar",
+                s.namespace.as_ref(),
+                &s.origin,
+            )
+        }))
+        .chain(tree.service_entries.iter().map(|s| {
+            (
+                "networking.istio.io",
+                "ServiceEntry",
+                s.namespace.as_ref(),
+                &s.origin,
+            )
+        }))
+        .chain(tree.authz_policies.iter().map(|a| {
+            (
+                "security.istio.io",
+                "AuthorizationPolicy",
+                a.namespace.as_ref(),
+                &a.origin,
+            )
+        }))
+        .chain(tree.peer_auths.iter().map(|a| {
+            (
+                "security.istio.io",
+                "PeerAuthentication",
+                a.namespace.as_ref(),
+                &a.origin,
+            )
+        }));
+    // One finding per unit and reason, listing the objects refused.
+    let mut refused: BTreeMap<(&str, String), Vec<Origin>> = BTreeMap::new();
+    for (group, kind, namespace, origin) in objects {
+        let Some(unit) = unit_dir_of(&origin.file, root).and_then(|d| by_dir.get(d)) else {
+            continue;
+        };
+        let Some(project) = projects.get(unit.name.as_str()) else {
+            continue;
+        };
+        let namespaced = kind != "Namespace";
+        let why = if !group_kind_permitted(&project.value, group, kind, namespaced) {
+            Some(format!(
+                "its AppProject `{}` does not permit {}{kind}",
+                unit.name,
+                if group.is_empty() {
+                    String::new()
+                } else {
+                    format!("{group}/")
+                }
+            ))
+        } else {
+            let ns = namespace.map(Text::as_ref);
+            (!destination_permitted(&project.value, gitops.server, ns)).then(|| {
+                format!(
+                    "its AppProject `{}` does not permit the destination {}",
+                    unit.name,
+                    ns.unwrap_or("(cluster)")
+                )
+            })
+        };
+        if let Some(why) = why {
+            refused
+                .entry((unit.name.as_str(), why))
+                .or_default()
+                .push(origin.clone());
+        }
+    }
+    for ((unit, why), origins) in refused {
+        let list: Vec<String> = origins.iter().take(5).map(ToString::to_string).collect();
+        findings.push(violation(
+            "gitops-refused",
+            format!(
+                "Argo CD would refuse the whole sync of `{unit}`: {why} ({}{}); a new namespace would get nothing and a revoked grant would never leave the cluster",
+                list.join("; "),
+                if origins.len() > 5 { format!("; and {} more", origins.len() - 5) } else { String::new() }
+            ),
+            origins,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_map_to_their_unit_directory() {
+        assert_eq!(
+            unit_dir_of("out/tenants/acme/acme/namespace.yaml", "out"),
+            Some("tenants/acme")
+        );
+        assert_eq!(
+            unit_dir_of("out/shared/payments/sidecar.yaml", "out/"),
+            Some("shared/payments")
+        );
+        assert_eq!(unit_dir_of("out/gitops/tenantc.yaml", "out"), None);
+        assert_eq!(unit_dir_of("out/kustomization.yaml", "out"), None);
+    }
+}
