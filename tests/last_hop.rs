@@ -375,3 +375,50 @@ fn gitops_objects_without_gitops_in_the_config_are_refused() {
         "{stdout}"
     );
 }
+
+#[test]
+fn diff_says_what_each_sync_now_applies_in_tenant_terms() {
+    let with = every_kind("argocd");
+    let without = with[..with.find("[gitops]").unwrap()].to_owned();
+    let p = Project::new(&with);
+    std::fs::write(p.path().join("base.toml"), &without).unwrap();
+    let out = p
+        .run("diff", &["--base", "base.toml"])
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .contains("+ Argo CD now syncs tenant acme into acme, acme-jobs (output/tenants/acme)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no change"), "{stdout}");
+    // A project gaining a kind and a destination, between two compiled trees.
+    let smaller = with.replace("authorization = true\n", "").replace(
+        "namespaces = [\"acme\", \"acme-jobs\"]",
+        "namespaces = [\"acme\"]",
+    );
+    std::fs::write(p.path().join("base.toml"), &smaller).unwrap();
+    p.run("compile", &[]).success();
+    tenantc_compile_into(&p, "base.toml", "base-output");
+    let out = p
+        .run("diff", &["--base", "base-output"])
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "+ Argo CD may now apply security.istio.io/AuthorizationPolicy for tenant acme",
+        "+ Argo CD may now sync tenant acme into acme-jobs",
+    ] {
+        assert!(stdout.contains(line), "expected {line:?} in\n{stdout}");
+    }
+}
+
+fn tenantc_compile_into(p: &Project, config: &str, output: &str) {
+    common::tenantc()
+        .current_dir(p.path())
+        .args(["compile", "--config", config, "--output", output])
+        .assert()
+        .success();
+}

@@ -30,6 +30,180 @@ pub struct View {
     /// tenants.toml names): what an unbounded Sidecar (`*/...`) imports. `None` for an intent,
     /// whose hosts are all bounded.
     pub cluster_size: Option<usize>,
+    /// What the sync tool applies for each tenant and shared entry, by the name of its objects.
+    pub syncs: BTreeMap<String, Sync>,
+}
+
+/// One tenant's or shared entry's sync, as its GitOps objects say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sync {
+    /// `Argo CD` or `Flux`.
+    pub tool: &'static str,
+    /// `tenant acme`, `shared payments`.
+    pub what: String,
+    /// The directory in the repository.
+    pub path: String,
+    /// Where it may apply objects (Argo CD: the AppProject's destinations).
+    pub namespaces: BTreeSet<String>,
+    /// What it may apply (Argo CD: the AppProject's whitelists, `group/kind`).
+    pub kinds: BTreeSet<String>,
+}
+
+fn kind_text(group: &str, kind: &str) -> String {
+    if group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{group}/{kind}")
+    }
+}
+
+/// The syncs tenants.toml's `[gitops]` makes.
+fn syncs_of_intent(intent: &Intent) -> BTreeMap<String, Sync> {
+    let Some(g) = &intent.gitops else {
+        return BTreeMap::new();
+    };
+    let tool = match g.settings.tool {
+        crate::model::GitOpsTool::ArgoCd => "Argo CD",
+        crate::model::GitOpsTool::Flux => "Flux",
+    };
+    g.units
+        .iter()
+        .map(|u| {
+            let argo = tool == "Argo CD";
+            let sync = Sync {
+                tool,
+                what: format!("{} {}", u.role, u.owner),
+                path: u.path.clone(),
+                namespaces: if argo {
+                    u.namespaces.iter().map(ToString::to_string).collect()
+                } else {
+                    BTreeSet::new()
+                },
+                kinds: if argo {
+                    std::iter::once("Namespace".to_owned())
+                        .chain(u.kinds.iter().map(|k| kind_text(k.group, k.kind)))
+                        .collect()
+                } else {
+                    BTreeSet::new()
+                },
+            };
+            (u.name.clone(), sync)
+        })
+        .collect()
+}
+
+/// The syncs the tree's GitOps objects make, for the objects labelled with a tenant or shared
+/// entry (the root and the groups only sync GitOps objects).
+fn syncs_of_tree(model: &Model) -> BTreeMap<String, Sync> {
+    let docs = &model.tree.gitops;
+    let what_of = |v: &serde_json::Value| -> Option<String> {
+        let labels = &v["metadata"]["labels"];
+        ["tenant", "shared"].iter().find_map(|role| {
+            labels[format!("tenantc.dev/{role}")]
+                .as_str()
+                .map(|o| format!("{role} {o}"))
+        })
+    };
+    let projects: BTreeMap<&str, &serde_json::Value> = docs
+        .iter()
+        .filter(|d| d.origin.kind == "AppProject")
+        .map(|d| (d.origin.name.as_ref(), &d.value))
+        .collect();
+    let mut out = BTreeMap::new();
+    for d in docs {
+        let v = &d.value;
+        let Some(what) = what_of(v) else { continue };
+        let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
+        let sync = match d.origin.kind {
+            "Application" => {
+                let mut sync = Sync {
+                    tool: "Argo CD",
+                    what,
+                    path: s(&v["spec"]["source"]["path"]),
+                    ..Sync::default()
+                };
+                if let Some(p) = projects.get(v["spec"]["project"].as_str().unwrap_or_default()) {
+                    let list = |key: &str| -> Vec<&serde_json::Value> {
+                        p["spec"][key].as_array().into_iter().flatten().collect()
+                    };
+                    sync.namespaces = list("destinations")
+                        .into_iter()
+                        .map(|d| s(&d["namespace"]))
+                        .collect();
+                    sync.kinds = list("clusterResourceWhitelist")
+                        .into_iter()
+                        .chain(list("namespaceResourceWhitelist"))
+                        .map(|k| kind_text(&s(&k["group"]), &s(&k["kind"])))
+                        .collect();
+                }
+                sync
+            }
+            "Kustomization" => Sync {
+                tool: "Flux",
+                what,
+                path: s(&v["spec"]["path"]).trim_start_matches("./").to_owned(),
+                ..Sync::default()
+            },
+            _ => continue,
+        };
+        out.insert(d.origin.name.to_string(), sync);
+    }
+    out
+}
+
+/// What changes in what the sync tools apply, in tenant terms.
+fn sync_sentences(before: &View, after: &View) -> Vec<String> {
+    let mut lines = Vec::new();
+    let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+    for (name, a) in &after.syncs {
+        let Some(b) = before.syncs.get(name) else {
+            lines.push(if a.namespaces.is_empty() {
+                format!("+ {} now syncs {} ({})", a.tool, a.what, a.path)
+            } else {
+                format!(
+                    "+ {} now syncs {} into {} ({})",
+                    a.tool,
+                    a.what,
+                    list(&a.namespaces),
+                    a.path
+                )
+            });
+            continue;
+        };
+        if a.path != b.path {
+            lines.push(format!(
+                "~ {} syncs {} from {} instead of {}",
+                a.tool, a.what, a.path, b.path
+            ));
+        }
+        for ns in a.namespaces.difference(&b.namespaces) {
+            lines.push(format!("+ {} may now sync {} into {ns}", a.tool, a.what));
+        }
+        for ns in b.namespaces.difference(&a.namespaces) {
+            lines.push(format!(
+                "- {} may no longer sync {} into {ns}",
+                a.tool, a.what
+            ));
+        }
+        for k in a.kinds.difference(&b.kinds) {
+            lines.push(format!("+ {} may now apply {k} for {}", a.tool, a.what));
+        }
+        for k in b.kinds.difference(&a.kinds) {
+            lines.push(format!(
+                "- {} may no longer apply {k} for {}",
+                a.tool, a.what
+            ));
+        }
+    }
+    for (name, b) in &before.syncs {
+        if !after.syncs.contains_key(name) {
+            lines.push(format!(
+                "- {} no longer syncs {} (what it applied stays in the cluster)",
+                b.tool, b.what
+            ));
+        }
+    }
+    lines
 }
 
 /// The view tenants.toml intends; `files` is what compile produces for it.
@@ -37,6 +211,7 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
     let mut v = View {
         files,
         tenants: intent.tenants.keys().map(ToString::to_string).collect(),
+        syncs: syncs_of_intent(intent),
         ..View::default()
     };
     for (name, ns) in &intent.namespaces {
@@ -85,6 +260,7 @@ pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
         files: model.tree.files,
         identity_denied: crate::verify::review::graph::identity_gaps(model, intent, &edges),
         edges,
+        syncs: syncs_of_tree(model),
         ..View::default()
     };
     let root = intent
@@ -478,6 +654,7 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
             h.namespace, h.host
         ));
     }
+    lines.extend(sync_sentences(before, after));
     lines
 }
 
