@@ -7,6 +7,7 @@ use super::{check::finding_from, Finding};
 use crate::intent::Intent;
 use crate::model::NamespaceName;
 use crate::resolve::lifecycle::PROTECTION;
+use crate::resolve::LABEL_DATAPLANE_MODE;
 
 pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -51,6 +52,17 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
         }
     }
     for doc in &model.tree.namespaces {
+        let ambient = doc.labels.get(LABEL_DATAPLANE_MODE).map(Text::as_str) == Some("ambient");
+        if ambient && retired(&doc.origin.name) {
+            findings.push(finding_from(
+                "retired-ambient",
+                format!(
+                    "namespace {} is retired but carries `{LABEL_DATAPLANE_MODE}: ambient`: ambient mode SNATs the kubelet's probes to 169.254.7.127, which its deny-all refuses, so pods with probes restart in a loop ({})",
+                    doc.origin.name, doc.origin.file
+                ),
+                vec![doc.origin.clone()],
+            ));
+        }
         let missing: Vec<String> = PROTECTION
             .iter()
             .filter(|(key, want)| !annotation_is(doc.annotations.get(key), want))
