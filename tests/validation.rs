@@ -1007,3 +1007,61 @@ consumers = [ \"acme\" ]
     );
     assert!(!p.output().exists());
 }
+
+const AMBIENT_PORTS_HELP: &str = "ztunnel delivers HBONE (15008) to any port of the destination pod, so NetworkPolicy cannot limit ports in ambient mode; ztunnel enforces ports only through AuthorizationPolicies: set `authorization = true` under [mesh], or drop `ports`";
+
+/// Issue 19: in ambient mode NetworkPolicy cannot hold a flow between meshed pods to its ports
+/// (it sees HBONE on 15008, which ztunnel hands to any port), so without `authorization = true`
+/// every port limit into a managed namespace is an error at its line.
+#[test]
+fn ambient_port_limits_need_authorization() {
+    let ambient = |rest: &str| {
+        flows(&format!("[mesh]\nmode = \"ambient\"\n{rest}")).replace(
+            "[shared.payments]\nconsumers = [\"acme\"]\n",
+            "[shared.payments]\nconsumers = [\"acme\"]\nports = [8443]\n",
+        )
+    };
+    let toml = ambient("");
+    // The message names the [mesh] key that causes it, with its line.
+    let mode = |toml: &str| {
+        let at = at(toml, "mode = ");
+        format!(
+            "`mode = \"ambient\"` under [mesh] (line {})",
+            at.split(':').next().unwrap()
+        )
+    };
+    rejects(
+        &toml,
+        "[8443]",
+        &format!("shared entry `payments` limits its consumers to port 8443, but {} cannot enforce it without `authorization = true`", mode(&toml)),
+        Some(AMBIENT_PORTS_HELP),
+    );
+    let expose = flows("[mesh]\nmode = \"ambient\"\nauthorization = false\n[tenants.acme.expose.acme-api]\nconsumers = [\"globex\"]\nports = [8443, 9443]\n");
+    rejects(
+        &expose,
+        "[8443, 9443]",
+        &format!("[tenants.acme.expose.acme-api] limits its consumers to ports 8443, 9443, but {} cannot enforce it", mode(&expose)),
+        Some(AMBIENT_PORTS_HELP),
+    );
+    // A scraper in the mesh reaches the pods over HBONE like any meshed caller.
+    let monitoring = flows("[platform]\nmonitoring = { namespace = \"monitoring\", ports = [9090], mesh = true }\n[mesh]\nmode = \"ambient\"\n");
+    rejects(
+        &monitoring,
+        "9090]",
+        &format!("[platform.monitoring] (in the mesh) limits the scraper to port 9090, but {} cannot enforce it", mode(&monitoring)),
+        Some(AMBIENT_PORTS_HELP),
+    );
+    // What does compile: the same limits with authorization, and a scraper outside the mesh,
+    // whose plaintext reaches the scrape port itself where NetworkPolicy sees it.
+    for ok in [
+        toml.replace(
+            "mode = \"ambient\"\n",
+            "mode = \"ambient\"\nauthorization = true\n",
+        ),
+        expose.replace("authorization = false", "authorization = true"),
+        monitoring.replace(", mesh = true", ""),
+        toml.replace("mode = \"ambient\"\n", ""),
+    ] {
+        Project::new(&ok).compile().success();
+    }
+}

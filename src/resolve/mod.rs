@@ -548,6 +548,7 @@ impl Resolver<'_> {
         let purged = self.purged(raw, &claims);
 
         self.mesh_platform(raw, mesh.as_ref(), platform.as_ref(), &tenants, &shared);
+        self.ambient_port_limits(raw, mesh.as_ref());
 
         if bad_claims || !self.diags.is_empty() {
             return None;
