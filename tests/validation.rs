@@ -1065,3 +1065,26 @@ fn ambient_port_limits_need_authorization() {
         Project::new(&ok).compile().success();
     }
 }
+
+/// The ServiceEntry of an entry reached by address only lists its CIDRs less the ranges its
+/// ipBlocks except, which must still fit Istio's 256 addresses.
+#[test]
+fn an_address_only_entry_fits_its_service_entry() {
+    let toml = "version = 1\n[cluster]\npod_cidrs = [\"10.244.0.0/16\", \"fd00:10:244::/56\", \"3fff::/100\", \"2a00::/64\"]\nservice_cidrs = [\"10.96.0.0/12\", \"2001:db8:96::/108\", \"fd01::/120\"]\n[mesh]\n[external.anywhere]\ncidrs = [\"0.0.0.0/0\", \"::/0\"]\nports = [443]\nconsumers = [\"acme\"]\n[tenants.acme]\n";
+    rejects(
+        toml,
+        "[\"0.0.0.0/0\", \"::/0\"]",
+        "external entry `anywhere` is reached by address only, and its ServiceEntry would list 572 addresses",
+        Some("split it into one [external] entry per address family, or list narrower cidrs"),
+    );
+    // With host names the addresses are not listed; in ambient mode there is no ServiceEntry.
+    for ok in [
+        toml.replace(
+            "ports = [443]",
+            "ports = [443]\nhosts = [\"api.example.com\"]",
+        ),
+        toml.replace("[mesh]\n", "[mesh]\nmode = \"ambient\"\n"),
+    ] {
+        Project::new(&ok).compile().success();
+    }
+}

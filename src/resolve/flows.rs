@@ -8,8 +8,8 @@ use super::Resolver;
 use crate::diag::{closest, Diagnostic};
 use crate::load::{Located, RawConsumers, RawExpose, RawExternal, RawIngress, RawKubeApi};
 use crate::model::{
-    Cidr, Cluster, Consumer, Consumers, Expose, External, ExternalName, ExternalProtocol, KubeApi,
-    NamespaceName, Port, TenantName,
+    Cidr, Cluster, Consumer, Consumers, DataplaneMode, Expose, External, ExternalName,
+    ExternalProtocol, KubeApi, Mesh, NamespaceName, Port, TenantName,
 };
 
 /// An external entry names its ServiceEntry `external-<name>`, which must stay a 63-character label.
@@ -295,6 +295,37 @@ impl Resolver<'_> {
                 consumers,
             },
         ))
+    }
+
+    /// An entry reached by address only is registered in sidecar mode by a ServiceEntry whose
+    /// `addresses` are its ipBlocks less their exceptions, which takes more CIDRs than `cidrs`
+    /// lists (`0.0.0.0/0` less the cluster's ranges is some forty): it must still fit.
+    pub(super) fn service_entry_addresses(
+        &mut self,
+        raw: &RawExternal,
+        e: &External,
+        cluster: &Cluster,
+        kube_api: Option<&KubeApi>,
+        mesh: &Mesh,
+    ) {
+        if !e.hosts.is_empty() || mesh.mode == DataplaneMode::Ambient {
+            return;
+        }
+        let Some(list) = &raw.cidrs else { return };
+        let blocks = crate::intent::external_blocks(e, cluster, kube_api);
+        let n = crate::intent::external_addresses(&blocks).len();
+        if n > MAX_SERVICEENTRY_ITEMS {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "external entry `{}` is reached by address only, and its ServiceEntry would list {n} addresses (its cidrs less the cluster's ranges, the metadata addresses and the API server's endpoints inside them); a ServiceEntry holds at most {MAX_SERVICEENTRY_ITEMS}",
+                        raw.name.value
+                    ),
+                    list.span.clone(),
+                )
+                .with_help("split it into one [external] entry per address family, or list narrower cidrs"),
+            );
+        }
     }
 
     /// Refuses an external CIDR inside the cluster's own ranges: it could not be excepted.

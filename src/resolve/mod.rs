@@ -541,6 +541,9 @@ impl Resolver<'_> {
         let mut externals = BTreeMap::new();
         for e in &raw.externals {
             if let Some((name, external)) = self.external(e, cluster.as_ref(), &names) {
+                if let (Some(c), Some(p), Some(m)) = (&cluster, &platform, &mesh) {
+                    self.service_entry_addresses(e, &external, c, p.kube_api.as_ref(), m);
+                }
                 externals.insert(name, external);
             }
         }
