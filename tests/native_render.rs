@@ -19,7 +19,8 @@ fn name() -> impl Strategy<Value = String> {
         Just("0123".to_owned()),
         Just("1e3".to_owned()),
         "[a-z][a-z0-9-]{0,6}[a-z0-9]".prop_filter("a name of its own", |n| {
-            !n.ends_with("-x") && !["common", "ingress", "monitoring"].contains(&n.as_str())
+            !n.ends_with("-x")
+                && !["common", "ingress", "monitoring", "argocd"].contains(&n.as_str())
         }),
     ]
 }

@@ -106,18 +106,20 @@ pub(super) fn external_service_entry(
 
 /// The ipBlocks of an external entry: each CIDR less the cluster's ranges and the addresses that
 /// must never open by accident (the cloud metadata addresses and the Kubernetes API server's
-/// endpoints) inside it, unless the entry names such an address exactly. A range inside another
+/// endpoints) inside it, unless the entry names a metadata address exactly. A range inside another
 /// excepted range is left out: the outer one covers it.
 pub fn external_blocks(
     e: &External,
     cluster: &Cluster,
     kube_api: Option<&KubeApi>,
 ) -> Vec<IpBlock> {
+    // An entry may name a metadata address exactly (that grant is its consumers' alone); it may
+    // not name an API server endpoint (resolve refuses it), which is always excepted.
     let guarded: Vec<Cidr> = METADATA_CIDRS
         .iter()
         .filter_map(|m| m.parse().ok())
-        .chain(kube_api.into_iter().flat_map(|k| k.cidrs.iter().copied()))
         .filter(|m| !e.cidrs.contains(m))
+        .chain(kube_api.into_iter().flat_map(|k| k.cidrs.iter().copied()))
         .collect();
     e.cidrs
         .iter()
