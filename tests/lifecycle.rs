@@ -233,6 +233,56 @@ fn verify_checks_that_a_retired_namespace_is_isolated_and_imported_by_no_sidecar
     );
 }
 
+/// In ambient mode a retired namespace is not labelled ambient (issue 19): ambient SNATs the
+/// kubelet's probes to 169.254.7.127, which a deny-all refuses, so its pods would restart in a
+/// loop. Out of the mesh the probes come from the node and the deny-all stays whole; verify
+/// accepts that, refuses the ambient label back, and still refuses any flow into the namespace,
+/// the probe address included.
+#[test]
+fn a_retired_namespace_in_ambient_mode_leaves_the_mesh() {
+    let config = RETIRED.replace("[mesh]\n", "[mesh]\nmode = \"ambient\"\n");
+    let p = Project::new(&config);
+    p.compile().success();
+    const BATCH: &str = "tenants/newco/newco-batch";
+    for dir in [BATCH, "tenants/hooli/hooli", "shared/old-db"] {
+        let ns = &documents(&p.read_out(&format!("{dir}/namespace.yaml")))[0];
+        assert!(
+            ns["metadata"]["labels"]["istio.io/dataplane-mode"].is_null(),
+            "{dir}: {ns}"
+        );
+        assert_eq!(ns["metadata"]["labels"]["tenantc.dev/retired"], "true");
+        let policies = documents(&p.read_out(&format!("{dir}/networkpolicies.yaml")));
+        assert_eq!(policies.len(), 1, "{dir}: {policies:?}");
+    }
+    // The tenant's live namespace stays in the mesh.
+    let newco = &documents(&p.read_out("tenants/newco/newco/namespace.yaml"))[0];
+    assert_eq!(
+        newco["metadata"]["labels"]["istio.io/dataplane-mode"],
+        "ambient"
+    );
+    p.run("verify", &[]).success();
+
+    let labels = "    tenantc.dev/retired: \"true\"\n";
+    p.edit(
+        &format!("{BATCH}/namespace.yaml"),
+        labels,
+        &format!("    istio.io/dataplane-mode: ambient\n{labels}"),
+    );
+    p.run("verify", &[]).code(1).stdout(predicates::str::contains(
+        "violation: namespace newco-batch is retired but carries `istio.io/dataplane-mode: ambient`: ambient mode SNATs the kubelet's probes to 169.254.7.127, which its deny-all refuses",
+    ));
+
+    let p = Project::new(&config);
+    p.compile().success();
+    let probes = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-probes\n  namespace: newco-batch\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - ipBlock:\n        cidr: 169.254.7.127/32\n";
+    let path = p.output().join(format!("{BATCH}/networkpolicies.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}{probes}")).unwrap();
+    p.run("verify", &[]).code(1).stdout(predicates::str::contains(
+        "-> newco-batch (every port) is allowed but newco-batch is retired: tenants.toml allows it no ingress at all",
+    ));
+}
+
 /// Compiles `toml` and expects an error at the last `needle` with `message` and `help`.
 fn refused(toml: &str, needle: &str, message: &str, help: &str) {
     let last = toml.rfind(needle).expect("needle in the config");

@@ -19,7 +19,8 @@ fn name() -> impl Strategy<Value = String> {
         Just("0123".to_owned()),
         Just("1e3".to_owned()),
         "[a-z][a-z0-9-]{0,6}[a-z0-9]".prop_filter("a name of its own", |n| {
-            !n.ends_with("-x") && !["common", "ingress", "monitoring"].contains(&n.as_str())
+            !n.ends_with("-x")
+                && !["common", "ingress", "monitoring", "argocd"].contains(&n.as_str())
         }),
     ]
 }
@@ -180,6 +181,16 @@ fn config(tenants: &[Tenant], k: &Knobs) -> String {
         "version = 1\n[cluster]\nname = \"yes\"\npod_cidrs = [\"10.244.0.0/16\"]\nservice_cidrs = [\"10.96.0.0/12\"]\n",
     );
     let in_mesh = k.mesh > 0 && k.in_mesh;
+    // In ambient mode only AuthorizationPolicies hold a flow between meshed pods to its ports
+    // (ztunnel delivers HBONE to any port): a port limit without them is an error.
+    let unenforced = k.mesh == 2 && !(k.authorization && in_mesh);
+    let limit = |ports: &[u16], meshed: bool| -> Vec<u16> {
+        if unenforced && meshed {
+            Vec::new()
+        } else {
+            ports.to_vec()
+        }
+    };
     toml += "[platform]\n";
     if k.dns_cidrs {
         toml += "dns = { cidrs = [\"169.254.20.10/32\", \"fd00::10/128\"], ports = [53, 5353] }\n";
@@ -187,7 +198,7 @@ fn config(tenants: &[Tenant], k: &Knobs) -> String {
     toml += &format!("ingress = {{ namespace = \"ingress\", pod_labels = {{ \"on\" = \"0123\" }}, mesh = {in_mesh} }}\n");
     toml += &format!(
         "monitoring = {{ namespace = \"monitoring\", mesh = {in_mesh}{} }}\n",
-        ports_key(", ports", &k.monitoring_ports)
+        ports_key(", ports", &limit(&k.monitoring_ports, in_mesh))
     );
     toml += "kube_api = { cidrs = [\"172.18.0.2/32\"], ports = [6443] }\n";
     if k.mesh > 0 {
@@ -221,7 +232,7 @@ fn config(tenants: &[Tenant], k: &Knobs) -> String {
     toml += &format!(
         "[shared.true]\nconsumers = {}\n{}\n",
         list(&names[..1]),
-        ports_key("ports", &k.shared_ports)
+        ports_key("ports", &limit(&k.shared_ports, true))
     );
     toml += &format!(
         "[external.db]\ncidrs = {}\nports = [5432]\nprotocol = \"TCP\"\nconsumers = {}\n",
@@ -261,7 +272,7 @@ fn config(tenants: &[Tenant], k: &Knobs) -> String {
         if i == 0 {
             toml += &format!(
                 "[tenants.{n}.expose.{n}-x]\nconsumers = \"*\"\n{}\n",
-                ports_key("ports", &k.expose_ports),
+                ports_key("ports", &limit(&k.expose_ports, true)),
                 n = t.name
             );
         }

@@ -445,3 +445,70 @@ fn diff_of_two_trees_counts_the_sidecar_scope_as_verify_does() {
         "{out}"
     );
 }
+
+/// `cd tenants && tenantc verify --output ../output` (issue 19): a path that climbs out of the
+/// working directory reads the same tree as any other, in verify, explain and diff alike.
+#[test]
+fn paths_that_start_with_dot_dot_read_the_tree() {
+    let p = compiled();
+    let sub = p.path().join("tenants");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(p.config(), sub.join("tenants.toml")).unwrap();
+    let run = |args: &[&str]| {
+        common::tenantc()
+            .current_dir(&sub)
+            .args(args)
+            .args(["--config", "tenants.toml"])
+            .assert()
+    };
+    let verified = stdout(run(&["verify", "--output", "../output"]).code(0));
+    assert!(
+        verified.contains("../output matches tenants.toml") && verified.contains("0 violations"),
+        "{verified}"
+    );
+    let explained = stdout(run(&["explain", "acme", "payments", "--output", "../output"]).code(0));
+    assert!(!explained.contains("not in the tree"), "{explained}");
+    // An older tree: the diff from here says what the same diff says from the project's root.
+    std::fs::write(p.path().join("base.toml"), base_config()).unwrap();
+    common::tenantc()
+        .current_dir(p.path())
+        .args(["compile", "--config", "base.toml", "--output", "old"])
+        .assert()
+        .success();
+    let from_root = stdout(p.run("diff", &["--base", "old"]).code(1));
+    let from_sub = stdout(run(&["diff", "--base", "../old", "--output", "../output"]).code(1));
+    assert!(from_root.contains("namespaces: 11 -> 10"), "{from_root}");
+    assert_eq!(from_sub, from_root.replace("old/", "../old/"));
+    // Resources of a kustomization still may not leave the tree, whatever the path to it.
+    p.edit(
+        "kustomization.yaml",
+        "resources:\n",
+        "resources:\n- ../old\n",
+    );
+    run(&["verify", "--output", "../output"])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "../output/kustomization.yaml lists `../old`, outside the output tree",
+        ));
+}
+
+/// A tree path that does not exist, or a directory with no tree in it, is an error: read as an
+/// empty tree it would make diff call every namespace new and verify deny everything.
+#[test]
+fn a_missing_or_empty_tree_is_an_error() {
+    let p = compiled();
+    std::fs::create_dir(p.path().join("empty")).unwrap();
+    for base in ["empty", "nowhere"] {
+        p.run("diff", &["--base", base]).code(2);
+    }
+    p.run("diff", &["--base", "output"]).code(0);
+    for (sub, extra) in [("verify", &[][..]), ("explain", &["acme", "payments"][..])] {
+        common::tenantc()
+            .current_dir(p.path())
+            .args([sub, "--config", "tenants.toml", "--output", "empty"])
+            .args(extra)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("holds no YAML file"));
+    }
+}

@@ -113,12 +113,25 @@ fn each_kind_of_entry_gets_the_resolution_its_hosts_allow() {
     assert_eq!(billing["resolution"], "DNS");
     assert!(billing.get("addresses").is_none());
     assert_eq!(billing["ports"][0]["protocol"], "HTTP");
-    // No hosts: the CIDRs are the addresses, resolution NONE.
+    // No hosts: the addresses are the CIDRs less what their ipBlocks except (here the pod and
+    // Service ranges inside 10.0.0.0/8), resolution NONE.
     let corp = in_acme("external-corp");
     assert_eq!(corp["resolution"], "NONE");
     assert_eq!(
         corp["addresses"],
-        serde_json::json!(["10.0.0.0/8", "2001:db8::/32"])
+        serde_json::json!([
+            "10.0.0.0/10",
+            "10.64.0.0/11",
+            "10.112.0.0/12",
+            "10.128.0.0/10",
+            "10.192.0.0/11",
+            "10.224.0.0/12",
+            "10.240.0.0/14",
+            "10.245.0.0/16",
+            "10.246.0.0/15",
+            "10.248.0.0/13",
+            "2001:db8::/32"
+        ])
     );
 }
 
@@ -192,4 +205,50 @@ fn the_rules_catch_what_istio_would_refuse() {
     let mut misspelt = billing.clone();
     misspelt["spec"]["exportto"] = serde_json::json!(["."]);
     assert!(!validator.is_valid(&misspelt));
+}
+
+/// Issue 19: an entry reached by address only whose CIDR contains the cluster's ranges (or the
+/// metadata or API server addresses). Its ServiceEntry registered the CIDR whole, so the
+/// cluster's own ranges were registered as outside the mesh (and verify, rightly, refused the
+/// tree compile had just written); it now lists the CIDR less what its ipBlock excepts, and
+/// compile and verify agree.
+#[test]
+fn an_address_only_entry_registers_what_its_ipblock_allows_and_nothing_of_the_cluster() {
+    for cidrs in [
+        r#""0.0.0.0/0""#,
+        r#""::/0""#,
+        r#""0.0.0.0/1""#,
+        r#""0.0.0.0/0", "::/0""#,
+    ] {
+        let p = Project::new(&format!(
+            "version = 1\n[cluster]\npod_cidrs = [\"10.244.0.0/16\", \"fd00:10:244::/56\"]\nservice_cidrs = [\"10.96.0.0/12\"]\n[platform]\nkube_api = {{ cidrs = [\"172.18.0.2/32\"] }}\n[mesh]\noutbound_traffic_policy = \"REGISTRY_ONLY\"\n[external.anywhere]\ncidrs = [{cidrs}]\nports = [443]\nconsumers = [\"acme\"]\n[tenants.acme]\n"
+        ));
+        p.compile().success();
+        p.run("verify", &[]).success();
+        let se = &service_entries(&p)[0].1;
+        let addresses: Vec<ipnet::IpNet> = se["spec"]["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(!addresses.is_empty(), "{cidrs}: {se}");
+        for inside in [
+            "10.244.0.0/16",
+            "10.96.0.0/12",
+            "fd00:10:244::/56",
+            "169.254.169.254/32",
+            "fd00:ec2::254/128",
+            "172.18.0.2/32",
+        ] {
+            let inside: ipnet::IpNet = inside.parse().unwrap();
+            for a in &addresses {
+                assert!(
+                    !a.contains(&inside) && !inside.contains(a),
+                    "{cidrs}: {a} registers {inside} as outside the mesh"
+                );
+            }
+        }
+        Schemas::load().validate_tree(&p.output());
+    }
 }

@@ -1007,3 +1007,256 @@ consumers = [ \"acme\" ]
     );
     assert!(!p.output().exists());
 }
+
+const AMBIENT_PORTS_HELP: &str = "ztunnel delivers HBONE (15008) to any port of the destination pod, so NetworkPolicy cannot limit ports in ambient mode; ztunnel enforces ports only through AuthorizationPolicies: set `authorization = true` under [mesh], or drop `ports`";
+
+/// Issue 19: in ambient mode NetworkPolicy cannot hold a flow between meshed pods to its ports
+/// (it sees HBONE on 15008, which ztunnel hands to any port), so without `authorization = true`
+/// every port limit into a managed namespace is an error at its line.
+#[test]
+fn ambient_port_limits_need_authorization() {
+    let ambient = |rest: &str| {
+        flows(&format!("[mesh]\nmode = \"ambient\"\n{rest}")).replace(
+            "[shared.payments]\nconsumers = [\"acme\"]\n",
+            "[shared.payments]\nconsumers = [\"acme\"]\nports = [8443]\n",
+        )
+    };
+    let toml = ambient("");
+    // The message names the [mesh] key that causes it, with its line.
+    let mode = |toml: &str| {
+        let at = at(toml, "mode = ");
+        format!(
+            "`mode = \"ambient\"` under [mesh] (line {})",
+            at.split(':').next().unwrap()
+        )
+    };
+    rejects(
+        &toml,
+        "[8443]",
+        &format!("shared entry `payments` limits its consumers to port 8443, but {} cannot enforce it without `authorization = true`", mode(&toml)),
+        Some(AMBIENT_PORTS_HELP),
+    );
+    let expose = flows("[mesh]\nmode = \"ambient\"\nauthorization = false\n[tenants.acme.expose.acme-api]\nconsumers = [\"globex\"]\nports = [8443, 9443]\n");
+    rejects(
+        &expose,
+        "[8443, 9443]",
+        &format!("[tenants.acme.expose.acme-api] limits its consumers to ports 8443, 9443, but {} cannot enforce it", mode(&expose)),
+        Some(AMBIENT_PORTS_HELP),
+    );
+    // A scraper in the mesh reaches the pods over HBONE like any meshed caller.
+    let monitoring = flows("[platform]\nmonitoring = { namespace = \"monitoring\", ports = [9090], mesh = true }\n[mesh]\nmode = \"ambient\"\n");
+    rejects(
+        &monitoring,
+        "9090]",
+        &format!("[platform.monitoring] (in the mesh) limits the scraper to port 9090, but {} cannot enforce it", mode(&monitoring)),
+        Some(AMBIENT_PORTS_HELP),
+    );
+    // What does compile: the same limits with authorization, and a scraper outside the mesh,
+    // whose plaintext reaches the scrape port itself where NetworkPolicy sees it.
+    for ok in [
+        toml.replace(
+            "mode = \"ambient\"\n",
+            "mode = \"ambient\"\nauthorization = true\n",
+        ),
+        expose.replace("authorization = false", "authorization = true"),
+        monitoring.replace(", mesh = true", ""),
+        toml.replace("mode = \"ambient\"\n", ""),
+    ] {
+        Project::new(&ok).compile().success();
+    }
+}
+
+/// The ServiceEntry of an entry reached by address only lists its CIDRs less the ranges its
+/// ipBlocks except, which must still fit Istio's 256 addresses.
+#[test]
+fn an_address_only_entry_fits_its_service_entry() {
+    let toml = "version = 1\n[cluster]\npod_cidrs = [\"10.244.0.0/16\", \"fd00:10:244::/56\", \"3fff::/100\", \"2a00::/64\"]\nservice_cidrs = [\"10.96.0.0/12\", \"2001:db8:96::/108\", \"fd01::/120\"]\n[mesh]\n[external.anywhere]\ncidrs = [\"0.0.0.0/0\", \"::/0\"]\nports = [443]\nconsumers = [\"acme\"]\n[tenants.acme]\n";
+    rejects(
+        toml,
+        "[\"0.0.0.0/0\", \"::/0\"]",
+        "external entry `anywhere` is reached by address only, and its ServiceEntry would list 572 addresses",
+        Some("split it into one [external] entry per address family, or list narrower cidrs"),
+    );
+    // With host names the addresses are not listed; in ambient mode there is no ServiceEntry.
+    for ok in [
+        toml.replace(
+            "ports = [443]",
+            "ports = [443]\nhosts = [\"api.example.com\"]",
+        ),
+        toml.replace("[mesh]\n", "[mesh]\nmode = \"ambient\"\n"),
+    ] {
+        Project::new(&ok).compile().success();
+    }
+}
+
+/// Issue 19: `[platform.dns] cidrs` and `[platform.kube_api] cidrs` are allowed with no exception,
+/// so they are checked against the cluster's ranges and the metadata addresses, either way.
+#[test]
+fn platform_cidrs_stay_out_of_the_cluster() {
+    rejects(
+        &flows("[platform.dns]\ncidrs = [\"169.254.20.10/32\", \"10.0.0.0/8\"]\n"),
+        "\"10.0.0.0/8\"",
+        "[platform.dns] cidrs allows 10.0.0.0/8, which contains the cluster's range 10.244.0.0/16: every pod that may reach it would reach that too",
+        Some("list the node-local DNS caches' own addresses"),
+    );
+    rejects(
+        &flows("[platform.dns]\ncidrs = [\"10.96.0.10/32\"]\n"),
+        "\"10.96.0.10/32\"",
+        "[platform.dns] cidrs allows 10.96.0.10/32, which lies inside the cluster's range 10.96.0.0/12",
+        None,
+    );
+    rejects(
+        &flows("[platform.dns]\ncidrs = [\"169.254.0.0/16\"]\n"),
+        "\"169.254.0.0/16\"",
+        "[platform.dns] cidrs allows 169.254.0.0/16, which contains the cloud metadata address 169.254.169.254/32",
+        None,
+    );
+    rejects(
+        &flows("[platform.kube_api]\ncidrs = [\"0.0.0.0/0\"]\n"),
+        "\"0.0.0.0/0\"",
+        "[platform.kube_api] cidrs allows 0.0.0.0/0, which contains the cluster's range",
+        Some("list the API server's endpoints, each as \"<ip>/32\""),
+    );
+    rejects(
+        &flows("[platform.kube_api]\ncidrs = [\"fd00:ec2::254/128\"]\n"),
+        "\"fd00:ec2::254/128\"",
+        "[platform.kube_api] cidrs allows fd00:ec2::254/128, which lies inside the cloud metadata address fd00:ec2::254/128",
+        None,
+    );
+}
+
+/// An external CIDR that contains an API server endpoint excepts it; one inside (or equal to)
+/// an endpoint range cannot, and is refused: only `kube_api = true` reaches the API server.
+#[test]
+fn an_external_cidr_never_opens_the_api_server() {
+    let kube_api = "[platform.kube_api]\ncidrs = [\"172.18.0.0/24\"]\n";
+    rejects(
+        &flows(&format!("{kube_api}[external.db]\ncidrs = [\"203.0.113.0/24\", \"172.18.0.2/32\"]\nports = [443]\nconsumers = [\"acme\"]\n")),
+        "\"172.18.0.2/32\"",
+        "external entry `db` allows 172.18.0.2/32, which lies inside the Kubernetes API server's endpoints 172.18.0.0/24 ([platform.kube_api] cidrs)",
+        Some("only tenants with `kube_api = true` may reach the API server"),
+    );
+    let p = Project::new(&flows(&format!("{kube_api}[external.web]\ncidrs = [\"172.16.0.0/12\"]\nports = [443]\nconsumers = [\"acme\"]\n")));
+    p.compile().success();
+    let np = p.read_out("tenants/acme/acme/networkpolicies.yaml");
+    assert!(
+        np.contains("cidr: \"172.16.0.0/12\"\n        except:\n        - \"172.18.0.0/24\"\n"),
+        "{np}"
+    );
+    p.run("verify", &[]).success();
+}
+
+/// IPv4-mapped IPv6 ranges name IPv4 addresses: refused with their IPv4 form, in every list.
+#[test]
+fn ipv4_mapped_ranges_are_refused_with_their_ipv4_form() {
+    rejects(
+        &stripe("").replace("\"0.0.0.0/0\"", "\"::ffff:10.244.0.0/112\""),
+        "\"::ffff:10.244.0.0/112\"",
+        "\"::ffff:10.244.0.0/112\" in external entry `stripe` cidrs is an IPv4-mapped IPv6 range: it names IPv4 addresses, which tenantc checks and writes in their IPv4 form",
+        Some("write \"10.244.0.0/16\""),
+    );
+    rejects(
+        &flows("[platform.kube_api]\ncidrs = [\"::ffff:172.18.0.2/128\"]\n"),
+        "\"::ffff:172.18.0.2/128\"",
+        "\"::ffff:172.18.0.2/128\" in [platform.kube_api] cidrs is an IPv4-mapped IPv6 range",
+        Some("write \"172.18.0.2/32\""),
+    );
+    rejects(
+        "version = 1\n[cluster]\npod_cidrs = [\"::ffff:10.244.0.0/112\"]\n",
+        "\"::ffff:10.244.0.0/112\"",
+        "\"::ffff:10.244.0.0/112\" in `cluster.pod_cidrs` is an IPv4-mapped IPv6 range",
+        Some("write \"10.244.0.0/16\""),
+    );
+}
+
+/// The platform's namespaces are reserved by their defaults even when their table is absent.
+#[test]
+fn platform_namespaces_are_reserved_without_their_table() {
+    for (ns, table) in [
+        ("istio-system", "[mesh] (Istio's control plane)"),
+        ("ingress-nginx", "[platform.ingress]"),
+        ("monitoring", "[platform.monitoring]"),
+        ("argocd", "[gitops] with tool = \"argocd\""),
+        ("flux-system", "[gitops] with tool = \"flux\""),
+    ] {
+        rejects(
+            &format!("version = 1\n[tenants.acme]\nnamespaces = [\"acme\", \"{ns}\"]\n"),
+            &format!("\"{ns}\""),
+            &format!("tenant `acme` claims namespace `{ns}`, which is reserved for the platform"),
+            Some(&format!("`{ns}` is the default namespace of {table}, reserved even when that table is absent")),
+        );
+        rejects(
+            &format!("version = 1\n[shared.{ns}]\n"),
+            &format!("{ns}]"),
+            &format!(
+                "shared entry `{ns}` claims namespace `{ns}`, which is reserved for the platform"
+            ),
+            None,
+        );
+    }
+    // A table that names another namespace frees its default.
+    Project::new(
+        "version = 1\n[platform]\ningress = { namespace = \"edge\" }\n[tenants.ingress-nginx]\n",
+    )
+    .compile()
+    .success();
+}
+
+/// A credential in `repo_url` would be committed to Git in the GitOps objects.
+#[test]
+fn a_repo_url_carries_no_credential() {
+    for (url, what) in [
+        (
+            "https://bot:hunter2@git.example.com/p/t.git",
+            "a user name and password before `@`",
+        ),
+        (
+            "https://ghp_abc123@github.com/p/t.git",
+            "a user name or token before `@`",
+        ),
+    ] {
+        let toml = format!("version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"{url}\"\n");
+        rejects(
+            &toml,
+            &format!("\"{url}\""),
+            &format!("`repo_url` carries a credential ({what}), which tenantc would write into the GitOps objects it commits to Git"),
+            Some("remove it from the URL"),
+        );
+    }
+    // An SSH user is no secret.
+    Project::new("version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"ssh://git@git.example.com/p/t.git\"\n")
+        .compile()
+        .success();
+}
+
+/// An external entry named like a namespace or a built-in destination would make `explain`
+/// answer about the wrong thing.
+#[test]
+fn external_names_do_not_collide_with_namespaces_or_built_in_destinations() {
+    let entry = |name: &str| {
+        flows(&format!(
+            "[external.{name}]\ncidrs = [\"203.0.113.0/24\"]\nports = [443]\nconsumers = [\"globex\"]\n"
+        ))
+    };
+    let help = Some("`explain`, `diff` and `graph` name namespaces, tenants and destinations alike: give it a name of its own");
+    rejects(
+        &entry("kube-api"),
+        "kube-api]",
+        "external entry `kube-api` has the name of the built-in destination `kube-api` (the Kubernetes API server)",
+        help,
+    );
+    rejects(
+        &entry("dns"),
+        "dns]",
+        "external entry `dns` has the name of the built-in destination `dns` (the cluster DNS)",
+        help,
+    );
+    for ns in ["acme-api", "kube-system", "istio-system", "monitoring"] {
+        rejects(
+            &entry(ns),
+            &format!("{ns}]"),
+            &format!("external entry `{ns}` has the name of the namespace `{ns}`"),
+            help,
+        );
+    }
+}

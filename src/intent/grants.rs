@@ -287,7 +287,7 @@ impl<'a> Grants<'a> {
             let Some(e) = self.config.externals.get(name) else {
                 continue;
             };
-            out.push(external_service_entry(name, e));
+            out.push(external_service_entry(name, e, &flow.blocks));
         }
         let dns = &self.config.platform.dns;
         if !dns.cidrs.is_empty() {

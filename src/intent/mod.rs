@@ -24,7 +24,7 @@ pub use gitops::{
 };
 use namespaces::{Caches, Common};
 use outside::destinations_of;
-pub use outside::external_blocks;
+pub use outside::{external_addresses, external_blocks};
 
 /// Istio's port for xDS and certificate signing over mTLS, the one port a sidecar must reach on
 /// istiod. https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio

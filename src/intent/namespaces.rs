@@ -166,9 +166,13 @@ impl<'a> Common<'a> {
             RetiredOwner::Shared => (None, (&l.shared_key, l.yes.clone())),
         };
         let mut labels = l.labels_of(owner_label, &r.labels);
-        // Nothing of the mesh applies: its pods could not reach istiod anyway.
+        // Nothing of the mesh applies: its pods could not reach istiod anyway. Not ambient
+        // either: ambient SNATs the kubelet's probes to 169.254.7.127, which the deny-all would
+        // refuse (pods with probes restart in a loop); out of the mesh the probes come from the
+        // node, which NetworkPolicy always admits, and the deny-all stays whole.
         labels.remove(LABEL_INJECTION);
         labels.remove(LABEL_REVISION);
+        labels.remove(LABEL_DATAPLANE_MODE);
         labels.insert(LABEL_RETIRED.into(), l.yes.clone());
         NamespaceIntent {
             name: name.clone(),

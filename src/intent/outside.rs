@@ -27,7 +27,43 @@ pub(super) fn kube_api_flow(k: &KubeApi) -> OutsideFlow {
     }
 }
 
-pub(super) fn external_service_entry(name: &ExternalName, e: &External) -> ServiceEntryIntent {
+/// The addresses of an external entry reached by address only, as its ServiceEntry lists them:
+/// its ipBlocks less their exceptions ([`addresses_outside`]). Registering a CIDR whole would
+/// register the cluster's own ranges (and the metadata and API server addresses) as outside the
+/// mesh, which the NetworkPolicy excepts: traffic to them would then match this entry.
+pub fn external_addresses(blocks: &[IpBlock]) -> Vec<Cidr> {
+    let out: BTreeSet<Cidr> = blocks.iter().flat_map(addresses_outside).collect();
+    out.into_iter().collect()
+}
+
+/// `block.cidr` less `block.except`, as the fewest CIDRs: halve the range until each half is
+/// either clear of every exception (kept) or inside one (dropped).
+pub fn addresses_outside(block: &IpBlock) -> Vec<Cidr> {
+    fn split(net: Cidr, except: &[Cidr], out: &mut Vec<Cidr>) {
+        if except.iter().any(|e| e.contains(&net)) {
+            return;
+        }
+        if !except.iter().any(|e| net.contains(e)) {
+            out.push(net);
+            return;
+        }
+        // An exception strictly inside `net`, so `net` is not a single address and splits.
+        if let Ok(halves) = net.subnets(net.prefix_len() + 1) {
+            for half in halves {
+                split(half, except, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    split(block.cidr, &block.except, &mut out);
+    out
+}
+
+pub(super) fn external_service_entry(
+    name: &ExternalName,
+    e: &External,
+    blocks: &[IpBlock],
+) -> ServiceEntryIntent {
     let by_address = e.hosts.is_empty();
     // Without names to match on, traffic is matched by address and port: plain TCP.
     let protocol = if by_address {
@@ -45,7 +81,7 @@ pub(super) fn external_service_entry(name: &ExternalName, e: &External) -> Servi
             e.hosts.iter().cloned().collect()
         },
         addresses: if by_address {
-            e.cidrs.iter().copied().collect()
+            external_addresses(blocks)
         } else {
             Vec::new()
         },
@@ -70,18 +106,20 @@ pub(super) fn external_service_entry(name: &ExternalName, e: &External) -> Servi
 
 /// The ipBlocks of an external entry: each CIDR less the cluster's ranges and the addresses that
 /// must never open by accident (the cloud metadata addresses and the Kubernetes API server's
-/// endpoints) inside it, unless the entry names such an address exactly. A range inside another
+/// endpoints) inside it, unless the entry names a metadata address exactly. A range inside another
 /// excepted range is left out: the outer one covers it.
 pub fn external_blocks(
     e: &External,
     cluster: &Cluster,
     kube_api: Option<&KubeApi>,
 ) -> Vec<IpBlock> {
+    // An entry may name a metadata address exactly (that grant is its consumers' alone); it may
+    // not name an API server endpoint (resolve refuses it), which is always excepted.
     let guarded: Vec<Cidr> = METADATA_CIDRS
         .iter()
         .filter_map(|m| m.parse().ok())
-        .chain(kube_api.into_iter().flat_map(|k| k.cidrs.iter().copied()))
         .filter(|m| !e.cidrs.contains(m))
+        .chain(kube_api.into_iter().flat_map(|k| k.cidrs.iter().copied()))
         .collect();
     e.cidrs
         .iter()
@@ -126,4 +164,52 @@ pub(super) fn destinations_of(config: &Config) -> BTreeMap<String, OutsideFlow> 
         destinations.insert(KUBE_API_TARGET.into(), kube_api_flow(k));
     }
     destinations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(cidr: &str, except: &[&str]) -> IpBlock {
+        IpBlock {
+            cidr: cidr.parse().unwrap(),
+            except: except.iter().map(|e| e.parse().unwrap()).collect(),
+        }
+    }
+
+    fn text(cidrs: Vec<Cidr>) -> Vec<String> {
+        cidrs.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_range_less_its_exceptions() {
+        assert_eq!(
+            text(addresses_outside(&block("203.0.113.0/24", &[]))),
+            ["203.0.113.0/24"]
+        );
+        assert_eq!(
+            text(addresses_outside(&block("10.0.0.0/8", &["10.0.0.0/9"]))),
+            ["10.128.0.0/9"]
+        );
+        assert_eq!(
+            text(addresses_outside(&block("10.0.0.0/30", &["10.0.0.1/32"]))),
+            ["10.0.0.0/32", "10.0.0.2/31"]
+        );
+        // The default route less the cluster's ranges and the metadata address: every address
+        // but those, and nothing of them.
+        let all = addresses_outside(&block(
+            "0.0.0.0/0",
+            &["10.96.0.0/12", "10.244.0.0/16", "169.254.169.254/32"],
+        ));
+        assert_eq!(all.len(), 48);
+        let size = |c: &Cidr| 2f64.powi(32 - i32::from(c.prefix_len()));
+        let total: f64 = all.iter().map(size).sum();
+        assert_eq!(total, 2f64.powi(32) - 2f64.powi(20) - 2f64.powi(16) - 1.0);
+        for c in &all {
+            for e in ["10.96.0.0/12", "10.244.0.0/16", "169.254.169.254/32"] {
+                let e: Cidr = e.parse().unwrap();
+                assert!(!c.contains(&e) && !e.contains(c), "{c} overlaps {e}");
+            }
+        }
+    }
 }

@@ -6,10 +6,12 @@ use std::ops::Range;
 
 use super::Resolver;
 use crate::diag::{closest, Diagnostic};
-use crate::load::{Located, RawConsumers, RawExpose, RawExternal, RawIngress, RawKubeApi};
+use crate::load::{
+    Located, RawConfig, RawConsumers, RawExpose, RawExternal, RawIngress, RawKubeApi,
+};
 use crate::model::{
-    Cidr, Cluster, Consumer, Consumers, Expose, External, ExternalName, ExternalProtocol, KubeApi,
-    NamespaceName, Port, TenantName,
+    Cidr, Cluster, Consumer, Consumers, DataplaneMode, Expose, External, ExternalName,
+    ExternalProtocol, KubeApi, Mesh, NamespaceName, Platform, Port, TenantName, METADATA_CIDRS,
 };
 
 /// An external entry names its ServiceEntry `external-<name>`, which must stay a 63-character label.
@@ -21,6 +23,13 @@ const MAX_SERVICEENTRY_ITEMS: usize = 256;
 pub const DEFAULT_KUBE_API_PORTS: [u16; 2] = [443, 6443];
 
 const FIND_RANGES: &str = "find them with `kubectl cluster-info dump | grep -m2 -E -- '--(cluster-cidr|service-cluster-ip-range)'`, or in your provider's cluster settings (EKS: the VPC CIDR and `kubernetes_network_config.service_ipv4_cidr`; GKE: `clusterIpv4Cidr` and `servicesIpv4Cidr`)";
+
+/// Destinations `explain` and `graph` know by a name of their own, which no external entry may
+/// take: [`crate::intent::KUBE_API_TARGET`], and `dns` for the cluster DNS.
+const BUILT_IN_DESTINATIONS: [(&str, &str); 2] = [
+    (crate::intent::KUBE_API_TARGET, "the Kubernetes API server"),
+    ("dns", "the cluster DNS"),
+];
 
 /// The names a `consumers` list may use: every tenant and shared entry, by its name in the file.
 pub struct ConsumerNames<'a> {
@@ -60,6 +69,26 @@ impl Resolver<'_> {
 
     fn cidr(&mut self, c: &Located<String>, what: &str) -> Option<Cidr> {
         match c.value.parse::<Cidr>() {
+            Ok(Cidr::V6(net))
+                if net.prefix_len() >= 96 && net.network().to_ipv4_mapped().is_some() =>
+            {
+                // `::ffff:a.b.c.d` is an IPv4 address in IPv6 clothing: refused rather than
+                // normalised, so that what the output says is what the file says, and so that no
+                // CNI has to decide whether an IPv6 ipBlock matches IPv4 packets.
+                let v4 = net.network().to_ipv4_mapped().map(|a| {
+                    ipnet::Ipv4Net::new(a, net.prefix_len() - 96)
+                        .map_or_else(|_| a.to_string(), |n| n.trunc().to_string())
+                });
+                let mut d = Diagnostic::new(
+                    format!("{:?} in {what} is an IPv4-mapped IPv6 range: it names IPv4 addresses, which tenantc checks and writes in their IPv4 form", c.value),
+                    c.span.clone(),
+                );
+                if let Some(v4) = v4 {
+                    d = d.with_help(format!("write \"{v4}\""));
+                }
+                self.error(d);
+                None
+            }
             Ok(net) if net.trunc() == net => Some(net),
             Ok(net) => {
                 self.error(
@@ -297,6 +326,142 @@ impl Resolver<'_> {
         ))
     }
 
+    /// An entry reached by address only is registered in sidecar mode by a ServiceEntry whose
+    /// `addresses` are its ipBlocks less their exceptions, which takes more CIDRs than `cidrs`
+    /// lists (`0.0.0.0/0` less the cluster's ranges is some forty): it must still fit.
+    pub(super) fn service_entry_addresses(
+        &mut self,
+        raw: &RawExternal,
+        e: &External,
+        cluster: &Cluster,
+        kube_api: Option<&KubeApi>,
+        mesh: &Mesh,
+    ) {
+        if !e.hosts.is_empty() || mesh.mode == DataplaneMode::Ambient {
+            return;
+        }
+        let Some(list) = &raw.cidrs else { return };
+        let blocks = crate::intent::external_blocks(e, cluster, kube_api);
+        let n = crate::intent::external_addresses(&blocks).len();
+        if n > MAX_SERVICEENTRY_ITEMS {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "external entry `{}` is reached by address only, and its ServiceEntry would list {n} addresses (its cidrs less the cluster's ranges, the metadata addresses and the API server's endpoints inside them); a ServiceEntry holds at most {MAX_SERVICEENTRY_ITEMS}",
+                        raw.name.value
+                    ),
+                    list.span.clone(),
+                )
+                .with_help("split it into one [external] entry per address family, or list narrower cidrs"),
+            );
+        }
+    }
+
+    /// `[platform.dns] cidrs` and `[platform.kube_api] cidrs` are allowed from every managed
+    /// namespace (the API server from every tenant with `kube_api = true`) with no exception,
+    /// so none may overlap the cluster's own ranges or a cloud metadata address, either way:
+    /// `dns.cidrs = ["10.0.0.0/8"]` would open port 53 of every pod, `kube_api.cidrs =
+    /// ["0.0.0.0/0"]` every kubelet.
+    pub(super) fn platform_ranges(
+        &mut self,
+        raw: &RawConfig,
+        cluster: &Cluster,
+        platform: &Platform,
+    ) {
+        let metadata: Vec<Cidr> = METADATA_CIDRS
+            .iter()
+            .filter_map(|m| m.parse().ok())
+            .collect();
+        let lists = [
+            (
+                "[platform.dns] cidrs",
+                raw.platform.dns.as_ref().and_then(|d| d.cidrs.as_ref()),
+                &platform.dns.cidrs,
+                "list the node-local DNS caches' own addresses (169.254.20.10/32 by default), which are outside the cluster's ranges; the cluster DNS pods are reached through [platform.dns] `namespace` and `pod_labels`",
+            ),
+            (
+                "[platform.kube_api] cidrs",
+                raw.platform.kube_api.as_ref().and_then(|k| k.cidrs.as_ref()),
+                &platform.kube_api.as_ref().map(|k| k.cidrs.clone()).unwrap_or_default(),
+                "list the API server's endpoints, each as \"<ip>/32\": `kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes` (NetworkPolicy sees them after the Service's DNAT, never the Service's address)",
+            ),
+        ];
+        for (what, list, cidrs, help) in lists {
+            let Some(list) = list else { continue };
+            for cidr in cidrs {
+                let clash = cluster
+                    .ranges()
+                    .map(|r| (r, "the cluster's range"))
+                    .chain(metadata.iter().map(|m| (m, "the cloud metadata address")))
+                    .find(|(r, _)| r.contains(cidr) || cidr.contains(*r));
+                let Some((range, name)) = clash else { continue };
+                let relation = if range.contains(cidr) {
+                    "lies inside"
+                } else {
+                    "contains"
+                };
+                self.error(
+                    Diagnostic::new(
+                        format!("{what} allows {cidr}, which {relation} {name} {range}: every pod that may reach it would reach that too"),
+                        span_of(list, cidr),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
+    }
+
+    /// An external CIDR equal to or inside an API server endpoint range cannot except it: only
+    /// `kube_api = true` reaches the API server. (One that contains an endpoint excepts it.)
+    pub(super) fn outside_kube_api(&mut self, raw: &RawExternal, e: &External, kube_api: &KubeApi) {
+        let Some(list) = &raw.cidrs else { return };
+        for cidr in &e.cidrs {
+            let Some(range) = kube_api.cidrs.iter().find(|k| k.contains(cidr)) else {
+                continue;
+            };
+            self.error(
+                Diagnostic::new(
+                    format!("external entry `{}` allows {cidr}, which lies inside the Kubernetes API server's endpoints {range} ([platform.kube_api] cidrs)", raw.name.value),
+                    span_of(list, cidr),
+                )
+                .with_help("only tenants with `kube_api = true` may reach the API server: set it on those that need it, and remove this CIDR"),
+            );
+        }
+    }
+
+    /// `explain`, `diff` and `graph` look a name up as a tenant, then a namespace, then a
+    /// destination outside the cluster: an external entry named like a namespace or a built-in
+    /// destination would have them answer about the wrong thing. (Tenant and shared names are
+    /// checked in [`Self::external`].)
+    pub(super) fn external_names(
+        &mut self,
+        raw: &RawConfig,
+        names: &ConsumerNames<'_>,
+        namespaces: &BTreeSet<&str>,
+    ) {
+        for e in &raw.externals {
+            let n = e.name.value.as_str();
+            if names.tenants.contains(n) || names.shared.contains(n) {
+                continue;
+            }
+            let what = if let Some((_, what)) = BUILT_IN_DESTINATIONS.iter().find(|(b, _)| *b == n)
+            {
+                format!("the built-in destination `{n}` ({what})")
+            } else if namespaces.contains(n) {
+                format!("the namespace `{n}`")
+            } else {
+                continue;
+            };
+            self.error(
+                Diagnostic::new(
+                    format!("external entry `{n}` has the name of {what}"),
+                    e.name.span.clone(),
+                )
+                .with_help("`explain`, `diff` and `graph` name namespaces, tenants and destinations alike: give it a name of its own, such as the service's"),
+            );
+        }
+    }
+
     /// Refuses an external CIDR inside the cluster's own ranges: it could not be excepted.
     fn outside_cluster(
         &mut self,
@@ -309,11 +474,7 @@ impl Resolver<'_> {
             let Some(range) = cluster.ranges().find(|r| r.contains(cidr)) else {
                 continue;
             };
-            let span = list
-                .value
-                .iter()
-                .find(|c| c.value.parse::<Cidr>().ok() == Some(*cidr))
-                .map_or_else(|| list.span.clone(), |c| c.span.clone());
+            let span = span_of(list, cidr);
             self.error(
                 Diagnostic::new(
                     format!("{owner} allows {cidr}, which lies inside the cluster's range {range}"),
@@ -547,4 +708,12 @@ impl Resolver<'_> {
         }
         out
     }
+}
+
+/// Where `cidr` is written in `list` (the list itself if it is not found).
+fn span_of(list: &Located<Vec<Located<String>>>, cidr: &Cidr) -> Range<usize> {
+    list.value
+        .iter()
+        .find(|c| c.value.parse::<Cidr>().ok() == Some(*cidr))
+        .map_or_else(|| list.span.clone(), |c| c.span.clone())
 }

@@ -138,6 +138,20 @@ impl Resolver<'_> {
             );
             return None;
         }
+        if let Some(secret) = credential_in(v) {
+            // The URL is written into the GitOps objects, which are committed to Git.
+            self.error(
+                Diagnostic::new(
+                    format!("`repo_url` carries a credential ({secret}), which tenantc would write into the GitOps objects it commits to Git"),
+                    u.span.clone(),
+                )
+                .with_help(match tool {
+                    Some(GitOpsTool::Flux) => "remove it from the URL; give Flux the credentials in a Secret and name it with `secret` under [gitops]",
+                    _ => "remove it from the URL; give Argo CD the credentials as a repository Secret (argocd.argoproj.io/secret-type: repository) in its namespace",
+                }),
+            );
+            return None;
+        }
         if scp && tool == Some(GitOpsTool::Flux) {
             let fixed = v
                 .split_once(':')
@@ -183,5 +197,56 @@ impl Resolver<'_> {
             return None;
         }
         Some(v.to_owned())
+    }
+}
+
+/// The credential in a repository URL's user information, described without repeating it: any
+/// `user:password@`; and for HTTP(S) any user at all (`token@`: Git hosts take a token as the
+/// user name). An SSH user (`ssh://git@host/...`, `git@host:path`) is no secret: SSH authenticates
+/// with a key.
+fn credential_in(url: &str) -> Option<&'static str> {
+    let (http, rest) = if let Some(r) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    {
+        (true, r)
+    } else {
+        (false, url.strip_prefix("ssh://").unwrap_or(url))
+    };
+    // The authority ends at the first `/` (for scp-like `user@host:path`, `:` ends the host, but
+    // a password would sit before the `@`).
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    if userinfo.contains(':') {
+        Some("a user name and password before `@`")
+    } else if http {
+        Some("a user name or token before `@`")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::credential_in;
+
+    #[test]
+    fn credentials_in_urls() {
+        for bad in [
+            "https://user:pass@git.example.com/p.git",
+            "https://ghp_token@github.com/org/repo.git",
+            "http://x-access-token:abc@github.com/o/r.git",
+            "ssh://git:secret@git.example.com/p.git",
+        ] {
+            assert!(credential_in(bad).is_some(), "{bad}");
+        }
+        for ok in [
+            "https://git.example.com/p.git",
+            "ssh://git@git.example.com:2222/org/on.git",
+            "git@github.com:org/repo.git",
+            "https://git.example.com/a@b/p.git",
+        ] {
+            assert_eq!(credential_in(ok), None, "{ok}");
+        }
     }
 }

@@ -256,6 +256,93 @@ impl Resolver<'_> {
     }
 }
 
+const AMBIENT_PORTS_HELP: &str = "ztunnel delivers HBONE (15008) to any port of the destination pod, so NetworkPolicy cannot limit ports in ambient mode; ztunnel enforces ports only through AuthorizationPolicies: set `authorization = true` under [mesh], or drop `ports`";
+
+impl Resolver<'_> {
+    /// In ambient mode a flow between meshed pods reaches the callee's pod on HBONE port 15008,
+    /// and ztunnel hands it to whatever port the tunnel names: a NetworkPolicy limited to some
+    /// ports (plus 15008) limits nothing
+    /// (https://istio.io/latest/docs/ambient/usage/networkpolicy/). Only an AuthorizationPolicy
+    /// makes ztunnel hold the flow to its ports, so a port limit without `authorization = true`
+    /// is an error at the limit.
+    pub(super) fn ambient_port_limits(&mut self, raw: &RawConfig, mesh: Option<&Mesh>) {
+        if !mesh.is_some_and(|m| m.mode == DataplaneMode::Ambient && !m.authorization) {
+            return;
+        }
+        let mode_line = raw
+            .mesh
+            .as_ref()
+            .and_then(|r| r.mode.as_ref())
+            .map_or(0, |mode| self.line(&mode.span));
+        let cause = format!(
+            "`mode = \"ambient\"` under [mesh] (line {mode_line}) cannot enforce it without `authorization = true`"
+        );
+        let mut limits: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+        for s in raw
+            .shared
+            .iter()
+            .filter(|s| !s.retired.as_ref().is_some_and(|r| r.value))
+        {
+            if let Some(list) = s.ports.as_ref().filter(|l| !l.value.is_empty()) {
+                limits.push((
+                    format!(
+                        "shared entry `{}` limits its consumers to {}",
+                        s.name.value,
+                        ports_text(&list.value)
+                    ),
+                    list.span.clone(),
+                ));
+            }
+        }
+        for t in &raw.tenants {
+            for e in &t.expose {
+                if let Some(list) = e.ports.as_ref().filter(|l| !l.value.is_empty()) {
+                    limits.push((
+                        format!(
+                            "[tenants.{}.expose.{}] limits its consumers to {}",
+                            t.name.value,
+                            e.namespace.value,
+                            ports_text(&list.value)
+                        ),
+                        list.span.clone(),
+                    ));
+                }
+            }
+        }
+        // A scraper in the mesh reaches the pods over HBONE like any meshed caller. One outside
+        // the mesh sends plaintext to the scrape port itself, which NetworkPolicy sees and
+        // limits, so its `ports` hold without authorization.
+        if let Some(mon) = raw.platform.monitoring.as_ref() {
+            let in_mesh = mon.mesh.as_ref().is_some_and(|b| b.value);
+            if let (true, Some([first, .., last] | [first @ last])) =
+                (in_mesh, mon.ports.as_deref())
+            {
+                limits.push((
+                    format!(
+                        "[platform.monitoring] (in the mesh) limits the scraper to {}",
+                        ports_text(mon.ports.as_deref().unwrap_or_default())
+                    ),
+                    first.span.start..last.span.end,
+                ));
+            }
+        }
+        for (what, span) in limits {
+            self.error(
+                Diagnostic::new(format!("{what}, but {cause}"), span).with_help(AMBIENT_PORTS_HELP),
+            );
+        }
+    }
+}
+
+/// `port 8443`, `ports 9090, 9091`.
+fn ports_text(ports: &[Located<i64>]) -> String {
+    let list: Vec<String> = ports.iter().map(|p| p.value.to_string()).collect();
+    match list.len() {
+        1 => format!("port {}", list[0]),
+        _ => format!("ports {}", list.join(", ")),
+    }
+}
+
 /// `acme`, `acme and globex`, `a, b, c and 4 more`.
 fn names_text(names: &[&str]) -> String {
     let shown: Vec<&str> = names.iter().take(3).copied().collect();

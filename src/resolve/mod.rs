@@ -314,6 +314,23 @@ impl Resolver<'_> {
             .and_then(|g| g.as_ref())
             .map(|g| g.namespace.as_str().to_owned());
 
+        // The platform's namespaces by their defaults when their table is absent: a tenant that
+        // claimed one would get its Namespace, deny-all and RoleBindings applied there.
+        let mut platform_defaults: Vec<(&str, &str)> = Vec::new();
+        if raw.mesh.is_none() {
+            platform_defaults.push(("istio-system", "[mesh] (Istio's control plane)"));
+        }
+        if raw.platform.ingress.is_none() {
+            platform_defaults.push(("ingress-nginx", "[platform.ingress]"));
+        }
+        if raw.platform.monitoring.is_none() {
+            platform_defaults.push(("monitoring", "[platform.monitoring]"));
+        }
+        if raw.gitops.is_none() {
+            platform_defaults.push(("argocd", "[gitops] with tool = \"argocd\""));
+            platform_defaults.push(("flux-system", "[gitops] with tool = \"flux\""));
+        }
+
         // (namespace, owner description, span) in file order
         let mut wanted: Vec<(Located<String>, String)> = Vec::new();
         for s in &raw.shared {
@@ -342,8 +359,16 @@ impl Resolver<'_> {
                 || mesh_ns.as_deref() == Some(ns.value.as_str())
                 || dns_ns.as_deref() == Some(ns.value.as_str())
                 || gitops_ns.as_deref() == Some(ns.value.as_str());
-            if reserved && !claims.contains_key(&ns.value) {
+            let default_of = platform_defaults
+                .iter()
+                .find(|(d, _)| *d == ns.value)
+                .map(|(_, table)| *table);
+            if (reserved || default_of.is_some()) && !claims.contains_key(&ns.value) {
                 bad_claims = true;
+                let help = match default_of {
+                    Some(table) => format!("`{}` is the default namespace of {table}, reserved even when that table is absent; tenants and shared entries need namespaces of their own", ns.value),
+                    None => "tenants and shared entries need namespaces of their own".to_owned(),
+                };
                 self.error(
                     Diagnostic::new(
                         format!(
@@ -352,7 +377,7 @@ impl Resolver<'_> {
                         ),
                         ns.span.clone(),
                     )
-                    .with_help("tenants and shared entries need namespaces of their own"),
+                    .with_help(help),
                 );
                 continue;
             }
@@ -538,16 +563,36 @@ impl Resolver<'_> {
             }
         }
 
+        if let (Some(c), Some(p)) = (&cluster, &platform) {
+            self.platform_ranges(raw, c, p);
+        }
         let mut externals = BTreeMap::new();
         for e in &raw.externals {
             if let Some((name, external)) = self.external(e, cluster.as_ref(), &names) {
+                if let (Some(c), Some(p), Some(m)) = (&cluster, &platform, &mesh) {
+                    self.service_entry_addresses(e, &external, c, p.kube_api.as_ref(), m);
+                }
+                if let Some(k) = platform.as_ref().and_then(|p| p.kube_api.as_ref()) {
+                    self.outside_kube_api(e, &external, k);
+                }
                 externals.insert(name, external);
             }
         }
+        let taken: BTreeSet<&str> = claims
+            .keys()
+            .map(String::as_str)
+            .chain(RESERVED_NAMESPACES.iter().copied())
+            .chain(platform_defaults.iter().map(|(d, _)| *d))
+            .chain(mesh_ns.as_deref())
+            .chain(dns_ns.as_deref())
+            .chain(gitops_ns.as_deref())
+            .collect();
+        self.external_names(raw, &names, &taken);
         self.consumers_of_retired(raw, &retired_names);
         let purged = self.purged(raw, &claims);
 
         self.mesh_platform(raw, mesh.as_ref(), platform.as_ref(), &tenants, &shared);
+        self.ambient_port_limits(raw, mesh.as_ref());
 
         if bad_claims || !self.diags.is_empty() {
             return None;

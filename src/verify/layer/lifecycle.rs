@@ -4,6 +4,7 @@
 use crate::intent::Intent;
 use crate::model::NamespaceName;
 use crate::resolve::lifecycle::PROTECTION;
+use crate::resolve::LABEL_DATAPLANE_MODE;
 use crate::verify::finding::violation;
 use crate::verify::model::Model;
 use crate::verify::tree::Text;
@@ -52,6 +53,17 @@ pub fn check(model: &Model, intent: &Intent) -> Vec<Finding> {
         }
     }
     for doc in &model.tree.namespaces {
+        let ambient = doc.labels.get(LABEL_DATAPLANE_MODE).map(Text::as_str) == Some("ambient");
+        if ambient && retired(&doc.origin.name) {
+            findings.push(violation(
+                "retired-ambient",
+                format!(
+                    "namespace {} is retired but carries `{LABEL_DATAPLANE_MODE}: ambient`: ambient mode SNATs the kubelet's probes to 169.254.7.127, which its deny-all refuses, so pods with probes restart in a loop ({})",
+                    doc.origin.name, doc.origin.file
+                ),
+                vec![doc.origin.clone()],
+            ));
+        }
         let missing: Vec<String> = PROTECTION
             .iter()
             .filter(|(key, want)| !annotation_is(doc.annotations.get(key), want))

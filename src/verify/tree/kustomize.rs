@@ -61,15 +61,21 @@ pub fn key_of(path: &Path) -> OsString {
     lexical(path).into_os_string()
 }
 
-/// `path` with `.` and `..` resolved lexically, as kustomize resolves a `resources` entry.
+/// `path` with `.` and `..` resolved lexically, as kustomize resolves a `resources` entry. A
+/// `..` that has nothing to climb out of is kept (`../output` stays itself, so that a tree given
+/// relative to a sibling directory is still read where it is); above the root it is dropped.
 fn lexical(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other),
         }
     }
@@ -127,6 +133,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     if !disk.files.contains(&key_of(&root.join(ROOTS[0]))) {
         return out;
     }
+    let top = lexical(root);
     let mut files: HashSet<OsString> = HashSet::new();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     // The root, and under gitops/ every kustomization: each is synced by a GitOps object of its
@@ -177,9 +184,17 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
         for entry in &resources {
             let entry = entry.as_str();
             let rel = Path::new(entry);
+            // `dir` is lexical below the root's own lexical form (it came from a target that
+            // passed this check), so the entry stays in the tree when the joined path does.
             let escapes = entry.contains("://")
                 || rel.is_absolute()
-                || escapes_root(&dir.strip_prefix(root).unwrap_or(Path::new("")).join(rel));
+                || escapes_root(
+                    lexical(&dir)
+                        .strip_prefix(&top)
+                        .unwrap_or(Path::new(".."))
+                        .join(rel)
+                        .as_path(),
+                );
             if escapes {
                 out.findings.push(violation(
                     "kustomization",
@@ -307,6 +322,17 @@ mod tests {
         assert!(escapes_root(Path::new("a/../../x")));
         assert!(!escapes_root(Path::new("a/../b")));
         assert!(!escapes_root(Path::new("tenants/acme")));
+    }
+
+    #[test]
+    fn lexical_keeps_the_climb_out_of_a_relative_path() {
+        assert_eq!(
+            lexical(Path::new("../output/a/../b")),
+            Path::new("../output/b")
+        );
+        assert_eq!(lexical(Path::new("./../../x/./y")), Path::new("../../x/y"));
+        assert_eq!(lexical(Path::new("a/../../x")), Path::new("../x"));
+        assert_eq!(lexical(Path::new("/../a")), Path::new("/a"));
     }
 
     #[test]

@@ -43,6 +43,14 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
+    // An empty directory is a wrong path far more often than an empty cluster: reading it as one
+    // would make verify and explain deny everything and diff call every namespace new.
+    if disk.yaml.is_empty() {
+        return Err(vec![TreeError::Read {
+            path: display_root,
+            message: "holds no YAML file, so no output tree (run `tenantc compile` first, or check the path)".into(),
+        }]);
+    }
     // Only what the cluster receives is evaluated; the rest is reported. The sets of the walk
     // are dropped here, before the files are parsed, so that they do not add to the peak.
     let kustomize::Applied {
