@@ -538,7 +538,7 @@ fn tenantc_github(p: &Project) -> assert_cmd::assert::Assert {
 }
 
 #[test]
-fn other_policy_kinds_are_reported_as_not_evaluated() {
+fn other_policy_kinds_are_violations() {
     let p = compiled();
     std::fs::write(
         p.output().join("calico.yaml"),
@@ -551,9 +551,35 @@ fn other_policy_kinds_are_reported_as_not_evaluated() {
         "resources:\n",
         "resources:\n- calico.yaml\n",
     );
-    p.verify().code(0).stdout(predicate::str::contains(
-        "warning: GlobalNetworkPolicy allow-all (projectcalico.org/v3) in output/calico.yaml is not evaluated",
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: GlobalNetworkPolicy allow-all (projectcalico.org/v3) in output/calico.yaml is a policy verify cannot evaluate: it can allow what the NetworkPolicies deny",
     ));
+}
+
+/// Issue 19, item 4a: each policy kind that takes precedence over NetworkPolicies, appended to a
+/// generated file, allowing everything.
+#[test]
+fn policy_kinds_that_override_network_policies_appended_to_a_generated_file() {
+    let kinds = [
+        ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy", "spec:\n  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n  - action: Allow\n    from: [{namespaces: {}}]\n"),
+        ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy", "spec:\n  subject: {namespaces: {}}\n  ingress:\n  - action: Allow\n    from: [{namespaces: {}}]\n"),
+        ("crd.projectcalico.org/v1", "GlobalNetworkPolicy", "spec:\n  selector: all()\n  ingress: [{action: Allow}]\n  egress: [{action: Allow}]\n"),
+        ("projectcalico.org/v3", "NetworkPolicy", "spec:\n  selector: all()\n  ingress: [{action: Allow}]\n"),
+        ("cilium.io/v2", "CiliumNetworkPolicy", "spec:\n  endpointSelector: {}\n  ingress: [{fromEntities: [all]}]\n"),
+        ("cilium.io/v2", "CiliumClusterwideNetworkPolicy", "spec:\n  endpointSelector: {}\n  egress: [{toEntities: [all]}]\n"),
+    ];
+    for (api, kind, spec) in kinds {
+        let p = compiled();
+        let text = p.read_out(ACME_NP);
+        std::fs::write(
+            p.output().join(ACME_NP),
+            format!("{text}---\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: allow-all\n  namespace: acme\n{spec}"),
+        )
+        .unwrap();
+        p.verify().code(1).stdout(predicate::str::contains(format!(
+            "violation: {kind} allow-all ({api}) in output/{ACME_NP} is a policy verify cannot evaluate"
+        )));
+    }
 }
 
 #[test]
