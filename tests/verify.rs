@@ -387,7 +387,10 @@ fn a_hand_written_tree_with_other_names_and_merged_policies_passes() {
             .join("tenants/umbrella/umbrella/networkpolicies.yaml"),
         r#"apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: lockdown, namespace: umbrella}
+metadata:
+  name: lockdown
+  namespace: umbrella
+  annotations: {argocd.argoproj.io/sync-options: "Prune=false, Delete=false", kustomize.toolkit.fluxcd.io/prune: disabled}
 spec:
   podSelector: {}
   policyTypes: [Ingress, Egress]

@@ -22,6 +22,10 @@ pub struct Policy {
     /// Whether each direction had rules, for what remains to say after the rules are taken.
     pub has_ingress_rules: bool,
     pub has_egress_rules: bool,
+    /// Read for the lifecycle check, which wants the default deny to keep the annotations that
+    /// keep a sync from pruning it: bit `i` set when it carries `PROTECTION[i]` (a bit, not the
+    /// annotations, to stay within 128 bytes).
+    pub protection: u8,
 }
 
 /// An Istio Sidecar as read from the tree.

@@ -194,6 +194,7 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                 has_egress_rules: raw.spec.egress.as_ref().is_some_and(|r| !r.is_empty()),
                 ingress: raw.spec.ingress.map(shared_rules),
                 egress: raw.spec.egress.map(shared_rules),
+                protection: raw.metadata.annotations.protection(),
             }));
         }
         "Sidecar" if api.starts_with("networking.istio.io/") => {
