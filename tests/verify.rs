@@ -758,3 +758,35 @@ fn a_retired_namespace_of_the_example_passes_with_dns_caches_and_externals() {
         .code(0)
         .stdout(predicate::str::contains("0 violations, 0 warnings"));
 }
+
+/// Appends `text` to a generated file of the tree.
+fn append(p: &Project, rel: &str, text: &str) {
+    let old = p.read_out(rel);
+    std::fs::write(p.output().join(rel), format!("{old}---\n{text}")).unwrap();
+}
+
+/// Issue 19, item 4g: an object of another namespace in a tenant's directory (the mesh's root
+/// namespace, which would disable mTLS mesh-wide; another tenant's namespace) is applied with
+/// that tenant's directory and reviewed as its change.
+#[test]
+fn an_object_of_another_namespace_in_a_tenants_directory() {
+    let p = compiled();
+    append(
+        &p,
+        "tenants/acme/acme/peerauthentication.yaml",
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: istio-system\nspec:\n  mtls:\n    mode: DISABLE\n",
+    );
+    append(
+        &p,
+        "tenants/acme/acme-jobs/networkpolicies.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-nothing\n  namespace: globex-web\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: output/tenants/acme/acme/peerauthentication.yaml is in the directory of namespace acme but holds PeerAuthentication default of namespace istio-system: every object of a namespace's directory must be in that namespace",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: output/tenants/acme/acme-jobs/networkpolicies.yaml is in the directory of namespace acme-jobs but holds NetworkPolicy deny-nothing of namespace globex-web",
+        ));
+}

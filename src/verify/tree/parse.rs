@@ -90,6 +90,17 @@ const KINDS: [&str; 6] = [
 /// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
 /// kustomization) is skipped, even when its fields would not fit the lenient struct.
 pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeError> {
+    parse_file_in(text, file, None, tree)
+}
+
+/// [`parse_file`] for a file in the directory of namespace `dir` (see `read`), whose every
+/// object must be in that namespace.
+pub(super) fn parse_file_in(
+    text: &str,
+    file: &str,
+    dir: Option<&str>,
+    tree: &mut Tree,
+) -> Result<(), TreeError> {
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
     if let Some(docs) = yaml::parse(text) {
@@ -100,6 +111,7 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
         if let Ok(typed) = typed {
             for raw in typed.into_iter().flatten() {
                 tree.documents += 1;
+                check_directory(&raw, dir, &shared, tree);
                 add_doc(raw, &shared, tree);
             }
             return Ok(());
@@ -124,6 +136,7 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
         match Option::<RawDoc>::deserialize(doc) {
             Ok(Some(raw)) => {
                 tree.documents += 1;
+                check_directory(&raw, dir, &shared, tree);
                 add_doc(raw, &shared, tree);
             }
             Ok(None) => {}
@@ -151,6 +164,56 @@ fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {
         column,
         message,
     }
+}
+
+/// An object in a namespace's directory is applied with it (one Argo CD Application or Flux
+/// Kustomization per tenant, reviewed as that tenant's change), so it must be that namespace's:
+/// a PeerAuthentication of the mesh's root namespace, or a policy of another tenant's
+/// namespace, placed there would change what other namespaces receive. kustomize keeps
+/// `metadata.namespace` as written (a kustomization's `namespace:` is refused, see
+/// [`super::kustomize`]), so the cluster receives what the file says.
+fn check_directory(raw: &RawDoc, dir: Option<&str>, file: &std::sync::Arc<str>, tree: &mut Tree) {
+    let (Some(dir), Some(kind)) = (dir, raw.kind.as_deref()) else {
+        return;
+    };
+    let api = raw.api_version.as_deref().unwrap_or_default();
+    if OWN_KINDS
+        .iter()
+        .any(|(prefix, k)| *k == kind && api.starts_with(prefix))
+    {
+        return;
+    }
+    let name = raw.metadata.name.as_deref().unwrap_or("(unnamed)");
+    let (in_place, what) = if kind == "Namespace" {
+        (name == dir, format!("the Namespace {name}"))
+    } else {
+        let ns = raw.metadata.namespace.as_deref();
+        (
+            ns == Some(dir),
+            match ns {
+                Some(ns) => format!("{kind} {name} of namespace {ns}"),
+                None => format!("{kind} {name} without metadata.namespace"),
+            },
+        )
+    };
+    if in_place {
+        return;
+    }
+    tree.audit.push(Finding {
+        severity: Severity::Violation,
+        check: "namespace-outside-directory",
+        message: format!(
+            "{file} is in the directory of namespace {dir} but holds {what}: every object of a namespace's directory must be in that namespace, or it changes another namespace (or the whole mesh) under this one's name"
+        ),
+        from: Some(dir.to_owned()),
+        to: None,
+        ports: Vec::new(),
+        objects: vec![Origin {
+            file: file.clone(),
+            kind: "other",
+            name: format!("{kind} {name}").into(),
+        }],
+    });
 }
 
 fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
