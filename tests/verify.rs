@@ -790,3 +790,39 @@ fn an_object_of_another_namespace_in_a_tenants_directory() {
             "violation: output/tenants/acme/acme-jobs/networkpolicies.yaml is in the directory of namespace acme-jobs but holds NetworkPolicy deny-nothing of namespace globex-web",
         ));
 }
+
+/// Issue 19, item 4b: a second Sidecar with a workloadSelector replaces the default one for the
+/// pods it selects, so it is held to the same scope: no ALLOW_ANY (nor an unset mode, the mesh
+/// default) under REGISTRY_ONLY, no host beyond the intent.
+#[test]
+fn a_selector_sidecar_that_lets_some_pods_escape_the_scope() {
+    let selector = |name: &str, spec: &str| {
+        format!("apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: {name}\n  namespace: acme\nspec:\n  workloadSelector:\n    labels: {{app: web}}\n{spec}")
+    };
+    let p = compiled();
+    append(
+        &p,
+        "tenants/acme/acme/sidecar.yaml",
+        &selector(
+            "escape",
+            "  egress:\n  - hosts: [\"./*\"]\n  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n",
+        ),
+    );
+    append(
+        &p,
+        "tenants/acme/acme-jobs/sidecar.yaml",
+        &selector("wide", "  egress:\n  - hosts: [\"*/*\"]\n")
+            .replace("namespace: acme\n", "namespace: acme-jobs\n"),
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: the Sidecar escape of acme has a workloadSelector and outboundTrafficPolicy ALLOW_ANY: Istio applies it instead of the namespace's default Sidecar to the pods it selects, so they may call hosts outside the registry, though tenants.toml asks for REGISTRY_ONLY (output/tenants/acme/acme/sidecar.yaml: escape)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: the Sidecar wide of acme-jobs has a workloadSelector and outboundTrafficPolicy unset (the mesh default, ALLOW_ANY unless meshConfig says otherwise)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: the Sidecar of acme-jobs imports `*/*`, services of every namespace, but tenants.toml lets acme-jobs reach only",
+        ));
+}
