@@ -826,3 +826,81 @@ fn a_selector_sidecar_that_lets_some_pods_escape_the_scope() {
             "violation: the Sidecar of acme-jobs imports `*/*`, services of every namespace, but tenants.toml lets acme-jobs reach only",
         ));
 }
+
+fn authorization_policy(namespace: &str, name: &str, spec: &str) -> String {
+    format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n{spec}")
+}
+
+/// Issue 19, item 4c: wildcards in `source.namespaces` and `principals` are evaluated as istiod
+/// compiles them (a namespace `v` is the regex `.*/ns/v/.*` with `*` as `.*`; a principal is
+/// exact, `prefix*`, `*suffix` or `*`), in verify and in explain.
+#[test]
+fn authorization_sources_with_wildcards_are_evaluated_as_istio_does() {
+    let p = compiled();
+    let rel = "tenants/acme/acme/authorizationpolicies.yaml";
+    append(
+        &p,
+        rel,
+        &authorization_policy(
+            "acme",
+            "by-prefix",
+            "  rules:\n  - from:\n    - source:\n        namespaces: [\"umb*\"]\n",
+        ),
+    );
+    let rel_jobs = "tenants/acme/acme-jobs/authorizationpolicies.yaml";
+    append(
+        &p,
+        rel_jobs,
+        &authorization_policy(
+            "acme-jobs",
+            "by-principal",
+            "  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/initech/*\"]\n",
+        ),
+    );
+    append(
+        &p,
+        "tenants/globex/globex-api/authorizationpolicies.yaml",
+        &authorization_policy(
+            "globex-api",
+            "by-suffix",
+            "  rules:\n  - from:\n    - source:\n        principals: [\"*/sa/deployer\"]\n",
+        ),
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: umbrella -> acme every TCP port is allowed by the AuthorizationPolicies of acme but tenants.toml does not allow it: a hole in the identity layer; the NetworkPolicies still block it (output/tenants/acme/acme/authorizationpolicies.yaml: by-prefix)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: any namespace named like `umb*` -> acme every TCP port is allowed by the AuthorizationPolicies of acme",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: initech -> acme-jobs every TCP port is allowed by the AuthorizationPolicies of acme-jobs but tenants.toml does not allow it",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: every namespace -> globex-api every TCP port is allowed by the AuthorizationPolicies of globex-api but tenants.toml does not allow it",
+        ));
+    p.run("explain", &["initech", "acme-jobs"])
+        .stdout(predicate::str::contains(
+            "  AuthorizationPolicies of acme-jobs: allowed on every TCP port (source namespace initech, proven by mTLS)\n    by output/tenants/acme/acme-jobs/authorizationpolicies.yaml: by-principal\n",
+        ));
+}
+
+/// Issue 19, item 4d: an ALLOW-everything policy with a selector opens some workloads to every
+/// caller; tenants.toml's rule holds for every workload, so it is an over-allow.
+#[test]
+fn an_allow_all_policy_for_some_workloads_is_an_over_allow() {
+    let p = compiled();
+    append(
+        &p,
+        "tenants/acme/acme/authorizationpolicies.yaml",
+        &authorization_policy(
+            "acme",
+            "open-web",
+            "  selector:\n    matchLabels: {app: web}\n  rules:\n  - {}\n",
+        ),
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: every namespace -> acme every TCP port is allowed by the AuthorizationPolicies of acme for the workloads the selector of open-web picks but tenants.toml does not allow it: a hole in the identity layer; the NetworkPolicies still block it (output/tenants/acme/acme/authorizationpolicies.yaml: open-web)",
+    ));
+}

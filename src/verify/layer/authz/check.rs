@@ -1,12 +1,12 @@
 //! The AuthorizationPolicies and PeerAuthentications against the intent and the NetworkPolicies.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::intent::{Intent, NamespaceIntent};
 use crate::verify::finding::violation;
 use crate::verify::layer::netpol::PortSet;
 use crate::verify::model::{Direction, Model};
-use crate::verify::tree::{Origin, PeerAuth, Text};
+use crate::verify::tree::{Origin, PeerAuth};
 use crate::verify::{Finding, Severity};
 
 use super::eval::*;
@@ -68,9 +68,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             f
         };
         let ns = p.namespace.as_deref().unwrap_or_default();
-        if p.partial {
-            findings.push(warn("partial-authorization-policy", format!("AuthorizationPolicy {} of {ns} applies to some workloads only (selector or targetRef): verify evaluates the policies that apply to a whole namespace, so it cannot vouch for what this one allows or denies", p.origin.name)));
-        } else if p.action != "ALLOW" && p.action != "DENY" {
+        if p.action != "ALLOW" && p.action != "DENY" {
             findings.push(warn(
                 "unevaluated-policy",
                 format!(
@@ -135,43 +133,95 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         if !mesh.authorization {
             continue;
         }
-        // Callers the policies name, and any other namespace.
-        let mut named: BTreeSet<String> = BTreeSet::new();
+        // Callers the policies name, and any other namespace; with a pattern, every namespace
+        // verify knows and one it does not that the pattern names (`umb*`: any namespace whose
+        // name starts with umb, tomorrow's included).
+        let mut named: BTreeMap<String, String> = BTreeMap::new();
+        let mut patterns = false;
+        let mut name_it = |n: &str, who: String| {
+            named.entry(n.to_owned()).or_insert(who);
+        };
         for p in index.policies_of(name.as_str()) {
             for r in &p.rules {
                 for from in &r.from {
-                    named.extend(from.source.namespaces.iter().flatten().map(Text::to_string));
-                    for pr in from.source.principals.iter().flatten() {
-                        if let [_, "ns", n, ..] = pr.split('/').collect::<Vec<_>>().as_slice() {
-                            named.insert((*n).to_owned());
+                    let source = &from.source;
+                    for n in source
+                        .namespaces
+                        .iter()
+                        .chain(&source.not_namespaces)
+                        .flatten()
+                    {
+                        if n.contains('*') {
+                            patterns = true;
+                            name_it(
+                                &n.replace('*', "\u{1}"),
+                                format!("any namespace named like `{n}`"),
+                            );
+                        } else {
+                            name_it(n, n.to_string());
+                        }
+                    }
+                    for pr in source
+                        .principals
+                        .iter()
+                        .chain(&source.not_principals)
+                        .flatten()
+                    {
+                        patterns |= pr.contains('*');
+                        let Some(n) = pr.split("/ns/").nth(1).and_then(|r| r.split('/').next())
+                        else {
+                            continue;
+                        };
+                        if n.contains('*') {
+                            name_it(
+                                &n.replace('*', "\u{1}"),
+                                format!("any namespace named like `{n}` (principal `{pr}`)"),
+                            );
+                        } else if !n.is_empty() {
+                            name_it(n, n.to_owned());
                         }
                     }
                 }
             }
         }
-        named.retain(|n| !n.contains('*'));
-        named.insert(ANY_OTHER.to_owned());
-        for caller in &named {
-            let v = layer.verdict(caller);
-            let want = expected.get(caller).cloned().unwrap_or_default();
+        if patterns {
+            for n in model.names.iter().skip(1) {
+                name_it(n, n.clone());
+            }
+        }
+        name_it(ANY_OTHER, "every namespace".to_owned());
+        for (caller, who) in named {
+            let v = layer.verdict(&caller);
+            let want = expected.get(&caller).cloned().unwrap_or_default();
             let extra = v.allowed_some.minus(&want);
             if extra.is_empty() {
                 continue;
             }
-            let who = if caller == ANY_OTHER {
-                "every namespace".to_owned()
-            } else {
-                caller.clone()
-            };
-            let network = if caller == ANY_OTHER {
+            let network = if caller.contains('\u{1}') {
                 PortSet::none()
             } else {
-                network_allows(model, caller, id).intersect(&extra)
+                network_allows(model, &caller, id).intersect(&extra)
+            };
+            // An ALLOW for some workloads is a hole all the same: tenants.toml's rule is for
+            // every workload of the namespace.
+            let partial: Vec<&str> = layer
+                .allow_partial
+                .iter()
+                .filter(|p| v.allow_by.contains(&&p.policy.origin))
+                .map(|p| p.policy.origin.name.as_str())
+                .collect();
+            let some = if partial.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " for the workloads the selector of {} picks",
+                    partial.join(", ")
+                )
             };
             let mut f = violation(
                 "authorization-over-allow",
                 format!(
-                    "{who} -> {name} {} is allowed by the AuthorizationPolicies of {name} but tenants.toml does not allow it: {} ({})",
+                    "{who} -> {name} {} is allowed by the AuthorizationPolicies of {name}{some} but tenants.toml does not allow it: {} ({})",
                     crate::verify::finding::ports_text(&extra),
                     if network.is_empty() {
                         "a hole in the identity layer; the NetworkPolicies still block it".to_owned()
