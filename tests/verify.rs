@@ -904,3 +904,53 @@ fn an_allow_all_policy_for_some_workloads_is_an_over_allow() {
         "violation: every namespace -> acme every TCP port is allowed by the AuthorizationPolicies of acme for the workloads the selector of open-web picks but tenants.toml does not allow it: a hole in the identity layer; the NetworkPolicies still block it (output/tenants/acme/acme/authorizationpolicies.yaml: open-web)",
     ));
 }
+
+/// Issue 19, item 4f: a ServiceEntry whose hosts stay but whose other fields send the traffic
+/// elsewhere is compared whole with the entry tenants.toml makes.
+#[test]
+fn a_service_entry_is_compared_whole() {
+    let se = |ns: &str| format!("tenants/acme/{ns}/serviceentries.yaml");
+    let p = compiled();
+    p.edit(
+        &se("acme"),
+        "  resolution: DNS\n",
+        "  resolution: STATIC\n  endpoints:\n  - address: 198.51.100.7\n",
+    );
+    p.edit(
+        &se("acme-api"),
+        "  location: MESH_EXTERNAL\n",
+        "  location: MESH_INTERNAL\n",
+    );
+    p.edit(
+        &se("acme-jobs"),
+        "    protocol: TLS\n",
+        "    protocol: TLS\n    targetPort: 80\n",
+    );
+    p.edit(
+        "shared/payments/serviceentries.yaml",
+        "  resolution: DNS\n",
+        "  resolution: DNS\n  subjectAltNames: [spiffe://evil]\n",
+    );
+    p.edit(
+        "tenants/globex/globex-api/serviceentries.yaml",
+        "  - \"203.0.113.10/32\"\n",
+        "  - \"203.0.113.10/32\"\n  - \"169.254.20.10/32\"\n",
+    );
+    p.edit(
+        "tenants/umbrella/umbrella/serviceentries.yaml",
+        "  resolution: NONE\n",
+        "  resolution: NONE\n  workloadSelector:\n    labels: {app: dns-proxy}\n",
+    );
+    let out = p.verify().code(1).get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    for needle in [
+        "violation: ServiceEntry external-stripe (acme), seen by acme, is not the registry entry tenants.toml makes (external-stripe): resolution STATIC instead of DNS; endpoints, which send the traffic to other addresses than the hosts (output/tenants/acme/acme/serviceentries.yaml: external-stripe)",
+        "violation: ServiceEntry external-stripe (acme-api), seen by acme-api, is not the registry entry tenants.toml makes (external-stripe): location MESH_INTERNAL instead of MESH_EXTERNAL",
+        "violation: ServiceEntry external-stripe (acme-jobs), seen by acme-jobs, is not the registry entry tenants.toml makes (external-stripe): ports [443/TLS to 80] instead of [443/TLS]",
+        "violation: ServiceEntry external-stripe (payments), seen by payments, is not the registry entry tenants.toml makes (external-stripe): subjectAltNames [spiffe://evil]",
+        "violation: ServiceEntry external-orders-db (globex-api), seen by globex-api, is not the registry entry tenants.toml makes (external-orders-db): addresses [203.0.113.10/32, 169.254.20.10/32] instead of [203.0.113.10/32]",
+        "violation: ServiceEntry node-local-dns (umbrella), seen by umbrella, is not the registry entry tenants.toml makes (node-local-dns): a workloadSelector, which sends the traffic to pods of the mesh",
+    ] {
+        assert!(out.contains(needle), "`{needle}` not in:\n{out}");
+    }
+}

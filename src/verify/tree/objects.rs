@@ -59,6 +59,14 @@ pub struct ServiceEntrySpec {
     /// `None` when absent: Istio then exports it to every namespace.
     pub export_to: Option<Vec<Text>>,
     pub resolution: Option<Text>,
+    /// Each port as `(number, protocol, targetPort)`, for the comparison with the intent.
+    pub port_specs: Vec<(i64, Option<Text>, Option<i64>)>,
+    pub location: Option<Text>,
+    /// `endpoints`, `workloadSelector`, `subjectAltNames`: tenantc never writes them (each sends
+    /// the traffic, or accepts a certificate, other than the host names say).
+    pub has_endpoints: bool,
+    pub has_workload_selector: bool,
+    pub subject_alt_names: Vec<Text>,
 }
 
 /// An Istio AuthorizationPolicy as read from the tree.

@@ -42,6 +42,9 @@ struct RawSpec {
     ports: Option<Vec<RawServicePort>>,
     export_to: Option<Vec<Text>>,
     resolution: Option<Text>,
+    location: Option<Text>,
+    endpoints: Option<IgnoredAny>,
+    subject_alt_names: Option<Vec<Text>>,
     // AuthorizationPolicy
     action: Option<Text>,
     rules: Option<Vec<AuthzRule>>,
@@ -59,8 +62,11 @@ struct RawMtls {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawServicePort {
     number: Option<PortValue>,
+    protocol: Option<Text>,
+    target_port: Option<PortValue>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -277,21 +283,39 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             }));
         }
         "ServiceEntry" if api.starts_with("networking.istio.io/") => {
+            let number = |p: &Option<PortValue>| match p {
+                Some(PortValue::Number(n)) => Some(*n),
+                // A name or a quoted number: the API server would refuse the first.
+                Some(PortValue::Name(t)) => Some(t.parse::<i64>().unwrap_or(-1)),
+                None => None,
+            };
+            let raw_ports = raw.spec.ports.unwrap_or_default();
             let spec = ServiceEntrySpec {
                 hosts: raw.spec.hosts.unwrap_or_default(),
                 addresses: raw.spec.addresses.unwrap_or_default(),
-                ports: raw
-                    .spec
-                    .ports
-                    .unwrap_or_default()
-                    .into_iter()
+                ports: raw_ports
+                    .iter()
                     .filter_map(|p| match p.number {
                         Some(PortValue::Number(n)) => Some(n),
                         _ => None,
                     })
                     .collect(),
+                port_specs: raw_ports
+                    .iter()
+                    .map(|p| {
+                        (
+                            number(&p.number).unwrap_or(-1),
+                            p.protocol.clone(),
+                            number(&p.target_port),
+                        )
+                    })
+                    .collect(),
                 export_to: raw.spec.export_to,
                 resolution: raw.spec.resolution,
+                location: raw.spec.location,
+                has_endpoints: raw.spec.endpoints.is_some(),
+                has_workload_selector: raw.spec.workload_selector.is_some(),
+                subject_alt_names: raw.spec.subject_alt_names.unwrap_or_default(),
             };
             tree.service_entries.push(Box::new(ServiceEntry {
                 origin: origin("ServiceEntry"),
