@@ -532,7 +532,7 @@ fn moving_to_ambient_is_no_identity_layer_outage_in_diff_or_graph() {
         text.contains("globex -- \"TCP/9443, TCP/15008\" --> acme"),
         "{text}"
     );
-    assert!(!text.contains("AuthorizationPolicy denies"), "{text}");
+    assert!(!text.contains("the mesh denies"), "{text}");
     // A real outage in ambient mode is still one.
     p.edit(API_AP, "        - globex\n", "        - globex-old\n");
     let diff = p.run("diff", &["--base", "base"]).code(0);

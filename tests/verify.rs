@@ -954,3 +954,22 @@ fn a_service_entry_is_compared_whole() {
         assert!(out.contains(needle), "`{needle}` not in:\n{out}");
     }
 }
+
+/// Issue 19, item 8: under STRICT mTLS an out-of-mesh scraper reaches only the ports Istio's
+/// agent and Envoy serve outside the inbound chain; explain and graph say so.
+#[test]
+fn an_out_of_mesh_scraper_under_strict_reaches_the_agent_ports_only() {
+    let p = compiled();
+    p.run("explain", &["monitoring", "acme"])
+        .code(0)
+        .stdout(predicate::str::contains(
+            "  PeerAuthentication of acme: STRICT, and monitoring is outside the mesh: its plaintext is refused on every port the sidecars intercept; it reaches only TCP/15020-15021, TCP/15090, which Istio's agent (15020: merged metrics, 15021: health) and Envoy (15090: stats) serve outside the inbound chain\n",
+        ))
+        .stdout(predicate::str::contains(
+            "  verdict: allowed on TCP/15020-15021, TCP/15090, every UDP port, every SCTP port, as tenants.toml says\n",
+        ))
+        .stdout(predicate::str::contains("allowed on every port, as").not());
+    p.run("graph", &[]).code(0).stdout(predicate::str::contains(
+        "  monitoring -- \"the mesh denies TCP/1-15019, TCP/15022-15089, TCP/15091-65535\" --> acme\n",
+    ));
+}

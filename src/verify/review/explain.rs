@@ -175,6 +175,13 @@ pub fn explain(
             }
         }
     }
+    // Under STRICT mTLS a caller outside the mesh can only ever reach the ports served outside
+    // the inbound chain: that is what tenants.toml's grant to it means there (DESIGN: the
+    // scraper needs 15020).
+    let index = crate::verify::layer::authz::Index::of(model, intent);
+    if let Some(ports) = crate::verify::layer::authz::plaintext_ports(&index, intent, from, to) {
+        intended = intended.minus(&crate::verify::layer::authz::tcp_all().minus(&ports));
+    }
     let egress = side(model, from, Direction::Egress, to);
     let ingress = side(model, to, Direction::Ingress, from);
     let mut allowed = egress.allowed.intersect(&ingress.allowed);

@@ -318,6 +318,43 @@ fn peer_authentication(
     }
 }
 
+/// The TCP ports Istio's agent and Envoy serve themselves, which the sidecar's iptables leave
+/// out of the inbound redirect, so neither mTLS nor an AuthorizationPolicy applies to them:
+/// 15020 (merged Prometheus metrics), 15021 (health), 15090 (Envoy's own stats).
+/// https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+pub fn outside_inbound_ports() -> PortSet {
+    PortSet::tcp([15020, 15021, 15090])
+}
+
+/// For a platform caller outside the mesh (a scraper or an ingress controller without a
+/// sidecar): when the namespace-wide PeerAuthentication that applies to `to` in the tree (its
+/// own, else the root namespace's) is STRICT, its sidecars refuse plaintext on every port they
+/// intercept, so the caller reaches only [`outside_inbound_ports`] over TCP. `None` when that
+/// does not limit it (another caller, no STRICT, ambient mode).
+pub fn plaintext_ports(index: &Index, intent: &Intent, from: &str, to: &str) -> Option<PortSet> {
+    let ns = intent.namespace(to)?;
+    let mesh = ns.mesh.as_ref().filter(|m| !m.ambient)?;
+    let outside = ns
+        .monitoring
+        .as_ref()
+        .is_some_and(|m| !m.in_mesh && m.namespace.as_str() == from)
+        || ns
+            .ingress_controller
+            .as_ref()
+            .is_some_and(|i| !i.in_mesh && i.namespace.as_str() == from);
+    if !outside {
+        return None;
+    }
+    let wide = |n: &str| {
+        index
+            .peer_auths
+            .get(n)
+            .and_then(|list| list.iter().find(|p| !p.has_selector).copied())
+    };
+    let pa = wide(to).or_else(|| wide(mesh.namespace.as_str()))?;
+    (pa.mode.as_deref() == Some("STRICT")).then(outside_inbound_ports)
+}
+
 /// For `explain`: what the AuthorizationPolicies of `to` let `from` through on (TCP), and the
 /// lines that say which policy decides; `None` when the identity layer does not apply.
 pub fn explain(
@@ -328,6 +365,16 @@ pub fn explain(
 ) -> Option<(PortSet, Vec<String>)> {
     let ns = intent.namespace(to)?;
     let mesh = ns.mesh.as_ref()?;
+    let index = Index::of(model, intent);
+    if let Some(ports) = plaintext_ports(&index, intent, from, to) {
+        return Some((
+            ports.clone(),
+            vec![format!(
+                "PeerAuthentication of {to}: STRICT, and {from} is outside the mesh: its plaintext is refused on every port the sidecars intercept; it reaches only {}, which Istio's agent (15020: merged metrics, 15021: health) and Envoy (15090: stats) serve outside the inbound chain",
+                crate::verify::finding::ports_text(&ports)
+            )],
+        ));
+    }
     if let Some(m) = ns
         .monitoring
         .as_ref()
@@ -341,7 +388,6 @@ pub fn explain(
             )],
         ));
     }
-    let index = Index::of(model, intent);
     let layer = index.layer(to, mesh.ambient);
     if layer.is_empty() {
         return mesh.authorization.then(|| {
