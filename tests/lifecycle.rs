@@ -124,6 +124,33 @@ fn verify_flags_an_unprotected_namespace() {
     let _ = (snapshot, tenantc);
 }
 
+/// Issue 19, item 4e: the example's `default-deny` stripped of its protection annotations (and,
+/// in another namespace, of one of them) fails verify, naming the file and the policy.
+#[test]
+fn verify_flags_a_default_deny_stripped_of_its_protection() {
+    let p = Project::new(common::EXAMPLE);
+    p.compile().success();
+    let acme = "tenants/acme/acme/networkpolicies.yaml";
+    p.edit(
+        acme,
+        "  annotations:\n    argocd.argoproj.io/sync-options: Delete=false,Prune=false\n    kustomize.toolkit.fluxcd.io/prune: disabled\n",
+        "",
+    );
+    p.edit(
+        "shared/payments/networkpolicies.yaml",
+        "    argocd.argoproj.io/sync-options: Delete=false,Prune=false\n",
+        "    argocd.argoproj.io/sync-options: Prune=false\n",
+    );
+    let out = p.run("verify", &[]).code(1).get_output().clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "violation: NetworkPolicy default-deny is the default deny of namespace acme but lacks the annotation `argocd.argoproj.io/sync-options: Delete=false,Prune=false` and `kustomize.toolkit.fluxcd.io/prune: disabled`: a sync could prune or delete it and leave acme open while the namespace is handed over (output/tenants/acme/acme/networkpolicies.yaml: default-deny)",
+        "violation: NetworkPolicy default-deny is the default deny of namespace payments but lacks the annotation `argocd.argoproj.io/sync-options: Delete=false,Prune=false`",
+    ] {
+        assert!(stdout.contains(needle), "`{needle}` not in:\n{stdout}");
+    }
+}
+
 const RETIRED: &str = r#"version = 1
 [mesh]
 [platform]

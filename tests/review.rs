@@ -248,7 +248,7 @@ fn graph_shows_a_hole_between_tenants() {
         // The NetworkPolicies open the hole; the example's AuthorizationPolicies still close it
         // for TCP, and the drawing says both.
         .stdout(predicate::str::contains(
-            "  umbrella -- \"AuthorizationPolicy denies every TCP port\" --> globex\n",
+            "  umbrella -- \"the mesh denies every TCP port\" --> globex\n",
         ));
 }
 
@@ -399,7 +399,7 @@ fn diff_and_graph_show_where_the_identity_layer_disagrees() {
     );
     let graph = stdout(p.run("graph", &[]).code(0));
     assert!(
-        graph.contains("  globex -- \"TCP/8443; AuthorizationPolicy denies TCP/8443\" --> acme\n"),
+        graph.contains("  globex -- \"TCP/8443; the mesh denies TCP/8443\" --> acme\n"),
         "{graph}"
     );
     // And back: the layers agree again.

@@ -387,7 +387,10 @@ fn a_hand_written_tree_with_other_names_and_merged_policies_passes() {
             .join("tenants/umbrella/umbrella/networkpolicies.yaml"),
         r#"apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: lockdown, namespace: umbrella}
+metadata:
+  name: lockdown
+  namespace: umbrella
+  annotations: {argocd.argoproj.io/sync-options: "Prune=false, Delete=false", kustomize.toolkit.fluxcd.io/prune: disabled}
 spec:
   podSelector: {}
   policyTypes: [Ingress, Egress]
@@ -538,7 +541,7 @@ fn tenantc_github(p: &Project) -> assert_cmd::assert::Assert {
 }
 
 #[test]
-fn other_policy_kinds_are_reported_as_not_evaluated() {
+fn other_policy_kinds_are_violations() {
     let p = compiled();
     std::fs::write(
         p.output().join("calico.yaml"),
@@ -551,9 +554,35 @@ fn other_policy_kinds_are_reported_as_not_evaluated() {
         "resources:\n",
         "resources:\n- calico.yaml\n",
     );
-    p.verify().code(0).stdout(predicate::str::contains(
-        "warning: GlobalNetworkPolicy allow-all (projectcalico.org/v3) in output/calico.yaml is not evaluated",
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: GlobalNetworkPolicy allow-all (projectcalico.org/v3) in output/calico.yaml is a policy verify cannot evaluate: it can allow what the NetworkPolicies deny",
     ));
+}
+
+/// Issue 19, item 4a: each policy kind that takes precedence over NetworkPolicies, appended to a
+/// generated file, allowing everything.
+#[test]
+fn policy_kinds_that_override_network_policies_appended_to_a_generated_file() {
+    let kinds = [
+        ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy", "spec:\n  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n  - action: Allow\n    from: [{namespaces: {}}]\n"),
+        ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy", "spec:\n  subject: {namespaces: {}}\n  ingress:\n  - action: Allow\n    from: [{namespaces: {}}]\n"),
+        ("crd.projectcalico.org/v1", "GlobalNetworkPolicy", "spec:\n  selector: all()\n  ingress: [{action: Allow}]\n  egress: [{action: Allow}]\n"),
+        ("projectcalico.org/v3", "NetworkPolicy", "spec:\n  selector: all()\n  ingress: [{action: Allow}]\n"),
+        ("cilium.io/v2", "CiliumNetworkPolicy", "spec:\n  endpointSelector: {}\n  ingress: [{fromEntities: [all]}]\n"),
+        ("cilium.io/v2", "CiliumClusterwideNetworkPolicy", "spec:\n  endpointSelector: {}\n  egress: [{toEntities: [all]}]\n"),
+    ];
+    for (api, kind, spec) in kinds {
+        let p = compiled();
+        let text = p.read_out(ACME_NP);
+        std::fs::write(
+            p.output().join(ACME_NP),
+            format!("{text}---\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: allow-all\n  namespace: acme\n{spec}"),
+        )
+        .unwrap();
+        p.verify().code(1).stdout(predicate::str::contains(format!(
+            "violation: {kind} allow-all ({api}) in output/{ACME_NP} is a policy verify cannot evaluate"
+        )));
+    }
 }
 
 #[test]
@@ -728,4 +757,219 @@ fn a_retired_namespace_of_the_example_passes_with_dns_caches_and_externals() {
     p.verify()
         .code(0)
         .stdout(predicate::str::contains("0 violations, 0 warnings"));
+}
+
+/// Appends `text` to a generated file of the tree.
+fn append(p: &Project, rel: &str, text: &str) {
+    let old = p.read_out(rel);
+    std::fs::write(p.output().join(rel), format!("{old}---\n{text}")).unwrap();
+}
+
+/// Issue 19, item 4g: an object of another namespace in a tenant's directory (the mesh's root
+/// namespace, which would disable mTLS mesh-wide; another tenant's namespace) is applied with
+/// that tenant's directory and reviewed as its change.
+#[test]
+fn an_object_of_another_namespace_in_a_tenants_directory() {
+    let p = compiled();
+    append(
+        &p,
+        "tenants/acme/acme/peerauthentication.yaml",
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: istio-system\nspec:\n  mtls:\n    mode: DISABLE\n",
+    );
+    append(
+        &p,
+        "tenants/acme/acme-jobs/networkpolicies.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-nothing\n  namespace: globex-web\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: output/tenants/acme/acme/peerauthentication.yaml is in the directory of namespace acme but holds PeerAuthentication default of namespace istio-system: every object of a namespace's directory must be in that namespace",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: output/tenants/acme/acme-jobs/networkpolicies.yaml is in the directory of namespace acme-jobs but holds NetworkPolicy deny-nothing of namespace globex-web",
+        ));
+}
+
+/// Issue 19, item 4b: a second Sidecar with a workloadSelector replaces the default one for the
+/// pods it selects, so it is held to the same scope: no ALLOW_ANY (nor an unset mode, the mesh
+/// default) under REGISTRY_ONLY, no host beyond the intent.
+#[test]
+fn a_selector_sidecar_that_lets_some_pods_escape_the_scope() {
+    let selector = |name: &str, spec: &str| {
+        format!("apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: {name}\n  namespace: acme\nspec:\n  workloadSelector:\n    labels: {{app: web}}\n{spec}")
+    };
+    let p = compiled();
+    append(
+        &p,
+        "tenants/acme/acme/sidecar.yaml",
+        &selector(
+            "escape",
+            "  egress:\n  - hosts: [\"./*\"]\n  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n",
+        ),
+    );
+    append(
+        &p,
+        "tenants/acme/acme-jobs/sidecar.yaml",
+        &selector("wide", "  egress:\n  - hosts: [\"*/*\"]\n")
+            .replace("namespace: acme\n", "namespace: acme-jobs\n"),
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: the Sidecar escape of acme has a workloadSelector and outboundTrafficPolicy ALLOW_ANY: Istio applies it instead of the namespace's default Sidecar to the pods it selects, so they may call hosts outside the registry, though tenants.toml asks for REGISTRY_ONLY (output/tenants/acme/acme/sidecar.yaml: escape)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: the Sidecar wide of acme-jobs has a workloadSelector and outboundTrafficPolicy unset (the mesh default, ALLOW_ANY unless meshConfig says otherwise)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: the Sidecar of acme-jobs imports `*/*`, services of every namespace, but tenants.toml lets acme-jobs reach only",
+        ));
+}
+
+fn authorization_policy(namespace: &str, name: &str, spec: &str) -> String {
+    format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n{spec}")
+}
+
+/// Issue 19, item 4c: wildcards in `source.namespaces` and `principals` are evaluated as istiod
+/// compiles them (a namespace `v` is the regex `.*/ns/v/.*` with `*` as `.*`; a principal is
+/// exact, `prefix*`, `*suffix` or `*`), in verify and in explain.
+#[test]
+fn authorization_sources_with_wildcards_are_evaluated_as_istio_does() {
+    let p = compiled();
+    let rel = "tenants/acme/acme/authorizationpolicies.yaml";
+    append(
+        &p,
+        rel,
+        &authorization_policy(
+            "acme",
+            "by-prefix",
+            "  rules:\n  - from:\n    - source:\n        namespaces: [\"umb*\"]\n",
+        ),
+    );
+    let rel_jobs = "tenants/acme/acme-jobs/authorizationpolicies.yaml";
+    append(
+        &p,
+        rel_jobs,
+        &authorization_policy(
+            "acme-jobs",
+            "by-principal",
+            "  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/initech/*\"]\n",
+        ),
+    );
+    append(
+        &p,
+        "tenants/globex/globex-api/authorizationpolicies.yaml",
+        &authorization_policy(
+            "globex-api",
+            "by-suffix",
+            "  rules:\n  - from:\n    - source:\n        principals: [\"*/sa/deployer\"]\n",
+        ),
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "violation: umbrella -> acme every TCP port is allowed by the AuthorizationPolicies of acme but tenants.toml does not allow it: a hole in the identity layer; the NetworkPolicies still block it (output/tenants/acme/acme/authorizationpolicies.yaml: by-prefix)",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: any namespace named like `umb*` -> acme every TCP port is allowed by the AuthorizationPolicies of acme",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: initech -> acme-jobs every TCP port is allowed by the AuthorizationPolicies of acme-jobs but tenants.toml does not allow it",
+        ))
+        .stdout(predicate::str::contains(
+            "violation: every namespace -> globex-api every TCP port is allowed by the AuthorizationPolicies of globex-api but tenants.toml does not allow it",
+        ));
+    p.run("explain", &["initech", "acme-jobs"])
+        .stdout(predicate::str::contains(
+            "  AuthorizationPolicies of acme-jobs: allowed on every TCP port (source namespace initech, proven by mTLS)\n    by output/tenants/acme/acme-jobs/authorizationpolicies.yaml: by-principal\n",
+        ));
+}
+
+/// Issue 19, item 4d: an ALLOW-everything policy with a selector opens some workloads to every
+/// caller; tenants.toml's rule holds for every workload, so it is an over-allow.
+#[test]
+fn an_allow_all_policy_for_some_workloads_is_an_over_allow() {
+    let p = compiled();
+    append(
+        &p,
+        "tenants/acme/acme/authorizationpolicies.yaml",
+        &authorization_policy(
+            "acme",
+            "open-web",
+            "  selector:\n    matchLabels: {app: web}\n  rules:\n  - {}\n",
+        ),
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: every namespace -> acme every TCP port is allowed by the AuthorizationPolicies of acme for the workloads the selector of open-web picks but tenants.toml does not allow it: a hole in the identity layer; the NetworkPolicies still block it (output/tenants/acme/acme/authorizationpolicies.yaml: open-web)",
+    ));
+}
+
+/// Issue 19, item 4f: a ServiceEntry whose hosts stay but whose other fields send the traffic
+/// elsewhere is compared whole with the entry tenants.toml makes.
+#[test]
+fn a_service_entry_is_compared_whole() {
+    let se = |ns: &str| format!("tenants/acme/{ns}/serviceentries.yaml");
+    let p = compiled();
+    p.edit(
+        &se("acme"),
+        "  resolution: DNS\n",
+        "  resolution: STATIC\n  endpoints:\n  - address: 198.51.100.7\n",
+    );
+    p.edit(
+        &se("acme-api"),
+        "  location: MESH_EXTERNAL\n",
+        "  location: MESH_INTERNAL\n",
+    );
+    p.edit(
+        &se("acme-jobs"),
+        "    protocol: TLS\n",
+        "    protocol: TLS\n    targetPort: 80\n",
+    );
+    p.edit(
+        "shared/payments/serviceentries.yaml",
+        "  resolution: DNS\n",
+        "  resolution: DNS\n  subjectAltNames: [spiffe://evil]\n",
+    );
+    p.edit(
+        "tenants/globex/globex-api/serviceentries.yaml",
+        "  - \"203.0.113.10/32\"\n",
+        "  - \"203.0.113.10/32\"\n  - \"169.254.20.10/32\"\n",
+    );
+    p.edit(
+        "tenants/umbrella/umbrella/serviceentries.yaml",
+        "  resolution: NONE\n",
+        "  resolution: NONE\n  workloadSelector:\n    labels: {app: dns-proxy}\n",
+    );
+    let out = p.verify().code(1).get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    for needle in [
+        "violation: ServiceEntry external-stripe (acme), seen by acme, is not the registry entry tenants.toml makes (external-stripe): resolution STATIC instead of DNS; endpoints, which send the traffic to other addresses than the hosts (output/tenants/acme/acme/serviceentries.yaml: external-stripe)",
+        "violation: ServiceEntry external-stripe (acme-api), seen by acme-api, is not the registry entry tenants.toml makes (external-stripe): location MESH_INTERNAL instead of MESH_EXTERNAL",
+        "violation: ServiceEntry external-stripe (acme-jobs), seen by acme-jobs, is not the registry entry tenants.toml makes (external-stripe): ports [443/TLS to 80] instead of [443/TLS]",
+        "violation: ServiceEntry external-stripe (payments), seen by payments, is not the registry entry tenants.toml makes (external-stripe): subjectAltNames [spiffe://evil]",
+        "violation: ServiceEntry external-orders-db (globex-api), seen by globex-api, is not the registry entry tenants.toml makes (external-orders-db): addresses [203.0.113.10/32, 169.254.20.10/32] instead of [203.0.113.10/32]",
+        "violation: ServiceEntry node-local-dns (umbrella), seen by umbrella, is not the registry entry tenants.toml makes (node-local-dns): a workloadSelector, which sends the traffic to pods of the mesh",
+    ] {
+        assert!(out.contains(needle), "`{needle}` not in:\n{out}");
+    }
+}
+
+/// Issue 19, item 8: under STRICT mTLS an out-of-mesh scraper reaches only the ports Istio's
+/// agent and Envoy serve outside the inbound chain; explain and graph say so.
+#[test]
+fn an_out_of_mesh_scraper_under_strict_reaches_the_agent_ports_only() {
+    let p = compiled();
+    p.run("explain", &["monitoring", "acme"])
+        .code(0)
+        .stdout(predicate::str::contains(
+            "  PeerAuthentication of acme: STRICT, and monitoring is outside the mesh: its plaintext is refused on every port the sidecars intercept; it reaches only TCP/15020-15021, TCP/15090, which Istio's agent (15020: merged metrics, 15021: health) and Envoy (15090: stats) serve outside the inbound chain\n",
+        ))
+        .stdout(predicate::str::contains(
+            "  verdict: allowed on TCP/15020-15021, TCP/15090, every UDP port, every SCTP port, as tenants.toml says\n",
+        ))
+        .stdout(predicate::str::contains("allowed on every port, as").not());
+    p.run("graph", &[]).code(0).stdout(predicate::str::contains(
+        "  monitoring -- \"the mesh denies TCP/1-15019, TCP/15022-15089, TCP/15091-65535\" --> acme\n",
+    ));
 }

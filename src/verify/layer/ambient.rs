@@ -3,10 +3,11 @@
 //! let every port-restricted flow through on the HBONE port 15008 at both ends, and let the
 //! kubelet's probes in from 169.254.7.127.
 
-use crate::intent::{Intent, NamespaceIntent};
+use crate::intent::{Intent, NamespaceIntent, OutsideFlow};
 use crate::resolve::LABEL_INJECTION;
-use crate::verify::finding::violation;
+use crate::verify::finding::{violation, warning};
 use crate::verify::layer::netpol::{PortSet, Protocol};
+use crate::verify::layer::outside::flow_name;
 use crate::verify::model::{Direction, GrantPeer, Model};
 use crate::verify::tree::Origin;
 use crate::verify::Finding;
@@ -15,7 +16,49 @@ fn ambient(ns: &NamespaceIntent) -> bool {
     ns.mesh.as_ref().is_some_and(|m| m.ambient)
 }
 
+/// What ambient mode does not enforce of an external entry with host names: ztunnel forwards
+/// by address and has no registry filter, so without an egress waypoint (which tenantc does not
+/// generate yet) the consumers reach any host at the entry's addresses; the ipBlock is the only
+/// control. https://istio.io/latest/docs/ambient/usage/waypoint/ (egress needs a waypoint).
+pub fn hosts_not_enforced(flow: &OutsideFlow) -> String {
+    format!(
+        "{}: in ambient mode the host names are not enforced (ztunnel forwards by address, and tenantc generates no egress waypoint yet): the consumers reach any host at its addresses on TCP/{}; the NetworkPolicy ipBlock is the only control",
+        flow_name(flow),
+        flow.ports
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// One warning per external entry with host names that an ambient namespace consumes.
+fn unenforced_hosts(intent: &Intent, findings: &mut Vec<Finding>) {
+    for flow in intent.destinations.values() {
+        if flow.hosts.is_empty() {
+            continue;
+        }
+        let consumers: Vec<&str> = intent
+            .namespaces
+            .values()
+            .filter(|n| ambient(n) && n.outside.iter().any(|f| f.rule == flow.rule))
+            .map(|n| n.name.as_str())
+            .collect();
+        if consumers.is_empty() {
+            continue;
+        }
+        let mut f = warning(
+            "ambient-hosts-not-enforced",
+            hosts_not_enforced(flow),
+            Vec::new(),
+        );
+        f.to = Some(flow_name(flow));
+        findings.push(f);
+    }
+}
+
 pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    unenforced_hosts(intent, findings);
     for s in &model.tree.sidecars {
         let Some(ns) = s.namespace.as_deref().and_then(|n| intent.namespace(n)) else {
             continue;

@@ -60,17 +60,18 @@ pub fn namespaces(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
 /// NetworkPolicies and Sidecars in namespaces tenants.toml does not define, and Sidecars when it
 /// has no `[mesh]`.
 pub fn foreign_objects(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    // An AdminNetworkPolicy, a Calico or a Cilium policy is evaluated by the network plugin
+    // before (or instead of) the NetworkPolicies: an Allow there opens what they deny, and
+    // verify cannot say what it opens, so it cannot vouch for the tree.
     for o in &model.tree.unevaluated {
-        let mut f = violation(
+        findings.push(violation(
             "unevaluated-policy",
             format!(
-                "{} in {} is not evaluated: tenantc knows Kubernetes NetworkPolicy and Istio Sidecar only, and this may allow or deny more than the verdict says",
+                "{} in {} is a policy verify cannot evaluate: it can allow what the NetworkPolicies deny (an AdminNetworkPolicy, a Calico or a Cilium policy takes precedence over them), so verify cannot vouch for the tree; remove it from the output tree",
                 o.name, o.file
             ),
             vec![o.clone()],
-        );
-        f.severity = Severity::Warning;
-        findings.push(f);
+        ));
     }
     let mesh = intent.namespaces.values().find_map(|n| n.mesh.as_ref());
     let defined = |ns: &str| intent.namespace(ns).is_some();

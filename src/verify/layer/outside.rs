@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::intent::{Intent, NamespaceIntent, OutsideFlow, Role, Rule, ADDRESS_ONLY_DOMAIN};
+use crate::intent::{
+    Intent, NamespaceIntent, OutsideFlow, Role, Rule, ServiceEntryIntent, ADDRESS_ONLY_DOMAIN,
+};
 use crate::model::Dns;
 use crate::model::OutboundTrafficPolicy;
 use crate::verify::finding::{ports_text, violation};
@@ -343,6 +345,121 @@ fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
     )
 }
 
+/// Compares a ServiceEntry that namespace `ns` sees, and may see by its hosts, with the registry
+/// entry tenants.toml makes for those hosts (`expected`, the intent's entries of `ns`): the
+/// hosts alone do not say where the traffic goes. `resolution`, `endpoints`, `addresses`,
+/// `location`, `ports`, `workloadSelector` and `subjectAltNames` must be what compile derives
+/// from the intent (visibility, `exportTo`, is checked by the caller).
+/// https://istio.io/latest/docs/reference/config/networking/service-entry/
+fn compare_whole(se: &ServiceEntry, ns: &str, expected: &[ServiceEntryIntent]) -> Option<Finding> {
+    let spec = &se.spec;
+    let want = expected
+        .iter()
+        .find(|e| spec.hosts.iter().all(|h| e.hosts.iter().any(|x| h == x)));
+    let mut differences: Vec<String> = Vec::new();
+    match want {
+        None => differences.push(format!(
+            "hosts [{}] are not those of one registry entry tenants.toml makes",
+            spec.hosts.join(", ")
+        )),
+        Some(want) => {
+            let resolution = spec.resolution.as_deref().unwrap_or("NONE");
+            if resolution != want.resolution {
+                differences.push(format!(
+                    "resolution {resolution} instead of {}",
+                    want.resolution
+                ));
+            }
+            let location = spec.location.as_deref().unwrap_or("MESH_EXTERNAL");
+            if location != "MESH_EXTERNAL" {
+                differences.push(format!("location {location} instead of MESH_EXTERNAL"));
+            }
+            let mut have_addresses = IpSet::default();
+            let mut parse = true;
+            for a in &spec.addresses {
+                match IpSet::of_block::<&str>(a, &[]) {
+                    Some(ips) => have_addresses.union_with(&ips),
+                    None => parse = false,
+                }
+            }
+            let mut want_addresses = IpSet::default();
+            for c in &want.addresses {
+                want_addresses.add(c);
+            }
+            if !parse || have_addresses != want_addresses {
+                differences.push(format!(
+                    "addresses [{}] instead of [{}]",
+                    spec.addresses.join(", "),
+                    want.addresses
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let mut have_ports: Vec<(i64, String, Option<i64>)> = spec
+                .port_specs
+                .iter()
+                .map(|(n, p, t)| (*n, p.as_deref().unwrap_or("").to_ascii_uppercase(), *t))
+                .collect();
+            have_ports.sort();
+            let mut want_ports: Vec<(i64, String, Option<i64>)> = want
+                .ports
+                .iter()
+                .map(|p| (i64::from(p.number.get()), p.protocol.to_owned(), None))
+                .collect();
+            want_ports.sort();
+            if have_ports != want_ports {
+                let text = |ports: &[(i64, String, Option<i64>)]| {
+                    ports
+                        .iter()
+                        .map(|(n, p, t)| match t {
+                            Some(t) => format!("{n}/{p} to {t}"),
+                            None => format!("{n}/{p}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                differences.push(format!(
+                    "ports [{}] instead of [{}]",
+                    text(&have_ports),
+                    text(&want_ports)
+                ));
+            }
+        }
+    }
+    if spec.has_endpoints {
+        differences
+            .push("endpoints, which send the traffic to other addresses than the hosts".into());
+    }
+    if spec.has_workload_selector {
+        differences.push("a workloadSelector, which sends the traffic to pods of the mesh".into());
+    }
+    if !spec.subject_alt_names.is_empty() {
+        differences.push(format!(
+            "subjectAltNames [{}]",
+            spec.subject_alt_names.join(", ")
+        ));
+    }
+    if differences.is_empty() {
+        return None;
+    }
+    let mut f = violation(
+        "serviceentry-differs",
+        format!(
+            "ServiceEntry {} ({}), seen by {ns}, is not the registry entry tenants.toml makes{}: {} ({})",
+            se.origin.name,
+            se.namespace.as_deref().unwrap_or("no namespace"),
+            want.map_or(String::new(), |w| format!(" ({})", w.name)),
+            differences.join("; "),
+            se.origin
+        ),
+        vec![se.origin.clone()],
+    );
+    f.from = Some(ns.to_owned());
+    Some(f)
+}
+
 /// Whether `se` is one that namespace `ns` may have: every host is one of the external hosts it
 /// may reach, or an address-only name whose addresses it may reach.
 fn allowed_for(se: &ServiceEntry, expected: &[Outside]) -> bool {
@@ -452,6 +569,10 @@ pub fn service_entries(
                         );
                         f.to = Some(v.clone());
                         findings.push(f);
+                    } else if let Some(ns) = intent.namespace(&v) {
+                        if let Some(f) = compare_whole(se, &v, &ns.service_entries) {
+                            findings.push(f);
+                        }
                     }
                     by_namespace.entry(v).or_default().push(i);
                 }

@@ -175,6 +175,13 @@ pub fn explain(
             }
         }
     }
+    // Under STRICT mTLS a caller outside the mesh can only ever reach the ports served outside
+    // the inbound chain: that is what tenants.toml's grant to it means there (DESIGN: the
+    // scraper needs 15020).
+    let index = crate::verify::layer::authz::Index::of(model, intent);
+    if let Some(ports) = crate::verify::layer::authz::plaintext_ports(&index, intent, from, to) {
+        intended = intended.minus(&crate::verify::layer::authz::tcp_all().minus(&ports));
+    }
     let egress = side(model, from, Direction::Egress, to);
     let ingress = side(model, to, Direction::Ingress, from);
     let mut allowed = egress.allowed.intersect(&ingress.allowed);
@@ -370,6 +377,9 @@ pub struct OutsideExplanation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<PortVerdict>,
     pub matches_intent: bool,
+    /// What the verdict does not show (host names ambient mode does not enforce).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Explains whether namespace `from` reaches the destination named `target` in
@@ -425,7 +435,15 @@ pub fn explain_outside(
         egress.allowed = allowed;
         egress.rules = rules;
     }
-    let mesh = ns.and_then(|n| n.mesh.as_ref());
+    // In ambient mode ztunnel forwards by address: there is no sidecar and no registry filter,
+    // so the ipBlock alone decides, and host names are not enforced without an egress waypoint.
+    let mesh = ns.and_then(|n| n.mesh.as_ref()).filter(|m| !m.ambient);
+    let notes: Vec<String> = ns
+        .and_then(|n| n.mesh.as_ref())
+        .filter(|m| m.ambient && !flow.hosts.is_empty())
+        .map(|_| crate::verify::layer::ambient::hosts_not_enforced(flow))
+        .into_iter()
+        .collect();
     let registry = mesh
         .filter(|_| flow.rule != crate::intent::Rule::KubeApi)
         .map(|_| registry_of(model, from, flow, &ips));
@@ -511,6 +529,7 @@ pub fn explain_outside(
         allowed,
         port: port_verdict,
         matches_intent,
+        notes,
     })
 }
 
@@ -598,6 +617,9 @@ impl OutsideExplanation {
             self.port.as_ref(),
             self.matches_intent,
         ));
+        for n in &self.notes {
+            out.push_str(&format!("  warning: {n}\n"));
+        }
         out
     }
 }

@@ -226,7 +226,7 @@ fn edge_label(e: &Edge) -> Option<String> {
     if e.identity_denied.is_empty() {
         return ports;
     }
-    let denied = format!("AuthorizationPolicy denies {}", e.identity_denied);
+    let denied = format!("the mesh denies {}", e.identity_denied);
     Some(match ports {
         Some(p) => format!("{p}; {denied}"),
         None => denied,
@@ -235,12 +235,24 @@ fn edge_label(e: &Edge) -> Option<String> {
 
 /// Where the identity layer disagrees with the NetworkPolicies: for each namespace-level edge
 /// between two meshed namespaces, the TCP ports the callee's AuthorizationPolicies deny to the
-/// caller's namespace although the NetworkPolicies let them through.
+/// caller's namespace although the NetworkPolicies let them through; from a platform caller
+/// outside the mesh, the TCP ports STRICT mTLS refuses it (see `authz::plaintext_ports`).
 pub fn identity_gaps(model: &Model, intent: &Intent, edges: &Edges) -> Edges {
     let index = crate::verify::layer::authz::Index::of(model, intent);
     let mut layers: BTreeMap<&str, crate::verify::layer::authz::Layer> = BTreeMap::new();
     let mut gaps = Edges::new();
     for ((a, b), ports) in edges {
+        // A platform caller outside the mesh, under STRICT: plaintext is refused but on the
+        // ports served outside the inbound chain.
+        if let Some(open) = crate::verify::layer::authz::plaintext_ports(&index, intent, a, b) {
+            let denied = ports
+                .intersect(&crate::verify::layer::authz::tcp_all())
+                .minus(&open);
+            if !denied.is_empty() {
+                gaps.insert((a.clone(), b.clone()), denied);
+            }
+            continue;
+        }
         let meshed = |n: &str| intent.namespace(n).and_then(|i| i.mesh.as_ref());
         let (Some(_), Some(mesh)) = (meshed(a), meshed(b)) else {
             continue;

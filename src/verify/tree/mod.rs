@@ -61,7 +61,7 @@ pub struct Tree {
     /// The Argo CD and Flux objects, whole.
     pub gitops: Vec<Box<GitOpsDoc>>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
-    /// is reachable, but verify does not evaluate them.
+    /// is reachable, but verify does not evaluate them, so each is a violation.
     pub unevaluated: Vec<Origin>,
     /// Violations in how the tree is applied rather than in what its policies allow: files no
     /// kustomization reaches, kustomization features, merge keys, kinds tenantc never generates

@@ -22,6 +22,10 @@ pub struct Policy {
     /// Whether each direction had rules, for what remains to say after the rules are taken.
     pub has_ingress_rules: bool,
     pub has_egress_rules: bool,
+    /// Read for the lifecycle check, which wants the default deny to keep the annotations that
+    /// keep a sync from pruning it: bit `i` set when it carries `PROTECTION[i]` (a bit, not the
+    /// annotations, to stay within 128 bytes).
+    pub protection: u8,
 }
 
 /// An Argo CD or Flux object (Application, AppProject, Kustomization, GitRepository), whole: any
@@ -63,6 +67,14 @@ pub struct ServiceEntrySpec {
     /// `None` when absent: Istio then exports it to every namespace.
     pub export_to: Option<Vec<Text>>,
     pub resolution: Option<Text>,
+    /// Each port as `(number, protocol, targetPort)`, for the comparison with the intent.
+    pub port_specs: Vec<(i64, Option<Text>, Option<i64>)>,
+    pub location: Option<Text>,
+    /// `endpoints`, `workloadSelector`, `subjectAltNames`: tenantc never writes them (each sends
+    /// the traffic, or accepts a certificate, other than the host names say).
+    pub has_endpoints: bool,
+    pub has_workload_selector: bool,
+    pub subject_alt_names: Vec<Text>,
 }
 
 /// An Istio AuthorizationPolicy as read from the tree.

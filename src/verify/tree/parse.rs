@@ -42,6 +42,9 @@ struct RawSpec {
     ports: Option<Vec<RawServicePort>>,
     export_to: Option<Vec<Text>>,
     resolution: Option<Text>,
+    location: Option<Text>,
+    endpoints: Option<IgnoredAny>,
+    subject_alt_names: Option<Vec<Text>>,
     // AuthorizationPolicy
     action: Option<Text>,
     rules: Option<Vec<AuthzRule>>,
@@ -59,8 +62,11 @@ struct RawMtls {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawServicePort {
     number: Option<PortValue>,
+    protocol: Option<Text>,
+    target_port: Option<PortValue>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +96,17 @@ const KINDS: [&str; 6] = [
 /// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
 /// kustomization) is skipped, even when its fields would not fit the lenient struct.
 pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeError> {
+    parse_file_in(text, file, None, tree)
+}
+
+/// [`parse_file`] for a file in the directory of namespace `dir` (see `read`), whose every
+/// object must be in that namespace.
+pub(super) fn parse_file_in(
+    text: &str,
+    file: &str,
+    dir: Option<&str>,
+    tree: &mut Tree,
+) -> Result<(), TreeError> {
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
     if let Some(docs) = yaml::parse(text) {
@@ -107,6 +124,7 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
         if let Ok(typed) = typed {
             for raw in typed.into_iter().flatten() {
                 tree.documents += 1;
+                check_directory(&raw, dir, &shared, tree);
                 add_doc(raw, &shared, tree);
             }
             return Ok(());
@@ -138,6 +156,7 @@ pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeErr
         match Option::<RawDoc>::deserialize(doc) {
             Ok(Some(raw)) => {
                 tree.documents += 1;
+                check_directory(&raw, dir, &shared, tree);
                 add_doc(raw, &shared, tree);
             }
             Ok(None) => {}
@@ -165,6 +184,56 @@ fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {
         column,
         message,
     }
+}
+
+/// An object in a namespace's directory is applied with it (one Argo CD Application or Flux
+/// Kustomization per tenant, reviewed as that tenant's change), so it must be that namespace's:
+/// a PeerAuthentication of the mesh's root namespace, or a policy of another tenant's
+/// namespace, placed there would change what other namespaces receive. kustomize keeps
+/// `metadata.namespace` as written (a kustomization's `namespace:` is refused, see
+/// [`super::kustomize`]), so the cluster receives what the file says.
+fn check_directory(raw: &RawDoc, dir: Option<&str>, file: &std::sync::Arc<str>, tree: &mut Tree) {
+    let (Some(dir), Some(kind)) = (dir, raw.kind.as_deref()) else {
+        return;
+    };
+    let api = raw.api_version.as_deref().unwrap_or_default();
+    if OWN_KINDS
+        .iter()
+        .any(|(prefix, k)| *k == kind && api.starts_with(prefix))
+    {
+        return;
+    }
+    let name = raw.metadata.name.as_deref().unwrap_or("(unnamed)");
+    let (in_place, what) = if kind == "Namespace" {
+        (name == dir, format!("the Namespace {name}"))
+    } else {
+        let ns = raw.metadata.namespace.as_deref();
+        (
+            ns == Some(dir),
+            match ns {
+                Some(ns) => format!("{kind} {name} of namespace {ns}"),
+                None => format!("{kind} {name} without metadata.namespace"),
+            },
+        )
+    };
+    if in_place {
+        return;
+    }
+    tree.audit.push(Finding {
+        severity: Severity::Violation,
+        check: "namespace-outside-directory",
+        message: format!(
+            "{file} is in the directory of namespace {dir} but holds {what}: every object of a namespace's directory must be in that namespace, or it changes another namespace (or the whole mesh) under this one's name"
+        ),
+        from: Some(dir.to_owned()),
+        to: None,
+        ports: Vec::new(),
+        objects: vec![Origin {
+            file: file.clone(),
+            kind: "other",
+            name: format!("{kind} {name}").into(),
+        }],
+    });
 }
 
 fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
@@ -208,6 +277,7 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                 has_egress_rules: raw.spec.egress.as_ref().is_some_and(|r| !r.is_empty()),
                 ingress: raw.spec.ingress.map(shared_rules),
                 egress: raw.spec.egress.map(shared_rules),
+                protection: raw.metadata.annotations.protection(),
             }));
         }
         "Sidecar" if api.starts_with("networking.istio.io/") => {
@@ -227,21 +297,39 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             }));
         }
         "ServiceEntry" if api.starts_with("networking.istio.io/") => {
+            let number = |p: &Option<PortValue>| match p {
+                Some(PortValue::Number(n)) => Some(*n),
+                // A name or a quoted number: the API server would refuse the first.
+                Some(PortValue::Name(t)) => Some(t.parse::<i64>().unwrap_or(-1)),
+                None => None,
+            };
+            let raw_ports = raw.spec.ports.unwrap_or_default();
             let spec = ServiceEntrySpec {
                 hosts: raw.spec.hosts.unwrap_or_default(),
                 addresses: raw.spec.addresses.unwrap_or_default(),
-                ports: raw
-                    .spec
-                    .ports
-                    .unwrap_or_default()
-                    .into_iter()
+                ports: raw_ports
+                    .iter()
                     .filter_map(|p| match p.number {
                         Some(PortValue::Number(n)) => Some(n),
                         _ => None,
                     })
                     .collect(),
+                port_specs: raw_ports
+                    .iter()
+                    .map(|p| {
+                        (
+                            number(&p.number).unwrap_or(-1),
+                            p.protocol.clone(),
+                            number(&p.target_port),
+                        )
+                    })
+                    .collect(),
                 export_to: raw.spec.export_to,
                 resolution: raw.spec.resolution,
+                location: raw.spec.location,
+                has_endpoints: raw.spec.endpoints.is_some(),
+                has_workload_selector: raw.spec.workload_selector.is_some(),
+                subject_alt_names: raw.spec.subject_alt_names.unwrap_or_default(),
             };
             tree.service_entries.push(Box::new(ServiceEntry {
                 origin: origin("ServiceEntry"),

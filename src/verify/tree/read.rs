@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::parse::parse_file_in;
 use super::text::forget_shared;
-use super::{parse_file, Tree, TreeError};
+use super::{Tree, TreeError};
+use crate::model::{SHARED_DIR, TENANTS_DIR};
 use crate::verify::tree::kustomize;
 
 /// Reads every YAML file under `root`, in parallel over two threads (most machines running CI
@@ -67,7 +69,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     let parts: Vec<Result<Tree, Vec<TreeError>>> = std::thread::scope(|s| {
         let handles: Vec<_> = paths
             .chunks(chunk)
-            .map(|part| s.spawn(move || read_files(part)))
+            .map(|part| s.spawn(move || read_files(root, part)))
             .collect();
         handles
             .into_iter()
@@ -118,7 +120,22 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     }
 }
 
-fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
+/// The namespace whose directory `path` is in: `tenants/<tenant>/<namespace>/<file>` or
+/// `shared/<namespace>/<file>` below `root` (see `emit`), where every object is that namespace's.
+fn directory_namespace<'a>(root: &Path, path: &'a Path) -> Option<&'a str> {
+    let rel: Vec<&str> = path
+        .strip_prefix(root)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect::<Option<_>>()?;
+    match rel.as_slice() {
+        [TENANTS_DIR, _, ns, _] | [SHARED_DIR, ns, _] => Some(ns),
+        _ => None,
+    }
+}
+
+fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
     let mut tree = Tree::default();
     let mut errors = Vec::new();
     for path in paths {
@@ -126,7 +143,8 @@ fn read_files(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 tree.audit.extend(kustomize::merge_key_finding(&text, path));
-                if let Err(e) = parse_file(&text, &name, &mut tree) {
+                let dir = directory_namespace(root, path);
+                if let Err(e) = parse_file_in(&text, &name, dir, &mut tree) {
                     errors.push(e);
                 }
             }

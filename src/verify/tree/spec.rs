@@ -7,6 +7,7 @@ use serde::de::{self, IgnoredAny};
 use serde::Deserialize;
 
 use super::Text;
+use crate::resolve::lifecycle::PROTECTION;
 
 /// A label selector as Kubernetes defines it: `matchLabels` AND every `matchExpressions` entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
@@ -38,6 +39,30 @@ impl LabelPairs {
 
     pub fn keys(&self) -> impl Iterator<Item = &Text> {
         self.0.iter().map(|(k, _)| k)
+    }
+
+    /// Whether annotation `key` holds every comma-separated option of `want`, in any order
+    /// (Argo CD trims white space around each option).
+    pub fn has_options(&self, key: &str, want: &str) -> bool {
+        let options = |s: &str| {
+            let mut v: Vec<String> = s.split(',').map(|o| o.trim().to_owned()).collect();
+            v.sort();
+            v
+        };
+        self.get(key).is_some_and(|v| {
+            let have = options(v);
+            options(want).iter().all(|o| have.contains(o))
+        })
+    }
+
+    /// Bit `i` set when these annotations carry `PROTECTION[i]`, the annotations that keep a
+    /// sync from deleting an object.
+    pub fn protection(&self) -> u8 {
+        PROTECTION
+            .iter()
+            .enumerate()
+            .filter(|(_, (key, want))| self.has_options(key, want))
+            .fold(0, |bits, (i, _)| bits | 1 << i)
     }
 }
 

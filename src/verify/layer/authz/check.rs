@@ -1,12 +1,12 @@
 //! The AuthorizationPolicies and PeerAuthentications against the intent and the NetworkPolicies.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::intent::{Intent, NamespaceIntent};
 use crate::verify::finding::violation;
 use crate::verify::layer::netpol::PortSet;
 use crate::verify::model::{Direction, Model};
-use crate::verify::tree::{Origin, PeerAuth, Text};
+use crate::verify::tree::{Origin, PeerAuth};
 use crate::verify::{Finding, Severity};
 
 use super::eval::*;
@@ -68,9 +68,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             f
         };
         let ns = p.namespace.as_deref().unwrap_or_default();
-        if p.partial {
-            findings.push(warn("partial-authorization-policy", format!("AuthorizationPolicy {} of {ns} applies to some workloads only (selector or targetRef): verify evaluates the policies that apply to a whole namespace, so it cannot vouch for what this one allows or denies", p.origin.name)));
-        } else if p.action != "ALLOW" && p.action != "DENY" {
+        if p.action != "ALLOW" && p.action != "DENY" {
             findings.push(warn(
                 "unevaluated-policy",
                 format!(
@@ -135,43 +133,95 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         if !mesh.authorization {
             continue;
         }
-        // Callers the policies name, and any other namespace.
-        let mut named: BTreeSet<String> = BTreeSet::new();
+        // Callers the policies name, and any other namespace; with a pattern, every namespace
+        // verify knows and one it does not that the pattern names (`umb*`: any namespace whose
+        // name starts with umb, tomorrow's included).
+        let mut named: BTreeMap<String, String> = BTreeMap::new();
+        let mut patterns = false;
+        let mut name_it = |n: &str, who: String| {
+            named.entry(n.to_owned()).or_insert(who);
+        };
         for p in index.policies_of(name.as_str()) {
             for r in &p.rules {
                 for from in &r.from {
-                    named.extend(from.source.namespaces.iter().flatten().map(Text::to_string));
-                    for pr in from.source.principals.iter().flatten() {
-                        if let [_, "ns", n, ..] = pr.split('/').collect::<Vec<_>>().as_slice() {
-                            named.insert((*n).to_owned());
+                    let source = &from.source;
+                    for n in source
+                        .namespaces
+                        .iter()
+                        .chain(&source.not_namespaces)
+                        .flatten()
+                    {
+                        if n.contains('*') {
+                            patterns = true;
+                            name_it(
+                                &n.replace('*', "\u{1}"),
+                                format!("any namespace named like `{n}`"),
+                            );
+                        } else {
+                            name_it(n, n.to_string());
+                        }
+                    }
+                    for pr in source
+                        .principals
+                        .iter()
+                        .chain(&source.not_principals)
+                        .flatten()
+                    {
+                        patterns |= pr.contains('*');
+                        let Some(n) = pr.split("/ns/").nth(1).and_then(|r| r.split('/').next())
+                        else {
+                            continue;
+                        };
+                        if n.contains('*') {
+                            name_it(
+                                &n.replace('*', "\u{1}"),
+                                format!("any namespace named like `{n}` (principal `{pr}`)"),
+                            );
+                        } else if !n.is_empty() {
+                            name_it(n, n.to_owned());
                         }
                     }
                 }
             }
         }
-        named.retain(|n| !n.contains('*'));
-        named.insert(ANY_OTHER.to_owned());
-        for caller in &named {
-            let v = layer.verdict(caller);
-            let want = expected.get(caller).cloned().unwrap_or_default();
+        if patterns {
+            for n in model.names.iter().skip(1) {
+                name_it(n, n.clone());
+            }
+        }
+        name_it(ANY_OTHER, "every namespace".to_owned());
+        for (caller, who) in named {
+            let v = layer.verdict(&caller);
+            let want = expected.get(&caller).cloned().unwrap_or_default();
             let extra = v.allowed_some.minus(&want);
             if extra.is_empty() {
                 continue;
             }
-            let who = if caller == ANY_OTHER {
-                "every namespace".to_owned()
-            } else {
-                caller.clone()
-            };
-            let network = if caller == ANY_OTHER {
+            let network = if caller.contains('\u{1}') {
                 PortSet::none()
             } else {
-                network_allows(model, caller, id).intersect(&extra)
+                network_allows(model, &caller, id).intersect(&extra)
+            };
+            // An ALLOW for some workloads is a hole all the same: tenants.toml's rule is for
+            // every workload of the namespace.
+            let partial: Vec<&str> = layer
+                .allow_partial
+                .iter()
+                .filter(|p| v.allow_by.contains(&&p.policy.origin))
+                .map(|p| p.policy.origin.name.as_str())
+                .collect();
+            let some = if partial.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " for the workloads the selector of {} picks",
+                    partial.join(", ")
+                )
             };
             let mut f = violation(
                 "authorization-over-allow",
                 format!(
-                    "{who} -> {name} {} is allowed by the AuthorizationPolicies of {name} but tenants.toml does not allow it: {} ({})",
+                    "{who} -> {name} {} is allowed by the AuthorizationPolicies of {name}{some} but tenants.toml does not allow it: {} ({})",
                     crate::verify::finding::ports_text(&extra),
                     if network.is_empty() {
                         "a hole in the identity layer; the NetworkPolicies still block it".to_owned()
@@ -268,6 +318,43 @@ fn peer_authentication(
     }
 }
 
+/// The TCP ports Istio's agent and Envoy serve themselves, which the sidecar's iptables leave
+/// out of the inbound redirect, so neither mTLS nor an AuthorizationPolicy applies to them:
+/// 15020 (merged Prometheus metrics), 15021 (health), 15090 (Envoy's own stats).
+/// https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+pub fn outside_inbound_ports() -> PortSet {
+    PortSet::tcp([15020, 15021, 15090])
+}
+
+/// For a platform caller outside the mesh (a scraper or an ingress controller without a
+/// sidecar): when the namespace-wide PeerAuthentication that applies to `to` in the tree (its
+/// own, else the root namespace's) is STRICT, its sidecars refuse plaintext on every port they
+/// intercept, so the caller reaches only [`outside_inbound_ports`] over TCP. `None` when that
+/// does not limit it (another caller, no STRICT, ambient mode).
+pub fn plaintext_ports(index: &Index, intent: &Intent, from: &str, to: &str) -> Option<PortSet> {
+    let ns = intent.namespace(to)?;
+    let mesh = ns.mesh.as_ref().filter(|m| !m.ambient)?;
+    let outside = ns
+        .monitoring
+        .as_ref()
+        .is_some_and(|m| !m.in_mesh && m.namespace.as_str() == from)
+        || ns
+            .ingress_controller
+            .as_ref()
+            .is_some_and(|i| !i.in_mesh && i.namespace.as_str() == from);
+    if !outside {
+        return None;
+    }
+    let wide = |n: &str| {
+        index
+            .peer_auths
+            .get(n)
+            .and_then(|list| list.iter().find(|p| !p.has_selector).copied())
+    };
+    let pa = wide(to).or_else(|| wide(mesh.namespace.as_str()))?;
+    (pa.mode.as_deref() == Some("STRICT")).then(outside_inbound_ports)
+}
+
 /// For `explain`: what the AuthorizationPolicies of `to` let `from` through on (TCP), and the
 /// lines that say which policy decides; `None` when the identity layer does not apply.
 pub fn explain(
@@ -278,6 +365,16 @@ pub fn explain(
 ) -> Option<(PortSet, Vec<String>)> {
     let ns = intent.namespace(to)?;
     let mesh = ns.mesh.as_ref()?;
+    let index = Index::of(model, intent);
+    if let Some(ports) = plaintext_ports(&index, intent, from, to) {
+        return Some((
+            ports.clone(),
+            vec![format!(
+                "PeerAuthentication of {to}: STRICT, and {from} is outside the mesh: its plaintext is refused on every port the sidecars intercept; it reaches only {}, which Istio's agent (15020: merged metrics, 15021: health) and Envoy (15090: stats) serve outside the inbound chain",
+                crate::verify::finding::ports_text(&ports)
+            )],
+        ));
+    }
     if let Some(m) = ns
         .monitoring
         .as_ref()
@@ -291,7 +388,6 @@ pub fn explain(
             )],
         ));
     }
-    let index = Index::of(model, intent);
     let layer = index.layer(to, mesh.ambient);
     if layer.is_empty() {
         return mesh.authorization.then(|| {

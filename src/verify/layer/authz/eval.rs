@@ -30,49 +30,231 @@ pub(super) enum Level {
     All,
 }
 
-/// An Istio string match: exact, `*`, `prefix*` or `*suffix`.
-pub(super) fn matches(pattern: &str, value: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    if let Some(prefix) = pattern.strip_suffix('*') {
-        return value.starts_with(prefix);
-    }
-    if let Some(suffix) = pattern.strip_prefix('*') {
-        return value.ends_with(suffix);
-    }
-    pattern == value
+/// A pattern over a workload's identity, `spiffe://<trust domain>/ns/<namespace>/sa/<account>`,
+/// as istiod compiles `source.namespaces` and `source.principals` into Envoy matchers
+/// (istio/istio `pilot/pkg/security/authz/model/generator.go`, `pkg/config/security/matcher`):
+///
+/// - a namespace `v` becomes the regex `.*/ns/<v with each * as .*>/.*` over the principal;
+///   a `*` anywhere is a wildcard, and `.` any character;
+/// - a principal `*` matches any authenticated identity, `*s` the regex `spiffe://.*s`, `p*`
+///   the prefix `spiffe://p`, anything else the exact `spiffe://v`.
+///
+/// The regular expressions are kept as a sequence of atoms (a character or `.`, each may be
+/// starred); one that uses any other regex syntax is `opaque`: verify cannot evaluate it and takes
+/// it to match some requests of every namespace.
+#[derive(Clone, Debug)]
+pub(super) struct IdentityPattern {
+    atoms: Vec<(Atom, bool)>,
+    opaque: bool,
 }
 
-/// How much of namespace `ns`'s workloads a principal pattern covers.
-pub(super) fn principal_level(pattern: &str, ns: &str) -> Level {
-    if pattern == "*" {
-        return Level::All;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Atom {
+    Char(char),
+    Any,
+}
+
+/// What verify takes the trust domain to be when it decides that a pattern matches every
+/// workload of a namespace (Istio's default; an alias would only match more).
+const TRUST_DOMAIN: &str = "cluster.local";
+
+impl IdentityPattern {
+    fn literal(text: &str) -> Self {
+        Self {
+            atoms: text.chars().map(|c| (Atom::Char(c), false)).collect(),
+            opaque: false,
+        }
     }
-    // `<trust domain>/ns/<namespace>/sa/<service account>`
-    let parts: Vec<&str> = pattern.split('/').collect();
-    match parts.as_slice() {
-        [_, "ns", n, "sa", sa] if matches(n, ns) => {
-            if *sa == "*" {
-                Level::All
-            } else {
-                Level::Some
+
+    /// Appends the regex `re`, as RE2 reads it, or marks the pattern opaque.
+    fn push_regex(&mut self, re: &str) {
+        for c in re.chars() {
+            match c {
+                '.' => self.atoms.push((Atom::Any, false)),
+                '*' => match self.atoms.last_mut() {
+                    Some((_, star)) if !*star => *star = true,
+                    _ => self.opaque = true,
+                },
+                '\\' | '+' | '?' | '|' | '(' | ')' | '[' | ']' | '{' | '}' | '^' | '$' => {
+                    self.opaque = true;
+                }
+                c => self.atoms.push((Atom::Char(c), false)),
             }
         }
-        [_, "ns", ..] => Level::None,
-        // Another shape (a prefix or suffix pattern): it may cover some of the namespace.
-        _ if pattern.contains('*') && pattern.contains(&format!("/ns/{ns}/")) => Level::Some,
+    }
+
+    pub(super) fn namespace(v: &str) -> Self {
+        let mut p = Self::literal("");
+        p.push_regex(&format!(".*/ns/{}/.*", v.replace('*', ".*")));
+        p
+    }
+
+    pub(super) fn principal(v: &str) -> Self {
+        if v == "*" {
+            // Presence: `.+`, any authenticated identity.
+            let mut p = Self::literal("");
+            p.push_regex("..*");
+            return p;
+        }
+        if let Some(suffix) = v.strip_prefix('*') {
+            let mut p = Self::literal("spiffe://");
+            p.push_regex(".*");
+            p.push_regex(suffix);
+            return p;
+        }
+        if let Some(prefix) = v.strip_suffix('*') {
+            let mut p = Self::literal(&format!("spiffe://{prefix}"));
+            p.atoms.push((Atom::Any, true));
+            return p;
+        }
+        Self::literal(&format!("spiffe://{v}"))
+    }
+
+    /// The states reached from `from` (closed) by one character that `fits`.
+    fn step(&self, from: &[bool], fits: impl Fn(Atom) -> bool) -> Vec<bool> {
+        let mut to = vec![false; from.len()];
+        for (i, (atom, star)) in self.atoms.iter().enumerate() {
+            if from[i] && fits(*atom) {
+                to[if *star { i } else { i + 1 }] = true;
+            }
+        }
+        self.close(to)
+    }
+
+    /// Adds the states reached by skipping starred atoms.
+    fn close(&self, mut states: Vec<bool>) -> Vec<bool> {
+        for (i, (_, star)) in self.atoms.iter().enumerate() {
+            if states[i] && *star {
+                states[i + 1] = true;
+            }
+        }
+        states
+    }
+
+    fn start(&self) -> Vec<bool> {
+        let mut s = vec![false; self.atoms.len() + 1];
+        s[0] = true;
+        self.close(s)
+    }
+
+    fn text(&self, from: Vec<bool>, text: &str) -> Vec<bool> {
+        text.chars().fold(from, |s, c| {
+            self.step(&s, |a| a == Atom::Any || a == Atom::Char(c))
+        })
+    }
+
+    /// The states reached by some non-empty string without `/` (a trust domain, an account).
+    fn segment(&self, from: &[bool]) -> Vec<bool> {
+        let any = |a: Atom| a != Atom::Char('/');
+        let mut reached = self.step(from, any);
+        loop {
+            let next = self.step(&reached, any);
+            let merged: Vec<bool> = reached.iter().zip(&next).map(|(a, b)| *a || *b).collect();
+            if merged == reached {
+                return reached;
+            }
+            reached = merged;
+        }
+    }
+
+    /// Whether every non-empty string without `/` leads from `from` to a match: the states reached
+    /// by each character class the pattern distinguishes, explored to a fixed point.
+    fn every_segment(&self, from: Vec<bool>) -> bool {
+        let mut classes: Vec<char> = self
+            .atoms
+            .iter()
+            .filter_map(|(a, _)| match a {
+                Atom::Char(c) if *c != '/' => Some(*c),
+                _ => None,
+            })
+            .collect();
+        classes.sort_unstable();
+        classes.dedup();
+        // A character the pattern never names stands for all the others.
+        classes.push('\u{1}');
+        let mut seen: std::collections::HashSet<Vec<bool>> = std::collections::HashSet::new();
+        let mut pending: Vec<Vec<bool>> = classes
+            .iter()
+            .map(|c| self.step(&from, |a| a == Atom::Any || a == Atom::Char(*c)))
+            .collect();
+        while let Some(s) = pending.pop() {
+            if !seen.insert(s.clone()) {
+                continue;
+            }
+            if !s[self.atoms.len()] || seen.len() > 4096 {
+                return false;
+            }
+            pending.extend(
+                classes
+                    .iter()
+                    .map(|c| self.step(&s, |a| a == Atom::Any || a == Atom::Char(*c))),
+            );
+        }
+        true
+    }
+
+    /// How much of namespace `ns`'s workloads the pattern matches: `Some` when some identity of
+    /// it matches (any trust domain and account), `All` when every account of it does.
+    pub(super) fn level(&self, ns: &str) -> Level {
+        if self.opaque {
+            return Level::Some;
+        }
+        let end = self.atoms.len();
+        let head = self.text(self.start(), "spiffe://");
+        let some = self.text(self.segment(&head), &format!("/ns/{ns}/sa/"));
+        if !self.segment(&some)[end] {
+            return Level::None;
+        }
+        let local = self.text(head, &format!("{TRUST_DOMAIN}/ns/{ns}/sa/"));
+        if self.every_segment(local) {
+            Level::All
+        } else {
+            Level::Some
+        }
+    }
+}
+
+/// A namespace name as `source.namespaces` may list it to match exactly that namespace: nothing
+/// a regex would read otherwise.
+fn is_plain_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// How much of namespace `ns`'s workloads a principal covers: an exact one, read directly (a
+/// consumer list holds up to a thousand), or a pattern.
+fn principal_level(pattern: &str, compiled: Option<&IdentityPattern>, ns: &str) -> Level {
+    if let Some(p) = compiled {
+        return p.level(ns);
+    }
+    // `<trust domain>/ns/<namespace>/sa/<service account>`, exactly.
+    match pattern.split('/').collect::<Vec<_>>().as_slice() {
+        [_, "ns", n, "sa", _] if *n == ns => Level::Some,
         _ => Level::None,
     }
+}
+
+/// A principal with its pattern, when it has one.
+type Principal = (Text, Option<IdentityPattern>);
+
+fn principals_of(list: &[Text]) -> Vec<Principal> {
+    list.iter()
+        .map(|p| {
+            let compiled = p.contains('*').then(|| IdentityPattern::principal(p));
+            (p.clone(), compiled)
+        })
+        .collect()
 }
 
 /// A source's fields, pre-indexed: consumer lists hold up to 1,000 names, and a shared
 /// namespace has as many callers to try.
 pub(super) struct Source {
-    namespaces: Option<(HashSet<Text>, Vec<Text>)>,
-    not_namespaces: Vec<Text>,
-    principals: Option<Vec<Text>>,
-    not_principals: Vec<Text>,
+    /// Plain names, and the patterns of the others.
+    namespaces: Option<(HashSet<Text>, Vec<IdentityPattern>)>,
+    not_namespaces: Vec<IdentityPattern>,
+    principals: Option<Vec<Principal>>,
+    not_principals: Vec<Principal>,
     /// Fields verify cannot evaluate: it matches some requests at most.
     opaque: bool,
 }
@@ -80,15 +262,24 @@ pub(super) struct Source {
 impl Source {
     fn of(s: &AuthzSource) -> Self {
         let namespaces = s.namespaces.as_ref().map(|list| {
-            let exact = list.iter().filter(|n| !n.contains('*')).cloned().collect();
-            let patterns = list.iter().filter(|n| n.contains('*')).cloned().collect();
+            let exact = list.iter().filter(|n| is_plain_name(n)).cloned().collect();
+            let patterns = list
+                .iter()
+                .filter(|n| !is_plain_name(n))
+                .map(|n| IdentityPattern::namespace(n))
+                .collect();
             (exact, patterns)
         });
         Self {
             namespaces,
-            not_namespaces: s.not_namespaces.clone().unwrap_or_default(),
-            principals: s.principals.clone(),
-            not_principals: s.not_principals.clone().unwrap_or_default(),
+            not_namespaces: s
+                .not_namespaces
+                .iter()
+                .flatten()
+                .map(|n| IdentityPattern::namespace(n))
+                .collect(),
+            principals: s.principals.as_deref().map(principals_of),
+            not_principals: principals_of(s.not_principals.as_deref().unwrap_or_default()),
             opaque: [
                 &s.ip_blocks,
                 &s.not_ip_blocks,
@@ -105,23 +296,34 @@ impl Source {
     fn level(&self, ns: &str) -> Level {
         let mut level = Level::All;
         if let Some((exact, patterns)) = &self.namespaces {
-            if !exact.contains(ns) && !patterns.iter().any(|p| matches(p, ns)) {
-                return Level::None;
-            }
+            let best = if exact.contains(ns) {
+                Level::All
+            } else {
+                patterns
+                    .iter()
+                    .map(|p| p.level(ns))
+                    .max()
+                    .unwrap_or(Level::None)
+            };
+            level = level.min(best);
         }
-        if self.not_namespaces.iter().any(|p| matches(p, ns)) {
-            return Level::None;
+        for p in &self.not_namespaces {
+            match p.level(ns) {
+                Level::All => return Level::None,
+                Level::Some => level = level.min(Level::Some),
+                Level::None => {}
+            }
         }
         if let Some(list) = &self.principals {
             let best = list
                 .iter()
-                .map(|p| principal_level(p, ns))
+                .map(|(p, c)| principal_level(p, c.as_ref(), ns))
                 .max()
                 .unwrap_or(Level::None);
             level = level.min(best);
         }
-        for p in &self.not_principals {
-            match principal_level(p, ns) {
+        for (p, c) in &self.not_principals {
+            match principal_level(p, c.as_ref(), ns) {
                 Level::All => return Level::None,
                 Level::Some => level = level.min(Level::Some),
                 Level::None => {}
@@ -226,10 +428,14 @@ pub(super) struct CompiledPolicy<'a> {
     rules: Vec<CompiledRule>,
 }
 
-/// The AuthorizationPolicies that apply to one namespace's workloads as a whole.
+/// The AuthorizationPolicies that apply to one namespace's workloads: those that apply to all of
+/// them, and those with a `selector` or `targetRef(s)`, which apply to some (which ones depends
+/// on the pods, unknown here).
 pub struct Layer<'a> {
     pub(super) allow: Vec<CompiledPolicy<'a>>,
     deny: Vec<CompiledPolicy<'a>>,
+    pub(super) allow_partial: Vec<CompiledPolicy<'a>>,
+    deny_partial: Vec<CompiledPolicy<'a>>,
 }
 
 /// What the layer does to one caller: the ports allowed for all and for some of its requests,
@@ -244,13 +450,38 @@ pub struct Verdict<'a> {
     pub has_allow: bool,
 }
 
+/// The ports on which the policies' rules match all and some of namespace `ns`'s requests, and
+/// the policies with a rule that matches some.
+fn matched<'a>(
+    policies: &[CompiledPolicy<'a>],
+    ns: &str,
+    by: &mut Vec<&'a Origin>,
+) -> (PortSet, PortSet) {
+    let (mut full, mut some) = (PortSet::none(), PortSet::none());
+    for p in policies {
+        let mut hit = false;
+        for r in &p.rules {
+            let (f, s) = r.ports_for(ns);
+            hit |= !s.is_empty();
+            full.union_with(&f);
+            some.union_with(&s);
+        }
+        if hit {
+            by.push(&p.policy.origin);
+        }
+    }
+    (full, some)
+}
+
 impl<'a> Layer<'a> {
     fn of(policies: &[&'a AuthzPolicy], ambient: bool) -> Self {
         let mut layer = Layer {
             allow: Vec::new(),
             deny: Vec::new(),
+            allow_partial: Vec::new(),
+            deny_partial: Vec::new(),
         };
-        for p in policies.iter().filter(|p| !p.partial) {
+        for p in policies {
             let deny = match p.action.as_str() {
                 "ALLOW" => false,
                 "DENY" => true,
@@ -264,53 +495,47 @@ impl<'a> Layer<'a> {
                     .map(|r| CompiledRule::of(r, deny, ambient))
                     .collect(),
             };
-            if deny {
-                layer.deny.push(compiled);
-            } else {
-                layer.allow.push(compiled);
+            match (deny, p.partial) {
+                (true, false) => layer.deny.push(compiled),
+                (false, false) => layer.allow.push(compiled),
+                (true, true) => layer.deny_partial.push(compiled),
+                (false, true) => layer.allow_partial.push(compiled),
             }
         }
         layer
     }
 
     pub fn is_empty(&self) -> bool {
-        self.allow.is_empty() && self.deny.is_empty()
+        self.allow.is_empty()
+            && self.deny.is_empty()
+            && self.allow_partial.is_empty()
+            && self.deny_partial.is_empty()
     }
 
-    /// The verdict for callers in namespace `ns` (mTLS, so their namespace is proven).
+    /// The verdict for callers in namespace `ns` (mTLS, so their namespace is proven). A policy
+    /// for some workloads counts for some requests: an ALLOW of it may admit the caller to
+    /// those workloads (so what it matches is allowed for some), a DENY of it refuses the
+    /// caller there (so it is not allowed to every workload), and on those workloads an ALLOW
+    /// of it is the only ALLOW when the namespace has none of its own.
     pub fn verdict(&self, ns: &str) -> Verdict<'a> {
-        let (mut deny_full, mut deny_some) = (PortSet::none(), PortSet::none());
         let mut deny_by = Vec::new();
-        for p in &self.deny {
-            let mut hit = false;
-            for r in &p.rules {
-                let (full, some) = r.ports_for(ns);
-                hit |= !some.is_empty();
-                deny_full.union_with(&full);
-                deny_some.union_with(&some);
-            }
-            if hit {
-                deny_by.push(&p.policy.origin);
-            }
-        }
+        let (deny_full, mut deny_some) = matched(&self.deny, ns, &mut deny_by);
+        let (partial_full, partial_some) = matched(&self.deny_partial, ns, &mut deny_by);
+        deny_some.union_with(&partial_full);
+        deny_some.union_with(&partial_some);
         let has_allow = !self.allow.is_empty();
+        let mut allow_by = Vec::new();
         let (mut allow_full, mut allow_some) = if has_allow {
-            (PortSet::none(), PortSet::none())
+            matched(&self.allow, ns, &mut allow_by)
         } else {
             (tcp_all(), tcp_all())
         };
-        let mut allow_by = Vec::new();
-        for p in &self.allow {
-            let mut hit = false;
-            for r in &p.rules {
-                let (full, some) = r.ports_for(ns);
-                hit |= !some.is_empty();
-                allow_full.union_with(&full);
-                allow_some.union_with(&some);
-            }
-            if hit {
-                allow_by.push(&p.policy.origin);
-            }
+        let (partial_full, partial_some) = matched(&self.allow_partial, ns, &mut allow_by);
+        if has_allow {
+            allow_some.union_with(&partial_some);
+        } else if !self.allow_partial.is_empty() {
+            // The selected workloads admit only what the partial ALLOWs match.
+            allow_full = partial_full;
         }
         if has_allow && allow_by.is_empty() {
             allow_by = self.allow.iter().map(|p| &p.policy.origin).collect();
@@ -422,6 +647,48 @@ mod tests {
             ("no port".to_owned(), "every TCP port".to_owned())
         );
         assert_eq!(verdict(&yaml, false, "z").1, "no port");
+    }
+
+    #[test]
+    fn namespace_and_principal_patterns_match_as_istio_compiles_them() {
+        let ns = |v: &str, n: &str| IdentityPattern::namespace(v).level(n);
+        let pr = |v: &str, n: &str| IdentityPattern::principal(v).level(n);
+        assert_eq!(ns("umb*", "umbrella"), Level::All);
+        assert_eq!(ns("umb*", "acme"), Level::None);
+        assert_eq!(ns("*rella", "umbrella"), Level::All);
+        assert_eq!(ns("acme", "acme-api"), Level::None);
+        // `.*/ns/.*a/.*`: the `a/` of `/sa/` matches, whatever the namespace.
+        assert_eq!(ns("*a", "globex"), Level::All);
+        assert_eq!(ns("*", "globex"), Level::All);
+        assert_eq!(ns("acm.", "acme"), Level::All);
+        assert_eq!(ns("a[b]", "acme"), Level::Some, "opaque: may match");
+        assert_eq!(pr("cluster.local/ns/umbrella/*", "umbrella"), Level::All);
+        assert_eq!(pr("cluster.local/ns/umbrella/*", "umbrella-x"), Level::None);
+        assert_eq!(pr("cluster.local/ns/umb*", "umbrella-x"), Level::All);
+        assert_eq!(pr("*/ns/x/sa/y", "x"), Level::Some);
+        assert_eq!(pr("*/ns/x/sa/y", "z"), Level::None);
+        // A suffix of the account: some workloads of every namespace.
+        assert_eq!(pr("*-admin", "globex"), Level::Some);
+        assert_eq!(pr("*", "globex"), Level::All);
+        // Another trust domain: some (an alias may map it), never all.
+        assert_eq!(pr("other.td/ns/acme/*", "acme"), Level::Some);
+        // A `*` inside is a literal: no identity has it.
+        assert_eq!(pr("cluster.local/ns/a*b/sa/x", "ab"), Level::None);
+    }
+
+    #[test]
+    fn a_policy_for_some_workloads_allows_for_some_and_denies_some() {
+        let yaml = format!(
+            "{HEAD}spec: {{}}\n---\n{HEAD}spec:\n  selector: {{matchLabels: {{app: web}}}}\n  rules:\n  - {{}}\n---\n{HEAD}spec:\n  rules:\n  - from:\n    - source:\n        namespaces: [a]\n---\n{HEAD}spec:\n  selector: {{matchLabels: {{app: db}}}}\n  action: DENY\n  rules:\n  - from:\n    - source:\n        namespaces: [a]\n"
+        );
+        assert_eq!(
+            verdict(&yaml, false, "a"),
+            ("no port".to_owned(), "every TCP port".to_owned())
+        );
+        assert_eq!(
+            verdict(&yaml, false, "z"),
+            ("no port".to_owned(), "every TCP port".to_owned())
+        );
     }
 
     #[test]

@@ -23,5 +23,5 @@
 pub mod check;
 pub mod eval;
 
-pub use check::{check, expected_callers, explain};
+pub use check::{check, expected_callers, explain, outside_inbound_ports, plaintext_ports};
 pub use eval::*;

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::intent::{Intent, NamespaceIntent};
+use crate::model::OutboundTrafficPolicy;
 use crate::verify::finding::{violation, with_objects};
 use crate::verify::layer::sidecar::{host_text, parse_host, Host, Scope};
 use crate::verify::model::{Direction, Model};
@@ -66,7 +67,7 @@ pub(super) fn sidecars(
         .copied()
         .filter(|i| model.tree.sidecars[*i].has_workload_selector)
         .collect();
-    for idx in std::iter::once(sc_index).chain(selected) {
+    for idx in std::iter::once(sc_index).chain(selected.iter().copied()) {
         let origin = model.tree.sidecars[idx].origin.clone();
         let (sc_scope, _) = model.scope_of(idx, name);
         for h in &sc_scope.hosts {
@@ -131,6 +132,34 @@ pub(super) fn sidecars(
             vec![sc.origin.clone()],
             Some(m.clone()),
         );
+    }
+    // A Sidecar with a workloadSelector replaces the namespace's default for the pods it
+    // selects (it does not add to it), and an unset outboundTrafficPolicy there is the mesh's
+    // default, ALLOW_ANY unless meshConfig says otherwise: its pods would escape the scope.
+    for &idx in &selected {
+        let other = &model.tree.sidecars[idx];
+        let got = other.outbound_mode.as_deref();
+        let within = match got {
+            Some("REGISTRY_ONLY") => true,
+            Some("ALLOW_ANY") => {
+                mesh.outbound_traffic_policy == Some(OutboundTrafficPolicy::AllowAny)
+            }
+            None => mesh.outbound_traffic_policy != Some(OutboundTrafficPolicy::RegistryOnly),
+            Some(_) => false,
+        };
+        if !within {
+            push(
+                "outbound-traffic-policy",
+                format!(
+                    "the Sidecar {} of {name} has a workloadSelector and outboundTrafficPolicy {}: Istio applies it instead of the namespace's default Sidecar to the pods it selects, so they may call hosts outside the registry, though tenants.toml asks for {}",
+                    other.origin.name,
+                    got.unwrap_or("unset (the mesh default, ALLOW_ANY unless meshConfig says otherwise)"),
+                    mesh.outbound_traffic_policy.map_or("the mesh default", |w| w.as_str())
+                ),
+                vec![other.origin.clone()],
+                None,
+            );
+        }
     }
     if let Some(want) = mesh.outbound_traffic_policy {
         if sc.outbound_mode.as_deref() != Some(want.as_str()) {
