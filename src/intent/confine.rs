@@ -93,6 +93,13 @@ impl Check<'_> {
         }
     }
 
+    /// The string at `path` is `want` (no allocation when it is).
+    fn equal_str(&mut self, v: &Value, path: &[&str], want: &str) {
+        if v.as_str() != Some(want) {
+            self.equal(v, path, &Value::from(want));
+        }
+    }
+
     fn metadata(&mut self, doc: &Value) {
         let meta = &doc["metadata"];
         self.keys(
@@ -100,10 +107,9 @@ impl Check<'_> {
             &["metadata"],
             &["name", "namespace", "labels", "annotations"],
         );
-        let name = Value::from(self.unit.name.as_str());
-        self.equal(&meta["name"], &["metadata", "name"], &name);
-        let ns = Value::from(self.gitops.settings.namespace.as_str());
-        self.equal(&meta["namespace"], &["metadata", "namespace"], &ns);
+        self.equal_str(&meta["name"], &["metadata", "name"], &self.unit.name);
+        let ns = self.gitops.settings.namespace.as_str();
+        self.equal_str(&meta["namespace"], &["metadata", "namespace"], ns);
     }
 
     fn argocd_project(&mut self, doc: &Value) {
@@ -129,6 +135,50 @@ impl Check<'_> {
         let repos = Value::from(vec![self.gitops.settings.repo_url.as_str()]);
         self.equal(&spec["sourceRepos"], &["spec", "sourceRepos"], &repos);
         // Destinations: exactly the unit's namespaces on the cluster's server, no globs.
+        if !self.destinations_exact(spec) {
+            self.destinations(spec);
+        }
+        let namespace = [ApiKind {
+            group: "",
+            kind: "Namespace",
+        }];
+        let argocd = [
+            ApiKind {
+                group: "argoproj.io",
+                kind: "AppProject",
+            },
+            ApiKind {
+                group: "argoproj.io",
+                kind: "Application",
+            },
+        ];
+        let (cluster, namespaced): (&[ApiKind], &[ApiKind]) = if unit_level {
+            (&namespace, &self.unit.kinds)
+        } else {
+            (&[], &argocd)
+        };
+        self.whitelist(spec, "clusterResourceWhitelist", cluster);
+        self.whitelist(spec, "namespaceResourceWhitelist", namespaced);
+    }
+
+    /// The common case, without allocating: the destinations are the unit's namespaces, each
+    /// once, on the cluster's server, with no other field.
+    fn destinations_exact(&self, spec: &Value) -> bool {
+        let Some(list) = spec["destinations"].as_array() else {
+            return false;
+        };
+        let mut seen = BTreeSet::new();
+        list.len() == self.unit.namespaces.len()
+            && list.iter().all(|d| {
+                d.as_object().is_some_and(|m| m.len() == 2)
+                    && d["server"].as_str() == Some(self.gitops.server)
+                    && d["namespace"].as_str().is_some_and(|n| {
+                        self.unit.namespaces.iter().any(|u| u.as_str() == n) && seen.insert(n)
+                    })
+            })
+    }
+
+    fn destinations(&mut self, spec: &Value) {
         let mut got = BTreeSet::new();
         for (i, d) in spec["destinations"]
             .as_array()
@@ -165,44 +215,36 @@ impl Check<'_> {
                 ),
             );
         }
-        let whitelist = |kinds: &[ApiKind]| -> Value {
-            Value::from(
-                kinds
-                    .iter()
-                    .map(|k| serde_json::json!({"group": k.group, "kind": k.kind}))
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let (cluster, namespaced) = if unit_level {
-            (
-                whitelist(&[ApiKind {
-                    group: "",
-                    kind: "Namespace",
-                }]),
-                whitelist(&self.unit.kinds),
-            )
-        } else {
-            (
-                Value::Null,
-                whitelist(&[
-                    ApiKind {
-                        group: "argoproj.io",
-                        kind: "AppProject",
-                    },
-                    ApiKind {
-                        group: "argoproj.io",
-                        kind: "Application",
-                    },
-                ]),
-            )
-        };
-        self.whitelist(spec, "clusterResourceWhitelist", &cluster);
-        self.whitelist(spec, "namespaceResourceWhitelist", &namespaced);
     }
 
     /// A project whitelist lists exactly `want`'s kinds, in any order: fewer and Argo CD refuses
     /// the whole sync, more (or a glob) and it applies what tenantc never wrote.
-    fn whitelist(&mut self, spec: &Value, key: &str, want: &Value) {
+    fn whitelist(&mut self, spec: &Value, key: &str, want: &[ApiKind]) {
+        let list = spec[key].as_array();
+        let mut seen = BTreeSet::new();
+        let exact = match list {
+            None => want.is_empty() && spec[key].is_null(),
+            Some(l) => {
+                l.len() == want.len()
+                    && l.iter().all(|e| {
+                        e.as_object().is_some_and(|m| m.len() == 2)
+                            && want.iter().any(|k| {
+                                e["group"].as_str() == Some(k.group)
+                                    && e["kind"].as_str() == Some(k.kind)
+                                    && seen.insert((k.group, k.kind))
+                            })
+                    })
+            }
+        };
+        if exact {
+            return;
+        }
+        let want = Value::from(
+            want.iter()
+                .map(|k| serde_json::json!({"group": k.group, "kind": k.kind}))
+                .collect::<Vec<_>>(),
+        );
+        let want = &want;
         let set = |v: &Value| -> BTreeSet<(String, String)> {
             v.as_array()
                 .into_iter()
@@ -248,8 +290,7 @@ impl Check<'_> {
                 "info",
             ],
         );
-        let name = Value::from(self.unit.name.as_str());
-        self.equal(&spec["project"], &["spec", "project"], &name);
+        self.equal_str(&spec["project"], &["spec", "project"], &self.unit.name);
         let source = &spec["source"];
         self.keys(
             source,
@@ -257,27 +298,27 @@ impl Check<'_> {
             &["repoURL", "targetRevision", "path"],
         );
         let settings = &self.gitops.settings;
-        self.equal(
+        self.equal_str(
             &source["repoURL"],
             &["spec", "source", "repoURL"],
-            &Value::from(settings.repo_url.as_str()),
+            settings.repo_url.as_str(),
         );
-        self.equal(
+        self.equal_str(
             &source["targetRevision"],
             &["spec", "source", "targetRevision"],
-            &Value::from(settings.revision.as_str()),
+            settings.revision.as_str(),
         );
-        self.equal(
+        self.equal_str(
             &source["path"],
             &["spec", "source", "path"],
-            &Value::from(self.unit.path.as_str()),
+            self.unit.path.as_str(),
         );
         let dest = &spec["destination"];
         self.keys(dest, &["spec", "destination"], &["server", "namespace"]);
-        self.equal(
+        self.equal_str(
             &dest["server"],
             &["spec", "destination", "server"],
-            &Value::from(self.gitops.server),
+            self.gitops.server,
         );
         let ns = dest["namespace"].as_str().unwrap_or_default();
         if !self.unit.namespaces.iter().any(|n| n.as_str() == ns) {
@@ -319,12 +360,12 @@ impl Check<'_> {
             ],
         );
         let path = format!("./{}", self.unit.path);
-        self.equal(&spec["path"], &["spec", "path"], &Value::from(path));
+        self.equal_str(&spec["path"], &["spec", "path"], &path);
         self.equal(&spec["prune"], &["spec", "prune"], &Value::from(true));
-        self.equal(
+        self.equal_str(
             &spec["deletionPolicy"],
             &["spec", "deletionPolicy"],
-            &Value::from("Orphan"),
+            "Orphan",
         );
         let source = &spec["sourceRef"];
         self.keys(
@@ -332,15 +373,15 @@ impl Check<'_> {
             &["spec", "sourceRef"],
             &["kind", "name", "namespace"],
         );
-        self.equal(
+        self.equal_str(
             &source["kind"],
             &["spec", "sourceRef", "kind"],
-            &Value::from("GitRepository"),
+            "GitRepository",
         );
-        self.equal(
+        self.equal_str(
             &source["name"],
             &["spec", "sourceRef", "name"],
-            &Value::from(self.gitops.root.name.as_str()),
+            self.gitops.root.name.as_str(),
         );
         if !source["namespace"].is_null() {
             let ns = Value::from(self.gitops.settings.namespace.as_str());
@@ -360,11 +401,7 @@ impl Check<'_> {
             &["interval", "timeout", "url", "ref", "secretRef", "verify"],
         );
         let settings = &self.gitops.settings;
-        self.equal(
-            &spec["url"],
-            &["spec", "url"],
-            &Value::from(settings.repo_url.as_str()),
-        );
+        self.equal_str(&spec["url"], &["spec", "url"], settings.repo_url.as_str());
         self.equal(
             &spec["ref"],
             &["spec", "ref"],
@@ -525,62 +562,93 @@ fn class(p: &[char], c: char) -> Option<(bool, &[char])> {
     }
 }
 
-/// Argo CD's `IsGroupKindPermitted` (argo-cd `pkg/apis/application/v1alpha1/app_project_types.go`):
-/// a namespaced kind is permitted when the namespace whitelist is absent (`None`: every kind) or
-/// lists it, a cluster-scoped one only when the cluster whitelist lists it; a blacklist entry
-/// refuses it either way. Each list holds `(group, kind)` patterns.
-pub fn group_kind_permitted(project: &Value, group: &str, kind: &str, namespaced: bool) -> bool {
-    let spec = &project["spec"];
-    let listed = |key: &str| -> Option<bool> {
-        let list = spec[key].as_array()?;
-        Some(list.iter().any(|e| {
-            glob_match(e["kind"].as_str().unwrap_or_default(), kind)
-                && glob_match(e["group"].as_str().unwrap_or_default(), group)
-        }))
-    };
-    let nonempty = |key: &str| spec[key].as_array().is_some_and(|l| !l.is_empty());
-    let (white, black) = if namespaced {
-        ("namespaceResourceWhitelist", "namespaceResourceBlacklist")
-    } else {
-        ("clusterResourceWhitelist", "clusterResourceBlacklist")
-    };
-    let whitelisted = if namespaced {
-        match spec[white] {
-            Value::Null => true,
-            _ => nonempty(white) && listed(white) == Some(true),
-        }
-    } else {
-        nonempty(white) && listed(white) == Some(true)
-    };
-    let blacklisted = nonempty(black) && listed(black) == Some(true);
-    whitelisted && !blacklisted
+/// What Argo CD's sync checks read of an AppProject: its whitelists, blacklists and destinations,
+/// as `(group, kind)` and `(server, namespace)` patterns. Small, so that verify keeps one per
+/// tenant rather than the project whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProjectRules {
+    /// `None`: the project has no namespaced whitelist, which permits every namespaced kind.
+    namespace_whitelist: Option<Vec<(String, String)>>,
+    namespace_blacklist: Vec<(String, String)>,
+    cluster_whitelist: Vec<(String, String)>,
+    cluster_blacklist: Vec<(String, String)>,
+    destinations: Vec<(String, String)>,
 }
 
-/// Argo CD's `IsDestinationPermitted`: some destination of the project matches `server` and
-/// `namespace` (globs, and a `!` pattern matches what it does not name), and no `!` pattern
-/// refuses them. A cluster-scoped object (`None`) is checked on the server alone.
-pub fn destination_permitted(project: &Value, server: &str, namespace: Option<&str>) -> bool {
-    let matches = |pattern: &str, value: &str| match pattern.strip_prefix('!') {
-        Some(rest) => !glob_match(rest, value),
-        None => glob_match(pattern, value),
-    };
-    let mut any = false;
-    for d in project["spec"]["destinations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let srv = d["server"].as_str().unwrap_or_default();
-        let ns = d["namespace"].as_str().unwrap_or_default();
-        let server_ok = !server.is_empty() && matches(srv, server);
-        let ns_ok = namespace.is_none_or(|n| matches(ns, n));
-        if server_ok && ns_ok {
-            any = true;
-        } else if (!server_ok && srv.starts_with('!')) || (!ns_ok && ns.starts_with('!')) {
-            return false;
+impl ProjectRules {
+    pub fn of(project: &Value) -> Self {
+        let spec = &project["spec"];
+        let pairs = |key: &str, a: &str, b: &str| -> Vec<(String, String)> {
+            spec[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                    (s(a), s(b))
+                })
+                .collect()
+        };
+        Self {
+            namespace_whitelist: (!spec["namespaceResourceWhitelist"].is_null())
+                .then(|| pairs("namespaceResourceWhitelist", "group", "kind")),
+            namespace_blacklist: pairs("namespaceResourceBlacklist", "group", "kind"),
+            cluster_whitelist: pairs("clusterResourceWhitelist", "group", "kind"),
+            cluster_blacklist: pairs("clusterResourceBlacklist", "group", "kind"),
+            destinations: pairs("destinations", "server", "namespace"),
         }
     }
-    any
+
+    /// Argo CD's `IsGroupKindPermitted` (argo-cd `pkg/apis/application/v1alpha1/app_project_types.go`):
+    /// a namespaced kind is permitted when the namespace whitelist is absent (every kind) or
+    /// lists it, a cluster-scoped one only when the cluster whitelist lists it; a blacklist entry
+    /// refuses it either way. Entries are `filepath.Match` patterns on group and kind.
+    pub fn permits_kind(&self, group: &str, kind: &str, namespaced: bool) -> bool {
+        let listed = |list: &[(String, String)]| {
+            list.iter()
+                .any(|(g, k)| glob_match(k, kind) && glob_match(g, group))
+        };
+        if namespaced {
+            let white = match &self.namespace_whitelist {
+                None => true,
+                Some(l) => listed(l),
+            };
+            white && !listed(&self.namespace_blacklist)
+        } else {
+            listed(&self.cluster_whitelist) && !listed(&self.cluster_blacklist)
+        }
+    }
+
+    /// Argo CD's `IsDestinationPermitted`: some destination matches `server` and `namespace`
+    /// (globs, and a `!` pattern matches what it does not name), and no `!` pattern refuses
+    /// them. A cluster-scoped object (`None`) is checked on the server alone.
+    pub fn permits_destination(&self, server: &str, namespace: Option<&str>) -> bool {
+        let matches = |pattern: &str, value: &str| match pattern.strip_prefix('!') {
+            Some(rest) => !glob_match(rest, value),
+            None => glob_match(pattern, value),
+        };
+        let mut any = false;
+        for (srv, ns) in &self.destinations {
+            let server_ok = !server.is_empty() && matches(srv, server);
+            let ns_ok = namespace.is_none_or(|n| matches(ns, n));
+            if server_ok && ns_ok {
+                any = true;
+            } else if (!server_ok && srv.starts_with('!')) || (!ns_ok && ns.starts_with('!')) {
+                return false;
+            }
+        }
+        any
+    }
+}
+
+/// [`ProjectRules::permits_kind`] of `project`.
+pub fn group_kind_permitted(project: &Value, group: &str, kind: &str, namespaced: bool) -> bool {
+    ProjectRules::of(project).permits_kind(group, kind, namespaced)
+}
+
+/// [`ProjectRules::permits_destination`] of `project`.
+pub fn destination_permitted(project: &Value, server: &str, namespace: Option<&str>) -> bool {
+    ProjectRules::of(project).permits_destination(server, namespace)
 }
 
 #[cfg(test)]

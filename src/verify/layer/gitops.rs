@@ -8,18 +8,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::intent::confine::{self, destination_permitted, group_kind_permitted};
+use crate::intent::confine::{self, ProjectRules};
 use crate::intent::{GitOpsIntent, GitOpsUnit, Intent};
 use crate::model::GitOpsTool;
 use crate::verify::finding::violation;
 use crate::verify::model::Model;
-use crate::verify::tree::{GitOpsDoc, Origin, Text};
+use crate::verify::tree::{gitops_docs, Origin, Text};
 use crate::verify::Finding;
 
 pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
-    let docs = &model.tree.gitops;
+    let files = &model.tree.gitops;
     let Some(gitops) = &intent.gitops else {
-        for d in docs {
+        for d in files.iter().flat_map(gitops_docs) {
             findings.push(violation(
                 "gitops-object",
                 format!(
@@ -32,21 +32,28 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         return;
     };
     // Each object, by (kind, name); a second object of the same kind and name is a second sync.
-    let mut seen: HashMap<(&str, &str), &GitOpsDoc> = HashMap::new();
-    let mut projects: HashMap<&str, &GitOpsDoc> = HashMap::new();
-    for d in docs {
-        let name = d.origin.name.as_ref();
-        if let Some(first) = seen.insert((d.origin.kind, name), d) {
+    // The objects are read one file at a time and dropped: only their names and the projects'
+    // rules are kept.
+    let mut seen: HashMap<(&'static str, Text), Origin> = HashMap::new();
+    let mut projects: HashMap<Text, ProjectRules> = HashMap::new();
+    let units: HashMap<&str, &GitOpsUnit> = std::iter::once(&gitops.root)
+        .chain(&gitops.groups)
+        .chain(&gitops.units)
+        .map(|u| (u.name.as_str(), u))
+        .collect();
+    for d in files.iter().flat_map(gitops_docs) {
+        let name = d.origin.name.clone();
+        if let Some(first) = seen.insert((d.origin.kind, name.clone()), d.origin.clone()) {
             findings.push(violation(
                 "gitops-object",
                 format!(
                     "{} `{name}` is defined twice ({} and {}): the sync tool applies one of them, and verify cannot tell which",
-                    d.origin.kind, first.origin.file, d.origin.file
+                    d.origin.kind, first.file, d.origin.file
                 ),
-                vec![first.origin.clone(), d.origin.clone()],
+                vec![first, d.origin.clone()],
             ));
         }
-        let Some(unit) = confine::unit_named(gitops, name) else {
+        let Some(&unit) = units.get(name.as_ref()) else {
             findings.push(violation(
                 "gitops-object",
                 format!(
@@ -57,9 +64,6 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             ));
             continue;
         };
-        if d.origin.kind == "AppProject" {
-            projects.insert(name, d);
-        }
         for b in confine::breaches(gitops, unit, &d.value) {
             findings.push(violation(
                 "gitops-confinement",
@@ -70,14 +74,14 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                 vec![d.origin.clone()],
             ));
         }
+        if d.origin.kind == "AppProject" {
+            projects.insert(name, ProjectRules::of(&d.value));
+        }
     }
     // Every unit has its objects.
-    let units = std::iter::once(&gitops.root)
-        .chain(&gitops.groups)
-        .chain(&gitops.units);
-    for unit in units {
+    for unit in units.values() {
         for (_, kind) in confine::kinds_of_unit(gitops, unit) {
-            if !seen.contains_key(&(kind, unit.name.as_str())) {
+            if !seen.contains_key(&(kind, Text::from(unit.name.as_str()))) {
                 findings.push(violation(
                     "gitops-missing",
                     format!(
@@ -121,7 +125,7 @@ fn unit_dir_of<'f>(file: &'f str, root: &str) -> Option<&'f str> {
 fn refusals(
     model: &Model,
     gitops: &GitOpsIntent,
-    projects: &HashMap<&str, &GitOpsDoc>,
+    projects: &HashMap<Text, ProjectRules>,
     findings: &mut Vec<Finding>,
 ) {
     let by_dir: HashMap<&str, &GitOpsUnit> = gitops
@@ -186,7 +190,7 @@ fn refusals(
             continue;
         };
         let namespaced = kind != "Namespace";
-        let why = if !group_kind_permitted(&project.value, group, kind, namespaced) {
+        let why = if !project.permits_kind(group, kind, namespaced) {
             Some(format!(
                 "its AppProject `{}` does not permit {}{kind}",
                 unit.name,
@@ -198,7 +202,7 @@ fn refusals(
             ))
         } else {
             let ns = namespace.map(Text::as_ref);
-            (!destination_permitted(&project.value, gitops.server, ns)).then(|| {
+            (!project.permits_destination(gitops.server, ns)).then(|| {
                 format!(
                     "its AppProject `{}` does not permit the destination {}",
                     unit.name,

@@ -95,7 +95,6 @@ fn syncs_of_intent(intent: &Intent) -> BTreeMap<String, Sync> {
 /// The syncs the tree's GitOps objects make, for the objects labelled with a tenant or shared
 /// entry (the root and the groups only sync GitOps objects).
 fn syncs_of_tree(model: &Model) -> BTreeMap<String, Sync> {
-    let docs = &model.tree.gitops;
     let what_of = |v: &serde_json::Value| -> Option<String> {
         let labels = &v["metadata"]["labels"];
         ["tenant", "shared"].iter().find_map(|role| {
@@ -104,51 +103,66 @@ fn syncs_of_tree(model: &Model) -> BTreeMap<String, Sync> {
                 .map(|o| format!("{role} {o}"))
         })
     };
-    let projects: BTreeMap<&str, &serde_json::Value> = docs
+    let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
+    // One pass over the objects, one file at a time: each Application's sync with the name of
+    // its project, and each project's destinations and kinds.
+    let mut out: BTreeMap<String, (Sync, String)> = BTreeMap::new();
+    let mut projects: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for d in model
+        .tree
+        .gitops
         .iter()
-        .filter(|d| d.origin.kind == "AppProject")
-        .map(|d| (d.origin.name.as_ref(), &d.value))
-        .collect();
-    let mut out = BTreeMap::new();
-    for d in docs {
+        .flat_map(crate::verify::tree::gitops_docs)
+    {
         let v = &d.value;
-        let Some(what) = what_of(v) else { continue };
-        let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
-        let sync = match d.origin.kind {
-            "Application" => {
-                let mut sync = Sync {
-                    tool: "Argo CD",
+        let list = |key: &str| -> Vec<&serde_json::Value> {
+            v["spec"][key].as_array().into_iter().flatten().collect()
+        };
+        match d.origin.kind {
+            "AppProject" => {
+                let namespaces = list("destinations")
+                    .into_iter()
+                    .map(|d| s(&d["namespace"]))
+                    .collect();
+                let kinds = list("clusterResourceWhitelist")
+                    .into_iter()
+                    .chain(list("namespaceResourceWhitelist"))
+                    .map(|k| kind_text(&s(&k["group"]), &s(&k["kind"])))
+                    .collect();
+                projects.insert(d.origin.name.to_string(), (namespaces, kinds));
+            }
+            "Application" | "Kustomization" => {
+                let Some(what) = what_of(v) else { continue };
+                let argo = d.origin.kind == "Application";
+                let sync = Sync {
+                    tool: if argo { "Argo CD" } else { "Flux" },
                     what,
-                    path: s(&v["spec"]["source"]["path"]),
+                    path: if argo {
+                        s(&v["spec"]["source"]["path"])
+                    } else {
+                        s(&v["spec"]["path"]).trim_start_matches("./").to_owned()
+                    },
                     ..Sync::default()
                 };
-                if let Some(p) = projects.get(v["spec"]["project"].as_str().unwrap_or_default()) {
-                    let list = |key: &str| -> Vec<&serde_json::Value> {
-                        p["spec"][key].as_array().into_iter().flatten().collect()
-                    };
-                    sync.namespaces = list("destinations")
-                        .into_iter()
-                        .map(|d| s(&d["namespace"]))
-                        .collect();
-                    sync.kinds = list("clusterResourceWhitelist")
-                        .into_iter()
-                        .chain(list("namespaceResourceWhitelist"))
-                        .map(|k| kind_text(&s(&k["group"]), &s(&k["kind"])))
-                        .collect();
-                }
-                sync
+                let project = if argo {
+                    s(&v["spec"]["project"])
+                } else {
+                    String::new()
+                };
+                out.insert(d.origin.name.to_string(), (sync, project));
             }
-            "Kustomization" => Sync {
-                tool: "Flux",
-                what,
-                path: s(&v["spec"]["path"]).trim_start_matches("./").to_owned(),
-                ..Sync::default()
-            },
-            _ => continue,
-        };
-        out.insert(d.origin.name.to_string(), sync);
+            _ => {}
+        }
     }
-    out
+    out.into_iter()
+        .map(|(name, (mut sync, project))| {
+            if let Some((namespaces, kinds)) = projects.get(&project) {
+                sync.namespaces = namespaces.clone();
+                sync.kinds = kinds.clone();
+            }
+            (name, sync)
+        })
+        .collect()
 }
 
 /// What changes in what the sync tools apply, in tenant terms.

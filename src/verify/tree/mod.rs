@@ -18,9 +18,10 @@ pub mod yaml;
 use std::fmt;
 
 pub use objects::{
-    AuthzPolicy, GitOpsDoc, NamespaceDoc, PeerAuth, Policy, ServiceEntry, ServiceEntrySpec, Sidecar,
+    AuthzPolicy, GitOpsDoc, GitOpsFile, NamespaceDoc, PeerAuth, Policy, ServiceEntry,
+    ServiceEntrySpec, Sidecar,
 };
-pub use parse::parse_file;
+pub use parse::{gitops_docs, parse_file};
 pub use read::read_tree;
 pub use spec::{
     AuthzFrom, AuthzOperation, AuthzRule, AuthzSource, AuthzTo, Expression, IgnoredWhen, IpBlock,
@@ -58,8 +59,8 @@ pub struct Tree {
     pub service_entries: Vec<Box<ServiceEntry>>,
     pub authz_policies: Vec<Box<AuthzPolicy>>,
     pub peer_auths: Vec<Box<PeerAuth>>,
-    /// The Argo CD and Flux objects, whole.
-    pub gitops: Vec<Box<GitOpsDoc>>,
+    /// The files with Argo CD and Flux objects, as text: [`gitops_docs`] reads their objects.
+    pub gitops: Vec<GitOpsFile>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them, so each is a violation.
     pub unevaluated: Vec<Origin>,

@@ -9,8 +9,9 @@ use super::text::{
     shared_hosts, shared_labels, shared_rules, shared_selector, shared_service_entry_spec,
 };
 use super::{
-    AuthzPolicy, AuthzRule, GitOpsDoc, LabelPairs, NamespaceDoc, Origin, PeerAuth, Policy,
-    PortValue, Rule, Selector, ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree, TreeError,
+    AuthzPolicy, AuthzRule, GitOpsDoc, GitOpsFile, LabelPairs, NamespaceDoc, Origin, PeerAuth,
+    Policy, PortValue, Rule, Selector, ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree,
+    TreeError,
 };
 use crate::verify::{tree::yaml, Finding, Severity};
 
@@ -110,12 +111,11 @@ pub(super) fn parse_file_in(
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
     if let Some(docs) = yaml::parse(text) {
-        for doc in &docs {
-            if let Some(kind) = gitops_kind(doc.get("apiVersion"), doc.get("kind")) {
-                if let Ok(value) = serde_json::Value::deserialize(doc.clone()) {
-                    add_gitops(kind, value, &shared, tree);
-                }
-            }
+        if docs
+            .iter()
+            .any(|d| gitops_kind(d.get("apiVersion"), d.get("kind")).is_some())
+        {
+            keep_gitops_file(text, &shared, tree);
         }
         let typed: Result<Vec<Option<RawDoc>>, _> = docs
             .into_iter()
@@ -134,16 +134,12 @@ pub(super) fn parse_file_in(
     // The full parser. Its document iterator repeats a syntax error forever, so first find how
     // many documents parse and of which kind each is.
     let mut kinds: Vec<String> = Vec::new();
+    let mut has_gitops = false;
     for doc in serde_yaml::Deserializer::from_str(text) {
         match serde_yaml::Value::deserialize(doc) {
             Ok(v) => kinds.push({
                 let str_of = |k: &str| v.get(k).and_then(|x| x.as_str());
-                if let Some(kind) = gitops_kind(str_of("apiVersion"), str_of("kind")) {
-                    if let Ok(value) = serde_json::to_value(&v) {
-                        add_gitops(kind, value, &shared, tree);
-                    }
-                }
-
+                has_gitops |= gitops_kind(str_of("apiVersion"), str_of("kind")).is_some();
                 v.get("kind")
                     .and_then(|k| k.as_str())
                     .unwrap_or_default()
@@ -151,6 +147,9 @@ pub(super) fn parse_file_in(
             }),
             Err(syntax) => return Err(parse_error(file, &syntax)),
         }
+    }
+    if has_gitops {
+        keep_gitops_file(text, &shared, tree);
     }
     for (doc, kind) in serde_yaml::Deserializer::from_str(text).zip(&kinds) {
         match Option::<RawDoc>::deserialize(doc) {
@@ -392,24 +391,57 @@ fn gitops_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'static str> {
         .map(|(_, k)| *k)
 }
 
-fn add_gitops(
-    kind: &'static str,
-    value: serde_json::Value,
-    file: &std::sync::Arc<str>,
-    tree: &mut Tree,
-) {
-    let name = value["metadata"]["name"]
-        .as_str()
-        .unwrap_or("(unnamed)")
-        .into();
-    tree.gitops.push(Box::new(GitOpsDoc {
-        origin: Origin {
-            file: file.clone(),
-            kind,
-            name,
-        },
-        value,
-    }));
+/// Keeps the text of a file with GitOps objects: the GitOps layer reads them whole, one at a time
+/// ([`gitops_docs`]), so the tree never holds them parsed (as JSON values they were twice the
+/// memory of the rest of a 10,000-tenant tree).
+fn keep_gitops_file(text: &str, file: &std::sync::Arc<str>, tree: &mut Tree) {
+    tree.gitops.push(GitOpsFile {
+        file: file.clone(),
+        text: text.into(),
+    });
+}
+
+/// The GitOps objects of `file`, whole, with their origin.
+pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
+    let mut values: Vec<serde_json::Value> = Vec::new();
+    match yaml::parse(&file.text) {
+        Some(docs) => {
+            for d in docs {
+                if gitops_kind(d.get("apiVersion"), d.get("kind")).is_some() {
+                    values.extend(serde_json::Value::deserialize(d).ok());
+                }
+            }
+        }
+        None => {
+            for d in serde_yaml::Deserializer::from_str(&file.text) {
+                let Ok(v) = serde_yaml::Value::deserialize(d) else {
+                    break;
+                };
+                let str_of = |k: &str| v.get(k).and_then(|x| x.as_str());
+                if gitops_kind(str_of("apiVersion"), str_of("kind")).is_some() {
+                    values.extend(serde_json::to_value(&v).ok());
+                }
+            }
+        }
+    }
+    values
+        .into_iter()
+        .filter_map(|value| {
+            let kind = gitops_kind(value["apiVersion"].as_str(), value["kind"].as_str())?;
+            let name = value["metadata"]["name"]
+                .as_str()
+                .unwrap_or("(unnamed)")
+                .into();
+            Some(GitOpsDoc {
+                origin: Origin {
+                    file: file.file.clone(),
+                    kind,
+                    name,
+                },
+                value,
+            })
+        })
+        .collect()
 }
 
 /// The kinds a tenantc tree holds besides Namespaces, NetworkPolicies and Sidecars:
