@@ -47,6 +47,10 @@ pub enum Error {
     /// A write failed after others succeeded; it names what was done.
     #[error("{0}")]
     Write(write::ApplyError),
+    /// Files of an output tree that verify, explain, graph or diff cannot read or parse: every
+    /// one is reported, and nothing is judged on a tree read in part.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Tree(Vec<verify::TreeError>),
 }
 
 /// The result of compiling: the intent graph, from which [`Compiled::layout`] lays out the tree.

@@ -4,21 +4,15 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{report_tree, Args, DiffFormat, Format, EXIT_DRIFT, EXIT_OK};
+use super::{DiffFormat, EXIT_DRIFT, EXIT_OK};
 
 pub(super) fn diff(
-    args: &Args,
     base: &Path,
     config: &Path,
     output: &Path,
     format: DiffFormat,
 ) -> Result<u8, Error> {
     use tenantc::verify::{model::Model, review::diff, tree::Tree};
-    let json = if format == DiffFormat::Json {
-        Format::Json
-    } else {
-        Format::Text
-    };
     let (cfg, source) = tenantc::config_from_file(config)?;
     let intent = tenantc::intent::intent_of(&cfg);
     let after =
@@ -30,7 +24,7 @@ pub(super) fn diff(
             |dir: &Path| tenantc::verify::tree::read_tree(dir).map(|t| Model::build(t, &known));
         let (old, new) = match (read(base), read(output)) {
             (Ok(o), Ok(n)) => (o, n),
-            (Err(e), _) | (_, Err(e)) => return Ok(report_tree(args, &e, json)),
+            (Err(e), _) | (_, Err(e)) => return Err(Error::Tree(e)),
         };
         let files = super::lifecycle::namespace_files(base);
         let mut side = tenantc::lifecycle::Side::of_namespace_files(

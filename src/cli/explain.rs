@@ -4,10 +4,9 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{intent_and_model, usage_error, Args, Format, EXIT_OK};
+use super::{usage_error, Format, EXIT_OK};
 
 pub(super) fn explain(
-    args: &Args,
     from: &str,
     to: &str,
     port: Option<&str>,
@@ -21,10 +20,7 @@ pub(super) fn explain(
         Some(Ok(p)) => Some(p),
         None => None,
     };
-    let (intent, model) = match intent_and_model(args, config, output, format)? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
-    };
+    let (intent, model) = tenantc::verify::intent_and_model(config, output)?;
     let names = |n: &str| explain::namespaces_named(&model, &intent, n);
     // A destination outside the cluster (an external entry, or `kube-api`), unless a tenant or
     // namespace has that name.

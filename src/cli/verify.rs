@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{report_tree, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
+use super::{Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
 
 pub(super) fn verify(
     args: &Args,
@@ -18,10 +18,7 @@ pub(super) fn verify(
     // Each tenant's set of namespaces serves explain and graph, not verify (which reads each
     // namespace's intent): free it before the tree.
     drop(std::mem::take(&mut intent.tenants));
-    let model = match tenantc::verify::model_of(output, &intent) {
-        Ok(m) => m,
-        Err(errors) => return Ok(report_tree(args, &errors, format)),
-    };
+    let model = tenantc::verify::model_of(output, &intent).map_err(Error::Tree)?;
     let report = tenantc::verify::report_of(&model, &intent);
     match format {
         Format::Json => println!(

@@ -34,6 +34,15 @@ pub fn model_of(output: &Path, intent: &Intent) -> Result<Model, Vec<TreeError>>
     Ok(Model::build(tree, &intent.known_namespaces()))
 }
 
+/// Reads the tenants.toml at `config` and the tree at `output`: what explain and graph answer
+/// from. An unreadable tree is [`crate::Error::Tree`].
+pub fn intent_and_model(config: &Path, output: &Path) -> Result<(Intent, Model), crate::Error> {
+    let (cfg, _) = crate::config_from_file(config)?;
+    let intent = crate::intent::intent_of(&cfg);
+    let model = model_of(output, &intent).map_err(crate::Error::Tree)?;
+    Ok((intent, model))
+}
+
 /// Verifies the tree at `output` against `intent`.
 pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> {
     let model = model_of(output, intent)?;
