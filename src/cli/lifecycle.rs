@@ -66,30 +66,6 @@ pub(super) fn report_refusal(args: &Args, report: &Report) {
     );
 }
 
-/// The Namespace files of an output tree on disk, as `(path relative to it, text)`.
-pub(super) fn namespace_files(root: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let read_dir = |p: &Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(p)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default()
-    };
-    let mut push = |path: std::path::PathBuf| {
-        if let (Ok(text), Ok(rel)) = (std::fs::read_to_string(&path), path.strip_prefix(root)) {
-            out.push((rel.display().to_string(), text));
-        }
-    };
-    for shared in read_dir(&root.join(tenantc::model::SHARED_DIR)) {
-        push(shared.join("namespace.yaml"));
-    }
-    for tenant in read_dir(&root.join(tenantc::model::TENANTS_DIR)) {
-        for ns in read_dir(&tenant) {
-            push(ns.join("namespace.yaml"));
-        }
-    }
-    out
-}
-
 /// `diff`: the unacknowledged deletions on stderr; the report itself went to stdout.
 pub(super) fn report_refusal_diff(report: &Report) {
     for e in report.errors() {
