@@ -21,45 +21,16 @@ pub(super) fn explain(
         None => None,
     };
     let (intent, model) = tenantc::verify::intent_and_model(config, output)?;
-    let names = |n: &str| explain::namespaces_named(&model, &intent, n);
-    // A destination outside the cluster (an external entry, or `kube-api`), unless a tenant or
-    // namespace has that name.
-    if intent.destinations.contains_key(to) && names(to).is_err() {
-        let froms = match names(from) {
-            Ok(f) => f,
-            Err(e) => return Ok(usage_error(&e, format)),
-        };
-        let all: Vec<explain::OutsideExplanation> = froms
-            .iter()
-            .filter_map(|f| explain::explain_outside(&model, &intent, f, to, port))
-            .collect();
-        match format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
-            Format::Text => {
-                let text: Vec<String> = all
-                    .iter()
-                    .map(explain::OutsideExplanation::to_text)
-                    .collect();
-                print!("{}", text.join("\n"));
-            }
-        }
-        return Ok(EXIT_OK);
-    }
-    let (froms, tos) = match (names(from), names(to)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e, format)),
+    let explained = match explain::explain_names(&model, &intent, from, to, port) {
+        Ok(e) => e,
+        Err(e) => return Ok(usage_error(&e, format)),
     };
-    let all: Vec<explain::Explanation> = froms
-        .iter()
-        .flat_map(|f| tos.iter().map(move |t| (f, t)))
-        .map(|(f, t)| explain::explain(&model, &intent, f, t, port))
-        .collect();
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
-        Format::Text => {
-            let text: Vec<String> = all.iter().map(explain::Explanation::to_text).collect();
-            print!("{}", text.join("\n"));
-        }
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&explained).unwrap_or_default()
+        ),
+        Format::Text => print!("{}", explained.to_text()),
     }
     Ok(EXIT_OK)
 }

@@ -14,9 +14,7 @@ pub(super) fn graph(
 ) -> Result<u8, Error> {
     use tenantc::verify::review::graph;
     let (intent, model) = tenantc::verify::intent_and_model(config, output)?;
-    let edges = graph::tree_edges(&model, &intent);
-    let gaps = graph::identity_gaps(&model, &intent, &edges);
-    let g = graph::tenant_graph(&edges, &gaps, &intent);
+    let g = graph::graph_of(&model, &intent);
     match format {
         GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default()),
         _ if g.tenants() > max_tenants => print!("{}", g.summary(max_tenants)),
