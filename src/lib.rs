@@ -3,8 +3,10 @@
 //! exactly the flows the file allows.
 //!
 //! The pipeline is a chain of pure stages with I/O at both ends, one module each:
-//! [`load`] → [`resolve`] → [`intent`] → [`render`] → [`emit`] → [`write`].
+//! [`load`] → [`resolve`] → [`intent`] → [`render`] → [`emit`] → [`write`]; [`compile`] runs
+//! them all, from tenants.toml on disk to the output directory.
 
+pub mod compile;
 pub mod diag;
 pub mod emit;
 pub mod init;
@@ -47,6 +49,10 @@ pub enum Error {
     /// A write failed after others succeeded; it names what was done.
     #[error("{0}")]
     Write(write::ApplyError),
+    /// Files of an output tree that verify, explain, graph or diff cannot read or parse: every
+    /// one is reported, and nothing is judged on a tree read in part.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Tree(Vec<verify::TreeError>),
 }
 
 /// The result of compiling: the intent graph, from which [`Compiled::layout`] lays out the tree.
@@ -198,16 +204,26 @@ pub fn compile_file(
     config: &Path,
     templates_dir: Option<&Path>,
 ) -> Result<(Compiled, Tree), Error> {
-    let templates = match templates_dir {
-        Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
-        None => Templates::builtin(),
-    };
+    let templates = templates_of(templates_dir)?;
     let (cfg, _) = config_from_file(config)?;
-    let name = config.file_name().map_or_else(
-        || "tenants.toml".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let compiled = compile_config(cfg, &name);
+    let compiled = compile_config(cfg, &header_name(config));
     let tree = compiled.tree(&templates)?;
     Ok((compiled, tree))
+}
+
+/// The built-in templates, or those of `dir` in their place.
+fn templates_of(dir: Option<&Path>) -> Result<Templates, Error> {
+    match dir {
+        Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates),
+        None => Ok(Templates::builtin()),
+    }
+}
+
+/// How the generated-file header names the config: its file name, not the path it was given
+/// (the same tree whichever directory the compile runs from).
+fn header_name(config: &Path) -> String {
+    config.file_name().map_or_else(
+        || "tenants.toml".into(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

@@ -1,11 +1,11 @@
 //! `tenantc compile`: tenants.toml into the output tree, or with `--check` how it differs.
 
+use std::cell::Cell;
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use tenantc::emit::{summarize, Rendering};
-use tenantc::render::{TemplateError, Templates};
-use tenantc::{write, Error};
+use tenantc::compile::{self, Outcome, Stage, Status};
+use tenantc::Error;
 
 use super::{Args, Format, EXIT_DRIFT, EXIT_OK};
 
@@ -15,26 +15,39 @@ const PROGRESS_MIN_NAMESPACES: usize = 2000;
 /// Stage messages on stderr for runs large enough to take a while, and only on a terminal (a CI
 /// log or a pipe gets none); each replaces the previous one, and the last is cleared.
 struct Progress {
-    active: bool,
+    quiet: bool,
+    /// Decided when the config is read, by its number of namespaces.
+    active: Cell<bool>,
 }
 
 impl Progress {
-    fn new(args: &Args, namespaces: usize) -> Self {
+    fn new(args: &Args) -> Self {
         Self {
-            active: !args.quiet
-                && namespaces >= PROGRESS_MIN_NAMESPACES
-                && std::io::stderr().is_terminal(),
+            quiet: args.quiet,
+            active: Cell::new(false),
         }
     }
 
-    fn stage(&self, message: &str) {
-        if self.active {
+    fn stage(&self, stage: Stage) {
+        let message = match stage {
+            Stage::Rendering { namespaces } => {
+                self.active.set(
+                    !self.quiet
+                        && namespaces >= PROGRESS_MIN_NAMESPACES
+                        && std::io::stderr().is_terminal(),
+                );
+                format!("rendering {namespaces} namespaces")
+            }
+            Stage::Comparing { output } => format!("comparing with {}", output.display()),
+            Stage::Writing { files } => format!("writing {files} files"),
+        };
+        if self.active.get() {
             eprint!("\r\x1b[2K{message}…");
         }
     }
 
     fn done(&self) {
-        if self.active {
+        if self.active.get() {
             eprint!("\r\x1b[2K");
         }
     }
@@ -48,127 +61,64 @@ pub(super) fn compile(
     check: bool,
     format: Format,
 ) -> Result<u8, Error> {
-    let templates_dir = templates;
-    let templates = match templates {
-        Some(dir) => Templates::with_overrides(dir).map_err(Error::Templates)?,
-        None => Templates::builtin(),
+    let options = compile::Options {
+        config,
+        output,
+        templates,
+        check,
+        list_changes: format == Format::Json,
     };
-    // Locked before it is read: a plan made while another run writes would mix both trees.
-    let access = if check {
-        write::Access::Read
-    } else {
-        write::Access::Write
-    };
-    let mut inputs = vec![config];
-    inputs.extend(templates_dir);
-    let open = || write::Output::open(output, access, &inputs).map_err(|e| Error::Output(vec![e]));
-    // An output directory that exists is locked now and listed while tenants.toml is read (the
-    // listing does not depend on it). One that does not exist is created only once tenants.toml
-    // and the templates have proved valid: bad input writes nothing, not even a directory.
-    let early = match std::fs::symlink_metadata(output) {
-        Ok(_) => {
-            let locked = open()?;
-            let root = output.to_owned();
-            Some((locked, std::thread::spawn(move || write::scan(&root))))
-        }
-        Err(_) => None,
-    };
-    let (cfg, source) = tenantc::config_from_file(config)?;
-    let namespaces: usize = cfg.shared.len()
-        + cfg
-            .tenants
-            .values()
-            .map(|t| t.namespaces.len())
-            .sum::<usize>();
-    let progress = Progress::new(args, namespaces);
-    progress.stage(&format!("rendering {namespaces} namespaces"));
-    let name = config.file_name().map_or_else(
-        || "tenants.toml".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let compiled = tenantc::compile_config(cfg, &name);
-    let layout = compiled.layout();
-    let producer = compiled
-        .producer(&templates)
-        .inspect_err(|_| progress.done())?;
-    let rendering = Rendering {
-        layout: &layout,
-        producer: &producer,
-    };
-    let files = layout.files();
-    progress.stage(&format!("comparing with {}", output.display()));
-    let (locked, scan) = match early {
-        Some((locked, listing)) => {
-            let scan = listing.join();
-            (
-                locked,
-                scan.unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            )
-        }
-        None => (
-            open().inspect_err(|_| progress.done())?,
-            write::scan(output),
-        ),
-    };
-    let mut plan = scan
-        .and_then(|scan| write::survey(output, scan, layout.paths()))
-        .map_err(|e| {
-            progress.done();
-            Error::Output(e)
-        })?;
-    let lifecycle = super::lifecycle::of_plan(&compiled, &source, config, output, &plan);
-    let tenants = compiled.intent.tenants.len();
-    let shared = compiled.intent.shared.len();
-    let what = format!(
-        "{tenants} tenant{}, {shared} shared",
-        if tenants == 1 { "" } else { "s" },
-    );
-    let json = |plan: &write::Plan, status: &str, written: usize, removed: usize| {
-        // Built only for --format json: at 10,000 tenants a fresh compile has 67,000 changes.
-        let changes: Vec<serde_json::Value> = plan
-            .all_changes(&rendering)
-            .into_iter()
-            .map(|(path, kind)| serde_json::json!({ "path": path, "change": kind }))
-            .collect();
+    let progress = Progress::new(args);
+    let outcome = compile::run(&options, &mut |stage| progress.stage(stage));
+    progress.done();
+    let outcome = outcome?;
+    let lifecycle = &outcome.lifecycle;
+    let plan = &outcome.plan;
+    let json = |status: &str, written: usize, removed: usize| {
         let doc = serde_json::json!({
             "status": status,
             "check": check,
             "output": output.display().to_string(),
-            "tenants": tenants,
-            "shared": shared,
-            "namespaces": namespaces,
-            "files": files,
+            "tenants": outcome.tenants,
+            "shared": outcome.shared,
+            "namespaces": outcome.namespaces,
+            "files": outcome.files,
             "written": written,
             "unchanged": plan.unchanged,
             "removed": removed,
-            "changes": changes,
-            "leftovers": plan.leftovers.iter().map(write::Leftover::path).collect::<Vec<_>>(),
-            "lifecycle": &lifecycle,
+            "changes": changes_json(&outcome),
+            "leftovers": plan.leftovers.iter().map(tenantc::write::Leftover::path).collect::<Vec<_>>(),
+            "lifecycle": lifecycle,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     };
-    if lifecycle.unacknowledged > 0 && !check {
-        // Nothing is written: a compile must not delete a namespace's files by accident.
-        progress.done();
-        if format == Format::Json {
-            json(&plan, "destructive", 0, 0);
-        }
-        super::lifecycle::report_refusal(args, &lifecycle);
-        return Ok(EXIT_DRIFT);
-    }
-    if check {
-        let compared = write::compare(output, &mut plan, &rendering);
-        progress.done();
-        compared.map_err(failure)?;
+    let what = format!(
+        "{} tenant{}, {} shared",
+        outcome.tenants,
+        if outcome.tenants == 1 { "" } else { "s" },
+        outcome.shared,
+    );
+    // With --check, destructive changes are shown before the result, and fail the check.
+    let lifecycle_notes = || {
         if !lifecycle.is_empty() && format != Format::Json {
             print!("{}", lifecycle.to_text());
         }
         if lifecycle.unacknowledged > 0 {
-            super::lifecycle::report_refusal(args, &lifecycle);
+            super::lifecycle::report_refusal(args, lifecycle);
         }
-        if plan.is_empty() {
+    };
+    match outcome.status {
+        Status::Refused => {
             if format == Format::Json {
-                json(&plan, "ok", 0, 0);
+                json("destructive", 0, 0);
+            }
+            super::lifecycle::report_refusal(args, lifecycle);
+            Ok(EXIT_DRIFT)
+        }
+        Status::UpToDate => {
+            lifecycle_notes();
+            if format == Format::Json {
+                json("ok", 0, 0);
             } else if !args.quiet {
                 println!(
                     "{} is up to date ({what}, {} files)",
@@ -176,62 +126,54 @@ pub(super) fn compile(
                     plan.unchanged
                 );
             }
-            return Ok(EXIT_OK);
+            Ok(EXIT_OK)
         }
-        if format == Format::Json {
-            json(&plan, "drift", 0, 0);
-            return Ok(EXIT_DRIFT);
+        Status::Drift => {
+            lifecycle_notes();
+            if format == Format::Json {
+                json("drift", 0, 0);
+                return Ok(EXIT_DRIFT);
+            }
+            print!("{}", plan.diff(output));
+            let leftovers = if plan.leftovers.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} left by an interrupted run would be cleaned up",
+                    plan.leftovers.len()
+                )
+            };
+            println!(
+                "{} is out of date: {} file(s) would change, {} would be created, {} would be removed{leftovers}; run `tenantc compile`",
+                output.display(),
+                plan.updated(),
+                plan.created(),
+                plan.deleted()
+            );
+            Ok(EXIT_DRIFT)
         }
-        print!("{}", plan.diff(output));
-        let leftovers = if plan.leftovers.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ", {} left by an interrupted run would be cleaned up",
-                plan.leftovers.len()
-            )
-        };
-        println!(
-            "{} is out of date: {} file(s) would change, {} would be created, {} would be removed{leftovers}; run `tenantc compile`",
-            output.display(),
-            plan.updated(),
-            plan.created(),
-            plan.deleted()
-        );
-        return Ok(EXIT_DRIFT);
+        Status::Written(summary) => {
+            if format == Format::Json {
+                json("ok", summary.written, summary.removed);
+            } else if !args.quiet {
+                println!(
+                    "compiled {what}: {} file{} written, {} unchanged, {} removed",
+                    summary.written,
+                    if summary.written == 1 { "" } else { "s" },
+                    summary.unchanged,
+                    summary.removed
+                );
+            }
+            Ok(EXIT_OK)
+        }
     }
-    let Some(out) = &locked else {
-        unreachable!("a compile creates its output directory")
-    };
-    let staged = out.stage(&mut plan, &rendering).map_err(|e| {
-        progress.done();
-        failure(e)
-    })?;
-    progress.stage(&format!(
-        "writing {} files",
-        plan.created() + plan.updated()
-    ));
-    let summary = out.commit(&plan, &rendering, &staged);
-    progress.done();
-    let summary = summary.map_err(Error::Write)?;
-    if format == Format::Json {
-        json(&plan, "ok", summary.written, summary.removed);
-    } else if !args.quiet {
-        println!(
-            "compiled {what}: {} file{} written, {} unchanged, {} removed",
-            summary.written,
-            if summary.written == 1 { "" } else { "s" },
-            summary.unchanged,
-            summary.removed
-        );
-    }
-    Ok(EXIT_OK)
 }
 
-/// A failure while rendering against the output directory: nothing was changed.
-fn failure(e: write::Failure<TemplateError>) -> Error {
-    match e {
-        write::Failure::Render(errors) => Error::Templates(summarize(errors)),
-        write::Failure::Output(errors) => Error::Output(errors),
-    }
+/// The `changes` of the JSON document: `{ "path", "change" }` for each.
+fn changes_json(outcome: &Outcome) -> Vec<serde_json::Value> {
+    outcome
+        .changes
+        .iter()
+        .map(|(path, kind)| serde_json::json!({ "path": path, "change": kind }))
+        .collect()
 }

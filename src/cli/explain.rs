@@ -4,10 +4,9 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{intent_and_model, usage_error, Args, Format, EXIT_OK};
+use super::{usage_error, Format, EXIT_OK};
 
 pub(super) fn explain(
-    args: &Args,
     from: &str,
     to: &str,
     port: Option<&str>,
@@ -21,49 +20,17 @@ pub(super) fn explain(
         Some(Ok(p)) => Some(p),
         None => None,
     };
-    let (intent, model) = match intent_and_model(args, config, output, format)? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
+    let (intent, model) = tenantc::verify::intent_and_model(config, output)?;
+    let explained = match explain::explain_names(&model, &intent, from, to, port) {
+        Ok(e) => e,
+        Err(e) => return Ok(usage_error(&e, format)),
     };
-    let names = |n: &str| explain::namespaces_named(&model, &intent, n);
-    // A destination outside the cluster (an external entry, or `kube-api`), unless a tenant or
-    // namespace has that name.
-    if intent.destinations.contains_key(to) && names(to).is_err() {
-        let froms = match names(from) {
-            Ok(f) => f,
-            Err(e) => return Ok(usage_error(&e, format)),
-        };
-        let all: Vec<explain::OutsideExplanation> = froms
-            .iter()
-            .filter_map(|f| explain::explain_outside(&model, &intent, f, to, port))
-            .collect();
-        match format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
-            Format::Text => {
-                let text: Vec<String> = all
-                    .iter()
-                    .map(explain::OutsideExplanation::to_text)
-                    .collect();
-                print!("{}", text.join("\n"));
-            }
-        }
-        return Ok(EXIT_OK);
-    }
-    let (froms, tos) = match (names(from), names(to)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e, format)),
-    };
-    let all: Vec<explain::Explanation> = froms
-        .iter()
-        .flat_map(|f| tos.iter().map(move |t| (f, t)))
-        .map(|(f, t)| explain::explain(&model, &intent, f, t, port))
-        .collect();
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
-        Format::Text => {
-            let text: Vec<String> = all.iter().map(explain::Explanation::to_text).collect();
-            print!("{}", text.join("\n"));
-        }
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&explained).unwrap_or_default()
+        ),
+        Format::Text => print!("{}", explained.to_text()),
     }
     Ok(EXIT_OK)
 }

@@ -1,56 +1,9 @@
-//! The destructive-change gate of `compile` and `diff` (see [`tenantc::lifecycle`]).
+//! How `compile` and `diff` print a refusal of the destructive-change gate (the gate itself is
+//! [`tenantc::lifecycle`], run by the library).
 
-use std::path::Path;
-
-use tenantc::lifecycle::{self, Report, Side};
-use tenantc::write::{Change, Plan};
-use tenantc::Compiled;
+use tenantc::lifecycle::Report;
 
 use super::Args;
-
-/// What a compile would do to namespaces that exist: the Namespace files it deletes.
-pub(super) fn of_plan(
-    compiled: &Compiled,
-    source: &str,
-    config: &Path,
-    output: &Path,
-    plan: &Plan,
-) -> Report {
-    // Only a deleted Namespace file can make a destructive change (a created one only takes a
-    // namespace out of the comparison): without one, the config is not read a second time.
-    let deletes_a_namespace = plan.changes.iter().any(|(path, c)| {
-        matches!(c, Change::Delete { .. }) && lifecycle::namespace_of_path(path).is_some()
-    });
-    if !deletes_a_namespace {
-        return Report::default();
-    }
-    let after = Side::of_config_with(
-        &compiled.config,
-        &compiled.intent,
-        source,
-        &config.display().to_string(),
-        false,
-    );
-    let deleted = plan.changes.iter().filter_map(|(path, c)| match c {
-        Change::Delete { old } => Some((path.clone(), old.as_str())),
-        _ => None,
-    });
-    // Before rendering, a Namespace file is created where none exists.
-    let created: Vec<String> = compiled
-        .layout()
-        .paths()
-        .filter(|p| p.ends_with("/namespace.yaml") && !plan.exists(p))
-        .collect();
-    let created = created.iter().map(String::as_str);
-    let mut before = lifecycle::side_before_compile(&after, deleted, created);
-    // Name the files as the user knows them: under the output directory.
-    for held in before.namespaces.values_mut() {
-        if held.at.line.is_none() {
-            held.at.file = output.join(&held.at.file).display().to_string();
-        }
-    }
-    lifecycle::compare(&before, &after)
-}
 
 /// The unacknowledged deletions on stderr, each with how to acknowledge it.
 pub(super) fn report_refusal(args: &Args, report: &Report) {
@@ -64,30 +17,6 @@ pub(super) fn report_refusal(args: &Args, report: &Report) {
         "error: {} namespace(s) would be deleted and tenants.toml does not acknowledge it; nothing was written",
         report.unacknowledged
     );
-}
-
-/// The Namespace files of an output tree on disk, as `(path relative to it, text)`.
-pub(super) fn namespace_files(root: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let read_dir = |p: &Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(p)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default()
-    };
-    let mut push = |path: std::path::PathBuf| {
-        if let (Ok(text), Ok(rel)) = (std::fs::read_to_string(&path), path.strip_prefix(root)) {
-            out.push((rel.display().to_string(), text));
-        }
-    };
-    for shared in read_dir(&root.join(tenantc::model::SHARED_DIR)) {
-        push(shared.join("namespace.yaml"));
-    }
-    for tenant in read_dir(&root.join(tenantc::model::TENANTS_DIR)) {
-        for ns in read_dir(&tenant) {
-            push(ns.join("namespace.yaml"));
-        }
-    }
-    out
 }
 
 /// `diff`: the unacknowledged deletions on stderr; the report itself went to stdout.

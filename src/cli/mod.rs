@@ -2,7 +2,7 @@
 //! exit code (0 success, 1 drift or violation, 2 invalid input).
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -255,6 +255,26 @@ fn errors_json(error: &Error) -> Vec<serde_json::Value> {
             &e.to_string(),
             Some(&e.error.path.display().to_string()),
         )],
+        Error::Tree(list) => list.iter().map(tree_error_json).collect(),
+    }
+}
+
+/// A file of the tree that cannot be read or parsed, positioned when it was parsed.
+fn tree_error_json(e: &tenantc::verify::TreeError) -> serde_json::Value {
+    use tenantc::verify::TreeError;
+    match e {
+        TreeError::Parse {
+            path,
+            line,
+            column,
+            message,
+        } => serde_json::json!({
+            "severity": "error", "message": message, "file": path, "line": line,
+            "column": column, "end_line": null, "end_column": null, "label": null, "help": null,
+        }),
+        TreeError::Read { path, .. } => {
+            tenantc::diag::json_without_position(&e.to_string(), Some(path))
+        }
     }
 }
 
@@ -297,6 +317,12 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
         }
         Error::Read { .. } => eprintln!("error: {}", shown(&error.to_string())),
         Error::Write(e) => eprintln!("error: {}", shown(&e.to_string())),
+        Error::Tree(list) => {
+            for e in list {
+                eprintln!("error: {}", shown(&e.to_string()));
+            }
+            eprintln!("error: the output tree cannot be read; nothing was verified");
+        }
     }
     EXIT_INVALID
 }
@@ -339,7 +365,7 @@ pub fn run(args: &Args) -> u8 {
             config,
             output,
             format,
-        } => match explain(args, from, to, port.as_deref(), config, output, *format) {
+        } => match explain(from, to, port.as_deref(), config, output, *format) {
             Ok(code) => code,
             Err(e) => report(args, &e, *format),
         },
@@ -354,7 +380,7 @@ pub fn run(args: &Args) -> u8 {
             } else {
                 Format::Text
             };
-            match diff(args, base, config, output, *format) {
+            match diff(base, config, output, *format) {
                 Ok(code) => code,
                 Err(e) => report(args, &e, json),
             }
@@ -370,27 +396,12 @@ pub fn run(args: &Args) -> u8 {
             } else {
                 Format::Text
             };
-            match graph(args, config, output, *format, *max_tenants) {
+            match graph(config, output, *format, *max_tenants) {
                 Ok(code) => code,
                 Err(e) => report(args, &e, json),
             }
         }
     }
-}
-
-/// Reads tenants.toml and the tree: the intent and the evaluated model, or exit code 2.
-fn intent_and_model(
-    args: &Args,
-    config: &Path,
-    output: &Path,
-    format: Format,
-) -> Result<Result<(tenantc::intent::Intent, tenantc::verify::model::Model), u8>, Error> {
-    let (cfg, _) = tenantc::config_from_file(config)?;
-    let intent = tenantc::intent::intent_of(&cfg);
-    Ok(match tenantc::verify::model_of(output, &intent) {
-        Ok(m) => Ok((intent, m)),
-        Err(errors) => Err(report_tree(args, &errors, format)),
-    })
 }
 
 fn usage_error(message: &str, format: Format) -> u8 {
@@ -402,42 +413,5 @@ fn usage_error(message: &str, format: Format) -> u8 {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     eprintln!("error: {message}");
-    EXIT_INVALID
-}
-
-/// Prints the files of the tree that cannot be read (`file:line:col: message`); exit code 2.
-fn report_tree(args: &Args, errors: &[tenantc::verify::TreeError], format: Format) -> u8 {
-    use tenantc::verify::TreeError;
-    let json: Vec<serde_json::Value> = errors
-        .iter()
-        .map(|e| match e {
-            TreeError::Parse {
-                path,
-                line,
-                column,
-                message,
-            } => serde_json::json!({
-                "severity": "error", "message": message, "file": path, "line": line,
-                "column": column, "end_line": null, "end_column": null, "label": null, "help": null,
-            }),
-            TreeError::Read { path, .. } => {
-                tenantc::diag::json_without_position(&e.to_string(), Some(path))
-            }
-        })
-        .collect();
-    if format == Format::Json {
-        let doc = serde_json::json!({ "status": "invalid", "errors": json });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    }
-    if args.message_format == MessageFormat::Json {
-        for e in json {
-            eprintln!("{e}");
-        }
-        return EXIT_INVALID;
-    }
-    for e in errors {
-        eprintln!("error: {}", shown(&e.to_string()));
-    }
-    eprintln!("error: the output tree cannot be read; nothing was verified");
     EXIT_INVALID
 }

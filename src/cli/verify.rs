@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{report_tree, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
+use super::{Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
 
 pub(super) fn verify(
     args: &Args,
@@ -13,20 +13,12 @@ pub(super) fn verify(
     mesh_scope: bool,
     format: Format,
 ) -> Result<u8, Error> {
-    // The parsed config is not needed once the intent is derived; free it before the tree.
-    let mut intent = tenantc::intent::intent_of(&tenantc::config_from_file(config)?.0);
-    // Each tenant's set of namespaces serves explain and graph, not verify (which reads each
-    // namespace's intent): free it before the tree.
-    drop(std::mem::take(&mut intent.tenants));
-    let model = match tenantc::verify::model_of(output, &intent) {
-        Ok(m) => m,
-        Err(errors) => return Ok(report_tree(args, &errors, format)),
-    };
-    let report = tenantc::verify::report_of(&model, &intent);
+    let verified = tenantc::verify::verify_files(config, output)?;
+    let report = &verified.report;
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
+            serde_json::to_string_pretty(report).unwrap_or_default()
         ),
         Format::Text => {
             if args.message_format == MessageFormat::Github {
@@ -48,7 +40,6 @@ pub(super) fn verify(
     }
     let code = if report.ok { EXIT_OK } else { EXIT_DRIFT };
     // The model of a large tree takes a while to free; the process is about to exit anyway.
-    std::mem::forget(model);
-    std::mem::forget(intent);
+    std::mem::forget(verified);
     Ok(code)
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -109,6 +110,42 @@ impl Side {
         }
         side
     }
+
+    /// The side the output tree at `root` holds on disk, each namespace named by its Namespace
+    /// file under `root` (as the user knows it). A file that cannot be read is left out: `diff`
+    /// reads the same tree for its policies, and reports its errors from there.
+    pub fn of_tree(root: &Path) -> Self {
+        let files = namespace_files(root);
+        let mut side = Self::of_namespace_files(files.iter().map(|(p, t)| (p.clone(), t.as_str())));
+        for held in side.namespaces.values_mut() {
+            held.at.file = root.join(&held.at.file).display().to_string();
+        }
+        side
+    }
+}
+
+/// The Namespace files of an output tree on disk, as `(path relative to it, text)`.
+fn namespace_files(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let read_dir = |p: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(p)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    let mut push = |path: std::path::PathBuf| {
+        if let (Ok(text), Ok(rel)) = (std::fs::read_to_string(&path), path.strip_prefix(root)) {
+            out.push((rel.display().to_string(), text));
+        }
+    };
+    for shared in read_dir(&root.join(crate::model::SHARED_DIR)) {
+        push(shared.join("namespace.yaml"));
+    }
+    for tenant in read_dir(&root.join(crate::model::TENANTS_DIR)) {
+        for ns in read_dir(&tenant) {
+            push(ns.join("namespace.yaml"));
+        }
+    }
+    out
 }
 
 /// `tenants/<t>/<ns>/namespace.yaml` or `shared/<ns>/namespace.yaml`, relative to the output.

@@ -34,6 +34,42 @@ pub fn model_of(output: &Path, intent: &Intent) -> Result<Model, Vec<TreeError>>
     Ok(Model::build(tree, &intent.known_namespaces()))
 }
 
+/// Reads the tenants.toml at `config` and the tree at `output`: what explain and graph answer
+/// from. An unreadable tree is [`crate::Error::Tree`].
+pub fn intent_and_model(config: &Path, output: &Path) -> Result<(Intent, Model), crate::Error> {
+    let (cfg, _) = crate::config_from_file(config)?;
+    let intent = crate::intent::intent_of(&cfg);
+    let model = model_of(output, &intent).map_err(crate::Error::Tree)?;
+    Ok((intent, model))
+}
+
+/// What [`verify_files`] found, with the evaluated tree and the intent it was judged by: a
+/// caller about to exit may leave them unfreed (`std::mem::forget`), since freeing the model of
+/// a large tree takes a while.
+#[derive(Debug)]
+pub struct Verified {
+    pub report: Report,
+    pub model: Model,
+    pub intent: Intent,
+}
+
+/// Verifies the tree at `output` against the tenants.toml at `config`, as `tenantc verify`
+/// does. An unreadable tree is [`crate::Error::Tree`].
+pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Error> {
+    // The parsed config is not needed once the intent is derived; free it before the tree.
+    let mut intent = crate::intent::intent_of(&crate::config_from_file(config)?.0);
+    // Each tenant's set of namespaces serves explain and graph, not verify (which reads each
+    // namespace's intent): free it before the tree.
+    drop(std::mem::take(&mut intent.tenants));
+    let model = model_of(output, &intent).map_err(crate::Error::Tree)?;
+    let report = report_of(&model, &intent);
+    Ok(Verified {
+        report,
+        model,
+        intent,
+    })
+}
+
 /// Verifies the tree at `output` against `intent`.
 pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> {
     let model = model_of(output, intent)?;

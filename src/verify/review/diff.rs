@@ -3,15 +3,19 @@
 //! count), from a tenants.toml (its intent) or from an output tree (its evaluated policies).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::intent::Intent;
+use crate::lifecycle::{self, Side};
 use crate::verify::layer::netpol::expectations;
 use crate::verify::layer::netpol::PortSet;
 use crate::verify::layer::sidecar::{host_text, parse_host};
 use crate::verify::model::{Direction, Model};
 use crate::verify::review::graph::{tree_edges, Edges};
+use crate::verify::tree::{read_tree, Tree};
+use crate::Error;
 
 /// One side of a diff.
 #[derive(Clone, Debug, Default)]
@@ -670,6 +674,66 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
     }
     lines.extend(sync_sentences(before, after));
     lines
+}
+
+/// What `tenantc diff` reports. Serialized as the diff's fields in their order, then the
+/// lifecycle report.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub diff: Diff,
+    /// The destructive changes, which a report shows first; an unacknowledged one fails CI.
+    pub lifecycle: lifecycle::Report,
+}
+
+/// What the tenants.toml at `config` changes against `base`: an older tenants.toml (a file), or
+/// an older output tree (a directory), which is then compared with the tree at `output`. Both
+/// sides are read before anything is compared, and a tree that cannot be read is
+/// [`Error::Tree`] (the base's errors first).
+pub fn diff_against(base: &Path, config: &Path, output: &Path) -> Result<Outcome, Error> {
+    let (cfg, source) = crate::config_from_file(config)?;
+    let intent = crate::intent::intent_of(&cfg);
+    let after = Side::of_config(&cfg, &intent, &source, &config.display().to_string());
+    let (before, diff) = if base.is_dir() {
+        let known = known(&[&intent]);
+        let read = |dir: &Path| read_tree(dir).map(|t| Model::build(t, &known));
+        let (old, new) = match (read(base), read(output)) {
+            (Ok(o), Ok(n)) => (o, n),
+            (Err(e), _) | (_, Err(e)) => return Err(Error::Tree(e)),
+        };
+        let d = diff(
+            &view_of_tree(&old, &intent),
+            &view_of_tree(&new, &intent),
+            &intent,
+        );
+        (Side::of_tree(base), d)
+    } else {
+        let (base_cfg, base_source) = crate::config_from_file(base)?;
+        let base_intent = crate::intent::intent_of(&base_cfg);
+        let before = Side::of_config(
+            &base_cfg,
+            &base_intent,
+            &base_source,
+            &base.display().to_string(),
+        );
+        // An intent's view has no tree: the model only gives both sides' namespaces ids.
+        let model = Model::build(Tree::default(), &known(&[&intent, &base_intent]));
+        let files = |c: crate::model::Config| {
+            crate::compile_config(c, "tenants.toml")
+                .layout()
+                .paths()
+                .count()
+        };
+        let (old_files, new_files) = (files(base_cfg), files(cfg));
+        let d = diff(
+            &view_of_intent(&base_intent, &model, old_files),
+            &view_of_intent(&intent, &model, new_files),
+            &intent,
+        );
+        (before, d)
+    };
+    let lifecycle = lifecycle::compare(&before, &after);
+    Ok(Outcome { diff, lifecycle })
 }
 
 /// Every namespace either side names, so that both models give them ids.

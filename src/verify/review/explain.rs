@@ -70,6 +70,56 @@ pub struct Explanation {
     pub matches_intent: bool,
 }
 
+/// The answer to `tenantc explain FROM TO`, serialized as the list of explanations.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Explained {
+    /// One per pair of namespaces, FROM's then TO's.
+    Inside(Vec<Explanation>),
+    /// TO is a destination outside the cluster: one per namespace of FROM that is explained.
+    Outside(Vec<OutsideExplanation>),
+}
+
+impl Explained {
+    pub fn to_text(&self) -> String {
+        let text: Vec<String> = match self {
+            Self::Inside(all) => all.iter().map(Explanation::to_text).collect(),
+            Self::Outside(all) => all.iter().map(OutsideExplanation::to_text).collect(),
+        };
+        text.join("\n")
+    }
+}
+
+/// Explains every flow from the namespaces `from` names to those `to` names (each a tenant or a
+/// namespace), or to the destination outside the cluster `to` names, unless a tenant or
+/// namespace has that name. `Err`: a name that stands for nothing, with what it may mean.
+pub fn explain_names(
+    model: &Model,
+    intent: &Intent,
+    from: &str,
+    to: &str,
+    port: Option<(Protocol, u16)>,
+) -> Result<Explained, String> {
+    let names = |n: &str| namespaces_named(model, intent, n);
+    if intent.destinations.contains_key(to) && names(to).is_err() {
+        let all = names(from)?
+            .iter()
+            .filter_map(|f| explain_outside(model, intent, f, to, port))
+            .collect();
+        return Ok(Explained::Outside(all));
+    }
+    let (froms, tos) = match (names(from), names(to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    let all = froms
+        .iter()
+        .flat_map(|f| tos.iter().map(move |t| (f, t)))
+        .map(|(f, t)| explain(model, intent, f, t, port))
+        .collect();
+    Ok(Explained::Inside(all))
+}
+
 /// The namespaces a name stands for: a tenant's, or the namespace of that name.
 pub fn namespaces_named(model: &Model, intent: &Intent, name: &str) -> Result<Vec<String>, String> {
     if let Some((_, nss)) = intent.tenants.iter().find(|(t, _)| t.as_str() == name) {

@@ -135,6 +135,15 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
+/// The tenant-level graph of the tree (`tenantc graph`): its namespace-level edges
+/// ([`tree_edges`]) and the flows AuthorizationPolicies deny among them ([`identity_gaps`]),
+/// grouped by owner ([`tenant_graph`]).
+pub fn graph_of(model: &Model, intent: &Intent) -> Graph {
+    let edges = tree_edges(model, intent);
+    let gaps = identity_gaps(model, intent, &edges);
+    tenant_graph(&edges, &gaps, intent)
+}
+
 /// Groups namespace-level edges by owner: tenant, shared namespace or platform namespace.
 /// Flows inside one owner are left out: they are always allowed and would only add loops.
 pub fn tenant_graph(edges: &Edges, gaps: &Edges, intent: &Intent) -> Graph {
