@@ -500,6 +500,10 @@ pub fn unit_named<'a>(gitops: &'a GitOpsIntent, name: &str) -> Option<&'a GitOps
 /// entries and destinations against a resource (`*` any run, `?` one character, `[...]` a class
 /// with ranges and `^`/`!` negation, `\` escapes). A malformed pattern matches nothing.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
+    // Most patterns are plain names: verify evaluates one per object of the tree.
+    if !pattern.contains(['*', '?', '[', '\\']) {
+        return pattern == name;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     glob_at(&p, &n)

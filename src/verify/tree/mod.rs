@@ -59,7 +59,7 @@ pub struct Tree {
     pub service_entries: Vec<Box<ServiceEntry>>,
     pub authz_policies: Vec<Box<AuthzPolicy>>,
     pub peer_auths: Vec<Box<PeerAuth>>,
-    /// The files with Argo CD and Flux objects, as text: [`gitops_docs`] reads their objects.
+    /// The files with Argo CD and Flux objects: [`gitops_docs`] reads their objects.
     pub gitops: Vec<GitOpsFile>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them, so each is a violation.

@@ -36,11 +36,10 @@ pub struct GitOpsDoc {
     pub value: serde_json::Value,
 }
 
-/// A file that holds GitOps objects, as text (see `parse::gitops_docs`).
+/// A file that holds GitOps objects (see `parse::gitops_docs`).
 #[derive(Clone, Debug)]
 pub struct GitOpsFile {
     pub file: std::sync::Arc<str>,
-    pub text: Box<str>,
 }
 
 /// An Istio Sidecar as read from the tree.

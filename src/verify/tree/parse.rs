@@ -391,20 +391,21 @@ fn gitops_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'static str> {
         .map(|(_, k)| *k)
 }
 
-/// Keeps the text of a file with GitOps objects: the GitOps layer reads them whole, one at a time
-/// ([`gitops_docs`]), so the tree never holds them parsed (as JSON values they were twice the
-/// memory of the rest of a 10,000-tenant tree).
-fn keep_gitops_file(text: &str, file: &std::sync::Arc<str>, tree: &mut Tree) {
-    tree.gitops.push(GitOpsFile {
-        file: file.clone(),
-        text: text.into(),
-    });
+/// Notes a file with GitOps objects: the GitOps layer reads their objects whole, one file at a
+/// time ([`gitops_docs`]), so the tree holds neither them (as JSON values they were twice the
+/// memory of the rest of a 10,000-tenant tree) nor their text.
+fn keep_gitops_file(_text: &str, file: &std::sync::Arc<str>, tree: &mut Tree) {
+    tree.gitops.push(GitOpsFile { file: file.clone() });
 }
 
-/// The GitOps objects of `file`, whole, with their origin.
+/// The GitOps objects of `file`, whole, with their origin, read from disk again. A file that
+/// cannot be read again yields none: its units are then reported without their objects.
 pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
+    let Ok(text) = std::fs::read_to_string(&*file.file) else {
+        return Vec::new();
+    };
     let mut values: Vec<serde_json::Value> = Vec::new();
-    match yaml::parse(&file.text) {
+    match yaml::parse(&text) {
         Some(docs) => {
             for d in docs {
                 if gitops_kind(d.get("apiVersion"), d.get("kind")).is_some() {
@@ -413,7 +414,7 @@ pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
             }
         }
         None => {
-            for d in serde_yaml::Deserializer::from_str(&file.text) {
+            for d in serde_yaml::Deserializer::from_str(&text) {
                 let Ok(v) = serde_yaml::Value::deserialize(d) else {
                     break;
                 };
