@@ -15,13 +15,13 @@
 //! In ambient mode ztunnel enforces L4 attributes only; an ALLOW rule with HTTP attributes
 //! matches nothing there, a DENY rule with them denies the whole connection
 //! (https://istio.io/latest/docs/ambient/usage/l4-policy/).
-
 //!
-//! [`eval`] holds those semantics, [`check`] compares them with the intent and with the
+//! [`eval`] holds those semantics (`identity` the matching of a caller's identity), [`check`] compares them with the intent and with the
 //! NetworkPolicies underneath.
 
 pub mod check;
 pub mod eval;
+mod identity;
 
 pub use check::{check, expected_callers, explain, outside_inbound_ports, plaintext_ports};
 pub use eval::*;
