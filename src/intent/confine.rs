@@ -105,7 +105,8 @@ impl Check<'_> {
         self.keys(
             meta,
             &["metadata"],
-            &["name", "namespace", "labels", "annotations"],
+            // `finalizers` is judged entry by entry (see `breaches`).
+            &["name", "namespace", "labels", "annotations", "finalizers"],
         );
         self.equal_str(&meta["name"], &["metadata", "name"], &self.unit.name);
         let ns = self.gitops.settings.namespace.as_str();
