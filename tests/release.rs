@@ -1,5 +1,5 @@
 //! The prebuilt release assets have one list, release/assets.txt: the release workflow builds
-//! exactly those and `cargo binstall`'s template names each.
+//! exactly those, `cargo binstall`'s template names each, and the action downloads them.
 
 use std::path::Path;
 
@@ -89,4 +89,34 @@ fn binstall_names_each_asset() {
             format!("https://example.invalid/tenantc/releases/download/v{version}/{asset}")
         );
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_action_downloads_the_asset_of_each_runner() {
+    // `uname -s` and `uname -m` of the runners of each target (Git Bash on Windows).
+    let runners = [
+        ("Linux", "x86_64", "x86_64-unknown-linux-musl"),
+        ("Linux", "aarch64", "aarch64-unknown-linux-musl"),
+        ("Darwin", "arm64", "aarch64-apple-darwin"),
+        ("Darwin", "x86_64", "x86_64-apple-darwin"),
+        ("MINGW64_NT-10.0-20348", "x86_64", "x86_64-pc-windows-msvc"),
+    ];
+    let asset_of = |os: &str, arch: &str| {
+        std::process::Command::new("bash")
+            .arg(root().join("action/run.sh"))
+            .args(["asset", os, arch])
+            .output()
+            .expect("bash runs")
+    };
+    let assets = assets();
+    for (os, arch, target) in runners {
+        let out = asset_of(os, arch);
+        assert!(out.status.success(), "{os}/{arch}: {out:?}");
+        let listed = assets.iter().find(|(t, _, _)| t == target).unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), listed.2);
+    }
+    assert_eq!(runners.len(), assets.len(), "a runner for every asset");
+    // A platform without a release asset: the action builds from source instead.
+    assert!(!asset_of("FreeBSD", "amd64").status.success());
 }
