@@ -138,6 +138,43 @@ impl SourceErrors {
     }
 }
 
+impl SourceErrors {
+    /// Every diagnostic as a SARIF result on its span, for code scanning.
+    pub fn to_sarif(&self) -> Vec<crate::sarif::Alert> {
+        let index = LineIndex::new(&self.source);
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                let span = clamp_span(&self.source, d.span.clone());
+                let (line, column) = index.line_col(span.start);
+                let (end_line, mut end_column) = index.line_col(span.end);
+                if (end_line, end_column) == (line, column) {
+                    // An empty span (a missing key): mark the character it points at.
+                    end_column += 1;
+                }
+                let mut message = printable(&d.message, MESSAGE_CHARS);
+                if let Some(help) = &d.help {
+                    message.push_str(&format!(" (help: {})", printable(help, MESSAGE_CHARS)));
+                }
+                crate::sarif::Alert {
+                    rule: "config".into(),
+                    level: crate::sarif::Level::Error,
+                    message,
+                    location: Some((
+                        self.path.clone(),
+                        crate::sarif::Region {
+                            start_line: line,
+                            start_column: Some(column),
+                            end_line: Some(end_line),
+                            end_column: Some(end_column),
+                        },
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
 /// A diagnostic without a position in a source file (a template, the output directory), in the
 /// same JSON shape as [`SourceErrors::to_json`].
 pub fn json_without_position(message: &str, file: Option<&str>) -> serde_json::Value {

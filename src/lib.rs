@@ -18,6 +18,7 @@ pub mod model;
 pub mod par;
 pub mod render;
 pub mod resolve;
+pub mod sarif;
 pub mod schema;
 pub mod text;
 pub mod verify;

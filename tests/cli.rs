@@ -437,13 +437,8 @@ const ARRIVING: &[&str] = &["verify", "diff"];
 
 #[test]
 fn ci_examples_parse_and_run_commands_and_options_that_exist() {
-    for (file, wanted) in [
-        (
-            "examples/github-actions.yml",
-            &["compile", "verify", "diff"][..],
-        ),
-        ("examples/gitlab-ci.yml", &["compile", "verify", "diff"][..]),
-    ] {
+    // The GitHub workflow runs tenantc through the action, whose steps tests/action.rs runs.
+    for (file, wanted) in [("examples/gitlab-ci.yml", &["compile", "verify", "diff"][..])] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         let yaml: serde_json::Value =
             serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -487,4 +482,30 @@ fn ci_examples_parse_and_run_commands_and_options_that_exist() {
             );
         }
     }
+}
+
+/// The workflow `tenantc init` writes uses the action at the release of this version, with the
+/// comment on; the GitLab job installs that release, and passes --templates when there are any.
+#[test]
+fn ci_examples_install_this_release() {
+    let version = env!("CARGO_PKG_VERSION");
+    let github = std::fs::read_to_string(root().join("examples/github-actions.yml")).unwrap();
+    let yaml: serde_json::Value = serde_yaml::from_str(&github).unwrap();
+    let steps = yaml["jobs"]["tenantc"]["steps"].as_array().unwrap();
+    let action = steps
+        .iter()
+        .find(|s| s["uses"].as_str().is_some_and(|u| u.contains("/tenantc@")))
+        .expect("a step uses the tenantc action");
+    assert!(action["uses"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("@v{version}")));
+    assert_eq!(action["with"]["comment"], true);
+    assert!(!github.contains("cargo install"));
+    let gitlab = std::fs::read_to_string(root().join("examples/gitlab-ci.yml")).unwrap();
+    assert!(gitlab.contains(&format!("TENANTC_VERSION: v{version}")));
+    assert!(!gitlab.contains("--branch"), "a tag is not a branch");
+    assert!(gitlab.contains("--tag \"$TENANTC_VERSION\""));
+    assert!(gitlab.contains("sha256sum --check"));
+    assert!(gitlab.contains("templates=\"--templates templates\""));
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use tenantc::compile::{self, Outcome, Stage, Status};
 use tenantc::Error;
 
-use super::{Args, Format, EXIT_DRIFT, EXIT_OK};
+use super::{print_sarif, say, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
 
 /// Below this many namespaces a compile takes well under a second: no progress is shown.
 const PROGRESS_MIN_NAMESPACES: usize = 2000;
@@ -66,7 +66,8 @@ pub(super) fn compile(
         output,
         templates,
         check,
-        list_changes: format == Format::Json,
+        // JSON lists every change; so does SARIF, one result per stale file.
+        list_changes: format == Format::Json || args.message_format == MessageFormat::Sarif,
     };
     let progress = Progress::new(args);
     let outcome = compile::run(&options, &mut |stage| progress.stage(stage));
@@ -92,6 +93,7 @@ pub(super) fn compile(
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     };
+    let sarif = args.message_format == MessageFormat::Sarif;
     let what = format!(
         "{} tenant{}, {} shared",
         outcome.tenants,
@@ -101,7 +103,10 @@ pub(super) fn compile(
     // With --check, destructive changes are shown before the result, and fail the check.
     let lifecycle_notes = || {
         if !lifecycle.is_empty() && format != Format::Json {
-            print!("{}", lifecycle.to_text());
+            say(args, &lifecycle.to_text());
+        }
+        if sarif && check {
+            print_sarif(&stale_alerts(args, output, &outcome));
         }
         if lifecycle.unacknowledged > 0 {
             super::lifecycle::report_refusal(args, lifecycle);
@@ -112,6 +117,14 @@ pub(super) fn compile(
             if format == Format::Json {
                 json("destructive", 0, 0);
             }
+            if sarif {
+                let alerts: Vec<_> = lifecycle
+                    .errors()
+                    .into_iter()
+                    .map(|e| super::alert_on(args, "destructive-change", e, None))
+                    .collect();
+                print_sarif(&alerts);
+            }
             super::lifecycle::report_refusal(args, lifecycle);
             Ok(EXIT_DRIFT)
         }
@@ -120,10 +133,13 @@ pub(super) fn compile(
             if format == Format::Json {
                 json("ok", 0, 0);
             } else if !args.quiet {
-                println!(
-                    "{} is up to date ({what}, {} files)",
-                    output.display(),
-                    plan.unchanged
+                say(
+                    args,
+                    &format!(
+                        "{} is up to date ({what}, {} files)\n",
+                        output.display(),
+                        plan.unchanged
+                    ),
                 );
             }
             Ok(EXIT_OK)
@@ -134,7 +150,7 @@ pub(super) fn compile(
                 json("drift", 0, 0);
                 return Ok(EXIT_DRIFT);
             }
-            print!("{}", plan.diff(output));
+            say(args, &plan.diff(output));
             let leftovers = if plan.leftovers.is_empty() {
                 String::new()
             } else {
@@ -143,25 +159,31 @@ pub(super) fn compile(
                     plan.leftovers.len()
                 )
             };
-            println!(
-                "{} is out of date: {} file(s) would change, {} would be created, {} would be removed{leftovers}; run `tenantc compile`",
+            say(args, &format!(
+                "{} is out of date: {} file(s) would change, {} would be created, {} would be removed{leftovers}; run `tenantc compile`\n",
                 output.display(),
                 plan.updated(),
                 plan.created(),
                 plan.deleted()
-            );
+            ));
             Ok(EXIT_DRIFT)
         }
         Status::Written(summary) => {
+            if sarif {
+                print_sarif(&[]);
+            }
             if format == Format::Json {
                 json("ok", summary.written, summary.removed);
             } else if !args.quiet {
-                println!(
-                    "compiled {what}: {} file{} written, {} unchanged, {} removed",
-                    summary.written,
-                    if summary.written == 1 { "" } else { "s" },
-                    summary.unchanged,
-                    summary.removed
+                say(
+                    args,
+                    &format!(
+                        "compiled {what}: {} file{} written, {} unchanged, {} removed\n",
+                        summary.written,
+                        if summary.written == 1 { "" } else { "s" },
+                        summary.unchanged,
+                        summary.removed
+                    ),
                 );
             }
             Ok(EXIT_OK)
@@ -176,4 +198,59 @@ fn changes_json(outcome: &Outcome) -> Vec<serde_json::Value> {
         .iter()
         .map(|(path, kind)| serde_json::json!({ "path": path, "change": kind }))
         .collect()
+}
+
+/// `compile --check` as SARIF: one result per file that differs, on its first changed line; a
+/// file that would be created is not in the repository, so its result points at tenants.toml.
+fn stale_alerts(args: &Args, output: &Path, outcome: &Outcome) -> Vec<tenantc::sarif::Alert> {
+    use tenantc::sarif::{Alert, Level, Region};
+    let plan = &outcome.plan;
+    let mut alerts: Vec<Alert> = outcome
+        .changes
+        .iter()
+        .map(|(rel, kind)| {
+            let file = output.join(rel).display().to_string();
+            let shown = super::shown(&file);
+            let fix = "run `tenantc compile` and commit the result";
+            match *kind {
+                "create" => super::alert_on(
+                    args,
+                    "stale-output",
+                    format!("`{shown}` is missing: tenants.toml compiles to it; {fix}"),
+                    None,
+                ),
+                "delete" => Alert {
+                    rule: "stale-output".into(),
+                    level: Level::Error,
+                    message: format!("`{shown}` is no longer generated from tenants.toml; {fix}"),
+                    location: Some((file, Region::line(1))),
+                },
+                _ => Alert {
+                    rule: "stale-output".into(),
+                    level: Level::Error,
+                    message: format!(
+                        "`{shown}` is not what tenants.toml compiles to from this line on; {fix}"
+                    ),
+                    location: Some((
+                        file,
+                        Region::line(plan.first_changed_line(rel).unwrap_or(1)),
+                    )),
+                },
+            }
+        })
+        .collect();
+    for l in &plan.leftovers {
+        let file = output.join(l.path()).display().to_string();
+        alerts.push(Alert {
+            rule: "stale-output".into(),
+            level: Level::Error,
+            message: format!(
+                "`{}`: {}; `tenantc compile` removes it",
+                super::shown(&file),
+                l.describe()
+            ),
+            location: Some((file, Region::line(1))),
+        });
+    }
+    alerts
 }

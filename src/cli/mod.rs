@@ -2,7 +2,7 @@
 //! exit code (0 success, 1 drift or violation, 2 invalid input).
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -40,7 +40,9 @@ pub struct Args {
     pub color: Color,
     /// How to print errors: `human` (rustc style, stderr); `github` adds GitHub Actions
     /// annotations (`::error file=…,line=…,col=…::`, stdout); `json` prints one JSON object per
-    /// error on stderr instead of the human text.
+    /// error on stderr instead of the human text; `sarif` prints one SARIF 2.1.0 log on stdout
+    /// (errors, stale files and verify's findings, for GitHub code scanning) and the human text
+    /// on stderr.
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
     /// Print errors only.
@@ -62,6 +64,118 @@ pub enum MessageFormat {
     Human,
     Github,
     Json,
+    Sarif,
+}
+
+impl Command {
+    /// The tenants file the command reads, if any: SARIF results without a file of their own
+    /// point at it.
+    fn config(&self) -> Option<&Path> {
+        match self {
+            Command::Compile { config, .. }
+            | Command::Verify { config, .. }
+            | Command::Explain { config, .. }
+            | Command::Diff { config, .. }
+            | Command::Graph { config, .. } => Some(config),
+            Command::Schema | Command::Init { .. } => None,
+        }
+    }
+}
+
+/// Prints what would go to stdout: to stderr instead when stdout carries a SARIF log.
+pub(crate) fn say(args: &Args, text: &str) {
+    if args.message_format == MessageFormat::Sarif {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+/// Prints the SARIF log of `alerts` on stdout.
+pub(crate) fn print_sarif(alerts: &[tenantc::sarif::Alert]) {
+    let log = tenantc::sarif::log(alerts);
+    println!("{}", serde_json::to_string_pretty(&log).unwrap_or_default());
+}
+
+/// A SARIF result for an error without a position: on `file`, or on the tenants file.
+pub(crate) fn alert_on(
+    args: &Args,
+    rule: &str,
+    message: String,
+    file: Option<&str>,
+) -> tenantc::sarif::Alert {
+    let config = args.command.config().map_or_else(
+        || "tenants/tenants.toml".to_owned(),
+        |c| c.display().to_string(),
+    );
+    tenantc::sarif::Alert {
+        rule: rule.into(),
+        level: tenantc::sarif::Level::Error,
+        message: shown(&message),
+        location: Some((
+            file.map_or(config, str::to_owned),
+            tenantc::sarif::Region::line(1),
+        )),
+    }
+}
+
+/// Every error of `error` as SARIF results.
+fn errors_sarif(args: &Args, error: &Error) -> Vec<tenantc::sarif::Alert> {
+    match error {
+        Error::Config(errors) => errors.to_sarif(),
+        Error::Templates(list) => list
+            .iter()
+            .map(|e| {
+                // A built-in template (`<built-in name>`) is no file of the repository.
+                let file = (!e.origin.starts_with('<')).then_some(e.origin.as_str());
+                alert_on(args, "templates", e.to_string(), file)
+            })
+            .collect(),
+        Error::Output(list) => list
+            .iter()
+            .map(|e| {
+                alert_on(
+                    args,
+                    "output",
+                    e.message.clone(),
+                    Some(&e.path.display().to_string()),
+                )
+            })
+            .collect(),
+        Error::Read { path, .. } => vec![alert_on(args, "read", error.to_string(), Some(path))],
+        Error::Write(e) => vec![alert_on(
+            args,
+            "output",
+            e.to_string(),
+            Some(&e.error.path.display().to_string()),
+        )],
+        Error::Tree(list) => list
+            .iter()
+            .map(|e| match e {
+                tenantc::verify::TreeError::Parse {
+                    path,
+                    line,
+                    column,
+                    message,
+                } => tenantc::sarif::Alert {
+                    rule: "tree".into(),
+                    level: tenantc::sarif::Level::Error,
+                    message: shown(message),
+                    location: Some((
+                        path.clone(),
+                        tenantc::sarif::Region {
+                            start_line: *line,
+                            start_column: Some(*column),
+                            ..Default::default()
+                        },
+                    )),
+                },
+                tenantc::verify::TreeError::Read { path, .. } => {
+                    alert_on(args, "tree", e.to_string(), Some(path))
+                }
+            })
+            .collect(),
+    }
 }
 
 /// How a command prints its result on stdout.
@@ -290,6 +404,9 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
         }
         return EXIT_INVALID;
     }
+    if args.message_format == MessageFormat::Sarif && format != Format::Json {
+        print_sarif(&errors_sarif(args, error));
+    }
     match error {
         Error::Config(errors) => {
             if args.message_format == MessageFormat::Github {
@@ -328,6 +445,14 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
 }
 
 pub fn run(args: &Args) -> u8 {
+    if let Command::Compile { format, .. } | Command::Verify { format, .. } = &args.command {
+        if args.message_format == MessageFormat::Sarif && *format == Format::Json {
+            return usage_error(
+                "--message-format sarif prints a SARIF log on stdout; it cannot be combined with --format json",
+                Format::Text,
+            );
+        }
+    }
     match &args.command {
         Command::Compile {
             config,

@@ -159,6 +159,41 @@ impl Report {
         out
     }
 
+    /// Every finding as a SARIF result on the document of the object responsible: `files` holds
+    /// the text of the files named (read by the caller); an object not found in them is pointed
+    /// at its file's first line.
+    pub fn to_sarif(
+        &self,
+        files: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<crate::sarif::Alert> {
+        use crate::sarif::{document_line, Alert, Level, Region};
+        self.findings
+            .iter()
+            .map(|f| Alert {
+                rule: f.check.to_owned(),
+                level: match f.severity {
+                    Severity::Violation => Level::Error,
+                    Severity::Warning => Level::Warning,
+                },
+                message: crate::text::printable(&f.message, 1000),
+                location: f.objects.first().map(|o| {
+                    let line = files
+                        .get(&*o.file)
+                        .and_then(|text| document_line(text, o.kind, &o.name));
+                    (o.file.to_string(), Region::line(line.unwrap_or(1)))
+                }),
+            })
+            .collect()
+    }
+
+    /// The files [`Self::to_sarif`] looks objects up in.
+    pub fn files_named(&self) -> std::collections::BTreeSet<&str> {
+        self.findings
+            .iter()
+            .filter_map(|f| f.objects.first().map(|o| &*o.file))
+            .collect()
+    }
+
     pub fn scope_table(&self) -> String {
         let m = &self.mesh_scope;
         let width = m

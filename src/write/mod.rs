@@ -155,6 +155,19 @@ impl Plan {
         out
     }
 
+    /// The first line of the file on disk at `rel` that a compile would change (after
+    /// [`compare`]), read from the file's unified diff: the first hunk's start plus its leading
+    /// context. `None` for a file that is not updated.
+    pub fn first_changed_line(&self, rel: &str) -> Option<usize> {
+        let diff = self.diffs.get(rel)?;
+        let mut lines = diff.lines().skip_while(|l| !l.starts_with("@@ -"));
+        let header = lines.next()?;
+        let old = header.strip_prefix("@@ -")?.split([',', ' ']).next()?;
+        let start: usize = old.parse().ok()?;
+        let context = lines.take_while(|l| l.starts_with(' ')).count();
+        Some((start + context).max(1))
+    }
+
     /// A unified diff of every file that would change, appear or disappear (after [`compare`]).
     pub fn diff(&self, root: &Path) -> String {
         let mut diffs: Vec<(&str, std::borrow::Cow<str>)> = self
