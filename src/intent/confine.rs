@@ -569,19 +569,33 @@ fn class(p: &[char], c: char) -> Option<(bool, &[char])> {
 
 /// What Argo CD's sync checks read of an AppProject: its whitelists, blacklists and destinations,
 /// as `(group, kind)` and `(server, namespace)` patterns. Small, so that verify keeps one per
-/// tenant rather than the project whole.
+/// tenant rather than the project whole; the kind rules, equal in most projects, are shared.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProjectRules {
+    kinds: std::sync::Arc<KindRules>,
+    destinations: Box<[(Box<str>, Box<str>)]>,
+}
+
+/// A project's kind lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct KindRules {
     /// `None`: the project has no namespaced whitelist, which permits every namespaced kind.
     namespace_whitelist: Option<Vec<(String, String)>>,
     namespace_blacklist: Vec<(String, String)>,
     cluster_whitelist: Vec<(String, String)>,
     cluster_blacklist: Vec<(String, String)>,
-    destinations: Vec<(String, String)>,
 }
+
+/// Equal kind rules, shared ([`ProjectRules::of_shared`]).
+pub type KindRulesCache = std::collections::HashMap<KindRules, std::sync::Arc<KindRules>>;
 
 impl ProjectRules {
     pub fn of(project: &Value) -> Self {
+        Self::of_shared(project, &mut KindRulesCache::new())
+    }
+
+    /// [`Self::of`], sharing kind rules equal to one in `cache`.
+    pub fn of_shared(project: &Value, cache: &mut KindRulesCache) -> Self {
         let spec = &project["spec"];
         let pairs = |key: &str, a: &str, b: &str| -> Vec<(String, String)> {
             spec[key]
@@ -594,13 +608,27 @@ impl ProjectRules {
                 })
                 .collect()
         };
-        Self {
+        let kinds = KindRules {
             namespace_whitelist: (!spec["namespaceResourceWhitelist"].is_null())
                 .then(|| pairs("namespaceResourceWhitelist", "group", "kind")),
             namespace_blacklist: pairs("namespaceResourceBlacklist", "group", "kind"),
             cluster_whitelist: pairs("clusterResourceWhitelist", "group", "kind"),
             cluster_blacklist: pairs("clusterResourceBlacklist", "group", "kind"),
-            destinations: pairs("destinations", "server", "namespace"),
+        };
+        let kinds = match cache.get(&kinds) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared = std::sync::Arc::new(kinds.clone());
+                cache.insert(kinds, shared.clone());
+                shared
+            }
+        };
+        Self {
+            kinds,
+            destinations: pairs("destinations", "server", "namespace")
+                .into_iter()
+                .map(|(s, n)| (s.into_boxed_str(), n.into_boxed_str()))
+                .collect(),
         }
     }
 
@@ -613,14 +641,15 @@ impl ProjectRules {
             list.iter()
                 .any(|(g, k)| glob_match(k, kind) && glob_match(g, group))
         };
+        let k = &self.kinds;
         if namespaced {
-            let white = match &self.namespace_whitelist {
+            let white = match &k.namespace_whitelist {
                 None => true,
                 Some(l) => listed(l),
             };
-            white && !listed(&self.namespace_blacklist)
+            white && !listed(&k.namespace_blacklist)
         } else {
-            listed(&self.cluster_whitelist) && !listed(&self.cluster_blacklist)
+            listed(&k.cluster_whitelist) && !listed(&k.cluster_blacklist)
         }
     }
 
@@ -633,7 +662,7 @@ impl ProjectRules {
             None => glob_match(pattern, value),
         };
         let mut any = false;
-        for (srv, ns) in &self.destinations {
+        for (srv, ns) in self.destinations.iter() {
             let server_ok = !server.is_empty() && matches(srv, server);
             let ns_ok = namespace.is_none_or(|n| matches(ns, n));
             if server_ok && ns_ok {

@@ -36,6 +36,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     // rules are kept.
     let mut seen: HashMap<(&'static str, Text), Origin> = HashMap::new();
     let mut projects: HashMap<Text, ProjectRules> = HashMap::new();
+    let mut kind_rules = confine::KindRulesCache::new();
     let units: HashMap<&str, &GitOpsUnit> = std::iter::once(&gitops.root)
         .chain(&gitops.groups)
         .chain(&gitops.units)
@@ -75,7 +76,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             ));
         }
         if d.origin.kind == "AppProject" {
-            projects.insert(name, ProjectRules::of(&d.value));
+            projects.insert(name, ProjectRules::of_shared(&d.value, &mut kind_rules));
         }
     }
     // Every unit has its objects.
