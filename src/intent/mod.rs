@@ -19,7 +19,8 @@ use crate::model::{
 };
 
 pub use gitops::{
-    gitops_group_dir, gitops_group_of, gitops_of, kinds_of, ApiKind, GitOpsIntent, GitOpsUnit,
+    gitops_group_dir, gitops_group_of, gitops_of, kinds_of, owner_groups_of,
+    owners_role_description, owners_role_policies, ApiKind, GitOpsIntent, GitOpsUnit,
     GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
 };
 use namespaces::{Caches, Common};
@@ -504,6 +505,7 @@ pub fn intent_of(config: &Config) -> Intent {
     let gitops = gitops_of(config).map(|mut g| {
         for unit in &mut g.units {
             unit.kinds = kinds_of(&unit.namespaces, &namespaces);
+            unit.owner_groups = owner_groups_of(&unit.namespaces, &namespaces);
         }
         g
     });
