@@ -1,0 +1,405 @@
+//! Who may do what in each namespace, how much it may consume and how safely: the RoleBindings,
+//! ResourceQuotas, LimitRanges and Pod Security labels of the tree against tenants.toml.
+//!
+//! Kubernetes RBAC is additive (https://kubernetes.io/docs/reference/access-authn-authz/rbac/):
+//! any binding in a namespace grants, so every binding in a managed namespace must be one of
+//! tenantc's three, to its ClusterRole, with exactly the subjects tenants.toml names. A Role or
+//! a ClusterRole(Binding) is never tenantc's: the latter grants in every namespace at once.
+//! Pod Security Admission enforces the level of the `enforce` label
+//! (https://kubernetes.io/docs/concepts/security/pod-security-admission/): a lower one admits
+//! what tenants.toml refuses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::intent::{AccessIntent, Intent, NamespaceIntent};
+use crate::model::{AccessLevel, PodSecurityLevel};
+use crate::resolve::POD_SECURITY_PREFIX;
+use crate::verify::finding::{violation, with_objects};
+use crate::verify::model::Model;
+use crate::verify::tree::{LimitDoc, Origin, RbacDoc, RbacSubject, Text};
+use crate::verify::Finding;
+
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// A subject as `access` and the findings word it: `group acme-devs`.
+pub fn describe_subject(s: &RbacSubject) -> String {
+    match (s.kind.as_str(), &s.namespace) {
+        ("ServiceAccount", Some(ns)) => format!("serviceaccount {ns}/{}", s.name),
+        ("ServiceAccount", None) => format!("serviceaccount {}", s.name),
+        (kind, _) => format!("{} {}", kind.to_ascii_lowercase(), s.name),
+    }
+}
+
+/// The subjects `binding` of the intent names, as the tree writes them.
+fn wanted_subjects(access: &AccessIntent, level: AccessLevel) -> BTreeSet<RbacSubject> {
+    access
+        .bindings
+        .iter()
+        .filter(|b| b.level == level)
+        .flat_map(|b| &b.subjects)
+        .map(|s| RbacSubject {
+            kind: s.kind.into(),
+            name: s.name.as_str().into(),
+            namespace: s.namespace.as_deref().map(Text::from),
+            api_group: s.namespace.is_none().then(|| RBAC_GROUP.into()),
+        })
+        .collect()
+}
+
+/// The level a RoleBinding of the tree grants, when it is one tenantc writes: its name and its
+/// role agree (`tenantc-editors` to the ClusterRole `edit`).
+pub fn level_of(doc: &RbacDoc) -> Option<AccessLevel> {
+    let (group, kind, name) = &doc.role_ref;
+    let level = AccessLevel::of_cluster_role(name)?;
+    (doc.kind == "RoleBinding"
+        && group == RBAC_GROUP
+        && kind == "ClusterRole"
+        && doc.origin.name == level.binding())
+    .then_some(level)
+}
+
+pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    bindings(model, intent, findings);
+    pod_security(model, intent, findings);
+    limits(
+        intent,
+        &model.tree.quotas,
+        "ResourceQuota",
+        |a| {
+            a.quota
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        },
+        |_| Vec::new(),
+        findings,
+    );
+    limits(
+        intent,
+        &model.tree.limit_ranges,
+        "LimitRange",
+        |a| {
+            a.limits
+                .iter()
+                .flat_map(|l| &l.default)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        },
+        |a| {
+            a.limits
+                .iter()
+                .flat_map(|l| &l.default_request)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        },
+        findings,
+    );
+}
+
+fn managed<'a>(intent: &'a Intent, ns: Option<&Text>) -> Option<&'a NamespaceIntent> {
+    ns.and_then(|n| intent.namespace(n))
+}
+
+fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    // (namespace, level) -> the RoleBindings of the tree granting it
+    let mut found: BTreeMap<(String, AccessLevel), Vec<&RbacDoc>> = BTreeMap::new();
+    for doc in model.tree.rbac.iter().map(|d| &**d) {
+        let o = std::slice::from_ref(&doc.origin);
+        let ns = doc.namespace.as_deref().unwrap_or("");
+        let (_, role_kind, role) = &doc.role_ref;
+        match doc.kind.as_str() {
+            "ClusterRoleBinding" => findings.push(violation(
+                "access-cluster-binding",
+                with_objects(
+                    &format!(
+                        "the ClusterRoleBinding {} binds the {role_kind} {role} in every namespace, the managed ones included: tenantc binds roles per namespace only, so the tree must hold no ClusterRoleBinding",
+                        doc.origin.name
+                    ),
+                    o,
+                ),
+                o.to_vec(),
+            )),
+            "ClusterRole" | "Role" => findings.push(violation(
+                "access-role",
+                with_objects(
+                    &format!(
+                        "the tree holds the {} {}: tenantc binds only Kubernetes' ClusterRoles admin, edit and view, and never writes a role of its own",
+                        doc.kind, doc.origin.name
+                    ),
+                    o,
+                ),
+                o.to_vec(),
+            )),
+            _ => {
+                let Some(ns_intent) = managed(intent, doc.namespace.as_ref()) else {
+                    findings.push(violation(
+                        "access-unknown-namespace",
+                        with_objects(
+                            &format!(
+                                "the RoleBinding {} is in namespace {}, which tenants.toml does not define",
+                                doc.origin.name,
+                                if ns.is_empty() { "(none)" } else { ns }
+                            ),
+                            o,
+                        ),
+                        o.to_vec(),
+                    ));
+                    continue;
+                };
+                let _ = ns_intent;
+                match level_of(doc) {
+                    Some(level) => found.entry((ns.to_owned(), level)).or_default().push(doc),
+                    None => findings.push(violation(
+                        "access-other-binding",
+                        with_objects(
+                            &format!(
+                                "namespace {ns} has the RoleBinding {} to the {role_kind} {role}: tenants.toml binds only tenantc-owners, tenantc-editors and tenantc-viewers to the ClusterRoles admin, edit and view",
+                                doc.origin.name
+                            ),
+                            o,
+                        ),
+                        o.to_vec(),
+                    )),
+                }
+            }
+        }
+    }
+    for (name, ns) in &intent.namespaces {
+        for level in AccessLevel::ALL {
+            let want = wanted_subjects(&ns.access, level);
+            let docs = found.remove(&(name.to_string(), level)).unwrap_or_default();
+            let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
+            if docs.len() > 1 {
+                findings.push(violation(
+                    "access-duplicate-binding",
+                    with_objects(
+                        &format!(
+                            "namespace {name} has {} RoleBindings {}",
+                            docs.len(),
+                            level.binding()
+                        ),
+                        &origins,
+                    ),
+                    origins.clone(),
+                ));
+            }
+            let got: BTreeSet<RbacSubject> = docs
+                .iter()
+                .flat_map(|d| d.subjects.iter().cloned())
+                .collect();
+            if docs.is_empty() && !want.is_empty() {
+                findings.push(violation(
+                    "access-missing-binding",
+                    format!(
+                        "namespace {name} has no RoleBinding {}: tenants.toml lets {} {} it",
+                        level.binding(),
+                        want.iter()
+                            .map(describe_subject)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        level.verb()
+                    ),
+                    Vec::new(),
+                ));
+                continue;
+            }
+            for extra in got.difference(&want) {
+                let mut f = violation(
+                    "access-extra-subject",
+                    with_objects(
+                        &format!(
+                            "{} may {} {name}, but tenants.toml does not say so",
+                            describe_subject(extra),
+                            level.verb()
+                        ),
+                        &origins,
+                    ),
+                    origins.clone(),
+                );
+                f.to = Some(name.to_string());
+                findings.push(f);
+            }
+            for missing in want.difference(&got) {
+                if docs.is_empty() {
+                    break;
+                }
+                findings.push(violation(
+                    "access-missing-subject",
+                    with_objects(
+                        &format!(
+                            "{} may not {} {name}: tenants.toml lists it in `{}` but the RoleBinding does not",
+                            describe_subject(missing),
+                            level.verb(),
+                            level.key()
+                        ),
+                        &origins,
+                    ),
+                    origins.clone(),
+                ));
+            }
+        }
+    }
+}
+
+fn pod_security(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    for (name, ns) in &intent.namespaces {
+        let Some(ps) = &ns.access.pod_security else {
+            continue;
+        };
+        let Some(doc) = model
+            .id(name.as_str())
+            .and_then(|id| model.namespace_doc[id as usize])
+            .map(|i| &model.tree.namespaces[i])
+        else {
+            continue; // reported as missing-namespace
+        };
+        let o = std::slice::from_ref(&doc.origin);
+        for (mode, want) in [
+            ("enforce", ps.level),
+            ("warn", PodSecurityLevel::Restricted),
+            ("audit", PodSecurityLevel::Restricted),
+        ] {
+            let key = format!("{POD_SECURITY_PREFIX}{mode}");
+            let got = doc.labels.get(&key).map(Text::as_str);
+            // Without the label, Pod Security Admission applies the cluster's default: privileged
+            // unless the cluster is configured otherwise.
+            let got_level = got.map_or(Some(PodSecurityLevel::Privileged), PodSecurityLevel::parse);
+            if got_level.is_none_or(|g| g < want) {
+                findings.push(violation(
+                    "pod-security-weaker",
+                    with_objects(
+                        &format!(
+                            "the pod security {mode} level of {name} is {}, weaker than tenants.toml's {}",
+                            got.map_or("unset (privileged by default)".to_owned(), |g| format!("`{g}`")),
+                            want.as_str()
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+            }
+            let version_key = format!("{key}-version");
+            let version = doc.labels.get(&version_key).map(Text::as_str);
+            if version != Some(&*ps.version) {
+                findings.push(violation(
+                    "pod-security-version",
+                    with_objects(
+                        &format!(
+                            "the label `{version_key}` of {name} is {}; tenants.toml pins `{}`",
+                            version.map_or("unset".to_owned(), |v| format!("`{v}`")),
+                            ps.version
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+            }
+        }
+    }
+}
+
+/// The ResourceQuotas or LimitRanges of the tree (`kind`) against the intent's `values` (the
+/// quota's `hard`, the LimitRange's `default`) and `requests` (its `defaultRequest`).
+fn limits(
+    intent: &Intent,
+    docs: &[Box<LimitDoc>],
+    kind: &str,
+    values: impl Fn(&AccessIntent) -> Vec<(String, String)>,
+    requests: impl Fn(&AccessIntent) -> Vec<(String, String)>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut by_ns: BTreeMap<&str, Vec<&LimitDoc>> = BTreeMap::new();
+    for d in docs {
+        by_ns
+            .entry(d.namespace.as_deref().unwrap_or(""))
+            .or_default()
+            .push(d);
+    }
+    for (ns, docs) in &by_ns {
+        if intent.namespace(ns).is_none() {
+            let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
+            findings.push(violation(
+                "access-unknown-namespace",
+                with_objects(
+                    &format!("the tree has a {kind} in namespace {ns}, which tenants.toml does not define"),
+                    &origins,
+                ),
+                origins,
+            ));
+        }
+    }
+    for (name, ns) in &intent.namespaces {
+        let want = values(&ns.access);
+        let want_requests = requests(&ns.access);
+        let expected = !want.is_empty() || !want_requests.is_empty();
+        let docs = by_ns.get(name.as_str()).cloned().unwrap_or_default();
+        for d in &docs {
+            let o = std::slice::from_ref(&d.origin);
+            if !expected || d.origin.name != "tenantc" {
+                findings.push(violation(
+                    "access-other-limit",
+                    with_objects(
+                        &format!(
+                            "namespace {name} has the {kind} {}, which tenants.toml does not give it",
+                            d.origin.name
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+                continue;
+            }
+            let mut problems = Vec::new();
+            let label = if kind == "ResourceQuota" {
+                "hard"
+            } else {
+                "default"
+            };
+            diff_quantities(&want, &d.values, label, &mut problems);
+            diff_quantities(&want_requests, &d.requests, "defaultRequest", &mut problems);
+            problems.extend(d.other.iter().map(|f| format!("{f} is set")));
+            if !problems.is_empty() {
+                findings.push(violation(
+                    "access-different-limit",
+                    with_objects(
+                        &format!(
+                            "the {kind} of {name} differs from tenants.toml: {}",
+                            problems.join("; ")
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+            }
+        }
+        if expected && !docs.iter().any(|d| d.origin.name == "tenantc") {
+            findings.push(violation(
+                "access-missing-limit",
+                format!("namespace {name} has no {kind} `tenantc`, which tenants.toml gives it"),
+                Vec::new(),
+            ));
+        }
+    }
+}
+
+fn diff_quantities(
+    want: &[(String, String)],
+    got: &[(String, String)],
+    what: &str,
+    out: &mut Vec<String>,
+) {
+    let want: BTreeMap<&str, &str> = want.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let got: BTreeMap<&str, &str> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (k, w) in &want {
+        match got.get(k) {
+            None => out.push(format!("{what} {k} is missing (tenants.toml: {w})")),
+            Some(g) if g != w => out.push(format!("{what} {k} is {g} (tenants.toml: {w})")),
+            _ => {}
+        }
+    }
+    for (k, g) in &got {
+        if !want.contains_key(k) {
+            out.push(format!("{what} {k} is {g}, not in tenants.toml"));
+        }
+    }
+}
