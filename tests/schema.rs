@@ -110,6 +110,8 @@ fn schema_properties_equal_the_loader_keys_at_every_level() {
         ("platform.monitoring", keys::MONITORING),
         ("platform.kube_api", keys::KUBE_API),
         ("mesh", keys::MESH),
+        ("defaults", keys::DEFAULTS),
+        ("defaults.container_defaults", keys::CONTAINER_DEFAULTS),
         ("shared.*", keys::SHARED),
         ("tenants.*", keys::TENANT),
         ("tenants.*.expose.*", keys::EXPOSE),
