@@ -112,6 +112,8 @@ fn schema_properties_equal_the_loader_keys_at_every_level() {
         ("mesh", keys::MESH),
         ("defaults", keys::DEFAULTS),
         ("defaults.container_defaults", keys::CONTAINER_DEFAULTS),
+        ("shared.*.container_defaults", keys::CONTAINER_DEFAULTS),
+        ("tenants.*.container_defaults", keys::CONTAINER_DEFAULTS),
         ("shared.*", keys::SHARED),
         ("tenants.*", keys::TENANT),
         ("tenants.*.expose.*", keys::EXPOSE),

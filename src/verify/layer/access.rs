@@ -505,12 +505,15 @@ fn strength(level: Option<&String>) -> u8 {
 }
 
 /// `diff`'s lines for access, in tenant terms; `owner_of` names a namespace's tenant or shared
-/// entry. Pod Security weakenings (`!`) come first.
+/// entry, `created` and `deleted` say which namespaces come or go whole (their own lines say so:
+/// only who gains access to a created one is said here). Pod Security weakenings (`!`) come first.
 pub fn access_sentences(
     before: &AccessView,
     after: &AccessView,
     owner_of: &dyn Fn(&str) -> String,
     owned: &dyn Fn(&str) -> usize,
+    created: &dyn Fn(&str) -> bool,
+    deleted: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
     let mut weaker = Vec::new();
     let mut lines = Vec::new();
@@ -522,7 +525,11 @@ pub fn access_sentences(
         let b = before.grants.get(key).unwrap_or(&empty);
         let a = after.grants.get(key).unwrap_or(&empty);
         let gained: Vec<&str> = a.difference(b).map(String::as_str).collect();
-        let lost: Vec<&str> = b.difference(a).map(String::as_str).collect();
+        let lost: Vec<&str> = b
+            .difference(a)
+            .map(String::as_str)
+            .filter(|n| !deleted(n))
+            .collect();
         if !gained.is_empty() {
             lines.push(format!("+ {subject} may now {verb} {}", gained.join(", ")));
         }
@@ -541,7 +548,7 @@ pub fn access_sentences(
         .keys()
         .chain(after.pod_security.keys())
         .collect();
-    for ns in names {
+    for ns in names.into_iter().filter(|n| !created(n) && !deleted(n)) {
         let (b, a) = (before.pod_security.get(ns), after.pod_security.get(ns));
         if b != a {
             changes
@@ -576,7 +583,7 @@ pub fn access_sentences(
     let mut quota: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let empty_q = BTreeMap::new();
     let names: BTreeSet<&String> = before.quota.keys().chain(after.quota.keys()).collect();
-    for ns in names {
+    for ns in names.into_iter().filter(|n| !created(n) && !deleted(n)) {
         let b = before.quota.get(ns).unwrap_or(&empty_q);
         let a = after.quota.get(ns).unwrap_or(&empty_q);
         let mut parts = Vec::new();

@@ -668,11 +668,15 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
             .unwrap_or_else(|| ns.to_owned())
     };
     let owned = |owner: &str| after.namespaces.values().filter(|o| *o == owner).count();
+    let created = |ns: &str| d.namespaces_created.iter().any(|c| c.namespace == ns);
+    let gone = |ns: &str| d.namespaces_deleted.iter().any(|c| c.namespace == ns);
     let access = crate::verify::layer::access::access_sentences(
         &before.access,
         &after.access,
         &owner_of,
         &owned,
+        &created,
+        &gone,
     );
     // A Pod Security weakening (`!`) leads, with the other outages.
     let weaker = access.iter().take_while(|l| l.starts_with('!')).count();
