@@ -61,7 +61,7 @@ def extra_namespace(n, changed=None):
     return f"{tenant_name(changed_tenant(n) if changed is None else changed)}-extra"
 
 
-def generate(n, change=None, changed=None, flows=True, authorization=False):
+def generate(n, change=None, changed=None, flows=True, authorization=False, access=False):
     if changed is None:
         changed = changed_tenant(n)
     out = []
@@ -94,6 +94,13 @@ def generate(n, change=None, changed=None, flows=True, authorization=False):
         w('mtls = "STRICT"')
         w("authorization = true")
     w("")
+    if access:
+        w("[defaults]")
+        w('pod_security = "baseline"')
+        w('pod_security_version = "v1.32"')
+        w('quota = { "requests.cpu" = "8", "requests.memory" = "32Gi", "limits.memory" = "64Gi", pods = "200" }')
+        w('container_defaults = { request = { cpu = "100m", memory = "128Mi" }, limit = { memory = "512Mi" } }')
+        w("")
     w("[gitops]")
     w('tool = "argocd"')
     w('repo_url = "https://git.example.com/platform/tenants.git"')
@@ -158,6 +165,14 @@ def generate(n, change=None, changed=None, flows=True, authorization=False):
                 w("ingress = true")
         if flows and i % 10 == 0:
             w("kube_api = true")
+        if access:
+            w(f'owners = ["group:{t}-admins", "user:lead-{t}@example.com"]')
+            w(f'editors = ["group:{t}-devs", "serviceaccount:ci/deploy-{t}"]')
+            w('viewers = ["group:auditors"]')
+            if i % 3 == 0:
+                w('pod_security = "restricted"')
+            if i % 7 == 0:
+                w('quota = { "requests.cpu" = "16" }')
         if flows and i == 0:
             w(f"[tenants.{t}.expose.{nss[0]}]")
             w('consumers = "*"')
@@ -179,10 +194,12 @@ def main():
     p.add_argument("--no-flows", action="store_true", help="the config of the runs before the flow keys")
     p.add_argument("--authorization", action="store_true",
                    help="[mesh] mtls = STRICT and authorization = true (the ingress controller in the mesh)")
+    p.add_argument("--access", action="store_true",
+                   help="[defaults] pod security, quota and container defaults, and owners, editors and viewers on every tenant")
     a = p.parse_args()
     if a.n < 1:
         p.error("N must be at least 1")
-    sys.stdout.write(generate(a.n, a.change, a.tenant, not a.no_flows, a.authorization))
+    sys.stdout.write(generate(a.n, a.change, a.tenant, not a.no_flows, a.authorization, a.access))
 
 
 if __name__ == "__main__":

@@ -240,6 +240,8 @@ pub struct TenantsFile {
     pub platform: Option<PlatformTable>,
     /// The Istio mesh; omit the table for no Istio resources and no injection labels.
     pub mesh: Option<MeshTable>,
+    /// What every tenant and shared entry gets unless its entry says otherwise: Pod Security, quota, container defaults.
+    pub defaults: Option<DefaultsTable>,
     /// Shared namespaces, keyed by namespace name, that tenants may call.
     #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }))]
     pub shared: Option<BTreeMap<String, SharedTable>>,
@@ -392,6 +394,18 @@ pub struct SharedTable {
     pub ports: Option<Vec<Port>>,
     /// Retired: the namespace keeps its Namespace and a deny-all NetworkPolicy, and has no flow (no `consumers`, `ports` or `ingress` then). Default false.
     pub retired: Option<bool>,
+    /// Bound to the ClusterRole admin in each of its namespaces.
+    pub owners: Option<Subjects>,
+    /// Bound to the ClusterRole edit.
+    pub editors: Option<Subjects>,
+    /// Bound to the ClusterRole view.
+    pub viewers: Option<Subjects>,
+    /// The Pod Security level enforced; default [defaults] pod_security.
+    pub pod_security: Option<PodSecurityLevel>,
+    /// Replaces these keys of [defaults] quota.
+    pub quota: Option<Quantities>,
+    /// Replaces these keys of [defaults] container_defaults.
+    pub container_defaults: Option<ContainerDefaults>,
 }
 
 /// `[tenants.<name>]`: a tenant.
@@ -414,6 +428,79 @@ pub struct TenantTable {
     pub expose: Option<BTreeMap<String, ExposeTable>>,
     /// Its retired namespaces: true (all of them), false (the default) or a list of some of them.
     pub retired: Option<TenantRetired>,
+    /// Bound to the ClusterRole admin in each of its namespaces.
+    pub owners: Option<Subjects>,
+    /// Bound to the ClusterRole edit.
+    pub editors: Option<Subjects>,
+    /// Bound to the ClusterRole view.
+    pub viewers: Option<Subjects>,
+    /// The Pod Security level enforced; default [defaults] pod_security.
+    pub pod_security: Option<PodSecurityLevel>,
+    /// Replaces these keys of [defaults] quota.
+    pub quota: Option<Quantities>,
+    /// Replaces these keys of [defaults] container_defaults.
+    pub container_defaults: Option<ContainerDefaults>,
+}
+
+schema_type!(
+    /// `owners`, `editors`, `viewers`: RBAC subjects.
+    Subjects,
+    json_schema!({
+        "description": "RBAC subjects bound in each of its namespaces: \"group:NAME\", \"user:NAME\" or \"serviceaccount:NAMESPACE/NAME\".",
+        "type": "array",
+        "items": {
+            "type": "string",
+            "pattern": "^(group:\\S.*|user:\\S.*|serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$"
+        },
+        "uniqueItems": true
+    })
+);
+schema_type!(
+    /// A Pod Security Standards level.
+    PodSecurityLevel,
+    json_schema!({
+        "description": "The Pod Security Admission level enforced on its namespaces (warn and audit are set to restricted).",
+        "type": "string",
+        "enum": ["privileged", "baseline", "restricted"]
+    })
+);
+schema_type!(
+    /// Resource names to Kubernetes quantities.
+    Quantities,
+    json_schema!({
+        "description": "Kubernetes resource names (requests.cpu, limits.memory, pods, count/deployments.apps, ...) to quantities (\"8\", \"500m\", \"32Gi\"), as strings.",
+        "type": "object",
+        "propertyNames": { "pattern": QUALIFIED_NAME_PATTERN, "maxLength": 317 },
+        "additionalProperties": {
+            "type": "string",
+            "pattern": "^\\+?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][-+]?[0-9]{1,3})?$"
+        }
+    })
+);
+
+/// `container_defaults`: the LimitRange `tenantc`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ContainerDefaults {
+    /// `defaultRequest`: the requests of a container that sets none.
+    pub request: Option<Quantities>,
+    /// `default`: the limits of a container that sets none.
+    pub limit: Option<Quantities>,
+}
+
+/// `[defaults]`: what every tenant and shared entry gets unless its entry says otherwise.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct DefaultsTable {
+    /// The Pod Security level enforced; none when absent.
+    pub pod_security: Option<PodSecurityLevel>,
+    /// The Pod Security Standards version pinned: "latest" (the default) or "v1.N".
+    #[schemars(extend("pattern" = "^(latest|v1\\.(0|[1-9][0-9]{0,2}))$"))]
+    pub pod_security_version: Option<String>,
+    /// The ResourceQuota `tenantc` of every namespace; an entry's `quota` replaces the keys it names. A quota on cpu or memory needs a container default for it.
+    pub quota: Option<Quantities>,
+    /// The LimitRange `tenantc` of every namespace; an entry's own replaces the keys it names.
+    pub container_defaults: Option<ContainerDefaults>,
 }
 
 /// `[tenants.<t>.expose.<namespace>]`: one of the tenant's namespaces, opened to others.

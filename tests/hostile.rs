@@ -437,7 +437,7 @@ fn verify_reports_kinds_tenantc_never_generates() {
             )
             .unwrap();
         },
-        "holds a ClusterRoleBinding `pwn`",
+        "the ClusterRoleBinding pwn binds the ClusterRole cluster-admin in every namespace",
     );
 }
 

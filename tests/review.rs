@@ -512,3 +512,68 @@ fn a_missing_or_empty_tree_is_an_error() {
             .stderr(predicate::str::contains("holds no YAML file"));
     }
 }
+
+#[test]
+fn access_of_a_tenant_and_a_subject_from_the_tree() {
+    let p = compiled();
+    let out = stdout(p.run("access", &["acme"]).code(0));
+    assert!(
+        out.starts_with("tenant acme: acme, acme-api, acme-jobs\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  group acme-devs may edit acme, acme-api, acme-jobs\n"),
+        "{out}"
+    );
+    assert!(out.contains("pod security enforce restricted (v1.32), warn restricted (v1.32), audit restricted (v1.32)"), "{out}");
+    assert!(
+        out.contains("quota: limits.memory 64Gi, pods 200, requests.cpu 16, requests.memory 32Gi"),
+        "{out}"
+    );
+    // From the tree, not the config: a hand-added binding shows.
+    p.edit(
+        "tenants/globex/globex-web/rolebindings.yaml",
+        "  name: auditors\n",
+        "  name: auditors\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: acme-devs\n",
+    );
+    let out = stdout(p.run("access", &["group:acme-devs"]).code(0));
+    assert_eq!(
+        out,
+        "group acme-devs may edit acme, acme-api, acme-jobs\ngroup acme-devs may view globex-web\n"
+    );
+    let json = stdout(p.run("access", &["acme", "--format", "json"]).code(0));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["owner"], "tenant acme");
+    p.run("access", &["nobody"]).code(2);
+    p.run("access", &["team:x"]).code(2);
+}
+
+#[test]
+fn diff_says_access_changes_in_tenant_terms() {
+    let p = compiled();
+    std::fs::write(p.path().join("base.toml"), EXAMPLE).unwrap();
+    p.set_config(
+        &EXAMPLE
+            .replace(
+                "pod_security = \"restricted\"\nquota = { \"requests.cpu\" = \"16\" }",
+                "pod_security = \"baseline\"\nquota = { \"requests.cpu\" = \"32\" }",
+            )
+            .replace(
+                "editors = [\"group:acme-devs\",",
+                "editors = [\"group:acme-devs\", \"group:contractors\",",
+            ),
+    );
+    let out = stdout(p.run("diff", &["--base", "base.toml"]));
+    assert!(
+        out.starts_with("! pod security of acme weakens: restricted -> baseline\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ group contractors may now edit acme, acme-api, acme-jobs\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ quota of acme: requests.cpu 16 -> 32\n"),
+        "{out}"
+    );
+}

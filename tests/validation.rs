@@ -1260,3 +1260,104 @@ fn external_names_do_not_collide_with_namespaces_or_built_in_destinations() {
         );
     }
 }
+
+/// `owners`, `editors`, `viewers`: `group:NAME`, `user:NAME` or `serviceaccount:NS/NAME`, each
+/// subject at one level.
+#[test]
+fn access_subjects() {
+    let help = Some(
+        "write \"group:acme-devs\", \"user:alice@example.com\" or \"serviceaccount:ci/deployer\"",
+    );
+    rejects(
+        "version = 1\n[tenants.acme]\nowners = [\"acme-admins\"]\n",
+        "\"acme-admins\"",
+        "owners entry `acme-admins` is not a subject: write `group:NAME`, `user:NAME` or `serviceaccount:NAMESPACE/NAME`",
+        help,
+    );
+    rejects(
+        "version = 1\n[tenants.acme]\neditors = [\"team:devs\"]\n",
+        "\"team:devs\"",
+        "editors entry `team:devs` has the unknown kind `team`",
+        help,
+    );
+    rejects(
+        "version = 1\n[tenants.acme]\nviewers = [\"serviceaccount:deployer\"]\n",
+        "\"serviceaccount:deployer\"",
+        "viewers entry `serviceaccount:deployer` names a service account without its namespace",
+        help,
+    );
+    rejects(
+        "version = 1\n[shared.db]\nowners = [\"group:ops\", \"group:x\"]\nviewers = [\"group:ops\"]\n",
+        "\"group:ops\"]\n",
+        "shared entry `db` lists `group:ops` in `viewers` and in `owners` (line 3)",
+        Some("a subject has one level: owners may do what editors may, editors what viewers may; keep the one it needs"),
+    );
+}
+
+#[test]
+fn pod_security_levels_and_versions() {
+    rejects(
+        "version = 1\n[tenants.acme]\npod_security = \"restrict\"\n",
+        "\"restrict\"",
+        "pod_security `restrict` is not a Pod Security Standards level",
+        Some("did you mean \"restricted\"?"),
+    );
+    rejects(
+        "version = 1\n[defaults]\npod_security = \"baseline\"\npod_security_version = \"1.32\"\n[tenants.acme]\n",
+        "\"1.32\"",
+        "pod_security_version `1.32` is not a Pod Security Standards version: write `latest` or `v1.N` (such as `v1.32`)",
+        None,
+    );
+    rejects(
+        "version = 1\n[defaults]\npod_security = \"baseline\"\n[tenants.acme]\nlabels = { \"pod-security.kubernetes.io/enforce\" = \"privileged\" }\n",
+        "\"pod-security.kubernetes.io/enforce\"",
+        "label `pod-security.kubernetes.io/enforce` is set by tenantc from `pod_security` (here \"baseline\") and may not be set by hand",
+        Some("remove it: tenantc sets enforce at the `pod_security` level and warn and audit at restricted, each with `pod_security_version`"),
+    );
+}
+
+#[test]
+fn quota_names_and_quantities() {
+    let cd = "container_defaults = { request = { cpu = \"100m\" } }\n";
+    rejects(
+        &format!("version = 1\n[tenants.acme]\n{cd}quota = {{ \"requests.cpu\" = \"8 cores\" }}\n"),
+        "\"8 cores\"",
+        "quota `requests.cpu`: `8 cores` is not a Kubernetes quantity",
+        Some("write \"8\": a quantity is a number with an optional suffix, such as \"8\", \"500m\" or \"32Gi\""),
+    );
+    rejects(
+        "version = 1\n[tenants.acme]\nquota = { \"request.cpu\" = \"8\" }\n",
+        "\"request.cpu\"",
+        "quota key `request.cpu` is not a Kubernetes resource name",
+        Some("did you mean `requests.cpu`?"),
+    );
+    rejects(
+        "version = 1\n[defaults]\nquota = { pods = 200 }\n[tenants.acme]\n",
+        "200",
+        "the value of `pods` in `quota` must be a string, found an integer",
+        Some("quote it: Kubernetes quantities are strings here, such as \"200\" or \"500m\""),
+    );
+    rejects(
+        "version = 1\n[tenants.acme]\ncontainer_defaults = { request = { memory = \"1 GiB\" } }\n",
+        "\"1 GiB\"",
+        "container_defaults.request `memory`: `1 GiB` is not a Kubernetes quantity",
+        Some("write \"1Gi\": a quantity is a number with an optional suffix, such as \"8\", \"500m\" or \"32Gi\""),
+    );
+}
+
+/// A quota on cpu or memory refuses every pod that does not set it: a container default must.
+#[test]
+fn compute_quota_needs_a_container_default() {
+    rejects(
+        "version = 1\n[defaults]\nquota = { \"requests.memory\" = \"32Gi\" }\n[tenants.acme]\n[tenants.globex]\n",
+        "\"requests.memory\"",
+        "the quota of tenant `acme` sets `requests.memory` but no container default requests memory",
+        Some("add container_defaults = { request = { memory = \"128Mi\" } } to the entry or to [defaults]"),
+    );
+    rejects(
+        "version = 1\n[tenants.acme]\ncontainer_defaults = { request = { memory = \"128Mi\" } }\nquota = { \"limits.memory\" = \"64Gi\" }\n",
+        "\"limits.memory\"",
+        "the quota of tenant `acme` sets `limits.memory` but no container default limits memory",
+        Some("add container_defaults = { limit = { memory = \"128Mi\" } } to the entry or to [defaults]"),
+    );
+}

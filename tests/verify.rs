@@ -973,3 +973,92 @@ fn an_out_of_mesh_scraper_under_strict_reaches_the_agent_ports_only() {
         "  monitoring -- \"the mesh denies TCP/1-15019, TCP/15022-15089, TCP/15091-65535\" --> acme\n",
     ));
 }
+
+#[test]
+fn a_weaker_pod_security_label_is_a_violation() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme-api/namespace.yaml",
+        "pod-security.kubernetes.io/enforce: restricted",
+        "pod-security.kubernetes.io/enforce: baseline",
+    );
+    p.edit(
+        "tenants/globex/globex-web/namespace.yaml",
+        "    pod-security.kubernetes.io/warn: restricted\n",
+        "",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: the pod security enforce level of acme-api is `baseline`, weaker than tenants.toml's restricted (output/tenants/acme/acme-api/namespace.yaml: acme-api)"))
+        .stdout(predicate::str::contains("violation: the pod security warn level of globex-web is unset (privileged by default), weaker than tenants.toml's restricted"));
+}
+
+#[test]
+fn a_changed_pod_security_version_is_a_violation() {
+    let p = compiled();
+    p.edit(
+        "tenants/initech/initech/namespace.yaml",
+        "pod-security.kubernetes.io/enforce-version: v1.32",
+        "pod-security.kubernetes.io/enforce-version: v1.20",
+    );
+    p.verify().code(1).stdout(predicate::str::contains(
+        "violation: the label `pod-security.kubernetes.io/enforce-version` of initech is `v1.20`; tenants.toml pins `v1.32`",
+    ));
+}
+
+#[test]
+fn another_subject_or_role_in_a_binding_is_a_violation() {
+    let p = compiled();
+    let rb = "tenants/acme/acme-jobs/rolebindings.yaml";
+    p.edit(rb, "  name: auditors\n", "  name: auditors\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: everyone\n");
+    p.edit(rb, "  name: edit\n", "  name: cluster-admin\n");
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: group everyone may view acme-jobs, but tenants.toml does not say so (output/tenants/acme/acme-jobs/rolebindings.yaml: tenantc-viewers)"))
+        .stdout(predicate::str::contains("violation: namespace acme-jobs has the RoleBinding tenantc-editors to the ClusterRole cluster-admin"))
+        .stdout(predicate::str::contains("violation: namespace acme-jobs has no RoleBinding tenantc-editors: tenants.toml lets group acme-devs, serviceaccount ci/deployer edit it"));
+}
+
+#[test]
+fn bindings_and_roles_tenantc_never_writes_are_violations() {
+    let p = compiled();
+    let extra = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: backdoor\n  namespace: globex-api\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: everything\nsubjects:\n- kind: User\n  name: mallory\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: everything\n  namespace: globex-api\nrules:\n- apiGroups: [\"*\"]\n  resources: [\"*\"]\n  verbs: [\"*\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: all\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: globex-admins\n";
+    let path = "tenants/globex/globex-api/rolebindings.yaml";
+    let text = p.read_out(path);
+    std::fs::write(p.output().join(path), format!("{text}{extra}")).unwrap();
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: namespace globex-api has the RoleBinding backdoor to the Role everything"))
+        .stdout(predicate::str::contains("violation: the tree holds the Role everything"))
+        .stdout(predicate::str::contains("violation: the ClusterRoleBinding all binds the ClusterRole cluster-admin in every namespace"));
+}
+
+#[test]
+fn a_missing_or_different_quota_or_limit_range_is_a_violation() {
+    let p = compiled();
+    p.edit(
+        "tenants/acme/acme/resourcequota.yaml",
+        "requests.cpu: \"16\"",
+        "requests.cpu: \"64\"",
+    );
+    p.edit(
+        "tenants/globex/globex-web/limitrange.yaml",
+        "memory: \"512Mi\"",
+        "memory: \"8Gi\"",
+    );
+    std::fs::remove_file(
+        p.output()
+            .join("tenants/initech/initech/resourcequota.yaml"),
+    )
+    .unwrap();
+    p.edit(
+        "tenants/initech/kustomization.yaml",
+        "- initech/resourcequota.yaml\n",
+        "",
+    );
+    p.verify()
+        .code(1)
+        .stdout(predicate::str::contains("violation: the ResourceQuota of acme differs from tenants.toml: hard requests.cpu is 64 (tenants.toml: 16)"))
+        .stdout(predicate::str::contains("violation: the LimitRange of globex-web differs from tenants.toml: default memory is 8Gi (tenants.toml: 512Mi)"))
+        .stdout(predicate::str::contains("violation: namespace initech has no ResourceQuota `tenantc`, which tenants.toml gives it"));
+}

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use tenantc::Error;
 
+mod access;
 mod compile;
 mod diff;
 mod explain;
@@ -16,6 +17,7 @@ mod init;
 mod lifecycle;
 mod verify;
 
+use access::access;
 use compile::compile;
 use diff::diff;
 use explain::explain;
@@ -76,7 +78,8 @@ impl Command {
             | Command::Verify { config, .. }
             | Command::Explain { config, .. }
             | Command::Diff { config, .. }
-            | Command::Graph { config, .. } => Some(config),
+            | Command::Graph { config, .. }
+            | Command::Access { config, .. } => Some(config),
             Command::Schema | Command::Init { .. } => None,
         }
     }
@@ -315,6 +318,30 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
+    /// Who may do what in a tenant's namespaces (RoleBindings, Pod Security, quota, container
+    /// defaults), or where a subject has access, read from the output tree.
+    #[command(
+        after_help = "WHO is a tenant, a shared entry or a namespace, or a subject: group:NAME, user:NAME or
+serviceaccount:NAMESPACE/NAME. The answer is what the tree's objects grant, whoever wrote them;
+`tenantc verify` says whether that is what tenants.toml asks.
+
+Examples:
+  tenantc access acme
+  tenantc access group:acme-devs
+  tenantc access acme --format json | jq '.grants'"
+    )]
+    Access {
+        /// A tenant, shared entry or namespace; or a subject (`group:acme-devs`).
+        who: String,
+        /// The tenants file.
+        #[arg(long, default_value = "tenants/tenants.toml")]
+        config: PathBuf,
+        /// The output tree whose objects decide.
+        #[arg(long, default_value = "output")]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// The tenant-level reachability graph of the output tree.
     #[command(
         after_help = "Past --max-tenants tenants, mermaid and dot print a summary instead of a drawing.\n\nExamples:\n  tenantc graph > tenants.mmd\n  tenantc graph --format dot | dot -Tsvg > tenants.svg\n  tenantc graph --format json | jq '.edges[] | select(.to == \"payments\")'"
@@ -510,6 +537,15 @@ pub fn run(args: &Args) -> u8 {
                 Err(e) => report(args, &e, json),
             }
         }
+        Command::Access {
+            who,
+            config,
+            output,
+            format,
+        } => match access(who, config, output, *format) {
+            Ok(code) => code,
+            Err(e) => report(args, &e, *format),
+        },
         Command::Graph {
             format,
             max_tenants,

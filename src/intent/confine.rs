@@ -116,7 +116,17 @@ impl Check<'_> {
     fn argocd_project(&mut self, doc: &Value) {
         let spec = &doc["spec"];
         let unit_level = matches!(self.unit.role.as_str(), "tenant" | "shared");
-        let allowed: &[&str] = if unit_level {
+        let roles = !self.unit.owner_groups.is_empty();
+        let allowed: &[&str] = if unit_level && roles {
+            &[
+                "description",
+                "sourceRepos",
+                "destinations",
+                "clusterResourceWhitelist",
+                "namespaceResourceWhitelist",
+                "roles",
+            ]
+        } else if unit_level {
             &[
                 "description",
                 "sourceRepos",
@@ -160,6 +170,30 @@ impl Check<'_> {
         };
         self.whitelist(spec, "clusterResourceWhitelist", cluster);
         self.whitelist(spec, "namespaceResourceWhitelist", namespaced);
+        if roles {
+            // Exactly the owners' role: a policy on `*` or another action, or another group,
+            // would give Argo CD users what tenants.toml does not.
+            let want = serde_json::json!([{
+                "name": "owners",
+                "description": super::owners_role_description(self.unit),
+                "policies": super::owners_role_policies(self.unit),
+                "groups": self.unit.owner_groups,
+            }]);
+            if spec["roles"] != want {
+                self.breach(
+                    &["spec", "roles"],
+                    format!(
+                        "`spec.roles` is {}; it must be exactly the role `owners` of {} {}: get and sync of {}/{} for the groups [{}]",
+                        serde_json::to_string(&spec["roles"]).unwrap_or_default(),
+                        self.unit.role,
+                        self.unit.owner,
+                        self.unit.name,
+                        self.unit.name,
+                        self.unit.owner_groups.join(", ")
+                    ),
+                );
+            }
+        }
     }
 
     /// The common case, without allocating: the destinations are the unit's namespaces, each

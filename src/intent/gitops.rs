@@ -54,6 +54,42 @@ pub struct GitOpsUnit {
     /// The namespaced kinds its directory holds, in kustomization order: exactly what its
     /// AppProject whitelists besides Namespace (tenants and shared entries only; see [`kinds_of`]).
     pub kinds: Vec<ApiKind>,
+    /// The groups among its `owners`: the Argo CD project role `owners`, which may get and sync
+    /// this unit's Application (tenants and shared entries only; see [`owner_groups_of`]).
+    pub owner_groups: Vec<String>,
+}
+
+/// The description of the Argo CD project role `owners` of `unit`.
+pub fn owners_role_description(unit: &GitOpsUnit) -> String {
+    format!(
+        "the owners' groups of {} {}: see and sync its Application",
+        unit.role, unit.owner
+    )
+}
+
+/// The policies of the Argo CD project role `owners` of `unit`: `get` and `sync` of its own
+/// Application (`<project>/<application>`), nothing else.
+/// https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/#the-applications-resource
+pub fn owners_role_policies(unit: &GitOpsUnit) -> [String; 2] {
+    ["get", "sync"].map(|action| {
+        format!(
+            "p, proj:{name}:owners, applications, {action}, {name}/{name}, allow",
+            name = unit.name
+        )
+    })
+}
+
+/// The groups among the owners of `namespaces` (a tenant's namespaces share their owners).
+pub fn owner_groups_of(
+    namespaces: &BTreeSet<NamespaceName>,
+    intents: &BTreeMap<NamespaceName, NamespaceIntent>,
+) -> Vec<String> {
+    let groups: BTreeSet<&str> = namespaces
+        .iter()
+        .filter_map(|n| intents.get(n))
+        .flat_map(|ns| ns.access.owner_groups())
+        .collect();
+    groups.into_iter().map(str::to_owned).collect()
 }
 
 /// A kind as Argo CD's project whitelists name it.
@@ -122,6 +158,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
         namespaces: controller_namespace.clone(),
         group: None,
         kinds: Vec::new(),
+        owner_groups: Vec::new(),
     };
     let unit = |role: &str, owner: &str, dir: String, namespaces: BTreeSet<NamespaceName>| {
         let name = format!("{role}-{owner}");
@@ -133,6 +170,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             path: in_repo(&dir),
             namespaces,
             kinds: Vec::new(),
+            owner_groups: Vec::new(),
         }
     };
     // A retired namespace stays in its owner's directory, synced by the same object.
@@ -184,6 +222,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             namespaces: controller_namespace.clone(),
             group: None,
             kinds: Vec::new(),
+            owner_groups: Vec::new(),
         })
         .collect();
     Some(GitOpsIntent {

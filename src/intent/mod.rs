@@ -14,12 +14,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::model::{
-    Cidr, Config, Dns, ExternalName, Labels, NamespaceName, OutboundTrafficPolicy, PlatformPods,
-    Port, TenantName,
+    Access, AccessLevel, Cidr, Config, Dns, ExternalName, Labels, NamespaceName,
+    OutboundTrafficPolicy, PlatformPods, PodSecurity, Port, Quantity, ResourceName, TenantName,
 };
 
 pub use gitops::{
-    gitops_group_dir, gitops_group_of, gitops_of, kinds_of, ApiKind, GitOpsIntent, GitOpsUnit,
+    gitops_group_dir, gitops_group_of, gitops_of, kinds_of, owner_groups_of,
+    owners_role_description, owners_role_policies, ApiKind, GitOpsIntent, GitOpsUnit,
     GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
 };
 use namespaces::{Caches, Common};
@@ -95,6 +96,98 @@ pub struct NamespaceIntent {
     pub monitoring: Option<Arc<MonitoringIntent>>,
     #[serde(serialize_with = "crate::render::shared::option_arc")]
     pub mesh: Option<Arc<MeshIntent>>,
+    /// Who may use it, how much it may consume and how safely (shared by the owner's namespaces).
+    #[serde(serialize_with = "crate::render::shared::arc")]
+    pub access: Arc<AccessIntent>,
+}
+
+/// The access objects of a namespace: RoleBindings, ResourceQuota, LimitRange, and the Pod
+/// Security level its Namespace's labels carry. Empty: none of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AccessIntent {
+    /// `tenantc-owners`, `-editors`, `-viewers`, those that have subjects, in that order.
+    pub bindings: Vec<BindingIntent>,
+    /// The enforced level and its version (the labels are in the namespace's `labels`).
+    #[serde(skip)]
+    pub pod_security: Option<PodSecurity>,
+    /// `spec.hard` of the ResourceQuota `tenantc`; empty: none.
+    pub quota: BTreeMap<ResourceName, Quantity>,
+    /// The LimitRange `tenantc`; `None`: none.
+    pub limits: Option<LimitsIntent>,
+}
+
+impl AccessIntent {
+    pub fn of(access: &Access) -> Self {
+        let bindings = AccessLevel::ALL
+            .into_iter()
+            .filter(|l| !access.subjects(*l).is_empty())
+            .map(|level| BindingIntent {
+                name: level.binding(),
+                role: level.cluster_role(),
+                level,
+                subjects: access
+                    .subjects(level)
+                    .iter()
+                    .map(|s| SubjectIntent {
+                        kind: s.kind(),
+                        name: s.name().to_owned(),
+                        namespace: s.namespace().map(|n| n.to_string()),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let limits =
+            (!access.default_request.is_empty() || !access.default_limit.is_empty()).then(|| {
+                LimitsIntent {
+                    default_request: access.default_request.clone(),
+                    default: access.default_limit.clone(),
+                }
+            });
+        Self {
+            bindings,
+            pod_security: access.pod_security.clone(),
+            quota: access.quota.clone(),
+            limits,
+        }
+    }
+
+    /// The subjects of the groups among the owners: the Argo CD project role's groups.
+    pub fn owner_groups(&self) -> Vec<&str> {
+        self.bindings
+            .iter()
+            .filter(|b| b.level == AccessLevel::Owner)
+            .flat_map(|b| &b.subjects)
+            .filter(|s| s.kind == "Group")
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+}
+
+/// One RoleBinding: a level's subjects bound to its ClusterRole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BindingIntent {
+    pub name: &'static str,
+    /// The ClusterRole: `admin`, `edit` or `view`.
+    pub role: &'static str,
+    pub level: AccessLevel,
+    pub subjects: Vec<SubjectIntent>,
+}
+
+/// An RBAC subject as the RoleBinding writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubjectIntent {
+    /// `Group`, `User` or `ServiceAccount`.
+    pub kind: &'static str,
+    pub name: String,
+    /// A ServiceAccount's namespace.
+    pub namespace: Option<String>,
+}
+
+/// The LimitRange's one `Container` item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LimitsIntent {
+    pub default_request: BTreeMap<ResourceName, Quantity>,
+    pub default: BTreeMap<ResourceName, Quantity>,
 }
 
 /// The tenants.toml rule that grants a flow, for every layer and for `explain` and `diff`.
@@ -262,13 +355,20 @@ pub enum Kind {
     AuthorizationPolicy,
     /// With `[mesh] mtls`.
     PeerAuthentication,
+    /// With `owners`, `editors` or `viewers`.
+    RoleBinding,
+    /// With `quota`.
+    ResourceQuota,
+    /// With `container_defaults`.
+    LimitRange,
 }
 
 impl Kind {
     /// The API group, as Argo CD's project whitelists and RBAC rules name it (`""`: core).
     pub fn group(self) -> &'static str {
         match self {
-            Kind::Namespace => "",
+            Kind::Namespace | Kind::ResourceQuota | Kind::LimitRange => "",
+            Kind::RoleBinding => "rbac.authorization.k8s.io",
             Kind::NetworkPolicy => "networking.k8s.io",
             Kind::ServiceEntry | Kind::Sidecar => "networking.istio.io",
             Kind::AuthorizationPolicy | Kind::PeerAuthentication => "security.istio.io",
@@ -283,6 +383,9 @@ impl Kind {
             Kind::Sidecar => "Sidecar",
             Kind::AuthorizationPolicy => "AuthorizationPolicy",
             Kind::PeerAuthentication => "PeerAuthentication",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::ResourceQuota => "ResourceQuota",
+            Kind::LimitRange => "LimitRange",
         }
     }
 
@@ -310,6 +413,15 @@ impl NamespaceIntent {
             if m.mtls.is_some() {
                 kinds.push(Kind::PeerAuthentication);
             }
+        }
+        if !self.access.bindings.is_empty() {
+            kinds.push(Kind::RoleBinding);
+        }
+        if !self.access.quota.is_empty() {
+            kinds.push(Kind::ResourceQuota);
+        }
+        if self.access.limits.is_some() {
+            kinds.push(Kind::LimitRange);
         }
         kinds
     }
@@ -393,6 +505,7 @@ pub fn intent_of(config: &Config) -> Intent {
     let gitops = gitops_of(config).map(|mut g| {
         for unit in &mut g.units {
             unit.kinds = kinds_of(&unit.namespaces, &namespaces);
+            unit.owner_groups = owner_groups_of(&unit.namespaces, &namespaces);
         }
         g
     });

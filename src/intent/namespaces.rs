@@ -5,19 +5,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::model::{
-    Annotations, Config, Consumer, DataplaneMode, Dns, Labels, Mesh, Monitoring, NamespaceName,
-    PlatformPods, Retired, RetiredOwner, Shared, Tenant, TenantName,
+    Access, Annotations, Config, Consumer, DataplaneMode, Dns, Labels, Mesh, Monitoring,
+    NamespaceName, PlatformPods, Retired, RetiredOwner, Shared, Tenant, TenantName,
 };
 use crate::resolve::lifecycle::PROTECTION;
 use crate::resolve::{
     LABEL_CLUSTER, LABEL_DATAPLANE_MODE, LABEL_INJECTION, LABEL_MANAGED_BY, LABEL_RETIRED,
-    LABEL_REVISION, LABEL_SHARED, LABEL_TENANT,
+    LABEL_REVISION, LABEL_SHARED, LABEL_TENANT, POD_SECURITY_PREFIX,
 };
 
 use super::grants::{Grants, Interned};
 use super::{
-    Call, MeshIntent, MonitoringIntent, NamespaceIntent, Role, AMBIENT_PROBE_CIDR, HBONE_PORT,
-    ISTIOD_XDS_PORT, ISTIO_METRICS_PORT,
+    AccessIntent, Call, MeshIntent, MonitoringIntent, NamespaceIntent, Role, AMBIENT_PROBE_CIDR,
+    HBONE_PORT, ISTIOD_XDS_PORT, ISTIO_METRICS_PORT,
 };
 
 /// What the intents of all namespaces are built from besides their own entries: the grants, the
@@ -86,7 +86,10 @@ impl<'a> Common<'a> {
             name: name.clone(),
             role: Role::Shared,
             tenant: None,
-            labels: Arc::new(self.labels.shared(&shared.labels)),
+            labels: Arc::new(pod_security_labels(
+                self.labels.shared(&shared.labels),
+                &shared.access,
+            )),
             annotations: caches.annotations.of(&shared.annotations),
             same_owner: Arc::new([name.clone()].into_iter().collect()),
             consumers: self.grants.namespaces_of(&shared.consumers, Some(&me)),
@@ -100,6 +103,7 @@ impl<'a> Common<'a> {
             ingress_controller: self.ingress.clone().filter(|_| shared.ingress),
             monitoring: self.monitoring.clone(),
             mesh: mesh.map(Arc::new),
+            access: Arc::new(AccessIntent::of(&shared.access)),
         }
     }
 
@@ -123,7 +127,11 @@ impl<'a> Common<'a> {
                 tenant.kube_api,
             )
             .map(Arc::new);
-        let labels = Arc::new(self.labels.tenant(tname, &tenant.labels));
+        let labels = Arc::new(pod_security_labels(
+            self.labels.tenant(tname, &tenant.labels),
+            &tenant.access,
+        ));
+        let access = Arc::new(AccessIntent::of(&tenant.access));
         let annotations = caches.annotations.of(&tenant.annotations);
         let same_owner = Arc::new(tenant.namespaces.clone());
         let tname = tname.clone();
@@ -149,6 +157,7 @@ impl<'a> Common<'a> {
                 ingress_controller: self.ingress.clone().filter(|_| tenant.ingress.contains(ns)),
                 monitoring: self.monitoring.clone(),
                 mesh: mesh.clone(),
+                access: access.clone(),
             }
         })
     }
@@ -192,8 +201,32 @@ impl<'a> Common<'a> {
             ingress_controller: None,
             monitoring: None,
             mesh: None,
+            access: Arc::default(),
         }
     }
+}
+
+/// The Pod Security Admission labels (https://kubernetes.io/docs/concepts/security/pod-security-admission/):
+/// `enforce` at the entry's level with its pinned version, `warn` and `audit` at `restricted`
+/// with the same version, so that people see what restricted would refuse before choosing it.
+fn pod_security_labels(
+    mut labels: BTreeMap<Arc<str>, Arc<str>>,
+    access: &Access,
+) -> BTreeMap<Arc<str>, Arc<str>> {
+    if let Some(ps) = &access.pod_security {
+        for (mode, level) in [
+            ("enforce", ps.level.as_str()),
+            ("warn", "restricted"),
+            ("audit", "restricted"),
+        ] {
+            labels.insert(format!("{POD_SECURITY_PREFIX}{mode}").into(), level.into());
+            labels.insert(
+                format!("{POD_SECURITY_PREFIX}{mode}-version").into(),
+                ps.version.clone(),
+            );
+        }
+    }
+    labels
 }
 
 /// What every namespace's [`MeshIntent`] has in common, with `[mesh]`; a namespace adds the hosts

@@ -1,8 +1,16 @@
 //! Known keys per table, the single list both the loader and its "did you mean" use.
 
 pub const ROOT: &[&str] = &[
-    "version", "cluster", "platform", "mesh", "shared", "tenants", "external", "gitops", "purged",
+    "version", "cluster", "platform", "mesh", "defaults", "shared", "tenants", "external",
+    "gitops", "purged",
 ];
+pub const DEFAULTS: &[&str] = &[
+    "pod_security",
+    "pod_security_version",
+    "quota",
+    "container_defaults",
+];
+pub const CONTAINER_DEFAULTS: &[&str] = &["request", "limit"];
 pub const PURGED: &[&str] = &["namespaces"];
 pub const CLUSTER: &[&str] = &["name", "domain", "pod_cidrs", "service_cidrs"];
 pub const PLATFORM: &[&str] = &["dns", "ingress", "monitoring", "kube_api"];
@@ -28,6 +36,12 @@ pub const SHARED: &[&str] = &[
     "ingress",
     "ports",
     "retired",
+    "owners",
+    "editors",
+    "viewers",
+    "pod_security",
+    "quota",
+    "container_defaults",
 ];
 pub const TENANT: &[&str] = &[
     "namespaces",
@@ -37,6 +51,12 @@ pub const TENANT: &[&str] = &[
     "kube_api",
     "expose",
     "retired",
+    "owners",
+    "editors",
+    "viewers",
+    "pod_security",
+    "quota",
+    "container_defaults",
 ];
 pub const GITOPS: &[&str] = &[
     "tool",

@@ -14,9 +14,9 @@ use toml::de::DeTable;
 use crate::diag::Diagnostic;
 
 pub use raw::{
-    Located, RawCluster, RawConfig, RawConsumers, RawDns, RawExpose, RawExternal, RawGitOps,
-    RawIngress, RawKubeApi, RawMap, RawMesh, RawPlatform, RawPods, RawPurged, RawRetired,
-    RawShared, RawTenant,
+    Located, RawAccess, RawCluster, RawConfig, RawConsumers, RawContainerDefaults, RawDefaults,
+    RawDns, RawExpose, RawExternal, RawGitOps, RawIngress, RawKubeApi, RawMap, RawMesh,
+    RawPlatform, RawPods, RawPurged, RawRetired, RawShared, RawTenant,
 };
 
 /// Parses `source`; on failure returns every problem found, not only the first.

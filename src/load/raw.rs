@@ -18,12 +18,44 @@ pub struct RawConfig {
     pub cluster: RawCluster,
     pub platform: RawPlatform,
     pub mesh: Option<RawMesh>,
+    /// `[defaults]`: what every tenant and shared entry gets unless it says otherwise.
+    pub defaults: Option<RawDefaults>,
     pub shared: Vec<RawShared>,
     pub tenants: Vec<RawTenant>,
     pub externals: Vec<RawExternal>,
     pub gitops: Option<RawGitOps>,
     /// `[purged]`: namespaces a person deleted from the cluster, which may leave tenants.toml.
     pub purged: Option<RawPurged>,
+}
+
+/// `[defaults]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawDefaults {
+    pub pod_security: Option<Located<String>>,
+    pub pod_security_version: Option<Located<String>>,
+    pub quota: Option<RawMap>,
+    pub container_defaults: Option<RawContainerDefaults>,
+    pub span: Range<usize>,
+}
+
+/// `container_defaults = { request = { ... }, limit = { ... } }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawContainerDefaults {
+    pub request: Option<RawMap>,
+    pub limit: Option<RawMap>,
+    pub span: Range<usize>,
+}
+
+/// The access keys of a tenant or shared entry: who may use its namespaces, how much and how
+/// safely.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawAccess {
+    pub owners: Option<Vec<Located<String>>>,
+    pub editors: Option<Vec<Located<String>>>,
+    pub viewers: Option<Vec<Located<String>>>,
+    pub pod_security: Option<Located<String>>,
+    pub quota: Option<RawMap>,
+    pub container_defaults: Option<RawContainerDefaults>,
 }
 
 /// `[purged]`.
@@ -148,6 +180,7 @@ pub struct RawShared {
     pub ingress: Option<Located<bool>>,
     pub ports: Option<Located<Vec<Located<i64>>>>,
     pub retired: Option<Located<bool>>,
+    pub access: RawAccess,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,4 +193,5 @@ pub struct RawTenant {
     pub kube_api: Option<Located<bool>>,
     pub expose: Vec<RawExpose>,
     pub retired: Option<RawRetired>,
+    pub access: RawAccess,
 }

@@ -8,9 +8,9 @@ use crate::diag::Diagnostic;
 
 use super::keys;
 use super::{
-    Located, RawCluster, RawConfig, RawConsumers, RawDns, RawExpose, RawExternal, RawGitOps,
-    RawIngress, RawKubeApi, RawMesh, RawPlatform, RawPods, RawPurged, RawRetired, RawShared,
-    RawTenant, Walker,
+    Located, RawAccess, RawCluster, RawConfig, RawConsumers, RawContainerDefaults, RawDefaults,
+    RawDns, RawExpose, RawExternal, RawGitOps, RawIngress, RawKubeApi, RawMesh, RawPlatform,
+    RawPods, RawPurged, RawRetired, RawShared, RawTenant, Walker,
 };
 
 impl Walker {
@@ -22,6 +22,7 @@ impl Walker {
                 "cluster" => config.cluster = self.cluster(v),
                 "platform" => config.platform = self.platform(v),
                 "mesh" => config.mesh = self.mesh(v),
+                "defaults" => config.defaults = self.defaults(v),
                 "gitops" => config.gitops = self.gitops(v),
                 "purged" => config.purged = self.purged(v),
                 "shared" => {
@@ -158,6 +159,59 @@ impl Walker {
         Some(m)
     }
 
+    fn defaults(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawDefaults> {
+        let t = self.table("defaults", v)?;
+        let mut d = RawDefaults {
+            pod_security: None,
+            pod_security_version: None,
+            quota: None,
+            container_defaults: None,
+            span: v.span(),
+        };
+        for (k, v) in self.entries(t, keys::DEFAULTS, "[defaults]") {
+            match k.get_ref().as_ref() {
+                "pod_security" => d.pod_security = self.string("pod_security", v),
+                "pod_security_version" => {
+                    d.pod_security_version = self.string("pod_security_version", v)
+                }
+                "quota" => d.quota = self.string_map("quota", v),
+                _ => d.container_defaults = self.container_defaults(v),
+            }
+        }
+        Some(d)
+    }
+
+    /// Reads `key` into `access` when it is one of the access keys a tenant and a shared entry
+    /// share; `false` for any other key.
+    fn access_key(&mut self, access: &mut RawAccess, key: &str, v: &Spanned<DeValue<'_>>) -> bool {
+        match key {
+            "owners" => access.owners = self.strings("owners", v),
+            "editors" => access.editors = self.strings("editors", v),
+            "viewers" => access.viewers = self.strings("viewers", v),
+            "pod_security" => access.pod_security = self.string("pod_security", v),
+            "quota" => access.quota = self.string_map("quota", v),
+            "container_defaults" => access.container_defaults = self.container_defaults(v),
+            _ => return false,
+        }
+        true
+    }
+
+    fn container_defaults(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawContainerDefaults> {
+        let t = self.table("container_defaults", v)?;
+        let mut c = RawContainerDefaults {
+            request: None,
+            limit: None,
+            span: v.span(),
+        };
+        for (k, v) in self.entries(t, keys::CONTAINER_DEFAULTS, "container_defaults") {
+            match k.get_ref().as_ref() {
+                "request" => c.request = self.string_map("request", v),
+                _ => c.limit = self.string_map("limit", v),
+            }
+        }
+        Some(c)
+    }
+
     fn gitops(&mut self, v: &Spanned<DeValue<'_>>) -> Option<RawGitOps> {
         let t = self.table("gitops", v)?;
         let mut g = RawGitOps {
@@ -200,9 +254,13 @@ impl Walker {
             ingress: None,
             ports: None,
             retired: None,
+            access: RawAccess::default(),
         };
         let context = format!("[shared.{key}]");
         for (k, v) in self.entries(t, keys::SHARED, &context) {
+            if self.access_key(&mut s.access, k.get_ref(), v) {
+                continue;
+            }
             match k.get_ref().as_ref() {
                 "consumers" => s.consumers = self.consumers(v),
                 "labels" => s.labels = self.string_map("labels", v),
@@ -251,9 +309,13 @@ impl Walker {
             kube_api: None,
             expose: Vec::new(),
             retired: None,
+            access: RawAccess::default(),
         };
         let context = format!("[tenants.{key}]");
         for (k, v) in self.entries(t, keys::TENANT, &context) {
+            if self.access_key(&mut tenant.access, k.get_ref(), v) {
+                continue;
+            }
             match k.get_ref().as_ref() {
                 "namespaces" => {
                     tenant.namespaces = self.strings("namespaces", v).map(|list| Located {

@@ -206,7 +206,11 @@ impl Walker {
                         format!("the value of `{name}` in `{key}` must be a string, found {}", kind_of(other)),
                         val.span(),
                     )
-                    .with_help("quote it: Kubernetes label and annotation values are strings"),
+                    .with_help(if matches!(key, "quota" | "request" | "limit") {
+                        "quote it: Kubernetes quantities are strings here, such as \"200\" or \"500m\""
+                    } else {
+                        "quote it: Kubernetes label and annotation values are strings"
+                    }),
                 ),
             }
         }

@@ -80,6 +80,14 @@ fn check_heads(heads: Vec<Head>, slot: Part, ns: &str) -> Result<(), String> {
             Some(ns),
             Some(1),
         ),
+        Part::RoleBindings => (
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            Some(ns),
+            None,
+        ),
+        Part::ResourceQuota => ("v1", "ResourceQuota", Some(ns), Some(1)),
+        Part::LimitRange => ("v1", "LimitRange", Some(ns), Some(1)),
     };
     if let Some(n) = count {
         if heads.len() != n {
@@ -110,7 +118,19 @@ fn check_heads(heads: Vec<Head>, slot: Part, ns: &str) -> Result<(), String> {
         let want_name = match slot {
             Part::Namespace => Some(ns),
             Part::Sidecar | Part::PeerAuthentication => Some("default"),
+            Part::ResourceQuota | Part::LimitRange => Some("tenantc"),
             Part::NetworkPolicies | Part::ServiceEntries | Part::AuthorizationPolicies => None,
+            Part::RoleBindings => {
+                if !matches!(
+                    name,
+                    "tenantc-owners" | "tenantc-editors" | "tenantc-viewers"
+                ) {
+                    return Err(format!(
+                        "rendered a RoleBinding named `{name}`; this slot's are `tenantc-owners`, `tenantc-editors` and `tenantc-viewers`"
+                    ));
+                }
+                None
+            }
         };
         if let Some(want) = want_name {
             if name != want {
@@ -146,6 +166,9 @@ struct KubeSchemas {
     serviceentry: jsonschema::Validator,
     authorizationpolicy: jsonschema::Validator,
     peerauthentication: jsonschema::Validator,
+    rolebinding: jsonschema::Validator,
+    resourcequota: jsonschema::Validator,
+    limitrange: jsonschema::Validator,
 }
 
 fn kube_schemas() -> Result<&'static KubeSchemas, String> {
@@ -173,6 +196,13 @@ fn kube_schemas() -> Result<&'static KubeSchemas, String> {
                 peerauthentication: compile(include_str!(
                     "../../tests/data/schemas/peerauthentication-security.istio.io-v1.json"
                 ))?,
+                rolebinding: compile(include_str!(
+                    "../../tests/data/schemas/rolebinding-rbac.authorization.k8s.io-v1.json"
+                ))?,
+                resourcequota: compile(include_str!(
+                    "../../tests/data/schemas/resourcequota-v1.json"
+                ))?,
+                limitrange: compile(include_str!("../../tests/data/schemas/limitrange-v1.json"))?,
             })
         })
         .as_ref()
@@ -189,6 +219,9 @@ pub(super) fn check_schema(doc: &serde_yaml::Value, slot: Part) -> Result<(), St
         Part::ServiceEntries => &schemas.serviceentry,
         Part::AuthorizationPolicies => &schemas.authorizationpolicy,
         Part::PeerAuthentication => &schemas.peerauthentication,
+        Part::RoleBindings => &schemas.rolebinding,
+        Part::ResourceQuota => &schemas.resourcequota,
+        Part::LimitRange => &schemas.limitrange,
     };
     let json = serde_json::to_value(doc)
         .map_err(|e| format!("rendered a document JSON cannot hold: {e}"))?;

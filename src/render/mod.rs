@@ -26,7 +26,8 @@ pub use templates::{charge_allocation, refund_allocation, ALLOCATION_BUDGET, FUE
 pub use templates::{
     yaml_string, yaml_value, TemplateError, Templates, ARGOCD_ROOT_TEMPLATE, ARGOCD_UNIT_TEMPLATE,
     AUTHORIZATIONPOLICIES_TEMPLATE, CONSUMERS_PER_POLICY, DEFAULT_TEMPLATES, FLUX_ROOT_TEMPLATE,
-    FLUX_UNIT_TEMPLATE, NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE, PEERAUTHENTICATION_TEMPLATE,
+    FLUX_UNIT_TEMPLATE, LIMITRANGE_TEMPLATE, NAMESPACE_TEMPLATE, NETWORKPOLICIES_TEMPLATE,
+    PEERAUTHENTICATION_TEMPLATE, RESOURCEQUOTA_TEMPLATE, ROLEBINDINGS_TEMPLATE,
     SERVICEENTRIES_TEMPLATE, SIDECAR_TEMPLATE,
 };
 
@@ -41,16 +42,25 @@ pub enum Part {
     AuthorizationPolicies,
     /// With `[mesh] mtls`.
     PeerAuthentication,
+    /// With `owners`, `editors` or `viewers`.
+    RoleBindings,
+    /// With `quota`.
+    ResourceQuota,
+    /// With `container_defaults`.
+    LimitRange,
 }
 
 impl Part {
-    pub const ALL: [Part; 6] = [
+    pub const ALL: [Part; 9] = [
         Part::Namespace,
         Part::NetworkPolicies,
         Part::ServiceEntries,
         Part::Sidecar,
         Part::AuthorizationPolicies,
         Part::PeerAuthentication,
+        Part::RoleBindings,
+        Part::ResourceQuota,
+        Part::LimitRange,
     ];
 
     /// The files `ns` has, in the order of its kustomization.
@@ -67,6 +77,9 @@ impl Part {
             Kind::Sidecar => Part::Sidecar,
             Kind::AuthorizationPolicy => Part::AuthorizationPolicies,
             Kind::PeerAuthentication => Part::PeerAuthentication,
+            Kind::RoleBinding => Part::RoleBindings,
+            Kind::ResourceQuota => Part::ResourceQuota,
+            Kind::LimitRange => Part::LimitRange,
         }
     }
 
@@ -78,6 +91,9 @@ impl Part {
             Part::Sidecar => "sidecar.yaml",
             Part::AuthorizationPolicies => "authorizationpolicies.yaml",
             Part::PeerAuthentication => "peerauthentication.yaml",
+            Part::RoleBindings => "rolebindings.yaml",
+            Part::ResourceQuota => "resourcequota.yaml",
+            Part::LimitRange => "limitrange.yaml",
         }
     }
 
@@ -89,6 +105,9 @@ impl Part {
             Part::Sidecar => SIDECAR_TEMPLATE,
             Part::AuthorizationPolicies => AUTHORIZATIONPOLICIES_TEMPLATE,
             Part::PeerAuthentication => PEERAUTHENTICATION_TEMPLATE,
+            Part::RoleBindings => ROLEBINDINGS_TEMPLATE,
+            Part::ResourceQuota => RESOURCEQUOTA_TEMPLATE,
+            Part::LimitRange => LIMITRANGE_TEMPLATE,
         }
     }
 }

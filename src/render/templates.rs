@@ -8,7 +8,7 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
 /// The template slots, and the defaults compiled into the binary (mirrored in `templates/`).
-pub const DEFAULT_TEMPLATES: [(&str, &str); 10] = [
+pub const DEFAULT_TEMPLATES: [(&str, &str); 13] = [
     (
         NAMESPACE_TEMPLATE,
         include_str!("../../templates/namespace.yaml.j2"),
@@ -32,6 +32,18 @@ pub const DEFAULT_TEMPLATES: [(&str, &str); 10] = [
     (
         PEERAUTHENTICATION_TEMPLATE,
         include_str!("../../templates/peerauthentication.yaml.j2"),
+    ),
+    (
+        ROLEBINDINGS_TEMPLATE,
+        include_str!("../../templates/rolebindings.yaml.j2"),
+    ),
+    (
+        RESOURCEQUOTA_TEMPLATE,
+        include_str!("../../templates/resourcequota.yaml.j2"),
+    ),
+    (
+        LIMITRANGE_TEMPLATE,
+        include_str!("../../templates/limitrange.yaml.j2"),
     ),
     (
         ARGOCD_ROOT_TEMPLATE,
@@ -59,6 +71,12 @@ pub const SERVICEENTRIES_TEMPLATE: &str = "serviceentries.yaml.j2";
 pub const AUTHORIZATIONPOLICIES_TEMPLATE: &str = "authorizationpolicies.yaml.j2";
 /// `[mesh] mtls`: the namespace's PeerAuthentication.
 pub const PEERAUTHENTICATION_TEMPLATE: &str = "peerauthentication.yaml.j2";
+/// `owners`, `editors`, `viewers`: the namespace's RoleBindings.
+pub const ROLEBINDINGS_TEMPLATE: &str = "rolebindings.yaml.j2";
+/// `quota`: the namespace's ResourceQuota.
+pub const RESOURCEQUOTA_TEMPLATE: &str = "resourcequota.yaml.j2";
+/// `container_defaults`: the namespace's LimitRange.
+pub const LIMITRANGE_TEMPLATE: &str = "limitrange.yaml.j2";
 /// `[gitops] tool = "argocd"`: the AppProject and Application that sync output/gitops/ itself.
 pub const ARGOCD_ROOT_TEMPLATE: &str = "argocd-root.yaml.j2";
 /// `[gitops] tool = "argocd"`: an AppProject and an Application per tenant and shared directory.

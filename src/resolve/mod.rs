@@ -1,6 +1,7 @@
 //! Stage 2, resolve: check every rule of tenants.toml v1, collect *all* errors, and turn the raw,
 //! span-carrying input into the immutable, sorted [`Config`].
 
+mod access;
 mod flows;
 mod gitops;
 pub mod lifecycle;
@@ -10,6 +11,7 @@ mod platform;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+pub use access::POD_SECURITY_PREFIX;
 pub use platform::{default_dns, istiod_labels};
 
 use crate::diag::{line_col, Diagnostic};
@@ -255,6 +257,7 @@ impl Resolver<'_> {
         let platform = self.platform(raw);
         let mesh = self.mesh(raw);
         let gitops = raw.gitops.as_ref().map(|g| self.gitops(g));
+        let defaults = self.defaults(raw);
 
         let mut owned: BTreeSet<&str> = [
             LABEL_NAME,
@@ -474,6 +477,8 @@ impl Resolver<'_> {
             let annotations = self.annotations(s.annotations.as_ref(), &owned);
             let ingress = self.ingress_flag(s.ingress.as_ref(), raw, &owner);
             let ports = self.port_limit(s.ports.as_ref(), &format!("{owner} ports"));
+            let access = self.access(&s.access, &defaults, &owner);
+            self.hand_pod_security(s.labels.as_ref(), &access);
             if let Some(name) = name {
                 shared.insert(
                     name,
@@ -483,6 +488,7 @@ impl Resolver<'_> {
                         annotations,
                         ingress,
                         ports,
+                        access,
                     },
                 );
             }
@@ -531,6 +537,8 @@ impl Resolver<'_> {
                 );
             }
             let mut expose = self.exposes(&t.expose, &t.name.value, &namespaces, &names);
+            let access = self.access(&t.access, &defaults, &format!("tenant `{}`", t.name.value));
+            self.hand_pod_security(t.labels.as_ref(), &access);
             // Retired namespaces leave the tenant's flows (granting them one is an error above).
             for ns in &retirement.retired {
                 namespaces.remove(ns);
@@ -558,6 +566,7 @@ impl Resolver<'_> {
                         ingress,
                         kube_api,
                         expose,
+                        access,
                     },
                 );
             }

@@ -23,7 +23,7 @@ use std::path::Path;
 
 use crate::intent::Intent;
 pub use finding::{Finding, Severity};
-use layer::{ambient, authz, gitops, lifecycle, netpol, objects, outside, sidecar};
+use layer::{access, ambient, authz, gitops, lifecycle, netpol, objects, outside, sidecar};
 use model::Model;
 pub use report::{MeshScope, Report, ScopeRow, Summary};
 pub use tree::{Origin, TreeError};
@@ -117,6 +117,7 @@ pub fn findings_of(model: &Model, intent: &Intent) -> Vec<Finding> {
     authz::check(model, intent, &mut findings);
     ambient::check(model, intent, &mut findings);
     gitops::check(model, intent, &mut findings);
+    access::check(model, intent, &mut findings);
     objects::foreign_objects(model, intent, &mut findings);
     findings.sort_by(|a, b| {
         (a.severity, &a.from, &a.to, &a.message).cmp(&(b.severity, &b.from, &b.to, &b.message))

@@ -140,6 +140,9 @@ pub struct Schemas {
     serviceentry: jsonschema::Validator,
     authorizationpolicy: jsonschema::Validator,
     peerauthentication: jsonschema::Validator,
+    rolebinding: jsonschema::Validator,
+    resourcequota: jsonschema::Validator,
+    limitrange: jsonschema::Validator,
     /// The Argo CD and Flux CRDs' schemas, made strict, by kind.
     pub crds: BTreeMap<&'static str, jsonschema::Validator>,
 }
@@ -195,6 +198,9 @@ impl Schemas {
             serviceentry: load("serviceentry-networking.istio.io-v1.json"),
             authorizationpolicy: load("authorizationpolicy-security.istio.io-v1.json"),
             peerauthentication: load("peerauthentication-security.istio.io-v1.json"),
+            rolebinding: load("rolebinding-rbac.authorization.k8s.io-v1.json"),
+            resourcequota: load("resourcequota-v1.json"),
+            limitrange: load("limitrange-v1.json"),
             crds: CRDS
                 .iter()
                 .map(|(_, kind, _)| {
@@ -239,6 +245,9 @@ impl Schemas {
                         &self.authorizationpolicy
                     }
                     "PeerAuthentication" => &self.peerauthentication,
+                    "RoleBinding" => &self.rolebinding,
+                    "ResourceQuota" => &self.resourcequota,
+                    "LimitRange" => &self.limitrange,
                     // kustomize's own file, not an object (Flux's Kustomization is checked).
                     "Kustomization" if doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1" => {
                         continue

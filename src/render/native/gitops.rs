@@ -65,6 +65,18 @@ fn argocd(out: &mut Out, gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Option<()>
             .value(k.kind)
             .raw("\n");
     }
+    if !unit.owner_groups.is_empty() {
+        out.raw("  roles:\n  - name: owners\n    description: ")
+            .value(&crate::intent::owners_role_description(unit))
+            .raw("\n    policies:\n");
+        for policy in crate::intent::owners_role_policies(unit) {
+            out.raw("    - ").value(&policy).raw("\n");
+        }
+        out.raw("    groups:\n");
+        for g in &unit.owner_groups {
+            out.raw("    - ").value(g).raw("\n");
+        }
+    }
     out.raw("---\napiVersion: argoproj.io/v1alpha1\nkind: Application\n");
     metadata(out, gitops, unit);
     out.raw("spec:\n  project: ")

@@ -7,6 +7,7 @@
 //! renders each part both ways and fails on the first byte that differs, and the property tests
 //! feed both hostile values. Change a template and its function here together.
 
+mod access;
 pub(super) mod gitops;
 mod mesh;
 mod netpol;
@@ -32,6 +33,9 @@ pub(super) fn render(part: Part, ns: &NamespaceIntent, chunks: &[Chunk<'_>]) -> 
         Part::Sidecar => mesh::sidecar(&mut out, ns),
         Part::AuthorizationPolicies => mesh::authorizationpolicies(&mut out, ns, chunks),
         Part::PeerAuthentication => mesh::peerauthentication(&mut out, ns),
+        Part::RoleBindings => access::rolebindings(&mut out, ns),
+        Part::ResourceQuota => access::resourcequota(&mut out, ns),
+        Part::LimitRange => access::limitrange(&mut out, ns),
     }
     out.finish()
 }

@@ -180,7 +180,25 @@ fn refusals(
                 a.namespace.as_ref(),
                 &a.origin,
             )
-        }));
+        }))
+        .chain(tree.rbac.iter().map(|r| {
+            (
+                "rbac.authorization.k8s.io",
+                r.kind.as_ref(),
+                r.namespace.as_ref(),
+                &r.origin,
+            )
+        }))
+        .chain(
+            tree.quotas
+                .iter()
+                .map(|q| ("", "ResourceQuota", q.namespace.as_ref(), &q.origin)),
+        )
+        .chain(
+            tree.limit_ranges
+                .iter()
+                .map(|l| ("", "LimitRange", l.namespace.as_ref(), &l.origin)),
+        );
     // One finding per unit and reason, listing the objects refused.
     let mut refused: BTreeMap<(&str, String), Vec<Origin>> = BTreeMap::new();
     for (group, kind, namespace, origin) in objects {
@@ -190,7 +208,7 @@ fn refusals(
         let Some(project) = projects.get(unit.name.as_str()) else {
             continue;
         };
-        let namespaced = kind != "Namespace";
+        let namespaced = !matches!(kind, "Namespace" | "ClusterRole" | "ClusterRoleBinding");
         let why = if !project.permits_kind(group, kind, namespaced) {
             Some(format!(
                 "its AppProject `{}` does not permit {}{kind}",

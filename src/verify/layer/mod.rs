@@ -10,9 +10,11 @@
 //! - [`ambient`]: what ambient mode needs of the layers above;
 //! - [`objects`]: Namespace documents, and objects outside the namespaces tenants.toml defines;
 //! - [`lifecycle`]: nothing a sync applies may delete a namespace; retired namespaces stay closed;
+//! - [`access`]: RoleBindings, ResourceQuotas, LimitRanges and Pod Security labels;
 //! - [`gitops`]: the Argo CD and Flux objects: what each sync applies, where, and what Argo CD's
 //!   project rules would refuse.
 
+pub mod access;
 pub mod ambient;
 pub mod authz;
 pub mod gitops;

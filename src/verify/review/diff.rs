@@ -36,6 +36,8 @@ pub struct View {
     pub cluster_size: Option<usize>,
     /// What the sync tool applies for each tenant and shared entry, by the name of its objects.
     pub syncs: BTreeMap<String, Sync>,
+    /// Who may do what where, Pod Security levels and quotas.
+    pub access: crate::verify::layer::access::AccessView,
 }
 
 /// One tenant's or shared entry's sync, as its GitOps objects say.
@@ -230,6 +232,7 @@ pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
         files,
         tenants: intent.tenants.keys().map(ToString::to_string).collect(),
         syncs: syncs_of_intent(intent),
+        access: crate::verify::layer::access::access_of_intent(intent),
         ..View::default()
     };
     for (name, ns) in &intent.namespaces {
@@ -279,6 +282,7 @@ pub fn view_of_tree(model: &Model, intent: &Intent) -> View {
         identity_denied: crate::verify::review::graph::identity_gaps(model, intent, &edges),
         edges,
         syncs: syncs_of_tree(model),
+        access: crate::verify::layer::access::access_of_tree(model),
         ..View::default()
     };
     let root = intent
@@ -673,7 +677,31 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
         ));
     }
     lines.extend(sync_sentences(before, after));
-    lines
+    let owner_of = |ns: &str| {
+        after
+            .namespaces
+            .get(ns)
+            .or_else(|| before.namespaces.get(ns))
+            .cloned()
+            .unwrap_or_else(|| ns.to_owned())
+    };
+    let owned = |owner: &str| after.namespaces.values().filter(|o| *o == owner).count();
+    let created = |ns: &str| d.namespaces_created.iter().any(|c| c.namespace == ns);
+    let gone = |ns: &str| d.namespaces_deleted.iter().any(|c| c.namespace == ns);
+    let access = crate::verify::layer::access::access_sentences(
+        &before.access,
+        &after.access,
+        &owner_of,
+        &owned,
+        &created,
+        &gone,
+    );
+    // A Pod Security weakening (`!`) leads, with the other outages.
+    let weaker = access.iter().take_while(|l| l.starts_with('!')).count();
+    let mut out: Vec<String> = access[..weaker].to_vec();
+    out.extend(lines);
+    out.extend(access[weaker..].iter().cloned());
+    out
 }
 
 /// What `tenantc diff` reports. Serialized as the diff's fields in their order, then the

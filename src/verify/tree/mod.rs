@@ -18,8 +18,8 @@ pub mod yaml;
 use std::fmt;
 
 pub use objects::{
-    AuthzPolicy, GitOpsDoc, GitOpsFile, NamespaceDoc, PeerAuth, Policy, ServiceEntry,
-    ServiceEntrySpec, Sidecar,
+    AuthzPolicy, GitOpsDoc, GitOpsFile, LimitDoc, NamespaceDoc, PeerAuth, Policy, RbacDoc,
+    RbacSubject, ServiceEntry, ServiceEntrySpec, Sidecar,
 };
 pub use parse::{gitops_docs, parse_file};
 pub use read::read_tree;
@@ -59,6 +59,10 @@ pub struct Tree {
     pub service_entries: Vec<Box<ServiceEntry>>,
     pub authz_policies: Vec<Box<AuthzPolicy>>,
     pub peer_auths: Vec<Box<PeerAuth>>,
+    /// RoleBindings, Roles, ClusterRoles and ClusterRoleBindings.
+    pub rbac: Vec<Box<RbacDoc>>,
+    pub quotas: Vec<Box<LimitDoc>>,
+    pub limit_ranges: Vec<Box<LimitDoc>>,
     /// The files with Argo CD and Flux objects: [`gitops_docs`] reads their objects.
     pub gitops: Vec<GitOpsFile>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what

@@ -115,3 +115,39 @@ pub struct NamespaceDoc {
     /// Read for the lifecycle check: the annotations that keep a sync from deleting it.
     pub annotations: std::sync::Arc<LabelPairs>,
 }
+
+/// An RBAC object as read from the tree: a RoleBinding (evaluated), or a Role, ClusterRole or
+/// ClusterRoleBinding (which tenantc never writes).
+#[derive(Clone, Debug)]
+pub struct RbacDoc {
+    pub origin: Origin,
+    /// `RoleBinding`, `Role`, `ClusterRole` or `ClusterRoleBinding`.
+    pub kind: Text,
+    pub namespace: Option<Text>,
+    /// `roleRef` as (apiGroup, kind, name).
+    pub role_ref: (Text, Text, Text),
+    pub subjects: Vec<RbacSubject>,
+}
+
+/// One subject of a binding, as written.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RbacSubject {
+    pub kind: Text,
+    pub name: Text,
+    pub namespace: Option<Text>,
+    pub api_group: Option<Text>,
+}
+
+/// A ResourceQuota or LimitRange as read from the tree: the fields tenantc writes, as text, and
+/// whether anything else is set.
+#[derive(Clone, Debug)]
+pub struct LimitDoc {
+    pub origin: Origin,
+    pub namespace: Option<Text>,
+    /// ResourceQuota: `spec.hard`. LimitRange: the `default` of its `Container` item.
+    pub values: Vec<(String, String)>,
+    /// LimitRange: the `defaultRequest` of its `Container` item.
+    pub requests: Vec<(String, String)>,
+    /// Fields beyond those (scopes, scopeSelector, other LimitRange items, min, max, ...), named.
+    pub other: Vec<String>,
+}

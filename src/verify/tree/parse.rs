@@ -9,9 +9,9 @@ use super::text::{
     shared_hosts, shared_labels, shared_rules, shared_selector, shared_service_entry_spec,
 };
 use super::{
-    AuthzPolicy, AuthzRule, GitOpsDoc, GitOpsFile, LabelPairs, NamespaceDoc, Origin, PeerAuth,
-    Policy, PortValue, Rule, Selector, ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree,
-    TreeError,
+    AuthzPolicy, AuthzRule, GitOpsDoc, GitOpsFile, LabelPairs, LimitDoc, NamespaceDoc, Origin,
+    PeerAuth, Policy, PortValue, RbacDoc, RbacSubject, Rule, Selector, ServiceEntry,
+    ServiceEntrySpec, Sidecar, Text, Tree, TreeError,
 };
 use crate::verify::{tree::yaml, Finding, Severity};
 
@@ -26,6 +26,9 @@ struct RawDoc {
     metadata: RawMeta,
     #[serde(default, deserialize_with = "null_as_default")]
     spec: RawSpec,
+    // RBAC
+    role_ref: Option<serde_json::Value>,
+    subjects: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +58,11 @@ struct RawSpec {
     // PeerAuthentication
     mtls: Option<RawMtls>,
     port_level_mtls: Option<IgnoredAny>,
+    // ResourceQuota and LimitRange
+    hard: Option<serde_json::Value>,
+    limits: Option<serde_json::Value>,
+    scopes: Option<IgnoredAny>,
+    scope_selector: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,14 +93,116 @@ struct RawMeta {
     annotations: LabelPairs,
 }
 
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 12] = [
     "NetworkPolicy",
     "Sidecar",
     "Namespace",
     "ServiceEntry",
     "AuthorizationPolicy",
     "PeerAuthentication",
+    "RoleBinding",
+    "Role",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ResourceQuota",
+    "LimitRange",
 ];
+
+/// A scalar of a quantity map as text (`8`, `"8"` and `8.0` as written), anything else named.
+fn scalar_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The entries of a map of quantities, as text, sorted.
+fn quantities_of(v: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v
+        .and_then(|v| v.as_object())
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), scalar_text(v)))
+        .collect();
+    out.sort();
+    out
+}
+
+fn text_of(v: &serde_json::Value) -> Text {
+    v.as_str().unwrap_or_default().into()
+}
+
+fn rbac_doc(
+    kind: &str,
+    role_ref: Option<serde_json::Value>,
+    subjects: Option<serde_json::Value>,
+    namespace: Option<Text>,
+    origin: Origin,
+) -> RbacDoc {
+    let r = role_ref.unwrap_or_default();
+    let subjects = subjects
+        .as_ref()
+        .and_then(|s| s.as_array())
+        .into_iter()
+        .flatten()
+        .map(|s| RbacSubject {
+            kind: text_of(&s["kind"]),
+            name: text_of(&s["name"]),
+            namespace: s["namespace"].as_str().map(Text::from),
+            api_group: s["apiGroup"].as_str().map(Text::from),
+        })
+        .collect();
+    RbacDoc {
+        origin,
+        kind: kind.into(),
+        namespace,
+        role_ref: (
+            text_of(&r["apiGroup"]),
+            text_of(&r["kind"]),
+            text_of(&r["name"]),
+        ),
+        subjects,
+    }
+}
+
+fn limit_range_doc(
+    limits: Option<serde_json::Value>,
+    namespace: Option<Text>,
+    origin: Origin,
+) -> LimitDoc {
+    let mut other = Vec::new();
+    let mut values = Vec::new();
+    let mut requests = Vec::new();
+    let items = limits.as_ref().and_then(|l| l.as_array());
+    for (i, item) in items.into_iter().flatten().enumerate() {
+        let Some(map) = item.as_object() else {
+            other.push(format!("spec.limits[{i}]"));
+            continue;
+        };
+        if item["type"].as_str() != Some("Container") || values.len() + requests.len() > 0 {
+            other.push(format!(
+                "spec.limits[{i}] of type {}",
+                item["type"].as_str().unwrap_or("?")
+            ));
+            continue;
+        }
+        values = quantities_of(map.get("default"));
+        requests = quantities_of(map.get("defaultRequest"));
+        for key in map.keys() {
+            if !matches!(key.as_str(), "type" | "default" | "defaultRequest") {
+                other.push(format!("spec.limits[{i}].{key}"));
+            }
+        }
+    }
+    LimitDoc {
+        origin,
+        namespace,
+        values,
+        requests,
+        other,
+    }
+}
 
 /// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
 /// kustomization) is skipped, even when its fields would not fit the lenient struct.
@@ -355,6 +465,47 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
                 mode: raw.spec.mtls.and_then(|m| m.mode),
                 port_level: raw.spec.port_level_mtls.is_some(),
             }));
+        }
+        "RoleBinding" | "Role" | "ClusterRole" | "ClusterRoleBinding"
+            if api.starts_with("rbac.authorization.k8s.io/") =>
+        {
+            let kind: &'static str = match kind.as_str() {
+                "RoleBinding" => "RoleBinding",
+                "Role" => "Role",
+                "ClusterRole" => "ClusterRole",
+                _ => "ClusterRoleBinding",
+            };
+            let origin = origin(kind);
+            let doc = rbac_doc(
+                kind,
+                raw.role_ref,
+                raw.subjects,
+                raw.metadata.namespace,
+                origin,
+            );
+            tree.rbac.push(Box::new(doc));
+        }
+        "ResourceQuota" if api == "v1" => {
+            let mut other = Vec::new();
+            if raw.spec.scopes.is_some() {
+                other.push("spec.scopes".to_owned());
+            }
+            if raw.spec.scope_selector.is_some() {
+                other.push("spec.scopeSelector".to_owned());
+            }
+            let doc = LimitDoc {
+                origin: origin("ResourceQuota"),
+                values: quantities_of(raw.spec.hard.as_ref()),
+                requests: Vec::new(),
+                namespace: raw.metadata.namespace,
+                other,
+            };
+            tree.quotas.push(Box::new(doc));
+        }
+        "LimitRange" if api == "v1" => {
+            let origin = origin("LimitRange");
+            let doc = limit_range_doc(raw.spec.limits, raw.metadata.namespace, origin);
+            tree.limit_ranges.push(Box::new(doc));
         }
         "Namespace" if api == "v1" => {
             tree.namespaces.push(Box::new(NamespaceDoc {

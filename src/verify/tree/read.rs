@@ -106,6 +106,9 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 tree.service_entries.extend(t.service_entries);
                 tree.authz_policies.extend(t.authz_policies);
                 tree.peer_auths.extend(t.peer_auths);
+                tree.rbac.extend(t.rbac);
+                tree.quotas.extend(t.quotas);
+                tree.limit_ranges.extend(t.limit_ranges);
                 tree.gitops.extend(t.gitops);
                 tree.unevaluated.extend(t.unevaluated);
             }

@@ -1,0 +1,616 @@
+//! Who may do what in each namespace, how much it may consume and how safely: the RoleBindings,
+//! ResourceQuotas, LimitRanges and Pod Security labels of the tree against tenants.toml.
+//!
+//! Kubernetes RBAC is additive (https://kubernetes.io/docs/reference/access-authn-authz/rbac/):
+//! any binding in a namespace grants, so every binding in a managed namespace must be one of
+//! tenantc's three, to its ClusterRole, with exactly the subjects tenants.toml names. A Role or
+//! a ClusterRole(Binding) is never tenantc's: the latter grants in every namespace at once.
+//! Pod Security Admission enforces the level of the `enforce` label
+//! (https://kubernetes.io/docs/concepts/security/pod-security-admission/): a lower one admits
+//! what tenants.toml refuses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::intent::{AccessIntent, Intent, NamespaceIntent};
+use crate::model::{AccessLevel, PodSecurityLevel};
+use crate::resolve::POD_SECURITY_PREFIX;
+use crate::verify::finding::{violation, with_objects};
+use crate::verify::model::Model;
+use crate::verify::tree::{LimitDoc, Origin, RbacDoc, RbacSubject, Text};
+use crate::verify::Finding;
+
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// A subject as `access` and the findings word it: `group acme-devs`.
+pub fn describe_subject(s: &RbacSubject) -> String {
+    match (s.kind.as_str(), &s.namespace) {
+        ("ServiceAccount", Some(ns)) => format!("serviceaccount {ns}/{}", s.name),
+        ("ServiceAccount", None) => format!("serviceaccount {}", s.name),
+        (kind, _) => format!("{} {}", kind.to_ascii_lowercase(), s.name),
+    }
+}
+
+/// The subjects `binding` of the intent names, as the tree writes them.
+fn wanted_subjects(access: &AccessIntent, level: AccessLevel) -> BTreeSet<RbacSubject> {
+    access
+        .bindings
+        .iter()
+        .filter(|b| b.level == level)
+        .flat_map(|b| &b.subjects)
+        .map(|s| RbacSubject {
+            kind: s.kind.into(),
+            name: s.name.as_str().into(),
+            namespace: s.namespace.as_deref().map(Text::from),
+            api_group: s.namespace.is_none().then(|| RBAC_GROUP.into()),
+        })
+        .collect()
+}
+
+/// The level a RoleBinding of the tree grants, when it is one tenantc writes: its name and its
+/// role agree (`tenantc-editors` to the ClusterRole `edit`).
+pub fn level_of(doc: &RbacDoc) -> Option<AccessLevel> {
+    let (group, kind, name) = &doc.role_ref;
+    let level = AccessLevel::of_cluster_role(name)?;
+    (doc.kind == "RoleBinding"
+        && group == RBAC_GROUP
+        && kind == "ClusterRole"
+        && doc.origin.name == level.binding())
+    .then_some(level)
+}
+
+pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    bindings(model, intent, findings);
+    pod_security(model, intent, findings);
+    limits(
+        intent,
+        &model.tree.quotas,
+        "ResourceQuota",
+        |a| {
+            a.quota
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        },
+        |_| Vec::new(),
+        findings,
+    );
+    limits(
+        intent,
+        &model.tree.limit_ranges,
+        "LimitRange",
+        |a| {
+            a.limits
+                .iter()
+                .flat_map(|l| &l.default)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        },
+        |a| {
+            a.limits
+                .iter()
+                .flat_map(|l| &l.default_request)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        },
+        findings,
+    );
+}
+
+fn managed<'a>(intent: &'a Intent, ns: Option<&Text>) -> Option<&'a NamespaceIntent> {
+    ns.and_then(|n| intent.namespace(n))
+}
+
+fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    // (namespace, level) -> the RoleBindings of the tree granting it
+    let mut found: BTreeMap<(String, AccessLevel), Vec<&RbacDoc>> = BTreeMap::new();
+    for doc in model.tree.rbac.iter().map(|d| &**d) {
+        let o = std::slice::from_ref(&doc.origin);
+        let ns = doc.namespace.as_deref().unwrap_or("");
+        let (_, role_kind, role) = &doc.role_ref;
+        match doc.kind.as_str() {
+            "ClusterRoleBinding" => findings.push(violation(
+                "access-cluster-binding",
+                with_objects(
+                    &format!(
+                        "the ClusterRoleBinding {} binds the {role_kind} {role} in every namespace, the managed ones included: tenantc binds roles per namespace only, so the tree must hold no ClusterRoleBinding",
+                        doc.origin.name
+                    ),
+                    o,
+                ),
+                o.to_vec(),
+            )),
+            "ClusterRole" | "Role" => findings.push(violation(
+                "access-role",
+                with_objects(
+                    &format!(
+                        "the tree holds the {} {}: tenantc binds only Kubernetes' ClusterRoles admin, edit and view, and never writes a role of its own",
+                        doc.kind, doc.origin.name
+                    ),
+                    o,
+                ),
+                o.to_vec(),
+            )),
+            _ => {
+                let Some(ns_intent) = managed(intent, doc.namespace.as_ref()) else {
+                    findings.push(violation(
+                        "access-unknown-namespace",
+                        with_objects(
+                            &format!(
+                                "the RoleBinding {} is in namespace {}, which tenants.toml does not define",
+                                doc.origin.name,
+                                if ns.is_empty() { "(none)" } else { ns }
+                            ),
+                            o,
+                        ),
+                        o.to_vec(),
+                    ));
+                    continue;
+                };
+                let _ = ns_intent;
+                match level_of(doc) {
+                    Some(level) => found.entry((ns.to_owned(), level)).or_default().push(doc),
+                    None => findings.push(violation(
+                        "access-other-binding",
+                        with_objects(
+                            &format!(
+                                "namespace {ns} has the RoleBinding {} to the {role_kind} {role}: tenants.toml binds only tenantc-owners, tenantc-editors and tenantc-viewers to the ClusterRoles admin, edit and view",
+                                doc.origin.name
+                            ),
+                            o,
+                        ),
+                        o.to_vec(),
+                    )),
+                }
+            }
+        }
+    }
+    for (name, ns) in &intent.namespaces {
+        for level in AccessLevel::ALL {
+            let want = wanted_subjects(&ns.access, level);
+            let docs = found.remove(&(name.to_string(), level)).unwrap_or_default();
+            let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
+            if docs.len() > 1 {
+                findings.push(violation(
+                    "access-duplicate-binding",
+                    with_objects(
+                        &format!(
+                            "namespace {name} has {} RoleBindings {}",
+                            docs.len(),
+                            level.binding()
+                        ),
+                        &origins,
+                    ),
+                    origins.clone(),
+                ));
+            }
+            let got: BTreeSet<RbacSubject> = docs
+                .iter()
+                .flat_map(|d| d.subjects.iter().cloned())
+                .collect();
+            if docs.is_empty() && !want.is_empty() {
+                findings.push(violation(
+                    "access-missing-binding",
+                    format!(
+                        "namespace {name} has no RoleBinding {}: tenants.toml lets {} {} it",
+                        level.binding(),
+                        want.iter()
+                            .map(describe_subject)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        level.verb()
+                    ),
+                    Vec::new(),
+                ));
+                continue;
+            }
+            for extra in got.difference(&want) {
+                let mut f = violation(
+                    "access-extra-subject",
+                    with_objects(
+                        &format!(
+                            "{} may {} {name}, but tenants.toml does not say so",
+                            describe_subject(extra),
+                            level.verb()
+                        ),
+                        &origins,
+                    ),
+                    origins.clone(),
+                );
+                f.to = Some(name.to_string());
+                findings.push(f);
+            }
+            for missing in want.difference(&got) {
+                if docs.is_empty() {
+                    break;
+                }
+                findings.push(violation(
+                    "access-missing-subject",
+                    with_objects(
+                        &format!(
+                            "{} may not {} {name}: tenants.toml lists it in `{}` but the RoleBinding does not",
+                            describe_subject(missing),
+                            level.verb(),
+                            level.key()
+                        ),
+                        &origins,
+                    ),
+                    origins.clone(),
+                ));
+            }
+        }
+    }
+}
+
+fn pod_security(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
+    for (name, ns) in &intent.namespaces {
+        let Some(ps) = &ns.access.pod_security else {
+            continue;
+        };
+        let Some(doc) = model
+            .id(name.as_str())
+            .and_then(|id| model.namespace_doc[id as usize])
+            .map(|i| &model.tree.namespaces[i])
+        else {
+            continue; // reported as missing-namespace
+        };
+        let o = std::slice::from_ref(&doc.origin);
+        for (mode, want) in [
+            ("enforce", ps.level),
+            ("warn", PodSecurityLevel::Restricted),
+            ("audit", PodSecurityLevel::Restricted),
+        ] {
+            let key = format!("{POD_SECURITY_PREFIX}{mode}");
+            let got = doc.labels.get(&key).map(Text::as_str);
+            // Without the label, Pod Security Admission applies the cluster's default: privileged
+            // unless the cluster is configured otherwise.
+            let got_level = got.map_or(Some(PodSecurityLevel::Privileged), PodSecurityLevel::parse);
+            if got_level.is_none_or(|g| g < want) {
+                findings.push(violation(
+                    "pod-security-weaker",
+                    with_objects(
+                        &format!(
+                            "the pod security {mode} level of {name} is {}, weaker than tenants.toml's {}",
+                            got.map_or("unset (privileged by default)".to_owned(), |g| format!("`{g}`")),
+                            want.as_str()
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+            }
+            let version_key = format!("{key}-version");
+            let version = doc.labels.get(&version_key).map(Text::as_str);
+            if version != Some(&*ps.version) {
+                findings.push(violation(
+                    "pod-security-version",
+                    with_objects(
+                        &format!(
+                            "the label `{version_key}` of {name} is {}; tenants.toml pins `{}`",
+                            version.map_or("unset".to_owned(), |v| format!("`{v}`")),
+                            ps.version
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+            }
+        }
+    }
+}
+
+/// The ResourceQuotas or LimitRanges of the tree (`kind`) against the intent's `values` (the
+/// quota's `hard`, the LimitRange's `default`) and `requests` (its `defaultRequest`).
+fn limits(
+    intent: &Intent,
+    docs: &[Box<LimitDoc>],
+    kind: &str,
+    values: impl Fn(&AccessIntent) -> Vec<(String, String)>,
+    requests: impl Fn(&AccessIntent) -> Vec<(String, String)>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut by_ns: BTreeMap<&str, Vec<&LimitDoc>> = BTreeMap::new();
+    for d in docs {
+        by_ns
+            .entry(d.namespace.as_deref().unwrap_or(""))
+            .or_default()
+            .push(d);
+    }
+    for (ns, docs) in &by_ns {
+        if intent.namespace(ns).is_none() {
+            let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
+            findings.push(violation(
+                "access-unknown-namespace",
+                with_objects(
+                    &format!("the tree has a {kind} in namespace {ns}, which tenants.toml does not define"),
+                    &origins,
+                ),
+                origins,
+            ));
+        }
+    }
+    for (name, ns) in &intent.namespaces {
+        let want = values(&ns.access);
+        let want_requests = requests(&ns.access);
+        let expected = !want.is_empty() || !want_requests.is_empty();
+        let docs = by_ns.get(name.as_str()).cloned().unwrap_or_default();
+        for d in &docs {
+            let o = std::slice::from_ref(&d.origin);
+            if !expected || d.origin.name != "tenantc" {
+                findings.push(violation(
+                    "access-other-limit",
+                    with_objects(
+                        &format!(
+                            "namespace {name} has the {kind} {}, which tenants.toml does not give it",
+                            d.origin.name
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+                continue;
+            }
+            let mut problems = Vec::new();
+            let label = if kind == "ResourceQuota" {
+                "hard"
+            } else {
+                "default"
+            };
+            diff_quantities(&want, &d.values, label, &mut problems);
+            diff_quantities(&want_requests, &d.requests, "defaultRequest", &mut problems);
+            problems.extend(d.other.iter().map(|f| format!("{f} is set")));
+            if !problems.is_empty() {
+                findings.push(violation(
+                    "access-different-limit",
+                    with_objects(
+                        &format!(
+                            "the {kind} of {name} differs from tenants.toml: {}",
+                            problems.join("; ")
+                        ),
+                        o,
+                    ),
+                    o.to_vec(),
+                ));
+            }
+        }
+        if expected && !docs.iter().any(|d| d.origin.name == "tenantc") {
+            findings.push(violation(
+                "access-missing-limit",
+                format!("namespace {name} has no {kind} `tenantc`, which tenants.toml gives it"),
+                Vec::new(),
+            ));
+        }
+    }
+}
+
+fn diff_quantities(
+    want: &[(String, String)],
+    got: &[(String, String)],
+    what: &str,
+    out: &mut Vec<String>,
+) {
+    let want: BTreeMap<&str, &str> = want.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let got: BTreeMap<&str, &str> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (k, w) in &want {
+        match got.get(k) {
+            None => out.push(format!("{what} {k} is missing (tenants.toml: {w})")),
+            Some(g) if g != w => out.push(format!("{what} {k} is {g} (tenants.toml: {w})")),
+            _ => {}
+        }
+    }
+    for (k, g) in &got {
+        if !want.contains_key(k) {
+            out.push(format!("{what} {k} is {g}, not in tenants.toml"));
+        }
+    }
+}
+
+/// Who may do what where, and each namespace's Pod Security level and quota: the one view
+/// `diff` compares and `tenantc access` prints, from tenants.toml or from a tree.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AccessView {
+    /// (subject, what it may do: `administer`, `edit`, `view` or another role) -> namespaces.
+    pub grants: BTreeMap<(String, String), BTreeSet<String>>,
+    /// Namespace -> the enforced Pod Security level (absent: none set).
+    pub pod_security: BTreeMap<String, String>,
+    /// Namespace -> its quota (`spec.hard`).
+    pub quota: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// What a binding of the tree lets its subjects do: a level's verb, or the role it binds.
+fn verb_of(doc: &RbacDoc) -> String {
+    match level_of(doc) {
+        Some(level) => level.verb().to_owned(),
+        None => format!("use the {} {} in", doc.role_ref.1, doc.role_ref.2),
+    }
+}
+
+/// The access tenants.toml intends.
+pub fn access_of_intent(intent: &Intent) -> AccessView {
+    let mut v = AccessView::default();
+    for (name, ns) in &intent.namespaces {
+        for b in &ns.access.bindings {
+            for s in &b.subjects {
+                let subject = match (&s.namespace, s.kind) {
+                    (Some(n), _) => format!("serviceaccount {n}/{}", s.name),
+                    (None, kind) => format!("{} {}", kind.to_ascii_lowercase(), s.name),
+                };
+                v.grants
+                    .entry((subject, b.level.verb().to_owned()))
+                    .or_default()
+                    .insert(name.to_string());
+            }
+        }
+        // From the labels: a config older than `pod_security` may set them by hand.
+        if let Some(level) = ns
+            .labels
+            .get(format!("{POD_SECURITY_PREFIX}enforce").as_str())
+        {
+            v.pod_security.insert(name.to_string(), level.to_string());
+        }
+        if !ns.access.quota.is_empty() {
+            v.quota.insert(
+                name.to_string(),
+                ns.access
+                    .quota
+                    .iter()
+                    .map(|(k, q)| (k.to_string(), q.to_string()))
+                    .collect(),
+            );
+        }
+    }
+    v
+}
+
+/// The access a tree grants: every binding in it (tenantc's or not), each Namespace's enforced
+/// Pod Security level and each `tenantc` quota.
+pub fn access_of_tree(model: &Model) -> AccessView {
+    let mut v = AccessView::default();
+    for doc in model.tree.rbac.iter().map(|d| &**d) {
+        let ns = match doc.kind.as_str() {
+            "ClusterRoleBinding" => "every namespace".to_owned(),
+            "RoleBinding" => doc.namespace.as_deref().unwrap_or("").to_owned(),
+            _ => continue,
+        };
+        for s in &doc.subjects {
+            v.grants
+                .entry((describe_subject(s), verb_of(doc)))
+                .or_default()
+                .insert(ns.clone());
+        }
+    }
+    let key = format!("{POD_SECURITY_PREFIX}enforce");
+    for doc in &model.tree.namespaces {
+        if let Some(level) = doc.labels.get(&key) {
+            v.pod_security
+                .insert(doc.origin.name.to_string(), level.to_string());
+        }
+    }
+    for q in &model.tree.quotas {
+        if q.origin.name == "tenantc" {
+            if let Some(ns) = &q.namespace {
+                v.quota
+                    .insert(ns.to_string(), q.values.iter().cloned().collect());
+            }
+        }
+    }
+    v
+}
+
+fn strength(level: Option<&String>) -> u8 {
+    match level.map(String::as_str) {
+        Some("restricted") => 2,
+        Some("baseline") => 1,
+        _ => 0,
+    }
+}
+
+/// `diff`'s lines for access, in tenant terms; `owner_of` names a namespace's tenant or shared
+/// entry, `created` and `deleted` say which namespaces come or go whole (their own lines say so:
+/// only who gains access to a created one is said here). Pod Security weakenings (`!`) come first.
+pub fn access_sentences(
+    before: &AccessView,
+    after: &AccessView,
+    owner_of: &dyn Fn(&str) -> String,
+    owned: &dyn Fn(&str) -> usize,
+    created: &dyn Fn(&str) -> bool,
+    deleted: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut weaker = Vec::new();
+    let mut lines = Vec::new();
+    let empty = BTreeSet::new();
+    let keys: BTreeSet<&(String, String)> =
+        before.grants.keys().chain(after.grants.keys()).collect();
+    for key in keys {
+        let (subject, verb) = key;
+        let b = before.grants.get(key).unwrap_or(&empty);
+        let a = after.grants.get(key).unwrap_or(&empty);
+        let gained: Vec<&str> = a.difference(b).map(String::as_str).collect();
+        let lost: Vec<&str> = b
+            .difference(a)
+            .map(String::as_str)
+            .filter(|n| !deleted(n))
+            .collect();
+        if !gained.is_empty() {
+            lines.push(format!("+ {subject} may now {verb} {}", gained.join(", ")));
+        }
+        if !lost.is_empty() {
+            lines.push(format!(
+                "- {subject} may no longer {verb} {}",
+                lost.join(", ")
+            ));
+        }
+    }
+    // Pod Security, by owner when all its namespaces change alike.
+    let mut changes: BTreeMap<(String, Option<String>, Option<String>), Vec<String>> =
+        BTreeMap::new();
+    let names: BTreeSet<&String> = before
+        .pod_security
+        .keys()
+        .chain(after.pod_security.keys())
+        .collect();
+    for ns in names.into_iter().filter(|n| !created(n) && !deleted(n)) {
+        let (b, a) = (before.pod_security.get(ns), after.pod_security.get(ns));
+        if b != a {
+            changes
+                .entry((owner_of(ns), b.cloned(), a.cloned()))
+                .or_default()
+                .push(ns.clone());
+        }
+    }
+    for ((owner, b, a), namespaces) in changes {
+        let what = if namespaces.len() == owned(&owner) || namespaces == [owner.clone()] {
+            owner
+        } else {
+            namespaces.join(", ")
+        };
+        let text = |l: &Option<String>| l.clone().unwrap_or_else(|| "unset".into());
+        let (sb, sa) = (strength(b.as_ref()), strength(a.as_ref()));
+        if sa < sb {
+            weaker.push(format!(
+                "! pod security of {what} weakens: {} -> {}",
+                text(&b),
+                text(&a)
+            ));
+        } else {
+            lines.push(format!(
+                "~ pod security of {what}: {} -> {}",
+                text(&b),
+                text(&a)
+            ));
+        }
+    }
+    // Quotas, per namespace, grouped by owner when alike.
+    let mut quota: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let empty_q = BTreeMap::new();
+    let names: BTreeSet<&String> = before.quota.keys().chain(after.quota.keys()).collect();
+    for ns in names.into_iter().filter(|n| !created(n) && !deleted(n)) {
+        let b = before.quota.get(ns).unwrap_or(&empty_q);
+        let a = after.quota.get(ns).unwrap_or(&empty_q);
+        let mut parts = Vec::new();
+        let resources: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+        for r in resources {
+            match (b.get(r), a.get(r)) {
+                (Some(x), Some(y)) if x != y => parts.push(format!("{r} {x} -> {y}")),
+                (None, Some(y)) => parts.push(format!("{r} none -> {y}")),
+                (Some(x), None) => parts.push(format!("{r} {x} -> none")),
+                _ => {}
+            }
+        }
+        if !parts.is_empty() {
+            quota
+                .entry((owner_of(ns), parts.join(", ")))
+                .or_default()
+                .push(ns.clone());
+        }
+    }
+    for ((owner, parts), namespaces) in quota {
+        let what = if namespaces.len() == owned(&owner) {
+            owner
+        } else {
+            namespaces.join(", ")
+        };
+        lines.push(format!("~ quota of {what}: {parts}"));
+    }
+    weaker.extend(lines);
+    weaker
+}
