@@ -73,7 +73,9 @@ fn the_hooks_pass_on_a_current_tree_and_fail_on_a_stale_one() {
     git(repo, &["init", "-q", "-b", "main"]);
     git(repo, &["add", "."]);
     git(repo, &["commit", "-q", "-m", "tenants"]);
-    let cache = root().join("target/pre-commit");
+    // A home of its own per run: pre-commit keeps one environment per repository and commit,
+    // and an environment installed from a stale build would otherwise be reused.
+    let cache = dir.path().join("pre-commit");
     // The repository's own target directory: the dependencies `cargo build --release` built
     // are reused (.ci/run builds before it tests).
     let pre_commit = || {
@@ -85,6 +87,19 @@ fn the_hooks_pass_on_a_current_tree_and_fail_on_a_stale_one() {
             .output()
             .expect("pre-commit runs")
     };
+    // pre-commit's `cargo install` reuses the build of this target directory; its fingerprints of
+    // tenantc itself were seen to let a clone of a newer commit install the older binary, so
+    // they are removed: tenantc is rebuilt from the commit under test, its dependencies are not.
+    for dir in ["release", "debug"] {
+        if let Ok(entries) = std::fs::read_dir(root().join("target").join(dir).join(".fingerprint"))
+        {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("tenantc-") {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
     let current = pre_commit();
     assert!(current.status.success(), "{}", text(&current));
     assert!(
