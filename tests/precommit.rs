@@ -3,8 +3,8 @@
 //! current tree, and fail when tenants.toml changed without a compile.
 //!
 //! pre-commit builds the hooks from this repository's HEAD commit with cargo (`language: rust`),
-//! as it would from a tag; its cache lives under target/pre-commit, so a second run of the same
-//! commit does not build again.
+//! as it would from a tag, in a pre-commit home of its own; the build reuses this repository's
+//! target directory for tenantc's dependencies, and rebuilds tenantc itself.
 #![cfg(unix)]
 
 use std::path::Path;
