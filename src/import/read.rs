@@ -110,7 +110,7 @@ pub fn merge(into: &mut Tree, from: Tree) {
 /// are streamed one at a time: a dump of a large cluster is one document of a hundred thousand
 /// objects, which as one YAML value would take several times the memory of its text.
 pub fn expand_lists(text: &str) -> Option<String> {
-    if !text.lines().any(is_list_kind_line) {
+    if !text.lines().any(is_list_kind_line) && !has_json_list_kind(text) {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -120,17 +120,25 @@ pub fn expand_lists(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// A top-level `kind: ...List` line (YAML) or a `"kind": "...List"` member (JSON, any indent).
+/// A top-level `kind: ...List` line (YAML).
 fn is_list_kind_line(line: &str) -> bool {
-    let yaml = line
-        .strip_prefix("kind:")
-        .map(|v| v.trim().trim_matches(['"', '\'']));
-    let json = line
-        .trim()
-        .strip_prefix("\"kind\"")
-        .and_then(|r| r.trim_start().strip_prefix(':'))
-        .map(|v| v.trim().trim_end_matches(',').trim_matches('"'));
-    yaml.or(json).is_some_and(|k| k.ends_with("List"))
+    line.strip_prefix("kind:")
+        .map(|v| v.trim().trim_matches(['"', '\'']))
+        .is_some_and(|k| k.ends_with("List"))
+}
+
+/// A `"kind": "...List"` member anywhere (JSON, on one line or many).
+fn has_json_list_kind(text: &str) -> bool {
+    text.match_indices("\"kind\"").any(|(at, key)| {
+        let rest = text[at + key.len()..].trim_start();
+        let Some(rest) = rest.strip_prefix(':') else {
+            return false;
+        };
+        let Some(value) = rest.trim_start().strip_prefix('"') else {
+            return false;
+        };
+        value.split('"').next().is_some_and(|k| k.ends_with("List"))
+    })
 }
 
 /// Writes one document to `out`: a list's items each as a document of its own (lists inside
@@ -271,6 +279,8 @@ mod tests {
 
     #[test]
     fn json_lists_and_plain_files() {
+        let one_line = "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"y\"}}]}";
+        assert!(expand_lists(one_line).unwrap().contains("name: y"));
         let json = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"NamespaceList\",\n  \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"x\"}}]\n}\n";
         let out = expand_lists(json).unwrap();
         assert!(out.contains("name: x"), "{out}");
