@@ -242,7 +242,11 @@ pub fn to_toml(d: &Draft, sources: &str) -> String {
                 key(&x.namespace)
             ));
             comment(&mut out, &format!("Exposed: {}.", x.why));
-            out.push_str(&format!("consumers = {}\n", strings(&x.consumers)));
+            if x.consumers == ["*"] {
+                out.push_str("consumers = \"*\"\n");
+            } else {
+                out.push_str(&format!("consumers = {}\n", strings(&x.consumers)));
+            }
             if !x.ports.is_empty() {
                 out.push_str(&format!("ports = {}\n", ports(&x.ports)));
             }

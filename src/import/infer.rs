@@ -718,6 +718,7 @@ pub fn infer(m: &Model, hints: &Hints) -> Inferred {
             groups[g].len() == 1
                 && group_label[g].is_none()
                 && callers_of_group(groups[g][0], g).len() >= 2
+                && !reaches_kube_api(m, groups[g][0])
         })
         .collect();
     let mut used: HashSet<String> = HashSet::new();
@@ -1385,7 +1386,12 @@ pub fn infer(m: &Model, hints: &Hints) -> Inferred {
             if consumers.is_empty() {
                 continue;
             }
-            let names_of = group_names(&consumers);
+            let mut names_of = group_names(&consumers);
+            let mut others = all_tenants.clone();
+            others.remove(&names[g]);
+            if names_of.len() > 1 && names_of.iter().cloned().collect::<BTreeSet<_>>() == others {
+                names_of = vec!["*".into()];
+            }
             exposes.push(Expose {
                 namespace: m.name(x).to_owned(),
                 why: format!("reached by {}", names_of.join(", ")),
@@ -1448,6 +1454,24 @@ pub fn infer(m: &Model, hints: &Hints) -> Inferred {
     notes.sort();
     notes.dedup();
     Inferred { draft, notes }
+}
+
+/// Whether namespace `ns` reaches a single address on the API server's ports, which only a
+/// tenant may (`kube_api`): such a namespace is a tenant's, whoever calls it.
+fn reaches_kube_api(m: &Model, ns: u32) -> bool {
+    m.net_of(ns)
+        .egress
+        .grants
+        .iter()
+        .any(|g| match &g.allowed.peer {
+            GrantPeer::IpBlock { cidr, except } => {
+                (cidr.ends_with("/32") || cidr.ends_with("/128"))
+                    && except.is_empty()
+                    && tcp_list(&g.allowed.ports)
+                        .is_some_and(|p| !p.is_empty() && p.iter().all(|x| *x == 443 || *x == 6443))
+            }
+            _ => false,
+        })
 }
 
 /// Whether namespace `ns`'s pods are in the mesh, as far as the tree shows: an injection or

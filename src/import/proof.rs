@@ -43,6 +43,46 @@ pub struct Proof {
 /// The tree the cluster would have after the migration: the compiled draft's namespace files,
 /// and every imported object of a namespace the draft does not manage.
 pub fn after_tree(compiled: &crate::Compiled, imported: Tree) -> Result<Tree, crate::Error> {
+    // The imported objects that stay, first: the others are dropped before the draft's files
+    // are parsed, not after.
+    let intent = &compiled.intent;
+    let unmanaged = |ns: Option<&str>| ns.is_some_and(|n| intent.namespace(n).is_none());
+    let Tree {
+        namespaces,
+        policies,
+        sidecars,
+        service_entries,
+        authz_policies,
+        peer_auths,
+        ..
+    } = imported;
+    let mut tree = Tree {
+        namespaces: namespaces
+            .into_iter()
+            .filter(|n| unmanaged(Some(n.origin.name.as_str())))
+            .collect(),
+        policies: policies
+            .into_iter()
+            .filter(|p| unmanaged(p.namespace.as_deref()))
+            .collect(),
+        sidecars: sidecars
+            .into_iter()
+            .filter(|p| unmanaged(p.namespace.as_deref()))
+            .collect(),
+        service_entries: service_entries
+            .into_iter()
+            .filter(|p| unmanaged(p.namespace.as_deref()))
+            .collect(),
+        authz_policies: authz_policies
+            .into_iter()
+            .filter(|p| unmanaged(p.namespace.as_deref()))
+            .collect(),
+        peer_auths: peer_auths
+            .into_iter()
+            .filter(|p| unmanaged(p.namespace.as_deref()))
+            .collect(),
+        ..Tree::default()
+    };
     let templates = crate::render::Templates::builtin();
     let producer = compiled.producer(&templates)?;
     let layout = compiled.layout();
@@ -72,51 +112,9 @@ pub fn after_tree(compiled: &crate::Compiled, imported: Tree) -> Result<Tree, cr
             Err(crate::Error::Tree(errors))
         }
     });
-    let mut tree = Tree::default();
     for part in parts {
         super::read::merge(&mut tree, part?);
     }
-    let intent = &compiled.intent;
-    let unmanaged = |ns: Option<&str>| ns.is_some_and(|n| intent.namespace(n).is_none());
-    let Tree {
-        namespaces,
-        policies,
-        sidecars,
-        service_entries,
-        authz_policies,
-        peer_auths,
-        ..
-    } = imported;
-    tree.namespaces.extend(
-        namespaces
-            .into_iter()
-            .filter(|n| unmanaged(Some(n.origin.name.as_str()))),
-    );
-    tree.policies.extend(
-        policies
-            .into_iter()
-            .filter(|p| unmanaged(p.namespace.as_deref())),
-    );
-    tree.sidecars.extend(
-        sidecars
-            .into_iter()
-            .filter(|p| unmanaged(p.namespace.as_deref())),
-    );
-    tree.service_entries.extend(
-        service_entries
-            .into_iter()
-            .filter(|p| unmanaged(p.namespace.as_deref())),
-    );
-    tree.authz_policies.extend(
-        authz_policies
-            .into_iter()
-            .filter(|p| unmanaged(p.namespace.as_deref())),
-    );
-    tree.peer_auths.extend(
-        peer_auths
-            .into_iter()
-            .filter(|p| unmanaged(p.namespace.as_deref())),
-    );
     Ok(tree)
 }
 

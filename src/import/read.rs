@@ -54,14 +54,26 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
         for path in part {
             let name = path.display().to_string();
             match std::fs::read_to_string(path) {
-                Ok(text) => {
-                    let expanded = expand_lists(&text);
-                    if let Err(e) =
-                        parse_file(expanded.as_deref().unwrap_or(&text), &name, &mut tree)
-                    {
-                        errors.push(e);
+                Ok(text) => match expand_lists(&text) {
+                    // A dump: its items a few thousand at a time, so that the parsed documents
+                    // of a whole cluster are never held at once.
+                    Some(chunks) => {
+                        drop(text);
+                        for (i, chunk) in chunks.iter().enumerate() {
+                            if let Err(e) = parse_file(chunk, &name, &mut tree) {
+                                errors.push(e);
+                            }
+                            if i > 0 {
+                                tree.files -= 1;
+                            }
+                        }
                     }
-                }
+                    None => {
+                        if let Err(e) = parse_file(&text, &name, &mut tree) {
+                            errors.push(e);
+                        }
+                    }
+                },
                 Err(e) => errors.push(TreeError::Read {
                     path: name,
                     message: e.to_string(),
@@ -104,20 +116,45 @@ pub fn merge(into: &mut Tree, from: Tree) {
     into.audit.extend(from.audit);
 }
 
+/// How many documents of a dump are parsed together.
+const CHUNK: usize = 2000;
+
 /// The documents of `text` with every `kind: List` (or `NetworkPolicyList`, ...) replaced by
-/// its items, as one multi-document YAML text; `None` when the text has no list (the common
+/// its items, as multi-document YAML texts of at most [`CHUNK`] documents; `None` when the text has no list (the common
 /// case, tested without parsing) or does not parse (the parser then reports where). The items
 /// are streamed one at a time: a dump of a large cluster is one document of a hundred thousand
 /// objects, which as one YAML value would take several times the memory of its text.
-pub fn expand_lists(text: &str) -> Option<String> {
+pub fn expand_lists(text: &str) -> Option<Vec<String>> {
     if !text.lines().any(is_list_kind_line) && !has_json_list_kind(text) {
         return None;
     }
-    let mut out = String::with_capacity(text.len());
+    let mut out = Chunks::default();
     for doc in serde_yaml::Deserializer::from_str(text) {
         DocSeed { out: &mut out }.deserialize(doc).ok()?;
     }
-    Some(out)
+    out.done.push(out.current);
+    out.done.retain(|c| !c.is_empty());
+    Some(out.done)
+}
+
+/// Documents written as YAML, [`CHUNK`] to a text.
+#[derive(Default)]
+struct Chunks {
+    done: Vec<String>,
+    current: String,
+    count: usize,
+}
+
+impl Chunks {
+    fn push(&mut self, doc: &str) {
+        if self.count == CHUNK {
+            self.done.push(std::mem::take(&mut self.current));
+            self.count = 0;
+        }
+        self.current.push_str("---\n");
+        self.current.push_str(doc);
+        self.count += 1;
+    }
 }
 
 /// A top-level `kind: ...List` line (YAML).
@@ -144,10 +181,10 @@ fn has_json_list_kind(text: &str) -> bool {
 /// Writes one document to `out`: a list's items each as a document of its own (lists inside
 /// lists too), anything else as it is.
 struct DocSeed<'a> {
-    out: &'a mut String,
+    out: &'a mut Chunks,
 }
 
-fn push_value(out: &mut String, v: &serde_yaml::Value) {
+fn push_value(out: &mut Chunks, v: &serde_yaml::Value) {
     if v.is_null() {
         return;
     }
@@ -162,8 +199,7 @@ fn push_value(out: &mut String, v: &serde_yaml::Value) {
         return;
     }
     if let Ok(text) = serde_yaml::to_string(v) {
-        out.push_str("---\n");
-        out.push_str(&text);
+        out.push(&text);
     }
 }
 
@@ -191,7 +227,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Every key but `items` as a value; `items` streamed, each item written as it is read.
         let mut rest = serde_yaml::Mapping::new();
-        let mut items = String::new();
+        let mut items = Chunks::default();
         let mut has_items = false;
         while let Some(key) = map.next_key::<serde_yaml::Value>()? {
             if key.as_str() == Some("items") {
@@ -206,12 +242,23 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             .get("kind")
             .and_then(|k| k.as_str())
             .is_some_and(|k| k.ends_with("List"));
+        items.done.push(items.current);
         if is_list {
-            self.out.push_str(&items);
+            // The items' texts as they are, after the documents before them.
+            let out = &mut *self.out;
+            if out.count > 0 {
+                out.done.push(std::mem::take(&mut out.current));
+                out.count = 0;
+            }
+            out.done
+                .extend(items.done.into_iter().filter(|c| !c.is_empty()));
         } else {
             // Not a list after all: put its `items` back, as read.
             if has_items {
-                let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&items)
+                let docs: Vec<serde_yaml::Value> = items
+                    .done
+                    .iter()
+                    .flat_map(|c| serde_yaml::Deserializer::from_str(c))
                     .filter_map(|d| serde_yaml::Value::deserialize(d).ok())
                     .collect();
                 rest.insert("items".into(), serde_yaml::Value::Sequence(docs));
@@ -231,7 +278,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
 }
 
 struct ItemsSeed<'a> {
-    out: &'a mut String,
+    out: &'a mut Chunks,
 }
 
 impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
@@ -266,7 +313,7 @@ mod tests {
     #[test]
     fn a_list_becomes_its_items() {
         let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: {name: b}\nmetadata: {resourceVersion: \"\"}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n";
-        let out = expand_lists(text).unwrap();
+        let out = expand_lists(text).unwrap().concat();
         let mut tree = Tree::default();
         parse_file(&out, "dump.yaml", &mut tree).unwrap();
         let names: Vec<&str> = tree
@@ -280,13 +327,26 @@ mod tests {
     #[test]
     fn json_lists_and_plain_files() {
         let one_line = "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"y\"}}]}";
-        assert!(expand_lists(one_line).unwrap().contains("name: y"));
+        assert!(expand_lists(one_line).unwrap().concat().contains("name: y"));
         let json = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"NamespaceList\",\n  \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"x\"}}]\n}\n";
-        let out = expand_lists(json).unwrap();
+        let out = expand_lists(json).unwrap().concat();
         assert!(out.contains("name: x"), "{out}");
         assert_eq!(expand_lists("kind: Namespace\n"), None);
         // `items` of something that is not a list stays.
         let odd = "kind: Widget\nitems: [1, 2]\n---\nkind: List\nitems: []\n";
-        assert!(expand_lists(odd).unwrap().contains("- 1"));
+        assert!(expand_lists(odd).unwrap().concat().contains("- 1"));
+        // Thousands of items: several texts, every item once.
+        let many: String = std::iter::once("kind: List\nitems:\n".to_owned())
+            .chain((0..4500).map(|i| {
+                format!("- {{apiVersion: v1, kind: Namespace, metadata: {{name: n{i}}}}}\n")
+            }))
+            .collect();
+        let chunks = expand_lists(&many).unwrap();
+        assert_eq!(chunks.len(), 3);
+        let mut tree = Tree::default();
+        for c in &chunks {
+            parse_file(c, "d", &mut tree).unwrap();
+        }
+        assert_eq!(tree.namespaces.len(), 4500);
     }
 }
