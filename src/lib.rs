@@ -9,6 +9,7 @@
 pub mod compile;
 pub mod diag;
 pub mod emit;
+pub mod import;
 pub mod init;
 pub mod intent;
 pub mod lifecycle;

@@ -13,6 +13,7 @@ mod compile;
 mod diff;
 mod explain;
 mod graph;
+mod import;
 mod init;
 mod lifecycle;
 mod verify;
@@ -22,6 +23,7 @@ use compile::compile;
 use diff::diff;
 use explain::explain;
 use graph::graph;
+use import::{import, ImportArgs};
 use init::init;
 use verify::verify;
 
@@ -80,7 +82,7 @@ impl Command {
             | Command::Diff { config, .. }
             | Command::Graph { config, .. }
             | Command::Access { config, .. } => Some(config),
-            Command::Schema | Command::Init { .. } => None,
+            Command::Schema | Command::Init { .. } | Command::Import { .. } => None,
         }
     }
 }
@@ -359,6 +361,35 @@ Examples:
         #[arg(long, default_value = "output")]
         output: PathBuf,
     },
+    /// Draft tenants.toml from hand-written Namespaces, NetworkPolicies and Sidecars, and prove
+    /// what the migration would open or close.
+    #[command(
+        long_about = "Reads YAML or JSON files and directories (kubectl dumps with `kind: List` too), infers tenants, shared services, the platform, exposes, port limits and destinations outside the cluster from the policies, and writes a commented draft tenants.toml. Then it compiles the draft in memory and compares what the migrated cluster would allow with what the imported policies allow, namespace pair by pair and port by port, and reports every flow that would open or close, in tenant terms, with what tenants.toml cannot express.\n\nExit 0: nothing opens (each closed flow is listed); 1: the draft would open a flow the imported policies deny; 2: unreadable input, or --write names an existing file without --force.",
+        after_help = "Examples:\n  kubectl get namespaces,networkpolicies,sidecars.networking.istio.io,serviceentries.networking.istio.io -A -o yaml > cluster.yaml\n  tenantc import cluster.yaml --write tenants/tenants.toml\n  tenantc import manifests/ --tenant-label team --pod-cidrs 10.244.0.0/16 --service-cidrs 10.96.0.0/12 > draft.toml\n  tenantc import cluster.yaml --format json | jq '.report.proof.closes[]'"
+    )]
+    Import {
+        /// YAML or JSON files, or directories of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write the draft here instead of stdout (the report then goes to stdout).
+        #[arg(long)]
+        write: Option<PathBuf>,
+        /// Overwrite the --write file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Namespaces with the same value of this label form one tenant, named by the value.
+        #[arg(long)]
+        tenant_label: Option<String>,
+        /// The cluster's pod ranges (--cluster-cidr), comma-separated: excepted from external ipBlocks.
+        #[arg(long, value_delimiter = ',')]
+        pod_cidrs: Vec<ipnet::IpNet>,
+        /// The cluster's Service ranges (--service-cluster-ip-range), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        service_cidrs: Vec<ipnet::IpNet>,
+        /// `json`: the report (and the draft, without --write) as one JSON document.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 /// An error message for a terminal or a CI log: it may echo paths and values from the input,
@@ -562,6 +593,26 @@ pub fn run(args: &Args) -> u8 {
                 Err(e) => report(args, &e, json),
             }
         }
+        Command::Import {
+            paths,
+            write,
+            force,
+            tenant_label,
+            pod_cidrs,
+            service_cidrs,
+            format,
+        } => match import(&ImportArgs {
+            paths,
+            write: write.as_deref(),
+            force: *force,
+            tenant_label: tenant_label.as_deref(),
+            pod_cidrs,
+            service_cidrs,
+            format: *format,
+        }) {
+            Ok(code) => code,
+            Err(e) => report(args, &e, *format),
+        },
     }
 }
 
