@@ -69,6 +69,8 @@ struct Block {
     info: String,
     line: usize,
     text: String,
+    /// The fence's indentation (in a list item), removed from each line of the text.
+    indent: usize,
 }
 
 fn blocks(markdown: &str) -> Vec<Block> {
@@ -83,6 +85,7 @@ fn blocks(markdown: &str) -> Vec<Block> {
                         info: info.trim().to_owned(),
                         line: i + 2,
                         text: String::new(),
+                        indent: line.len() - trimmed.len(),
                     });
                 }
             }
@@ -90,7 +93,8 @@ fn blocks(markdown: &str) -> Vec<Block> {
                 if trimmed.starts_with("```") {
                     out.extend(open.take());
                 } else {
-                    block.text.push_str(trimmed);
+                    let indent = line.len() - trimmed.len();
+                    block.text.push_str(&line[indent.min(block.indent)..]);
                     block.text.push('\n');
                 }
             }
@@ -313,4 +317,101 @@ fn readme_synopsis_matches_the_help_texts() {
             }
         }
     }
+}
+
+// ---- Outputs of a changed tree or config -----------------------------------------------------
+//
+// These examples show what tenantc prints after an edit the prose describes, so they are
+// ```text blocks (trycmd would run them on the unchanged example). Each test makes that edit in
+// a scratch copy and requires the block to end with what tenantc prints.
+
+/// A scratch directory with a copy of the repository's `tenants/` and `output/`.
+fn scratch_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for sub in ["tenants", "output"] {
+        copy_dir(&root().join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
+/// Replaces the first `from` in the file `rel` below `dir`; fails if it is absent.
+fn edit(dir: &Path, rel: &str, from: &str, to: &str) {
+    let path = dir.join(rel);
+    let text = std::fs::read_to_string(&path).expect("read file to edit");
+    assert!(text.contains(from), "`{from}` not in {rel}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write edited file");
+}
+
+/// stdout and stderr of `tenantc <args>` run in `dir`, and its exit code.
+fn run_in(dir: &Path, args: &[&str]) -> (String, i32) {
+    let out = tenantc()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run tenantc");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (text, out.status.code().unwrap_or(-1))
+}
+
+/// `file` (relative to the repository) has a block that ends with `output`.
+fn assert_docs_show(file: &str, output: &str) {
+    let text = std::fs::read_to_string(root().join(file)).expect("read markdown");
+    assert!(
+        blocks(&text).iter().any(|b| b.text.ends_with(output)),
+        "{file} no longer shows what tenantc prints; it now prints:\n{output}"
+    );
+}
+
+#[test]
+fn verify_of_a_hand_widened_tree_is_what_the_docs_show() {
+    let dir = scratch_example();
+    edit(
+        dir.path(),
+        "output/tenants/globex/globex-web/networkpolicies.yaml",
+        "          - globex-web\n  egress:",
+        "          - globex-web\n          - umbrella\n  egress:",
+    );
+    edit(
+        dir.path(),
+        "output/tenants/umbrella/umbrella/sidecar.yaml",
+        "    - \"common-services/*\"\n",
+        "    - \"common-services/*\"\n    - \"globex-web/*\"\n",
+    );
+    let (output, code) = run_in(dir.path(), &["verify"]);
+    assert_eq!(code, 1, "{output}");
+    assert_docs_show("README.md", &output);
+    assert_docs_show("docs/verify.md", &output);
+}
+
+#[test]
+fn a_namespace_claimed_twice_is_the_error_the_readme_shows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("tenants")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("tenants/tenants.toml"),
+        "version = 1\n[tenants.acme]\nnamespaces = [\"shared-db\"]\n[tenants.globex]\nnamespaces = [\"shared-db\"]\n",
+    )
+    .expect("write config");
+    let (output, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 2, "{output}");
+    assert_docs_show("README.md", &output);
+}
+
+#[test]
+fn removing_a_compiled_namespace_is_the_refusal_the_readme_shows() {
+    let dir = scratch_example();
+    let config = "tenants/tenants.toml";
+    let example = std::fs::read_to_string(dir.path().join(config)).expect("read example");
+    std::fs::write(
+        dir.path().join(config),
+        example + "\n[tenants.newco]\nnamespaces = [\"newco\", \"newco-batch\"]\n",
+    )
+    .expect("add newco");
+    let (output, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 0, "{output}");
+    edit(dir.path(), config, ", \"newco-batch\"]", "]");
+    let (output, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 1, "{output}");
+    assert_docs_show("README.md", &output);
 }
