@@ -415,3 +415,26 @@ fn removing_a_compiled_namespace_is_the_refusal_the_readme_shows() {
     assert_eq!(code, 1, "{output}");
     assert_docs_show("README.md", &output);
 }
+
+#[test]
+fn diff_against_a_base_before_stripe_and_the_expose_is_what_the_docs_show() {
+    let dir = scratch_example();
+    let example =
+        std::fs::read_to_string(dir.path().join("tenants/tenants.toml")).expect("read example");
+    let grant = "consumers = [\"acme\", \"payments\"]";
+    assert!(example.contains(grant), "stripe's consumers changed");
+    let mut base = example.replacen(grant, "consumers = [\"payments\"]", 1);
+    let expose = base
+        .find("[tenants.acme.expose.acme-api]")
+        .expect("the acme-api expose");
+    let next = expose
+        + base[expose..]
+            .find("\n[tenants.globex]")
+            .expect("globex after it");
+    base.replace_range(expose..next, "");
+    std::fs::write(dir.path().join("base.toml"), base).expect("write base");
+    let (output, code) = run_in(dir.path(), &["diff", "--base", "base.toml"]);
+    assert_eq!(code, 0, "{output}");
+    assert_docs_show("README.md", &output);
+    assert_docs_show("docs/verify.md", &output);
+}
