@@ -1,0 +1,440 @@
+//! Docs that cannot go stale. Every ```console block of README.md and docs/*.md (`$ tenantc ...`
+//! followed by its output) is run by trycmd against the built binary; every `tenantc` command shown
+//! elsewhere in them must name a subcommand and options that exist; and the README's command
+//! synopsis lists exactly the subcommands and options of the help texts, which are the source.
+//!
+//! After an intended change of output: `TRYCMD=overwrite cargo test --test docs` rewrites the
+//! blocks in place (keep the `...` and `[..]` elisions it cannot preserve).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::tenantc;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The markdown files whose examples are checked.
+fn markdown_files() -> Vec<PathBuf> {
+    let mut files = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .map(|e| e.expect("docs/ entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk");
+        let dest = to.join(entry.path().strip_prefix(from).expect("below from"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// The console examples run in a scratch copy of the repository's `tenants/` and `output/`, so an
+/// example may compile or edit without touching the checkout, and they see the committed example
+/// exactly as a reader of the README does.
+#[test]
+fn console_examples_print_what_the_docs_show() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    for dir in ["tenants", "output"] {
+        copy_dir(&root().join(dir), &scratch.path().join(dir));
+    }
+    // trycmd runs a markdown file's commands in the process's directory (it has no `.in/` next to
+    // README.md). No other test of this file depends on the current directory.
+    std::env::set_current_dir(scratch.path()).expect("cd scratch");
+    let cases = trycmd::TestCases::new();
+    cases
+        .register_bin("tenantc", trycmd::cargo::cargo_bin("tenantc"))
+        .env("NO_COLOR", "1");
+    for file in markdown_files() {
+        cases.case(file);
+    }
+    cases.run();
+}
+
+/// A fenced block: its info string, first line number (1-based) and text.
+struct Block {
+    info: String,
+    line: usize,
+    text: String,
+    /// The fence's indentation (in a list item), removed from each line of the text.
+    indent: usize,
+}
+
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut open: Option<Block> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        let trimmed = line.trim_start();
+        match &mut open {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```") {
+                    open = Some(Block {
+                        info: info.trim().to_owned(),
+                        line: i + 2,
+                        text: String::new(),
+                        indent: line.len() - trimmed.len(),
+                    });
+                }
+            }
+            Some(block) => {
+                if trimmed.starts_with("```") {
+                    out.extend(open.take());
+                } else {
+                    let indent = line.len() - trimmed.len();
+                    block.text.push_str(&line[indent.min(block.indent)..]);
+                    block.text.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The help of `tenantc [sub] --help`.
+fn help(sub: Option<&str>) -> String {
+    let mut cmd = tenantc();
+    cmd.args(sub).arg("--help");
+    let out = cmd.output().expect("run tenantc");
+    assert!(out.status.success(), "tenantc {sub:?} --help failed");
+    String::from_utf8(out.stdout).expect("utf-8 help")
+}
+
+/// The subcommands of `tenantc --help`, in its order.
+fn subcommands() -> Vec<String> {
+    let top = help(None);
+    let list = top
+        .split("Commands:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a Commands section in tenantc --help");
+    list.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect()
+}
+
+/// The `--long` options a help text lists in its Options section, and their possible values.
+fn options_of(help: &str) -> Vec<(String, Vec<String>)> {
+    let mut options: Vec<(String, Vec<String>)> = Vec::new();
+    let section = help.split("Options:\n").nth(1).unwrap_or("");
+    for line in section.lines() {
+        let line = line.trim();
+        if let Some(value) = line.strip_prefix("- ").and_then(|v| v.split(':').next()) {
+            // The long help lists each value on its own line, `- name: what it does`.
+            if let Some(last) = options.last_mut() {
+                last.1.push(value.to_owned());
+            }
+        } else if line.starts_with('-') {
+            if let Some(long) = line.split([' ', ',', '=']).find(|w| w.starts_with("--")) {
+                options.push((long.to_owned(), Vec::new()));
+            }
+        } else if let Some(values) = line
+            .split("[possible values: ")
+            .nth(1)
+            .and_then(|v| v.split(']').next())
+        {
+            if let Some(last) = options.last_mut() {
+                last.1 = values.split(", ").map(String::from).collect();
+            }
+        } else if line.starts_with("Examples:") {
+            break;
+        }
+    }
+    options
+}
+
+/// The options shared by every subcommand (`tenantc --help`).
+fn global_options() -> BTreeSet<String> {
+    options_of(&help(None))
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect()
+}
+
+/// A `tenantc ...` command as the docs show it: the subcommand and the words after it, with global
+/// options before the subcommand skipped and a trailing `# comment` or shell plumbing cut off.
+fn parse_command(line: &str) -> Option<(String, Vec<String>)> {
+    let start = line.find("tenantc ")?;
+    let before = &line[..start];
+    // `cargo install ... tenantc`, a path or a word ending in tenantc is not a tenantc command.
+    if !(before.is_empty() || before.ends_with("$ ") || before.ends_with("&& ")) {
+        return None;
+    }
+    let command = line[start + "tenantc ".len()..]
+        .split(" #")
+        .next()
+        .unwrap_or("")
+        .split(['|', '>', '&'])
+        .next()
+        .unwrap_or("");
+    let mut words = command.split_whitespace().map(String::from).peekable();
+    while words.peek().is_some_and(|w| w.starts_with('-')) {
+        let option = words.next().unwrap_or_default();
+        if option == "--message-format" || option == "--color" {
+            words.next();
+        }
+    }
+    let sub = words.next()?;
+    Some((sub, words.collect()))
+}
+
+/// Every `tenantc` command shown in README.md and docs/ (to type or with its output) names a
+/// subcommand that exists and only options, and option values, that its help lists.
+#[test]
+fn every_command_shown_exists_with_its_options() {
+    let subs = subcommands();
+    let globals = global_options();
+    let mut checked = 0;
+    for file in markdown_files() {
+        let text = std::fs::read_to_string(&file).expect("read markdown");
+        let name = file
+            .strip_prefix(root())
+            .expect("in the repository")
+            .display();
+        for block in blocks(&text) {
+            if !matches!(block.info.as_str(), "sh" | "console" | "text" | "") {
+                continue;
+            }
+            for (offset, line) in block.text.lines().enumerate() {
+                let Some((sub, words)) = parse_command(line) else {
+                    continue;
+                };
+                let at = format!("{name}:{}: `{}`", block.line + offset, line.trim());
+                assert!(subs.contains(&sub), "{at}: no subcommand `{sub}`");
+                let options = options_of(&help(Some(&sub)));
+                for word in words.iter().filter(|w| w.starts_with("--")) {
+                    let (option, value) = match word.split_once('=') {
+                        Some((o, v)) => (o, Some(v)),
+                        None => (word.as_str(), None),
+                    };
+                    let known = options.iter().find(|(o, _)| o == option);
+                    assert!(
+                        known.is_some() || globals.contains(option),
+                        "{at}: `tenantc {sub}` has no option `{option}`"
+                    );
+                    if let (Some((_, values)), Some(value)) = (known, value) {
+                        assert!(
+                            values.is_empty() || values.iter().any(|v| v == value),
+                            "{at}: `{option}` takes one of {values:?}"
+                        );
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} commands found in the docs");
+}
+
+/// The README's synopsis ("Commands and exit codes") has one line per subcommand of the help,
+/// naming each of the subcommand's own options with the values the help lists: the help
+/// texts are the source, and a new option or subcommand fails here until the README shows it.
+#[test]
+fn readme_synopsis_matches_the_help_texts() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("## Commands and exit codes\n")
+        .nth(1)
+        .expect("a `## Commands and exit codes` section in README.md");
+    let synopsis = blocks(section)
+        .into_iter()
+        .next()
+        .expect("a synopsis block in `## Commands and exit codes`");
+    let lines: Vec<(String, String)> = synopsis
+        .text
+        .lines()
+        .map(|l| {
+            let (sub, _) = parse_command(l).unwrap_or_else(|| panic!("not a command: `{l}`"));
+            (sub, l.split(" #").next().unwrap_or(l).to_owned())
+        })
+        .collect();
+    let shown: BTreeSet<&str> = lines.iter().map(|(s, _)| s.as_str()).collect();
+    let subs = subcommands();
+    assert_eq!(
+        shown,
+        subs.iter().map(String::as_str).collect(),
+        "README.md's synopsis does not list the subcommands of `tenantc --help`"
+    );
+    assert_eq!(
+        lines.len(),
+        subs.len(),
+        "a subcommand twice in README.md's synopsis"
+    );
+    let globals = global_options();
+    for (sub, line) in &lines {
+        let help = help(Some(sub));
+        // Positional arguments: `Usage: tenantc explain [OPTIONS] <FROM> <TO>` is `FROM TO`.
+        let usage = help
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("Usage: tenantc {sub} ")))
+            .unwrap_or("");
+        let mut words = usage.split_whitespace().filter(|w| *w != "[OPTIONS]");
+        while let Some(arg) = words.next() {
+            if arg.starts_with("--") {
+                words.next(); // a required option's value, checked with the options below
+                continue;
+            }
+            let bare = arg.trim_matches(['<', '>', '[', ']', '.']);
+            assert!(
+                line.contains(bare),
+                "README.md's `{line}` lacks the argument {arg} of `tenantc {sub}`"
+            );
+        }
+        for (option, values) in options_of(&help) {
+            if globals.contains(&option) || option == "--help" {
+                continue;
+            }
+            assert!(
+                line.split([' ', '[', ']']).any(|w| w == option),
+                "README.md's `{line}` lacks `{option}` of `tenantc {sub} --help`"
+            );
+            if let Some(shown) = line
+                .split(&format!("{option} "))
+                .nth(1)
+                .and_then(|rest| rest.split(']').next())
+                .filter(|v| v.contains('|'))
+            {
+                let shown: BTreeSet<&str> = shown.split('|').collect();
+                let values: BTreeSet<&str> = values.iter().map(String::as_str).collect();
+                assert_eq!(
+                    shown, values,
+                    "README.md's `{line}`: the values of `{option}` are not those of the help"
+                );
+            }
+        }
+    }
+}
+
+// ---- Outputs of a changed tree or config -----------------------------------------------------
+//
+// These examples show what tenantc prints after an edit the prose describes, so they are
+// ```text blocks (trycmd would run them on the unchanged example). Each test makes that edit in
+// a scratch copy and requires the block to end with what tenantc prints.
+
+/// A scratch directory with a copy of the repository's `tenants/` and `output/`.
+fn scratch_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for sub in ["tenants", "output"] {
+        copy_dir(&root().join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
+/// Replaces the first `from` in the file `rel` below `dir`; fails if it is absent.
+fn edit(dir: &Path, rel: &str, from: &str, to: &str) {
+    let path = dir.join(rel);
+    let text = std::fs::read_to_string(&path).expect("read file to edit");
+    assert!(text.contains(from), "`{from}` not in {rel}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write edited file");
+}
+
+/// stdout and stderr of `tenantc <args>` run in `dir`, and its exit code.
+fn run_in(dir: &Path, args: &[&str]) -> (String, i32) {
+    let out = tenantc()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run tenantc");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (text, out.status.code().unwrap_or(-1))
+}
+
+/// `file` (relative to the repository) has a block that ends with `output`.
+fn assert_docs_show(file: &str, output: &str) {
+    let text = std::fs::read_to_string(root().join(file)).expect("read markdown");
+    assert!(
+        blocks(&text).iter().any(|b| b.text.ends_with(output)),
+        "{file} no longer shows what tenantc prints; it now prints:\n{output}"
+    );
+}
+
+#[test]
+fn verify_of_a_hand_widened_tree_is_what_the_docs_show() {
+    let dir = scratch_example();
+    edit(
+        dir.path(),
+        "output/tenants/globex/globex-web/networkpolicies.yaml",
+        "          - globex-web\n  egress:",
+        "          - globex-web\n          - umbrella\n  egress:",
+    );
+    edit(
+        dir.path(),
+        "output/tenants/umbrella/umbrella/sidecar.yaml",
+        "    - \"common-services/*\"\n",
+        "    - \"common-services/*\"\n    - \"globex-web/*\"\n",
+    );
+    let (output, code) = run_in(dir.path(), &["verify"]);
+    assert_eq!(code, 1, "{output}");
+    assert_docs_show("README.md", &output);
+    assert_docs_show("docs/verify.md", &output);
+}
+
+#[test]
+fn a_namespace_claimed_twice_is_the_error_the_readme_shows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("tenants")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("tenants/tenants.toml"),
+        "version = 1\n[tenants.acme]\nnamespaces = [\"shared-db\"]\n[tenants.globex]\nnamespaces = [\"shared-db\"]\n",
+    )
+    .expect("write config");
+    let (output, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 2, "{output}");
+    assert_docs_show("README.md", &output);
+}
+
+#[test]
+fn removing_a_compiled_namespace_is_the_refusal_the_readme_shows() {
+    let dir = scratch_example();
+    let config = "tenants/tenants.toml";
+    let example = std::fs::read_to_string(dir.path().join(config)).expect("read example");
+    std::fs::write(
+        dir.path().join(config),
+        example + "\n[tenants.newco]\nnamespaces = [\"newco\", \"newco-batch\"]\n",
+    )
+    .expect("add newco");
+    let (output, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 0, "{output}");
+    edit(dir.path(), config, ", \"newco-batch\"]", "]");
+    let (output, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 1, "{output}");
+    assert_docs_show("README.md", &output);
+}
+
+#[test]
+fn diff_against_a_base_before_stripe_and_the_expose_is_what_the_docs_show() {
+    let dir = scratch_example();
+    let example =
+        std::fs::read_to_string(dir.path().join("tenants/tenants.toml")).expect("read example");
+    let grant = "consumers = [\"acme\", \"payments\"]";
+    assert!(example.contains(grant), "stripe's consumers changed");
+    let mut base = example.replacen(grant, "consumers = [\"payments\"]", 1);
+    let expose = base
+        .find("[tenants.acme.expose.acme-api]")
+        .expect("the acme-api expose");
+    let next = expose
+        + base[expose..]
+            .find("\n[tenants.globex]")
+            .expect("globex after it");
+    base.replace_range(expose..next, "");
+    std::fs::write(dir.path().join("base.toml"), base).expect("write base");
+    let (output, code) = run_in(dir.path(), &["diff", "--base", "base.toml"]);
+    assert_eq!(code, 0, "{output}");
+    assert_docs_show("README.md", &output);
+    assert_docs_show("docs/verify.md", &output);
+}
