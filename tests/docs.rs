@@ -438,3 +438,81 @@ fn diff_against_a_base_before_stripe_and_the_expose_is_what_the_docs_show() {
     assert_docs_show("README.md", &output);
     assert_docs_show("docs/verify.md", &output);
 }
+
+#[test]
+fn the_walkthroughs_counts_are_what_init_and_compile_print() {
+    // docs/gitops.md: `tenantc init`, [gitops] uncommented, compile, verify.
+    let dir = tempfile::tempdir().unwrap();
+    run_in(dir.path(), &["init", "--ci", "none"]);
+    let config = dir.path().join("tenants/tenants.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let mut uncommented = String::new();
+    let mut in_gitops = false;
+    for line in text.lines() {
+        if line == "# [gitops]" {
+            in_gitops = true;
+        } else if in_gitops && !line.starts_with("# ") {
+            in_gitops = false;
+        }
+        uncommented.push_str(if in_gitops { &line[2..] } else { line });
+        uncommented.push('\n');
+    }
+    assert!(
+        uncommented.contains("\n[gitops]\ntool = \"argocd\""),
+        "{uncommented}"
+    );
+    std::fs::write(&config, uncommented).unwrap();
+    let (compiled, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 0, "{compiled}");
+    let (verified, code) = run_in(dir.path(), &["verify"]);
+    assert_eq!(code, 0, "{verified}");
+    let docs = std::fs::read_to_string(root().join("docs/gitops.md"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        docs.contains(&format!("`{}`", flat(compiled.trim()))),
+        "docs/gitops.md no longer shows what compile prints: {compiled}"
+    );
+    let last = verified
+        .lines()
+        .find(|l| l.starts_with("output matches"))
+        .unwrap();
+    assert!(
+        docs.contains(&format!("`{}`", flat(last))),
+        "docs/gitops.md no longer shows what verify prints: {last}"
+    );
+}
+
+#[test]
+fn the_readmes_example_compiles_to_the_sidecar_it_shows() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme.find("## An example").expect("the example section")..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let found = blocks(section);
+    let toml = found
+        .iter()
+        .find(|b| b.info == "toml")
+        .expect("a toml block");
+    let yaml = found
+        .iter()
+        .find(|b| b.info == "yaml")
+        .expect("a yaml block");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tenants")).unwrap();
+    std::fs::write(dir.path().join("tenants/tenants.toml"), &toml.text).unwrap();
+    let (out, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 0, "{out}");
+    let sidecar = std::fs::read_to_string(
+        dir.path()
+            .join("output/tenants/acme/acme-jobs/sidecar.yaml"),
+    )
+    .unwrap();
+    assert_eq!(
+        sidecar.trim_end(),
+        yaml.text.trim_end(),
+        "README.md's example Sidecar is not what its tenants.toml compiles to"
+    );
+}
