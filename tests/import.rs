@@ -503,6 +503,26 @@ fn the_compiled_example_imports_back_with_nothing_opened() {
         "{:#}",
         run.json["report"]["proof"]
     );
+    // The example's RoleBindings, quotas and LimitRanges are not inferred: each is listed, none
+    // vanishes silently (the reader of a dump in parts once dropped them).
+    let access = kinds(&run, "not_modelled")
+        .iter()
+        .filter(|k| *k == "access-not-imported")
+        .count();
+    let on_disk = walk(&out)
+        .iter()
+        .filter(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            matches!(
+                name.as_str(),
+                "rolebindings.yaml" | "resourcequota.yaml" | "limitrange.yaml"
+            )
+        })
+        .count();
+    assert!(
+        access >= on_disk && on_disk > 0,
+        "{access} notes for {on_disk} files"
+    );
     let d = draft(p.path());
     for entry in [
         "[tenants.acme]\n",

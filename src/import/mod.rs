@@ -218,6 +218,19 @@ fn unmodelled(tree: &Tree) -> Vec<Note> {
         object: format!("{}: {}", o.file, o.name),
         message: "a network policy kind tenantc does not evaluate: its flows are not in the proof, and tenants.toml cannot say them".into(),
     }));
+    // Access objects: tenants.toml says them (owners, editors, viewers, quota,
+    // container_defaults), but import does not infer them yet; none may vanish silently.
+    let access = tree
+        .rbac
+        .iter()
+        .map(|r| &r.origin)
+        .chain(tree.quotas.iter().map(|q| &q.origin))
+        .chain(tree.limit_ranges.iter().map(|l| &l.origin));
+    out.extend(access.map(|o| Note {
+        kind: "access-not-imported",
+        object: format!("{}: {} {}", o.file, o.kind, o.name),
+        message: "left out of the draft: write its subjects, quota or container defaults as `owners`, `editors`, `viewers`, `quota` and `container_defaults` of the tenant (README, tenants.toml reference), or the compiled tree will not have it".into(),
+    }));
     out.sort();
     out
 }

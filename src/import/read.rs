@@ -103,17 +103,7 @@ fn is_manifest(p: &Path) -> bool {
 
 /// Moves every object of `from` into `into`.
 pub fn merge(into: &mut Tree, from: Tree) {
-    into.files += from.files;
-    into.documents += from.documents;
-    into.namespaces.extend(from.namespaces);
-    into.policies.extend(from.policies);
-    into.sidecars.extend(from.sidecars);
-    into.service_entries.extend(from.service_entries);
-    into.authz_policies.extend(from.authz_policies);
-    into.peer_auths.extend(from.peer_auths);
-    into.gitops.extend(from.gitops);
-    into.unevaluated.extend(from.unevaluated);
-    into.audit.extend(from.audit);
+    into.absorb(from);
 }
 
 /// How many documents of a dump are parsed together.

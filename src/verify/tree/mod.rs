@@ -74,6 +74,45 @@ pub struct Tree {
     pub audit: Vec<crate::verify::Finding>,
 }
 
+impl Tree {
+    /// Adds what `other` read: every list of objects and the counts. One place, so that a new
+    /// kind is never dropped by one of the readers that read in parts (verify's threads,
+    /// import's chunks of a dump).
+    pub fn absorb(&mut self, other: Tree) {
+        let Tree {
+            root: _,
+            files,
+            documents,
+            namespaces,
+            policies,
+            sidecars,
+            service_entries,
+            authz_policies,
+            peer_auths,
+            rbac,
+            quotas,
+            limit_ranges,
+            gitops,
+            unevaluated,
+            audit,
+        } = other;
+        self.files += files;
+        self.documents += documents;
+        self.namespaces.extend(namespaces);
+        self.policies.extend(policies);
+        self.sidecars.extend(sidecars);
+        self.service_entries.extend(service_entries);
+        self.authz_policies.extend(authz_policies);
+        self.peer_auths.extend(peer_auths);
+        self.rbac.extend(rbac);
+        self.quotas.extend(quotas);
+        self.limit_ranges.extend(limit_ranges);
+        self.gitops.extend(gitops);
+        self.unevaluated.extend(unevaluated);
+        self.audit.extend(audit);
+    }
+}
+
 /// A file that cannot be read or parsed: exit 2.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeError {

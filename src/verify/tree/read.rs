@@ -96,22 +96,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 t.audit.append(&mut tree.audit);
                 tree = t;
             }
-            Ok(t) => {
-                tree.audit.extend(t.audit);
-                tree.files += t.files;
-                tree.documents += t.documents;
-                tree.namespaces.extend(t.namespaces);
-                tree.policies.extend(t.policies);
-                tree.sidecars.extend(t.sidecars);
-                tree.service_entries.extend(t.service_entries);
-                tree.authz_policies.extend(t.authz_policies);
-                tree.peer_auths.extend(t.peer_auths);
-                tree.rbac.extend(t.rbac);
-                tree.quotas.extend(t.quotas);
-                tree.limit_ranges.extend(t.limit_ranges);
-                tree.gitops.extend(t.gitops);
-                tree.unevaluated.extend(t.unevaluated);
-            }
+            Ok(t) => tree.absorb(t),
             Err(e) => errors.extend(e),
         }
     }
