@@ -218,7 +218,7 @@ fn check_confinement(
 /// The line (1-based, with its text) of the field at `path` in document `doc` of `text`, for a
 /// template written in block style; the deepest key found, or `None`.
 fn line_of<'t>(text: &'t str, doc: usize, path: &[String]) -> Option<(usize, &'t str)> {
-    let mut lines = text.lines().enumerate().peekable();
+    let mut lines = text.lines().enumerate();
     // Skip to the document: documents are separated by `---` lines.
     let mut seen = 0;
     let mut started = false;

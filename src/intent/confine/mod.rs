@@ -524,16 +524,3 @@ pub fn breaches(gitops: &GitOpsIntent, unit: &GitOpsUnit, doc: &Value) -> Vec<Br
     }
     c.breaches
 }
-
-/// The name of the unit whose object `doc` is, by its name (the root, a group, a tenant's or a
-/// shared entry's), if any.
-pub fn unit_named<'a>(gitops: &'a GitOpsIntent, name: &str) -> Option<&'a GitOpsUnit> {
-    if gitops.root.name == name {
-        return Some(&gitops.root);
-    }
-    gitops
-        .groups
-        .iter()
-        .chain(&gitops.units)
-        .find(|u| u.name == name)
-}

@@ -221,12 +221,9 @@ pub(super) fn parse_file_in(
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
     if let Some(docs) = yaml::parse(text) {
-        if docs
+        let has_gitops = docs
             .iter()
-            .any(|d| gitops_kind(d.get("apiVersion"), d.get("kind")).is_some())
-        {
-            keep_gitops_file(text, &shared, tree);
-        }
+            .any(|d| gitops_kind(d.get("apiVersion"), d.get("kind")).is_some());
         let typed: Result<Vec<Option<RawDoc>>, _> = docs
             .into_iter()
             .map(Option::<RawDoc>::deserialize)
@@ -236,6 +233,10 @@ pub(super) fn parse_file_in(
                 tree.documents += 1;
                 check_directory(&raw, dir, &shared, tree);
                 add_doc(raw, &shared, tree);
+            }
+            // Noted here, once: on a type error the full parser below reads the file again.
+            if has_gitops {
+                keep_gitops_file(&shared, tree);
             }
             return Ok(());
         }
@@ -259,7 +260,7 @@ pub(super) fn parse_file_in(
         }
     }
     if has_gitops {
-        keep_gitops_file(text, &shared, tree);
+        keep_gitops_file(&shared, tree);
     }
     for (doc, kind) in serde_yaml::Deserializer::from_str(text).zip(&kinds) {
         match Option::<RawDoc>::deserialize(doc) {
@@ -545,7 +546,7 @@ fn gitops_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'static str> {
 /// Notes a file with GitOps objects: the GitOps layer reads their objects whole, one file at a
 /// time ([`gitops_docs`]), so the tree holds neither them (as JSON values they were twice the
 /// memory of the rest of a 10,000-tenant tree) nor their text.
-fn keep_gitops_file(_text: &str, file: &std::sync::Arc<str>, tree: &mut Tree) {
+fn keep_gitops_file(file: &std::sync::Arc<str>, tree: &mut Tree) {
     tree.gitops.push(GitOpsFile { file: file.clone() });
 }
 
@@ -638,6 +639,16 @@ fn note_foreign(kind: &str, api: &str, name: &str, file: &std::sync::Arc<str>, t
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_with_gitops_objects_is_noted_once_when_the_full_parser_reads_it_again() {
+        // The Deployment's `spec.egress` does not fit the lenient struct: the fast reader's typed
+        // pass fails and the full parser reads the file again.
+        let text = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  egress: 3\n";
+        let mut tree = Tree::default();
+        parse_file(text, "f.yaml", &mut tree).unwrap();
+        assert_eq!(tree.gitops.len(), 1);
+    }
 
     #[test]
     fn reads_policies_sidecars_namespaces_and_skips_other_kinds() {
