@@ -175,7 +175,8 @@ def bench(n, args, binary, verify):
     remove(d)
     d.mkdir(parents=True)
     cfg, out = d / "tenants.toml", d / "output"
-    base = gen.generate(n, flows=args.flows, authorization=args.authorization)
+    base = gen.generate(n, flows=args.flows, authorization=args.authorization,
+                        clusters=args.clusters)
     cfg.write_text(base)
     compile_cmd = [binary, "--quiet", "compile", "--config", str(cfg), "--output", str(out)]
     res = {"n": n}
@@ -216,7 +217,8 @@ def bench(n, args, binary, verify):
     res["check"] = r
 
     for change in ("label", "namespace"):
-        changed = gen.generate(n, change, flows=args.flows, authorization=args.authorization)
+        changed = gen.generate(n, change, flows=args.flows, authorization=args.authorization,
+                               clusters=args.clusters)
         samples, files = [], set()
         r_best = None
         # Change, then change back: both are one-tenant changes. Taking the added namespace away
@@ -379,6 +381,8 @@ def main():
     p.add_argument("--authorization", action="store_true",
                    help="[mesh] mtls = STRICT and authorization = true: AuthorizationPolicies and "
                    "PeerAuthentications in every namespace")
+    p.add_argument("--clusters", type=int, default=0,
+                   help="N tenants on each of this many clusters ([clusters]; bench/gen.py --clusters)")
     args = p.parse_args()
     WORK = Path(args.work)
     WORK.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,10 @@ the keys of "Flows real tenants need" at scale:
   exposes `t00000` to every tenant (`"*"`) on 8443;
 - tenants with several namespaces and ingress list only their first namespace.
 
+`--clusters N` describes N clusters (`[clusters.c0]` ... with ranges of their own; the odd ones
+replace `platform.kube_api`) instead of `[cluster]`; every 50th tenant runs on one cluster only,
+the others on every cluster: about N times the single-cluster tree.
+
 `--change label` changes one tenant's label (only that tenant's Namespaces depend on it);
 `--change namespace` gives that tenant one more namespace (its directory, and the consumer
 policies of the shared namespaces it uses, depend on that).
@@ -61,7 +65,8 @@ def extra_namespace(n, changed=None):
     return f"{tenant_name(changed_tenant(n) if changed is None else changed)}-extra"
 
 
-def generate(n, change=None, changed=None, flows=True, authorization=False, access=False):
+def generate(n, change=None, changed=None, flows=True, authorization=False, access=False,
+             clusters=0):
     if changed is None:
         changed = changed_tenant(n)
     out = []
@@ -69,12 +74,23 @@ def generate(n, change=None, changed=None, flows=True, authorization=False, acce
     w("# Synthetic tenants.toml for the tenantc benchmark (bench/gen.py). Do not edit.")
     w("version = 1")
     w("")
-    w("[cluster]")
-    w('name = "bench-1"')
-    if flows:
-        w('pod_cidrs = ["10.244.0.0/16"]')
-        w('service_cidrs = ["10.96.0.0/12"]')
-    w("")
+    if clusters:
+        for c in range(clusters):
+            w(f"[clusters.c{c}]")
+            w(f'pod_cidrs = ["10.{64 + 2 * c}.0.0/16"]')
+            w(f'service_cidrs = ["10.{65 + 2 * c}.0.0/16"]')
+            w(f'server = "https://c{c}.k8s.example.com"')
+            if c % 2:
+                w(f"[clusters.c{c}.platform]")
+                w(f'kube_api = {{ cidrs = ["172.19.{c}.2/32"], ports = [443] }}')
+            w("")
+    else:
+        w("[cluster]")
+        w('name = "bench-1"')
+        if flows:
+            w('pod_cidrs = ["10.244.0.0/16"]')
+            w('service_cidrs = ["10.96.0.0/12"]')
+        w("")
     w("[platform]")
     dns_cidrs = ', cidrs = ["169.254.20.10/32"]' if flows else ""
     w('dns = { namespace = "kube-system", service = "kube-dns", '
@@ -155,6 +171,8 @@ def generate(n, change=None, changed=None, flows=True, authorization=False, acce
         w(f"[tenants.{t}]")
         if nss != [t]:
             w(f"namespaces = [{', '.join(chr(34) + s + chr(34) for s in nss)}]")
+        if clusters and i % 50 == 0:
+            w(f'clusters = ["c{i // 50 % clusters}"]')
         w(f'labels = {{ "example.com/plan" = "{plan}", "example.com/cost-center" = "cc-{i % 97}" }}')
         if i % 2 == 0:
             w(f'annotations = {{ "example.com/owner" = "team-{t}@example.com" }}')
@@ -196,10 +214,13 @@ def main():
                    help="[mesh] mtls = STRICT and authorization = true (the ingress controller in the mesh)")
     p.add_argument("--access", action="store_true",
                    help="[defaults] pod security, quota and container defaults, and owners, editors and viewers on every tenant")
+    p.add_argument("--clusters", type=int, default=0,
+                   help="describe this many clusters ([clusters]) instead of one [cluster]")
     a = p.parse_args()
     if a.n < 1:
         p.error("N must be at least 1")
-    sys.stdout.write(generate(a.n, a.change, a.tenant, not a.no_flows, a.authorization, a.access))
+    sys.stdout.write(generate(a.n, a.change, a.tenant, not a.no_flows, a.authorization, a.access,
+                              a.clusters))
 
 
 if __name__ == "__main__":

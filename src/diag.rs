@@ -21,6 +21,9 @@ pub struct Diagnostic {
     /// Short text printed under the caret.
     pub label: Option<String>,
     pub help: Option<String>,
+    /// Other places that take part, each with what it does there (a cluster's key that makes a
+    /// top-level one invalid): shown as notes under the error.
+    pub notes: Vec<(Range<usize>, String)>,
 }
 
 impl Diagnostic {
@@ -30,7 +33,13 @@ impl Diagnostic {
             span,
             label: None,
             help: None,
+            notes: Vec::new(),
         }
+    }
+
+    pub fn with_note(mut self, span: Range<usize>, note: impl Into<String>) -> Self {
+        self.notes.push((span, note.into()));
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -84,6 +93,24 @@ impl SourceErrors {
             let title = printable(&d.message, MESSAGE_CHARS);
             let help = d.help.as_deref().map(|h| printable(h, MESSAGE_CHARS));
             let mut message = Level::Error.title(&title).snippet(snippet);
+            let notes: Vec<(&str, usize, Range<usize>, String)> = d
+                .notes
+                .iter()
+                .map(|(span, note)| {
+                    let (source, line_start, span) =
+                        window(&shown, clamp_span(&self.source, span.clone()));
+                    (source, line_start, span, printable(note, MESSAGE_CHARS))
+                })
+                .collect();
+            for (source, line_start, span, note) in &notes {
+                message = message.snippet(
+                    Snippet::source(source)
+                        .origin(&path)
+                        .line_start(*line_start)
+                        .fold(true)
+                        .annotation(Level::Note.span(span.clone()).label(note)),
+                );
+            }
             if let Some(help) = &help {
                 message = message.footer(Level::Help.title(help));
             }

@@ -3,8 +3,10 @@
 //! exactly the flows the file allows.
 //!
 //! The pipeline is a chain of pure stages with I/O at both ends, one module each:
-//! [`load`] → [`resolve`] → [`intent`] → [`render`] → [`emit`] → [`write`]; [`compile`] runs
-//! them all, from tenants.toml on disk to the output directory.
+//! [`load`] → [`place`] → [`resolve`] → [`intent`] → [`render`] → [`emit`] → [`write`];
+//! [`compile`] runs them all, from tenants.toml on disk to the output directory. [`place`]
+//! matters only to a file with `[clusters]`: it cuts it into one single-cluster view per cluster,
+//! each compiled in turn into `output/clusters/<name>/`.
 
 pub mod compile;
 pub mod diag;
@@ -17,6 +19,7 @@ pub mod limits;
 pub mod load;
 pub mod model;
 pub mod par;
+pub mod place;
 pub mod render;
 pub mod resolve;
 pub mod sarif;
@@ -86,8 +89,100 @@ impl Compiled {
     }
 }
 
-/// Loads and validates a tenants.toml held in memory; `path` is how diagnostics name it.
+/// Loads and validates a tenants.toml of one cluster held in memory; `path` is how diagnostics
+/// name it. A file with `[clusters]` is refused here (see [`configs_from_source`]).
 pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
+    match configs_from_source(source, path)? {
+        Configs::One(config) => Ok(config),
+        Configs::Clusters(clusters) => Err(clusters.needs_a_cluster()),
+    }
+}
+
+/// A valid tenants.toml: one cluster's config, or several clusters' views.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per run, moved once
+pub enum Configs {
+    One(Config),
+    Clusters(Clusters),
+}
+
+/// A valid tenants.toml with `[clusters]`: every view resolved without error once; each is
+/// resolved again when asked for ([`Clusters::config`]), so that no two are held at once.
+#[derive(Clone, Debug)]
+pub struct Clusters {
+    raw: load::RawConfig,
+    source: String,
+    path: String,
+}
+
+impl Clusters {
+    /// The clusters' names, in file order.
+    pub fn names(&self) -> Vec<&str> {
+        place::cluster_names(&self.raw)
+    }
+
+    /// The config of cluster `name`, `None` when the file has no such cluster.
+    pub fn config(&self, name: &str) -> Option<Config> {
+        let entry = self.raw.clusters.iter().find(|c| c.name.value == name)?;
+        let view = place::view(&self.raw, entry);
+        Some(resolve::resolve(&view, &self.source).expect("every view was validated"))
+    }
+
+    /// Cluster `name`'s config with no tenant, shared entry or external: the side before a
+    /// cluster joins the file.
+    pub fn empty_config(&self, name: &str) -> Config {
+        let entry = self
+            .raw
+            .clusters
+            .iter()
+            .find(|c| c.name.value == name)
+            .expect("a cluster of the file");
+        let mut view = place::view(&self.raw, entry);
+        view.tenants.clear();
+        view.shared.clear();
+        view.externals.clear();
+        view.purged = None;
+        resolve::resolve(&view, &self.source).expect("a valid view without entries is valid")
+    }
+
+    /// The error of a command that needs one cluster and was not told which.
+    pub fn needs_a_cluster(&self) -> Error {
+        let span = self.raw.clusters_span.clone().unwrap_or(0..0);
+        Error::Config(SourceErrors {
+            path: self.path.clone(),
+            source: self.source.clone(),
+            diagnostics: vec![diag::Diagnostic::new(
+                "this tenants.toml describes several clusters",
+                span,
+            )
+            .with_help(format!(
+                "name one with --cluster ({})",
+                self.names().join(", ")
+            ))],
+        })
+    }
+
+    /// The error for `--cluster NAME` naming no cluster of the file.
+    pub fn unknown(&self, name: &str) -> Error {
+        let names = self.names();
+        let mut d = diag::Diagnostic::new(
+            format!("--cluster {name}: the file has no cluster `{name}`"),
+            self.raw.clusters_span.clone().unwrap_or(0..0),
+        );
+        d = match diag::closest(name, names.iter().copied()) {
+            Some(best) => d.with_help(format!("did you mean `{best}`?")),
+            None => d.with_help(format!("its clusters: {}", names.join(", "))),
+        };
+        Error::Config(SourceErrors {
+            path: self.path.clone(),
+            source: self.source.clone(),
+            diagnostics: vec![d],
+        })
+    }
+}
+
+/// Loads and validates a tenants.toml held in memory; `path` is how diagnostics name it.
+pub fn configs_from_source(source: &str, path: &str) -> Result<Configs, Error> {
     let fail = |diagnostics| {
         Error::Config(SourceErrors {
             path: path.to_owned(),
@@ -96,12 +191,25 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
         })
     };
     let (raw, mut diagnostics) = load::load_partial(source).map_err(fail)?;
+    diagnostics.extend(place::check(&raw));
+    if raw.clusters_span.is_some() {
+        diagnostics.extend(cluster_diagnostics(&raw, source));
+        return if diagnostics.is_empty() {
+            Ok(Configs::Clusters(Clusters {
+                raw,
+                source: source.to_owned(),
+                path: path.to_owned(),
+            }))
+        } else {
+            Err(fail(sorted(diagnostics)))
+        };
+    }
     // Rules are checked even when some keys could not be read, so one run reports everything.
     match resolve::resolve(&raw, source) {
         Ok(config) if diagnostics.is_empty() => {
             let too_long = limits::check(&raw, &config);
             if too_long.is_empty() {
-                Ok(config)
+                Ok(Configs::One(config))
             } else {
                 Err(fail(too_long))
             }
@@ -109,11 +217,64 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
         Ok(_) => Err(fail(diagnostics)),
         Err(more) => {
             diagnostics.extend(more);
-            diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-            diagnostics.dedup();
-            Err(fail(diagnostics))
+            Err(fail(sorted(diagnostics)))
         }
     }
+}
+
+fn sorted(mut diagnostics: Vec<diag::Diagnostic>) -> Vec<diag::Diagnostic> {
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    diagnostics.dedup();
+    diagnostics
+}
+
+/// Every view's errors, each once: one found in every cluster reads as an error of the file;
+/// one found in some clusters names them.
+fn cluster_diagnostics(raw: &load::RawConfig, source: &str) -> Vec<diag::Diagnostic> {
+    let mut found: Vec<(diag::Diagnostic, Vec<&str>)> = Vec::new();
+    let mut index: std::collections::HashMap<(usize, usize, String, Option<String>), usize> =
+        std::collections::HashMap::new();
+    for cluster in &raw.clusters {
+        let view = place::view(raw, cluster);
+        let diags = match resolve::resolve(&view, source) {
+            Ok(config) => limits::check(&view, &config),
+            Err(diags) => diags,
+        };
+        for mut d in diags {
+            place::notes_for(raw, cluster, &mut d);
+            let name = cluster.name.value.as_str();
+            let key = (d.span.start, d.span.end, d.message.clone(), d.help.clone());
+            match index.get(&key) {
+                Some(&i) => {
+                    let (e, names) = &mut found[i];
+                    names.push(name);
+                    for note in d.notes {
+                        if !e.notes.contains(&note) {
+                            e.notes.push(note);
+                        }
+                    }
+                }
+                None => {
+                    index.insert(key, found.len());
+                    found.push((d, vec![name]));
+                }
+            }
+        }
+    }
+    let all = raw.clusters.len();
+    found
+        .into_iter()
+        .map(|(mut d, names)| {
+            if names.len() < all || all == 1 {
+                let which = match names.as_slice() {
+                    [one] => format!("cluster {one}"),
+                    many => format!("clusters {}", many.join(", ")),
+                };
+                d.message = format!("in {which}: {}", d.message);
+            }
+            d
+        })
+        .collect()
 }
 
 /// The largest tenants.toml read: some 4 times a 100,000-tenant file that uses every flow key
@@ -121,8 +282,36 @@ pub fn config_from_source(source: &str, path: &str) -> Result<Config, Error> {
 /// run stops at once with exit 2.
 pub const CONFIG_LIMIT: u64 = 64 << 20;
 
-/// Reads and validates the tenants.toml at `path`.
+/// Reads and validates the tenants.toml of one cluster at `path` (a file with `[clusters]` is
+/// refused: see [`configs_from_file`]).
 pub fn config_from_file(path: &Path) -> Result<(Config, String), Error> {
+    match configs_from_file(path)? {
+        (Configs::One(config), source) => Ok((config, source)),
+        (Configs::Clusters(c), _) => Err(c.needs_a_cluster()),
+    }
+}
+
+/// Reads and validates the tenants.toml of one cluster at `path`, or with `cluster` the view of
+/// that cluster of a file with `[clusters]`.
+pub fn config_of_cluster(path: &Path, cluster: Option<&str>) -> Result<(Config, String), Error> {
+    match (configs_from_file(path)?, cluster) {
+        ((Configs::One(config), source), None) => Ok((config, source)),
+        ((Configs::One(_), _), Some(name)) => Err(Error::Read {
+            path: path.display().to_string(),
+            source: std::io::Error::other(format!(
+                "--cluster {name}: the file has no [clusters] table"
+            )),
+        }),
+        ((Configs::Clusters(c), _), None) => Err(c.needs_a_cluster()),
+        ((Configs::Clusters(c), source), Some(name)) => match c.config(name) {
+            Some(config) => Ok((config, source)),
+            None => Err(c.unknown(name)),
+        },
+    }
+}
+
+/// Reads and validates the tenants.toml at `path`: one cluster, or several.
+pub fn configs_from_file(path: &Path) -> Result<(Configs, String), Error> {
     let display = path.display().to_string();
     let bytes = read_config(path).map_err(|source| Error::Read {
         path: display.clone(),
@@ -149,8 +338,8 @@ pub fn config_from_file(path: &Path) -> Result<(Config, String), Error> {
             }));
         }
     };
-    let config = config_from_source(&source, &display)?;
-    Ok((config, source))
+    let configs = configs_from_source(&source, &display)?;
+    Ok((configs, source))
 }
 
 /// The bytes of the config file: a regular file of at most [`CONFIG_LIMIT`] bytes. Opened

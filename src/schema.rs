@@ -223,13 +223,20 @@ schema_type!(
 /// into the Namespaces, NetworkPolicies, Istio Sidecars and ServiceEntries under output/.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields, title = "tenants.toml")]
-// An [external] entry is excepted from the cluster's own ranges, so it needs them.
+// An [external] entry is excepted from the cluster's own ranges, so it needs them (with
+// [clusters], each cluster's table gives them; tenantc checks that in each cluster's view).
+// [cluster] and [clusters] exclude each other.
 #[schemars(extend(
-    "if" = { "required": ["external"], "properties": { "external": { "minProperties": 1 } } },
+    "if" = {
+        "required": ["external"],
+        "properties": { "external": { "minProperties": 1 } },
+        "not": { "required": ["clusters"] }
+    },
     "then" = {
         "required": ["cluster"],
         "properties": { "cluster": { "required": ["pod_cidrs", "service_cidrs"] } }
-    }
+    },
+    "not" = { "required": ["cluster", "clusters"] }
 ))]
 pub struct TenantsFile {
     /// The format version; must be 1.
@@ -255,7 +262,46 @@ pub struct TenantsFile {
     pub gitops: Option<GitOpsTable>,
     /// Namespaces a person deleted from the cluster: they may leave tenants.toml.
     pub purged: Option<PurgedTable>,
+    /// Several clusters from this one file, keyed by cluster name: each cluster's tree goes to output/clusters/<name>/. Excludes [cluster].
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN, "maxLength": 63 }, "minProperties" = 1))]
+    pub clusters: Option<BTreeMap<String, ClustersEntryTable>>,
 }
+
+/// `[clusters.<name>]`: one cluster of several; the key is its name (a DNS label).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ClustersEntryTable {
+    /// As [cluster] domain, for this cluster.
+    #[schemars(regex(
+        pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
+    pub domain: Option<String>,
+    /// As [cluster] pod_cidrs, for this cluster.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub pod_cidrs: Option<Vec<Cidr>>,
+    /// As [cluster] service_cidrs, for this cluster.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub service_cidrs: Option<Vec<Cidr>>,
+    /// As [cluster] server: Argo CD's destination.server for this cluster's tenants.
+    #[schemars(regex(pattern = SERVER_PATTERN))]
+    pub server: Option<String>,
+    /// Each key given replaces that [platform] key in this cluster.
+    pub platform: Option<PlatformTable>,
+    /// Each key given replaces that [mesh] key in this cluster.
+    pub mesh: Option<MeshTable>,
+    /// Namespaces of tenant and shared entries that left this cluster (their `clusters` no longer names it) but stay in it, closed: Namespace and deny-all only.
+    #[schemars(extend("uniqueItems" = true))]
+    pub retired: Option<Vec<DnsLabel>>,
+    /// Namespaces a person deleted from this cluster: they may leave its tree.
+    #[schemars(extend("uniqueItems" = true))]
+    pub purged: Option<Vec<DnsLabel>>,
+}
+
+/// `clusters = [...]` on an entry.
+type Placement = Vec<DnsLabel>;
+
+/// An API server URL as Argo CD names a cluster.
+const SERVER_PATTERN: &str = "^https?://[^\\s@/\"#{}`\\\\]+(/[^\\s\"#{}`\\\\]*)?$";
 
 /// `[purged]`.
 #[derive(JsonSchema)]
@@ -284,6 +330,9 @@ pub struct ClusterTable {
     /// The Service ranges (`--service-cluster-ip-range`): excepted from every ipBlock to an external destination. Needed by [external] entries.
     #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub service_cidrs: Option<Vec<Cidr>>,
+    /// The API server as Argo CD names this cluster (`argocd cluster list`): the destination of the tenants' and shared entries' Applications. Default: the cluster Argo CD runs in.
+    #[schemars(regex(pattern = SERVER_PATTERN))]
+    pub server: Option<String>,
 }
 
 /// `[platform]`.
@@ -381,6 +430,9 @@ pub struct MeshTable {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct SharedTable {
+    /// With [clusters]: the clusters it runs on. Default: every cluster.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub clusters: Option<Placement>,
     /// Who may call it: tenants and shared entries by name, or "*" (the default) for every tenant.
     pub consumers: Option<Consumers>,
     /// Put on its Namespace.
@@ -412,6 +464,9 @@ pub struct SharedTable {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TenantTable {
+    /// With [clusters]: the clusters it runs on. Default: every cluster.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub clusters: Option<Placement>,
     /// Its namespaces. Default: one namespace named like the tenant.
     #[schemars(length(min = 1))]
     pub namespaces: Option<Vec<DnsLabel>>,
@@ -523,6 +578,9 @@ pub struct ExposeTable {
     "then" = { "properties": { "hosts": { "items": { "not": { "pattern": "^\\*\\." } } } } }
 ))]
 pub struct ExternalTable {
+    /// With [clusters]: the clusters where its consumers reach it. Default: every cluster.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub clusters: Option<Placement>,
     /// Its DNS names: with [mesh], an Istio ServiceEntry (MESH_EXTERNAL) that only its consumers' sidecars import. A wildcard ("*.example.com") needs protocol TLS or TCP.
     #[schemars(length(max = 256), extend("uniqueItems" = true))]
     pub hosts: Option<Vec<Host>>,
@@ -584,6 +642,9 @@ pub struct GitOpsTable {
         length(max = 253)
     )]
     pub secret: Option<String>,
+    /// Prepended to every GitOps object's name, so that several files' (or clusters') objects can share one Argo CD. With [clusters], each cluster's objects also get `<cluster>-`.
+    #[schemars(regex(pattern = "^[a-z0-9][-a-z0-9]*-$"), length(max = 40))]
+    pub name_prefix: Option<String>,
 }
 
 /// The JSON Schema (draft 7, which Taplo and most editors support) of tenants.toml, as pretty

@@ -120,6 +120,13 @@ fn schema_properties_equal_the_loader_keys_at_every_level() {
         ("external.*", keys::EXTERNAL),
         ("gitops", keys::GITOPS),
         ("purged", keys::PURGED),
+        ("clusters.*", keys::CLUSTERS_ENTRY),
+        ("clusters.*.platform", keys::PLATFORM),
+        ("clusters.*.platform.dns", keys::DNS),
+        ("clusters.*.platform.ingress", keys::INGRESS),
+        ("clusters.*.platform.monitoring", keys::MONITORING),
+        ("clusters.*.platform.kube_api", keys::KUBE_API),
+        ("clusters.*.mesh", keys::MESH),
     ]
     .into_iter()
     .map(|(path, keys)| {

@@ -6,9 +6,15 @@ use tenantc::Error;
 
 use super::{usage_error, Format, EXIT_OK};
 
-pub(super) fn access(who: &str, config: &Path, output: &Path, format: Format) -> Result<u8, Error> {
+pub(super) fn access(
+    who: &str,
+    config: &Path,
+    output: &Path,
+    cluster: Option<&str>,
+    format: Format,
+) -> Result<u8, Error> {
     use tenantc::verify::review::access;
-    let (intent, model) = tenantc::verify::intent_and_model(config, output)?;
+    let (intent, model) = tenantc::verify::intent_and_model(config, output, cluster)?;
     let json = format == Format::Json;
     if who.contains(':') {
         if let Err(e) = tenantc::model::Subject::parse(who) {

@@ -70,124 +70,185 @@ pub(super) fn compile(
         list_changes: format == Format::Json || args.message_format == MessageFormat::Sarif,
     };
     let progress = Progress::new(args);
-    let outcome = compile::run(&options, &mut |stage| progress.stage(stage));
+    let outcomes = compile::run(&options, &mut |stage| progress.stage(stage));
     progress.done();
-    let outcome = outcome?;
-    let lifecycle = &outcome.lifecycle;
-    let plan = &outcome.plan;
-    let json = |status: &str, written: usize, removed: usize| {
-        let doc = serde_json::json!({
-            "status": status,
-            "check": check,
-            "output": output.display().to_string(),
-            "tenants": outcome.tenants,
-            "shared": outcome.shared,
-            "namespaces": outcome.namespaces,
-            "files": outcome.files,
-            "written": written,
-            "unchanged": plan.unchanged,
-            "removed": removed,
-            "changes": changes_json(&outcome),
-            "leftovers": plan.leftovers.iter().map(tenantc::write::Leftover::path).collect::<Vec<_>>(),
-            "lifecycle": lifecycle,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    };
+    let outcomes = outcomes?;
     let sarif = args.message_format == MessageFormat::Sarif;
-    let what = format!(
-        "{} tenant{}, {} shared",
-        outcome.tenants,
-        if outcome.tenants == 1 { "" } else { "s" },
-        outcome.shared,
-    );
-    // With --check, destructive changes are shown before the result, and fail the check.
-    let lifecycle_notes = || {
-        if !lifecycle.is_empty() && format != Format::Json {
-            say(args, &lifecycle.to_text());
+    let mut exit = EXIT_OK;
+    let mut docs = Vec::new();
+    let mut alerts = Vec::new();
+    for outcome in &outcomes {
+        for note in &outcome.notes {
+            eprintln!("note: {note}");
         }
-        if sarif && check {
-            print_sarif(&stale_alerts(args, output, &outcome));
-        }
-        if lifecycle.unacknowledged > 0 {
-            super::lifecycle::report_refusal(args, lifecycle);
-        }
-    };
-    match outcome.status {
-        Status::Refused => {
-            if format == Format::Json {
-                json("destructive", 0, 0);
+        let shown = Shown {
+            args,
+            check,
+            format,
+            sarif,
+        };
+        let (code, doc) = shown.outcome(outcome, &mut alerts);
+        exit = exit.max(code);
+        docs.extend(doc);
+    }
+    if format == Format::Json {
+        let doc = match (
+            outcomes.first().and_then(|o| o.cluster.as_ref()),
+            docs.len(),
+        ) {
+            (None, 1) => docs.remove(0),
+            _ => serde_json::json!({ "clusters": docs }),
+        };
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    if sarif {
+        print_sarif(&alerts);
+    }
+    Ok(exit)
+}
+
+/// How a compile's outcomes are shown.
+struct Shown<'a> {
+    args: &'a Args,
+    check: bool,
+    format: Format,
+    sarif: bool,
+}
+
+impl Shown<'_> {
+    /// Prints `outcome` as text, and returns its exit code and, for `--format json`, its
+    /// document; SARIF results go to `alerts`.
+    fn outcome(
+        &self,
+        outcome: &Outcome,
+        alerts: &mut Vec<tenantc::sarif::Alert>,
+    ) -> (u8, Option<serde_json::Value>) {
+        let Self {
+            args,
+            check,
+            format,
+            sarif,
+        } = *self;
+        let lifecycle = &outcome.lifecycle;
+        let plan = &outcome.plan;
+        let output = outcome.output.as_path();
+        let json = |status: &str, written: usize, removed: usize| {
+            let mut doc = serde_json::json!({
+                "status": status,
+                "check": check,
+                "output": output.display().to_string(),
+                "tenants": outcome.tenants,
+                "shared": outcome.shared,
+                "namespaces": outcome.namespaces,
+                "files": outcome.files,
+                "written": written,
+                "unchanged": plan.unchanged,
+                "removed": removed,
+                "changes": changes_json(outcome),
+                "leftovers": plan.leftovers.iter().map(tenantc::write::Leftover::path).collect::<Vec<_>>(),
+                "lifecycle": lifecycle,
+            });
+            if let Some(c) = &outcome.cluster {
+                doc["cluster"] = serde_json::Value::from(c.as_str());
             }
-            if sarif {
-                let alerts: Vec<_> = lifecycle
-                    .errors()
-                    .into_iter()
-                    .map(|e| super::alert_on(args, "destructive-change", e, None))
-                    .collect();
-                print_sarif(&alerts);
+            (format == Format::Json).then_some(doc)
+        };
+        let what = format!(
+            "{}{} tenant{}, {} shared",
+            outcome
+                .cluster
+                .as_ref()
+                .map_or(String::new(), |c| format!("cluster {c}: ")),
+            outcome.tenants,
+            if outcome.tenants == 1 { "" } else { "s" },
+            outcome.shared,
+        );
+        // With --check, destructive changes are shown before the result, and fail the check.
+        let lifecycle_notes = |alerts: &mut Vec<tenantc::sarif::Alert>| {
+            if !lifecycle.is_empty() && format != Format::Json {
+                say(args, &in_cluster(outcome, &lifecycle.to_text()));
             }
-            super::lifecycle::report_refusal(args, lifecycle);
-            Ok(EXIT_DRIFT)
+            if sarif && check {
+                alerts.extend(stale_alerts(args, output, outcome));
+            }
+            if lifecycle.unacknowledged > 0 {
+                super::lifecycle::report_refusal(args, lifecycle);
+            }
+        };
+        match outcome.status {
+            Status::Refused => {
+                if sarif {
+                    alerts.extend(lifecycle.errors().into_iter().map(|e| {
+                        super::alert_on(args, "destructive-change", in_cluster(outcome, &e), None)
+                    }));
+                }
+                if let Some(c) = &outcome.cluster {
+                    eprintln!("in cluster {c}:");
+                }
+                super::lifecycle::report_refusal(args, lifecycle);
+                (EXIT_DRIFT, json("destructive", 0, 0))
+            }
+            Status::UpToDate => {
+                lifecycle_notes(alerts);
+                if format != Format::Json && !args.quiet {
+                    say(
+                        args,
+                        &format!(
+                            "{} is up to date ({what}, {} files)\n",
+                            output.display(),
+                            plan.unchanged
+                        ),
+                    );
+                }
+                (EXIT_OK, json("ok", 0, 0))
+            }
+            Status::Drift => {
+                lifecycle_notes(alerts);
+                if format == Format::Json {
+                    return (EXIT_DRIFT, json("drift", 0, 0));
+                }
+                say(args, &plan.diff(output));
+                let leftovers = if plan.leftovers.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {} left by an interrupted run would be cleaned up",
+                        plan.leftovers.len()
+                    )
+                };
+                say(args, &format!(
+                    "{} is out of date: {} file(s) would change, {} would be created, {} would be removed{leftovers}; run `tenantc compile`\n",
+                    output.display(),
+                    plan.updated(),
+                    plan.created(),
+                    plan.deleted()
+                ));
+                (EXIT_DRIFT, None)
+            }
+            Status::Written(summary) => {
+                if format != Format::Json && !args.quiet {
+                    say(
+                        args,
+                        &format!(
+                            "compiled {what}: {} file{} written, {} unchanged, {} removed\n",
+                            summary.written,
+                            if summary.written == 1 { "" } else { "s" },
+                            summary.unchanged,
+                            summary.removed
+                        ),
+                    );
+                }
+                (EXIT_OK, json("ok", summary.written, summary.removed))
+            }
         }
-        Status::UpToDate => {
-            lifecycle_notes();
-            if format == Format::Json {
-                json("ok", 0, 0);
-            } else if !args.quiet {
-                say(
-                    args,
-                    &format!(
-                        "{} is up to date ({what}, {} files)\n",
-                        output.display(),
-                        plan.unchanged
-                    ),
-                );
-            }
-            Ok(EXIT_OK)
-        }
-        Status::Drift => {
-            lifecycle_notes();
-            if format == Format::Json {
-                json("drift", 0, 0);
-                return Ok(EXIT_DRIFT);
-            }
-            say(args, &plan.diff(output));
-            let leftovers = if plan.leftovers.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ", {} left by an interrupted run would be cleaned up",
-                    plan.leftovers.len()
-                )
-            };
-            say(args, &format!(
-                "{} is out of date: {} file(s) would change, {} would be created, {} would be removed{leftovers}; run `tenantc compile`\n",
-                output.display(),
-                plan.updated(),
-                plan.created(),
-                plan.deleted()
-            ));
-            Ok(EXIT_DRIFT)
-        }
-        Status::Written(summary) => {
-            if sarif {
-                print_sarif(&[]);
-            }
-            if format == Format::Json {
-                json("ok", summary.written, summary.removed);
-            } else if !args.quiet {
-                say(
-                    args,
-                    &format!(
-                        "compiled {what}: {} file{} written, {} unchanged, {} removed\n",
-                        summary.written,
-                        if summary.written == 1 { "" } else { "s" },
-                        summary.unchanged,
-                        summary.removed
-                    ),
-                );
-            }
-            Ok(EXIT_OK)
-        }
+    }
+}
+
+/// `text` about one cluster's tree, naming the cluster when the file has several.
+fn in_cluster(outcome: &Outcome, text: &str) -> String {
+    match &outcome.cluster {
+        None => text.to_owned(),
+        Some(c) => format!("in cluster {c}:\n{text}"),
     }
 }
 

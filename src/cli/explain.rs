@@ -12,6 +12,7 @@ pub(super) fn explain(
     port: Option<&str>,
     config: &Path,
     output: &Path,
+    cluster: Option<&str>,
     format: Format,
 ) -> Result<u8, Error> {
     use tenantc::verify::review::explain;
@@ -20,7 +21,7 @@ pub(super) fn explain(
         Some(Ok(p)) => Some(p),
         None => None,
     };
-    let (intent, model) = tenantc::verify::intent_and_model(config, output)?;
+    let (intent, model) = tenantc::verify::intent_and_model(config, output, cluster)?;
     let explained = match explain::explain_names(&model, &intent, from, to, port) {
         Ok(e) => e,
         Err(e) => return Ok(usage_error(&e, format)),

@@ -273,6 +273,9 @@ pub enum Command {
         /// The output tree to check.
         #[arg(long, default_value = "output")]
         output: PathBuf,
+        /// With [clusters] in tenants.toml: only this cluster (default: every cluster, in turn).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
         /// Also print, per namespace, how many namespaces its sidecars receive configuration for.
         #[arg(long)]
         mesh_scope: bool,
@@ -299,6 +302,9 @@ pub enum Command {
         /// The output tree whose policies decide.
         #[arg(long, default_value = "output")]
         output: PathBuf,
+        /// With [clusters] in tenants.toml: the cluster, whose tree is OUTPUT/clusters/NAME.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -317,6 +323,9 @@ pub enum Command {
         /// The current output tree (used when --base is a directory).
         #[arg(long, default_value = "output")]
         output: PathBuf,
+        /// With [clusters] in tenants.toml: only this cluster (default: every cluster, in turn).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
@@ -341,6 +350,9 @@ Examples:
         /// The output tree whose objects decide.
         #[arg(long, default_value = "output")]
         output: PathBuf,
+        /// With [clusters] in tenants.toml: the cluster, whose tree is OUTPUT/clusters/NAME.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -360,6 +372,9 @@ Examples:
         /// The output tree whose policies decide.
         #[arg(long, default_value = "output")]
         output: PathBuf,
+        /// With [clusters] in tenants.toml: the cluster, whose tree is OUTPUT/clusters/NAME.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
     },
     /// Draft tenants.toml from hand-written Namespaces, NetworkPolicies and Sidecars, and prove
     /// what the migration would open or close.
@@ -535,9 +550,17 @@ pub fn run(args: &Args) -> u8 {
         Command::Verify {
             config,
             output,
+            cluster,
             mesh_scope,
             format,
-        } => match verify(args, config, output, *mesh_scope, *format) {
+        } => match verify(
+            args,
+            config,
+            output,
+            cluster.as_deref(),
+            *mesh_scope,
+            *format,
+        ) {
             Ok(code) => code,
             Err(e) => report(args, &e, *format),
         },
@@ -547,8 +570,17 @@ pub fn run(args: &Args) -> u8 {
             port,
             config,
             output,
+            cluster,
             format,
-        } => match explain(from, to, port.as_deref(), config, output, *format) {
+        } => match explain(
+            from,
+            to,
+            port.as_deref(),
+            config,
+            output,
+            cluster.as_deref(),
+            *format,
+        ) {
             Ok(code) => code,
             Err(e) => report(args, &e, *format),
         },
@@ -556,6 +588,7 @@ pub fn run(args: &Args) -> u8 {
             base,
             config,
             output,
+            cluster,
             format,
         } => {
             let json = if *format == DiffFormat::Json {
@@ -563,7 +596,7 @@ pub fn run(args: &Args) -> u8 {
             } else {
                 Format::Text
             };
-            match diff(base, config, output, *format) {
+            match diff(base, config, output, cluster.as_deref(), *format) {
                 Ok(code) => code,
                 Err(e) => report(args, &e, json),
             }
@@ -572,8 +605,9 @@ pub fn run(args: &Args) -> u8 {
             who,
             config,
             output,
+            cluster,
             format,
-        } => match access(who, config, output, *format) {
+        } => match access(who, config, output, cluster.as_deref(), *format) {
             Ok(code) => code,
             Err(e) => report(args, &e, *format),
         },
@@ -582,13 +616,14 @@ pub fn run(args: &Args) -> u8 {
             max_tenants,
             config,
             output,
+            cluster,
         } => {
             let json = if *format == GraphFormat::Json {
                 Format::Json
             } else {
                 Format::Text
             };
-            match graph(config, output, *format, *max_tenants) {
+            match graph(config, output, cluster.as_deref(), *format, *max_tenants) {
                 Ok(code) => code,
                 Err(e) => report(args, &e, json),
             }

@@ -128,8 +128,11 @@ pub fn kinds_of(
 pub struct GitOpsIntent {
     pub settings: GitOps,
     pub tool: &'static str,
-    /// Argo CD's name for the cluster it runs in.
+    /// Argo CD's name for the cluster it runs in: where the GitOps objects themselves go.
     pub server: &'static str,
+    /// The API server of the cluster the tenants run in: where the tenants' and shared
+    /// entries' Applications sync (`[cluster] server`; default [`Self::server`]).
+    pub cluster_server: String,
     /// Whether Sidecars are generated (and so must be allowed by the AppProjects).
     pub mesh: bool,
     pub cluster_name: Option<String>,
@@ -137,6 +140,17 @@ pub struct GitOpsIntent {
     /// The groups that have units, sorted; the root syncs these, each syncs its units.
     pub groups: Vec<GitOpsUnit>,
     pub units: Vec<GitOpsUnit>,
+}
+
+impl GitOpsIntent {
+    /// The API server `unit`'s Application syncs to: the tenants' cluster for a tenant or shared
+    /// entry, the cluster Argo CD runs in for the root and the groups (the GitOps objects).
+    pub fn server_of(&self, unit: &GitOpsUnit) -> &str {
+        match unit.role.as_str() {
+            "tenant" | "shared" => &self.cluster_server,
+            _ => self.server,
+        }
+    }
 }
 
 /// The GitOps objects' intent, when `[gitops]` is set.
@@ -150,8 +164,9 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
         }
     };
     let controller_namespace: BTreeSet<NamespaceName> = [g.namespace.clone()].into_iter().collect();
+    let prefix = g.name_prefix.as_str();
     let root = GitOpsUnit {
-        name: GITOPS_ROOT_NAME.into(),
+        name: format!("{prefix}{GITOPS_ROOT_NAME}"),
         role: "root".into(),
         owner: GITOPS_ROOT_NAME.into(),
         path: in_repo(GITOPS_DIR),
@@ -161,10 +176,12 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
         owner_groups: Vec::new(),
     };
     let unit = |role: &str, owner: &str, dir: String, namespaces: BTreeSet<NamespaceName>| {
+        // The group comes from the name without the prefix: a cluster's tenant is in the same
+        // group in every cluster.
         let name = format!("{role}-{owner}");
         GitOpsUnit {
             group: Some(gitops_group_of(&name)),
-            name,
+            name: format!("{prefix}{name}"),
             role: role.into(),
             owner: owner.into(),
             path: in_repo(&dir),
@@ -215,7 +232,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
     let groups = groups
         .into_iter()
         .map(|group| GitOpsUnit {
-            name: format!("{GITOPS_ROOT_NAME}-{group}"),
+            name: format!("{prefix}{GITOPS_ROOT_NAME}-{group}"),
             role: "group".into(),
             owner: group.into(),
             path: in_repo(&gitops_group_dir(group)),
@@ -229,6 +246,11 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
         settings: g.clone(),
         tool: g.tool.as_str(),
         server: IN_CLUSTER_SERVER,
+        cluster_server: config
+            .cluster
+            .server
+            .clone()
+            .unwrap_or_else(|| IN_CLUSTER_SERVER.to_owned()),
         mesh: config.mesh.is_some(),
         cluster_name: config.cluster.name.as_ref().map(|c| c.to_string()),
         root,

@@ -71,6 +71,10 @@ pub struct Report {
     pub changes: Vec<Change>,
     /// How many changes fail CI.
     pub unacknowledged: usize,
+    /// The cluster of a file with `[clusters]` whose tree these changes are in: a deletion is
+    /// acknowledged in that cluster's table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl Report {
@@ -100,6 +104,7 @@ pub fn compare(before: &Side, after: &Side) -> Report {
     Report {
         changes,
         unacknowledged,
+        cluster: None,
     }
 }
 

@@ -29,6 +29,16 @@ impl Side {
         let raw = crate::load::load_partial(source)
             .map(|(raw, _)| raw)
             .unwrap_or_default();
+        // A cluster of a file with `[clusters]`: the single-cluster file its view describes.
+        let cluster = config.cluster.name.as_ref().map(ToString::to_string);
+        let raw = match raw
+            .clusters
+            .iter()
+            .find(|c| Some(&c.name.value) == cluster.as_ref())
+        {
+            Some(entry) => crate::place::view(&raw, entry),
+            None => raw,
+        };
         let mut reader = Reader {
             config,
             written: Written {

@@ -15,8 +15,30 @@ fn written_at(at: &Option<Location>) -> String {
     at.as_ref().map(|a| format!(" ({a})")).unwrap_or_default()
 }
 
-/// How to acknowledge the deletion of `ns`; `owner_gone`: its whole tenant is removed.
-pub fn how_to_acknowledge(ns: &str, owner: &Owner, owner_gone: bool, was_retired: bool) -> String {
+/// How to acknowledge the deletion of `ns`; `owner_gone`: its whole tenant is removed;
+/// `cluster`: the cluster of a file with `[clusters]` it leaves.
+pub fn how_to_acknowledge(
+    ns: &str,
+    owner: &Owner,
+    owner_gone: bool,
+    was_retired: bool,
+    cluster: Option<&str>,
+) -> String {
+    if let Some(c) = cluster {
+        let purged =
+            format!("if it is already deleted from cluster {c}, add it to [clusters.{c}] `purged`");
+        return if was_retired {
+            format!("it is retired in cluster {c}: once a person has deleted it there (`kubectl delete namespace {ns}`), add it to [clusters.{c}] `purged`; until then keep it retired")
+        } else if owner_gone {
+            let keep = match owner {
+                Owner::Tenant(t) => format!("keep [tenants.{t}] with its namespaces and add them to [clusters.{c}] `retired`"),
+                Owner::Shared(s) => format!("keep [shared.{s}] and add it to [clusters.{c}] `retired`"),
+            };
+            format!("to keep it isolated in cluster {c} until a person deletes it there, {keep}; {purged}")
+        } else {
+            format!("to keep it isolated in cluster {c} until a person deletes it there, add it to [clusters.{c}] `retired` (`retired = [\"{ns}\"]`); {purged}")
+        };
+    }
     if was_retired {
         return format!(
             "it is retired: once a person has deleted it from the cluster (`kubectl delete namespace {ns}`), add it to [purged] namespaces; until then keep it retired"
@@ -96,8 +118,8 @@ impl Change {
         }
     }
 
-    /// For a deletion, how to acknowledge it.
-    fn acknowledgement(&self) -> Option<String> {
+    /// For a deletion, how to acknowledge it (in `cluster`, for a file with `[clusters]`).
+    fn acknowledgement(&self, cluster: Option<&str>) -> Option<String> {
         match self {
             Self::Deleted {
                 namespace,
@@ -110,6 +132,7 @@ impl Change {
                 owner,
                 *owner_gone,
                 *was_retired,
+                cluster,
             )),
             _ => None,
         }
@@ -122,7 +145,7 @@ impl Report {
         self.changes
             .iter()
             .filter_map(|c| {
-                let help = c.acknowledgement()?;
+                let help = c.acknowledgement(self.cluster.as_deref())?;
                 Some(format!("error: {}\n  = help: {help}", &c.line()[2..]))
             })
             .collect()
@@ -149,8 +172,18 @@ impl Report {
         );
         out.push_str(&self.lines());
         if self.unacknowledged > 0 {
+            let (retire, purge) = match &self.cluster {
+                Some(c) => (
+                    format!("[clusters.{c}] `retired`"),
+                    format!("[clusters.{c}] `purged`"),
+                ),
+                None => (
+                    "`retired` in tenants.toml".to_owned(),
+                    "[purged] namespaces".to_owned(),
+                ),
+            };
             out.push_str(&format!(
-                "{} namespace(s) would be deleted: retire them (`retired` in tenants.toml) or, once deleted from the cluster, list them in [purged] namespaces\n",
+                "{} namespace(s) would be deleted: retire them ({retire}) or, once deleted from the cluster, list them in {purge}\n",
                 self.unacknowledged
             ));
         }
@@ -175,7 +208,9 @@ impl Report {
         out.push_str(&self.lines());
         out.push_str("```\n\n");
         for c in &self.changes {
-            if let (Change::Deleted { namespace, .. }, Some(help)) = (c, c.acknowledgement()) {
+            if let (Change::Deleted { namespace, .. }, Some(help)) =
+                (c, c.acknowledgement(self.cluster.as_deref()))
+            {
                 out.push_str(&format!("- **{namespace}**: {help}.\n"));
             }
         }

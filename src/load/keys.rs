@@ -2,7 +2,7 @@
 
 pub const ROOT: &[&str] = &[
     "version", "cluster", "platform", "mesh", "defaults", "shared", "tenants", "external",
-    "gitops", "purged",
+    "gitops", "purged", "clusters",
 ];
 pub const DEFAULTS: &[&str] = &[
     "pod_security",
@@ -12,11 +12,29 @@ pub const DEFAULTS: &[&str] = &[
 ];
 pub const CONTAINER_DEFAULTS: &[&str] = &["request", "limit"];
 pub const PURGED: &[&str] = &["namespaces"];
-pub const CLUSTER: &[&str] = &["name", "domain", "pod_cidrs", "service_cidrs"];
+pub const CLUSTER: &[&str] = &["name", "domain", "pod_cidrs", "service_cidrs", "server"];
+/// `[clusters.<name>]`: a cluster's facts, and the `[platform]` and `[mesh]` keys it replaces.
+pub const CLUSTERS_ENTRY: &[&str] = &[
+    "domain",
+    "pod_cidrs",
+    "service_cidrs",
+    "server",
+    "platform",
+    "mesh",
+    "retired",
+    "purged",
+];
 pub const PLATFORM: &[&str] = &["dns", "ingress", "monitoring", "kube_api"];
 pub const DNS: &[&str] = &["namespace", "service", "pod_labels", "ports", "cidrs"];
 pub const KUBE_API: &[&str] = &["cidrs", "ports"];
-pub const EXTERNAL: &[&str] = &["hosts", "cidrs", "ports", "protocol", "consumers"];
+pub const EXTERNAL: &[&str] = &[
+    "hosts",
+    "cidrs",
+    "ports",
+    "protocol",
+    "consumers",
+    "clusters",
+];
 pub const EXPOSE: &[&str] = &["consumers", "ports"];
 pub const INGRESS: &[&str] = &["namespace", "pod_labels", "mesh"];
 pub const MONITORING: &[&str] = &["namespace", "pod_labels", "ports", "mesh"];
@@ -42,6 +60,7 @@ pub const SHARED: &[&str] = &[
     "pod_security",
     "quota",
     "container_defaults",
+    "clusters",
 ];
 pub const TENANT: &[&str] = &[
     "namespaces",
@@ -57,6 +76,7 @@ pub const TENANT: &[&str] = &[
     "pod_security",
     "quota",
     "container_defaults",
+    "clusters",
 ];
 pub const GITOPS: &[&str] = &[
     "tool",
@@ -65,4 +85,5 @@ pub const GITOPS: &[&str] = &[
     "path",
     "namespace",
     "secret",
+    "name_prefix",
 ];

@@ -14,9 +14,9 @@ use toml::de::DeTable;
 use crate::diag::Diagnostic;
 
 pub use raw::{
-    Located, RawAccess, RawCluster, RawConfig, RawConsumers, RawContainerDefaults, RawDefaults,
-    RawDns, RawExpose, RawExternal, RawGitOps, RawIngress, RawKubeApi, RawMap, RawMesh,
-    RawPlatform, RawPods, RawPurged, RawRetired, RawShared, RawTenant,
+    Located, RawAccess, RawCluster, RawClusterEntry, RawConfig, RawConsumers, RawContainerDefaults,
+    RawDefaults, RawDns, RawExpose, RawExternal, RawGitOps, RawIngress, RawKubeApi, RawMap,
+    RawMesh, RawPlacement, RawPlatform, RawPods, RawPurged, RawRetired, RawShared, RawTenant,
 };
 
 /// Parses `source`; on failure returns every problem found, not only the first.
@@ -59,6 +59,9 @@ pub fn load_partial(source: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Di
 #[derive(Default)]
 struct Walker {
     diags: Vec<Diagnostic>,
+    /// Where the tables being read sit: empty at the top level, `clusters.<name>.` inside a
+    /// cluster's table (so `[platform.dns]` reads `[clusters.prod.platform.dns]` in messages).
+    scope: String,
 }
 
 #[cfg(test)]

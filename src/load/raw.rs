@@ -26,7 +26,32 @@ pub struct RawConfig {
     pub gitops: Option<RawGitOps>,
     /// `[purged]`: namespaces a person deleted from the cluster, which may leave tenants.toml.
     pub purged: Option<RawPurged>,
+    /// `[clusters.<name>]`, in file order; empty without `[clusters]`.
+    pub clusters: Vec<RawClusterEntry>,
+    /// The span of the `[clusters]` table, when the file has one.
+    pub clusters_span: Option<Range<usize>>,
 }
+
+/// `[clusters.<name>]`: one cluster's facts and what it replaces of `[platform]` and `[mesh]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawClusterEntry {
+    pub name: Located<String>,
+    /// Its `domain`, `pod_cidrs`, `service_cidrs` and `server` (`name` is the table's key).
+    pub cluster: RawCluster,
+    /// `[clusters.<name>.platform]`: each key given replaces that `[platform]` key.
+    pub platform: Option<RawPlatform>,
+    pub platform_span: Option<Range<usize>>,
+    /// `[clusters.<name>.mesh]`: each key given replaces that `[mesh]` key.
+    pub mesh: Option<RawMesh>,
+    /// Namespaces of entries that left this cluster but stay in it, closed.
+    pub retired: Option<Located<Vec<Located<String>>>>,
+    /// Namespaces a person deleted from this cluster.
+    pub purged: Option<Located<Vec<Located<String>>>>,
+    pub span: Range<usize>,
+}
+
+/// An entry's `clusters`: the clusters it is placed on (absent: every cluster).
+pub type RawPlacement = Option<Located<Vec<Located<String>>>>;
 
 /// `[defaults]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +103,7 @@ pub struct RawExternal {
     pub ports: Option<Located<Vec<Located<i64>>>>,
     pub protocol: Option<Located<String>>,
     pub consumers: Option<RawConsumers>,
+    pub clusters: RawPlacement,
 }
 
 /// `[platform.kube_api]`.
@@ -111,6 +137,8 @@ pub struct RawGitOps {
     pub path: Option<Located<String>>,
     pub namespace: Option<Located<String>>,
     pub secret: Option<Located<String>>,
+    /// Prepended to every GitOps object's name (a cluster's view: `<cluster>-`).
+    pub name_prefix: Option<Located<String>>,
     pub span: Range<usize>,
 }
 
@@ -120,6 +148,8 @@ pub struct RawCluster {
     pub domain: Option<Located<String>>,
     pub pod_cidrs: Option<Located<Vec<Located<String>>>>,
     pub service_cidrs: Option<Located<Vec<Located<String>>>>,
+    /// The API server as Argo CD names the cluster (`destination.server`).
+    pub server: Option<Located<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -181,6 +211,7 @@ pub struct RawShared {
     pub ports: Option<Located<Vec<Located<i64>>>>,
     pub retired: Option<Located<bool>>,
     pub access: RawAccess,
+    pub clusters: RawPlacement,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,4 +225,5 @@ pub struct RawTenant {
     pub expose: Vec<RawExpose>,
     pub retired: Option<RawRetired>,
     pub access: RawAccess,
+    pub clusters: RawPlacement,
 }

@@ -8,9 +8,9 @@ use crate::diag::Diagnostic;
 
 use super::keys;
 use super::{
-    Located, RawAccess, RawCluster, RawConfig, RawConsumers, RawContainerDefaults, RawDefaults,
-    RawDns, RawExpose, RawExternal, RawGitOps, RawIngress, RawKubeApi, RawMesh, RawPlatform,
-    RawPods, RawPurged, RawRetired, RawShared, RawTenant, Walker,
+    Located, RawAccess, RawCluster, RawClusterEntry, RawConfig, RawConsumers, RawContainerDefaults,
+    RawDefaults, RawDns, RawExpose, RawExternal, RawGitOps, RawIngress, RawKubeApi, RawMesh,
+    RawPlatform, RawPods, RawPurged, RawRetired, RawShared, RawTenant, Walker,
 };
 
 impl Walker {
@@ -25,6 +25,16 @@ impl Walker {
                 "defaults" => config.defaults = self.defaults(v),
                 "gitops" => config.gitops = self.gitops(v),
                 "purged" => config.purged = self.purged(v),
+                "clusters" => {
+                    config.clusters_span = Some(v.span());
+                    if let Some(t) = self.named_tables("clusters", v) {
+                        for (name, entry) in t.iter() {
+                            if let Some(c) = self.cluster_entry(name, entry) {
+                                config.clusters.push(c);
+                            }
+                        }
+                    }
+                }
                 "shared" => {
                     if let Some(t) = self.named_tables("shared", v) {
                         for (name, entry) in t.iter() {
@@ -68,10 +78,59 @@ impl Walker {
                 "name" => c.name = self.string("name", v),
                 "domain" => c.domain = self.string("domain", v),
                 "pod_cidrs" => c.pod_cidrs = self.located_strings("pod_cidrs", v),
+                "server" => c.server = self.string("server", v),
                 _ => c.service_cidrs = self.located_strings("service_cidrs", v),
             }
         }
         c
+    }
+
+    fn cluster_entry(
+        &mut self,
+        name: &Spanned<std::borrow::Cow<'_, str>>,
+        v: &Spanned<DeValue<'_>>,
+    ) -> Option<RawClusterEntry> {
+        let key: &str = name.get_ref();
+        let t = self.table(&format!("clusters.{key}"), v)?;
+        let mut c = RawClusterEntry {
+            name: Located {
+                value: key.to_owned(),
+                span: name.span(),
+            },
+            cluster: RawCluster::default(),
+            platform: None,
+            platform_span: None,
+            mesh: None,
+            retired: None,
+            purged: None,
+            span: v.span(),
+        };
+        let context = format!("[clusters.{key}]");
+        let outer = std::mem::replace(&mut self.scope, format!("clusters.{key}."));
+        for (k, v) in self.entries(t, keys::CLUSTERS_ENTRY, &context) {
+            match k.get_ref().as_ref() {
+                "domain" => c.cluster.domain = self.string("domain", v),
+                "pod_cidrs" => c.cluster.pod_cidrs = self.located_strings("pod_cidrs", v),
+                "service_cidrs" => {
+                    c.cluster.service_cidrs = self.located_strings("service_cidrs", v)
+                }
+                "server" => c.cluster.server = self.string("server", v),
+                "platform" => {
+                    c.platform_span = Some(v.span());
+                    c.platform = Some(self.platform(v));
+                }
+                "mesh" => c.mesh = self.mesh(v),
+                "retired" => c.retired = self.located_strings("retired", v),
+                _ => c.purged = self.located_strings("purged", v),
+            }
+        }
+        self.scope = outer;
+        Some(c)
+    }
+
+    /// An entry's `clusters` list.
+    fn placement(&mut self, v: &Spanned<DeValue<'_>>) -> Option<Located<Vec<Located<String>>>> {
+        self.located_strings("clusters", v)
     }
 
     fn platform(&mut self, v: &Spanned<DeValue<'_>>) -> RawPlatform {
@@ -79,7 +138,8 @@ impl Walker {
         let Some(t) = self.table("platform", v) else {
             return p;
         };
-        for (k, v) in self.entries(t, keys::PLATFORM, "[platform]") {
+        let context = format!("[{}platform]", self.scope);
+        for (k, v) in self.entries(t, keys::PLATFORM, &context) {
             match k.get_ref().as_ref() {
                 "dns" => p.dns = self.dns(v),
                 "ingress" => p.ingress = self.pods("ingress", keys::INGRESS, v),
@@ -100,7 +160,8 @@ impl Walker {
             cidrs: None,
             span: v.span(),
         };
-        for (k, v) in self.entries(t, keys::DNS, "[platform.dns]") {
+        let context = format!("[{}platform.dns]", self.scope);
+        for (k, v) in self.entries(t, keys::DNS, &context) {
             match k.get_ref().as_ref() {
                 "namespace" => d.namespace = self.string("namespace", v),
                 "service" => d.service = self.string("service", v),
@@ -121,7 +182,7 @@ impl Walker {
             mesh: None,
             span: v.span(),
         };
-        let context = format!("[platform.{name}]");
+        let context = format!("[{}platform.{name}]", self.scope);
         for (k, v) in self.entries(t, known, &context) {
             match k.get_ref().as_ref() {
                 "namespace" => p.namespace = self.string("namespace", v),
@@ -145,7 +206,8 @@ impl Walker {
             authorization: None,
             span: v.span(),
         };
-        for (k, v) in self.entries(t, keys::MESH, "[mesh]") {
+        let context = format!("[{}mesh]", self.scope);
+        for (k, v) in self.entries(t, keys::MESH, &context) {
             match k.get_ref().as_ref() {
                 "namespace" => m.namespace = self.string("namespace", v),
                 "pod_labels" => m.pod_labels = self.string_map("pod_labels", v),
@@ -221,6 +283,7 @@ impl Walker {
             path: None,
             namespace: None,
             secret: None,
+            name_prefix: None,
             span: v.span(),
         };
         for (k, v) in self.entries(t, keys::GITOPS, "[gitops]") {
@@ -230,6 +293,7 @@ impl Walker {
                 "revision" => g.revision = self.string("revision", v),
                 "path" => g.path = self.string("path", v),
                 "namespace" => g.namespace = self.string("namespace", v),
+                "name_prefix" => g.name_prefix = self.string("name_prefix", v),
                 _ => g.secret = self.string("secret", v),
             }
         }
@@ -255,6 +319,7 @@ impl Walker {
             ports: None,
             retired: None,
             access: RawAccess::default(),
+            clusters: None,
         };
         let context = format!("[shared.{key}]");
         for (k, v) in self.entries(t, keys::SHARED, &context) {
@@ -267,6 +332,7 @@ impl Walker {
                 "annotations" => s.annotations = self.string_map("annotations", v),
                 "ports" => s.ports = self.located_integers("ports", v),
                 "retired" => s.retired = self.boolean("retired", v),
+                "clusters" => s.clusters = self.placement(v),
                 _ => s.ingress = self.boolean("ingress", v),
             }
         }
@@ -310,6 +376,7 @@ impl Walker {
             expose: Vec::new(),
             retired: None,
             access: RawAccess::default(),
+            clusters: None,
         };
         let context = format!("[tenants.{key}]");
         for (k, v) in self.entries(t, keys::TENANT, &context) {
@@ -328,6 +395,7 @@ impl Walker {
                 "ingress" => tenant.ingress = self.tenant_ingress(v),
                 "kube_api" => tenant.kube_api = self.boolean("kube_api", v),
                 "retired" => tenant.retired = self.tenant_retired(v),
+                "clusters" => tenant.clusters = self.placement(v),
                 _ => tenant.expose = self.exposes(key, v),
             }
         }
@@ -429,6 +497,7 @@ impl Walker {
             ports: None,
             protocol: None,
             consumers: None,
+            clusters: None,
         };
         let context = format!("[external.{key}]");
         for (k, v) in self.entries(t, keys::EXTERNAL, &context) {
@@ -437,6 +506,7 @@ impl Walker {
                 "cidrs" => e.cidrs = self.located_strings("cidrs", v),
                 "ports" => e.ports = self.located_integers("ports", v),
                 "protocol" => e.protocol = self.string("protocol", v),
+                "clusters" => e.clusters = self.placement(v),
                 _ => e.consumers = self.consumers(v),
             }
         }
@@ -450,7 +520,8 @@ impl Walker {
             ports: None,
             span: v.span(),
         };
-        for (key, v) in self.entries(t, keys::KUBE_API, "[platform.kube_api]") {
+        let context = format!("[{}platform.kube_api]", self.scope);
+        for (key, v) in self.entries(t, keys::KUBE_API, &context) {
             match key.get_ref().as_ref() {
                 "cidrs" => k.cidrs = self.located_strings("cidrs", v),
                 _ => k.ports = self.located_integers("ports", v),

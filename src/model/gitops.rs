@@ -42,4 +42,7 @@ pub struct GitOps {
     pub namespace: NamespaceName,
     /// Flux only: the Secret in that namespace with the repository's credentials.
     pub secret: Option<String>,
+    /// Prepended to the name of every GitOps object (a cluster of `[clusters]`: `<cluster>-`),
+    /// so that the objects of several clusters can live in one Argo CD.
+    pub name_prefix: String,
 }

@@ -23,6 +23,9 @@ pub struct Cluster {
     pub pod_cidrs: BTreeSet<Cidr>,
     /// The Services' ranges: excepted like the pods' ranges.
     pub service_cidrs: BTreeSet<Cidr>,
+    /// The API server as Argo CD names this cluster (`destination.server` of the tenants' and
+    /// shared entries' Applications); `None`: the cluster Argo CD runs in.
+    pub server: Option<String>,
 }
 
 impl Cluster {

@@ -104,7 +104,31 @@ impl Resolver<'_> {
                 }
             }
         };
+        let name_prefix = match &g.name_prefix {
+            None => Some(String::new()),
+            Some(p) => {
+                let v = &p.value;
+                let ok = v.len() <= 40
+                    && v.ends_with('-')
+                    && v.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && v.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if ok {
+                    Some(v.clone())
+                } else {
+                    self.error(
+                        Diagnostic::new(
+                            format!("`name_prefix` {v:?} cannot begin an object name"),
+                            p.span.clone(),
+                        )
+                        .with_help("use lowercase letters, digits and '-', ending with '-', at most 40 characters, such as \"prod-eu-\""),
+                    );
+                    None
+                }
+            }
+        };
         Some(GitOps {
+            name_prefix: name_prefix?,
             tool: tool?,
             repo_url: repo_url?,
             revision: revision?,

@@ -60,12 +60,51 @@ impl Resolver<'_> {
             };
         let pod_cidrs = ranges(&raw.cluster.pod_cidrs, "`cluster.pod_cidrs`");
         let service_cidrs = ranges(&raw.cluster.service_cidrs, "`cluster.service_cidrs`");
+        let server = raw.cluster.server.as_ref().and_then(|s| self.server(s));
         Some(Cluster {
             name,
             domain,
             pod_cidrs,
             service_cidrs,
+            server,
         })
+    }
+
+    /// An API server URL as Argo CD names a cluster: `https://host[:port][/path]`, nothing that
+    /// a YAML scalar or a log would read differently, and no credential.
+    fn server(&mut self, s: &crate::load::Located<String>) -> Option<String> {
+        let v = &s.value;
+        let rest = v
+            .strip_prefix("https://")
+            .or_else(|| v.strip_prefix("http://"));
+        let authority = rest.map(|r| r.split('/').next().unwrap_or(""));
+        let problem = match (rest, authority) {
+            (None, _) => Some("it must begin with https://"),
+            (_, Some("")) => Some("it names no host"),
+            (_, Some(a)) if a.contains('@') => {
+                Some("it carries a credential, which tenantc would write into Git")
+            }
+            _ if v.len() > 2048 => Some("it is longer than 2048 characters"),
+            _ if v.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, '"' | '\\' | '#' | '{' | '}' | '`')
+            }) =>
+            {
+                Some("it holds a space, a quote, a control character or one of # { } `")
+            }
+            _ => None,
+        };
+        match problem {
+            None => Some(v.clone()),
+            Some(p) => {
+                self.error(
+                    Diagnostic::new(format!("`server` {v:?} is not an API server URL: {p}"), s.span.clone())
+                        .with_help("give the cluster's API server as Argo CD knows it, such as \"https://prod-eu.example.com\" (`argocd cluster list`)"),
+                );
+                None
+            }
+        }
     }
 
     fn platform_pods(&mut self, raw: &RawPods, what: &str) -> Option<PlatformPods> {

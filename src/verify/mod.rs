@@ -34,12 +34,21 @@ pub fn model_of(output: &Path, intent: &Intent) -> Result<Model, Vec<TreeError>>
     Ok(Model::build(tree, &intent.known_namespaces()))
 }
 
-/// Reads the tenants.toml at `config` and the tree at `output`: what explain and graph answer
-/// from. An unreadable tree is [`crate::Error::Tree`].
-pub fn intent_and_model(config: &Path, output: &Path) -> Result<(Intent, Model), crate::Error> {
-    let (cfg, _) = crate::config_from_file(config)?;
+/// Reads the tenants.toml at `config` and the tree at `output`: what explain, graph and access
+/// answer from; with `cluster`, that cluster's view and tree (`<output>/clusters/<name>`) of a
+/// file with `[clusters]`. An unreadable tree is [`crate::Error::Tree`].
+pub fn intent_and_model(
+    config: &Path,
+    output: &Path,
+    cluster: Option<&str>,
+) -> Result<(Intent, Model), crate::Error> {
+    let (cfg, _) = crate::config_of_cluster(config, cluster)?;
     let intent = crate::intent::intent_of(&cfg);
-    let model = model_of(output, &intent).map_err(crate::Error::Tree)?;
+    let dir = match cluster {
+        Some(name) => output.join(crate::place::cluster_dir(name)),
+        None => output.to_owned(),
+    };
+    let model = model_of(&dir, &intent).map_err(crate::Error::Tree)?;
     Ok((intent, model))
 }
 
@@ -68,6 +77,99 @@ pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Err
         model,
         intent,
     })
+}
+
+/// Verifies every cluster's tree of the tenants.toml at `config` (or only `cluster`'s), one at a
+/// time: `each` gets the cluster's name (`None` for a file of one cluster), its directory and
+/// what verify found there, and may keep or drop it. Each finding of a cluster's report names
+/// the cluster. A directory under `<output>/clusters/` that holds a generated tree for a cluster
+/// the file no longer has is reported as a violation of its own (`stale-cluster`): nothing
+/// proves what it would apply.
+pub fn verify_each(
+    config: &Path,
+    output: &Path,
+    cluster: Option<&str>,
+    each: &mut dyn FnMut(Option<&str>, &Path, Verified),
+) -> Result<(), crate::Error> {
+    let (configs, _) = crate::configs_from_file(config)?;
+    let clusters = match (configs, cluster) {
+        (crate::Configs::One(_), None) => {
+            each(None, output, verify_files(config, output)?);
+            return Ok(());
+        }
+        (crate::Configs::One(_), Some(_)) => {
+            crate::config_of_cluster(config, cluster)?;
+            unreachable!("a file of one cluster has no --cluster");
+        }
+        (crate::Configs::Clusters(c), _) => c,
+    };
+    let names: Vec<&str> = match cluster {
+        Some(name) if clusters.names().contains(&name) => vec![name],
+        Some(name) => return Err(clusters.unknown(name)),
+        None => clusters.names(),
+    };
+    for name in names {
+        let cfg = clusters.config(name).expect("a cluster of the file");
+        let mut intent = crate::intent::intent_of(&cfg);
+        drop(cfg);
+        drop(std::mem::take(&mut intent.tenants));
+        let dir = crate::place::cluster_root(output, name).map_err(|message| {
+            crate::Error::Output(vec![crate::write::OutputError {
+                path: output.to_owned(),
+                message,
+            }])
+        })?;
+        let model = model_of(&dir, &intent).map_err(crate::Error::Tree)?;
+        let mut report = report_of(&model, &intent);
+        for f in &mut report.findings {
+            f.message = format!("in cluster {name}: {}", f.message);
+        }
+        if cluster.is_none() && name == clusters.names()[0] {
+            stale_clusters(output, &clusters.names(), &mut report);
+        }
+        each(
+            Some(name),
+            &dir,
+            Verified {
+                report,
+                model,
+                intent,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// A violation per directory of `<output>/clusters/` that holds a tenantc tree for no cluster of
+/// the file.
+fn stale_clusters(output: &Path, names: &[&str], report: &mut Report) {
+    let parent = output.join(crate::place::CLUSTERS_DIR);
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return;
+    };
+    let mut stale: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !names.contains(&n.as_str()))
+        .filter(|n| {
+            std::fs::read(parent.join(n).join("kustomization.yaml"))
+                .is_ok_and(|b| crate::write::is_owned(&b))
+        })
+        .collect();
+    stale.sort();
+    for n in stale {
+        report.findings.push(finding::violation(
+            "stale-cluster",
+            format!(
+                "{} holds the tree of cluster `{n}`, which tenants.toml does not describe: nothing proves what a sync of it applies; remove it once no Argo CD or Flux object syncs it",
+                parent.join(&n).display()
+            ),
+            Vec::new(),
+        ));
+        report.summary.violations += 1;
+        report.ok = false;
+        report.status = "violations";
+    }
 }
 
 /// Verifies the tree at `output` against `intent`.

@@ -213,7 +213,7 @@ impl Check<'_> {
         list.len() == self.unit.namespaces.len()
             && list.iter().all(|d| {
                 d.as_object().is_some_and(|m| m.len() == 2)
-                    && d["server"].as_str() == Some(self.gitops.server)
+                    && d["server"].as_str() == Some(self.gitops.server_of(self.unit))
                     && d["namespace"].as_str().is_some_and(|n| {
                         self.unit.namespaces.iter().any(|u| u.as_str() == n) && seen.insert(n)
                     })
@@ -232,7 +232,7 @@ impl Check<'_> {
             self.keys(d, &["spec", "destinations", &idx], &["server", "namespace"]);
             got.insert((text(&d["server"]), text(&d["namespace"])));
         }
-        let server = text(&Value::from(self.gitops.server));
+        let server = text(&Value::from(self.gitops.server_of(self.unit)));
         let want: BTreeSet<(String, String)> = self
             .unit
             .namespaces
@@ -360,7 +360,7 @@ impl Check<'_> {
         self.equal_str(
             &dest["server"],
             &["spec", "destination", "server"],
-            self.gitops.server,
+            self.gitops.server_of(self.unit),
         );
         let ns = dest["namespace"].as_str().unwrap_or_default();
         if !self.unit.namespaces.iter().any(|n| n.as_str() == ns) {

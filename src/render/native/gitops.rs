@@ -47,7 +47,7 @@ fn argocd(out: &mut Out, gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Option<()>
         .raw("\n  destinations:\n");
     for namespace in &unit.namespaces {
         out.raw("  - server: ")
-            .value(gitops.server)
+            .value(&gitops.cluster_server)
             .raw("\n    namespace: ")
             .value(namespace.as_str())
             .raw("\n");
@@ -88,7 +88,7 @@ fn argocd(out: &mut Out, gitops: &GitOpsIntent, unit: &GitOpsUnit) -> Option<()>
         .raw("\n    path: ")
         .value(&unit.path)
         .raw("\n  destination:\n    server: ")
-        .value(gitops.server)
+        .value(&gitops.cluster_server)
         .raw("\n    namespace: ")
         .value(first.as_str())
         .raw(concat!(

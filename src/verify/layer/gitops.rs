@@ -221,7 +221,7 @@ fn refusals(
             ))
         } else {
             let ns = namespace.map(Text::as_ref);
-            (!project.permits_destination(gitops.server, ns)).then(|| {
+            (!project.permits_destination(gitops.server_of(unit), ns)).then(|| {
                 format!(
                     "its AppProject `{}` does not permit the destination {}",
                     unit.name,

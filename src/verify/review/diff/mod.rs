@@ -3,19 +3,15 @@
 //! count), from a tenants.toml (its intent) or from an output tree (its evaluated policies).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use serde::Serialize;
 
 use crate::intent::Intent;
-use crate::lifecycle::{self, Side};
 use crate::verify::layer::netpol::expectations;
 use crate::verify::layer::netpol::PortSet;
 use crate::verify::layer::sidecar::{host_text, parse_host};
 use crate::verify::model::{Direction, Model};
 use crate::verify::review::graph::{tree_edges, Edges};
-use crate::verify::tree::{read_tree, Tree};
-use crate::Error;
 
 /// One side of a diff.
 #[derive(Clone, Debug, Default)]
@@ -40,191 +36,13 @@ pub struct View {
     pub access: crate::verify::layer::access::AccessView,
 }
 
-/// One tenant's or shared entry's sync, as its GitOps objects say.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Sync {
-    /// `Argo CD` or `Flux`.
-    pub tool: &'static str,
-    /// `tenant acme`, `shared payments`.
-    pub what: String,
-    /// The directory in the repository.
-    pub path: String,
-    /// Where it may apply objects (Argo CD: the AppProject's destinations).
-    pub namespaces: BTreeSet<String>,
-    /// What it may apply (Argo CD: the AppProject's whitelists, `group/kind`).
-    pub kinds: BTreeSet<String>,
-}
+mod against;
+mod report;
+mod sync;
 
-fn kind_text(group: &str, kind: &str) -> String {
-    if group.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{group}/{kind}")
-    }
-}
-
-/// The syncs tenants.toml's `[gitops]` makes.
-fn syncs_of_intent(intent: &Intent) -> BTreeMap<String, Sync> {
-    let Some(g) = &intent.gitops else {
-        return BTreeMap::new();
-    };
-    let tool = match g.settings.tool {
-        crate::model::GitOpsTool::ArgoCd => "Argo CD",
-        crate::model::GitOpsTool::Flux => "Flux",
-    };
-    g.units
-        .iter()
-        .map(|u| {
-            let argo = tool == "Argo CD";
-            let sync = Sync {
-                tool,
-                what: format!("{} {}", u.role, u.owner),
-                path: u.path.clone(),
-                namespaces: if argo {
-                    u.namespaces.iter().map(ToString::to_string).collect()
-                } else {
-                    BTreeSet::new()
-                },
-                kinds: if argo {
-                    std::iter::once("Namespace".to_owned())
-                        .chain(u.kinds.iter().map(|k| kind_text(k.group, k.kind)))
-                        .collect()
-                } else {
-                    BTreeSet::new()
-                },
-            };
-            (u.name.clone(), sync)
-        })
-        .collect()
-}
-
-/// The syncs the tree's GitOps objects make, for the objects labelled with a tenant or shared
-/// entry (the root and the groups only sync GitOps objects).
-fn syncs_of_tree(model: &Model) -> BTreeMap<String, Sync> {
-    let what_of = |v: &serde_json::Value| -> Option<String> {
-        let labels = &v["metadata"]["labels"];
-        ["tenant", "shared"].iter().find_map(|role| {
-            labels[format!("tenantc.dev/{role}")]
-                .as_str()
-                .map(|o| format!("{role} {o}"))
-        })
-    };
-    let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
-    // One pass over the objects, one file at a time: each Application's sync with the name of
-    // its project, and each project's destinations and kinds.
-    let mut out: BTreeMap<String, (Sync, String)> = BTreeMap::new();
-    let mut projects: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
-    for d in model
-        .tree
-        .gitops
-        .iter()
-        .flat_map(crate::verify::tree::gitops_docs)
-    {
-        let v = &d.value;
-        let list = |key: &str| -> Vec<&serde_json::Value> {
-            v["spec"][key].as_array().into_iter().flatten().collect()
-        };
-        match d.origin.kind {
-            "AppProject" => {
-                let namespaces = list("destinations")
-                    .into_iter()
-                    .map(|d| s(&d["namespace"]))
-                    .collect();
-                let kinds = list("clusterResourceWhitelist")
-                    .into_iter()
-                    .chain(list("namespaceResourceWhitelist"))
-                    .map(|k| kind_text(&s(&k["group"]), &s(&k["kind"])))
-                    .collect();
-                projects.insert(d.origin.name.to_string(), (namespaces, kinds));
-            }
-            "Application" | "Kustomization" => {
-                let Some(what) = what_of(v) else { continue };
-                let argo = d.origin.kind == "Application";
-                let sync = Sync {
-                    tool: if argo { "Argo CD" } else { "Flux" },
-                    what,
-                    path: if argo {
-                        s(&v["spec"]["source"]["path"])
-                    } else {
-                        s(&v["spec"]["path"]).trim_start_matches("./").to_owned()
-                    },
-                    ..Sync::default()
-                };
-                let project = if argo {
-                    s(&v["spec"]["project"])
-                } else {
-                    String::new()
-                };
-                out.insert(d.origin.name.to_string(), (sync, project));
-            }
-            _ => {}
-        }
-    }
-    out.into_iter()
-        .map(|(name, (mut sync, project))| {
-            if let Some((namespaces, kinds)) = projects.get(&project) {
-                sync.namespaces = namespaces.clone();
-                sync.kinds = kinds.clone();
-            }
-            (name, sync)
-        })
-        .collect()
-}
-
-/// What changes in what the sync tools apply, in tenant terms.
-fn sync_sentences(before: &View, after: &View) -> Vec<String> {
-    let mut lines = Vec::new();
-    let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
-    for (name, a) in &after.syncs {
-        let Some(b) = before.syncs.get(name) else {
-            lines.push(if a.namespaces.is_empty() {
-                format!("+ {} now syncs {} ({})", a.tool, a.what, a.path)
-            } else {
-                format!(
-                    "+ {} now syncs {} into {} ({})",
-                    a.tool,
-                    a.what,
-                    list(&a.namespaces),
-                    a.path
-                )
-            });
-            continue;
-        };
-        if a.path != b.path {
-            lines.push(format!(
-                "~ {} syncs {} from {} instead of {}",
-                a.tool, a.what, a.path, b.path
-            ));
-        }
-        for ns in a.namespaces.difference(&b.namespaces) {
-            lines.push(format!("+ {} may now sync {} into {ns}", a.tool, a.what));
-        }
-        for ns in b.namespaces.difference(&a.namespaces) {
-            lines.push(format!(
-                "- {} may no longer sync {} into {ns}",
-                a.tool, a.what
-            ));
-        }
-        for k in a.kinds.difference(&b.kinds) {
-            lines.push(format!("+ {} may now apply {k} for {}", a.tool, a.what));
-        }
-        for k in b.kinds.difference(&a.kinds) {
-            lines.push(format!(
-                "- {} may no longer apply {k} for {}",
-                a.tool, a.what
-            ));
-        }
-    }
-    for (name, b) in &before.syncs {
-        if !after.syncs.contains_key(name) {
-            lines.push(format!(
-                "- {} no longer syncs {} (what it applied stays in the cluster)",
-                b.tool, b.what
-            ));
-        }
-    }
-    lines
-}
+pub use against::{diff_against, diff_each, known, Outcome};
+pub use sync::Sync;
+use sync::{sync_sentences, syncs_of_intent, syncs_of_tree};
 
 /// The view tenants.toml intends; `files` is what compile produces for it.
 pub fn view_of_intent(intent: &Intent, model: &Model, files: usize) -> View {
@@ -702,125 +520,4 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
     out.extend(lines);
     out.extend(access[weaker..].iter().cloned());
     out
-}
-
-/// What `tenantc diff` reports. Serialized as the diff's fields in their order, then the
-/// lifecycle report.
-#[derive(Debug, Serialize)]
-pub struct Outcome {
-    #[serde(flatten)]
-    pub diff: Diff,
-    /// The destructive changes, which a report shows first; an unacknowledged one fails CI.
-    pub lifecycle: lifecycle::Report,
-}
-
-/// What the tenants.toml at `config` changes against `base`: an older tenants.toml (a file), or
-/// an older output tree (a directory), which is then compared with the tree at `output`. Both
-/// sides are read before anything is compared, and a tree that cannot be read is
-/// [`Error::Tree`] (the base's errors first).
-pub fn diff_against(base: &Path, config: &Path, output: &Path) -> Result<Outcome, Error> {
-    let (cfg, source) = crate::config_from_file(config)?;
-    let intent = crate::intent::intent_of(&cfg);
-    let after = Side::of_config(&cfg, &intent, &source, &config.display().to_string());
-    let (before, diff) = if base.is_dir() {
-        let known = known(&[&intent]);
-        let read = |dir: &Path| read_tree(dir).map(|t| Model::build(t, &known));
-        let (old, new) = match (read(base), read(output)) {
-            (Ok(o), Ok(n)) => (o, n),
-            (Err(e), _) | (_, Err(e)) => return Err(Error::Tree(e)),
-        };
-        let d = diff(
-            &view_of_tree(&old, &intent),
-            &view_of_tree(&new, &intent),
-            &intent,
-        );
-        (Side::of_tree(base), d)
-    } else {
-        let (base_cfg, base_source) = crate::config_from_file(base)?;
-        let base_intent = crate::intent::intent_of(&base_cfg);
-        let before = Side::of_config(
-            &base_cfg,
-            &base_intent,
-            &base_source,
-            &base.display().to_string(),
-        );
-        // An intent's view has no tree: the model only gives both sides' namespaces ids.
-        let model = Model::build(Tree::default(), &known(&[&intent, &base_intent]));
-        let files = |c: crate::model::Config| {
-            crate::compile_config(c, "tenants.toml")
-                .layout()
-                .paths()
-                .count()
-        };
-        let (old_files, new_files) = (files(base_cfg), files(cfg));
-        let d = diff(
-            &view_of_intent(&base_intent, &model, old_files),
-            &view_of_intent(&intent, &model, new_files),
-            &intent,
-        );
-        (before, d)
-    };
-    let lifecycle = lifecycle::compare(&before, &after);
-    Ok(Outcome { diff, lifecycle })
-}
-
-/// Every namespace either side names, so that both models give them ids.
-pub fn known(intents: &[&Intent]) -> Vec<String> {
-    let mut all: BTreeSet<String> = BTreeSet::new();
-    for i in intents {
-        all.extend(i.known_namespaces());
-    }
-    all.into_iter().collect()
-}
-
-impl Diff {
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    fn counts(&self) -> Vec<(&'static str, &Count)> {
-        vec![
-            ("namespaces", &self.namespaces),
-            ("files", &self.files),
-            (
-                "Sidecar scope (namespaces imported, all Sidecars)",
-                &self.sidecar_scope,
-            ),
-        ]
-    }
-
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        if self.is_empty() {
-            out.push_str("no change in reachability, Sidecar scope or namespaces\n");
-        }
-        for l in &self.lines {
-            out.push_str(l);
-            out.push('\n');
-        }
-        for (what, c) in self.counts() {
-            out.push_str(&format!("{what}: {} -> {}\n", c.before, c.after));
-        }
-        out
-    }
-
-    /// For a pull-request comment: a `diff` block (GitHub colours + and - lines) and a table.
-    pub fn to_markdown(&self) -> String {
-        let mut out = String::from("### tenantc: what this change does\n\n");
-        if self.is_empty() {
-            out.push_str("No change in reachability, Sidecar scope or namespaces.\n\n");
-        } else {
-            out.push_str("```diff\n");
-            for l in &self.lines {
-                out.push_str(l);
-                out.push('\n');
-            }
-            out.push_str("```\n\n");
-        }
-        out.push_str("| | before | after |\n|---|---:|---:|\n");
-        for (what, c) in self.counts() {
-            out.push_str(&format!("| {what} | {} | {} |\n", c.before, c.after));
-        }
-        out
-    }
 }
