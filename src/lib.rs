@@ -6,6 +6,7 @@
 //! [`load`] → [`resolve`] → [`intent`] → [`render`] → [`emit`] → [`write`]; [`compile`] runs
 //! them all, from tenants.toml on disk to the output directory.
 
+pub mod codeclimate;
 pub mod compile;
 pub mod diag;
 pub mod emit;

@@ -7,7 +7,7 @@ use std::path::Path;
 use tenantc::compile::{self, Outcome, Stage, Status};
 use tenantc::Error;
 
-use super::{print_sarif, say, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
+use super::{print_report, say, Args, Format, EXIT_DRIFT, EXIT_OK};
 
 /// Below this many namespaces a compile takes well under a second: no progress is shown.
 const PROGRESS_MIN_NAMESPACES: usize = 2000;
@@ -66,8 +66,8 @@ pub(super) fn compile(
         output,
         templates,
         check,
-        // JSON lists every change; so does SARIF, one result per stale file.
-        list_changes: format == Format::Json || args.message_format == MessageFormat::Sarif,
+        // JSON lists every change; so do SARIF and Code Quality, one result per stale file.
+        list_changes: format == Format::Json || args.message_format.is_report(),
     };
     let progress = Progress::new(args);
     let outcome = compile::run(&options, &mut |stage| progress.stage(stage));
@@ -93,7 +93,7 @@ pub(super) fn compile(
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     };
-    let sarif = args.message_format == MessageFormat::Sarif;
+    let report = args.message_format.is_report();
     let what = format!(
         "{} tenant{}, {} shared",
         outcome.tenants,
@@ -105,8 +105,8 @@ pub(super) fn compile(
         if !lifecycle.is_empty() && format != Format::Json {
             say(args, &lifecycle.to_text());
         }
-        if sarif && check {
-            print_sarif(&stale_alerts(args, output, &outcome));
+        if report && check {
+            print_report(args, &stale_alerts(args, output, &outcome));
         }
         if lifecycle.unacknowledged > 0 {
             super::lifecycle::report_refusal(args, lifecycle);
@@ -117,13 +117,13 @@ pub(super) fn compile(
             if format == Format::Json {
                 json("destructive", 0, 0);
             }
-            if sarif {
+            if report {
                 let alerts: Vec<_> = lifecycle
                     .errors()
                     .into_iter()
                     .map(|e| super::alert_on(args, "destructive-change", e, None))
                     .collect();
-                print_sarif(&alerts);
+                print_report(args, &alerts);
             }
             super::lifecycle::report_refusal(args, lifecycle);
             Ok(EXIT_DRIFT)
@@ -169,8 +169,8 @@ pub(super) fn compile(
             Ok(EXIT_DRIFT)
         }
         Status::Written(summary) => {
-            if sarif {
-                print_sarif(&[]);
+            if report {
+                print_report(args, &[]);
             }
             if format == Format::Json {
                 json("ok", summary.written, summary.removed);

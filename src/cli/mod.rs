@@ -46,7 +46,8 @@ pub struct Args {
     /// annotations (`::error file=…,line=…,col=…::`, stdout); `json` prints one JSON object per
     /// error on stderr instead of the human text; `sarif` prints one SARIF 2.1.0 log on stdout
     /// (errors, stale files and verify's findings, for GitHub code scanning) and the human text
-    /// on stderr.
+    /// on stderr; `codeclimate` prints the same results as one GitLab Code Quality report
+    /// (`artifacts:reports:codequality`) on stdout and the human text on stderr.
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
     /// Print errors only.
@@ -69,6 +70,15 @@ pub enum MessageFormat {
     Github,
     Json,
     Sarif,
+    Codeclimate,
+}
+
+impl MessageFormat {
+    /// The formats whose stdout is one machine-readable document of results (a SARIF log, a Code
+    /// Quality report): the human text then goes to stderr.
+    pub fn is_report(self) -> bool {
+        matches!(self, MessageFormat::Sarif | MessageFormat::Codeclimate)
+    }
 }
 
 impl Command {
@@ -87,19 +97,34 @@ impl Command {
     }
 }
 
-/// Prints what would go to stdout: to stderr instead when stdout carries a SARIF log.
+/// Prints what would go to stdout: to stderr instead when stdout carries a report.
 pub(crate) fn say(args: &Args, text: &str) {
-    if args.message_format == MessageFormat::Sarif {
+    if args.message_format.is_report() {
         eprint!("{text}");
     } else {
         print!("{text}");
     }
 }
 
-/// Prints the SARIF log of `alerts` on stdout.
-pub(crate) fn print_sarif(alerts: &[tenantc::sarif::Alert]) {
-    let log = tenantc::sarif::log(alerts);
-    println!("{}", serde_json::to_string_pretty(&log).unwrap_or_default());
+/// Prints `alerts` on stdout as the report `--message-format` asks for: a SARIF log, or a GitLab
+/// Code Quality report (whose issues all need a file: the tenants file for the run as a whole).
+pub(crate) fn print_report(args: &Args, alerts: &[tenantc::sarif::Alert]) {
+    let report = match args.message_format {
+        MessageFormat::Codeclimate => tenantc::codeclimate::report(alerts, &config_of(args)),
+        _ => tenantc::sarif::log(alerts),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+}
+
+/// The tenants file of the command, as the user named it.
+fn config_of(args: &Args) -> String {
+    args.command.config().map_or_else(
+        || "tenants/tenants.toml".to_owned(),
+        |c| c.display().to_string(),
+    )
 }
 
 /// A SARIF result for an error without a position: on `file`, or on the tenants file.
@@ -109,10 +134,7 @@ pub(crate) fn alert_on(
     message: String,
     file: Option<&str>,
 ) -> tenantc::sarif::Alert {
-    let config = args.command.config().map_or_else(
-        || "tenants/tenants.toml".to_owned(),
-        |c| c.display().to_string(),
-    );
+    let config = config_of(args);
     tenantc::sarif::Alert {
         rule: rule.into(),
         level: tenantc::sarif::Level::Error,
@@ -462,8 +484,8 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
         }
         return EXIT_INVALID;
     }
-    if args.message_format == MessageFormat::Sarif && format != Format::Json {
-        print_sarif(&errors_sarif(args, error));
+    if args.message_format.is_report() && format != Format::Json {
+        print_report(args, &errors_sarif(args, error));
     }
     match error {
         Error::Config(errors) => {
@@ -504,9 +526,14 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
 
 pub fn run(args: &Args) -> u8 {
     if let Command::Compile { format, .. } | Command::Verify { format, .. } = &args.command {
-        if args.message_format == MessageFormat::Sarif && *format == Format::Json {
+        if args.message_format.is_report() && *format == Format::Json {
+            let what = if args.message_format == MessageFormat::Sarif {
+                "--message-format sarif prints a SARIF log"
+            } else {
+                "--message-format codeclimate prints a Code Quality report"
+            };
             return usage_error(
-                "--message-format sarif prints a SARIF log on stdout; it cannot be combined with --format json",
+                &format!("{what} on stdout; it cannot be combined with --format json"),
                 Format::Text,
             );
         }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{print_sarif, say, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
+use super::{print_report, say, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
 
 pub(super) fn verify(
     args: &Args,
@@ -24,14 +24,14 @@ pub(super) fn verify(
             if args.message_format == MessageFormat::Github {
                 print!("{}", report.to_github());
             }
-            if args.message_format == MessageFormat::Sarif {
+            if args.message_format.is_report() {
                 // Only the files findings name are read again, for the line of each object.
                 let files = report
                     .files_named()
                     .into_iter()
                     .filter_map(|f| Some((f.to_owned(), std::fs::read_to_string(f).ok()?)))
                     .collect();
-                print_sarif(&report.to_sarif(&files));
+                print_report(args, &report.to_sarif(&files));
             }
             let text = report.to_text(
                 &output.display().to_string(),
