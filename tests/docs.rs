@@ -516,3 +516,99 @@ fn the_readmes_example_compiles_to_the_sidecar_it_shows() {
         "README.md's example Sidecar is not what its tenants.toml compiles to"
     );
 }
+
+/// `file` has a ```text block of which every line is a line of `output` (an excerpt of a long
+/// output).
+fn assert_docs_excerpt(file: &str, output: &str) {
+    let text = std::fs::read_to_string(root().join(file)).expect("read markdown");
+    let printed: BTreeSet<&str> = output.lines().collect();
+    assert!(
+        blocks(&text).iter().any(|b| b.info == "text"
+            && !b.text.trim().is_empty()
+            && b.text.lines().all(|l| printed.contains(l))),
+        "{file} no longer shows an excerpt of what tenantc prints; it now prints:\n{output}"
+    );
+}
+
+/// Replaces the first `from` after the first `anchor` in the file `rel` below `dir`.
+fn edit_after(dir: &Path, rel: &str, anchor: &str, from: &str, to: &str) {
+    let path = dir.join(rel);
+    let text = std::fs::read_to_string(&path).expect("read file to edit");
+    let at = text
+        .find(anchor)
+        .unwrap_or_else(|| panic!("`{anchor}` not in {rel}"));
+    let (head, tail) = text.split_at(at);
+    assert!(
+        tail.contains(from),
+        "`{from}` not after `{anchor}` in {rel}"
+    );
+    std::fs::write(&path, format!("{head}{}", tail.replacen(from, to, 1)))
+        .expect("write edited file");
+}
+
+/// The example tree with acme-api's `allow-consumers` AuthorizationPolicy admitting umbrella
+/// instead of globex-web (README.md and docs/mesh.md).
+fn authorization_edited() -> tempfile::TempDir {
+    let dir = scratch_example();
+    edit(
+        dir.path(),
+        "output/tenants/acme/acme-api/authorizationpolicies.yaml",
+        "        - globex-batch\n        - globex-web\n",
+        "        - globex-batch\n        - umbrella\n",
+    );
+    dir
+}
+
+#[test]
+fn verify_of_an_edited_authorization_policy_is_what_the_readme_shows() {
+    let dir = authorization_edited();
+    let (output, code) = run_in(dir.path(), &["verify"]);
+    assert_eq!(code, 1, "{output}");
+    assert_docs_show("README.md", &output);
+}
+
+#[test]
+fn verify_of_a_widened_external_and_an_exported_service_entry_is_what_the_readme_shows() {
+    let dir = scratch_example();
+    edit(
+        dir.path(),
+        "output/tenants/globex/globex-web/networkpolicies.yaml",
+        "cidr: \"203.0.113.10/32\"",
+        "cidr: \"203.0.113.10/24\"",
+    );
+    edit_after(
+        dir.path(),
+        "output/tenants/acme/acme/serviceentries.yaml",
+        "  name: external-stripe\n",
+        "  exportTo:\n  - \".\"\n",
+        "  exportTo:\n  - \"*\"\n",
+    );
+    let (output, code) = run_in(dir.path(), &["verify"]);
+    assert_eq!(code, 1, "{output}");
+    assert_docs_show("README.md", &output);
+}
+
+#[test]
+fn graph_of_an_edited_authorization_policy_has_the_edge_docs_mesh_shows() {
+    let dir = authorization_edited();
+    let (output, code) = run_in(dir.path(), &["graph"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("  globex -- \"TCP/8443; the mesh denies TCP/8443\" --> acme\n"));
+    assert_docs_excerpt("docs/mesh.md", &output);
+}
+
+#[test]
+fn diff_of_two_trees_whose_layers_disagree_is_what_docs_mesh_shows() {
+    let edited = authorization_edited();
+    let before = scratch_example();
+    let before_output = before.path().join("output").display().to_string();
+    let (output, code) = run_in(edited.path(), &["diff", "--base", &before_output]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.starts_with("! "), "{output}");
+    assert_docs_show("docs/mesh.md", &output);
+    let edited_output = edited.path().join("output").display().to_string();
+    let (output, code) = run_in(before.path(), &["diff", "--base", &edited_output]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.starts_with("= "), "{output}");
+    assert_docs_show("docs/mesh.md", &output);
+}
