@@ -254,14 +254,7 @@ fn readme_synopsis_matches_the_help_texts() {
         .into_iter()
         .next()
         .expect("a synopsis block in `## Commands and exit codes`");
-    let lines: Vec<(String, String)> = synopsis
-        .text
-        .lines()
-        .map(|l| {
-            let (sub, _) = parse_command(l).unwrap_or_else(|| panic!("not a command: `{l}`"));
-            (sub, l.split(" #").next().unwrap_or(l).to_owned())
-        })
-        .collect();
+    let lines = synopsis_lines(&synopsis);
     let shown: BTreeSet<&str> = lines.iter().map(|(s, _)| s.as_str()).collect();
     let subs = subcommands();
     assert_eq!(
@@ -274,8 +267,41 @@ fn readme_synopsis_matches_the_help_texts() {
         subs.len(),
         "a subcommand twice in README.md's synopsis"
     );
+    assert_synopsis_matches_help("README.md", &lines);
+}
+
+/// docs/verify.md's synopsis of the four commands that read the tree back matches their help
+/// texts as the README's does.
+#[test]
+fn docs_verify_synopsis_matches_the_help_texts() {
+    let text = std::fs::read_to_string(root().join("docs/verify.md")).expect("docs/verify.md");
+    let synopsis = blocks(&text)
+        .into_iter()
+        .find(|b| b.text.starts_with("tenantc verify "))
+        .expect("a synopsis block in docs/verify.md");
+    let lines = synopsis_lines(&synopsis);
+    let shown: Vec<&str> = lines.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(shown, ["verify", "explain", "diff", "graph"]);
+    assert_synopsis_matches_help("docs/verify.md", &lines);
+}
+
+/// `(subcommand, line without its comment)` of each line of a synopsis block.
+fn synopsis_lines(synopsis: &Block) -> Vec<(String, String)> {
+    synopsis
+        .text
+        .lines()
+        .map(|l| {
+            let (sub, _) = parse_command(l).unwrap_or_else(|| panic!("not a command: `{l}`"));
+            (sub, l.split(" #").next().unwrap_or(l).to_owned())
+        })
+        .collect()
+}
+
+/// Each synopsis line names its subcommand's positional arguments and own options, with the
+/// option values the help lists.
+fn assert_synopsis_matches_help(file: &str, lines: &[(String, String)]) {
     let globals = global_options();
-    for (sub, line) in &lines {
+    for (sub, line) in lines {
         let help = help(Some(sub));
         // Positional arguments: `Usage: tenantc explain [OPTIONS] <FROM> <TO>` is `FROM TO`.
         let usage = help
@@ -291,7 +317,7 @@ fn readme_synopsis_matches_the_help_texts() {
             let bare = arg.trim_matches(['<', '>', '[', ']', '.']);
             assert!(
                 line.contains(bare),
-                "README.md's `{line}` lacks the argument {arg} of `tenantc {sub}`"
+                "{file}'s `{line}` lacks the argument {arg} of `tenantc {sub}`"
             );
         }
         for (option, values) in options_of(&help) {
@@ -300,7 +326,7 @@ fn readme_synopsis_matches_the_help_texts() {
             }
             assert!(
                 line.split([' ', '[', ']']).any(|w| w == option),
-                "README.md's `{line}` lacks `{option}` of `tenantc {sub} --help`"
+                "{file}'s `{line}` lacks `{option}` of `tenantc {sub} --help`"
             );
             if let Some(shown) = line
                 .split(&format!("{option} "))
@@ -312,7 +338,7 @@ fn readme_synopsis_matches_the_help_texts() {
                 let values: BTreeSet<&str> = values.iter().map(String::as_str).collect();
                 assert_eq!(
                     shown, values,
-                    "README.md's `{line}`: the values of `{option}` are not those of the help"
+                    "{file}'s `{line}`: the values of `{option}` are not those of the help"
                 );
             }
         }
@@ -611,4 +637,31 @@ fn diff_of_two_trees_whose_layers_disagree_is_what_docs_mesh_shows() {
     assert_eq!(code, 0, "{output}");
     assert!(output.starts_with("= "), "{output}");
     assert_docs_show("docs/mesh.md", &output);
+}
+
+/// README.md's map of the code names every file and directory of src/, and nothing else.
+#[test]
+fn the_readmes_map_of_the_code_is_what_src_holds() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let map = blocks(&readme)
+        .into_iter()
+        .find(|b| b.info == "text" && b.text.starts_with("src/"))
+        .expect("a ```text block listing src/");
+    let shown: BTreeSet<String> = map
+        .text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with("src/"))
+        .map(String::from)
+        .collect();
+    let present: BTreeSet<String> = std::fs::read_dir(root().join("src"))
+        .expect("src/")
+        .map(|e| {
+            let e = e.expect("src/ entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            let dir = if e.path().is_dir() { "/" } else { "" };
+            format!("src/{name}{dir}")
+        })
+        .collect();
+    assert_eq!(shown, present, "README.md's map of src/ is stale");
 }
