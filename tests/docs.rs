@@ -665,3 +665,116 @@ fn the_readmes_map_of_the_code_is_what_src_holds() {
         .collect();
     assert_eq!(shown, present, "README.md's map of src/ is stale");
 }
+
+/// Whether the path `segments` matches a layout line's pattern: `<name>` is any one segment,
+/// `{a,b}` either word, `...` one or more segments.
+fn layout_matches(pattern: &[&str], segments: &[&str]) -> bool {
+    let Some((first, rest)) = pattern.split_first() else {
+        return segments.is_empty();
+    };
+    if *first == "..." {
+        return (1..=segments.len()).any(|k| layout_matches(rest, &segments[k..]));
+    }
+    let Some((segment, others)) = segments.split_first() else {
+        return false;
+    };
+    // `{a,b}` first, then `<name>` within what is left.
+    let alternatives: Vec<String> = match first.split_once('{') {
+        Some((head, tail)) => {
+            let (words, suffix) = tail.split_once('}').expect("a closing brace");
+            words
+                .split(',')
+                .map(|w| format!("{head}{w}{suffix}"))
+                .collect()
+        }
+        None => vec![(*first).to_owned()],
+    };
+    let matches = alternatives.iter().any(|a| {
+        match a
+            .split_once('<')
+            .and_then(|(head, tail)| Some((head, tail.split_once('>')?.1)))
+        {
+            Some((head, suffix)) => {
+                segment.len() > head.len() + suffix.len()
+                    && segment.starts_with(head)
+                    && segment.ends_with(suffix)
+            }
+            None => a == segment,
+        }
+    });
+    matches && layout_matches(rest, others)
+}
+
+/// The file patterns of a layout block (the first word of each line, without `prefix`; a
+/// directory, ending in `/`, is not a file).
+fn layout_patterns(block: &Block, prefix: &str) -> Vec<String> {
+    block
+        .text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| !w.ends_with('/'))
+        .map(|w| w.strip_prefix(prefix).unwrap_or(w).to_owned())
+        .collect()
+}
+
+/// Every file below `dir` of the committed example (with [gitops]) matches a pattern, and every
+/// pattern a file: the layout shown is the one compile writes.
+fn assert_layout_is_the_examples(file: &str, patterns: &[String], dir: &str) {
+    let output = root().join("output");
+    let files: Vec<String> = walkdir::WalkDir::new(output.join(dir))
+        .into_iter()
+        .map(|e| e.expect("walk output/"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(&output).expect("below output/");
+            rel.to_string_lossy().replace('\\', "/")
+        })
+        .collect();
+    assert!(
+        files.iter().any(|f| f.starts_with("gitops/")),
+        "no [gitops]"
+    );
+    let split = |p: &str| p.split('/').map(String::from).collect::<Vec<_>>();
+    let matches = |pattern: &str, file: &str| {
+        let pattern = split(pattern);
+        let file = split(file);
+        let pattern: Vec<&str> = pattern.iter().map(String::as_str).collect();
+        let file: Vec<&str> = file.iter().map(String::as_str).collect();
+        layout_matches(&pattern, &file)
+    };
+    for f in &files {
+        assert!(
+            patterns.iter().any(|p| matches(p, f)),
+            "{file}'s layout does not show output/{f}"
+        );
+    }
+    for p in patterns {
+        assert!(
+            files.iter().any(|f| matches(p, f)),
+            "{file}'s layout shows `{p}`, which the example has not"
+        );
+    }
+}
+
+#[test]
+fn the_readmes_output_layout_is_what_compile_writes() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let layout = blocks(&readme)
+        .into_iter()
+        .find(|b| b.info == "text" && b.text.starts_with("output/\n"))
+        .expect("the output layout block");
+    let patterns = layout_patterns(&layout, "");
+    assert!(patterns.len() > 5, "{patterns:?}");
+    assert_layout_is_the_examples("README.md", &patterns, "");
+}
+
+#[test]
+fn docs_gitops_layout_is_what_compile_writes() {
+    let text = std::fs::read_to_string(root().join("docs/gitops.md")).expect("docs/gitops.md");
+    let layout = blocks(&text)
+        .into_iter()
+        .find(|b| b.info == "text" && b.text.starts_with("output/gitops/"))
+        .expect("the gitops layout block");
+    let patterns = layout_patterns(&layout, "output/");
+    assert_layout_is_the_examples("docs/gitops.md", &patterns, "gitops");
+}
