@@ -1,7 +1,9 @@
 //! Docs that cannot go stale. Every ```console block of README.md and docs/*.md (`$ tenantc ...`
-//! followed by its output) is run by trycmd against the built binary; every `tenantc` command shown
-//! elsewhere in them must name a subcommand and options that exist; and the README's command
-//! synopsis lists exactly the subcommands and options of the help texts, which are the source.
+//! followed by its output) is run by trycmd against the built binary; the ```text blocks that show
+//! the output of an edited tree or config are run below, on that edit of the example; layouts are
+//! matched against the example's files; every `tenantc` command shown elsewhere in them must name a
+//! subcommand and options that exist; and the README's command synopsis lists exactly the
+//! subcommands and options of the help texts, which are the source, described in their words.
 //!
 //! After an intended change of output: `TRYCMD=overwrite cargo test --test docs` rewrites the
 //! blocks in place (keep the `...` and `[..]` elisions it cannot preserve).
@@ -285,16 +287,79 @@ fn docs_verify_synopsis_matches_the_help_texts() {
     assert_synopsis_matches_help("docs/verify.md", &lines);
 }
 
-/// `(subcommand, line without its comment)` of each line of a synopsis block.
+/// `(subcommand, line without its comment)` of each command of a synopsis block.
 fn synopsis_lines(synopsis: &Block) -> Vec<(String, String)> {
-    synopsis
-        .text
-        .lines()
-        .map(|l| {
-            let (sub, _) = parse_command(l).unwrap_or_else(|| panic!("not a command: `{l}`"));
-            (sub, l.split(" #").next().unwrap_or(l).to_owned())
-        })
+    synopsis_commands(synopsis)
+        .into_iter()
+        .map(|(sub, line, _)| (sub, line))
         .collect()
+}
+
+/// `(subcommand, line without its comment, comment)` of each command of a synopsis block; the
+/// comment is at the end of the line, or on the next line when the command is long.
+fn synopsis_commands(synopsis: &Block) -> Vec<(String, String, Option<String>)> {
+    let mut commands: Vec<(String, String, Option<String>)> = Vec::new();
+    for l in synopsis.text.lines() {
+        if let Some(comment) = l.trim_start().strip_prefix("# ") {
+            let last = commands.last_mut().expect("a comment after a command");
+            assert!(last.2.is_none(), "two comments for `{}`", last.1);
+            last.2 = Some(comment.trim().to_owned());
+            continue;
+        }
+        let (sub, _) = parse_command(l).unwrap_or_else(|| panic!("not a command: `{l}`"));
+        let (line, comment) = match l.split_once(" # ") {
+            Some((line, comment)) => (line, Some(comment.trim().to_owned())),
+            None => (l, None),
+        };
+        commands.push((sub, line.trim_end().to_owned(), comment));
+    }
+    commands
+}
+
+/// The one-line description of each subcommand in `tenantc --help`.
+fn descriptions() -> Vec<(String, String)> {
+    let top = help(None);
+    let list = top
+        .split("Commands:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a Commands section in tenantc --help");
+    list.lines()
+        .filter_map(|l| l.trim().split_once(' '))
+        .filter(|(c, _)| *c != "help")
+        .map(|(c, d)| (c.to_owned(), d.trim().to_owned()))
+        .collect()
+}
+
+/// The README's synopsis says what each subcommand does in the words of `tenantc --help` (the
+/// one-line descriptions, lower-cased at the start): a reader of either sees the same command.
+#[test]
+fn readme_synopsis_describes_each_command_as_its_help() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("## Commands and exit codes\n")
+        .nth(1)
+        .expect("a `## Commands and exit codes` section in README.md");
+    let synopsis = blocks(section)
+        .into_iter()
+        .next()
+        .expect("a synopsis block");
+    let described: std::collections::BTreeMap<String, String> =
+        descriptions().into_iter().collect();
+    assert_eq!(described.len(), subcommands().len());
+    for (sub, line, comment) in synopsis_commands(&synopsis) {
+        let help = &described[&sub];
+        let mut chars = help.chars();
+        let expected: String = chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            comment.as_deref(),
+            Some(expected.as_str()),
+            "README.md's `{line}` does not say what `tenantc --help` says of `{sub}`"
+        );
+    }
 }
 
 /// Each synopsis line names its subcommand's positional arguments and own options, with the
@@ -777,4 +842,39 @@ fn docs_gitops_layout_is_what_compile_writes() {
         .expect("the gitops layout block");
     let patterns = layout_patterns(&layout, "output/");
     assert_layout_is_the_examples("docs/gitops.md", &patterns, "gitops");
+}
+
+/// The line a compile prints, quoted in README.md's quick start and docs/gitops.md: on a fresh
+/// checkout, and again on the committed tree.
+#[test]
+fn the_compile_lines_quoted_are_what_compile_prints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&root().join("tenants"), &dir.path().join("tenants"));
+    let (fresh, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 0, "{fresh}");
+    let (again, code) = run_in(dir.path(), &["compile"]);
+    assert_eq!(code, 0, "{again}");
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readme = flat(&std::fs::read_to_string(root().join("README.md")).expect("README.md"));
+    let gitops = flat(&std::fs::read_to_string(root().join("docs/gitops.md")).expect("gitops"));
+    let quoted = format!("`{}`", fresh.trim());
+    assert!(
+        readme.contains(&quoted),
+        "README.md does not quote {quoted}"
+    );
+    assert!(
+        gitops.contains(&quoted),
+        "docs/gitops.md does not quote {quoted}"
+    );
+    // `... 0 files written, 114 unchanged`: the counts of the second run.
+    let counts = again
+        .trim()
+        .split(": ")
+        .nth(1)
+        .and_then(|c| c.split(", 0 removed").next())
+        .expect("counts");
+    assert!(
+        readme.contains(&format!("`{counts}`")),
+        "README.md does not quote `{counts}`"
+    );
 }
