@@ -878,3 +878,65 @@ fn the_compile_lines_quoted_are_what_compile_prints() {
         "README.md does not quote `{counts}`"
     );
 }
+
+/// The README's side-by-side snippets of the workflow and the pre-commit config are the steps of
+/// examples/github-actions.yml (what `tenantc init` writes) and hooks .pre-commit-hooks.yaml has.
+#[test]
+fn the_readmes_ci_snippets_are_the_examples() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let block = blocks(&readme)
+        .into_iter()
+        .find(|b| b.info == "yaml" && b.text.starts_with("# .github/workflows/tenantc.yml"))
+        .expect("the CI snippets block");
+    let first = block.text.lines().next().unwrap_or("");
+    let column = first
+        .find("# .pre-commit-config.yaml")
+        .expect("the pre-commit column");
+    let (mut workflow, mut precommit) = (String::new(), String::new());
+    for line in block.text.lines().skip(1) {
+        let (left, right) = line.split_at(column.min(line.len()));
+        workflow.push_str(left.trim_end());
+        workflow.push('\n');
+        precommit.push_str(right.strip_prefix("# ").unwrap_or(right));
+        precommit.push('\n');
+    }
+    let steps: serde_json::Value = serde_yaml::from_str(&workflow).expect("workflow steps");
+    let example: serde_json::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("examples/github-actions.yml")).expect("workflow"),
+    )
+    .expect("examples/github-actions.yml");
+    let example_steps = example["jobs"]["tenantc"]["steps"]
+        .as_array()
+        .expect("steps");
+    for step in steps.as_array().expect("a list of steps") {
+        assert!(
+            example_steps
+                .iter()
+                .any(|s| s["uses"] == step["uses"] && s["with"] == step["with"]),
+            "README.md's step {step} is not in examples/github-actions.yml"
+        );
+    }
+    let config: serde_json::Value = serde_yaml::from_str(&precommit).expect("pre-commit config");
+    let repo = &config[0];
+    assert_eq!(repo["rev"], format!("v{}", env!("CARGO_PKG_VERSION")));
+    let hooks: serde_json::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).expect("hooks"),
+    )
+    .expect(".pre-commit-hooks.yaml");
+    let ids: BTreeSet<&str> = hooks
+        .as_array()
+        .expect("hooks")
+        .iter()
+        .filter_map(|h| h["id"].as_str())
+        .collect();
+    let shown: BTreeSet<&str> = repo["hooks"]
+        .as_array()
+        .expect("hooks shown")
+        .iter()
+        .filter_map(|h| h["id"].as_str())
+        .collect();
+    assert_eq!(
+        shown, ids,
+        "README.md's hooks are not .pre-commit-hooks.yaml's"
+    );
+}
