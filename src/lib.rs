@@ -8,6 +8,7 @@
 //! matters only to a file with `[clusters]`: it cuts it into one single-cluster view per cluster,
 //! each compiled in turn into `output/clusters/<name>/`.
 
+pub mod codeclimate;
 pub mod compile;
 pub mod diag;
 pub mod emit;

@@ -429,3 +429,105 @@ fn the_gitlab_job_installs_the_release_binary() {
     let (out, installed, _p) = job(&"0".repeat(64));
     assert!(!out.status.success() && !installed, "{}", text(&out));
 }
+
+/// The GitLab job's checks, run as the runner runs a script (one shell, `-e`: the first failing
+/// line ends the job) with tenantc installed where the install step puts it: the Code Quality
+/// report it publishes, with `when: always`, names the file and line of each finding, and the job
+/// fails on a violation.
+#[test]
+fn the_gitlab_job_publishes_a_code_quality_report_and_fails_on_violations() {
+    let example = std::fs::read_to_string(root().join("examples/gitlab-ci.yml")).unwrap();
+    let yaml: serde_json::Value = serde_yaml::from_str(&example).unwrap();
+    let job = &yaml["tenantc"];
+    let report = job["artifacts"]["reports"]["codequality"].as_str().unwrap();
+    assert_eq!(
+        job["artifacts"]["when"], "always",
+        "a failed job's report too"
+    );
+    // The script after the install, up to the merge-request note (which is skipped without
+    // CI_MERGE_REQUEST_IID, as on the default branch).
+    let script: Vec<&str> = job["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let script = script.join("\n");
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    std::fs::create_dir_all(dir.join(".tenantc/bin")).unwrap();
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin("tenantc"),
+        dir.join(".tenantc/bin/tenantc"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tenants/tenants.toml"),
+        std::fs::read_to_string(root().join("tenants/tenants.toml")).unwrap(),
+    )
+    .unwrap();
+    let job = || {
+        let out = Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(dir)
+            .env("CI_PROJECT_DIR", dir)
+            .env_remove("CI_MERGE_REQUEST_IID")
+            .output()
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(report)).unwrap())
+                .unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        (out, report)
+    };
+    // Nothing compiled yet: the stale check fails the job, and its report says which files.
+    let (out, issues) = job();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(issues
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["check_name"] == "stale-output"));
+    assert!(!issues.as_array().unwrap().is_empty());
+    // Current and isolated: the job passes with an empty report.
+    run(Command::new(dir.join(".tenantc/bin/tenantc"))
+        .current_dir(dir)
+        .arg("compile"));
+    let (out, issues) = job();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(issues, serde_json::json!([]));
+    // A template that selects every namespace where it should name the tenant's own: the tree
+    // is what tenants.toml compiles to with it, so only verify catches it, on the policies.
+    let template =
+        std::fs::read_to_string(root().join("templates/networkpolicies.yaml.j2")).unwrap();
+    let start = template
+        .find("{% macro namespaces_named(names) %}")
+        .unwrap();
+    let end = start + template[start..].find("{%- endmacro %}").unwrap();
+    let broken = format!(
+        "{}{{% macro namespaces_named(names) %}}\nnamespaceSelector: {{}}\n{}",
+        &template[..start],
+        &template[end..]
+    );
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("templates/networkpolicies.yaml.j2"), broken).unwrap();
+    run(Command::new(dir.join(".tenantc/bin/tenantc"))
+        .current_dir(dir)
+        .args(["compile", "--templates", "templates"]));
+    let (out, issues) = job();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let issues = issues.as_array().unwrap();
+    assert!(!issues.is_empty());
+    for issue in issues {
+        let path = issue["location"]["path"].as_str().unwrap();
+        assert!(
+            path.starts_with("output/") && path.ends_with("/networkpolicies.yaml"),
+            "{issue:#}"
+        );
+        assert!(issue["location"]["lines"]["begin"].as_u64().unwrap() > 1);
+        assert_ne!(issue["check_name"], "stale-output");
+    }
+    // The log still shows the violations (stderr), for who reads the job's output.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("violation:"));
+}

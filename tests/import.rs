@@ -371,11 +371,9 @@ fn a_kubectl_list_dump_infers_what_the_files_do() {
     assert_eq!(body(&dump_draft), body(&draft(other.path())));
 }
 
-#[test]
-fn a_pod_level_flow_of_some_namespaces_closes_and_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
+/// [`one_policy_per_namespace`], and acme (not acme-jobs) may call globex's web pods on 443.
+fn pod_level_flow() -> Vec<(String, String)> {
     let mut files = one_policy_per_namespace("8080");
-    // acme (not acme-jobs) may call globex's web pods on 443.
     files.push((
         "pod-level.yaml".into(),
         [
@@ -384,7 +382,13 @@ fn a_pod_level_flow_of_some_namespaces_closes_and_is_reported() {
         ]
         .join("---\n"),
     ));
-    write_files(&dir.path().join("in"), &files);
+    files
+}
+
+#[test]
+fn a_pod_level_flow_of_some_namespaces_closes_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(&dir.path().join("in"), &pod_level_flow());
     let run = import(dir.path(), &["in"]);
     assert_eq!(run.code, 0, "closing only: {:#}", run.json);
     assert_eq!(run.json["report"]["status"], "closes");
@@ -651,4 +655,32 @@ fn cluster_ranges_are_asked_for_when_no_except_names_them() {
         "{d}"
     );
     assert!(d.contains("[external.net-203-0-113-0-24]\n"), "{d}");
+}
+
+/// README.md's example of the proof is what import prints for the pod-level flow above (acme's
+/// pods may call globex's web pods on 443, which tenants.toml cannot say, so the flow closes).
+#[test]
+fn the_proof_the_readme_shows_is_what_import_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(&dir.path().join("in"), &pod_level_flow());
+    let out = tenantc()
+        .current_dir(dir.path())
+        .args(["import", "in", "--write", "draft.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = String::from_utf8(out.stdout).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    // The block is indented in a list item.
+    let start = readme.find("   proof: ").expect("README.md shows a proof");
+    let block: String = readme[start..]
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with("```"))
+        .map(|l| format!("{}\n", l.strip_prefix("   ").unwrap_or(l)))
+        .collect();
+    assert!(
+        report.contains(&block),
+        "README.md's proof is not what import prints:\n{report}"
+    );
 }

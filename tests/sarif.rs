@@ -1,6 +1,7 @@
 //! `--message-format sarif`: every log is valid SARIF 2.1.0 (the OASIS schema, vendored in
 //! tests/data/sarif) and puts each error, stale file and verify finding on the file and line
-//! that cause it, as GitHub code scanning shows them.
+//! that cause it, as GitHub code scanning shows them. `--message-format codeclimate` (GitLab Code
+//! Quality) is written from the same results: each test of it compares it with the SARIF log.
 
 mod common;
 
@@ -235,5 +236,211 @@ fn sarif_and_json_both_want_stdout() {
         .code(2)
         .stderr(predicates::str::contains(
             "cannot be combined with --format json",
+        ));
+}
+
+/// Runs `tenantc --message-format codeclimate <sub> ...` like [`sarif`], checks that stdout is a
+/// Code Quality report with the fields GitLab reads and nothing else, and returns it.
+fn codeclimate(p: &Project, sub: &str, extra: &[&str], code: i32) -> Value {
+    let out = common::tenantc()
+        .current_dir(p.path())
+        .args(["--message-format", "codeclimate", sub])
+        .args(["--config", "tenants.toml", "--output", "output"])
+        .args(extra)
+        .assert()
+        .code(code)
+        .get_output()
+        .clone();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let issues = report.as_array().unwrap_or_else(|| panic!("{report:#}"));
+    for issue in issues {
+        let keys: Vec<&str> = issue
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "check_name",
+                "description",
+                "fingerprint",
+                "location",
+                "severity"
+            ],
+            "{issue:#}"
+        );
+        assert!(!issue["description"].as_str().unwrap().is_empty());
+        assert!(issue["check_name"].is_string());
+        let fingerprint = issue["fingerprint"].as_str().unwrap();
+        assert!(
+            fingerprint.len() == 32 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{fingerprint}"
+        );
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&issue["severity"].as_str().unwrap()),
+            "{issue:#}"
+        );
+        let path = issue["location"]["path"].as_str().unwrap();
+        assert!(!path.starts_with('/') && !path.starts_with("./"), "{path}");
+        assert!(issue["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+    }
+    report
+}
+
+/// `(check, path, line, message)` of every issue, sorted.
+fn issue_places(report: &Value) -> Vec<(String, String, u64, String)> {
+    let mut places: Vec<_> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["check_name"].as_str().unwrap().to_owned(),
+                i["location"]["path"].as_str().unwrap().to_owned(),
+                i["location"]["lines"]["begin"].as_u64().unwrap(),
+                i["description"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    places.sort();
+    places
+}
+
+/// The same of every SARIF result (one without a location is on the tenants file, as a Code
+/// Quality issue must name a file).
+fn result_places(log: &Value) -> Vec<(String, String, u64, String)> {
+    let mut places: Vec<_> = results(log)
+        .iter()
+        .map(|r| {
+            let (rule, uri, line) = if r.get("locations").is_some() {
+                place(r)
+            } else {
+                (r["ruleId"].as_str().unwrap(), "tenants.toml", 1)
+            };
+            let message = r["message"]["text"].as_str().unwrap().to_owned();
+            (rule.to_owned(), uri.to_owned(), line, message)
+        })
+        .collect();
+    places.sort();
+    places
+}
+
+/// A broken tree: globex-web open to every namespace, acme's Sidecar widened, a file removed.
+fn broken(p: &Project) {
+    p.compile().success();
+    p.edit(
+        GLOBEX_WEB_NP,
+        SAME_TENANT_IN,
+        "  ingress:\n  - from:\n    - namespaceSelector: {}\n",
+    );
+    p.edit(
+        "tenants/acme/acme/sidecar.yaml",
+        "    - \"payments/*\"\n",
+        "    - \"payments/*\"\n    - \"globex/*\"\n",
+    );
+    std::fs::remove_file(p.output().join("tenants/acme/acme/namespace.yaml")).unwrap();
+}
+
+#[test]
+fn codeclimate_issues_are_where_the_sarif_results_are() {
+    let p = Project::new(EXAMPLE);
+    broken(&p);
+    for (sub, extra) in [("verify", &[][..]), ("compile", &["--check"][..])] {
+        let log = sarif(&p, sub, extra, 1);
+        let report = codeclimate(&p, sub, extra, 1);
+        assert!(!report.as_array().unwrap().is_empty(), "{sub}");
+        assert_eq!(issue_places(&report), result_places(&log), "{sub}");
+        // Errors fail the job: none is mere information.
+        assert!(report
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["severity"] == "critical"));
+    }
+    // An invalid config is reported the same way, with exit 2.
+    let config = std::fs::read_to_string(p.config()).unwrap();
+    p.set_config(&config.replacen("[tenants.acme]", "[tenants.acme]\nnamespace = []", 1));
+    let log = sarif(&p, "compile", &["--check"], 2);
+    let report = codeclimate(&p, "compile", &["--check"], 2);
+    assert_eq!(issue_places(&report), result_places(&log));
+    assert_eq!(report[0]["check_name"], "config");
+}
+
+#[test]
+fn codeclimate_fingerprints_are_stable_and_ignore_lines() {
+    let p = Project::new(EXAMPLE);
+    broken(&p);
+    let fingerprints = |report: &Value| -> Vec<(String, String)> {
+        let mut f: Vec<_> = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["description"].as_str().unwrap().to_owned(),
+                    i["fingerprint"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    let first = codeclimate(&p, "verify", &[], 1);
+    let again = codeclimate(&p, "verify", &[], 1);
+    assert_eq!(first, again, "two runs, one report");
+    // Distinct findings, distinct fingerprints (GitLab would merge equal ones).
+    let mut seen: Vec<_> = fingerprints(&first).into_iter().map(|(_, f)| f).collect();
+    let n = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), n);
+    // Lines inserted above a finding move it, but it is the same finding.
+    let text = p.read_out(GLOBEX_WEB_NP);
+    std::fs::write(
+        p.output().join(GLOBEX_WEB_NP),
+        format!("# a comment\n# another\n{text}"),
+    )
+    .unwrap();
+    let moved = codeclimate(&p, "verify", &[], 1);
+    assert_eq!(fingerprints(&moved), fingerprints(&first));
+    assert_ne!(
+        issue_places(&moved),
+        issue_places(&first),
+        "the lines did move"
+    );
+}
+
+#[test]
+fn a_current_tree_is_an_empty_codeclimate_report() {
+    let p = Project::new(EXAMPLE);
+    assert_eq!(codeclimate(&p, "compile", &[], 0), serde_json::json!([]));
+    assert_eq!(
+        codeclimate(&p, "compile", &["--check"], 0),
+        serde_json::json!([])
+    );
+    assert_eq!(codeclimate(&p, "verify", &[], 0), serde_json::json!([]));
+    common::tenantc()
+        .current_dir(p.path())
+        .args([
+            "--message-format",
+            "codeclimate",
+            "verify",
+            "--format",
+            "json",
+        ])
+        .args(["--config", "tenants.toml", "--output", "output"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains(
+            "Code Quality report on stdout; it cannot be combined with --format json",
         ));
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use tenantc::compile::{self, Outcome, Stage, Status};
 use tenantc::Error;
 
-use super::{print_sarif, say, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
+use super::{print_report, say, Args, Format, EXIT_DRIFT, EXIT_OK};
 
 /// Below this many namespaces a compile takes well under a second: no progress is shown.
 const PROGRESS_MIN_NAMESPACES: usize = 2000;
@@ -66,14 +66,14 @@ pub(super) fn compile(
         output,
         templates,
         check,
-        // JSON lists every change; so does SARIF, one result per stale file.
-        list_changes: format == Format::Json || args.message_format == MessageFormat::Sarif,
+        // JSON lists every change; so do SARIF and Code Quality, one result per stale file.
+        list_changes: format == Format::Json || args.message_format.is_report(),
     };
     let progress = Progress::new(args);
     let outcomes = compile::run(&options, &mut |stage| progress.stage(stage));
     progress.done();
     let outcomes = outcomes?;
-    let sarif = args.message_format == MessageFormat::Sarif;
+    let sarif = args.message_format.is_report();
     let mut exit = EXIT_OK;
     let mut docs = Vec::new();
     let mut alerts = Vec::new();
@@ -102,7 +102,7 @@ pub(super) fn compile(
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     if sarif {
-        print_sarif(&alerts);
+        print_report(args, &alerts);
     }
     Ok(exit)
 }

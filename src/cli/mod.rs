@@ -46,7 +46,8 @@ pub struct Args {
     /// annotations (`::error file=…,line=…,col=…::`, stdout); `json` prints one JSON object per
     /// error on stderr instead of the human text; `sarif` prints one SARIF 2.1.0 log on stdout
     /// (errors, stale files and verify's findings, for GitHub code scanning) and the human text
-    /// on stderr.
+    /// on stderr; `codeclimate` prints the same results as one GitLab Code Quality report
+    /// (`artifacts:reports:codequality`) on stdout and the human text on stderr.
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
     /// Print errors only.
@@ -69,6 +70,15 @@ pub enum MessageFormat {
     Github,
     Json,
     Sarif,
+    Codeclimate,
+}
+
+impl MessageFormat {
+    /// The formats whose stdout is one machine-readable document of results (a SARIF log, a Code
+    /// Quality report): the human text then goes to stderr.
+    pub fn is_report(self) -> bool {
+        matches!(self, MessageFormat::Sarif | MessageFormat::Codeclimate)
+    }
 }
 
 impl Command {
@@ -87,19 +97,34 @@ impl Command {
     }
 }
 
-/// Prints what would go to stdout: to stderr instead when stdout carries a SARIF log.
+/// Prints what would go to stdout: to stderr instead when stdout carries a report.
 pub(crate) fn say(args: &Args, text: &str) {
-    if args.message_format == MessageFormat::Sarif {
+    if args.message_format.is_report() {
         eprint!("{text}");
     } else {
         print!("{text}");
     }
 }
 
-/// Prints the SARIF log of `alerts` on stdout.
-pub(crate) fn print_sarif(alerts: &[tenantc::sarif::Alert]) {
-    let log = tenantc::sarif::log(alerts);
-    println!("{}", serde_json::to_string_pretty(&log).unwrap_or_default());
+/// Prints `alerts` on stdout as the report `--message-format` asks for: a SARIF log, or a GitLab
+/// Code Quality report (whose issues all need a file: the tenants file for the run as a whole).
+pub(crate) fn print_report(args: &Args, alerts: &[tenantc::sarif::Alert]) {
+    let report = match args.message_format {
+        MessageFormat::Codeclimate => tenantc::codeclimate::report(alerts, &config_of(args)),
+        _ => tenantc::sarif::log(alerts),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+}
+
+/// The tenants file of the command, as the user named it.
+fn config_of(args: &Args) -> String {
+    args.command.config().map_or_else(
+        || "tenants/tenants.toml".to_owned(),
+        |c| c.display().to_string(),
+    )
 }
 
 /// A SARIF result for an error without a position: on `file`, or on the tenants file.
@@ -109,10 +134,7 @@ pub(crate) fn alert_on(
     message: String,
     file: Option<&str>,
 ) -> tenantc::sarif::Alert {
-    let config = args.command.config().map_or_else(
-        || "tenants/tenants.toml".to_owned(),
-        |c| c.display().to_string(),
-    );
+    let config = config_of(args);
     tenantc::sarif::Alert {
         rule: rule.into(),
         level: tenantc::sarif::Level::Error,
@@ -216,7 +238,7 @@ pub enum CiKind {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Compile tenants.toml into the output tree (or, with --check, show how it differs).
+    /// Compile tenants.toml into the output tree, or with --check show how it differs
     #[command(
         after_help = "Examples:\n  tenantc compile\n  tenantc compile --check\n  tenantc --message-format github compile --check\n  tenantc compile --check --format json | jq .status\n  tenantc compile --config clusters/prod/tenants.toml --output clusters/prod/output\n  tenantc compile --templates my-templates/"
     )]
@@ -237,13 +259,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Print the JSON Schema of tenants.toml (for editors: Taplo, Even Better TOML).
+    /// Print the JSON Schema of tenants.toml, for editors
+    ///
+    /// Editors that read it: Taplo, Even Better TOML.
     #[command(
         after_help = "Examples:\n  tenantc schema > schema/tenants.schema.json\n\nThen start tenants/tenants.toml with the Taplo directive (a path relative to the file):\n  #:schema ../schema/tenants.schema.json"
     )]
     Schema,
-    /// Scaffold a repository: a commented tenants/tenants.toml that compiles, its JSON Schema, and
-    /// a CI workflow. Never overwrites a file.
+    /// Scaffold a repository; never overwrites
+    ///
+    /// A commented tenants/tenants.toml that compiles, its JSON Schema, and a CI workflow. Never
+    /// overwrites a file.
     #[command(
         after_help = "Examples:\n  tenantc init\n  tenantc init platform-tenants --with-templates\n  tenantc init --ci gitlab\n  tenantc init --format json | jq -r '.created[]'\n\nWrites tenants/tenants.toml, schema/tenants.schema.json and .github/workflows/tenantc.yml\n(.gitlab-ci.yml with --ci gitlab), and with --with-templates the default templates in\ntemplates/. If any of them exists, writes nothing and exits 2."
     )]
@@ -261,7 +287,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Check that the output tree isolates tenants exactly as tenants.toml says.
+    /// Prove isolation from the files on disk: the output tree against tenants.toml
     #[command(
         long_about = "Reads every YAML file under the output tree (whoever wrote it: tenantc, your templates, a hand edit), evaluates its NetworkPolicies and Istio Sidecars the way Kubernetes and Istio do, and compares the result with tenants.toml.\n\nExit 0: no violation; 1: at least one violation; 2: unreadable input (tenants.toml, or a YAML file, named with file:line:col).",
         after_help = "Examples:\n  tenantc verify\n  tenantc verify --mesh-scope\n  tenantc --message-format github verify    # annotations on the files of a pull request\n  tenantc verify --output clusters/prod/output --config clusters/prod/tenants.toml\n  tenantc verify --format json | jq '.findings[] | select(.severity == \"violation\") | .message'"
@@ -283,8 +309,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Why FROM can or cannot reach TO
+    ///
     /// Why a namespace or tenant can or cannot reach another: the tenants.toml rule, each
-    /// NetworkPolicy and the Sidecar entry that decide it.
+    /// NetworkPolicy, the Sidecar entry and the AuthorizationPolicies that decide it.
     #[command(
         after_help = "FROM and TO are namespaces or tenants (a tenant stands for each of its namespaces).\n\nExamples:\n  tenantc explain acme payments\n  tenantc explain globex acme --port 8080/TCP\n  tenantc explain ingress-nginx globex-web\n  tenantc explain acme kube-system --port 53/UDP --format json"
     )]
@@ -308,6 +336,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Who gains or loses access, for the PR
+    ///
     /// What a change does, in tenant terms: flows gained and lost, Sidecar hosts, namespaces and
     /// files, against an older tenants.toml or output tree.
     #[command(
@@ -329,8 +359,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
-    /// Who may do what in a tenant's namespaces (RoleBindings, Pod Security, quota, container
-    /// defaults), or where a subject has access, read from the output tree.
+    /// Who may do what in a tenant, or where a subject has access
+    ///
+    /// Read from the output tree: RoleBindings, Pod Security, quota, container defaults.
     #[command(
         after_help = "WHO is a tenant, a shared entry or a namespace, or a subject: group:NAME, user:NAME or
 serviceaccount:NAMESPACE/NAME. The answer is what the tree's objects grant, whoever wrote them;
@@ -356,7 +387,9 @@ Examples:
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// The tenant-level reachability graph of the output tree.
+    /// The tenant-level reachability graph
+    ///
+    /// Drawn from the output tree's policies, as mermaid, dot or JSON.
     #[command(
         after_help = "Past --max-tenants tenants, mermaid and dot print a summary instead of a drawing.\n\nExamples:\n  tenantc graph > tenants.mmd\n  tenantc graph --format dot | dot -Tsvg > tenants.svg\n  tenantc graph --format json | jq '.edges[] | select(.to == \"payments\")'"
     )]
@@ -376,8 +409,7 @@ Examples:
         #[arg(long, value_name = "NAME")]
         cluster: Option<String>,
     },
-    /// Draft tenants.toml from hand-written Namespaces, NetworkPolicies and Sidecars, and prove
-    /// what the migration would open or close.
+    /// Draft tenants.toml from a hand-written cluster, and prove what the migration opens or closes
     #[command(
         long_about = "Reads YAML or JSON files and directories (kubectl dumps with `kind: List` too), infers tenants, shared services, the platform, exposes, port limits and destinations outside the cluster from the policies, and writes a commented draft tenants.toml. Then it compiles the draft in memory and compares what the migrated cluster would allow with what the imported policies allow, namespace pair by pair and port by port, and reports every flow that would open or close, in tenant terms, with what tenants.toml cannot express.\n\nExit 0: nothing opens (each closed flow is listed); 1: the draft would open a flow the imported policies deny; 2: unreadable input, or --write names an existing file without --force.",
         after_help = "Examples:\n  kubectl get namespaces,networkpolicies,sidecars.networking.istio.io,serviceentries.networking.istio.io -A -o yaml > cluster.yaml\n  tenantc import cluster.yaml --write tenants/tenants.toml\n  tenantc import manifests/ --tenant-label team --pod-cidrs 10.244.0.0/16 --service-cidrs 10.96.0.0/12 > draft.toml\n  tenantc import cluster.yaml --format json | jq '.report.proof.closes[]'"
@@ -477,8 +509,8 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
         }
         return EXIT_INVALID;
     }
-    if args.message_format == MessageFormat::Sarif && format != Format::Json {
-        print_sarif(&errors_sarif(args, error));
+    if args.message_format.is_report() && format != Format::Json {
+        print_report(args, &errors_sarif(args, error));
     }
     match error {
         Error::Config(errors) => {
@@ -519,9 +551,14 @@ fn report(args: &Args, error: &Error, format: Format) -> u8 {
 
 pub fn run(args: &Args) -> u8 {
     if let Command::Compile { format, .. } | Command::Verify { format, .. } = &args.command {
-        if args.message_format == MessageFormat::Sarif && *format == Format::Json {
+        if args.message_format.is_report() && *format == Format::Json {
+            let what = if args.message_format == MessageFormat::Sarif {
+                "--message-format sarif prints a SARIF log"
+            } else {
+                "--message-format codeclimate prints a Code Quality report"
+            };
             return usage_error(
-                "--message-format sarif prints a SARIF log on stdout; it cannot be combined with --format json",
+                &format!("{what} on stdout; it cannot be combined with --format json"),
                 Format::Text,
             );
         }

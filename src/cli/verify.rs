@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tenantc::Error;
 
-use super::{print_sarif, say, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
+use super::{print_report, say, Args, Format, MessageFormat, EXIT_DRIFT, EXIT_OK};
 
 pub(super) fn verify(
     args: &Args,
@@ -37,7 +37,7 @@ pub(super) fn verify(
                 if args.message_format == MessageFormat::Github {
                     print!("{}", report.to_github());
                 }
-                if args.message_format == MessageFormat::Sarif {
+                if args.message_format.is_report() {
                     // Only the files findings name are read again, for the line of each object.
                     let files = report
                         .files_named()
@@ -69,8 +69,8 @@ pub(super) fn verify(
     if format == Format::Json && !json.is_empty() {
         let doc = serde_json::json!({ "clusters": json });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    } else if args.message_format == MessageFormat::Sarif {
-        print_sarif(&alerts);
+    } else if args.message_format.is_report() {
+        print_report(args, &alerts);
     }
     Ok(code)
 }
