@@ -24,9 +24,11 @@ pub(super) fn diff(
             let (d, lifecycle) = (&outcome.diff, &outcome.lifecycle);
             // Destructive changes come first, in every format; CI fails on an unacknowledged one.
             match (format, cluster) {
-                (DiffFormat::Json, None) => {
-                    json.push(serde_json::to_value(&outcome).unwrap_or_default())
-                }
+                // One cluster: the document as the outcome serializes, fields in their order.
+                (DiffFormat::Json, None) => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&outcome).unwrap_or_default()
+                ),
                 (DiffFormat::Json, Some(c)) => {
                     let mut doc = serde_json::to_value(&outcome).unwrap_or_default();
                     doc["cluster"] = serde_json::Value::from(c);
