@@ -297,18 +297,44 @@ pub fn config_from_file(path: &Path) -> Result<(Config, String), Error> {
 pub fn config_of_cluster(path: &Path, cluster: Option<&str>) -> Result<(Config, String), Error> {
     match (configs_from_file(path)?, cluster) {
         ((Configs::One(config), source), None) => Ok((config, source)),
-        ((Configs::One(_), _), Some(name)) => Err(Error::Read {
-            path: path.display().to_string(),
-            source: std::io::Error::other(format!(
-                "--cluster {name}: the file has no [clusters] table"
-            )),
-        }),
+        ((Configs::One(_), _), Some(_)) => {
+            clusters_to_cover(path, cluster)?;
+            unreachable!("a file of one cluster takes no --cluster")
+        }
         ((Configs::Clusters(c), _), None) => Err(c.needs_a_cluster()),
         ((Configs::Clusters(c), source), Some(name)) => match c.config(name) {
             Some(config) => Ok((config, source)),
             None => Err(c.unknown(name)),
         },
     }
+}
+
+/// The clusters a command that covers every cluster goes through: `None` for a file of one
+/// cluster (which takes no `--cluster`), else the file's clusters, its text, and the names to
+/// cover: every cluster in file order, or only `cluster`.
+pub fn clusters_to_cover(
+    path: &Path,
+    cluster: Option<&str>,
+) -> Result<Option<(Clusters, String, Vec<String>)>, Error> {
+    let (configs, source) = configs_from_file(path)?;
+    let clusters = match (configs, cluster) {
+        (Configs::One(_), None) => return Ok(None),
+        (Configs::One(_), Some(name)) => {
+            return Err(Error::Read {
+                path: path.display().to_string(),
+                source: std::io::Error::other(format!(
+                    "--cluster {name}: the file has no [clusters] table"
+                )),
+            })
+        }
+        (Configs::Clusters(c), _) => c,
+    };
+    let names = match cluster {
+        Some(name) if clusters.names().contains(&name) => vec![name.to_owned()],
+        Some(name) => return Err(clusters.unknown(name)),
+        None => clusters.names().into_iter().map(str::to_owned).collect(),
+    };
+    Ok(Some((clusters, source, names)))
 }
 
 /// Reads and validates the tenants.toml at `path`: one cluster, or several.

@@ -91,24 +91,12 @@ pub fn verify_each(
     cluster: Option<&str>,
     each: &mut dyn FnMut(Option<&str>, &Path, Verified),
 ) -> Result<(), crate::Error> {
-    let (configs, _) = crate::configs_from_file(config)?;
-    let clusters = match (configs, cluster) {
-        (crate::Configs::One(_), None) => {
-            each(None, output, verify_files(config, output)?);
-            return Ok(());
-        }
-        (crate::Configs::One(_), Some(_)) => {
-            crate::config_of_cluster(config, cluster)?;
-            unreachable!("a file of one cluster has no --cluster");
-        }
-        (crate::Configs::Clusters(c), _) => c,
+    let Some((clusters, _, names)) = crate::clusters_to_cover(config, cluster)? else {
+        each(None, output, verify_files(config, output)?);
+        return Ok(());
     };
-    let names: Vec<&str> = match cluster {
-        Some(name) if clusters.names().contains(&name) => vec![name],
-        Some(name) => return Err(clusters.unknown(name)),
-        None => clusters.names(),
-    };
-    for name in names {
+    for name in &names {
+        let name = name.as_str();
         let cfg = clusters.config(name).expect("a cluster of the file");
         let mut intent = crate::intent::intent_of(&cfg);
         drop(cfg);

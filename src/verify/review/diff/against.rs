@@ -125,29 +125,17 @@ pub fn diff_each(
     cluster: Option<&str>,
     each: &mut dyn FnMut(Option<&str>, Outcome),
 ) -> Result<(), Error> {
-    let (configs, source) = crate::configs_from_file(config)?;
-    let clusters = match (configs, cluster) {
-        (crate::Configs::One(_), None) => {
-            each(None, diff_against(base, config, output)?);
-            return Ok(());
-        }
-        (crate::Configs::One(_), Some(_)) => {
-            crate::config_of_cluster(config, cluster)?;
-            unreachable!("a file of one cluster has no --cluster");
-        }
-        (crate::Configs::Clusters(c), _) => c,
-    };
-    let names: Vec<&str> = match cluster {
-        Some(name) if clusters.names().contains(&name) => vec![name],
-        Some(name) => return Err(clusters.unknown(name)),
-        None => clusters.names(),
+    let Some((clusters, source, names)) = crate::clusters_to_cover(config, cluster)? else {
+        each(None, diff_against(base, config, output)?);
+        return Ok(());
     };
     let base_configs = if base.is_dir() {
         None
     } else {
         Some(crate::configs_from_file(base)?)
     };
-    for name in names {
+    for name in &names {
+        let name = name.as_str();
         let dir = crate::place::cluster_dir(name);
         let base = match &base_configs {
             None => {
