@@ -89,8 +89,12 @@ fn the_committed_example_is_current_and_every_document_is_valid() {
         ])
         .assert()
         .success()
-        .stdout(contains("cluster prod-eu ("))
-        .stdout(contains("cluster staging ("));
+        .stdout(contains(
+            "prod-eu: examples/clusters-output/clusters/prod-eu matches",
+        ))
+        .stdout(contains(
+            "staging: examples/clusters-output/clusters/staging matches",
+        ));
 }
 
 #[test]
@@ -315,9 +319,9 @@ fn verify_covers_every_cluster_and_refuses_a_stale_clusters_tree() {
     p.compile().success();
     p.run("verify", &[])
         .success()
-        .stdout(contains("cluster prod-eu ("))
-        .stdout(contains("cluster prod-us ("))
-        .stdout(contains("cluster staging ("));
+        .stdout(contains("prod-eu: output/clusters/prod-eu matches"))
+        .stdout(contains("prod-us: output/clusters/prod-us matches"))
+        .stdout(contains("staging: output/clusters/staging matches"));
     // A hand edit in one cluster's tree is that cluster's violation.
     p.edit(
         "clusters/prod-us/tenants/globex/globex-web/networkpolicies.yaml",
@@ -461,4 +465,51 @@ fn placing_entries_needs_clusters_and_every_list_names_known_clusters_once() {
         .code(2)
         .stderr(contains("cluster `staging` retires `acme-jbos`"))
         .stderr(contains("did you mean `acme-jobs`?"));
+}
+
+#[test]
+fn a_single_cluster_file_takes_a_server_and_a_name_prefix_and_checks_both() {
+    let with = common::EXAMPLE.replace(
+        "[cluster]\nname = \"prod-eu-1\"\n",
+        "[cluster]\nname = \"prod-eu-1\"\nserver = \"https://prod-eu-1.example.com\"\n",
+    );
+    let with = with.replace(
+        "path = \"output\"\n",
+        "path = \"output\"\nname_prefix = \"eu1-\"\n",
+    );
+    let p = Project::new(&with);
+    p.compile().success();
+    let t = files(&p.output().join("gitops"));
+    let acme = t
+        .iter()
+        .find(|(k, _)| k.ends_with("/tenants/acme.yaml"))
+        .map(|(_, v)| v.clone())
+        .expect("acme's Argo CD objects");
+    assert!(acme.contains("name: eu1-tenant-acme"), "{acme}");
+    assert!(
+        acme.contains("server: \"https://prod-eu-1.example.com\""),
+        "{acme}"
+    );
+    assert!(t["tenantc.yaml"].contains("name: eu1-tenantc"));
+    assert!(t["tenantc.yaml"].contains("server: \"https://kubernetes.default.svc\""));
+    p.run("verify", &[]).success();
+
+    for (bad, message) in [
+        (
+            "https://admin:secret@prod.example.com",
+            "carries a credential",
+        ),
+        ("prod.example.com", "must begin with https://"),
+        ("https://prod.example.com/ x", "holds a space"),
+    ] {
+        let q = Project::new(&with.replace("https://prod-eu-1.example.com", bad));
+        q.compile()
+            .code(2)
+            .stderr(contains(message))
+            .stderr(contains("tenants.toml:"));
+    }
+    let q = Project::new(&with.replace("name_prefix = \"eu1-\"", "name_prefix = \"EU1\""));
+    q.compile().code(2).stderr(contains(
+        "`name_prefix` \"EU1\" cannot begin an object name",
+    ));
 }

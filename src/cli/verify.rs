@@ -55,10 +55,17 @@ pub(super) fn verify(
                     for line in text.lines().filter(|l| l.starts_with("violation:")) {
                         say(args, &format!("{line}\n"));
                     }
-                } else {
-                    if let Some(c) = cluster {
-                        say(args, &format!("cluster {c} ({}):\n", dir.display()));
+                } else if let Some(c) = cluster {
+                    // Every line names its cluster: findings say it in their message, the
+                    // other lines get it in front.
+                    for line in text.lines() {
+                        if line.starts_with("violation: ") || line.starts_with("warning: ") {
+                            say(args, &format!("{line}\n"));
+                        } else {
+                            say(args, &format!("{c}: {line}\n"));
+                        }
                     }
+                } else {
                     say(args, &text);
                 }
             }

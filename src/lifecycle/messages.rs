@@ -58,12 +58,21 @@ pub fn how_to_acknowledge(
     )
 }
 
-/// The line of a deleted namespace, which fails CI.
-fn deleted_line(namespace: &str, owner: &Owner, owner_gone: bool, at: &Location) -> String {
-    let why = match (owner, owner_gone) {
-        (Owner::Tenant(t), true) => format!("tenant {t} is removed"),
-        (Owner::Shared(s), _) => format!("shared entry {s} is removed"),
-        (Owner::Tenant(t), false) => format!("it is removed from tenant {t}"),
+/// The line of a deleted namespace, which fails CI; `cluster`: the cluster it leaves, for a
+/// file with `[clusters]`.
+fn deleted_line(
+    namespace: &str,
+    owner: &Owner,
+    owner_gone: bool,
+    at: &Location,
+    cluster: Option<&str>,
+) -> String {
+    let why = match (owner, owner_gone, cluster) {
+        (Owner::Tenant(t), true, Some(c)) => format!("tenant {t} is no longer on cluster {c}"),
+        (Owner::Shared(s), _, Some(c)) => format!("shared entry {s} is no longer on cluster {c}"),
+        (Owner::Tenant(t), true, None) => format!("tenant {t} is removed"),
+        (Owner::Shared(s), _, None) => format!("shared entry {s} is removed"),
+        (Owner::Tenant(t), false, _) => format!("it is removed from tenant {t}"),
     };
     format!(
         "! namespace {} would be deleted, with every workload and volume in it: {why} (was {at}); not acknowledged",
@@ -74,6 +83,11 @@ fn deleted_line(namespace: &str, owner: &Owner, owner_gone: bool, at: &Location)
 impl Change {
     /// One line, with a marker: `!` fails CI, `~` moves, `-` breaking, `=` acknowledged.
     pub fn line(&self) -> String {
+        self.line_in(None)
+    }
+
+    /// [`Change::line`] of a change in `cluster`'s tree, for a file with `[clusters]`.
+    pub fn line_in(&self, cluster: Option<&str>) -> String {
         match self {
             Self::Deleted {
                 namespace,
@@ -81,7 +95,7 @@ impl Change {
                 owner_gone,
                 at,
                 ..
-            } => deleted_line(namespace, owner, *owner_gone, at),
+            } => deleted_line(namespace, owner, *owner_gone, at, cluster),
             Self::Retired { namespace, owner, at } => format!(
                 "= namespace {} is retired: it keeps its Namespace and a deny-all policy, and loses every flow{}",
                 describe(namespace, owner),
@@ -146,7 +160,8 @@ impl Report {
             .iter()
             .filter_map(|c| {
                 let help = c.acknowledgement(self.cluster.as_deref())?;
-                Some(format!("error: {}\n  = help: {help}", &c.line()[2..]))
+                let line = c.line_in(self.cluster.as_deref());
+                Some(format!("error: {}\n  = help: {help}", &line[2..]))
             })
             .collect()
     }
@@ -155,7 +170,7 @@ impl Report {
     fn lines(&self) -> String {
         let mut out = String::new();
         for c in &self.changes {
-            out.push_str(&c.line());
+            out.push_str(&c.line_in(self.cluster.as_deref()));
             out.push('\n');
         }
         out
