@@ -50,7 +50,8 @@ fn deleted_line(namespace: &str, owner: &Owner, owner_gone: bool, at: &Location)
 }
 
 impl Change {
-    /// One line, with a marker: `!` fails CI, `~` moves, `-` breaking, `=` acknowledged.
+    /// One line, with a marker: `!` fails CI or weakens Pod Security, `~` moves, `-` breaking,
+    /// `=` acknowledged.
     pub fn line(&self) -> String {
         match self {
             Self::Deleted {
@@ -93,6 +94,9 @@ impl Change {
                 "- breaking: {who} may no longer reach {destination}, granted by {rule}{}",
                 written_at(at)
             ),
+            Self::PodSecurityWeakens { of, before, after } => {
+                format!("! pod security of {of} weakens: {before} -> {after}")
+            }
         }
     }
 
