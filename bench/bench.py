@@ -175,7 +175,7 @@ def bench(n, args, binary, verify):
     remove(d)
     d.mkdir(parents=True)
     cfg, out = d / "tenants.toml", d / "output"
-    base = gen.generate(n, flows=args.flows, authorization=args.authorization)
+    base = gen.generate(n, flows=args.flows, authorization=args.authorization, access=args.access)
     cfg.write_text(base)
     compile_cmd = [binary, "--quiet", "compile", "--config", str(cfg), "--output", str(out)]
     res = {"n": n}
@@ -216,7 +216,8 @@ def bench(n, args, binary, verify):
     res["check"] = r
 
     for change in ("label", "namespace"):
-        changed = gen.generate(n, change, flows=args.flows, authorization=args.authorization)
+        changed = gen.generate(n, change, flows=args.flows, authorization=args.authorization,
+                               access=args.access)
         samples, files = [], set()
         r_best = None
         # Change, then change back: both are one-tenant changes. Taking the added namespace away
@@ -379,6 +380,9 @@ def main():
     p.add_argument("--authorization", action="store_true",
                    help="[mesh] mtls = STRICT and authorization = true: AuthorizationPolicies and "
                    "PeerAuthentications in every namespace")
+    p.add_argument("--access", action="store_true",
+                   help="[defaults] pod security, quota and container defaults, and owners, editors "
+                   "and viewers on every tenant: an access.yaml in every namespace (issue 21)")
     args = p.parse_args()
     WORK = Path(args.work)
     WORK.mkdir(parents=True, exist_ok=True)
