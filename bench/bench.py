@@ -175,7 +175,7 @@ def bench(n, args, binary, verify):
     remove(d)
     d.mkdir(parents=True)
     cfg, out = d / "tenants.toml", d / "output"
-    base = gen.generate(n, flows=args.flows, authorization=args.authorization,
+    base = gen.generate(n, flows=args.flows, authorization=args.authorization, access=args.access,
                         clusters=args.clusters)
     cfg.write_text(base)
     compile_cmd = [binary, "--quiet", "compile", "--config", str(cfg), "--output", str(out)]
@@ -218,7 +218,7 @@ def bench(n, args, binary, verify):
 
     for change in ("label", "namespace"):
         changed = gen.generate(n, change, flows=args.flows, authorization=args.authorization,
-                               clusters=args.clusters)
+                               access=args.access, clusters=args.clusters)
         samples, files = [], set()
         r_best = None
         # Change, then change back: both are one-tenant changes. Taking the added namespace away
@@ -383,6 +383,9 @@ def main():
                    "PeerAuthentications in every namespace")
     p.add_argument("--clusters", type=int, default=0,
                    help="N tenants on each of this many clusters ([clusters]; bench/gen.py --clusters)")
+    p.add_argument("--access", action="store_true",
+                   help="[defaults] pod security, quota and container defaults, and owners, editors "
+                   "and viewers on every tenant: an access.yaml in every namespace (issue 21)")
     args = p.parse_args()
     WORK = Path(args.work)
     WORK.mkdir(parents=True, exist_ok=True)

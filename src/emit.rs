@@ -40,7 +40,7 @@ pub struct Layout<'a> {
 
 /// A few files rendered together.
 pub enum Job<'a> {
-    /// A namespace's files: `{dir}/{part.file()}` for each of its parts.
+    /// A namespace's files: `{dir}/{file}` for each of [`Part::files`] of its parts.
     Namespace {
         dir: String,
         ns: &'a NamespaceIntent,
@@ -60,9 +60,9 @@ impl Job<'_> {
     /// The paths of this job's files, in the order [`Producer::texts`] returns their texts.
     pub fn paths(&self) -> Vec<String> {
         match self {
-            Job::Namespace { dir, parts, .. } => parts
-                .iter()
-                .map(|p| format!("{dir}/{}", p.file()))
+            Job::Namespace { dir, parts, .. } => Part::files(parts)
+                .into_iter()
+                .map(|file| format!("{dir}/{file}"))
                 .collect(),
             Job::GitOps { path, .. } | Job::Text { path, .. } => vec![path.clone()],
         }
@@ -80,7 +80,7 @@ impl<'a> Layout<'a> {
                 return Vec::new();
             };
             let parts = Part::of(ns);
-            let files = parts.iter().map(|p| p.file()).collect();
+            let files = Part::files(&parts);
             jobs.push(Job::Namespace { dir, ns, parts });
             files
         };
@@ -189,7 +189,7 @@ impl<'a> Layout<'a> {
         self.jobs
             .iter()
             .map(|job| match job {
-                Job::Namespace { parts, .. } => parts.len(),
+                Job::Namespace { parts, .. } => Part::files(parts).len(),
                 Job::GitOps { .. } | Job::Text { .. } => 1,
             })
             .sum()

@@ -517,10 +517,7 @@ fn the_compiled_example_imports_back_with_nothing_opened() {
         .iter()
         .filter(|f| {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            matches!(
-                name.as_str(),
-                "rolebindings.yaml" | "resourcequota.yaml" | "limitrange.yaml"
-            )
+            name == "access.yaml"
         })
         .count();
     assert!(

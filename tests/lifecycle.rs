@@ -650,3 +650,61 @@ fn compile_json_reports_a_refused_deletion() {
     assert_eq!(json["lifecycle"]["unacknowledged"], 1);
     let _ = tenantc;
 }
+
+/// A retired namespace keeps only its Namespace and its deny-all: its owner's RoleBindings,
+/// quota and LimitRange do not follow it (nobody is to deploy there any more), and `verify`
+/// refuses any left or put there.
+#[test]
+fn a_retired_namespace_keeps_no_access_objects() {
+    let access = "[defaults]\npod_security = \"restricted\"\nquota = { pods = \"10\" }\ncontainer_defaults = { request = { cpu = \"100m\" } }\n";
+    let config = RETIRED
+        .replacen("version = 1\n", &format!("version = 1\n{access}"), 1)
+        .replace(
+            "[tenants.newco]\n",
+            "[tenants.newco]\nowners = [\"group:newco-admins\"]\n",
+        );
+    let p = Project::new(&config);
+    p.compile().success();
+    assert!(p.output().join("tenants/newco/newco/access.yaml").exists());
+    for dir in [
+        "tenants/newco/newco-batch",
+        "tenants/hooli/hooli",
+        "shared/old-db",
+    ] {
+        assert!(
+            !p.output().join(dir).join("access.yaml").exists(),
+            "{dir} has access objects"
+        );
+    }
+    let kustomization = p.read_out("tenants/newco/kustomization.yaml");
+    assert!(
+        kustomization.contains("- newco/access.yaml\n")
+            && !kustomization.contains("newco-batch/access.yaml"),
+        "{kustomization}"
+    );
+    Schemas::load().validate_tree(&p.output());
+    p.run("verify", &[]).success();
+    // The active namespace's access.yaml copied into the retired one.
+    let text = p
+        .read_out("tenants/newco/newco/access.yaml")
+        .replace("namespace: newco\n", "namespace: newco-batch\n");
+    std::fs::write(
+        p.output().join("tenants/newco/newco-batch/access.yaml"),
+        text,
+    )
+    .unwrap();
+    p.edit(
+        "tenants/newco/kustomization.yaml",
+        "- newco-batch/networkpolicies.yaml\n",
+        "- newco-batch/networkpolicies.yaml\n- newco-batch/access.yaml\n",
+    );
+    let out = p.run("verify", &[]).code(1).get_output().clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "violation: group newco-admins may administer newco-batch, but tenants.toml does not say so",
+        "violation: namespace newco-batch has the ResourceQuota tenantc, which tenants.toml does not give it",
+        "violation: namespace newco-batch has the LimitRange tenantc, which tenants.toml does not give it",
+    ] {
+        assert!(stdout.contains(want), "`{want}` not in:\n{stdout}");
+    }
+}

@@ -532,7 +532,7 @@ fn access_of_a_tenant_and_a_subject_from_the_tree() {
     );
     // From the tree, not the config: a hand-added binding shows.
     p.edit(
-        "tenants/globex/globex-web/rolebindings.yaml",
+        "tenants/globex/globex-web/access.yaml",
         "  name: auditors\n",
         "  name: auditors\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: acme-devs\n",
     );
@@ -563,10 +563,30 @@ fn diff_says_access_changes_in_tenant_terms() {
                 "editors = [\"group:acme-devs\", \"group:contractors\",",
             ),
     );
-    let out = stdout(p.run("diff", &["--base", "base.toml"]));
+    // The weakening is breaking: listed under the heading of the breaking changes, which come
+    // first, and not again with the other changes; CI does not fail on it (nothing is deleted).
+    let out = stdout(p.run("diff", &["--base", "base.toml"]).code(0));
     assert!(
-        out.starts_with("! pod security of acme weakens: restricted -> baseline\n"),
+        out.starts_with("destructive and breaking changes (0 not acknowledged):\n! pod security of acme weakens: restricted -> baseline\n\n"),
         "{out}"
+    );
+    assert_eq!(out.matches("pod security of acme").count(), 1, "{out}");
+    let json = stdout(
+        p.run("diff", &["--base", "base.toml", "--format", "json"])
+            .code(0),
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["lifecycle"]["changes"][0],
+        serde_json::json!({"change": "pod_security_weakens", "of": "acme", "before": "restricted", "after": "baseline"})
+    );
+    let md = stdout(
+        p.run("diff", &["--base", "base.toml", "--format", "markdown"])
+            .code(0),
+    );
+    assert!(
+        md.contains("```diff\n! pod security of acme weakens: restricted -> baseline\n```"),
+        "{md}"
     );
     assert!(
         out.contains("+ group contractors may now edit acme, acme-api, acme-jobs\n"),

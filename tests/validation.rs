@@ -1361,3 +1361,34 @@ fn compute_quota_needs_a_container_default() {
         Some("add container_defaults = { limit = { memory = \"128Mi\" } } to the entry or to [defaults]"),
     );
 }
+
+/// Kubernetes refuses a LimitRange whose default request exceeds its default limit; quantities
+/// are compared by value, whatever their suffixes.
+#[test]
+fn a_container_default_request_may_not_exceed_its_limit() {
+    rejects(
+        "version = 1\n[tenants.acme]\ncontainer_defaults = { request = { cpu = \"2\" }, limit = { cpu = \"1\" } }\n",
+        "cpu",
+        "the container default request of tenant `acme` for `cpu` is 2, more than its default limit 1",
+        Some("lower the request to at most 1, or raise the limit to at least 2"),
+    );
+    // 1Gi is 1,073,741,824 bytes, 1000Mi 1,048,576,000: the request inherited from [defaults].
+    rejects(
+        "version = 1\n[defaults]\ncontainer_defaults = { request = { memory = \"1Gi\" } }\n[tenants.acme]\ncontainer_defaults = { limit = { memory = \"1000Mi\" } }\n",
+        "memory",
+        "the container default request of tenant `acme` for `memory` is 1Gi, more than its default limit 1000Mi",
+        None,
+    );
+    // Equal or smaller by value, whatever the spelling: accepted.
+    for (request, limit) in [
+        ("100m", "0.1"),
+        ("500m", "1"),
+        ("1000Mi", "1Gi"),
+        ("1k", "1e3"),
+    ] {
+        let p = Project::new(&format!(
+            "version = 1\n[tenants.acme]\ncontainer_defaults = {{ request = {{ cpu = \"{request}\" }}, limit = {{ cpu = \"{limit}\" }} }}\n"
+        ));
+        p.compile().success();
+    }
+}

@@ -1009,12 +1009,12 @@ fn a_changed_pod_security_version_is_a_violation() {
 #[test]
 fn another_subject_or_role_in_a_binding_is_a_violation() {
     let p = compiled();
-    let rb = "tenants/acme/acme-jobs/rolebindings.yaml";
+    let rb = "tenants/acme/acme-jobs/access.yaml";
     p.edit(rb, "  name: auditors\n", "  name: auditors\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: everyone\n");
     p.edit(rb, "  name: edit\n", "  name: cluster-admin\n");
     p.verify()
         .code(1)
-        .stdout(predicate::str::contains("violation: group everyone may view acme-jobs, but tenants.toml does not say so (output/tenants/acme/acme-jobs/rolebindings.yaml: tenantc-viewers)"))
+        .stdout(predicate::str::contains("violation: group everyone may view acme-jobs, but tenants.toml does not say so (output/tenants/acme/acme-jobs/access.yaml: tenantc-viewers)"))
         .stdout(predicate::str::contains("violation: namespace acme-jobs has the RoleBinding tenantc-editors to the ClusterRole cluster-admin"))
         .stdout(predicate::str::contains("violation: namespace acme-jobs has no RoleBinding tenantc-editors: tenants.toml lets group acme-devs, serviceaccount ci/deployer edit it"));
 }
@@ -1023,7 +1023,7 @@ fn another_subject_or_role_in_a_binding_is_a_violation() {
 fn bindings_and_roles_tenantc_never_writes_are_violations() {
     let p = compiled();
     let extra = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: backdoor\n  namespace: globex-api\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: everything\nsubjects:\n- kind: User\n  name: mallory\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: everything\n  namespace: globex-api\nrules:\n- apiGroups: [\"*\"]\n  resources: [\"*\"]\n  verbs: [\"*\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: all\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: globex-admins\n";
-    let path = "tenants/globex/globex-api/rolebindings.yaml";
+    let path = "tenants/globex/globex-api/access.yaml";
     let text = p.read_out(path);
     std::fs::write(p.output().join(path), format!("{text}{extra}")).unwrap();
     p.verify()
@@ -1037,25 +1037,23 @@ fn bindings_and_roles_tenantc_never_writes_are_violations() {
 fn a_missing_or_different_quota_or_limit_range_is_a_violation() {
     let p = compiled();
     p.edit(
-        "tenants/acme/acme/resourcequota.yaml",
+        "tenants/acme/acme/access.yaml",
         "requests.cpu: \"16\"",
         "requests.cpu: \"64\"",
     );
     p.edit(
-        "tenants/globex/globex-web/limitrange.yaml",
+        "tenants/globex/globex-web/access.yaml",
         "memory: \"512Mi\"",
         "memory: \"8Gi\"",
     );
-    std::fs::remove_file(
-        p.output()
-            .join("tenants/initech/initech/resourcequota.yaml"),
-    )
-    .unwrap();
-    p.edit(
-        "tenants/initech/kustomization.yaml",
-        "- initech/resourcequota.yaml\n",
-        "",
-    );
+    // The ResourceQuota's document taken out of access.yaml, its LimitRange kept.
+    let access = "tenants/initech/initech/access.yaml";
+    let text = p.read_out(access);
+    let (head, rest) = text
+        .split_once("apiVersion: v1\nkind: ResourceQuota\n")
+        .unwrap();
+    let (_, limit_range) = rest.split_once("---\n").unwrap();
+    std::fs::write(p.output().join(access), format!("{head}{limit_range}")).unwrap();
     p.verify()
         .code(1)
         .stdout(predicate::str::contains("violation: the ResourceQuota of acme differs from tenants.toml: hard requests.cpu is 64 (tenants.toml: 16)"))

@@ -18,7 +18,7 @@ fn a_no_op_recompile_writes_nothing() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     p.compile()
         .success()
-        .stdout(contains("0 files written, 114 unchanged, 0 removed"));
+        .stdout(contains("0 files written, 97 unchanged, 0 removed"));
     assert_eq!(snapshot(&p.output()), before, "bytes or mtimes changed");
     assert!(
         !files(&p.output()).keys().any(|k| k.contains(".tenantc-")),
@@ -416,4 +416,46 @@ fn a_bad_config_creates_no_output_directory() {
     p.set_config(SMALL);
     compile().success();
     assert!(p.path().join("deep/er/output/kustomization.yaml").is_file());
+}
+
+/// Each access template is the user's to replace, as the others are: the three render into one
+/// `access.yaml`, each part from its own template (the built-in one for the others).
+#[test]
+fn each_access_template_is_overridden_on_its_own() {
+    let config = "version = 1\n[defaults]\nquota = { \"requests.cpu\" = \"8\" }\ncontainer_defaults = { request = { cpu = \"100m\" } }\n[tenants.acme]\nowners = [\"group:acme-admins\"]\nviewers = [\"group:auditors\"]\n";
+    let q = Project::new(config);
+    q.compile().success();
+    let builtin_tree = files(&q.output());
+    let builtin_access = &builtin_tree["tenants/acme/acme/access.yaml"];
+    for (name, kind, count) in [
+        ("rolebindings.yaml.j2", "RoleBinding", 2),
+        ("resourcequota.yaml.j2", "ResourceQuota", 1),
+        ("limitrange.yaml.j2", "LimitRange", 1),
+    ] {
+        let p = Project::new(config);
+        let builtin = tenantc::render::DEFAULT_TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1;
+        let mark = format!("  annotations:\n    example.com/rendered-by: {name}\n");
+        let custom = builtin.replace("metadata:\n", &format!("metadata:\n{mark}"));
+        assert_ne!(custom, builtin, "{name}");
+        override_templates(&p, name, &custom);
+        p.run("compile", &["--templates", "my-templates"]).success();
+        let tree = files(&p.output());
+        let access = &tree["tenants/acme/acme/access.yaml"];
+        assert_eq!(access.matches(&mark).count(), count, "{name}:\n{access}");
+        // The mark is in the documents of its kind, and the rest is the built-in rendering.
+        for doc in access.split("---\n") {
+            assert_eq!(
+                doc.contains(&mark),
+                doc.contains(&format!("kind: {kind}\n")),
+                "{name}:\n{doc}"
+            );
+        }
+        assert_eq!(&access.replace(&mark, ""), builtin_access, "{name}");
+        common::Schemas::load().validate_tree(&p.output());
+        p.run("verify", &[]).success();
+    }
 }

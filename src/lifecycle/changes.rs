@@ -56,6 +56,14 @@ pub enum Change {
         #[serde(skip_serializing_if = "Option::is_none")]
         at: Option<Location>,
     },
+    /// The enforced Pod Security level of an owner's namespaces (or of the namespaces named) is
+    /// lowered: pods it refused are admitted (breaking; found by `diff`, which reads the levels).
+    PodSecurityWeakens {
+        /// The owner, or the namespaces, comma-separated.
+        of: String,
+        before: String,
+        after: String,
+    },
 }
 
 impl Change {

@@ -81,7 +81,8 @@ fn deleted_line(
 }
 
 impl Change {
-    /// One line, with a marker: `!` fails CI, `~` moves, `-` breaking, `=` acknowledged.
+    /// One line, with a marker: `!` fails CI or weakens Pod Security, `~` moves, `-` breaking,
+    /// `=` acknowledged.
     pub fn line(&self) -> String {
         self.line_in(None)
     }
@@ -129,6 +130,9 @@ impl Change {
                 "- breaking: {who} may no longer reach {destination}, granted by {rule}{}",
                 written_at(at)
             ),
+            Self::PodSecurityWeakens { of, before, after } => {
+                format!("! pod security of {of} weakens: {before} -> {after}")
+            }
         }
     }
 

@@ -340,6 +340,47 @@ fn check_quantity(s: &str) -> Result<(), String> {
     }
 }
 
+impl Quantity {
+    /// The number the quantity stands for (`100m` = 0.1, `1Gi` = 1073741824, `1e3` = 1000), to
+    /// compare two quantities as the API server does. Exact for the quantities people write;
+    /// compare with [`Quantity::exceeds`], which allows for the rounding of decimal fractions.
+    pub fn value(&self) -> f64 {
+        let body = self.as_str().strip_prefix('+').unwrap_or(self.as_str());
+        let end = body
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(body.len());
+        let (number, suffix) = body.split_at(end);
+        let number: f64 = number.parse().unwrap_or(0.0);
+        let scale = match suffix {
+            "" => 1.0,
+            "Ki" => 1024f64,
+            "Mi" => 1024f64.powi(2),
+            "Gi" => 1024f64.powi(3),
+            "Ti" => 1024f64.powi(4),
+            "Pi" => 1024f64.powi(5),
+            "Ei" => 1024f64.powi(6),
+            "n" => 1e-9,
+            "u" => 1e-6,
+            "m" => 1e-3,
+            "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "T" => 1e12,
+            "P" => 1e15,
+            "E" => 1e18,
+            exponent => 10f64.powi(exponent[1..].parse().unwrap_or(0)),
+        };
+        number * scale
+    }
+
+    /// Whether this quantity is greater than `other`, numerically (`2` exceeds `1500m`, `1Gi`
+    /// exceeds `1000Mi`, `100m` does not exceed `0.1`).
+    pub fn exceeds(&self, other: &Quantity) -> bool {
+        let (a, b) = (self.value(), other.value());
+        a > b && (a - b) > b.abs() * 1e-12
+    }
+}
+
 /// What a quantity written the way people say it was meant to be: `"8 cores"` → `8`, `"512 MiB"`
 /// → `512Mi`, `"2GB"` → `2G`; `None` when no guess is sure.
 pub fn suggest_quantity(s: &str) -> Option<String> {
@@ -371,6 +412,32 @@ pub fn suggest_quantity(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_compare_by_value() {
+        let q = |s: &str| Quantity::new(s).unwrap();
+        for (big, small) in [
+            ("1", "100m"),
+            ("2", "1500m"),
+            ("1Gi", "1000Mi"),
+            ("1G", "999M"),
+            ("1Ki", "1k"),
+            ("1e3", "999"),
+            ("1.5", "1"),
+            ("2E", "1Ei"),
+        ] {
+            assert!(q(big).exceeds(&q(small)), "{big} > {small}");
+            assert!(!q(small).exceeds(&q(big)), "{small} < {big}");
+        }
+        for (a, b) in [
+            ("100m", "0.1"),
+            ("1Gi", "1073741824"),
+            ("1k", "1e3"),
+            ("+1", "1"),
+        ] {
+            assert!(!q(a).exceeds(&q(b)) && !q(b).exceeds(&q(a)), "{a} = {b}");
+        }
+    }
 
     #[test]
     fn quantities_and_resource_names() {

@@ -31,7 +31,11 @@ pub use templates::{
     SERVICEENTRIES_TEMPLATE, SIDECAR_TEMPLATE,
 };
 
-/// A file of a namespace's directory: which template renders it and what it must hold.
+/// A template slot of a namespace's directory: which template renders it, what it must hold and
+/// the file it goes into. Each part has a file of its own, except the access objects: the
+/// RoleBindings, the ResourceQuota and the LimitRange share `access.yaml` (each still renders from
+/// its own template), because every command's cost follows the number of files and three more
+/// small files per namespace made a tree 57% larger in files (bench/RESULTS.md, issue 21).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Part {
     Namespace,
@@ -63,9 +67,21 @@ impl Part {
         Part::LimitRange,
     ];
 
-    /// The files `ns` has, in the order of its kustomization.
+    /// The parts `ns` has, in the order of its kustomization.
     pub fn of(ns: &NamespaceIntent) -> Vec<Part> {
         ns.kinds().into_iter().map(Part::holding).collect()
+    }
+
+    /// The files of `parts`, each once, in the order of their first part: the order of the
+    /// kustomization.
+    pub fn files(parts: &[Part]) -> Vec<&'static str> {
+        let mut files: Vec<&'static str> = Vec::with_capacity(parts.len());
+        for part in parts {
+            if !files.contains(&part.file()) {
+                files.push(part.file());
+            }
+        }
+        files
     }
 
     /// The file that holds the objects of `kind`.
@@ -91,9 +107,7 @@ impl Part {
             Part::Sidecar => "sidecar.yaml",
             Part::AuthorizationPolicies => "authorizationpolicies.yaml",
             Part::PeerAuthentication => "peerauthentication.yaml",
-            Part::RoleBindings => "rolebindings.yaml",
-            Part::ResourceQuota => "resourcequota.yaml",
-            Part::LimitRange => "limitrange.yaml",
+            Part::RoleBindings | Part::ResourceQuota | Part::LimitRange => ACCESS_FILE,
         }
     }
 
@@ -111,6 +125,9 @@ impl Part {
         }
     }
 }
+
+/// The file of a namespace's RoleBindings, ResourceQuota and LimitRange, in that order.
+pub const ACCESS_FILE: &str = "access.yaml";
 
 /// The templates, compiled once, rendering one namespace at a time (on any thread).
 pub struct Renderer<'t> {
@@ -133,7 +150,9 @@ impl<'t> Renderer<'t> {
         })
     }
 
-    /// The text of each of `ns`'s files ([`Part::of`]), without the generated-file header.
+    /// The text of each of `ns`'s files ([`Part::files`] of [`Part::of`]), without the
+    /// generated-file header. Parts that share a file are rendered and checked one by one and
+    /// joined as the documents of one YAML stream (`---` between them).
     ///
     /// What a user's template renders is parsed back: each document must be what its part
     /// holds (apiVersion, kind, name, namespace) and valid against the strict schema of its kind.
@@ -141,7 +160,10 @@ impl<'t> Renderer<'t> {
     /// build, parses it back, and renders it through minijinja too, to the same bytes; the
     /// property tests feed them hostile values): parsing back every document was the largest
     /// cost of a no-op compile, and the template engine the next.
-    pub fn namespace(&self, ns: &NamespaceIntent) -> Result<Vec<(Part, String)>, TemplateError> {
+    pub fn namespace(
+        &self,
+        ns: &NamespaceIntent,
+    ) -> Result<Vec<(&'static str, String)>, TemplateError> {
         let consumers: Vec<&NamespaceName> = ns.consumers.iter().collect();
         let chunks: Vec<native::Chunk<'_>> = consumers.chunks(CONSUMERS_PER_POLICY).collect();
         let ctx = std::cell::OnceCell::new();
@@ -176,7 +198,22 @@ impl<'t> Renderer<'t> {
             }
             Ok((part, text))
         };
-        Part::of(ns).into_iter().map(run).collect()
+        let mut files: Vec<(&'static str, String)> = Vec::new();
+        for part in Part::of(ns) {
+            let (part, text) = run(part)?;
+            match files.iter_mut().find(|(file, _)| *file == part.file()) {
+                Some((_, joined)) => {
+                    if !text.is_empty() {
+                        if !joined.is_empty() {
+                            joined.push_str("---\n");
+                        }
+                        joined.push_str(&text);
+                    }
+                }
+                None => files.push((part.file(), text)),
+            }
+        }
+        Ok(files)
     }
 
     /// `part` rendered by minijinja from its template, normalized.

@@ -276,6 +276,25 @@ impl Resolver<'_> {
                 );
             }
         }
+        // Kubernetes refuses a LimitRange whose default request exceeds its default limit
+        // (https://kubernetes.io/docs/concepts/policy/limit-range/): every namespace would then
+        // be without its container defaults.
+        for (resource, (want, span)) in &request {
+            let Some((cap, _)) = limit.get(resource) else {
+                continue;
+            };
+            if want.exceeds(cap) && !self.diags.iter().any(|d| d.span == *span) {
+                self.error(
+                    Diagnostic::new(
+                        format!("the container default request of {owner} for `{resource}` is {want}, more than its default limit {cap}: Kubernetes refuses a LimitRange whose default request exceeds its default limit"),
+                        span.clone(),
+                    )
+                    .with_help(format!(
+                        "lower the request to at most {cap}, or raise the limit to at least {want}"
+                    )),
+                );
+            }
+        }
         let strip = |m: Quantities| m.into_iter().map(|(k, (q, _))| (k, q)).collect();
         Access {
             owners,

@@ -3,27 +3,55 @@
 
 use std::collections::BTreeMap;
 
-use super::Out;
+use super::{write_yaml_string, Out};
 use crate::intent::NamespaceIntent;
 use crate::model::{Quantity, ResourceName};
 
+/// `apiVersion`, `kind` and `metadata` of an access object: `name` is one of tenantc's fixed
+/// names (`tenantc`, `tenantc-owners`, ...), which YAML reads as plain strings, and `ns` the
+/// namespace's name already printed as a YAML scalar (once per namespace, not once per object).
+fn header(out: &mut Out, api_version: &str, kind: &str, name: &'static str, ns: &str) {
+    debug_assert!(name.starts_with("tenantc") && !name.contains(['"', ':', ' ']));
+    out.raw("apiVersion: ")
+        .raw(api_version)
+        .raw("\nkind: ")
+        .raw(kind)
+        .raw("\nmetadata:\n  name: ")
+        .raw(name)
+        .raw("\n  namespace: ")
+        .raw(ns)
+        .raw("\n");
+}
+
+/// The namespace's name as `{{ ns.name }}` prints it.
+fn quoted(ns: &NamespaceIntent) -> String {
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = write_yaml_string(&mut text, ns.name.as_str());
+    text
+}
+
 /// rolebindings.yaml.j2
 pub(super) fn rolebindings(out: &mut Out, ns: &NamespaceIntent) {
+    let name = quoted(ns);
     for (index, binding) in ns.access.bindings.iter().enumerate() {
         if index > 0 {
             out.raw("---\n");
         }
-        out.header(
+        header(
+            out,
             "rbac.authorization.k8s.io/v1",
             "RoleBinding",
             binding.name,
-            &ns.name,
+            &name,
         );
+        // The role and the subject's kind are Kubernetes' fixed names (`admin`, `Group`, ...):
+        // plain YAML strings, printed as they are.
         out.raw("roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: ")
-            .value(binding.role)
+            .raw(binding.role)
             .raw("\nsubjects:\n");
         for subject in &binding.subjects {
-            out.raw("- kind: ").value(subject.kind).raw("\n");
+            out.raw("- kind: ").raw(subject.kind).raw("\n");
             match &subject.namespace {
                 Some(namespace) => {
                     out.raw("  name: ")
@@ -55,7 +83,7 @@ fn quantities(out: &mut Out, indent: &str, map: &BTreeMap<ResourceName, Quantity
 
 /// resourcequota.yaml.j2
 pub(super) fn resourcequota(out: &mut Out, ns: &NamespaceIntent) {
-    out.header("v1", "ResourceQuota", "tenantc", &ns.name);
+    header(out, "v1", "ResourceQuota", "tenantc", &quoted(ns));
     out.raw("spec:\n  hard:\n");
     quantities(out, "    ", &ns.access.quota);
 }
@@ -65,7 +93,7 @@ pub(super) fn limitrange(out: &mut Out, ns: &NamespaceIntent) {
     let Some(limits) = &ns.access.limits else {
         return;
     };
-    out.header("v1", "LimitRange", "tenantc", &ns.name);
+    header(out, "v1", "LimitRange", "tenantc", &quoted(ns));
     out.raw("spec:\n  limits:\n  - type: Container\n");
     if !limits.default.is_empty() {
         out.raw("    default:\n");

@@ -471,7 +471,7 @@ pub fn access_of_tree(model: &Model) -> AccessView {
             "RoleBinding" => doc.namespace.as_deref().unwrap_or("").to_owned(),
             _ => continue,
         };
-        for s in &doc.subjects {
+        for s in doc.subjects.iter() {
             v.grants
                 .entry((describe_subject(s), verb_of(doc)))
                 .or_default()
@@ -514,7 +514,7 @@ pub fn access_sentences(
     owned: &dyn Fn(&str) -> usize,
     created: &dyn Fn(&str) -> bool,
     deleted: &dyn Fn(&str) -> bool,
-) -> Vec<String> {
+) -> (Vec<Weakening>, Vec<String>) {
     let mut weaker = Vec::new();
     let mut lines = Vec::new();
     let empty = BTreeSet::new();
@@ -566,11 +566,11 @@ pub fn access_sentences(
         let text = |l: &Option<String>| l.clone().unwrap_or_else(|| "unset".into());
         let (sb, sa) = (strength(b.as_ref()), strength(a.as_ref()));
         if sa < sb {
-            weaker.push(format!(
-                "! pod security of {what} weakens: {} -> {}",
-                text(&b),
-                text(&a)
-            ));
+            weaker.push(Weakening {
+                of: what,
+                before: text(&b),
+                after: text(&a),
+            });
         } else {
             lines.push(format!(
                 "~ pod security of {what}: {} -> {}",
@@ -611,6 +611,15 @@ pub fn access_sentences(
         };
         lines.push(format!("~ quota of {what}: {parts}"));
     }
-    weaker.extend(lines);
-    weaker
+    (weaker, lines)
+}
+
+/// A Pod Security level lowered: the namespaces of `of` admit pods they refused. `diff` lists it
+/// with the breaking changes (`! pod security of acme weakens: restricted -> baseline`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Weakening {
+    /// An owner whose namespaces all change alike, or the namespaces, comma-separated.
+    pub of: String,
+    pub before: String,
+    pub after: String,
 }

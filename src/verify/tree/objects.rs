@@ -126,11 +126,12 @@ pub struct RbacDoc {
     pub namespace: Option<Text>,
     /// `roleRef` as (apiGroup, kind, name).
     pub role_ref: (Text, Text, Text),
-    pub subjects: Vec<RbacSubject>,
+    /// Shared by the bindings with the same subjects.
+    pub subjects: std::sync::Arc<[RbacSubject]>,
 }
 
 /// One subject of a binding, as written.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RbacSubject {
     pub kind: Text,
     pub name: Text,
@@ -144,10 +145,11 @@ pub struct RbacSubject {
 pub struct LimitDoc {
     pub origin: Origin,
     pub namespace: Option<Text>,
-    /// ResourceQuota: `spec.hard`. LimitRange: the `default` of its `Container` item.
-    pub values: Vec<(String, String)>,
+    /// ResourceQuota: `spec.hard`. LimitRange: the `default` of its `Container` item. Sorted;
+    /// shared by the objects with the same.
+    pub values: std::sync::Arc<[(String, String)]>,
     /// LimitRange: the `defaultRequest` of its `Container` item.
-    pub requests: Vec<(String, String)>,
+    pub requests: std::sync::Arc<[(String, String)]>,
     /// Fields beyond those (scopes, scopeSelector, other LimitRange items, min, max, ...), named.
     pub other: Vec<String>,
 }

@@ -6,7 +6,8 @@ use serde::Deserialize;
 
 use super::spec::null_as_default;
 use super::text::{
-    shared_hosts, shared_labels, shared_rules, shared_selector, shared_service_entry_spec,
+    shared_hosts, shared_labels, shared_quantities, shared_rules, shared_selector,
+    shared_service_entry_spec, shared_subjects,
 };
 use super::{
     AuthzPolicy, AuthzRule, GitOpsDoc, GitOpsFile, LabelPairs, LimitDoc, NamespaceDoc, Origin,
@@ -26,9 +27,128 @@ struct RawDoc {
     metadata: RawMeta,
     #[serde(default, deserialize_with = "null_as_default")]
     spec: RawSpec,
-    // RBAC
-    role_ref: Option<serde_json::Value>,
-    subjects: Option<serde_json::Value>,
+    // RBAC: typed, each string interned (a tree repeats its subjects in every namespace of a
+    // tenant, and some in every namespace)
+    role_ref: Option<RawRoleRef>,
+    subjects: Option<Vec<RawSubject>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRoleRef {
+    api_group: Option<Scalar>,
+    kind: Option<Scalar>,
+    name: Option<Scalar>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSubject {
+    kind: Option<Scalar>,
+    name: Option<Scalar>,
+    namespace: Option<Scalar>,
+    api_group: Option<Scalar>,
+}
+
+/// A scalar as text: a string as written (interned), a number or boolean as JSON prints it
+/// (`pods: 200` is the quantity `200`); a sequence or mapping is named, never an error, so that
+/// what a hand edit put there is reported as a difference.
+#[derive(Debug, Default)]
+struct Scalar(Text);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a scalar")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(Text::interned(v)))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(Text::interned(if v { "true" } else { "false" })))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(Text::interned(&v.to_string())))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(Text::interned(&v.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(Text::interned(
+                    &serde_json::Value::from(v).to_string(),
+                )))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar(Text::interned("null")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Scalar, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar(Text::interned("(a sequence)")))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Scalar, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar(Text::interned("(a mapping)")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A map of quantities (`spec.hard`), as text, sorted by key.
+#[derive(Debug, Default)]
+struct Quantities(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Quantities {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Quantities;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of quantities")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Quantities, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = a.next_entry::<Scalar, Scalar>()? {
+                    out.push((k.0.to_string(), v.0.to_string()));
+                }
+                out.sort();
+                Ok(Quantities(out))
+            }
+            // Anything else holds no quantity, as before: the quota then differs.
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Quantities, E> {
+                Ok(Quantities::default())
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Quantities, E> {
+                Ok(Quantities::default())
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Quantities, E> {
+                Ok(Quantities::default())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Quantities, E> {
+                Ok(Quantities::default())
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Quantities, E> {
+                Ok(Quantities::default())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Quantities, E> {
+                Ok(Quantities::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Quantities, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Quantities::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,7 +179,7 @@ struct RawSpec {
     mtls: Option<RawMtls>,
     port_level_mtls: Option<IgnoredAny>,
     // ResourceQuota and LimitRange
-    hard: Option<serde_json::Value>,
+    hard: Option<Quantities>,
     limits: Option<serde_json::Value>,
     scopes: Option<IgnoredAny>,
     scope_selector: Option<IgnoredAny>,
@@ -129,40 +249,31 @@ fn quantities_of(v: Option<&serde_json::Value>) -> Vec<(String, String)> {
     out
 }
 
-fn text_of(v: &serde_json::Value) -> Text {
-    v.as_str().unwrap_or_default().into()
-}
-
 fn rbac_doc(
     kind: &str,
-    role_ref: Option<serde_json::Value>,
-    subjects: Option<serde_json::Value>,
+    role_ref: Option<RawRoleRef>,
+    subjects: Option<Vec<RawSubject>>,
     namespace: Option<Text>,
     origin: Origin,
 ) -> RbacDoc {
     let r = role_ref.unwrap_or_default();
+    let text = |s: Option<Scalar>| s.map(|s| s.0).unwrap_or_default();
     let subjects = subjects
-        .as_ref()
-        .and_then(|s| s.as_array())
         .into_iter()
         .flatten()
         .map(|s| RbacSubject {
-            kind: text_of(&s["kind"]),
-            name: text_of(&s["name"]),
-            namespace: s["namespace"].as_str().map(Text::from),
-            api_group: s["apiGroup"].as_str().map(Text::from),
+            kind: text(s.kind),
+            name: text(s.name),
+            namespace: s.namespace.map(|s| s.0),
+            api_group: s.api_group.map(|s| s.0),
         })
         .collect();
     RbacDoc {
         origin,
-        kind: kind.into(),
+        kind: Text::interned(kind),
         namespace,
-        role_ref: (
-            text_of(&r["apiGroup"]),
-            text_of(&r["kind"]),
-            text_of(&r["name"]),
-        ),
-        subjects,
+        role_ref: (text(r.api_group), text(r.kind), text(r.name)),
+        subjects: shared_subjects(subjects),
     }
 }
 
@@ -198,8 +309,8 @@ fn limit_range_doc(
     LimitDoc {
         origin,
         namespace,
-        values,
-        requests,
+        values: shared_quantities(values),
+        requests: shared_quantities(requests),
         other,
     }
 }
@@ -496,8 +607,8 @@ fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
             }
             let doc = LimitDoc {
                 origin: origin("ResourceQuota"),
-                values: quantities_of(raw.spec.hard.as_ref()),
-                requests: Vec::new(),
+                values: shared_quantities(raw.spec.hard.unwrap_or_default().0),
+                requests: shared_quantities(Vec::new()),
                 namespace: raw.metadata.namespace,
                 other,
             };

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use super::{LabelPairs, Rule, Selector, ServiceEntrySpec};
+use super::{LabelPairs, RbacSubject, Rule, Selector, ServiceEntrySpec};
 
 /// A string read from the tree, shared by every object that spells it the same way. A large
 /// tree repeats a few thousand distinct strings (namespace and policy names, labels, CIDRs,
@@ -38,6 +38,37 @@ thread_local! {
     /// The egress hosts of the Sidecars one reader thread has parsed.
     static HOST_LISTS: std::cell::RefCell<HashSet<Arc<[Text]>>> =
         std::cell::RefCell::default();
+    /// The subjects of the RoleBindings one reader thread has parsed.
+    static SUBJECT_LISTS: std::cell::RefCell<HashSet<Arc<[RbacSubject]>>> =
+        std::cell::RefCell::default();
+    /// The quantity maps of the ResourceQuotas and LimitRanges one reader thread has parsed.
+    static QUANTITY_LISTS: std::cell::RefCell<HashSet<Quantities>> =
+        std::cell::RefCell::default();
+}
+
+/// A quota's `hard` or a LimitRange's defaults, sorted: (resource, quantity as written).
+pub type Quantities = Arc<[(String, String)]>;
+
+/// The copy of the slice `value` in `set`, added on first sight.
+fn shared_slice<T: Eq + Hash>(set: &mut HashSet<Arc<[T]>>, value: Vec<T>) -> Arc<[T]> {
+    if let Some(v) = set.get(value.as_slice()) {
+        return v.clone();
+    }
+    let v: Arc<[T]> = value.into();
+    set.insert(v.clone());
+    v
+}
+
+/// The shared copy of a RoleBinding's subjects: a tenant's bindings repeat in each of its
+/// namespaces, and a subject such as an auditors' group in every namespace.
+pub(super) fn shared_subjects(subjects: Vec<RbacSubject>) -> Arc<[RbacSubject]> {
+    SUBJECT_LISTS.with_borrow_mut(|set| shared_slice(set, subjects))
+}
+
+/// The shared copy of a quota's `hard` or a LimitRange's defaults: most namespaces have the
+/// `[defaults]` ones.
+pub(super) fn shared_quantities(quantities: Vec<(String, String)>) -> Quantities {
+    QUANTITY_LISTS.with_borrow_mut(|set| shared_slice(set, quantities))
 }
 
 /// The copy of `value` in `set`, added on first sight.
@@ -103,6 +134,8 @@ pub(super) fn forget_shared() {
     SERVICE_ENTRY_SPECS.with_borrow_mut(std::mem::take);
     LABEL_SETS.with_borrow_mut(std::mem::take);
     HOST_LISTS.with_borrow_mut(std::mem::take);
+    SUBJECT_LISTS.with_borrow_mut(std::mem::take);
+    QUANTITY_LISTS.with_borrow_mut(std::mem::take);
 }
 
 impl Text {

@@ -109,7 +109,19 @@ fn between(base: Base, current: Current) -> Result<Outcome, Error> {
             (before, d)
         }
     };
-    let lifecycle = lifecycle::compare(&before, &after);
+    let mut lifecycle = lifecycle::compare(&before, &after);
+    // A lowered Pod Security level admits pods that were refused: breaking, like a lost flow.
+    lifecycle
+        .changes
+        .extend(
+            diff.pod_security_weakens
+                .iter()
+                .map(|w| lifecycle::Change::PodSecurityWeakens {
+                    of: w.of.clone(),
+                    before: w.before.clone(),
+                    after: w.after.clone(),
+                }),
+        );
     Ok(Outcome { diff, lifecycle })
 }
 

@@ -186,6 +186,9 @@ pub struct Diff {
     pub sidecar_scope: Count,
     /// The changes as sentences, as the text and markdown formats print them.
     pub lines: Vec<String>,
+    /// Pod Security levels lowered: reported with the breaking changes (see [`diff_against`]).
+    #[serde(skip)]
+    pub pod_security_weakens: Vec<crate::verify::layer::access::Weakening>,
 }
 
 /// Namespaces imported by every Sidecar together, counted as `verify --mesh-scope` counts them:
@@ -278,6 +281,7 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
         layers_disagree: Vec::new(),
         layers_agree_again: Vec::new(),
         lines: Vec::new(),
+        pod_security_weakens: Vec::new(),
     };
     for ((from, to), denied) in &after.identity_denied {
         let was = before.identity_denied.get(&(from.clone(), to.clone()));
@@ -338,7 +342,9 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
         d.sidecar_hosts_removed.extend(b.difference(a).map(change));
     }
     // `*` is every namespace and address nobody listed: say so.
-    d.lines = sentences(&d, before, after)
+    let (weakens, lines) = sentences(&d, before, after);
+    d.pod_security_weakens = weakens;
+    d.lines = lines
         .into_iter()
         .map(|l| {
             l.replace(" from *", " from anyone (every namespace and address)")
@@ -350,7 +356,11 @@ pub fn diff(before: &View, after: &View, intent: &Intent) -> Diff {
 
 /// Sentences in tenant terms: a flow between two owners that is entirely new or entirely gone
 /// is one line; partial changes name the namespaces.
-fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
+fn sentences(
+    d: &Diff,
+    before: &View,
+    after: &View,
+) -> (Vec<crate::verify::layer::access::Weakening>, Vec<String>) {
     let mut lines = Vec::new();
     for c in &d.layers_disagree {
         lines.push(format!(
@@ -506,7 +516,7 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
     let owned = |owner: &str| after.namespaces.values().filter(|o| *o == owner).count();
     let created = |ns: &str| d.namespaces_created.iter().any(|c| c.namespace == ns);
     let gone = |ns: &str| d.namespaces_deleted.iter().any(|c| c.namespace == ns);
-    let access = crate::verify::layer::access::access_sentences(
+    let (weakens, access) = crate::verify::layer::access::access_sentences(
         &before.access,
         &after.access,
         &owner_of,
@@ -514,10 +524,6 @@ fn sentences(d: &Diff, before: &View, after: &View) -> Vec<String> {
         &created,
         &gone,
     );
-    // A Pod Security weakening (`!`) leads, with the other outages.
-    let weaker = access.iter().take_while(|l| l.starts_with('!')).count();
-    let mut out: Vec<String> = access[..weaker].to_vec();
-    out.extend(lines);
-    out.extend(access[weaker..].iter().cloned());
-    out
+    lines.extend(access);
+    (weakens, lines)
 }
