@@ -71,7 +71,12 @@ pub(super) fn verify(
             }
         }
         // The model of a large tree takes a while to free; the process is about to exit anyway.
-        std::mem::forget(verified);
+        // Each cluster's is freed before the next is read: they are never all held at once.
+        if cluster.is_none() {
+            std::mem::forget(verified);
+        } else {
+            drop(verified);
+        }
     })?;
     if format == Format::Json && !json.is_empty() {
         let doc = serde_json::json!({ "clusters": json });
