@@ -110,13 +110,26 @@ pub fn findings_of(model: &Model, intent: &Intent) -> Vec<Finding> {
         .iter()
         .map(|p| finding::violation(p.check, p.message.clone(), vec![p.origin.clone()]))
         .collect();
-    objects::namespaces(model, intent, &mut findings);
-    netpol::check(model, intent, &mut findings);
-    outside::check(model, intent, &mut findings);
-    sidecar::check(model, intent, &mut findings);
-    authz::check(model, intent, &mut findings);
-    ambient::check(model, intent, &mut findings);
-    gitops::check(model, intent, &mut findings);
+    // The GitOps layer re-reads its files and shares nothing with the others: it runs on a second
+    // core while they run on this one, and its findings are appended where it stood in the order.
+    let gitops_findings = std::thread::scope(|s| {
+        let gitops_layer = s.spawn(|| {
+            let mut found = Vec::new();
+            gitops::check(model, intent, &mut found);
+            found
+        });
+        objects::namespaces(model, intent, &mut findings);
+        netpol::check(model, intent, &mut findings);
+        outside::check(model, intent, &mut findings);
+        sidecar::check(model, intent, &mut findings);
+        authz::check(model, intent, &mut findings);
+        ambient::check(model, intent, &mut findings);
+        gitops_layer.join()
+    });
+    match gitops_findings {
+        Ok(mut found) => findings.append(&mut found),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
     access::check(model, intent, &mut findings);
     objects::foreign_objects(model, intent, &mut findings);
     findings.sort_by(|a, b| {
