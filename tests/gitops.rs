@@ -462,6 +462,41 @@ fn user_gitops_templates_are_checked_against_the_crds_and_the_confinement() {
         assert!(stderr.contains(message), "expected {message:?} in {stderr}");
         assert!(!p.output().exists(), "something was written");
     }
+    // Flux: a template that makes a tenant's Kustomization impersonate an account, or patch
+    // what it applies, is refused at its rendered line.
+    let flux = config(&format!("tool = \"flux\"\nrepo_url = \"{REPO}\"\n"));
+    let flux_builtin = tenantc::render::DEFAULT_TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "flux-unit.yaml.j2")
+        .unwrap()
+        .1;
+    for (extra, message) in [
+        (
+            "  serviceAccountName: kustomize-controller\n",
+            "`spec.serviceAccountName` is not a field tenantc generates",
+        ),
+        (
+            "  patches:\n  - patch: x\n",
+            "`spec.patches` is not a field tenantc generates",
+        ),
+    ] {
+        let p = Project::new(&flux);
+        let dir = p.path().join("templates");
+        std::fs::create_dir(&dir).unwrap();
+        let template = flux_builtin.replace("  prune: true\n", &format!("  prune: true\n{extra}"));
+        assert_ne!(template, flux_builtin);
+        std::fs::write(dir.join("flux-unit.yaml.j2"), &template).unwrap();
+        let out = p
+            .run("compile", &["--templates", "templates"])
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("flux-unit.yaml.j2"), "{stderr}");
+        assert!(stderr.contains(message), "expected {message:?} in {stderr}");
+        assert!(stderr.contains("rendered line"), "{stderr}");
+        assert!(!p.output().exists(), "something was written");
+    }
     // A template that fails for every tenant names a few and counts the rest.
     let mut many =
         String::from("version = 1\n[gitops]\ntool = \"flux\"\nrepo_url = \"https://g/p.git\"\n");

@@ -9,7 +9,7 @@
 //!   transformers, ...): verify does not evaluate them, so it refuses them;
 //! - a YAML merge key (`<<`), which kustomize applies and a plain YAML reader does not.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
@@ -82,9 +82,12 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
+/// A kustomization's top-level keys and its `resources`, or why it cannot be read as YAML.
+type KeysAndResources = Result<(Vec<String>, Vec<String>), String>;
+
 /// The top-level keys and the `resources` of a kustomization, read with the fast reader when the
 /// file is plain YAML (it always is when tenantc wrote it), else with the full parser.
-fn keys_and_resources(text: &str) -> Result<(Vec<String>, Vec<String>), String> {
+fn keys_and_resources(text: &str) -> KeysAndResources {
     if let Some(docs) = super::yaml::parse(text) {
         let mut keys = Vec::new();
         let mut resources = Vec::new();
@@ -150,14 +153,34 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
         .collect();
     under_gitops.sort();
     pending.extend(under_gitops);
+    // Every kustomization of the walk is read and parsed on every core first (one per
+    // directory: tens of thousands in a large tree); the traversal below then only looks them up.
+    let candidates: Vec<&PathBuf> = disk
+        .yaml
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| KUSTOMIZATION_NAMES.iter().any(|k| n == *k))
+        })
+        .collect();
+    let parsed = crate::par::map(&candidates, |p| {
+        keys_and_resources(&std::fs::read_to_string(p).unwrap_or_default())
+    });
+    let mut read: HashMap<&Path, KeysAndResources> = candidates
+        .into_iter()
+        .map(PathBuf::as_path)
+        .zip(parsed)
+        .collect();
     while let Some(k) = pending.pop() {
         if !seen.insert(k.clone()) {
             continue;
         }
         files.insert(key_of(&k));
         let dir = k.parent().unwrap_or(root).to_path_buf();
-        let text = std::fs::read_to_string(&k).unwrap_or_default();
-        let (keys, resources) = match keys_and_resources(&text) {
+        let parsed = read.remove(k.as_path()).unwrap_or_else(|| {
+            keys_and_resources(&std::fs::read_to_string(&k).unwrap_or_default())
+        });
+        let (keys, resources) = match parsed {
             Ok(v) => v,
             Err(e) => {
                 out.findings.push(violation(
