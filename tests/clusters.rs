@@ -513,3 +513,28 @@ fn a_single_cluster_file_takes_a_server_and_a_name_prefix_and_checks_both() {
         "`name_prefix` \"EU1\" cannot begin an object name",
     ));
 }
+
+#[test]
+fn a_tenant_retired_in_one_cluster_stays_a_consumer_in_the_others() {
+    // initech runs on prod-us and staging; staging retires it while stripe's consumers name it.
+    let p = Project::new(
+        &EXAMPLE
+            .replace(
+                "[clusters.staging]\n",
+                "[clusters.staging]\nretired = [\"initech\"]\n",
+            )
+            .replace(
+                "consumers = [\"acme\", \"payments\"]",
+                "consumers = [\"acme\", \"payments\", \"initech\"]",
+            ),
+    );
+    p.compile().success();
+    let t = files(&p.output().join("clusters"));
+    assert!(t.contains_key("staging/tenants/initech/initech/namespace.yaml"));
+    assert!(
+        !t.contains_key("staging/tenants/initech/initech/sidecar.yaml"),
+        "closed in staging"
+    );
+    assert!(t["prod-us/tenants/initech/initech/networkpolicies.yaml"].contains("443"));
+    p.run("verify", &[]).success();
+}

@@ -76,11 +76,19 @@ pub fn view(raw: &RawConfig, cluster: &RawClusterEntry) -> RawConfig {
         .flat_map(|l| &l.value)
         .map(|n| (n.value.as_str(), n))
         .collect();
-    // Entries that run on this cluster: the names consumer lists keep.
+    // Entries that run on this cluster: the names consumer lists keep (not one whose every
+    // namespace this cluster retires: it runs elsewhere, closed here).
+    let all_retired_here = |t: &crate::load::RawTenant| match &t.namespaces {
+        Some(l) => l
+            .value
+            .iter()
+            .all(|n| retired_here.contains_key(n.value.as_str())),
+        None => retired_here.contains_key(t.name.value.as_str()),
+    };
     let present: BTreeSet<&str> = raw
         .tenants
         .iter()
-        .filter(|t| placed(&t.clusters, name))
+        .filter(|t| placed(&t.clusters, name) && !all_retired_here(t))
         .map(|t| t.name.value.as_str())
         .chain(
             raw.shared
