@@ -181,7 +181,8 @@ pub fn view(raw: &RawConfig, cluster: &RawClusterEntry) -> RawConfig {
     let mut shared = Vec::new();
     for s in &raw.shared {
         let retire = retired_here.get(s.name.value.as_str());
-        if placed(&s.clusters, name) || retire.is_some() {
+        let on = placed(&s.clusters, name);
+        if on || retire.is_some() {
             let mut s = s.clone();
             s.clusters = None;
             s.consumers = filter(&s.consumers);
@@ -190,6 +191,13 @@ pub fn view(raw: &RawConfig, cluster: &RawClusterEntry) -> RawConfig {
                     value: true,
                     span: r.span.clone(),
                 });
+                if !on {
+                    // Left this cluster, kept in it closed: a retired shared namespace has no
+                    // flows, whatever its entry grants in the clusters it still runs on.
+                    s.consumers = None;
+                    s.ports = None;
+                    s.ingress = None;
+                }
             }
             shared.push(s);
         }
@@ -321,7 +329,14 @@ fn purged_of(
         .and_then(|p| p.namespaces.as_ref())
         .map(|l| l.value.clone())
         .unwrap_or_default();
-    namespaces.extend(c.value.iter().cloned());
+    // A namespace purged everywhere and in this cluster too is purged once here (a duplicate
+    // within one list is still reported, by the view).
+    let everywhere = namespaces.len();
+    for n in &c.value {
+        if !namespaces[..everywhere].iter().any(|m| m.value == n.value) {
+            namespaces.push(n.clone());
+        }
+    }
     Some(RawPurged {
         namespaces: Some(Located {
             value: namespaces,
