@@ -15,7 +15,11 @@
 //! - consumer lists lose the names of tenants and shared entries absent from the cluster; an
 //!   external or expose whose list so becomes empty is not in the view (a shared entry's list
 //!   stays, empty);
-//! - `[gitops]` `path` becomes `<path>/clusters/<name>` and `name_prefix` `<name_prefix><name>-`.
+//! - `[gitops]` `path` becomes `<path>/clusters/<name>` and `name_prefix` `<name_prefix><name>-`;
+//! - a cluster's `retired` keeps there, closed, the namespaces of entries that left it (a tenant
+//!   with those namespaces, `retired`, without expose, ingress or kube_api; a shared entry
+//!   `retired = true` without consumers, ports or ingress), and consumer lists lose them;
+//! - `[purged]` and the cluster's `purged` are the view's `[purged]`, each namespace once.
 //!
 //! Every generated file is valid (each compile must exit 0): the generator repairs what would
 //! break a rule unrelated to clusters (a missing `[platform.ingress]`, `[platform.kube_api]`,
@@ -124,6 +128,8 @@ struct Tenant {
     pod_security: Option<&'static str>,
     expose: Option<Expose>,
     clusters: Option<Vec<String>>,
+    /// `retired`: None, `true` (Some(empty)) or some of its namespaces.
+    retired: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -133,6 +139,7 @@ struct Shared {
     ports: Option<Vec<u16>>,
     ingress: bool,
     clusters: Option<Vec<String>>,
+    retired: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +168,9 @@ struct Cluster {
     domain: bool,
     platform: Platform,
     mesh: Option<MeshKeys>,
+    /// Namespaces of entries that left this cluster, kept in it closed.
+    retired: Vec<String>,
+    purged: Vec<String>,
 }
 
 /// A tenants.toml: with `clusters` non-empty, a multi-cluster file; a view has `cluster` instead.
@@ -176,7 +186,12 @@ struct Config {
     externals: Vec<External>,
     tenants: Vec<Tenant>,
     gitops: Option<Gitops>,
+    /// `[purged] namespaces`.
+    purged: Vec<String>,
 }
+
+/// Namespaces a person deleted, listed in `[purged]` or a cluster's `purged`.
+const GONE: [&str; 2] = ["gone-a", "gone-b"];
 
 const CLUSTER_NAMES: [&str; 3] = ["prod-eu", "prod-us", "staging"];
 
@@ -261,6 +276,8 @@ fn generate(bytes: &[u8]) -> Config {
                 }),
             },
             mesh: d.flag().then(|| mesh_keys(d)),
+            retired: Vec::new(),
+            purged: d.subset(&GONE).into_iter().map(String::from).collect(),
         })
         .collect();
     let platform = Platform {
@@ -301,6 +318,7 @@ fn generate(bytes: &[u8]) -> Config {
             pod_security: [None, Some("restricted")][d.below(2)],
             expose,
             clusters: placement(d, &cluster_names),
+            retired: None,
         });
     }
     let mut shared = Vec::new();
@@ -317,6 +335,7 @@ fn generate(bytes: &[u8]) -> Config {
             ports: d.flag().then(|| vec![5432]),
             ingress: d.one_in(4),
             clusters: placement(d, &cluster_names),
+            retired: false,
         });
     }
     let consumers_of_externals: Vec<String> =
@@ -347,6 +366,19 @@ fn generate(bytes: &[u8]) -> Config {
             name_prefix: [None, Some("corp-")][d.below(2)].map(String::from),
         }),
     };
+    // A cluster an entry left keeps some of its namespaces, retired.
+    let mut clusters = clusters;
+    for c in &mut clusters {
+        for t in tenants.iter().filter(|t| !placed(&t.clusters, &c.name)) {
+            let own = t.namespaces.clone().unwrap_or_else(|| vec![t.name.clone()]);
+            c.retired.extend(d.subset(&own));
+        }
+        for s in shared.iter().filter(|s| !placed(&s.clusters, &c.name)) {
+            if d.flag() {
+                c.retired.push(s.name.clone());
+            }
+        }
+    }
     let mut cfg = Config {
         clusters,
         cluster: None,
@@ -357,6 +389,7 @@ fn generate(bytes: &[u8]) -> Config {
         externals,
         tenants,
         gitops,
+        purged: d.subset(&GONE).into_iter().map(String::from).collect(),
     };
     repair(&mut cfg);
     cfg
@@ -407,7 +440,7 @@ fn view(cfg: &Config, c: &Cluster) -> Config {
         .chain(
             cfg.shared
                 .iter()
-                .filter(|s| placed(&s.clusters, here))
+                .filter(|s| placed(&s.clusters, here) && !c.retired.contains(&s.name))
                 .map(|s| s.name.as_str()),
         )
         .collect();
@@ -424,26 +457,57 @@ fn view(cfg: &Config, c: &Cluster) -> Config {
     let tenants = cfg
         .tenants
         .iter()
-        .filter(|t| placed(&t.clusters, here))
-        .map(|t| {
+        .filter_map(|t| {
             let mut t = t.clone();
+            if placed(&t.clusters, here) {
+                t.clusters = None;
+                t.expose = t.expose.take().and_then(|mut e| {
+                    e.consumers = keep(&e.consumers);
+                    (!emptied(&e.consumers)).then_some(e)
+                });
+                return Some(t);
+            }
+            // Left this cluster: only its namespaces retired here, retired, with no flows.
+            let own = t.namespaces.clone().unwrap_or_else(|| vec![t.name.clone()]);
+            let retired: Vec<String> = own
+                .iter()
+                .filter(|n| c.retired.contains(n))
+                .cloned()
+                .collect();
+            if retired.is_empty() {
+                return None;
+            }
+            let whole = retired.len() == own.len();
+            if t.namespaces.is_some() {
+                t.namespaces = Some(retired.clone());
+            }
+            t.retired = Some(if whole { Vec::new() } else { retired });
             t.clusters = None;
-            t.expose = t.expose.take().and_then(|mut e| {
-                e.consumers = keep(&e.consumers);
-                (!emptied(&e.consumers)).then_some(e)
-            });
-            t
+            t.expose = None;
+            t.ingress = false;
+            t.kube_api = false;
+            Some(t)
         })
         .collect();
     let shared = cfg
         .shared
         .iter()
-        .filter(|s| placed(&s.clusters, here))
-        .map(|s| {
+        .filter_map(|s| {
+            let on = placed(&s.clusters, here);
             let mut s = s.clone();
             s.clusters = None;
-            s.consumers = s.consumers.as_ref().map(keep);
-            s
+            if on {
+                s.consumers = s.consumers.as_ref().map(keep);
+                return Some(s);
+            }
+            // Left this cluster, retired in it: a retired shared entry has no flows.
+            c.retired.contains(&s.name).then_some(Shared {
+                consumers: None,
+                ports: None,
+                ingress: false,
+                retired: true,
+                ..s
+            })
         })
         .collect();
     let externals = cfg
@@ -480,6 +544,8 @@ fn view(cfg: &Config, c: &Cluster) -> Config {
         cluster: Some(Cluster {
             platform: Platform::default(),
             mesh: None,
+            retired: Vec::new(),
+            purged: Vec::new(),
             ..c.clone()
         }),
         platform: platform_view(&cfg.platform, &c.platform),
@@ -489,6 +555,13 @@ fn view(cfg: &Config, c: &Cluster) -> Config {
         externals,
         tenants,
         gitops,
+        // `[purged]` and the cluster's `purged`, each namespace once.
+        purged: cfg
+            .purged
+            .iter()
+            .chain(c.purged.iter().filter(|n| !cfg.purged.contains(n)))
+            .cloned()
+            .collect(),
     }
 }
 
@@ -716,6 +789,12 @@ fn to_toml(cfg: &Config) -> String {
     for c in &cfg.clusters {
         writeln!(out, "\n[clusters.{}]", c.name).unwrap();
         cluster_facts(&mut out, c);
+        if !c.retired.is_empty() {
+            writeln!(out, "retired = {}", list(&c.retired, true)).unwrap();
+        }
+        if !c.purged.is_empty() {
+            writeln!(out, "purged = {}", list(&c.purged, true)).unwrap();
+        }
         if c.platform != Platform::default() {
             write!(
                 out,
@@ -742,6 +821,9 @@ fn to_toml(cfg: &Config) -> String {
     if cfg.pod_security {
         out.push_str("\n[defaults]\npod_security = \"baseline\"\n");
     }
+    if !cfg.purged.is_empty() {
+        writeln!(out, "\n[purged]\nnamespaces = {}", list(&cfg.purged, true)).unwrap();
+    }
     for s in &cfg.shared {
         writeln!(out, "\n[shared.{}]", s.name).unwrap();
         placement_text(&mut out, &s.clusters);
@@ -753,6 +835,9 @@ fn to_toml(cfg: &Config) -> String {
         }
         if s.ingress {
             out.push_str("ingress = true\n");
+        }
+        if s.retired {
+            out.push_str("retired = true\n");
         }
     }
     for e in &cfg.externals {
@@ -783,6 +868,11 @@ fn to_toml(cfg: &Config) -> String {
         }
         if let Some(p) = t.pod_security {
             writeln!(out, "pod_security = \"{p}\"").unwrap();
+        }
+        match &t.retired {
+            Some(l) if l.is_empty() => out.push_str("retired = true\n"),
+            Some(l) => writeln!(out, "retired = {}", list(l, true)).unwrap(),
+            None => {}
         }
         if let Some(e) = &t.expose {
             writeln!(
@@ -928,6 +1018,9 @@ fn the_generator_covers_every_rule() {
                 ("a shared entry's list emptied", v.shared.iter().any(|s| matches!(&s.consumers, Some(Consumers::List(l)) if l.is_empty()))),
                 ("a consumer list shortened", v.externals.iter().map(|e| &e.consumers).chain(v.shared.iter().filter_map(|s| s.consumers.as_ref())).chain(v.tenants.iter().filter_map(|t| t.expose.as_ref().map(|e| &e.consumers))).any(|l| matches!(l, Consumers::List(l) if cfg.tenants.len() + cfg.shared.len() > l.len() + 1))),
                 ("a cluster platform key", c.platform != Platform::default()),
+                ("a tenant retired where it left", v.tenants.iter().any(|t| t.retired.is_some())),
+                ("a shared entry retired where it left", v.shared.iter().any(|s| s.retired)),
+                ("purged in [purged] and the cluster's", c.purged.iter().any(|n| cfg.purged.contains(n))),
                 ("a cluster kube_api replacing the top one", c.platform.kube_api.is_some() && cfg.platform.kube_api.is_some()),
                 ("a cluster mesh key over [mesh]", c.mesh.is_some() && cfg.mesh.is_some()),
                 ("a cluster mesh without [mesh]", c.mesh.is_some() && cfg.mesh.is_none()),
@@ -945,6 +1038,6 @@ fn the_generator_covers_every_rule() {
             }
         }
     }
-    assert_eq!(seen.len(), 19, "{seen:#?}");
+    assert_eq!(seen.len(), 22, "{seen:#?}");
     assert!(seen.values().all(|n| *n >= 10), "{seen:#?}");
 }
