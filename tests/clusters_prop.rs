@@ -70,6 +70,7 @@ struct MeshKeys {
     authorization: Option<bool>,
     outbound_traffic_policy: Option<&'static str>,
     revision: Option<&'static str>,
+    namespace: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -124,6 +125,9 @@ struct Tenant {
     /// None: the default, `[name]`.
     namespaces: Option<Vec<String>>,
     ingress: bool,
+    /// With `namespaces`: `ingress = [<the first>]` rather than `true`.
+    ingress_first: bool,
+    owners: bool,
     kube_api: bool,
     pod_security: Option<&'static str>,
     expose: Option<Expose>,
@@ -202,6 +206,7 @@ fn mesh_keys(d: &mut Draws) -> MeshKeys {
         authorization: [None, Some(true), Some(false)][d.below(3)],
         outbound_traffic_policy: [None, Some("REGISTRY_ONLY"), Some("ALLOW_ANY")][d.below(3)],
         revision: [None, Some("1-24")][d.below(2)],
+        namespace: [None, Some("istio-system"), Some("istio-ctl")][d.below(3)],
     }
 }
 
@@ -314,12 +319,20 @@ fn generate(bytes: &[u8]) -> Config {
             name: name.clone(),
             namespaces,
             ingress: d.one_in(3),
+            ingress_first: d.flag(),
+            owners: d.flag(),
             kube_api: d.one_in(3),
             pod_security: [None, Some("restricted")][d.below(2)],
             expose,
             clusters: placement(d, &cluster_names),
             retired: None,
         });
+        // Retired everywhere: the first of two namespaces (never exposed, nor in an
+        // `ingress` list).
+        let t = tenants.last_mut().unwrap();
+        if t.namespaces.is_some() && !(t.ingress && t.ingress_first) && d.one_in(3) {
+            t.retired = Some(vec![name.clone()]);
+        }
     }
     let mut shared = Vec::new();
     for name in &shared_names {
@@ -426,6 +439,7 @@ fn mesh_view(top: Option<&MeshKeys>, cluster: Option<&MeshKeys>) -> Option<MeshK
         authorization: c.authorization.or(t.authorization),
         outbound_traffic_policy: c.outbound_traffic_policy.or(t.outbound_traffic_policy),
         revision: c.revision.or(t.revision),
+        namespace: c.namespace.or(t.namespace),
     })
 }
 
@@ -753,6 +767,7 @@ fn mesh_text(m: &MeshKeys) -> String {
         ("mtls", m.mtls),
         ("outbound_traffic_policy", m.outbound_traffic_policy),
         ("revision", m.revision),
+        ("namespace", m.namespace),
     ] {
         if let Some(v) = value {
             writeln!(out, "{key} = \"{v}\"").unwrap();
@@ -860,8 +875,15 @@ fn to_toml(cfg: &Config) -> String {
         if let Some(ns) = &t.namespaces {
             writeln!(out, "namespaces = {}", list(ns, true)).unwrap();
         }
-        if t.ingress {
-            out.push_str("ingress = true\n");
+        match &t.namespaces {
+            Some(ns) if t.ingress && t.ingress_first => {
+                writeln!(out, "ingress = {}", list(&ns[..1], true)).unwrap();
+            }
+            _ if t.ingress => out.push_str("ingress = true\n"),
+            _ => {}
+        }
+        if t.owners {
+            writeln!(out, "owners = [\"group:{}-admins\"]", t.name).unwrap();
         }
         if t.kube_api {
             out.push_str("kube_api = true\n");
@@ -986,7 +1008,14 @@ proptest! {
 #[test]
 fn the_generator_covers_every_rule() {
     use proptest::strategy::ValueTree;
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let draws = proptest::collection::vec(any::<u8>(), 0..160);
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for _ in 0..500 {
