@@ -153,6 +153,16 @@ pub fn view(raw: &RawConfig, cluster: &RawClusterEntry) -> RawConfig {
                 })
                 .collect();
             if !retire.is_empty() {
+                // Closed here: none of the tenant's grants to those namespaces holds in this
+                // cluster (it still does in the others).
+                let closed = |n: &str| retire.iter().any(|r| r.value == n);
+                t.expose.retain(|e| !closed(&e.namespace.value));
+                if let Some(RawIngress::List(l)) = &mut t.ingress {
+                    l.value.retain(|n| !closed(&n.value));
+                    if l.value.is_empty() {
+                        t.ingress = None;
+                    }
+                }
                 t.retired = Some(with_retired(t.retired.take(), retire));
             }
             tenants.push(t);
@@ -198,6 +208,12 @@ pub fn view(raw: &RawConfig, cluster: &RawClusterEntry) -> RawConfig {
                     value: true,
                     span: r.span.clone(),
                 });
+                // Closed here (whether or not it left this cluster): a retired shared
+                // namespace has no flows, whatever its entry grants in the clusters it still
+                // runs on.
+                s.consumers = None;
+                s.ports = None;
+                s.ingress = None;
             }
             shared.push(s);
         }
@@ -329,7 +345,14 @@ fn purged_of(
         .and_then(|p| p.namespaces.as_ref())
         .map(|l| l.value.clone())
         .unwrap_or_default();
-    namespaces.extend(c.value.iter().cloned());
+    // A namespace purged everywhere and in this cluster too is purged once here (a duplicate
+    // within one list is still reported, by the view).
+    let everywhere = namespaces.len();
+    for n in &c.value {
+        if !namespaces[..everywhere].iter().any(|m| m.value == n.value) {
+            namespaces.push(n.clone());
+        }
+    }
     Some(RawPurged {
         namespaces: Some(Located {
             value: namespaces,
