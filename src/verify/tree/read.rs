@@ -19,7 +19,29 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             message: "not a directory (run `tenantc compile` first?)".into(),
         }]);
     }
-    let (disk, mut errors) = walk(root, &display_root);
+    let mut errors = Vec::new();
+    let mut disk = kustomize::OnDisk::default();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let p = e.path();
+                if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                    disk.yaml.push(p.to_path_buf());
+                }
+                disk.files.insert(kustomize::key_of(p));
+            }
+            Ok(e) if e.file_type().is_dir() => {
+                disk.dirs.insert(kustomize::key_of(e.path()));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(TreeError::Read {
+                path: e
+                    .path()
+                    .map_or_else(|| display_root.clone(), |p| p.display().to_string()),
+                message: e.to_string(),
+            }),
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -37,7 +59,6 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
         files: applied,
         findings: audit,
     } = kustomize::applied(root, &disk);
-    let mut disk = disk;
     let mut paths = std::mem::take(&mut disk.yaml);
     drop(disk);
     if let Some(files) = applied {
@@ -85,104 +106,6 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     } else {
         Err(errors)
     }
-}
-
-/// What one part of the walk found, in walkdir's order: the YAML files, the keys of every file
-/// and directory, the errors.
-#[derive(Default)]
-struct Walked {
-    yaml: Vec<PathBuf>,
-    files: Vec<std::ffi::OsString>,
-    dirs: Vec<std::ffi::OsString>,
-    errors: Vec<TreeError>,
-}
-
-impl Walked {
-    fn note(&mut self, entry: walkdir::Result<walkdir::DirEntry>, display_root: &str) {
-        match entry {
-            Ok(e) if e.file_type().is_file() => {
-                let p = e.path();
-                if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
-                    self.yaml.push(p.to_path_buf());
-                }
-                self.files.push(kustomize::key_of(p));
-            }
-            Ok(e) if e.file_type().is_dir() => self.dirs.push(kustomize::key_of(e.path())),
-            Ok(_) => {}
-            Err(e) => self.errors.push(TreeError::Read {
-                path: e
-                    .path()
-                    .map_or_else(|| display_root.to_owned(), |p| p.display().to_string()),
-                message: e.to_string(),
-            }),
-        }
-    }
-}
-
-/// Walks `root` as one `WalkDir` sorted by file name would, on two threads: the first two levels
-/// here, each directory below them (`tenants/<tenant>`, `shared/<namespace>`) on either thread,
-/// joined back in the order of the single walk.
-fn walk(root: &Path, display_root: &str) -> (kustomize::OnDisk, Vec<TreeError>) {
-    let top: Vec<_> = walkdir::WalkDir::new(root)
-        .max_depth(2)
-        .sort_by_file_name()
-        .into_iter()
-        .collect();
-    let below: Vec<&Path> = top
-        .iter()
-        .filter_map(|e| e.as_ref().ok())
-        .filter(|e| e.depth() == 2 && e.file_type().is_dir())
-        .map(|e| e.path())
-        .collect();
-    let walk_below = |dirs: &[&Path]| -> Vec<Walked> {
-        dirs.iter()
-            .map(|dir| {
-                let mut w = Walked::default();
-                // The first entry is `dir` itself, already noted by the walk of the top.
-                let mut entries = walkdir::WalkDir::new(dir).sort_by_file_name().into_iter();
-                match entries.next() {
-                    Some(Ok(_)) | None => {}
-                    Some(err) => w.note(err, display_root),
-                }
-                for entry in entries {
-                    w.note(entry, display_root);
-                }
-                w
-            })
-            .collect()
-    };
-    let half = below.len().div_ceil(2);
-    let mut parts: Vec<Walked> = std::thread::scope(|s| {
-        let second = s.spawn(|| walk_below(&below[half..]));
-        let mut first = walk_below(&below[..half]);
-        first.extend(
-            second
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-        );
-        first
-    })
-    .into_iter()
-    .rev()
-    .collect();
-    let mut all = Walked::default();
-    for entry in top {
-        let subtree = matches!(&entry, Ok(e) if e.depth() == 2 && e.file_type().is_dir());
-        all.note(entry, display_root);
-        if subtree {
-            let part = parts.pop().unwrap_or_default();
-            all.yaml.extend(part.yaml);
-            all.files.extend(part.files);
-            all.dirs.extend(part.dirs);
-            all.errors.extend(part.errors);
-        }
-    }
-    let disk = kustomize::OnDisk {
-        files: all.files.into_iter().collect(),
-        dirs: all.dirs.into_iter().collect(),
-        yaml: all.yaml,
-    };
-    (disk, all.errors)
 }
 
 /// The namespace whose directory `path` is in: `tenants/<tenant>/<namespace>/<file>` or
