@@ -1,0 +1,116 @@
+//! Parsing one file's documents into the objects verify evaluates; documents of other kinds are
+//! skipped, or reported when tenantc never generates them.
+//!
+//! - this file reads a file: the fast reader (`yaml`) first, the full parser (`serde_yaml`) when
+//!   the fast one cannot, for its line and column;
+//! - `raw` holds the lenient structs serde reads every document into;
+//! - `extract` turns one document into the object of its kind, and checks its namespace;
+//! - `own` knows the kinds tenantc writes besides those (kustomizations, GitOps objects) and
+//!   reports the others.
+
+mod extract;
+mod own;
+mod raw;
+#[cfg(test)]
+mod tests;
+
+use serde::Deserialize;
+
+use super::{Tree, TreeError};
+use crate::verify::tree::yaml;
+use extract::{add_doc, check_directory};
+pub use own::gitops_docs;
+use own::{gitops_kind, keep_gitops_file, note_foreign};
+use raw::{RawDoc, KINDS};
+
+/// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
+/// kustomization) is skipped, even when its fields would not fit the lenient struct.
+pub fn parse_file(text: &str, file: &str, tree: &mut Tree) -> Result<(), TreeError> {
+    parse_file_in(text, file, None, tree)
+}
+
+/// [`parse_file`] for a file in the directory of namespace `dir` (see `read`), whose every
+/// object must be in that namespace.
+pub(super) fn parse_file_in(
+    text: &str,
+    file: &str,
+    dir: Option<&str>,
+    tree: &mut Tree,
+) -> Result<(), TreeError> {
+    tree.files += 1;
+    let shared: std::sync::Arc<str> = file.into();
+    if let Some(docs) = yaml::parse(text) {
+        let has_gitops = docs
+            .iter()
+            .any(|d| gitops_kind(d.get("apiVersion"), d.get("kind")).is_some());
+        let typed: Result<Vec<Option<RawDoc>>, _> = docs
+            .into_iter()
+            .map(Option::<RawDoc>::deserialize)
+            .collect();
+        if let Ok(typed) = typed {
+            for raw in typed.into_iter().flatten() {
+                tree.documents += 1;
+                check_directory(&raw, dir, &shared, tree);
+                add_doc(raw, &shared, tree);
+            }
+            // Noted here, once: on a type error the full parser below reads the file again.
+            if has_gitops {
+                keep_gitops_file(&shared, tree);
+            }
+            return Ok(());
+        }
+        // A type error: the full parser below reports it with its line and column.
+    }
+    // The full parser. Its document iterator repeats a syntax error forever, so first find how
+    // many documents parse and of which kind each is.
+    let mut kinds: Vec<String> = Vec::new();
+    let mut has_gitops = false;
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        match serde_yaml::Value::deserialize(doc) {
+            Ok(v) => kinds.push({
+                let str_of = |k: &str| v.get(k).and_then(|x| x.as_str());
+                has_gitops |= gitops_kind(str_of("apiVersion"), str_of("kind")).is_some();
+                v.get("kind")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            }),
+            Err(syntax) => return Err(parse_error(file, &syntax)),
+        }
+    }
+    if has_gitops {
+        keep_gitops_file(&shared, tree);
+    }
+    for (doc, kind) in serde_yaml::Deserializer::from_str(text).zip(&kinds) {
+        match Option::<RawDoc>::deserialize(doc) {
+            Ok(Some(raw)) => {
+                tree.documents += 1;
+                check_directory(&raw, dir, &shared, tree);
+                add_doc(raw, &shared, tree);
+            }
+            Ok(None) => {}
+            // A document of another kind whose fields do not fit the lenient struct: not ours.
+            Err(_) if !KINDS.contains(&kind.as_str()) => {
+                tree.documents += 1;
+                note_foreign(kind, "", "(unnamed)", &shared, tree);
+            }
+            Err(e) => return Err(parse_error(file, &e)),
+        }
+    }
+    Ok(())
+}
+
+fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {
+    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let mut message = e.to_string();
+    // The position is in `file:line:col` already; drop serde's " at line X column Y".
+    if let Some(at) = message.find(" at line ") {
+        message.truncate(at);
+    }
+    TreeError::Parse {
+        path: file.to_owned(),
+        line,
+        column,
+        message,
+    }
+}

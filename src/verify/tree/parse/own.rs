@@ -1,0 +1,115 @@
+//! The kinds a tenantc tree holds besides the objects verify evaluates (kustomizations and the
+//! GitOps objects, read whole by the GitOps layer), and the finding for any other kind.
+
+use serde::Deserialize;
+
+use crate::verify::tree::{yaml, GitOpsDoc, GitOpsFile, Origin, Tree};
+use crate::verify::{Finding, Severity};
+
+/// The GitOps kind of a document with this `apiVersion` and `kind`, if it is one.
+pub(super) fn gitops_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'static str> {
+    let (api, kind) = (api?, kind?);
+    OWN_KINDS[1..]
+        .iter()
+        .find(|(prefix, k)| *k == kind && api.starts_with(prefix))
+        .map(|(_, k)| *k)
+}
+
+/// Notes a file with GitOps objects: the GitOps layer reads their objects whole, one file at a
+/// time ([`gitops_docs`]), so the tree holds neither them (as JSON values they were twice the
+/// memory of the rest of a 10,000-tenant tree) nor their text.
+pub(super) fn keep_gitops_file(file: &std::sync::Arc<str>, tree: &mut Tree) {
+    tree.gitops.push(GitOpsFile { file: file.clone() });
+}
+
+/// The GitOps objects of `file`, whole, with their origin, read from disk again. A file that
+/// cannot be read again yields none: its units are then reported without their objects.
+pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
+    let Ok(text) = std::fs::read_to_string(&*file.file) else {
+        return Vec::new();
+    };
+    let mut values: Vec<serde_json::Value> = Vec::new();
+    match yaml::parse(&text) {
+        Some(docs) => {
+            for d in docs {
+                if gitops_kind(d.get("apiVersion"), d.get("kind")).is_some() {
+                    values.extend(serde_json::Value::deserialize(d).ok());
+                }
+            }
+        }
+        None => {
+            for d in serde_yaml::Deserializer::from_str(&text) {
+                let Ok(v) = serde_yaml::Value::deserialize(d) else {
+                    break;
+                };
+                let str_of = |k: &str| v.get(k).and_then(|x| x.as_str());
+                if gitops_kind(str_of("apiVersion"), str_of("kind")).is_some() {
+                    values.extend(serde_json::to_value(&v).ok());
+                }
+            }
+        }
+    }
+    values
+        .into_iter()
+        .filter_map(|value| {
+            let kind = gitops_kind(value["apiVersion"].as_str(), value["kind"].as_str())?;
+            let name = value["metadata"]["name"]
+                .as_str()
+                .unwrap_or("(unnamed)")
+                .into();
+            Some(GitOpsDoc {
+                origin: Origin {
+                    file: file.file.clone(),
+                    kind,
+                    name,
+                },
+                value,
+            })
+        })
+        .collect()
+}
+
+/// The kinds a tenantc tree holds besides Namespaces, NetworkPolicies and Sidecars:
+/// kustomizations and the GitOps objects (`apiVersion` prefix, kind).
+pub(super) const OWN_KINDS: [(&str, &str); 5] = [
+    ("kustomize.config.k8s.io/", "Kustomization"),
+    ("argoproj.io/", "Application"),
+    ("argoproj.io/", "AppProject"),
+    ("source.toolkit.fluxcd.io/", "GitRepository"),
+    ("kustomize.toolkit.fluxcd.io/", "Kustomization"),
+];
+
+/// A document of a kind tenantc never generates (a ClusterRoleBinding, a Secret): whatever it
+/// does, verify cannot vouch for it, so it is a violation.
+pub(super) fn note_foreign(
+    kind: &str,
+    api: &str,
+    name: &str,
+    file: &std::sync::Arc<str>,
+    tree: &mut Tree,
+) {
+    if kind.is_empty()
+        || OWN_KINDS
+            .iter()
+            .any(|(prefix, k)| *k == kind && (api.is_empty() || api.starts_with(prefix)))
+    {
+        return;
+    }
+    let origin = Origin {
+        file: file.clone(),
+        kind: "other",
+        name: name.into(),
+    };
+    tree.audit.push(Finding {
+        severity: Severity::Violation,
+        check: "foreign-kind",
+        message: format!(
+            "{file} holds a {kind} `{name}`{}: tenantc never generates this kind, and verify cannot vouch for what it does; remove it from the output tree",
+            if api.is_empty() { String::new() } else { format!(" ({api})") }
+        ),
+        from: None,
+        to: None,
+        ports: Vec::new(),
+        objects: vec![origin],
+    });
+}
