@@ -625,3 +625,24 @@ fn an_entry_still_placed_on_a_cluster_can_be_retired_there_alone() {
     assert!(t.contains_key("prod-us/shared/payments/sidecar.yaml"));
     p.run("verify", &[]).success();
 }
+
+#[test]
+fn verify_refuses_what_lies_outside_every_clusters_tree() {
+    let p = example();
+    p.compile().success();
+    p.run("verify", &[]).success();
+    // A hand-written directory beside the clusters, and a file beside clusters/.
+    std::fs::create_dir_all(p.output().join("clusters/evil")).unwrap();
+    std::fs::write(
+        p.output().join("clusters/evil/kustomization.yaml"),
+        "resources: [open.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(p.output().join("open.yaml"), "kind: NetworkPolicy\n").unwrap();
+    p.run("verify", &[])
+        .code(1)
+        .stdout(contains(
+            "clusters/evil is in the clusters' directory but is no cluster of tenants.toml",
+        ))
+        .stdout(contains("open.yaml is outside every cluster's tree"));
+}

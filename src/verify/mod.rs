@@ -148,28 +148,50 @@ pub fn verify_each(
 /// the file.
 fn stale_clusters(output: &Path, names: &[&str], report: &mut Report) {
     let parent = output.join(crate::place::CLUSTERS_DIR);
-    let Ok(entries) = std::fs::read_dir(&parent) else {
-        return;
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
     };
-    let mut stale: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| !names.contains(&n.as_str()))
-        .filter(|n| {
-            std::fs::read(parent.join(n).join("kustomization.yaml"))
-                .is_ok_and(|b| crate::write::is_owned(&b))
-        })
-        .collect();
-    stale.sort();
-    for n in stale {
-        report.findings.push(finding::violation(
-            "stale-cluster",
+    let mut found = Vec::new();
+    for n in listing(&parent) {
+        if names.contains(&n.as_str()) {
+            continue;
+        }
+        let path = parent.join(&n);
+        let generated = std::fs::read(path.join("kustomization.yaml"))
+            .is_ok_and(|b| crate::write::is_owned(&b));
+        found.push(if generated {
             format!(
                 "{} holds the tree of cluster `{n}`, which tenants.toml does not describe: nothing proves what a sync of it applies; remove it once no Argo CD or Flux object syncs it",
-                parent.join(&n).display()
-            ),
-            Vec::new(),
-        ));
+                path.display()
+            )
+        } else {
+            format!(
+                "{} is in the clusters' directory but is no cluster of tenants.toml: nothing proves what a sync of it applies; remove it",
+                path.display()
+            )
+        });
+    }
+    // Beside `clusters/`, a file with [clusters] has nothing of its own to put.
+    for n in listing(output) {
+        if n != crate::place::CLUSTERS_DIR {
+            found.push(format!(
+                "{} is outside every cluster's tree ({}/<name>/): tenants.toml with [clusters] puts nothing there, and nothing proves what a sync of it applies; remove it",
+                output.join(&n).display(),
+                parent.display()
+            ));
+        }
+    }
+    for message in found {
+        report
+            .findings
+            .push(finding::violation("stale-cluster", message, Vec::new()));
         report.summary.violations += 1;
         report.ok = false;
         report.status = "violations";
