@@ -260,15 +260,6 @@ fn finish(
     Ok(outcome(Status::Written(summary), plan, lifecycle))
 }
 
-fn cluster_root(output: &Path, name: &str) -> Result<PathBuf, Error> {
-    crate::place::cluster_root(output, name).map_err(|message| {
-        Error::Output(vec![write::OutputError {
-            path: output.to_owned(),
-            message,
-        }])
-    })
-}
-
 /// Every cluster of `clusters`, in two passes so that a refusal in one writes nothing in any:
 /// each cluster's tree is surveyed and judged, then (when none is refused) written or compared.
 /// One cluster's config is held at a time.
@@ -291,7 +282,7 @@ fn run_clusters(
     // created it wrote nothing.
     let parent = options.output.join(crate::place::CLUSTERS_DIR);
     for name in &names {
-        cluster_root(options.output, name)?;
+        crate::place::cluster_root(options.output, name)?;
     }
     let parent_lock = if root.is_some() { open(&parent)? } else { None };
     let mut planned = Vec::new();
@@ -300,7 +291,7 @@ fn run_clusters(
         progress(Stage::Rendering {
             namespaces: namespaces_of(&compiled.config),
         });
-        let dir = cluster_root(options.output, name)?;
+        let dir = crate::place::cluster_root(options.output, name)?;
         progress(Stage::Comparing { output: &dir });
         let locked = open(&dir)?;
         let scan = write::scan(&dir);
@@ -317,7 +308,7 @@ fn run_clusters(
             continue;
         }
         let compiled = compiled_of(name);
-        let dir = cluster_root(options.output, name)?;
+        let dir = crate::place::cluster_root(options.output, name)?;
         let mut outcome = finish(&compiled, templates, options, &dir, p, progress)?;
         outcome.cluster = Some((*name).to_owned());
         outcomes.push(outcome);
@@ -333,33 +324,16 @@ fn run_clusters(
 /// The directories of `<output>/clusters/` that hold a tree tenantc generated for a cluster the
 /// file no longer has: left in place (deleting a cluster's tree is a person's act), and said.
 fn stale_clusters(output: &Path, names: &[&str]) -> Vec<String> {
-    let parent = output.join(crate::place::CLUSTERS_DIR);
-    let Ok(entries) = std::fs::read_dir(&parent) else {
-        return Vec::new();
-    };
-    let mut stale: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| !names.contains(&n.as_str()))
-        .filter(|n| generated(&parent.join(n).join("kustomization.yaml")))
-        .map(|n| {
+    crate::place::other_cluster_dirs(output, names)
+        .into_iter()
+        .filter(|(_, _, generated)| *generated)
+        .map(|(path, n, _)| {
             format!(
                 "{} holds the tree of cluster `{n}`, which tenants.toml no longer describes: tenantc leaves it alone; remove it by hand once nothing syncs it",
-                parent.join(&n).display()
+                path.display()
             )
         })
-        .collect();
-    stale.sort();
-    stale
-}
-
-/// Whether `path` is a file tenantc generated.
-fn generated(path: &Path) -> bool {
-    use std::io::Read as _;
-    let mut head = [0u8; crate::emit::HEADER_PREFIX.len()];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| write::is_owned(&head))
+        .collect()
 }
 
 /// Refuses an output directory that holds the other layout's tree: a tree of one cluster where
@@ -369,7 +343,7 @@ fn generated(path: &Path) -> bool {
 fn refuse_mixed(output: &Path, clusters: bool) -> Result<(), Error> {
     let (found, message) = if clusters {
         (
-            generated(&output.join("kustomization.yaml")),
+            write::is_generated_file(&output.join("kustomization.yaml")),
             "holds a tree compiled without [clusters] (its kustomization.yaml); tenants.toml now describes several clusters, whose trees go to clusters/<name>/: compile into a new output directory, or move that tree out once each cluster syncs its own",
         )
     } else {
@@ -377,7 +351,7 @@ fn refuse_mixed(output: &Path, clusters: bool) -> Result<(), Error> {
         let any = std::fs::read_dir(&parent).is_ok_and(|entries| {
             entries
                 .flatten()
-                .any(|e| generated(&e.path().join("kustomization.yaml")))
+                .any(|e| write::is_generated_file(&e.path().join("kustomization.yaml")))
         });
         (
             any,

@@ -297,15 +297,22 @@ pub fn config_from_file(path: &Path) -> Result<(Config, String), Error> {
 pub fn config_of_cluster(path: &Path, cluster: Option<&str>) -> Result<(Config, String), Error> {
     match (configs_from_file(path)?, cluster) {
         ((Configs::One(config), source), None) => Ok((config, source)),
-        ((Configs::One(_), _), Some(_)) => {
-            clusters_to_cover(path, cluster)?;
-            unreachable!("a file of one cluster takes no --cluster")
-        }
+        ((Configs::One(_), _), Some(name)) => Err(no_clusters(path, name)),
         ((Configs::Clusters(c), _), None) => Err(c.needs_a_cluster()),
         ((Configs::Clusters(c), source), Some(name)) => match c.config(name) {
             Some(config) => Ok((config, source)),
             None => Err(c.unknown(name)),
         },
+    }
+}
+
+/// The error of `--cluster NAME` given with a file of one cluster.
+fn no_clusters(path: &Path, name: &str) -> Error {
+    Error::Read {
+        path: path.display().to_string(),
+        source: std::io::Error::other(format!(
+            "--cluster {name}: the file has no [clusters] table"
+        )),
     }
 }
 
@@ -319,14 +326,7 @@ pub fn clusters_to_cover(
     let (configs, source) = configs_from_file(path)?;
     let clusters = match (configs, cluster) {
         (Configs::One(_), None) => return Ok(None),
-        (Configs::One(_), Some(name)) => {
-            return Err(Error::Read {
-                path: path.display().to_string(),
-                source: std::io::Error::other(format!(
-                    "--cluster {name}: the file has no [clusters] table"
-                )),
-            })
-        }
+        (Configs::One(_), Some(name)) => return Err(no_clusters(path, name)),
         (Configs::Clusters(c), _) => c,
     };
     let names = match cluster {

@@ -33,26 +33,47 @@ pub fn cluster_dir(name: &str) -> String {
 }
 
 /// `<output>/clusters/<name>`, refused when `clusters` or `<name>` is a symbolic link (or not a
-/// directory): a link planted in a checkout would send a compile's writes, or verify's reading,
-/// outside the output directory. Missing directories are fine (a first compile creates them).
-pub fn cluster_root(output: &Path, name: &str) -> Result<PathBuf, String> {
+/// directory): a link planted in a checkout would send a compile's writes, or the review
+/// commands' reading, outside the output directory. Missing directories are fine (a first
+/// compile creates them).
+pub fn cluster_root(output: &Path, name: &str) -> Result<PathBuf, crate::Error> {
     let parent = output.join(CLUSTERS_DIR);
     let dir = parent.join(name);
     for p in [&parent, &dir] {
-        match std::fs::symlink_metadata(p) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!(
-                    "{} is a symbolic link; a cluster's tree must be a directory inside the output directory",
-                    p.display()
-                ))
-            }
-            Ok(m) if !m.is_dir() => {
-                return Err(format!("{} is not a directory", p.display()));
-            }
-            _ => {}
-        }
+        let message = match std::fs::symlink_metadata(p) {
+            Ok(m) if m.file_type().is_symlink() => format!(
+                "{} is a symbolic link; a cluster's tree must be a directory inside the output directory",
+                p.display()
+            ),
+            Ok(m) if !m.is_dir() => format!("{} is not a directory", p.display()),
+            _ => continue,
+        };
+        return Err(crate::Error::Output(vec![crate::write::OutputError {
+            path: output.to_owned(),
+            message,
+        }]));
     }
     Ok(dir)
+}
+
+/// The entries of `<output>/clusters/` that are no cluster of `names`, sorted, each with whether
+/// it holds a tree tenantc generated (its `kustomization.yaml` has the generated header).
+pub fn other_cluster_dirs(output: &Path, names: &[&str]) -> Vec<(PathBuf, String, bool)> {
+    let parent = output.join(CLUSTERS_DIR);
+    let mut found: Vec<(PathBuf, String, bool)> = std::fs::read_dir(&parent)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !names.contains(&n.as_str()))
+        .map(|n| {
+            let path = parent.join(&n);
+            let generated = crate::write::is_generated_file(&path.join("kustomization.yaml"));
+            (path, n, generated)
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The names of the clusters of `raw`, in file order; empty without `[clusters]`.

@@ -45,7 +45,7 @@ pub fn intent_and_model(
     let (cfg, _) = crate::config_of_cluster(config, cluster)?;
     let intent = crate::intent::intent_of(&cfg);
     let dir = match cluster {
-        Some(name) => output.join(crate::place::cluster_dir(name)),
+        Some(name) => crate::place::cluster_root(output, name)?,
         None => output.to_owned(),
     };
     let model = model_of(&dir, &intent).map_err(crate::Error::Tree)?;
@@ -70,11 +70,7 @@ pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Err
     let (intent, tree) = std::thread::scope(|s| {
         let intent = s.spawn(|| {
             // The parsed config is not needed once the intent is derived.
-            let mut intent = crate::intent::intent_of(&crate::config_from_file(config)?.0);
-            // Each tenant's set of namespaces serves explain and graph, not verify (which
-            // reads each namespace's intent).
-            drop(std::mem::take(&mut intent.tenants));
-            Ok::<_, crate::Error>(intent)
+            Ok::<_, crate::Error>(intent_to_verify(&crate::config_from_file(config)?.0))
         });
         let tree = tree::read_tree(output);
         let intent = intent
@@ -95,6 +91,14 @@ pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Err
     })
 }
 
+/// The intent verify judges by: each tenant's set of namespaces serves explain and graph, not
+/// verify (which reads each namespace's intent), and is freed before the tree is read.
+fn intent_to_verify(config: &crate::model::Config) -> Intent {
+    let mut intent = crate::intent::intent_of(config);
+    drop(std::mem::take(&mut intent.tenants));
+    intent
+}
+
 /// Verifies every cluster's tree of the tenants.toml at `config` (or only `cluster`'s), one at a
 /// time: `each` gets the cluster's name (`None` for a file of one cluster), its directory and
 /// what verify found there, and may keep or drop it. Each finding of a cluster's report names
@@ -113,16 +117,8 @@ pub fn verify_each(
     };
     for name in &names {
         let name = name.as_str();
-        let cfg = clusters.config(name).expect("a cluster of the file");
-        let mut intent = crate::intent::intent_of(&cfg);
-        drop(cfg);
-        drop(std::mem::take(&mut intent.tenants));
-        let dir = crate::place::cluster_root(output, name).map_err(|message| {
-            crate::Error::Output(vec![crate::write::OutputError {
-                path: output.to_owned(),
-                message,
-            }])
-        })?;
+        let intent = intent_to_verify(&clusters.config(name).expect("a cluster of the file"));
+        let dir = crate::place::cluster_root(output, name)?;
         let model = model_of(&dir, &intent).map_err(crate::Error::Tree)?;
         let mut report = report_of(&model, &intent);
         for f in &mut report.findings {
@@ -147,26 +143,9 @@ pub fn verify_each(
 /// A violation per directory of `<output>/clusters/` that holds a tenantc tree for no cluster of
 /// the file.
 fn stale_clusters(output: &Path, names: &[&str], report: &mut Report) {
-    let parent = output.join(crate::place::CLUSTERS_DIR);
-    let listing = |dir: &Path| -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        names
-    };
-    let mut found = Vec::new();
-    for n in listing(&parent) {
-        if names.contains(&n.as_str()) {
-            continue;
-        }
-        let path = parent.join(&n);
-        let generated = std::fs::read(path.join("kustomization.yaml"))
-            .is_ok_and(|b| crate::write::is_owned(&b));
-        found.push(if generated {
+    let mut found: Vec<String> = crate::place::other_cluster_dirs(output, names)
+        .into_iter()
+        .map(|(path, n, generated)| if generated {
             format!(
                 "{} holds the tree of cluster `{n}`, which tenants.toml does not describe: nothing proves what a sync of it applies; remove it once no Argo CD or Flux object syncs it",
                 path.display()
@@ -176,18 +155,24 @@ fn stale_clusters(output: &Path, names: &[&str], report: &mut Report) {
                 "{} is in the clusters' directory but is no cluster of tenants.toml: nothing proves what a sync of it applies; remove it",
                 path.display()
             )
-        });
-    }
+        })
+        .collect();
     // Beside `clusters/`, a file with [clusters] has nothing of its own to put.
-    for n in listing(output) {
-        if n != crate::place::CLUSTERS_DIR {
-            found.push(format!(
-                "{} is outside every cluster's tree ({}/<name>/): tenants.toml with [clusters] puts nothing there, and nothing proves what a sync of it applies; remove it",
-                output.join(&n).display(),
-                parent.display()
-            ));
-        }
-    }
+    let mut beside: Vec<String> = std::fs::read_dir(output)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n != crate::place::CLUSTERS_DIR)
+        .collect();
+    beside.sort();
+    found.extend(beside.into_iter().map(|n| {
+        format!(
+            "{} is outside every cluster's tree ({}/<name>/): tenants.toml with [clusters] puts nothing there, and nothing proves what a sync of it applies; remove it",
+            output.join(&n).display(),
+            output.join(crate::place::CLUSTERS_DIR).display()
+        )
+    }));
     for message in found {
         report
             .findings

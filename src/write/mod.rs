@@ -40,6 +40,15 @@ pub fn is_owned(bytes: &[u8]) -> bool {
     bytes.starts_with(HEADER_PREFIX.as_bytes())
 }
 
+/// Is the file at `path` one tenantc generated? Reads only its first bytes.
+pub fn is_generated_file(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; HEADER_PREFIX.len()];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| is_owned(&head))
+}
+
 /// Where tenantc writes: only below these top-level directories does it remove empty
 /// directories (a user's own empty directory elsewhere in output/ is left alone).
 const GENERATED_DIRS: [&str; 3] = ["tenants", "shared", "gitops"];

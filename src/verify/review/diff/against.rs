@@ -172,7 +172,7 @@ pub fn diff_each(
                 base.display().to_string(),
             ),
         };
-        let tree = output.join(&dir);
+        let tree = crate::place::cluster_root(output, name)?;
         let current = Current {
             config: clusters.config(name).expect("a cluster of the file"),
             source: &source,
