@@ -89,14 +89,9 @@ pub(super) fn components(m: &Model, draft: &mut Draft) -> Platform {
     let kube_system = m.id("kube-system");
     for a in 1..count {
         for g in &m.net_of(a).egress.grants {
-            let GrantPeer::Namespaces {
-                set: NsSet::Only(ids),
-                pods,
-            } = &g.allowed.peer
-            else {
+            let Some((b, pods)) = one_namespace(&g.allowed.peer) else {
                 continue;
             };
-            let [b] = ids[..] else { continue };
             let Some(labels) = labels_of(pods.as_deref()) else {
                 continue;
             };
@@ -119,14 +114,9 @@ pub(super) fn components(m: &Model, draft: &mut Draft) -> Platform {
             }
         }
         for g in &m.net_of(a).ingress.grants {
-            let GrantPeer::Namespaces {
-                set: NsSet::Only(ids),
-                pods,
-            } = &g.allowed.peer
-            else {
+            let Some((b, pods)) = one_namespace(&g.allowed.peer) else {
                 continue;
             };
-            let [b] = ids[..] else { continue };
             if b == a {
                 continue;
             }
@@ -261,4 +251,19 @@ pub(super) fn admitted(
         });
     }
     ingress_admits
+}
+
+/// A peer of exactly one namespace (with its pod selector, if any): what names a platform
+/// component.
+fn one_namespace(peer: &GrantPeer) -> Option<(u32, &Option<std::sync::Arc<Selector>>)> {
+    match peer {
+        GrantPeer::Namespaces {
+            set: NsSet::Only(ids),
+            pods,
+        } => match ids[..] {
+            [b] => Some((b, pods)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
