@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::intent::{gitops_group_dir, GitOpsIntent, GitOpsUnit, Intent, NamespaceIntent};
+use crate::intent::{
+    gitops_file_of, gitops_group_dir, GitOpsIntent, GitOpsUnit, Intent, NamespaceIntent,
+};
 use crate::model::NamespaceName;
 use crate::render::{GitOpsObject, GitOpsRenderer, Part, Renderer, TemplateError, Templates};
 
@@ -140,21 +142,23 @@ impl<'a> Layout<'a> {
     /// directory of tenant and shared objects: no build holds every tenant (see
     /// `intent::GITOPS_GROUPS`).
     fn gitops(jobs: &mut Vec<Job<'a>>, g: &'a GitOpsIntent, header: &str) {
-        let root_file = format!("{}.yaml", crate::intent::GITOPS_ROOT_NAME);
+        // Listed relative to gitops/ itself.
+        let in_gitops = |path: &str| path[GITOPS_DIR.len() + 1..].to_owned();
+        let root_file = gitops_file_of(&g.root);
+        let mut resources = vec![in_gitops(&root_file)];
         jobs.push(Job::GitOps {
-            path: format!("{GITOPS_DIR}/{root_file}"),
+            path: root_file,
             object: GitOpsObject::Root,
             unit: &g.root,
         });
-        let mut resources = vec![root_file];
         for group in &g.groups {
-            let file = format!("groups/{}.yaml", group.owner);
+            let file = gitops_file_of(group);
+            resources.push(in_gitops(&file));
             jobs.push(Job::GitOps {
-                path: format!("{GITOPS_DIR}/{file}"),
+                path: file,
                 object: GitOpsObject::Group,
                 unit: group,
             });
-            resources.push(file);
         }
         jobs.push(Job::Text {
             path: format!("{GITOPS_DIR}/kustomization.yaml"),
@@ -162,15 +166,12 @@ impl<'a> Layout<'a> {
         });
         let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for unit in &g.units {
-            let dir = if unit.role == "shared" {
-                SHARED_DIR
-            } else {
-                TENANTS_DIR
-            };
             let group = unit.group.clone().unwrap_or_default();
-            let file = format!("{dir}/{}.yaml", unit.owner);
+            let path = gitops_file_of(unit);
+            // Listed relative to the group's directory.
+            let file = path[gitops_group_dir(&group).len() + 1..].to_owned();
             jobs.push(Job::GitOps {
-                path: format!("{}/{file}", gitops_group_dir(&group)),
+                path,
                 object: GitOpsObject::Unit,
                 unit,
             });

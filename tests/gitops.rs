@@ -26,7 +26,8 @@ fn compiled(toml: &str) -> (Project, BTreeMap<String, String>) {
     (p, tree)
 }
 
-/// Every document of the files under `gitops/`, by (kind, name).
+/// Every GitOps object of the files under `gitops/`, by (kind, name): not a Flux account's objects
+/// (tests/last_hop.rs evaluates those).
 fn gitops_docs(tree: &BTreeMap<String, String>) -> BTreeMap<(String, String), serde_json::Value> {
     let mut out = BTreeMap::new();
     for (path, text) in tree.iter().filter(|(p, _)| p.starts_with("gitops/")) {
@@ -34,6 +35,9 @@ fn gitops_docs(tree: &BTreeMap<String, String>) -> BTreeMap<(String, String), se
             continue;
         }
         for d in documents(text) {
+            if tenantc::intent::confine::flux::account_key(&d).is_some() {
+                continue;
+            }
             let key = (
                 d["kind"].as_str().unwrap().to_owned(),
                 d["metadata"]["name"].as_str().unwrap().to_owned(),
@@ -264,6 +268,14 @@ fn flux_objects_validate_and_point_at_each_directory() {
         );
         // A tenant's directory spans several namespaces: each object names its own.
         assert!(k["spec"].get("targetNamespace").is_none());
+        // A tenant's or shared entry's sync applies as its own account; the root and the groups,
+        // which create the accounts, as the controller.
+        let account = k["spec"]["serviceAccountName"].as_str();
+        if name.starts_with("tenant-") || name.starts_with("shared-") {
+            assert_eq!(account, Some(name.as_str()));
+        } else {
+            assert_eq!(account, None, "{name}");
+        }
     }
 }
 
@@ -470,20 +482,26 @@ fn user_gitops_templates_are_checked_against_the_crds_and_the_confinement() {
         .find(|(n, _)| *n == "flux-unit.yaml.j2")
         .unwrap()
         .1;
-    for (extra, message) in [
+    for (edit, message) in [
         (
-            "  serviceAccountName: kustomize-controller\n",
-            "`spec.serviceAccountName` is not a field tenantc generates",
+            (
+                "serviceAccountName: {{ unit.name }}",
+                "serviceAccountName: kustomize-controller",
+            ),
+            "`spec.serviceAccountName` is \"kustomize-controller\"; it must be",
         ),
         (
-            "  patches:\n  - patch: x\n",
+            (
+                "  prune: true\n",
+                "  prune: true\n  patches:\n  - patch: x\n",
+            ),
             "`spec.patches` is not a field tenantc generates",
         ),
     ] {
         let p = Project::new(&flux);
         let dir = p.path().join("templates");
         std::fs::create_dir(&dir).unwrap();
-        let template = flux_builtin.replace("  prune: true\n", &format!("  prune: true\n{extra}"));
+        let template = flux_builtin.replace(edit.0, edit.1);
         assert_ne!(template, flux_builtin);
         std::fs::write(dir.join("flux-unit.yaml.j2"), &template).unwrap();
         let out = p

@@ -297,12 +297,6 @@ fn verify_refuses_flux_objects_that_change_what_is_applied_or_where() {
         ("  namePrefix: x-\n", "spec.namePrefix"),
         ("  targetNamespace: acme\n", "spec.targetNamespace"),
         ("  suspend: true\n", "spec.suspend"),
-        // An account tenantc did not generate: any account of flux-system may be impersonated,
-        // the controller's own included (docs/gitops.md says why none is generated yet).
-        (
-            "  serviceAccountName: kustomize-controller\n",
-            "spec.serviceAccountName",
-        ),
         ("  dependsOn:\n  - name: tenant-globex\n", "spec.dependsOn"),
         (
             "  kubeConfig:\n    secretRef:\n      name: other\n",
@@ -316,6 +310,25 @@ fn verify_refuses_flux_objects_that_change_what_is_applied_or_where() {
             &[&format!("`{field}` is not a field tenantc generates")],
         );
     }
+    // Another account: any account of flux-system may be impersonated, the controller's own
+    // included; none at all applies with the controller's rights.
+    refused(
+        "flux",
+        acme,
+        |t| {
+            t.replace(
+                "serviceAccountName: tenant-acme",
+                "serviceAccountName: kustomize-controller",
+            )
+        },
+        &["`spec.serviceAccountName` is \"kustomize-controller\"; it must be \"tenant-acme\""],
+    );
+    refused(
+        "flux",
+        acme,
+        |t| t.replace("  serviceAccountName: tenant-acme\n", ""),
+        &["`spec.serviceAccountName` is nothing; it must be \"tenant-acme\""],
+    );
     refused(
         "flux",
         acme,
@@ -349,6 +362,394 @@ fn verify_refuses_flux_objects_that_change_what_is_applied_or_where() {
             )
         },
         &["`spec.ignore` is not a field tenantc generates"],
+    );
+}
+
+/// The resource of a kind, as RBAC rules name it: the kinds a tenantc tree holds.
+fn resource_of(kind: &str) -> &'static str {
+    match kind {
+        "Namespace" => "namespaces",
+        "NetworkPolicy" => "networkpolicies",
+        "ServiceEntry" => "serviceentries",
+        "Sidecar" => "sidecars",
+        "AuthorizationPolicy" => "authorizationpolicies",
+        "PeerAuthentication" => "peerauthentications",
+        "RoleBinding" => "rolebindings",
+        "ResourceQuota" => "resourcequotas",
+        "LimitRange" => "limitranges",
+        other => panic!("a kind the test does not know: {other}"),
+    }
+}
+
+/// The rights of one account, from the RBAC objects of a tree, evaluated as Kubernetes' RBAC
+/// authorizer does: a rule matches when its apiGroups, resources and verbs each hold the
+/// request's or `*`, and its resourceNames are empty or hold the name; a ClusterRoleBinding's
+/// role applies in every namespace and to cluster-scoped objects, a RoleBinding's only in its
+/// namespace. (`pkg/registry/rbac/validation`: `RuleAllows`, `appliesTo`.)
+struct Rights {
+    /// (namespace the rule applies in, `None`: everywhere), rule.
+    rules: Vec<(Option<String>, serde_json::Value)>,
+}
+
+impl Rights {
+    fn of(account: (&str, &str), rbac: &[serde_json::Value]) -> Self {
+        let roles: std::collections::BTreeMap<&str, &serde_json::Value> = rbac
+            .iter()
+            .filter(|d| d["kind"] == "ClusterRole")
+            .map(|d| (d["metadata"]["name"].as_str().unwrap(), d))
+            .collect();
+        let mut rules = Vec::new();
+        for b in rbac.iter().filter(|d| {
+            matches!(
+                d["kind"].as_str(),
+                Some("ClusterRoleBinding" | "RoleBinding")
+            )
+        }) {
+            let bound = b["subjects"].as_array().unwrap().iter().any(|s| {
+                s["kind"] == "ServiceAccount"
+                    && s["namespace"] == account.0
+                    && s["name"] == account.1
+            });
+            if !bound {
+                continue;
+            }
+            assert_eq!(b["roleRef"]["kind"], "ClusterRole");
+            let role = roles[b["roleRef"]["name"].as_str().unwrap()];
+            let scope = b["metadata"]["namespace"].as_str().map(str::to_owned);
+            if b["kind"] == "RoleBinding" {
+                assert!(scope.is_some());
+            }
+            for r in role["rules"].as_array().unwrap() {
+                rules.push((scope.clone(), r.clone()));
+            }
+        }
+        Self { rules }
+    }
+
+    fn allows(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        ns: Option<&str>,
+        name: &str,
+    ) -> bool {
+        let has = |list: &serde_json::Value, v: &str| {
+            list.as_array()
+                .is_some_and(|l| l.iter().any(|x| x == v || x == "*"))
+        };
+        self.rules.iter().any(|(scope, r)| {
+            let in_scope = match (scope, ns) {
+                (None, _) => true,
+                // A RoleBinding grants nothing on cluster-scoped objects.
+                (Some(s), Some(n)) => s == n,
+                (Some(_), None) => false,
+            };
+            in_scope
+                && has(&r["apiGroups"], group)
+                && has(&r["resources"], resource)
+                && has(&r["verbs"], verb)
+                && r["resourceNames"]
+                    .as_array()
+                    .is_none_or(|names| names.is_empty() || names.iter().any(|x| x == name))
+        })
+    }
+}
+
+/// Evaluates, for every Flux Kustomization with an account in the tree at `output`, Kubernetes
+/// RBAC over `kubectl kustomize` of its path: the account may get and server-side apply every
+/// object (a Namespace only after a stub of it exists, which the group creates; a RoleBinding
+/// with `bind` on its role), and may do nothing in another unit's namespaces, on another
+/// Namespace or on a kind its directory lacks. Returns how many objects were checked.
+fn flux_permits_every_applied_object(output: &Path, repo_path: &str) -> usize {
+    let tree = files(output);
+    let (mut units, mut rbac, mut stubs) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, text) in tree.iter().filter(|(p, _)| p.starts_with("gitops/")) {
+        for d in documents(text) {
+            match d["kind"].as_str() {
+                Some("Kustomization") if d["spec"]["serviceAccountName"].is_string() => {
+                    units.push(d)
+                }
+                Some("ClusterRole" | "ClusterRoleBinding" | "RoleBinding") => rbac.push(d),
+                Some("Namespace") => stubs.push(d),
+                _ => {}
+            }
+        }
+    }
+    assert!(!units.is_empty(), "no Kustomization with an account");
+    for s in &stubs {
+        assert_eq!(
+            s["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"], "IfNotPresent",
+            "{s}"
+        );
+    }
+    let stubbed: std::collections::BTreeSet<&str> = stubs
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap())
+        .collect();
+    // Every unit's objects, to try each account on the others'.
+    let mut applied = Vec::new();
+    for ks in &units {
+        let path = ks["spec"]["path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("./");
+        let rel = path
+            .strip_prefix(repo_path)
+            .map(|p| p.trim_start_matches('/'))
+            .unwrap_or(path);
+        let account = ks["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let ns = ks["metadata"]["namespace"].as_str().unwrap().to_owned();
+        applied.push(((ns, account), kustomize(&output.join(rel))));
+    }
+    let mut checked = 0;
+    for (i, ((controller, account), objects)) in applied.iter().enumerate() {
+        let rights = Rights::of((controller, account), &rbac);
+        let own: std::collections::BTreeSet<&str> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Namespace")
+            .map(|o| o["metadata"]["name"].as_str().unwrap())
+            .collect();
+        for obj in objects {
+            let api = obj["apiVersion"].as_str().unwrap();
+            let kind = obj["kind"].as_str().unwrap();
+            let name = obj["metadata"]["name"].as_str().unwrap();
+            let ns = obj["metadata"]["namespace"].as_str();
+            let (group, resource) = (group_of(api), resource_of(kind));
+            if kind == "Namespace" {
+                assert!(
+                    stubbed.contains(name),
+                    "{account}: no stub of Namespace {name}"
+                );
+            } else {
+                assert!(
+                    own.contains(ns.unwrap()),
+                    "{account}: {kind} {name} outside its namespaces"
+                );
+                assert!(
+                    rights.allows("create", group, resource, ns, name),
+                    "{account}: may not create {kind} {name} in {ns:?}"
+                );
+                assert!(
+                    rights.allows("delete", group, resource, ns, name),
+                    "{account}: may not prune {kind} {name}"
+                );
+            }
+            for verb in ["get", "patch"] {
+                assert!(
+                    rights.allows(verb, group, resource, ns, name),
+                    "{account}: may not {verb} {kind} {name} in {ns:?}"
+                );
+            }
+            if kind == "RoleBinding" {
+                let role = obj["roleRef"]["name"].as_str().unwrap();
+                assert!(
+                    rights.allows(
+                        "bind",
+                        "rbac.authorization.k8s.io",
+                        "clusterroles",
+                        ns,
+                        role
+                    ),
+                    "{account}: may not bind {role} in {ns:?}"
+                );
+                assert!(!rights.allows(
+                    "bind",
+                    "rbac.authorization.k8s.io",
+                    "clusterroles",
+                    ns,
+                    "cluster-admin"
+                ));
+            }
+            checked += 1;
+        }
+        // Nothing beyond: another unit's objects, another kind, cluster-wide rights.
+        for (j, (_, others)) in applied.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            for obj in others {
+                let kind = obj["kind"].as_str().unwrap();
+                let name = obj["metadata"]["name"].as_str().unwrap();
+                let ns = obj["metadata"]["namespace"].as_str();
+                let (group, resource) = (
+                    group_of(obj["apiVersion"].as_str().unwrap()),
+                    resource_of(kind),
+                );
+                for verb in ["create", "patch", "delete", "update"] {
+                    assert!(
+                        !rights.allows(verb, group, resource, ns, name),
+                        "{account} may {verb} {kind} {name} in {ns:?}, another unit's"
+                    );
+                }
+            }
+        }
+        for ns in &own {
+            for (group, resource) in [
+                ("", "secrets"),
+                ("", "pods"),
+                ("apps", "deployments"),
+                ("rbac.authorization.k8s.io", "roles"),
+            ] {
+                assert!(
+                    !rights.allows("create", group, resource, Some(ns), "x"),
+                    "{account} may create {resource} in {ns}"
+                );
+            }
+            assert!(
+                !rights.allows("delete", "", "namespaces", None, ns),
+                "{account} may delete its Namespace {ns}"
+            );
+        }
+        for (group, resource) in [
+            ("", "namespaces"),
+            ("rbac.authorization.k8s.io", "clusterrolebindings"),
+            ("rbac.authorization.k8s.io", "clusterroles"),
+        ] {
+            assert!(
+                !rights.allows("create", group, resource, None, "x"),
+                "{account} may create {resource}"
+            );
+            assert!(
+                !rights.allows("patch", group, resource, None, "kube-system"),
+                "{account} may patch {resource}"
+            );
+        }
+    }
+    checked
+}
+
+#[test]
+fn flux_accounts_permit_exactly_what_each_kustomization_applies() {
+    if !kubectl_available() {
+        eprintln!("kubectl is not installed: the RBAC evaluation over kubectl kustomize is skipped (CI installs it)");
+        return;
+    }
+    let p = Project::new(&every_kind("flux"));
+    p.compile().success();
+    assert!(flux_permits_every_applied_object(&p.output(), "output") > 20);
+    // The repository's example (owners, editors, viewers, quotas: RoleBindings to bind) and the
+    // ambient one, under Flux.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = std::fs::read_to_string(root.join("tenants/tenants.toml")).unwrap();
+    let p = Project::new(&example.replace("tool = \"argocd\"", "tool = \"flux\""));
+    p.compile().success();
+    p.run("verify", &[]).success();
+    assert!(flux_permits_every_applied_object(&p.output(), "output") > 50);
+    let ambient = std::fs::read_to_string(root.join("tenants/examples/ambient.toml")).unwrap();
+    let p = Project::new(&format!(
+        "{ambient}\n[gitops]\ntool = \"flux\"\nrepo_url = \"{REPO}\"\npath = \"clusters/x\"\n"
+    ));
+    p.compile().success();
+    p.run("verify", &[]).success();
+    assert!(flux_permits_every_applied_object(&p.output(), "clusters/x") > 10);
+}
+
+#[test]
+fn verify_refuses_flux_account_objects_other_than_tenantcs() {
+    let acme = "tenants/acme.yaml";
+    // A wider role: a kind the directory lacks, a verb, every resource.
+    refused(
+        "flux",
+        acme,
+        |t| {
+            t.replacen(
+                "  - networkpolicies\n",
+                "  - networkpolicies\n  - secrets\n",
+                1,
+            )
+        },
+        &[
+            "the ClusterRole `tenantc-flux:tenant-acme`",
+            "`rules[",
+            "is not what tenantc writes",
+        ],
+    );
+    refused(
+        "flux",
+        acme,
+        |t| {
+            t.replace(
+                "  - get\n  - patch\n  resourceNames:",
+                "  - get\n  - patch\n  - delete\n  resourceNames:",
+            )
+        },
+        &["ClusterRole `tenantc-flux:tenant-acme:namespaces`"],
+    );
+    // The binding of another namespace, another role, another subject.
+    refused(
+        "flux",
+        acme,
+        |t| {
+            t.replace(
+                "  name: tenantc-flux\n  namespace: acme-jobs\n",
+                "  name: tenantc-flux\n  namespace: globex\n",
+            )
+        },
+        &[
+            "RoleBinding `tenantc-flux` in globex",
+            "tenant acme's Flux account lacks the RoleBinding `tenantc-flux` in acme-jobs",
+        ],
+    );
+    refused(
+        "flux",
+        acme,
+        |t| {
+            t.replacen(
+                "  kind: ClusterRole\n  name: \"tenantc-flux:tenant-acme\"\n",
+                "  kind: ClusterRole\n  name: cluster-admin\n",
+                1,
+            )
+        },
+        &["`roleRef.name` is \"cluster-admin\", it must be \"tenantc-flux:tenant-acme\""],
+    );
+    // A stub that would be updated (and so fight the tenant's own Namespace), or labelled.
+    refused(
+        "flux",
+        acme,
+        |t| {
+            t.replacen(
+                "kustomize.toolkit.fluxcd.io/ssa: IfNotPresent",
+                "kustomize.toolkit.fluxcd.io/ssa: Override",
+                1,
+            )
+        },
+        &[
+            "Namespace `acme`",
+            "`metadata.annotations.kustomize.toolkit.fluxcd.io/ssa` is \"Override\"",
+        ],
+    );
+    // An object of no unit, with the controller's rights.
+    refused(
+        "flux",
+        acme,
+        |t| {
+            format!("{t}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: x\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: ServiceAccount\n  name: tenant-acme\n  namespace: flux-system\n")
+        },
+        &["holds the ClusterRoleBinding `x`, which tenantc writes for no unit"],
+    );
+    // Moved next to another unit's objects: applied by another group's sync.
+    refused(
+        "flux",
+        acme,
+        |t| {
+            let at = t.find("---\napiVersion: v1\nkind: ServiceAccount").unwrap();
+            let end = t[at + 4..].find("---\n").map_or(t.len(), |e| at + 4 + e);
+            format!("{}{}", &t[..at], &t[end..])
+        },
+        &["tenant acme's Flux account lacks the ServiceAccount `flux-system/tenant-acme`"],
+    );
+    // With Argo CD, an account's objects are nobody's.
+    refused(
+        "argocd",
+        acme,
+        |t| {
+            format!("{t}---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: tenant-acme\n  namespace: argocd\n")
+        },
+        &["holds the ServiceAccount `argocd/tenant-acme`, which tenantc writes for no unit"],
     );
 }
 
@@ -417,6 +818,43 @@ fn diff_says_what_each_sync_now_applies_in_tenant_terms() {
     for line in [
         "+ Argo CD may now apply security.istio.io/AuthorizationPolicy for tenant acme",
         "+ Argo CD may now sync tenant acme into acme-jobs",
+    ] {
+        assert!(stdout.contains(line), "expected {line:?} in\n{stdout}");
+    }
+}
+
+#[test]
+fn diff_says_what_each_flux_account_may_now_apply() {
+    let with = every_kind("flux");
+    let without = with[..with.find("[gitops]").unwrap()].to_owned();
+    let p = Project::new(&with);
+    std::fs::write(p.path().join("base.toml"), &without).unwrap();
+    let out = p
+        .run("diff", &["--base", "base.toml"])
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("+ Flux now syncs tenant acme into acme, acme-jobs (output/tenants/acme)"),
+        "{stdout}"
+    );
+    // Between two compiled trees: read from the accounts' roles.
+    let smaller = with.replace("authorization = true\n", "").replace(
+        "namespaces = [\"acme\", \"acme-jobs\"]",
+        "namespaces = [\"acme\"]",
+    );
+    std::fs::write(p.path().join("base.toml"), &smaller).unwrap();
+    p.run("compile", &[]).success();
+    tenantc_compile_into(&p, "base.toml", "base-output");
+    let out = p
+        .run("diff", &["--base", "base-output"])
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "+ Flux may now apply security.istio.io/AuthorizationPolicy for tenant acme",
+        "+ Flux may now sync tenant acme into acme-jobs",
     ] {
         assert!(stdout.contains(line), "expected {line:?} in\n{stdout}");
     }

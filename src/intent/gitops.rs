@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Kind, NamespaceIntent};
 use crate::model::{
     shared_dir, tenant_dir, Config, GitOps, NamespaceName, RetiredOwner, TenantName, GITOPS_DIR,
+    SHARED_DIR, TENANTS_DIR,
 };
 
 /// The object name of the GitOps root: the AppProject and Application (Argo CD) or GitRepository
@@ -57,6 +58,9 @@ pub struct GitOpsUnit {
     /// The groups among its `owners`: the Argo CD project role `owners`, which may get and sync
     /// this unit's Application (tenants and shared entries only; see [`owner_groups_of`]).
     pub owner_groups: Vec<String>,
+    /// The ClusterRoles its RoleBindings bind (`admin`, `edit`, `view`), sorted: with Flux, its
+    /// account may `bind` exactly these (see [`bound_roles_of`]).
+    pub bound_roles: Vec<&'static str>,
 }
 
 /// The description of the Argo CD project role `owners` of `unit`.
@@ -92,11 +96,27 @@ pub fn owner_groups_of(
     groups.into_iter().map(str::to_owned).collect()
 }
 
+/// The ClusterRoles the RoleBindings of `namespaces` bind, sorted, each once.
+pub fn bound_roles_of(
+    namespaces: &BTreeSet<NamespaceName>,
+    intents: &BTreeMap<NamespaceName, NamespaceIntent>,
+) -> Vec<&'static str> {
+    let roles: BTreeSet<&'static str> = namespaces
+        .iter()
+        .filter_map(|n| intents.get(n))
+        .flat_map(|ns| ns.access.bindings.iter().map(|b| b.role))
+        .collect();
+    roles.into_iter().collect()
+}
+
 /// A kind as Argo CD's project whitelists name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ApiKind {
     pub group: &'static str,
     pub kind: &'static str,
+    /// The resource, as RBAC rules name it (`networkpolicies`).
+    #[serde(skip)]
+    pub resource: &'static str,
 }
 
 impl From<Kind> for ApiKind {
@@ -104,6 +124,7 @@ impl From<Kind> for ApiKind {
         Self {
             group: k.group(),
             kind: k.name(),
+            resource: k.resource(),
         }
     }
 }
@@ -174,6 +195,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
         group: None,
         kinds: Vec::new(),
         owner_groups: Vec::new(),
+        bound_roles: Vec::new(),
     };
     let unit = |role: &str, owner: &str, dir: String, namespaces: BTreeSet<NamespaceName>| {
         // The group comes from the name without the prefix: a cluster's tenant is in the same
@@ -188,6 +210,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             namespaces,
             kinds: Vec::new(),
             owner_groups: Vec::new(),
+            bound_roles: Vec::new(),
         }
     };
     // A retired namespace stays in its owner's directory, synced by the same object.
@@ -240,6 +263,7 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
             group: None,
             kinds: Vec::new(),
             owner_groups: Vec::new(),
+            bound_roles: Vec::new(),
         })
         .collect();
     Some(GitOpsIntent {
@@ -257,6 +281,29 @@ pub fn gitops_of(config: &Config) -> Option<GitOpsIntent> {
         groups,
         units,
     })
+}
+
+/// The file that holds `unit`'s GitOps objects, relative to the output root: the root's
+/// `gitops/tenantc.yaml`, a group's `gitops/groups/<group>.yaml`, a tenant's or shared entry's
+/// `gitops/groups/<group>/tenants/<tenant>.yaml` (with, under Flux, its account's objects), which
+/// its group's object applies.
+pub fn gitops_file_of(unit: &GitOpsUnit) -> String {
+    match (unit.role.as_str(), &unit.group) {
+        ("root", _) => format!("{GITOPS_DIR}/{GITOPS_ROOT_NAME}.yaml"),
+        ("group", _) => format!("{GITOPS_DIR}/groups/{}.yaml", unit.owner),
+        (role, group) => {
+            let dir = if role == "shared" {
+                SHARED_DIR
+            } else {
+                TENANTS_DIR
+            };
+            format!(
+                "{}/{dir}/{}.yaml",
+                gitops_group_dir(group.as_deref().unwrap_or_default()),
+                unit.owner
+            )
+        }
+    }
 }
 
 /// The directory of a GitOps group, relative to the output root.

@@ -19,9 +19,9 @@ use crate::model::{
 };
 
 pub use gitops::{
-    gitops_group_dir, gitops_group_of, gitops_of, kinds_of, owner_groups_of,
-    owners_role_description, owners_role_policies, ApiKind, GitOpsIntent, GitOpsUnit,
-    GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
+    bound_roles_of, gitops_file_of, gitops_group_dir, gitops_group_of, gitops_of, kinds_of,
+    owner_groups_of, owners_role_description, owners_role_policies, ApiKind, GitOpsIntent,
+    GitOpsUnit, GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
 };
 use namespaces::{Caches, Common};
 use outside::destinations_of;
@@ -364,6 +364,25 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 9] = [
+        Kind::Namespace,
+        Kind::NetworkPolicy,
+        Kind::ServiceEntry,
+        Kind::Sidecar,
+        Kind::AuthorizationPolicy,
+        Kind::PeerAuthentication,
+        Kind::RoleBinding,
+        Kind::ResourceQuota,
+        Kind::LimitRange,
+    ];
+
+    /// The kind an RBAC rule names with `group` and `resource`.
+    pub fn of_resource(group: &str, resource: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.group() == group && k.resource() == resource)
+    }
+
     /// The API group, as Argo CD's project whitelists and RBAC rules name it (`""`: core).
     pub fn group(self) -> &'static str {
         match self {
@@ -386,6 +405,21 @@ impl Kind {
             Kind::RoleBinding => "RoleBinding",
             Kind::ResourceQuota => "ResourceQuota",
             Kind::LimitRange => "LimitRange",
+        }
+    }
+
+    /// The resource, as RBAC rules name it (the kind's plural, lower case).
+    pub fn resource(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespaces",
+            Kind::NetworkPolicy => "networkpolicies",
+            Kind::ServiceEntry => "serviceentries",
+            Kind::Sidecar => "sidecars",
+            Kind::AuthorizationPolicy => "authorizationpolicies",
+            Kind::PeerAuthentication => "peerauthentications",
+            Kind::RoleBinding => "rolebindings",
+            Kind::ResourceQuota => "resourcequotas",
+            Kind::LimitRange => "limitranges",
         }
     }
 
@@ -506,6 +540,7 @@ pub fn intent_of(config: &Config) -> Intent {
         for unit in &mut g.units {
             unit.kinds = kinds_of(&unit.namespaces, &namespaces);
             unit.owner_groups = owner_groups_of(&unit.namespaces, &namespaces);
+            unit.bound_roles = bound_roles_of(&unit.namespaces, &namespaces);
         }
         g
     });

@@ -102,6 +102,10 @@ impl<'a> GitOpsRenderer<'a> {
             }
             check_confinement(&text, &docs, self.gitops, unit).map_err(fail)?;
         }
+        let mut text = text;
+        if object == GitOpsObject::Unit {
+            text.push_str(&native::gitops::account(self.gitops, unit));
+        }
         Ok(text)
     }
 }

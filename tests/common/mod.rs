@@ -143,6 +143,10 @@ pub struct Schemas {
     rolebinding: jsonschema::Validator,
     resourcequota: jsonschema::Validator,
     limitrange: jsonschema::Validator,
+    /// A Flux account's objects (`gitops/` under Flux).
+    serviceaccount: jsonschema::Validator,
+    clusterrole: jsonschema::Validator,
+    clusterrolebinding: jsonschema::Validator,
     /// The Argo CD and Flux CRDs' schemas, made strict, by kind.
     pub crds: BTreeMap<&'static str, jsonschema::Validator>,
 }
@@ -201,6 +205,9 @@ impl Schemas {
             rolebinding: load("rolebinding-rbac.authorization.k8s.io-v1.json"),
             resourcequota: load("resourcequota-v1.json"),
             limitrange: load("limitrange-v1.json"),
+            serviceaccount: load("serviceaccount-v1.json"),
+            clusterrole: load("clusterrole-rbac.authorization.k8s.io-v1.json"),
+            clusterrolebinding: load("clusterrolebinding-rbac.authorization.k8s.io-v1.json"),
             crds: CRDS
                 .iter()
                 .map(|(_, kind, _)| {
@@ -248,6 +255,17 @@ impl Schemas {
                     "RoleBinding" => &self.rolebinding,
                     "ResourceQuota" => &self.resourcequota,
                     "LimitRange" => &self.limitrange,
+                    "ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" => {
+                        assert!(
+                            path.starts_with("gitops/"),
+                            "{path}: a {kind} outside gitops/"
+                        );
+                        match kind.as_str() {
+                            "ServiceAccount" => &self.serviceaccount,
+                            "ClusterRole" => &self.clusterrole,
+                            _ => &self.clusterrolebinding,
+                        }
+                    }
                     // kustomize's own file, not an object (Flux's Kustomization is checked).
                     "Kustomization" if doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1" => {
                         continue

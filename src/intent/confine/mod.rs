@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::intent::{ApiKind, GitOpsIntent, GitOpsUnit};
 
 mod argocd;
+pub mod flux;
 
 use crate::model::GitOpsTool;
 pub use argocd::{
@@ -156,18 +157,17 @@ impl Check<'_> {
         if !self.destinations_exact(spec) {
             self.destinations(spec);
         }
-        let namespace = [ApiKind {
-            group: "",
-            kind: "Namespace",
-        }];
+        let namespace = [ApiKind::from(crate::intent::Kind::Namespace)];
         let argocd = [
             ApiKind {
                 group: "argoproj.io",
                 kind: "AppProject",
+                resource: "appprojects",
             },
             ApiKind {
                 group: "argoproj.io",
                 kind: "Application",
+                resource: "applications",
             },
         ];
         let (cluster, namespaced): (&[ApiKind], &[ApiKind]) = if unit_level {
@@ -396,6 +396,7 @@ impl Check<'_> {
                 "prune",
                 "deletionPolicy",
                 "sourceRef",
+                "serviceAccountName",
                 "wait",
                 "force",
                 "healthChecks",
@@ -408,6 +409,18 @@ impl Check<'_> {
             &spec["deletionPolicy"],
             &["spec", "deletionPolicy"],
             "Orphan",
+        );
+        // The account it applies as: its own (see `flux`), or none for the root and the groups,
+        // which create the accounts and so run with the controller's rights.
+        let account = if flux::has_account(self.gitops, self.unit) {
+            Value::from(flux::account_name(self.unit))
+        } else {
+            Value::Null
+        };
+        self.equal(
+            &spec["serviceAccountName"],
+            &["spec", "serviceAccountName"],
+            &account,
         );
         let source = &spec["sourceRef"];
         self.keys(

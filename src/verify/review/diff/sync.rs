@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::View;
-use crate::intent::Intent;
+use crate::intent::confine::flux;
+use crate::intent::{Intent, Kind};
 use crate::verify::model::Model;
 
 /// One tenant's or shared entry's sync, as its GitOps objects say.
@@ -16,9 +17,11 @@ pub struct Sync {
     pub what: String,
     /// The directory in the repository.
     pub path: String,
-    /// Where it may apply objects (Argo CD: the AppProject's destinations).
+    /// Where it may apply objects (Argo CD: the AppProject's destinations; Flux: the namespaces
+    /// its account may patch).
     pub namespaces: BTreeSet<String>,
-    /// What it may apply (Argo CD: the AppProject's whitelists, `group/kind`).
+    /// What it may apply, `group/kind` (Argo CD: the AppProject's whitelists; Flux: what its
+    /// account's roles allow).
     pub kinds: BTreeSet<String>,
 }
 
@@ -42,17 +45,18 @@ pub(super) fn syncs_of_intent(intent: &Intent) -> BTreeMap<String, Sync> {
     g.units
         .iter()
         .map(|u| {
-            let argo = tool == "Argo CD";
+            // Argo CD's project, or Flux's account, confines it (see `intent::confine`).
+            let confined = tool == "Argo CD" || flux::has_account(g, u);
             let sync = Sync {
                 tool,
                 what: format!("{} {}", u.role, u.owner),
                 path: u.path.clone(),
-                namespaces: if argo {
+                namespaces: if confined {
                     u.namespaces.iter().map(ToString::to_string).collect()
                 } else {
                     BTreeSet::new()
                 },
-                kinds: if argo {
+                kinds: if confined {
                     std::iter::once("Namespace".to_owned())
                         .chain(u.kinds.iter().map(|k| kind_text(k.group, k.kind)))
                         .collect()
@@ -81,6 +85,8 @@ pub(super) fn syncs_of_tree(model: &Model) -> BTreeMap<String, Sync> {
     // its project, and each project's destinations and kinds.
     let mut out: BTreeMap<String, (Sync, String)> = BTreeMap::new();
     let mut projects: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    // Flux: each account's namespaces and kinds, from its two ClusterRoles, by unit name.
+    let mut accounts: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for d in model
         .tree
         .gitops
@@ -124,12 +130,38 @@ pub(super) fn syncs_of_tree(model: &Model) -> BTreeMap<String, Sync> {
                 };
                 out.insert(d.origin.name.to_string(), (sync, project));
             }
+            "ClusterRole" => {
+                let Some(unit) = flux::unit_of_role(&d.origin.name) else {
+                    continue;
+                };
+                let (namespaces, kinds) = accounts.entry(unit.to_owned()).or_default();
+                for rule in v["rules"].as_array().into_iter().flatten() {
+                    let strings = |key: &str| -> Vec<String> {
+                        rule[key].as_array().into_iter().flatten().map(s).collect()
+                    };
+                    for group in strings("apiGroups") {
+                        for resource in strings("resources") {
+                            if group.is_empty() && resource == "namespaces" {
+                                namespaces.extend(strings("resourceNames"));
+                                kinds.insert("Namespace".to_owned());
+                            } else if let Some(k) = Kind::of_resource(&group, &resource) {
+                                kinds.insert(kind_text(k.group(), k.name()));
+                            }
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
     out.into_iter()
         .map(|(name, (mut sync, project))| {
-            if let Some((namespaces, kinds)) = projects.get(&project) {
+            let confinement = if project.is_empty() {
+                accounts.get(&name)
+            } else {
+                projects.get(&project)
+            };
+            if let Some((namespaces, kinds)) = confinement {
                 sync.namespaces = namespaces.clone();
                 sync.kinds = kinds.clone();
             }

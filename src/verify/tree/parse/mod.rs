@@ -50,6 +50,9 @@ pub(super) fn parse_file_in(
         if let Ok(typed) = typed {
             for raw in typed.into_iter().flatten() {
                 tree.documents += 1;
+                if has_gitops && dir.is_none() && is_account_doc(&raw) {
+                    continue;
+                }
                 check_directory(&raw, dir, &shared, tree);
                 add_doc(raw, &shared, tree);
             }
@@ -85,6 +88,9 @@ pub(super) fn parse_file_in(
         match Option::<RawDoc>::deserialize(doc) {
             Ok(Some(raw)) => {
                 tree.documents += 1;
+                if has_gitops && dir.is_none() && is_account_doc(&raw) {
+                    continue;
+                }
                 check_directory(&raw, dir, &shared, tree);
                 add_doc(raw, &shared, tree);
             }
@@ -98,6 +104,14 @@ pub(super) fn parse_file_in(
         }
     }
     Ok(())
+}
+
+/// A document of a Flux account's kinds (a Namespace stub, a ServiceAccount, RBAC) in a file of
+/// GitOps objects outside the namespaces' directories: the GitOps layer reads it whole (see
+/// `intent::confine::flux`), and it is none of the namespaces' objects.
+fn is_account_doc(raw: &RawDoc) -> bool {
+    crate::intent::confine::flux::account_kind(raw.api_version.as_deref(), raw.kind.as_deref())
+        .is_some()
 }
 
 fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {

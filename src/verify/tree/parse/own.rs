@@ -15,6 +15,12 @@ pub(super) fn gitops_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'sta
         .map(|(_, k)| *k)
 }
 
+/// The kind of a document the GitOps layer reads from a file of GitOps objects: those, and the
+/// kinds of a Flux account's objects (`intent::confine::flux`).
+fn gitops_layer_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'static str> {
+    gitops_kind(api, kind).or_else(|| crate::intent::confine::flux::account_kind(api, kind))
+}
+
 /// Notes a file with GitOps objects: the GitOps layer reads their objects whole, one file at a
 /// time ([`gitops_docs`]), so the tree holds neither them (as JSON values they were twice the
 /// memory of the rest of a 10,000-tenant tree) nor their text.
@@ -32,7 +38,7 @@ pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
     match yaml::parse(&text) {
         Some(docs) => {
             for d in docs {
-                if gitops_kind(d.get("apiVersion"), d.get("kind")).is_some() {
+                if gitops_layer_kind(d.get("apiVersion"), d.get("kind")).is_some() {
                     values.extend(serde_json::Value::deserialize(d).ok());
                 }
             }
@@ -43,7 +49,7 @@ pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
                     break;
                 };
                 let str_of = |k: &str| v.get(k).and_then(|x| x.as_str());
-                if gitops_kind(str_of("apiVersion"), str_of("kind")).is_some() {
+                if gitops_layer_kind(str_of("apiVersion"), str_of("kind")).is_some() {
                     values.extend(serde_json::to_value(&v).ok());
                 }
             }
@@ -52,7 +58,7 @@ pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
     values
         .into_iter()
         .filter_map(|value| {
-            let kind = gitops_kind(value["apiVersion"].as_str(), value["kind"].as_str())?;
+            let kind = gitops_layer_kind(value["apiVersion"].as_str(), value["kind"].as_str())?;
             let name = value["metadata"]["name"]
                 .as_str()
                 .unwrap_or("(unnamed)")

@@ -8,7 +8,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::intent::confine::{self, ProjectRules};
+mod account;
+
+use crate::intent::confine::{self, flux, ProjectRules};
 use crate::intent::{GitOpsIntent, GitOpsUnit, Intent};
 use crate::model::GitOpsTool;
 use crate::verify::finding::violation;
@@ -42,7 +44,12 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         .chain(&gitops.units)
         .map(|u| (u.name.as_str(), u))
         .collect();
+    let mut accounts = account::Accounts::new(gitops, model.tree.root.as_str());
     for d in files.iter().flat_map(gitops_docs) {
+        if flux::account_kind(d.value["apiVersion"].as_str(), Some(d.origin.kind)).is_some() {
+            accounts.check(&d, findings);
+            continue;
+        }
         let name = d.origin.name.clone();
         if let Some(first) = seen.insert((d.origin.kind, name.clone()), d.origin.clone()) {
             findings.push(violation(
@@ -79,6 +86,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             projects.insert(name, ProjectRules::of_shared(&d.value, &mut kind_rules));
         }
     }
+    accounts.finish(findings);
     // Every unit has its objects.
     for unit in units.values() {
         for (_, kind) in confine::kinds_of_unit(gitops, unit) {
