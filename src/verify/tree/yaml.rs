@@ -325,6 +325,24 @@ fn plain(text: &str) -> Option<Value<'_>> {
         if digits.bytes().all(|c| c.is_ascii_digit()) && !text.starts_with('+') && !leading_zero {
             return text.parse().ok().map(Value::Int);
         }
+        // A digit then a letter no number form of YAML 1.1 or 1.2 has (`10m`, Flux's intervals;
+        // `8Gi`): a string. The forms with letters are a base prefix (`0x`, `0o`, `0b`, whose
+        // digits may be letters), an exponent (`e`), `.inf` and `.nan` (which start with `.`):
+        // those still go to the full parser.
+        let prefixed = digits.len() > 1
+            && first == b'0'
+            && matches!(
+                digits.as_bytes()[1],
+                b'x' | b'X' | b'o' | b'O' | b'b' | b'B'
+            );
+        if first != b'.'
+            && !prefixed
+            && digits
+                .bytes()
+                .any(|c| c.is_ascii_alphabetic() && !matches!(c, b'e' | b'E'))
+        {
+            return Some(Value::Str(Cow::Borrowed(text)));
+        }
         return None;
     }
     // `.inf`, `-.inf`, `+.inf` and `.nan` in any case start with `.` after the sign: refused above.
@@ -387,6 +405,8 @@ mod tests {
         same("spec:\n  policyTypes:\n  - Ingress\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: a\n    ports:\n    - port: 53\n      protocol: UDP\n");
         same("a: -1\nb: ~\nc:\nd: true\ne: x:y\nf: http://h/p\n");
         same("a: 'it''s #x'\nb: \"q \\\" #y\" # c\n");
+        // A digit then a letter no number form has: a string (Flux's `interval: 10m`).
+        same("interval: 10m\nb: 8Gi\nc: 1x\nd: -5m\ne: 3d4\n");
     }
 
     #[test]
@@ -420,6 +440,13 @@ mod tests {
             "a: \"multi\n  line\"\n",
             "a: 1.5\n",
             "a: 0x10\n",
+            "a: 0xfF\n",
+            "a: 0o17\n",
+            "a: 0b101\n",
+            "a: 1e5\n",
+            "a: 1E+5\n",
+            "a: 1_000\n",
+            "a: 1:20\n",
             "a: 0123\n",
             "a: 1\na: 2\n",
             "a:\n\tb: 1\n",
