@@ -784,79 +784,45 @@ fn gitops_objects_without_gitops_in_the_config_are_refused() {
     );
 }
 
+/// What `diff` says when `[gitops]` is added (from tenants.toml), and between two compiled trees
+/// when a tenant's kinds and namespaces grow (from the AppProjects under Argo CD, from the
+/// accounts' roles under Flux).
 #[test]
 fn diff_says_what_each_sync_now_applies_in_tenant_terms() {
-    let with = every_kind("argocd");
-    let without = with[..with.find("[gitops]").unwrap()].to_owned();
-    let p = Project::new(&with);
-    std::fs::write(p.path().join("base.toml"), &without).unwrap();
-    let out = p
-        .run("diff", &["--base", "base.toml"])
-        .success()
-        .get_output()
-        .clone();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout
-            .contains("+ Argo CD now syncs tenant acme into acme, acme-jobs (output/tenants/acme)"),
-        "{stdout}"
-    );
-    assert!(!stdout.contains("no change"), "{stdout}");
-    // A project gaining a kind and a destination, between two compiled trees.
-    let smaller = with.replace("authorization = true\n", "").replace(
-        "namespaces = [\"acme\", \"acme-jobs\"]",
-        "namespaces = [\"acme\"]",
-    );
-    std::fs::write(p.path().join("base.toml"), &smaller).unwrap();
-    p.run("compile", &[]).success();
-    tenantc_compile_into(&p, "base.toml", "base-output");
-    let out = p
-        .run("diff", &["--base", "base-output"])
-        .get_output()
-        .clone();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in [
-        "+ Argo CD may now apply security.istio.io/AuthorizationPolicy for tenant acme",
-        "+ Argo CD may now sync tenant acme into acme-jobs",
-    ] {
-        assert!(stdout.contains(line), "expected {line:?} in\n{stdout}");
-    }
-}
-
-#[test]
-fn diff_says_what_each_flux_account_may_now_apply() {
-    let with = every_kind("flux");
-    let without = with[..with.find("[gitops]").unwrap()].to_owned();
-    let p = Project::new(&with);
-    std::fs::write(p.path().join("base.toml"), &without).unwrap();
-    let out = p
-        .run("diff", &["--base", "base.toml"])
-        .success()
-        .get_output()
-        .clone();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("+ Flux now syncs tenant acme into acme, acme-jobs (output/tenants/acme)"),
-        "{stdout}"
-    );
-    // Between two compiled trees: read from the accounts' roles.
-    let smaller = with.replace("authorization = true\n", "").replace(
-        "namespaces = [\"acme\", \"acme-jobs\"]",
-        "namespaces = [\"acme\"]",
-    );
-    std::fs::write(p.path().join("base.toml"), &smaller).unwrap();
-    p.run("compile", &[]).success();
-    tenantc_compile_into(&p, "base.toml", "base-output");
-    let out = p
-        .run("diff", &["--base", "base-output"])
-        .get_output()
-        .clone();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in [
-        "+ Flux may now apply security.istio.io/AuthorizationPolicy for tenant acme",
-        "+ Flux may now sync tenant acme into acme-jobs",
-    ] {
-        assert!(stdout.contains(line), "expected {line:?} in\n{stdout}");
+    for tool in ["argocd", "flux"] {
+        let name = if tool == "argocd" { "Argo CD" } else { "Flux" };
+        let with = every_kind(tool);
+        let without = with[..with.find("[gitops]").unwrap()].to_owned();
+        let p = Project::new(&with);
+        std::fs::write(p.path().join("base.toml"), &without).unwrap();
+        let out = p
+            .run("diff", &["--base", "base.toml"])
+            .success()
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line =
+            format!("+ {name} now syncs tenant acme into acme, acme-jobs (output/tenants/acme)");
+        assert!(stdout.contains(&line), "expected {line:?} in\n{stdout}");
+        assert!(!stdout.contains("no change"), "{stdout}");
+        let smaller = with.replace("authorization = true\n", "").replace(
+            "namespaces = [\"acme\", \"acme-jobs\"]",
+            "namespaces = [\"acme\"]",
+        );
+        std::fs::write(p.path().join("base.toml"), &smaller).unwrap();
+        p.run("compile", &[]).success();
+        tenantc_compile_into(&p, "base.toml", "base-output");
+        let out = p
+            .run("diff", &["--base", "base-output"])
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for line in [
+            format!("+ {name} may now apply security.istio.io/AuthorizationPolicy for tenant acme"),
+            format!("+ {name} may now sync tenant acme into acme-jobs"),
+        ] {
+            assert!(stdout.contains(&line), "expected {line:?} in\n{stdout}");
+        }
     }
 }
 
