@@ -63,14 +63,19 @@ pub struct Verified {
 }
 
 /// Verifies the tree at `output` against the tenants.toml at `config`, as `tenantc verify`
-/// does. An unreadable tree is [`crate::Error::Tree`].
-pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Error> {
-    // The intent is derived while the tree is walked (the walk does not need it, and waits on
-    // the disk more than on the core); an invalid config is still the error reported first.
+/// does, if the file describes one cluster; `None` if it has `[clusters]` (the tree read is
+/// then dropped). An unreadable tree is [`crate::Error::Tree`].
+pub fn verify_files(config: &Path, output: &Path) -> Result<Option<Verified>, crate::Error> {
+    // The config is read and the intent derived while the tree is walked (the walk does not need
+    // them, and waits on the disk more than on the core); an invalid config is still the error
+    // reported first.
     let (intent, tree) = std::thread::scope(|s| {
         let intent = s.spawn(|| {
             // The parsed config is not needed once the intent is derived.
-            Ok::<_, crate::Error>(intent_to_verify(&crate::config_from_file(config)?.0))
+            Ok::<_, crate::Error>(match crate::configs_from_file(config)?.0 {
+                crate::Configs::One(config) => Some(intent_to_verify(&config)),
+                crate::Configs::Clusters(_) => None,
+            })
         });
         let tree = tree::read_tree(output);
         let intent = intent
@@ -78,17 +83,19 @@ pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Err
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (intent, tree)
     });
-    let intent = intent?;
+    let Some(intent) = intent? else {
+        return Ok(None);
+    };
     let model = Model::build(
         tree.map_err(crate::Error::Tree)?,
         &intent.known_namespaces(),
     );
     let report = report_of(&model, &intent);
-    Ok(Verified {
+    Ok(Some(Verified {
         report,
         model,
         intent,
-    })
+    }))
 }
 
 /// The intent verify judges by: each tenant's set of namespaces serves explain and graph, not
@@ -111,8 +118,22 @@ pub fn verify_each(
     cluster: Option<&str>,
     each: &mut dyn FnMut(Option<&str>, &Path, Verified),
 ) -> Result<(), crate::Error> {
+    // Most files describe one cluster: their tree is read while the file is (a file with
+    // [clusters] has a `clusters/` directory in its output; without one it is an error below).
+    let one_tree = cluster.is_none() && !output.join(crate::place::CLUSTERS_DIR).exists();
+    if one_tree {
+        if let Some(verified) = verify_files(config, output)? {
+            each(None, output, verified);
+            return Ok(());
+        }
+    }
     let Some((clusters, _, names)) = crate::clusters_to_cover(config, cluster)? else {
-        each(None, output, verify_files(config, output)?);
+        // Only with a `clusters/` directory in the output of a file of one cluster.
+        let verified = verify_files(config, output)?.ok_or_else(|| crate::Error::Read {
+            path: config.display().to_string(),
+            source: std::io::Error::other("the file changed while it was read"),
+        })?;
+        each(None, output, verified);
         return Ok(());
     };
     for name in &names {

@@ -9,8 +9,9 @@
 //!   transformers, ...): verify does not evaluate them, so it refuses them;
 //! - a YAML merge key (`<<`), which kustomize applies and a plain YAML reader does not.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 
 use super::{Origin, Text};
@@ -26,12 +27,16 @@ const GITOPS_DIR: &str = "gitops";
 
 const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
+/// A set of paths keyed by [`key_of`], hashed with aHash (randomly seeded, like std's
+/// `RandomState`): SipHash of tens of thousands of long paths showed in verify's profile.
+pub type PathSet = HashSet<OsString, ahash::RandomState>;
+
 /// The files to evaluate and what is wrong with how they are applied. `files` is `None` when the
 /// tree has no root kustomization (a tree applied with `kubectl apply -R`): every file counts.
 #[derive(Debug, Default)]
 pub struct Applied {
     /// Keys as [`key_of`] makes them.
-    pub files: Option<HashSet<OsString>>,
+    pub files: Option<PathSet>,
     pub findings: Vec<Finding>,
 }
 
@@ -49,16 +54,38 @@ fn violation(check: &'static str, message: String, file: &Path) -> Finding {
 #[derive(Debug, Default)]
 pub struct OnDisk {
     /// Every regular file, keyed by [`key_of`].
-    pub files: HashSet<OsString>,
-    pub dirs: HashSet<OsString>,
+    pub files: PathSet,
+    pub dirs: PathSet,
     /// The YAML files, as walked.
     pub yaml: Vec<PathBuf>,
 }
 
 /// A path as a set key: `.` and `..` resolved, then its bytes (hashing the bytes is several times
-/// faster than hashing a `Path` component by component, which showed in verify's profile).
-pub fn key_of(path: &Path) -> OsString {
-    lexical(path).into_os_string()
+/// faster than hashing a `Path` component by component, which showed in verify's profile). A
+/// path that is its own lexical form (every path the walk finds below a plain root) is its key
+/// as it is, without a copy.
+pub fn key_of(path: &Path) -> Cow<'_, OsStr> {
+    if is_lexical(path) {
+        Cow::Borrowed(path.as_os_str())
+    } else {
+        Cow::Owned(lexical(path).into_os_string())
+    }
+}
+
+/// Whether [`lexical`] would give `path` back byte for byte: `/`-separated, no `.` or `..`
+/// component, no empty one (`a//b`), no separator at the end. Anything else, and every path on
+/// Windows, takes the component-by-component way.
+fn is_lexical(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if cfg!(windows) || bytes.is_empty() {
+        return false;
+    }
+    // A leading `/` is the root; after it, every component must be a plain name.
+    let rest = bytes.strip_prefix(b"/").unwrap_or(bytes);
+    !rest.is_empty()
+        && rest
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
 /// `path` with `.` and `..` resolved lexically, as kustomize resolves a `resources` entry. A
@@ -133,11 +160,11 @@ fn keys_and_resources(text: &str) -> KeysAndResources {
 /// of the tree serves both this and the reading of the files).
 pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     let mut out = Applied::default();
-    if !disk.files.contains(&key_of(&root.join(ROOTS[0]))) {
+    if !disk.files.contains(&*key_of(&root.join(ROOTS[0]))) {
         return out;
     }
     let top = lexical(root);
-    let mut files: HashSet<OsString> = HashSet::new();
+    let mut files = PathSet::default();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     // The root, and under gitops/ every kustomization: each is synced by a GitOps object of its
     // own (see `emit`), not listed in another kustomization.
@@ -175,7 +202,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
         if !seen.insert(k.clone()) {
             continue;
         }
-        files.insert(key_of(&k));
+        files.insert(key_of(&k).into_owned());
         let dir = k.parent().unwrap_or(root).to_path_buf();
         let parsed = read.remove(k.as_path()).unwrap_or_else(|| {
             keys_and_resources(&std::fs::read_to_string(&k).unwrap_or_default())
@@ -266,7 +293,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     let unapplied: Vec<&PathBuf> = disk
         .yaml
         .iter()
-        .filter(|p| !files.contains(&key_of(p)))
+        .filter(|p| !files.contains(&*key_of(p)))
         .collect();
     for p in unapplied {
         {
@@ -356,6 +383,34 @@ mod tests {
         assert_eq!(lexical(Path::new("./../../x/./y")), Path::new("../../x/y"));
         assert_eq!(lexical(Path::new("a/../../x")), Path::new("../x"));
         assert_eq!(lexical(Path::new("/../a")), Path::new("/a"));
+    }
+
+    #[test]
+    fn a_key_is_the_lexical_form_with_or_without_a_copy() {
+        for p in [
+            "o/tenants/acme/acme/namespace.yaml",
+            "/abs/o/x.yaml",
+            "/",
+            "o/",
+            "o//x",
+            "./o/x",
+            "o/./x",
+            "o/a/../x",
+            "../o/x",
+            "o/..",
+            "o/.hidden/x",
+            "o/..x/y",
+        ] {
+            let path = Path::new(p);
+            assert_eq!(
+                &*key_of(path),
+                lexical(path).as_os_str(),
+                "{p}: {}",
+                is_lexical(path)
+            );
+        }
+        assert!(is_lexical(Path::new("o/tenants/acme/acme/namespace.yaml")));
+        assert!(!is_lexical(Path::new("./o/x")));
     }
 
     #[test]

@@ -28,10 +28,10 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
                 if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
                     disk.yaml.push(p.to_path_buf());
                 }
-                disk.files.insert(kustomize::key_of(p));
+                disk.files.insert(kustomize::key_of(p).into_owned());
             }
             Ok(e) if e.file_type().is_dir() => {
-                disk.dirs.insert(kustomize::key_of(e.path()));
+                disk.dirs.insert(kustomize::key_of(e.path()).into_owned());
             }
             Ok(_) => {}
             Err(e) => errors.push(TreeError::Read {
@@ -62,7 +62,7 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     let mut paths = std::mem::take(&mut disk.yaml);
     drop(disk);
     if let Some(files) = applied {
-        paths.retain(|p| files.contains(&kustomize::key_of(p)));
+        paths.retain(|p| files.contains(&*kustomize::key_of(p)));
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
     let chunk = paths.len().div_ceil(threads).max(1);
