@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::model::{
     Access, AccessLevel, Cidr, Config, Dns, ExternalName, Labels, NamespaceName,
-    OutboundTrafficPolicy, PlatformPods, PodSecurity, Port, Quantity, ResourceName, TenantName,
+    OutboundTrafficPolicy, PlatformPods, PodSecurity, Port, Quantities, Subject, TenantName,
 };
 
 pub use gitops::{
@@ -111,7 +111,7 @@ pub struct AccessIntent {
     #[serde(skip)]
     pub pod_security: Option<PodSecurity>,
     /// `spec.hard` of the ResourceQuota `tenantc`; empty: none.
-    pub quota: BTreeMap<ResourceName, Quantity>,
+    pub quota: Quantities,
     /// The LimitRange `tenantc`; `None`: none.
     pub limits: Option<LimitsIntent>,
 }
@@ -130,8 +130,11 @@ impl AccessIntent {
                     .iter()
                     .map(|s| SubjectIntent {
                         kind: s.kind(),
-                        name: s.name().to_owned(),
-                        namespace: s.namespace().map(|n| n.to_string()),
+                        name: match s {
+                            Subject::Group(n) | Subject::User(n) => n.clone(),
+                            Subject::ServiceAccount { name, .. } => name.clone(),
+                        },
+                        namespace: s.namespace().map(NamespaceName::to_arc),
                     })
                     .collect(),
             })
@@ -158,7 +161,7 @@ impl AccessIntent {
             .filter(|b| b.level == AccessLevel::Owner)
             .flat_map(|b| &b.subjects)
             .filter(|s| s.kind == "Group")
-            .map(|s| s.name.as_str())
+            .map(|s| &*s.name)
             .collect()
     }
 }
@@ -178,16 +181,16 @@ pub struct BindingIntent {
 pub struct SubjectIntent {
     /// `Group`, `User` or `ServiceAccount`.
     pub kind: &'static str,
-    pub name: String,
+    pub name: Arc<str>,
     /// A ServiceAccount's namespace.
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
 }
 
 /// The LimitRange's one `Container` item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LimitsIntent {
-    pub default_request: BTreeMap<ResourceName, Quantity>,
-    pub default: BTreeMap<ResourceName, Quantity>,
+    pub default_request: Quantities,
+    pub default: Quantities,
 }
 
 /// The tenants.toml rule that grants a flow, for every layer and for `explain` and `diff`.

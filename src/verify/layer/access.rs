@@ -39,7 +39,7 @@ fn wanted_subjects(access: &AccessIntent, level: AccessLevel) -> BTreeSet<RbacSu
         .flat_map(|b| &b.subjects)
         .map(|s| RbacSubject {
             kind: s.kind.into(),
-            name: s.name.as_str().into(),
+            name: (*s.name).into(),
             namespace: s.namespace.as_deref().map(Text::from),
             api_group: s.namespace.is_none().then(|| RBAC_GROUP.into()),
         })
@@ -60,7 +60,7 @@ fn same_subjects(access: &AccessIntent, level: AccessLevel, got: &[RbacSubject])
         && want.all(|s| {
             got.iter().any(|g| {
                 g.kind == s.kind
-                    && g.name == s.name
+                    && *g.name == *s.name
                     && g.namespace.as_deref() == s.namespace.as_deref()
                     && g.api_group.as_deref() == s.namespace.is_none().then_some(RBAC_GROUP)
             })
@@ -86,7 +86,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         intent,
         &model.tree.quotas,
         "ResourceQuota",
-        |a| Some(&a.quota),
+        |a| Some(&*a.quota),
         |_| None,
         findings,
     );
@@ -94,8 +94,8 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         intent,
         &model.tree.limit_ranges,
         "LimitRange",
-        |a| a.limits.as_ref().map(|l| &l.default),
-        |a| a.limits.as_ref().map(|l| &l.default_request),
+        |a| a.limits.as_ref().map(|l| &*l.default),
+        |a| a.limits.as_ref().map(|l| &*l.default_request),
         findings,
     );
 }
