@@ -41,7 +41,7 @@ pub(super) fn read_access_file(text: &str, file: &str, dir: &str, tree: &mut Tre
     let origin = |kind: &'static str, name: &str| Origin {
         file: file.clone(),
         kind,
-        name: Text::interned(name),
+        name: fixed(name),
     };
     for doc in docs {
         tree.documents += 1;
@@ -51,7 +51,7 @@ pub(super) fn read_access_file(text: &str, file: &str, dir: &str, tree: &mut Tre
                 role_ref: [group, kind, role],
                 subjects,
             } => {
-                let interned = |s: Option<&str>| s.map(Text::interned);
+                let interned = |s: Option<&str>| s.map(fixed);
                 let subjects = subjects
                     .into_iter()
                     .map(|[kind, name, namespace, api_group]| RbacSubject {
@@ -63,13 +63,9 @@ pub(super) fn read_access_file(text: &str, file: &str, dir: &str, tree: &mut Tre
                     .collect();
                 tree.rbac.push(Box::new(RbacDoc {
                     origin: origin("RoleBinding", name),
-                    kind: Text::interned("RoleBinding"),
+                    kind: fixed("RoleBinding"),
                     namespace: Some(namespace.clone()),
-                    role_ref: (
-                        Text::interned(group),
-                        Text::interned(kind),
-                        Text::interned(role),
-                    ),
+                    role_ref: (fixed(group), fixed(kind), fixed(role)),
                     subjects: shared_subjects(subjects),
                 }));
             }
@@ -96,6 +92,37 @@ pub(super) fn read_access_file(text: &str, file: &str, dir: &str, tree: &mut Tre
     true
 }
 
+/// The names every access file repeats (kinds, roles, tenantc's object names).
+const FIXED: [&str; 13] = [
+    "RoleBinding",
+    "rbac.authorization.k8s.io",
+    "ClusterRole",
+    "admin",
+    "edit",
+    "view",
+    "Group",
+    "User",
+    "ServiceAccount",
+    "tenantc",
+    "tenantc-owners",
+    "tenantc-editors",
+    "tenantc-viewers",
+];
+
+thread_local! {
+    /// The interned copies of [`FIXED`], taken once per reader thread: each file names them
+    /// about twenty times, and a lookup in the set of interned strings hashes the string.
+    static FIXED_TEXTS: [Text; 13] = FIXED.map(Text::interned);
+}
+
+/// `s` interned, one of [`FIXED`] without a lookup.
+fn fixed(s: &str) -> Text {
+    match FIXED.iter().position(|f| *f == s) {
+        Some(i) => FIXED_TEXTS.with(|t| t[i].clone()),
+        None => Text::interned(s),
+    }
+}
+
 /// A map of quantities as the generic reader keeps it: owned, sorted by key.
 fn owned(map: Vec<(&str, &str)>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = map
@@ -109,7 +136,16 @@ fn owned(map: Vec<(&str, &str)>) -> Vec<(String, String)> {
 /// The documents of `text`, each in namespace `dir`; `None` outside the layout.
 fn documents<'a>(text: &'a str, dir: &str) -> Option<Vec<Doc<'a>>> {
     let body = text.strip_suffix('\n')?;
-    let mut lines: Vec<&str> = body.split('\n').collect();
+    // A byte search per line: `split('\n')` searches for a `char`, a call per short line.
+    let mut lines = Vec::with_capacity(64);
+    let mut start = 0;
+    for (at, b) in body.bytes().enumerate() {
+        if b == b'\n' {
+            lines.push(&body[start..at]);
+            start = at + 1;
+        }
+    }
+    lines.push(&body[start..]);
     // The header comment compile writes; any other comment goes to the generic reader.
     if lines.first().is_some_and(|l| l.starts_with("# ")) {
         lines.remove(0);
