@@ -437,9 +437,8 @@ impl Intent {
 
     /// The intent of namespace `ns`, if tenants.toml defines it.
     pub fn namespace(&self, ns: &str) -> Option<&NamespaceIntent> {
-        NamespaceName::new(ns)
-            .ok()
-            .and_then(|n| self.namespaces.get(&n))
+        // A name that is not a valid namespace name is in no map of them either.
+        self.namespaces.get(ns)
     }
 
     /// The tenant that owns namespace `ns`, else the namespace itself (a shared entry or a

@@ -9,7 +9,7 @@
 //! (https://kubernetes.io/docs/concepts/security/pod-security-admission/): a lower one admits
 //! what tenants.toml refuses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::intent::{AccessIntent, Intent, NamespaceIntent};
 use crate::model::{AccessLevel, PodSecurityLevel, Quantity, ResourceName};
@@ -126,7 +126,9 @@ fn managed<'a>(intent: &'a Intent, ns: Option<&Text>) -> Option<&'a NamespaceInt
 
 fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     // (namespace, level) -> the RoleBindings of the tree granting it
-    let mut found: BTreeMap<(&str, AccessLevel), Vec<&RbacDoc>> = BTreeMap::new();
+    // Only looked up, never walked: a hash map (tens of thousands of bindings in a large tree).
+    let mut found: HashMap<(&str, AccessLevel), Vec<&RbacDoc>, ahash::RandomState> =
+        HashMap::default();
     for doc in model.tree.rbac.iter().map(|d| &**d) {
         let o = std::slice::from_ref(&doc.origin);
         let ns = doc.namespace.as_deref().unwrap_or("");
