@@ -65,12 +65,20 @@ pub struct Verified {
 /// Verifies the tree at `output` against the tenants.toml at `config`, as `tenantc verify`
 /// does. An unreadable tree is [`crate::Error::Tree`].
 pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Error> {
+    verify_tree(output, || Ok(crate::config_from_file(config)?.0))
+}
+
+/// [`verify_files`] with the config `config` gives: read from a file, or already read.
+fn verify_tree(
+    output: &Path,
+    config: impl FnOnce() -> Result<crate::model::Config, crate::Error> + Send,
+) -> Result<Verified, crate::Error> {
     // The intent is derived while the tree is walked (the walk does not need it, and waits on
     // the disk more than on the core); an invalid config is still the error reported first.
     let (intent, tree) = std::thread::scope(|s| {
         let intent = s.spawn(|| {
             // The parsed config is not needed once the intent is derived.
-            Ok::<_, crate::Error>(intent_to_verify(&crate::config_from_file(config)?.0))
+            Ok::<_, crate::Error>(intent_to_verify(&config()?))
         });
         let tree = tree::read_tree(output);
         let intent = intent
@@ -111,9 +119,13 @@ pub fn verify_each(
     cluster: Option<&str>,
     each: &mut dyn FnMut(Option<&str>, &Path, Verified),
 ) -> Result<(), crate::Error> {
-    let Some((clusters, _, names)) = crate::clusters_to_cover(config, cluster)? else {
-        each(None, output, verify_files(config, output)?);
-        return Ok(());
+    // A file of one cluster is read once: its config is the one to verify by.
+    let (clusters, names) = match crate::to_cover(config, cluster)? {
+        crate::Cover::One(config) => {
+            each(None, output, verify_tree(output, move || Ok(*config))?);
+            return Ok(());
+        }
+        crate::Cover::Clusters(clusters, _, names) => (clusters, names),
     };
     for name in &names {
         let name = name.as_str();
