@@ -323,9 +323,24 @@ pub fn clusters_to_cover(
     path: &Path,
     cluster: Option<&str>,
 ) -> Result<Option<(Clusters, String, Vec<String>)>, Error> {
+    Ok(match to_cover(path, cluster)? {
+        Cover::One(_) => None,
+        Cover::Clusters(clusters, source, names) => Some((*clusters, source, names)),
+    })
+}
+
+/// What [`to_cover`] found: the config of a file of one cluster (read once, for the caller to
+/// use), or what [`clusters_to_cover`] gives.
+pub enum Cover {
+    One(Box<Config>),
+    Clusters(Box<Clusters>, String, Vec<String>),
+}
+
+/// [`clusters_to_cover`], keeping the config of a file of one cluster.
+pub fn to_cover(path: &Path, cluster: Option<&str>) -> Result<Cover, Error> {
     let (configs, source) = configs_from_file(path)?;
     let clusters = match (configs, cluster) {
-        (Configs::One(_), None) => return Ok(None),
+        (Configs::One(config), None) => return Ok(Cover::One(Box::new(config))),
         (Configs::One(_), Some(name)) => return Err(no_clusters(path, name)),
         (Configs::Clusters(c), _) => c,
     };
@@ -334,7 +349,7 @@ pub fn clusters_to_cover(
         Some(name) => return Err(clusters.unknown(name)),
         None => clusters.names().into_iter().map(str::to_owned).collect(),
     };
-    Ok(Some((clusters, source, names)))
+    Ok(Cover::Clusters(Box::new(clusters), source, names))
 }
 
 /// Reads and validates the tenants.toml at `path`: one cluster, or several.

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::model::{
     Access, AccessLevel, Cidr, Config, Dns, ExternalName, Labels, NamespaceName,
-    OutboundTrafficPolicy, PlatformPods, PodSecurity, Port, Quantity, ResourceName, TenantName,
+    OutboundTrafficPolicy, PlatformPods, PodSecurity, Port, Quantities, Subject, TenantName,
 };
 
 pub use gitops::{
@@ -113,7 +113,7 @@ pub struct AccessIntent {
     #[serde(skip)]
     pub pod_security: Option<PodSecurity>,
     /// `spec.hard` of the ResourceQuota `tenantc`; empty: none.
-    pub quota: BTreeMap<ResourceName, Quantity>,
+    pub quota: Quantities,
     /// The LimitRange `tenantc`; `None`: none.
     pub limits: Option<LimitsIntent>,
 }
@@ -132,8 +132,11 @@ impl AccessIntent {
                     .iter()
                     .map(|s| SubjectIntent {
                         kind: s.kind(),
-                        name: s.name().to_owned(),
-                        namespace: s.namespace().map(|n| n.to_string()),
+                        name: match s {
+                            Subject::Group(n) | Subject::User(n) => n.clone(),
+                            Subject::ServiceAccount { name, .. } => name.clone(),
+                        },
+                        namespace: s.namespace().map(NamespaceName::to_arc),
                     })
                     .collect(),
             })
@@ -160,7 +163,7 @@ impl AccessIntent {
             .filter(|b| b.level == AccessLevel::Owner)
             .flat_map(|b| &b.subjects)
             .filter(|s| s.kind == "Group")
-            .map(|s| s.name.as_str())
+            .map(|s| &*s.name)
             .collect()
     }
 }
@@ -180,16 +183,16 @@ pub struct BindingIntent {
 pub struct SubjectIntent {
     /// `Group`, `User` or `ServiceAccount`.
     pub kind: &'static str,
-    pub name: String,
+    pub name: Arc<str>,
     /// A ServiceAccount's namespace.
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
 }
 
 /// The LimitRange's one `Container` item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LimitsIntent {
-    pub default_request: BTreeMap<ResourceName, Quantity>,
-    pub default: BTreeMap<ResourceName, Quantity>,
+    pub default_request: Quantities,
+    pub default: Quantities,
 }
 
 /// The tenants.toml rule that grants a flow, for every layer and for `explain` and `diff`.
@@ -384,9 +387,8 @@ impl Intent {
 
     /// The intent of namespace `ns`, if tenants.toml defines it.
     pub fn namespace(&self, ns: &str) -> Option<&NamespaceIntent> {
-        NamespaceName::new(ns)
-            .ok()
-            .and_then(|n| self.namespaces.get(&n))
+        // A name that is not a valid namespace name is in no map of them either.
+        self.namespaces.get(ns)
     }
 
     /// The tenant that owns namespace `ns`, else the namespace itself (a shared entry or a

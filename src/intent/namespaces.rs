@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::model::{
     Access, Annotations, Config, Consumer, DataplaneMode, Dns, Labels, Mesh, Monitoring,
-    NamespaceName, PlatformPods, Retired, RetiredOwner, Shared, Tenant, TenantName,
+    NamespaceName, PlatformPods, PodSecurityLevel, Retired, RetiredOwner, Shared, Tenant,
+    TenantName,
 };
 use crate::resolve::lifecycle::PROTECTION;
 use crate::resolve::{
@@ -86,10 +87,11 @@ impl<'a> Common<'a> {
             name: name.clone(),
             role: Role::Shared,
             tenant: None,
-            labels: Arc::new(pod_security_labels(
-                self.labels.shared(&shared.labels),
-                &shared.access,
-            )),
+            labels: Arc::new(
+                self.labels
+                    .pod_security
+                    .add(self.labels.shared(&shared.labels), &shared.access),
+            ),
             annotations: caches.annotations.of(&shared.annotations),
             same_owner: Arc::new([name.clone()].into_iter().collect()),
             consumers: self.grants.namespaces_of(&shared.consumers, Some(&me)),
@@ -127,10 +129,11 @@ impl<'a> Common<'a> {
                 tenant.kube_api,
             )
             .map(Arc::new);
-        let labels = Arc::new(pod_security_labels(
-            self.labels.tenant(tname, &tenant.labels),
-            &tenant.access,
-        ));
+        let labels = Arc::new(
+            self.labels
+                .pod_security
+                .add(self.labels.tenant(tname, &tenant.labels), &tenant.access),
+        );
         let access = Arc::new(AccessIntent::of(&tenant.access));
         let annotations = caches.annotations.of(&tenant.annotations);
         let same_owner = Arc::new(tenant.namespaces.clone());
@@ -209,24 +212,52 @@ impl<'a> Common<'a> {
 /// The Pod Security Admission labels (https://kubernetes.io/docs/concepts/security/pod-security-admission/):
 /// `enforce` at the entry's level with its pinned version, `warn` and `audit` at `restricted`
 /// with the same version, so that people see what restricted would refuse before choosing it.
-fn pod_security_labels(
-    mut labels: BTreeMap<Arc<str>, Arc<str>>,
-    access: &Access,
-) -> BTreeMap<Arc<str>, Arc<str>> {
-    if let Some(ps) = &access.pod_security {
-        for (mode, level) in [
-            ("enforce", ps.level.as_str()),
-            ("warn", "restricted"),
-            ("audit", "restricted"),
-        ] {
-            labels.insert(format!("{POD_SECURITY_PREFIX}{mode}").into(), level.into());
-            labels.insert(
-                format!("{POD_SECURITY_PREFIX}{mode}-version").into(),
-                ps.version.clone(),
-            );
+/// Its keys and values are made once per config and shared by every namespace.
+struct PodSecurityLabels {
+    /// (`…/enforce`, `…/enforce-version`), then `warn`'s and `audit`'s.
+    keys: [(Arc<str>, Arc<str>); 3],
+    /// The levels' names, in the order of [`PodSecurityLevel::ALL`].
+    levels: [Arc<str>; 3],
+}
+
+impl PodSecurityLabels {
+    fn new() -> Self {
+        let keys = ["enforce", "warn", "audit"].map(|mode| {
+            (
+                Arc::from(format!("{POD_SECURITY_PREFIX}{mode}")),
+                Arc::from(format!("{POD_SECURITY_PREFIX}{mode}-version")),
+            )
+        });
+        Self {
+            keys,
+            levels: PodSecurityLevel::ALL.map(|l| Arc::from(l.as_str())),
         }
     }
-    labels
+
+    /// `labels` with those of `access`'s level, if it has one.
+    fn add(
+        &self,
+        mut labels: BTreeMap<Arc<str>, Arc<str>>,
+        access: &Access,
+    ) -> BTreeMap<Arc<str>, Arc<str>> {
+        let Some(ps) = &access.pod_security else {
+            return labels;
+        };
+        let name = |level: PodSecurityLevel| {
+            let i = PodSecurityLevel::ALL.iter().position(|l| *l == level);
+            self.levels[i.unwrap_or_default()].clone()
+        };
+        let levels = [
+            ps.level,
+            PodSecurityLevel::Restricted,
+            PodSecurityLevel::Restricted,
+        ];
+        for ((key, version_key), level) in self.keys.iter().zip(levels) {
+            labels.insert(key.clone(), name(level));
+            labels.insert(version_key.clone(), ps.version.clone());
+        }
+        labels
+    }
 }
 
 /// What every namespace's [`MeshIntent`] has in common, with `[mesh]`; a namespace adds the hosts
@@ -318,6 +349,7 @@ struct CompilerLabels {
     tenant_key: Arc<str>,
     shared_key: Arc<str>,
     yes: Arc<str>,
+    pod_security: PodSecurityLabels,
 }
 
 impl CompilerLabels {
@@ -346,6 +378,7 @@ impl CompilerLabels {
             tenant_key: LABEL_TENANT.into(),
             shared_key: LABEL_SHARED.into(),
             yes: "true".into(),
+            pod_security: PodSecurityLabels::new(),
         }
     }
 

@@ -21,11 +21,15 @@ pub struct Access {
     /// The Pod Security Admission level enforced, with its pinned version.
     pub pod_security: Option<PodSecurity>,
     /// `spec.hard` of the ResourceQuota `tenantc`; empty: no ResourceQuota.
-    pub quota: BTreeMap<ResourceName, Quantity>,
+    pub quota: Quantities,
     /// The LimitRange `tenantc` (type Container); both empty: no LimitRange.
-    pub default_request: BTreeMap<ResourceName, Quantity>,
-    pub default_limit: BTreeMap<ResourceName, Quantity>,
+    pub default_request: Quantities,
+    pub default_limit: Quantities,
 }
+
+/// Resource names and their quantities, shared: the entries that do not override `[defaults]`
+/// (most of them) hold its maps, not copies, from `resolve` to `render`.
+pub type Quantities = Arc<BTreeMap<ResourceName, Quantity>>;
 
 impl Access {
     /// The subjects bound at `level`.

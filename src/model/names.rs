@@ -43,6 +43,14 @@ macro_rules! checked_string {
             }
         }
 
+        // Compares, orders and hashes as its text (all derived from the `Arc<str>`), so a map
+        // keyed by it is searched with a `&str`, without checking and copying the text first.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)

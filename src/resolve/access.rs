@@ -1,6 +1,7 @@
 //! `[defaults]` and the access keys of tenants and shared entries: subjects, the Pod Security
 //! level and version, the quota and the container defaults, each checked at its span.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use crate::diag::{closest, Diagnostic};
 use crate::load::{Located, RawAccess, RawConfig, RawContainerDefaults, RawMap};
 use crate::model::{
     check_pod_security_version, suggest_quantity, Access, AccessLevel, PodSecurity,
-    PodSecurityLevel, Quantity, ResourceName, Subject, CONTAINER_RESOURCES, QUOTA_RESOURCES,
+    PodSecurityLevel, Quantities, Quantity, ResourceName, Subject, CONTAINER_RESOURCES,
+    QUOTA_RESOURCES,
 };
 
 /// The prefix of the Pod Security Admission labels, which tenantc sets from `pod_security`.
@@ -18,16 +20,21 @@ use crate::model::{
 pub const POD_SECURITY_PREFIX: &str = "pod-security.kubernetes.io/";
 
 /// A resolved map of quantities, each with the span of its key (for the compute-quota rule).
-type Quantities = BTreeMap<ResourceName, (Quantity, Range<usize>)>;
+type LocatedQuantities = BTreeMap<ResourceName, (Quantity, Range<usize>)>;
 
 /// `[defaults]`, resolved.
 #[derive(Default)]
 pub(super) struct Defaults {
     level: Option<PodSecurityLevel>,
     version: Option<Arc<str>>,
-    quota: Quantities,
-    request: Quantities,
-    limit: Quantities,
+    quota: LocatedQuantities,
+    request: LocatedQuantities,
+    limit: LocatedQuantities,
+    /// The three maps without their spans, held by every entry that overrides none of them.
+    shared: [Quantities; 3],
+    /// Whether the rules of the quota and container defaults were checked for such an entry:
+    /// they give every such entry the same findings, each reported once (by its span).
+    checked: Cell<bool>,
 }
 
 /// Which quota keys need which container default (a pod without it is refused once a quota
@@ -49,7 +56,9 @@ impl Resolver<'_> {
             return Defaults::default();
         };
         let (request, limit) = self.container_defaults(d.container_defaults.as_ref());
+        let quota = self.quantities(d.quota.as_ref(), "quota", true);
         Defaults {
+            shared: [&quota, &request, &limit].map(strip),
             level: d.pod_security.as_ref().and_then(|l| self.level(l)),
             version: d.pod_security_version.as_ref().and_then(|v| {
                 match check_pod_security_version(&v.value) {
@@ -63,9 +72,10 @@ impl Resolver<'_> {
                     }
                 }
             }),
-            quota: self.quantities(d.quota.as_ref(), "quota", true),
+            quota,
             request,
             limit,
+            checked: Cell::new(false),
         }
     }
 
@@ -91,7 +101,10 @@ impl Resolver<'_> {
         level
     }
 
-    fn container_defaults(&mut self, c: Option<&RawContainerDefaults>) -> (Quantities, Quantities) {
+    fn container_defaults(
+        &mut self,
+        c: Option<&RawContainerDefaults>,
+    ) -> (LocatedQuantities, LocatedQuantities) {
         let Some(c) = c else {
             return Default::default();
         };
@@ -103,8 +116,8 @@ impl Resolver<'_> {
 
     /// A map of resource names to quantities; `quota`: the names a quota takes, else the ones a
     /// container's resources take.
-    fn quantities(&mut self, map: Option<&RawMap>, what: &str, quota: bool) -> Quantities {
-        let mut out = Quantities::new();
+    fn quantities(&mut self, map: Option<&RawMap>, what: &str, quota: bool) -> LocatedQuantities {
+        let mut out = LocatedQuantities::new();
         for (k, v) in map.into_iter().flatten() {
             let name = if quota {
                 ResourceName::new(&k.value).ok()
@@ -160,13 +173,14 @@ impl Resolver<'_> {
         list: Option<&Vec<Located<String>>>,
         level: AccessLevel,
         owner: &str,
-        seen: &mut BTreeMap<Subject, (AccessLevel, usize)>,
+        seen: &mut Vec<(Subject, AccessLevel, usize)>,
     ) -> BTreeSet<Subject> {
         let mut out = BTreeSet::new();
         for s in list.into_iter().flatten() {
             match Subject::parse(&s.value) {
                 Ok(subject) => {
-                    if let Some((first, at)) = seen.get(&subject) {
+                    // An entry lists a few subjects: a search of the list is cheaper than a map.
+                    if let Some((_, first, at)) = seen.iter().find(|(s, ..)| *s == subject) {
                         let line = self.line(&(*at..*at));
                         let message = if *first == level {
                             format!("{owner} lists `{subject}` twice in `{}`", level.key())
@@ -183,7 +197,7 @@ impl Resolver<'_> {
                         );
                         continue;
                     }
-                    seen.insert(subject.clone(), (level, s.span.start));
+                    seen.push((subject.clone(), level, s.span.start));
                     out.insert(subject);
                 }
                 Err(e) => self.error(
@@ -225,7 +239,7 @@ impl Resolver<'_> {
     /// The access of a tenant or shared entry (`owner`, in messages), `[defaults]` applied:
     /// its `quota` and `container_defaults` replace the keys of the defaults they name.
     pub(super) fn access(&mut self, raw: &RawAccess, defaults: &Defaults, owner: &str) -> Access {
-        let mut seen = BTreeMap::new();
+        let mut seen = Vec::new();
         let owners = self.subjects(raw.owners.as_ref(), AccessLevel::Owner, owner, &mut seen);
         let editors = self.subjects(raw.editors.as_ref(), AccessLevel::Editor, owner, &mut seen);
         let viewers = self.subjects(raw.viewers.as_ref(), AccessLevel::Viewer, owner, &mut seen);
@@ -240,13 +254,44 @@ impl Resolver<'_> {
                 .clone()
                 .unwrap_or_else(|| Arc::from("latest")),
         });
-        let mut quota = defaults.quota.clone();
-        quota.extend(self.quantities(raw.quota.as_ref(), "quota", true));
-        let (own_request, own_limit) = self.container_defaults(raw.container_defaults.as_ref());
-        let mut request = defaults.request.clone();
-        request.extend(own_request);
-        let mut limit = defaults.limit.clone();
-        limit.extend(own_limit);
+        let [quota, default_request, default_limit] = if raw.quota.is_none()
+            && raw.container_defaults.is_none()
+        {
+            if !defaults.checked.replace(true) {
+                self.check_limits(&defaults.quota, &defaults.request, &defaults.limit, owner);
+            }
+            defaults.shared.clone()
+        } else {
+            let mut quota = defaults.quota.clone();
+            quota.extend(self.quantities(raw.quota.as_ref(), "quota", true));
+            let (own_request, own_limit) = self.container_defaults(raw.container_defaults.as_ref());
+            let mut request = defaults.request.clone();
+            request.extend(own_request);
+            let mut limit = defaults.limit.clone();
+            limit.extend(own_limit);
+            self.check_limits(&quota, &request, &limit, owner);
+            [&quota, &request, &limit].map(strip)
+        };
+        Access {
+            owners,
+            editors,
+            viewers,
+            pod_security,
+            quota,
+            default_request,
+            default_limit,
+        }
+    }
+
+    /// The rules of an entry's quota and container defaults (`owner`, in messages): a compute
+    /// quota needs a container default, a default request may not exceed its limit.
+    fn check_limits(
+        &mut self,
+        quota: &LocatedQuantities,
+        request: &LocatedQuantities,
+        limit: &LocatedQuantities,
+        owner: &str,
+    ) {
         for (key, needs, limit_serves) in COMPUTE {
             let Some((_, span)) = quota
                 .iter()
@@ -256,11 +301,11 @@ impl Resolver<'_> {
                 continue;
             };
             let resource = key.rsplit('.').next().unwrap_or(key);
-            let given = |m: &Quantities| m.keys().any(|k| k.as_str() == resource);
+            let given = |m: &LocatedQuantities| m.keys().any(|k| k.as_str() == resource);
             let ok = if needs == "request" {
-                given(&request) || (limit_serves && given(&limit))
+                given(request) || (limit_serves && given(limit))
             } else {
-                given(&limit)
+                given(limit)
             };
             // A key of [defaults] is reported once, not once per entry that inherits it.
             if !ok && !self.diags.iter().any(|d| d.span == *span) {
@@ -279,7 +324,7 @@ impl Resolver<'_> {
         // Kubernetes refuses a LimitRange whose default request exceeds its default limit
         // (https://kubernetes.io/docs/concepts/policy/limit-range/): every namespace would then
         // be without its container defaults.
-        for (resource, (want, span)) in &request {
+        for (resource, (want, span)) in request {
             let Some((cap, _)) = limit.get(resource) else {
                 continue;
             };
@@ -295,15 +340,10 @@ impl Resolver<'_> {
                 );
             }
         }
-        let strip = |m: Quantities| m.into_iter().map(|(k, (q, _))| (k, q)).collect();
-        Access {
-            owners,
-            editors,
-            viewers,
-            pod_security,
-            quota: strip(quota),
-            default_request: strip(request),
-            default_limit: strip(limit),
-        }
     }
+}
+
+/// A map without its spans, to share.
+fn strip(m: &LocatedQuantities) -> Quantities {
+    Arc::new(m.iter().map(|(k, (q, _))| (k.clone(), q.clone())).collect())
 }

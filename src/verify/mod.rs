@@ -63,39 +63,56 @@ pub struct Verified {
 }
 
 /// Verifies the tree at `output` against the tenants.toml at `config`, as `tenantc verify`
-/// does, if the file describes one cluster; `None` if it has `[clusters]` (the tree read is
-/// then dropped). An unreadable tree is [`crate::Error::Tree`].
-pub fn verify_files(config: &Path, output: &Path) -> Result<Option<Verified>, crate::Error> {
-    // The config is read and the intent derived while the tree is walked (the walk does not need
-    // them, and waits on the disk more than on the core); an invalid config is still the error
-    // reported first.
-    let (intent, tree) = std::thread::scope(|s| {
-        let intent = s.spawn(|| {
+/// does, if the file describes one cluster. An unreadable tree is [`crate::Error::Tree`]; a file
+/// with `[clusters]` is verified by [`verify_each`].
+pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Error> {
+    let mut verified = None;
+    verify_each(config, output, None, &mut |cluster, _, v| {
+        if cluster.is_none() {
+            verified = Some(v);
+        }
+    })?;
+    verified.ok_or_else(|| crate::Error::Read {
+        path: config.display().to_string(),
+        source: std::io::Error::other("it describes several clusters: verify each"),
+    })
+}
+
+/// The tree at `output`, walked while the tenants.toml at `config` is read and its intent
+/// derived (the walk does not need them, and waits on the disk more than on the core): the
+/// intent of a file of one cluster with the tree, or the file's clusters (the tree is then
+/// not theirs, and dropped). An invalid config is the error reported first.
+fn read_with_config(
+    config: &Path,
+    output: &Path,
+) -> Result<Result<(Intent, tree::Tree), crate::Cover>, crate::Error> {
+    let (cover, tree) = std::thread::scope(|s| {
+        let cover = s.spawn(|| {
             // The parsed config is not needed once the intent is derived.
-            Ok::<_, crate::Error>(match crate::configs_from_file(config)?.0 {
-                crate::Configs::One(config) => Some(intent_to_verify(&config)),
-                crate::Configs::Clusters(_) => None,
+            Ok::<_, crate::Error>(match crate::to_cover(config, None)? {
+                crate::Cover::One(config) => Ok(intent_to_verify(&config)),
+                clusters => Err(clusters),
             })
         });
         let tree = tree::read_tree(output);
-        let intent = intent
+        let cover = cover
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (intent, tree)
+        (cover, tree)
     });
-    let Some(intent) = intent? else {
-        return Ok(None);
-    };
-    let model = Model::build(
-        tree.map_err(crate::Error::Tree)?,
-        &intent.known_namespaces(),
-    );
-    let report = report_of(&model, &intent);
-    Ok(Some(Verified {
-        report,
+    match cover? {
+        Ok(intent) => Ok(Ok((intent, tree.map_err(crate::Error::Tree)?))),
+        Err(clusters) => Ok(Err(clusters)),
+    }
+}
+
+/// The report of `model` against `intent`, with both.
+fn judged(model: Model, intent: Intent) -> Verified {
+    Verified {
+        report: report_of(&model, &intent),
         model,
         intent,
-    }))
+    }
 }
 
 /// The intent verify judges by: each tenant's set of namespaces serves explain and graph, not
@@ -118,23 +135,28 @@ pub fn verify_each(
     cluster: Option<&str>,
     each: &mut dyn FnMut(Option<&str>, &Path, Verified),
 ) -> Result<(), crate::Error> {
-    // Most files describe one cluster: their tree is read while the file is (a file with
-    // [clusters] has a `clusters/` directory in its output; without one it is an error below).
-    let one_tree = cluster.is_none() && !output.join(crate::place::CLUSTERS_DIR).exists();
-    if one_tree {
-        if let Some(verified) = verify_files(config, output)? {
-            each(None, output, verified);
+    // Most files describe one cluster, and their output has no `clusters/` directory: the
+    // tree is walked while the file is read, and the file is read once.
+    let cover = if cluster.is_none() && !output.join(crate::place::CLUSTERS_DIR).exists() {
+        match read_with_config(config, output)? {
+            Ok((intent, tree)) => {
+                let model = Model::build(tree, &intent.known_namespaces());
+                each(None, output, judged(model, intent));
+                return Ok(());
+            }
+            Err(cover) => cover,
+        }
+    } else {
+        crate::to_cover(config, cluster)?
+    };
+    let (clusters, names) = match cover {
+        crate::Cover::One(config) => {
+            let intent = intent_to_verify(&config);
+            let model = model_of(output, &intent).map_err(crate::Error::Tree)?;
+            each(None, output, judged(model, intent));
             return Ok(());
         }
-    }
-    let Some((clusters, _, names)) = crate::clusters_to_cover(config, cluster)? else {
-        // Only with a `clusters/` directory in the output of a file of one cluster.
-        let verified = verify_files(config, output)?.ok_or_else(|| crate::Error::Read {
-            path: config.display().to_string(),
-            source: std::io::Error::other("the file changed while it was read"),
-        })?;
-        each(None, output, verified);
-        return Ok(());
+        crate::Cover::Clusters(clusters, _, names) => (clusters, names),
     };
     for name in &names {
         let name = name.as_str();

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{write_yaml_string, Out};
+use super::Out;
 use crate::intent::NamespaceIntent;
 use crate::model::{Quantity, ResourceName};
 
 /// `apiVersion`, `kind` and `metadata` of an access object: `name` is one of tenantc's fixed
-/// names (`tenantc`, `tenantc-owners`, ...), which YAML reads as plain strings, and `ns` the
-/// namespace's name already printed as a YAML scalar (once per namespace, not once per object).
-fn header(out: &mut Out, api_version: &str, kind: &str, name: &'static str, ns: &str) {
+/// names (`tenantc`, `tenantc-owners`, ...), which YAML reads as plain strings.
+fn header(out: &mut Out, api_version: &str, kind: &str, name: &'static str, ns: &NamespaceIntent) {
     debug_assert!(name.starts_with("tenantc") && !name.contains(['"', ':', ' ']));
     out.raw("apiVersion: ")
         .raw(api_version)
@@ -19,21 +18,12 @@ fn header(out: &mut Out, api_version: &str, kind: &str, name: &'static str, ns: 
         .raw("\nmetadata:\n  name: ")
         .raw(name)
         .raw("\n  namespace: ")
-        .raw(ns)
+        .value(ns.name.as_str())
         .raw("\n");
-}
-
-/// The namespace's name as `{{ ns.name }}` prints it.
-fn quoted(ns: &NamespaceIntent) -> String {
-    let mut text = String::new();
-    // Writing into a String cannot fail.
-    let _ = write_yaml_string(&mut text, ns.name.as_str());
-    text
 }
 
 /// rolebindings.yaml.j2
 pub(super) fn rolebindings(out: &mut Out, ns: &NamespaceIntent) {
-    let name = quoted(ns);
     for (index, binding) in ns.access.bindings.iter().enumerate() {
         if index > 0 {
             out.raw("---\n");
@@ -43,7 +33,7 @@ pub(super) fn rolebindings(out: &mut Out, ns: &NamespaceIntent) {
             "rbac.authorization.k8s.io/v1",
             "RoleBinding",
             binding.name,
-            &name,
+            ns,
         );
         // The role and the subject's kind are Kubernetes' fixed names (`admin`, `Group`, ...):
         // plain YAML strings, printed as they are.
@@ -83,7 +73,7 @@ fn quantities(out: &mut Out, indent: &str, map: &BTreeMap<ResourceName, Quantity
 
 /// resourcequota.yaml.j2
 pub(super) fn resourcequota(out: &mut Out, ns: &NamespaceIntent) {
-    header(out, "v1", "ResourceQuota", "tenantc", &quoted(ns));
+    header(out, "v1", "ResourceQuota", "tenantc", ns);
     out.raw("spec:\n  hard:\n");
     quantities(out, "    ", &ns.access.quota);
 }
@@ -93,7 +83,7 @@ pub(super) fn limitrange(out: &mut Out, ns: &NamespaceIntent) {
     let Some(limits) = &ns.access.limits else {
         return;
     };
-    header(out, "v1", "LimitRange", "tenantc", &quoted(ns));
+    header(out, "v1", "LimitRange", "tenantc", ns);
     out.raw("spec:\n  limits:\n  - type: Container\n");
     if !limits.default.is_empty() {
         out.raw("    default:\n");

@@ -9,10 +9,10 @@
 //! (https://kubernetes.io/docs/concepts/security/pod-security-admission/): a lower one admits
 //! what tenants.toml refuses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::intent::{AccessIntent, Intent, NamespaceIntent};
-use crate::model::{AccessLevel, PodSecurityLevel};
+use crate::model::{AccessLevel, PodSecurityLevel, Quantity, ResourceName};
 use crate::resolve::POD_SECURITY_PREFIX;
 use crate::verify::finding::{violation, with_objects};
 use crate::verify::model::Model;
@@ -39,11 +39,32 @@ fn wanted_subjects(access: &AccessIntent, level: AccessLevel) -> BTreeSet<RbacSu
         .flat_map(|b| &b.subjects)
         .map(|s| RbacSubject {
             kind: s.kind.into(),
-            name: s.name.as_str().into(),
+            name: (*s.name).into(),
             namespace: s.namespace.as_deref().map(Text::from),
             api_group: s.namespace.is_none().then(|| RBAC_GROUP.into()),
         })
         .collect()
+}
+
+/// Whether `got` (one binding's subjects) are exactly the subjects of `level` in `access`, as
+/// a set; compared in place, without the sets of [`wanted_subjects`], as in every namespace of a
+/// tree compile wrote. The intent's subjects are distinct, so equal counts and each of them found
+/// means the same set.
+fn same_subjects(access: &AccessIntent, level: AccessLevel, got: &[RbacSubject]) -> bool {
+    let mut want = access
+        .bindings
+        .iter()
+        .filter(|b| b.level == level)
+        .flat_map(|b| &b.subjects);
+    want.clone().count() == got.len()
+        && want.all(|s| {
+            got.iter().any(|g| {
+                g.kind == s.kind
+                    && *g.name == *s.name
+                    && g.namespace.as_deref() == s.namespace.as_deref()
+                    && g.api_group.as_deref() == s.namespace.is_none().then_some(RBAC_GROUP)
+            })
+        })
 }
 
 /// The level a RoleBinding of the tree grants, when it is one tenantc writes: its name and its
@@ -65,35 +86,38 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         intent,
         &model.tree.quotas,
         "ResourceQuota",
-        |a| {
-            a.quota
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        },
-        |_| Vec::new(),
+        |a| Some(&*a.quota),
+        |_| None,
         findings,
     );
     limits(
         intent,
         &model.tree.limit_ranges,
         "LimitRange",
-        |a| {
-            a.limits
-                .iter()
-                .flat_map(|l| &l.default)
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        },
-        |a| {
-            a.limits
-                .iter()
-                .flat_map(|l| &l.default_request)
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        },
+        |a| a.limits.as_ref().map(|l| &*l.default),
+        |a| a.limits.as_ref().map(|l| &*l.default_request),
         findings,
     );
+}
+
+/// A map of quantities of the intent (`None`: none), as the tree's text.
+type WantedQuantities<'a> = Option<&'a BTreeMap<ResourceName, Quantity>>;
+
+/// The entries of `want` as text, sorted as the tree's.
+fn texts(want: WantedQuantities) -> Vec<(String, String)> {
+    want.into_iter()
+        .flatten()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Whether the tree's sorted `got` is `want`, compared in place (both are sorted by resource).
+fn same_quantities(want: WantedQuantities, got: &[(String, String)]) -> bool {
+    let want = want.into_iter().flatten();
+    want.clone().count() == got.len()
+        && want
+            .zip(got)
+            .all(|((k, v), (gk, gv))| k.as_str() == gk && v.as_str() == gv)
 }
 
 fn managed<'a>(intent: &'a Intent, ns: Option<&Text>) -> Option<&'a NamespaceIntent> {
@@ -102,7 +126,9 @@ fn managed<'a>(intent: &'a Intent, ns: Option<&Text>) -> Option<&'a NamespaceInt
 
 fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     // (namespace, level) -> the RoleBindings of the tree granting it
-    let mut found: BTreeMap<(String, AccessLevel), Vec<&RbacDoc>> = BTreeMap::new();
+    // Only looked up, never walked: a hash map (tens of thousands of bindings in a large tree).
+    let mut found: HashMap<(&str, AccessLevel), Vec<&RbacDoc>, ahash::RandomState> =
+        HashMap::default();
     for doc in model.tree.rbac.iter().map(|d| &**d) {
         let o = std::slice::from_ref(&doc.origin);
         let ns = doc.namespace.as_deref().unwrap_or("");
@@ -148,7 +174,7 @@ fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                 };
                 let _ = ns_intent;
                 match level_of(doc) {
-                    Some(level) => found.entry((ns.to_owned(), level)).or_default().push(doc),
+                    Some(level) => found.entry((ns, level)).or_default().push(doc),
                     None => findings.push(violation(
                         "access-other-binding",
                         with_objects(
@@ -166,8 +192,13 @@ fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     }
     for (name, ns) in &intent.namespaces {
         for level in AccessLevel::ALL {
+            let docs = found.remove(&(name.as_str(), level)).unwrap_or_default();
+            if let [doc] = docs.as_slice() {
+                if same_subjects(&ns.access, level, &doc.subjects) {
+                    continue;
+                }
+            }
             let want = wanted_subjects(&ns.access, level);
-            let docs = found.remove(&(name.to_string(), level)).unwrap_or_default();
             let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
             if docs.len() > 1 {
                 findings.push(violation(
@@ -254,13 +285,31 @@ fn pod_security(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             continue; // reported as missing-namespace
         };
         let o = std::slice::from_ref(&doc.origin);
-        for (mode, want) in [
-            ("enforce", ps.level),
-            ("warn", PodSecurityLevel::Restricted),
-            ("audit", PodSecurityLevel::Restricted),
+        for (mode, key, version_key, want) in [
+            (
+                "enforce",
+                "pod-security.kubernetes.io/enforce",
+                "pod-security.kubernetes.io/enforce-version",
+                ps.level,
+            ),
+            (
+                "warn",
+                "pod-security.kubernetes.io/warn",
+                "pod-security.kubernetes.io/warn-version",
+                PodSecurityLevel::Restricted,
+            ),
+            (
+                "audit",
+                "pod-security.kubernetes.io/audit",
+                "pod-security.kubernetes.io/audit-version",
+                PodSecurityLevel::Restricted,
+            ),
         ] {
-            let key = format!("{POD_SECURITY_PREFIX}{mode}");
-            let got = doc.labels.get(&key).map(Text::as_str);
+            debug_assert!(
+                key.strip_prefix(POD_SECURITY_PREFIX) == Some(mode)
+                    && version_key.strip_prefix(key) == Some("-version")
+            );
+            let got = doc.labels.get(key).map(Text::as_str);
             // Without the label, Pod Security Admission applies the cluster's default: privileged
             // unless the cluster is configured otherwise.
             let got_level = got.map_or(Some(PodSecurityLevel::Privileged), PodSecurityLevel::parse);
@@ -278,8 +327,7 @@ fn pod_security(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                     o.to_vec(),
                 ));
             }
-            let version_key = format!("{key}-version");
-            let version = doc.labels.get(&version_key).map(Text::as_str);
+            let version = doc.labels.get(version_key).map(Text::as_str);
             if version != Some(&*ps.version) {
                 findings.push(violation(
                     "pod-security-version",
@@ -304,8 +352,8 @@ fn limits(
     intent: &Intent,
     docs: &[Box<LimitDoc>],
     kind: &str,
-    values: impl Fn(&AccessIntent) -> Vec<(String, String)>,
-    requests: impl Fn(&AccessIntent) -> Vec<(String, String)>,
+    values: impl for<'a> Fn(&'a AccessIntent) -> WantedQuantities<'a>,
+    requests: impl for<'a> Fn(&'a AccessIntent) -> WantedQuantities<'a>,
     findings: &mut Vec<Finding>,
 ) {
     let mut by_ns: BTreeMap<&str, Vec<&LimitDoc>> = BTreeMap::new();
@@ -329,11 +377,23 @@ fn limits(
         }
     }
     for (name, ns) in &intent.namespaces {
-        let want = values(&ns.access);
-        let want_requests = requests(&ns.access);
-        let expected = !want.is_empty() || !want_requests.is_empty();
-        let docs = by_ns.get(name.as_str()).cloned().unwrap_or_default();
-        for d in &docs {
+        let (want, want_requests) = (values(&ns.access), requests(&ns.access));
+        let expected =
+            want.is_some_and(|m| !m.is_empty()) || want_requests.is_some_and(|m| !m.is_empty());
+        let docs = by_ns.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        // The tree compile wrote: the one object, as tenants.toml says.
+        if let [d] = docs {
+            if expected
+                && d.origin.name == "tenantc"
+                && d.other.is_empty()
+                && same_quantities(want, &d.values)
+                && same_quantities(want_requests, &d.requests)
+            {
+                continue;
+            }
+        }
+        let (want, want_requests) = (texts(want), texts(want_requests));
+        for d in docs {
             let o = std::slice::from_ref(&d.origin);
             if !expected || d.origin.name != "tenantc" {
                 findings.push(violation(

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::access::read_access_file;
 use super::parse::parse_file_in;
 use super::text::forget_shared;
 use super::{Tree, TreeError};
@@ -138,6 +139,10 @@ fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
             Ok(_) => {
                 tree.audit.extend(kustomize::merge_key_finding(&text, path));
                 let dir = directory_namespace(root, path);
+                let access = dir.filter(|_| path.file_name().is_some_and(|f| f == "access.yaml"));
+                if access.is_some_and(|dir| read_access_file(&text, &name, dir, &mut tree)) {
+                    continue;
+                }
                 if let Err(e) = parse_file_in(&text, &name, dir, &mut tree) {
                     errors.push(e);
                 }
