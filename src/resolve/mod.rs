@@ -6,6 +6,8 @@ mod flows;
 mod gitops;
 pub mod lifecycle;
 mod mesh;
+mod names;
+mod outside;
 mod platform;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,10 +17,9 @@ pub use access::POD_SECURITY_PREFIX;
 pub use platform::{default_dns, istiod_labels};
 
 use crate::diag::{line_col, Diagnostic};
-use crate::load::{Located, RawConfig, RawMap};
+use crate::load::{Located, RawConfig};
 use crate::model::{
-    Annotations, Config, Consumer, LabelKey, LabelValue, Labels, NamespaceName, Port, Retired,
-    RetiredOwner, Shared, Tenant, TenantName,
+    Config, Consumer, NamespaceName, Retired, RetiredOwner, Shared, Tenant, TenantName,
 };
 use flows::ConsumerNames;
 pub use flows::{DEFAULT_KUBE_API_PORTS, MAX_EXTERNAL_NAME};
@@ -79,159 +80,6 @@ impl Resolver<'_> {
 
     fn line(&self, span: &Range<usize>) -> usize {
         line_col(self.source, span.start).0
-    }
-
-    fn namespace(&mut self, what: &str, s: &Located<String>) -> Option<NamespaceName> {
-        self.dns_name(
-            NamespaceName::new,
-            &format!("{what} `{}` is not a valid namespace name", s.value),
-            s,
-        )
-    }
-
-    /// Checks a name with `check`, suggesting a fixed spelling where one is obvious.
-    fn dns_name<T>(
-        &mut self,
-        check: fn(&str) -> Result<T, String>,
-        message: &str,
-        s: &Located<String>,
-    ) -> Option<T> {
-        match check(&s.value) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                let mut d = Diagnostic::new(format!("{message}: it {e}"), s.span.clone());
-                let fixed = suggest_dns_label(&s.value);
-                if check(&fixed).is_ok() && fixed != s.value {
-                    d = d.with_help(format!("did you mean `{fixed}`?"));
-                }
-                self.error(d);
-                None
-            }
-        }
-    }
-
-    fn ports(
-        &mut self,
-        list: &[Located<i64>],
-        what: &str,
-        allow_empty: bool,
-        span: &Range<usize>,
-    ) -> BTreeSet<Port> {
-        let mut out = BTreeSet::new();
-        if list.is_empty() && !allow_empty {
-            self.error(Diagnostic::new(
-                format!("{what} must list at least one port"),
-                span.clone(),
-            ));
-        }
-        for p in list {
-            match Port::new(p.value) {
-                Ok(port) => {
-                    if !out.insert(port) {
-                        self.error(Diagnostic::new(
-                            format!("port {port} is listed twice in {what}"),
-                            p.span.clone(),
-                        ));
-                    }
-                }
-                Err(e) => self.error(Diagnostic::new(e, p.span.clone())),
-            }
-        }
-        out
-    }
-
-    /// Labels of pods (selectors) or of namespaces; `owned` forbids the compiler's own keys.
-    fn labels(&mut self, map: Option<&RawMap>, what: &str, owned: &BTreeSet<&str>) -> Labels {
-        let mut out = Labels::new();
-        for (k, v) in map.into_iter().flatten() {
-            let key = self.label_key(k, what, owned);
-            let value = match LabelValue::new(&v.value) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.error(Diagnostic::new(
-                        format!("{what} `{}` has an invalid value {:?}: the {e}", k.value, v.value),
-                        v.span.clone(),
-                    ).with_help("label values are at most 63 letters, digits, `-`, `_` or `.`; put free text in an annotation"));
-                    None
-                }
-            };
-            if let (Some(k), Some(v)) = (key, value) {
-                out.insert(k, v);
-            }
-        }
-        out
-    }
-
-    fn label_key(
-        &mut self,
-        k: &Located<String>,
-        what: &str,
-        owned: &BTreeSet<&str>,
-    ) -> Option<LabelKey> {
-        if owned.contains(k.value.as_str()) || k.value.starts_with(OWNED_PREFIX) {
-            self.error(
-                Diagnostic::new(
-                    format!(
-                        "{what} `{}` is set by tenantc itself and may not be overridden",
-                        k.value
-                    ),
-                    k.span.clone(),
-                )
-                .with_help("remove it; tenantc sets it on every namespace it generates"),
-            );
-            return None;
-        }
-        match LabelKey::new(&k.value) {
-            Ok(key) => Some(key),
-            Err(e) => {
-                self.error(Diagnostic::new(
-                    format!("{what} key `{}` is invalid: {e}", k.value),
-                    k.span.clone(),
-                ));
-                None
-            }
-        }
-    }
-
-    /// `ingress = true` means nothing without `[platform.ingress]` to say where the controller runs.
-    fn ingress_flag(&mut self, flag: Option<&Located<bool>>, raw: &RawConfig, owner: &str) -> bool {
-        let on = flag.is_some_and(|b| b.value);
-        if let (true, Some(f), None) = (on, flag, &raw.platform.ingress) {
-            self.no_platform_ingress(owner, f.span.clone());
-        }
-        on
-    }
-
-    fn annotations(&mut self, map: Option<&RawMap>, owned: &BTreeSet<&str>) -> Annotations {
-        let mut out = Annotations::new();
-        let mut total = 0;
-        for (k, v) in map.into_iter().flatten() {
-            total += k.value.len() + v.value.len();
-            if total > MAX_ANNOTATIONS_BYTES {
-                self.error(Diagnostic::new(
-                    format!("annotations exceed Kubernetes' limit of {MAX_ANNOTATIONS_BYTES} bytes in total"),
-                    v.span.clone(),
-                ));
-                return out;
-            }
-            if lifecycle::is_protection_key(&k.value) {
-                self.error(
-                    Diagnostic::new(
-                        format!(
-                            "annotation `{}` is set by tenantc to keep Argo CD and Flux from deleting the namespace, and may not be overridden",
-                            k.value
-                        ),
-                        k.span.clone(),
-                    )
-                    .with_help("remove it; to delete a namespace on purpose, retire it (see `retired` in the README)"),
-                );
-                continue;
-            }
-            if let Some(key) = self.label_key(k, "annotation", owned) {
-                out.insert(key, v.value.clone());
-            }
-        }
-        out
     }
 
     fn config(&mut self, raw: &RawConfig) -> Option<Config> {
@@ -623,24 +471,9 @@ impl Resolver<'_> {
     }
 }
 
-/// A best guess at what an invalid name was meant to be, for "did you mean".
-fn suggest_dns_label(s: &str) -> String {
-    let lowered: String = s
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    lowered
-        .trim_matches('-')
-        .chars()
-        .take(63)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_owned()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::names::suggest_dns_label;
     use super::*;
     use crate::load::load;
 
