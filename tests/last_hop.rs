@@ -722,6 +722,26 @@ fn verify_refuses_flux_account_objects_other_than_tenantcs() {
             "`metadata.annotations.kustomize.toolkit.fluxcd.io/ssa` is \"Override\"",
         ],
     );
+    // A second copy of the role, told apart only by a namespace a cluster-scoped kind ignores.
+    refused(
+        "flux",
+        acme,
+        |t| {
+            let at = t
+                .find("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n")
+                .unwrap();
+            let end = at + t[at..].find("---\n").unwrap();
+            let copy = t[at..end]
+                .replacen("metadata:\n", "metadata:\n  namespace: acme\n", 1)
+                .replacen(
+                    "  - networkpolicies\n",
+                    "  - networkpolicies\n  - secrets\n",
+                    1,
+                );
+            format!("{t}---\n{copy}")
+        },
+        &["is not one of the objects of tenant acme's Flux account"],
+    );
     // An object of no unit, with the controller's rights.
     refused(
         "flux",

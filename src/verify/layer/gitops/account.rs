@@ -119,6 +119,22 @@ impl<'a> Accounts<'a> {
                 .find(|w| flux::account_key(w).as_ref() == Some(&key))
         });
         let Some(want) = want else {
+            // Its unit's, by name, but no object of the account has its identity: a namespace
+            // on a cluster-scoped kind, the ServiceAccount in another namespace.
+            findings.push(violation(
+                "gitops-account",
+                format!(
+                    "the {what} ({}) is not one of the objects of {whose}'s Flux account: tenantc writes {}",
+                    d.origin.file,
+                    flux::account_keys(self.gitops, unit)
+                        .iter()
+                        .filter(|k| k.0 == key.0)
+                        .map(describe)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                vec![d.origin.clone()],
+            ));
             return;
         };
         if let Some((path, got, wanted)) = difference(&d.value, want, String::new()) {
