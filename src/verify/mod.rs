@@ -52,7 +52,7 @@ pub fn intent_and_model(
     Ok((intent, model))
 }
 
-/// What [`verify_files`] found, with the evaluated tree and the intent it was judged by: a
+/// What [`verify_each`] found in a tree, with the evaluated tree and the intent it was judged by: a
 /// caller about to exit may leave them unfreed (`std::mem::forget`), since freeing the model of
 /// a large tree takes a while.
 #[derive(Debug)]
@@ -60,22 +60,6 @@ pub struct Verified {
     pub report: Report,
     pub model: Model,
     pub intent: Intent,
-}
-
-/// Verifies the tree at `output` against the tenants.toml at `config`, as `tenantc verify`
-/// does, if the file describes one cluster. An unreadable tree is [`crate::Error::Tree`]; a file
-/// with `[clusters]` is verified by [`verify_each`].
-pub fn verify_files(config: &Path, output: &Path) -> Result<Verified, crate::Error> {
-    let mut verified = None;
-    verify_each(config, output, None, &mut |cluster, _, v| {
-        if cluster.is_none() {
-            verified = Some(v);
-        }
-    })?;
-    verified.ok_or_else(|| crate::Error::Read {
-        path: config.display().to_string(),
-        source: std::io::Error::other("it describes several clusters: verify each"),
-    })
 }
 
 /// The tree at `output`, walked while the tenants.toml at `config` is read and its intent
