@@ -455,6 +455,32 @@ fn verify_reports_a_policy_file_no_kustomization_applies() {
     );
 }
 
+/// verify parses each file while the walk is still finding the kustomizations, before it knows
+/// whether anything applies the file: one that nothing applies must still neither fail the read
+/// (here it is not even YAML) nor count (here it would open acme to everything).
+#[test]
+fn verify_neither_fails_on_nor_counts_a_file_nothing_applies() {
+    let p = Project::new(SMALL);
+    p.compile().success();
+    let dir = p.output().join("tenants/acme/acme");
+    fs::write(dir.join("stray.yaml"), "a: [unclosed\n: : :\n").unwrap();
+    fs::write(
+        dir.join("open.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: open\n  namespace: acme\nspec:\n  podSelector: {}\n  ingress:\n  - {}\n  egress:\n  - {}\n",
+    )
+    .unwrap();
+    p.run("verify", &[])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "tenants/acme/acme/stray.yaml is in the tree but no kustomization reaches it",
+        ))
+        .stdout(predicate::str::contains(
+            "tenants/acme/acme/open.yaml is in the tree but no kustomization reaches it",
+        ))
+        .stdout(predicate::str::contains("2 violations"))
+        .stdout(predicate::str::contains("open").and(predicate::str::contains("allows").not()));
+}
+
 #[test]
 fn verify_refuses_kustomization_features_it_does_not_evaluate() {
     verify_refuses(

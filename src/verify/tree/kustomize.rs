@@ -38,6 +38,8 @@ pub struct Applied {
     /// Keys as [`key_of`] makes them.
     pub files: Option<PathSet>,
     pub findings: Vec<Finding>,
+    /// How many of the YAML files on disk `files` leaves out.
+    pub unapplied: usize,
 }
 
 fn violation(check: &'static str, message: String, file: &Path) -> Finding {
@@ -295,6 +297,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
         .iter()
         .filter(|p| !files.contains(&*key_of(p)))
         .collect();
+    out.unapplied = unapplied.len();
     for p in unapplied {
         {
             out.findings.push(violation(

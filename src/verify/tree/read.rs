@@ -2,6 +2,8 @@
 //! applies, and the reader threads that parse them.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
 
 use super::access::read_access_file;
 use super::parse::parse_file_in;
@@ -10,8 +12,21 @@ use super::{Tree, TreeError};
 use crate::model::{SHARED_DIR, TENANTS_DIR};
 use crate::verify::tree::kustomize;
 
-/// Reads every YAML file under `root`, in parallel over two threads (most machines running CI
-/// have at least two cores; parsing dominates the run time of verify).
+/// YAML files per unit of work of the reader threads: small enough that the threads start
+/// parsing while the walk goes on and end together, large enough that the parts are few.
+const CHUNK: usize = 256;
+
+/// A run of YAML files in the order of the walk, numbered.
+type Chunk = (usize, Vec<PathBuf>);
+/// What a reader thread made of a chunk: its number, its files and their objects.
+type Part = (usize, Vec<PathBuf>, Result<Tree, Vec<TreeError>>);
+
+/// Reads every YAML file under `root` that a kustomization applies. The walk runs on this
+/// thread and hands the YAML files it finds, in its order, to reader threads (one per core, at
+/// most eight) that parse them meanwhile; whether a file is applied is known only once the walk
+/// has found every kustomization, so each file is read before that is known, and the rare run of
+/// files that holds one nothing applies is read again without it. The parts are joined in the
+/// order of the walk, so the tree does not depend on which thread read what.
 pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     let display_root = root.display().to_string();
     if !root.is_dir() {
@@ -20,14 +35,109 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             message: "not a directory (run `tenantc compile` first?)".into(),
         }]);
     }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let (send, receive) = mpsc::channel::<Chunk>();
+    let receive = Mutex::new(receive);
+    let stop = AtomicBool::new(false);
+    let (walked, mut parts) = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..threads)
+            .map(|_| s.spawn(|| read_chunks(root, &receive, &stop)))
+            .collect();
+        let walked = walk(root, &display_root, &send);
+        drop(send);
+        // Only what the cluster receives is evaluated; the rest is reported.
+        let walked = walked.map(|disk| kustomize::applied(root, &disk));
+        if walked.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let mut parts = Vec::new();
+        for reader in readers {
+            match reader.join() {
+                Ok(p) => parts.extend(p),
+                Err(_) => stop.store(true, Ordering::Relaxed),
+            }
+        }
+        let panicked = stop.load(Ordering::Relaxed) && walked.is_ok();
+        (
+            if panicked {
+                Err(vec![TreeError::Read {
+                    path: display_root.clone(),
+                    message: "a reader thread panicked".into(),
+                }])
+            } else {
+                walked
+            },
+            parts,
+        )
+    });
+    let kustomize::Applied {
+        files,
+        findings,
+        unapplied,
+    } = walked?;
+    parts.sort_unstable_by_key(|(i, _, _)| *i);
+    let mut tree = Tree {
+        audit: findings,
+        ..Tree::default()
+    };
+    let mut errors = Vec::new();
+    for (_, paths, part) in parts {
+        // A run with a file that nothing applies is read again without it.
+        let part = match &files {
+            Some(files)
+                if unapplied > 0
+                    && paths
+                        .iter()
+                        .any(|p| !files.contains(&*kustomize::key_of(p))) =>
+            {
+                let applied: Vec<PathBuf> = paths
+                    .into_iter()
+                    .filter(|p| files.contains(&*kustomize::key_of(p)))
+                    .collect();
+                read_files(root, &applied)
+            }
+            _ => part,
+        };
+        match part {
+            Ok(t) => tree.absorb(t),
+            Err(e) => errors.extend(e),
+        }
+    }
+    tree.root = display_root;
+    if errors.is_empty() {
+        Ok(tree)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The walk of `root`: every file and directory, and the YAML files, which it also sends to the
+/// reader threads in chunks as it finds them.
+fn walk(
+    root: &Path,
+    display_root: &str,
+    send: &mpsc::Sender<Chunk>,
+) -> Result<kustomize::OnDisk, Vec<TreeError>> {
     let mut errors = Vec::new();
     let mut disk = kustomize::OnDisk::default();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut sent = 0;
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         match entry {
             Ok(e) if e.file_type().is_file() => {
                 let p = e.path();
                 if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
                     disk.yaml.push(p.to_path_buf());
+                    chunk.push(p.to_path_buf());
+                    if chunk.len() == CHUNK {
+                        // The readers outlive the walk: a send fails only if one panicked,
+                        // which joining it reports.
+                        let _ = send.send((
+                            sent,
+                            std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
+                        ));
+                        sent += 1;
+                    }
                 }
                 disk.files.insert(kustomize::key_of(p).into_owned());
             }
@@ -38,10 +148,13 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             Err(e) => errors.push(TreeError::Read {
                 path: e
                     .path()
-                    .map_or_else(|| display_root.clone(), |p| p.display().to_string()),
+                    .map_or_else(|| display_root.to_owned(), |p| p.display().to_string()),
                 message: e.to_string(),
             }),
         }
+    }
+    if !chunk.is_empty() {
+        let _ = send.send((sent, chunk));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -50,63 +163,36 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     // would make verify and explain deny everything and diff call every namespace new.
     if disk.yaml.is_empty() {
         return Err(vec![TreeError::Read {
-            path: display_root,
+            path: display_root.to_owned(),
             message: "holds no YAML file, so no output tree (run `tenantc compile` first, or check the path)".into(),
         }]);
     }
-    // Only what the cluster receives is evaluated; the rest is reported. The sets of the walk
-    // are dropped here, before the files are parsed, so that they do not add to the peak.
-    let kustomize::Applied {
-        files: applied,
-        findings: audit,
-    } = kustomize::applied(root, &disk);
-    let mut paths = std::mem::take(&mut disk.yaml);
-    drop(disk);
-    if let Some(files) = applied {
-        paths.retain(|p| files.contains(&*kustomize::key_of(p)));
-    }
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
-    let chunk = paths.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Tree, Vec<TreeError>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| s.spawn(move || read_files(root, part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(vec![TreeError::Read {
-                        path: display_root.clone(),
-                        message: "a reader thread panicked".into(),
-                    }])
-                })
-            })
-            .collect()
-    });
-    drop(paths);
-    let mut tree = Tree {
-        audit,
-        ..Tree::default()
-    };
-    let root_name = display_root.clone();
-    for part in parts {
-        match part {
-            // The first part becomes the tree as it is: no copy of the largest vectors.
-            Ok(mut t) if tree.files == 0 => {
-                t.audit.append(&mut tree.audit);
-                tree = t;
-            }
-            Ok(t) => tree.absorb(t),
-            Err(e) => errors.extend(e),
+    Ok(disk)
+}
+
+/// A reader thread: the chunks it takes from the walk until there are none or the walk failed.
+fn read_chunks(
+    root: &Path,
+    receive: &Mutex<mpsc::Receiver<Chunk>>,
+    stop: &AtomicBool,
+) -> Vec<Part> {
+    let mut parts = Vec::new();
+    loop {
+        // A poisoned lock means another reader panicked; its join reports that.
+        let next = match receive.lock() {
+            Ok(r) => r.recv(),
+            Err(_) => break,
+        };
+        let Ok((i, paths)) = next else { break };
+        if stop.load(Ordering::Relaxed) {
+            continue;
         }
+        let part = read_files(root, &paths);
+        parts.push((i, paths, part));
     }
-    tree.root = root_name;
-    if errors.is_empty() {
-        Ok(tree)
-    } else {
-        Err(errors)
-    }
+    // The tree holds the strings it uses; the set of them is not needed any more.
+    forget_shared();
+    parts
 }
 
 /// The namespace whose directory `path` is in: `tenants/<tenant>/<namespace>/<file>` or
@@ -127,23 +213,21 @@ fn directory_namespace<'a>(root: &Path, path: &'a Path) -> Option<&'a str> {
 fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
     let mut tree = Tree::default();
     let mut errors = Vec::new();
-    // One buffer for every file of the thread: a fresh one per file was an allocation and the
+    // One buffer for every file of the chunk: a fresh one per file was an allocation and the
     // kernel's zeroing of its pages, for tens of thousands of files.
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        text.clear();
-        let read = std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut text));
-        match read {
-            Ok(_) => {
-                tree.audit.extend(kustomize::merge_key_finding(&text, path));
+        bytes.clear();
+        match read_text(path, &mut bytes) {
+            Ok(text) => {
+                tree.audit.extend(kustomize::merge_key_finding(text, path));
                 let dir = directory_namespace(root, path);
                 let access = dir.filter(|_| path.file_name().is_some_and(|f| f == "access.yaml"));
-                if access.is_some_and(|dir| read_access_file(&text, &name, dir, &mut tree)) {
+                if access.is_some_and(|dir| read_access_file(text, &name, dir, &mut tree)) {
                     continue;
                 }
-                if let Err(e) = parse_file_in(&text, &name, dir, &mut tree) {
+                if let Err(e) = parse_file_in(text, &name, dir, &mut tree) {
                     errors.push(e);
                 }
             }
@@ -153,11 +237,29 @@ fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
             }),
         }
     }
-    // The tree holds the strings it uses; the set of them is not needed any more.
-    forget_shared();
     if errors.is_empty() {
         Ok(tree)
     } else {
         Err(errors)
     }
+}
+
+/// The text of the file at `path`, read into `bytes`. `File::read_to_string` asks the file's size
+/// first (a `statx` per file); reading into a buffer that has room already needs no size.
+fn read_text<'a>(path: &Path, bytes: &'a mut Vec<u8>) -> std::io::Result<&'a str> {
+    /// A file read only through `read`, so that `read_to_end` does not ask its size.
+    struct Plain(std::fs::File);
+    impl std::io::Read for Plain {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    bytes.reserve(64 * 1024);
+    std::io::Read::read_to_end(&mut Plain(std::fs::File::open(path)?), bytes)?;
+    std::str::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
