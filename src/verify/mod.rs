@@ -250,31 +250,42 @@ pub fn findings_of(model: &Model, intent: &Intent) -> Vec<Finding> {
         .iter()
         .map(|p| finding::violation(p.check, p.message.clone(), vec![p.origin.clone()]))
         .collect();
-    // The layers share nothing but the model: they run on two cores, each into a list of its
-    // own, and the lists are joined in the order of `LAYERS`, so the result does not depend on
+    // The layers share nothing but the model: they run on every core (two are enough), each
+    // into a list of its own, taken largest first from one queue so that the cores end
+    // together; the lists are joined in the order of `LAYERS`, so the result does not depend on
     // which thread ran what. The lifecycle's findings come last (below); it runs beside them.
-    let run = |i: usize| {
-        let mut found = Vec::new();
-        LAYERS[i](model, intent, &mut found);
-        found
+    let tasks = LARGEST_FIRST.len() + 1;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done: Vec<(usize, Vec<Finding>)> = Vec::new();
+        loop {
+            let t = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if t >= tasks {
+                return done;
+            }
+            let found = match LARGEST_FIRST.get(t) {
+                Some(&i) => {
+                    let mut found = Vec::new();
+                    LAYERS[i](model, intent, &mut found);
+                    (i, found)
+                }
+                None => (LAYERS.len(), lifecycle::check(model, intent)),
+            };
+            done.push(found);
+        }
     };
-    let (mut layers, lifecycle_findings) = std::thread::scope(|s| {
-        let second = s.spawn(|| {
-            let layers: Vec<(usize, Vec<Finding>)> =
-                SECOND_CORE.iter().map(|&i| (i, run(i))).collect();
-            (layers, lifecycle::check(model, intent))
-        });
-        let mut layers: Vec<(usize, Vec<Finding>)> = (0..LAYERS.len())
-            .filter(|i| !SECOND_CORE.contains(i))
-            .map(|i| (i, run(i)))
-            .collect();
-        let (theirs, lifecycle_findings) = second
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        layers.extend(theirs);
-        layers.sort_unstable_by_key(|(i, _)| *i);
-        (layers, lifecycle_findings)
+    let mut layers = std::thread::scope(|s| {
+        let second = s.spawn(work);
+        let mut layers = work();
+        layers.extend(
+            second
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        );
+        layers
     });
+    layers.sort_unstable_by_key(|(i, _)| *i);
+    let lifecycle_findings = layers.pop().map(|(_, f)| f).unwrap_or_default();
     for (_, found) in &mut layers {
         findings.append(found);
     }
@@ -305,7 +316,19 @@ const LAYERS: [Layer; 9] = [
     objects::foreign_objects,
 ];
 
-/// The layers run on a second core (indexes into [`LAYERS`]), with the lifecycle's check: about
-/// half of the work at 10,000 tenants (the GitOps layer re-reads its files; the Sidecars), the
-/// NetworkPolicies and the outside on the first.
-const SECOND_CORE: [usize; 2] = [3, 6];
+/// Every index of [`LAYERS`], the costliest first (at 10,000 tenants: the GitOps layer, which
+/// reads its files again; the outside; the NetworkPolicies; the Sidecars), then the lifecycle's
+/// check, which is the last task of the queue.
+const LARGEST_FIRST: [usize; 9] = [6, 2, 1, 3, 0, 8, 5, 7, 4];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_runs_every_layer_once() {
+        let mut queued = LARGEST_FIRST.to_vec();
+        queued.sort_unstable();
+        assert_eq!(queued, (0..LAYERS.len()).collect::<Vec<_>>());
+    }
+}

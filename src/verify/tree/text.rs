@@ -140,6 +140,7 @@ pub(super) fn forget_shared() {
     HOST_LISTS.with_borrow_mut(std::mem::take);
     SUBJECT_LISTS.with_borrow_mut(std::mem::take);
     QUANTITY_LISTS.with_borrow_mut(std::mem::take);
+    super::parse::forget_specs();
 }
 
 impl Text {

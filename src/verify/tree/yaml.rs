@@ -84,6 +84,39 @@ struct Line<'a> {
 
 /// The documents of `text`, or `None` when the text leaves the subset.
 pub fn parse(text: &str) -> Option<Vec<Value<'_>>> {
+    Some(
+        parse_with(text, &mut |_, _| false)?
+            .into_iter()
+            .map(|d| d.value)
+            .collect(),
+    )
+}
+
+/// A document of [`parse_with`], with the text of its top-level `spec` block.
+pub struct Doc<'a> {
+    /// The document; `spec` is null in it when the caller chose to skip it.
+    pub value: Value<'a>,
+    pub spec: Option<Spec<'a>>,
+}
+
+/// The top-level `spec` block of a document: its lines as written, from the start of the first
+/// (indentation included) to the end of the last one's content. The block's value is a function
+/// of this text alone (each line is read on its own, and the block ends where a line is
+/// indented no more than the document), so equal texts are equal values.
+#[derive(Clone, Copy)]
+pub struct Spec<'a> {
+    pub text: &'a str,
+    /// Whether the caller skipped it, so that the document's `spec` is null.
+    pub skipped: bool,
+}
+
+/// What decides whether a document's `spec` block is parsed: it gets the document's entries
+/// before `spec` and the block's text, and returns `true` to skip it (a caller that already
+/// has what the block's value gives it).
+pub type SkipSpec<'a, 'f> = dyn FnMut(&[(Cow<'a, str>, Value<'a>)], &'a str) -> bool + 'f;
+
+/// [`parse`], asking `skip` about the `spec` block of every document at indentation 0.
+pub fn parse_with<'a>(text: &'a str, skip: &mut SkipSpec<'a, '_>) -> Option<Vec<Doc<'a>>> {
     let mut docs = Vec::new();
     let mut lines: Vec<Line> = Vec::new();
     // A line without `#`, a quote or a tab has no comment to strip: one search of the file for
@@ -96,7 +129,7 @@ pub fn parse(text: &str) -> Option<Vec<Value<'_>>> {
         let plain = !tabs && special.peek().is_none_or(|&p| p >= at + raw.len());
         let trimmed_end = if plain { raw } else { strip_comment(raw)? }.trim_end();
         if trimmed_end.starts_with("---") && (trimmed_end.len() == 3) {
-            docs.push(document(&mut lines)?);
+            docs.push(document(&mut lines, text, skip)?);
             lines.clear();
             continue;
         }
@@ -115,7 +148,7 @@ pub fn parse(text: &str) -> Option<Vec<Value<'_>>> {
             text: content,
         });
     }
-    docs.push(document(&mut lines)?);
+    docs.push(document(&mut lines, text, skip)?);
     // serde_norway yields no document for an empty stream or an empty trailing part.
     Some(docs.into_iter().flatten().collect())
 }
@@ -147,14 +180,50 @@ fn lines_of(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-fn document<'a>(lines: &mut [Line<'a>]) -> Option<Option<Value<'a>>> {
+fn document<'a>(
+    lines: &mut [Line<'a>],
+    text: &'a str,
+    skip: &mut SkipSpec<'a, '_>,
+) -> Option<Option<Doc<'a>>> {
     if lines.is_empty() {
         return Some(None);
     }
     let mut i = 0;
     let indent = lines[0].indent;
-    let v = block(lines, &mut i, indent)?;
-    (i == lines.len()).then_some(Some(v))
+    let mut root = Root {
+        text,
+        skip,
+        spec: None,
+    };
+    let value = if indent == 0 && !is_item(lines[0].text) && split_key(lines[0].text).is_some() {
+        mapping(lines, &mut i, indent, Some(&mut root))?
+    } else {
+        block(lines, &mut i, indent)?
+    };
+    (i == lines.len()).then_some(Some(Doc {
+        value,
+        spec: root.spec,
+    }))
+}
+
+/// What the mapping at a document's root needs for its `spec` block.
+struct Root<'a, 'r, 'f> {
+    /// The whole text, which every line is a slice of.
+    text: &'a str,
+    skip: &'r mut SkipSpec<'a, 'f>,
+    spec: Option<Spec<'a>>,
+}
+
+impl<'a> Root<'a, '_, '_> {
+    /// The text of the block of lines `from..to`.
+    fn span(&self, lines: &[Line<'a>], from: usize, to: usize) -> &'a str {
+        let base = self.text.as_ptr() as usize;
+        let first = &lines[from];
+        let last = &lines[to - 1];
+        let start = first.text.as_ptr() as usize - base - first.indent;
+        let end = last.text.as_ptr() as usize - base + last.text.len();
+        &self.text[start..end]
+    }
 }
 
 /// Removes a comment: `#` at the start or after a space, outside quotes.
@@ -195,7 +264,7 @@ fn block<'a>(lines: &mut [Line<'a>], i: &mut usize, indent: usize) -> Option<Val
     if is_item(lines[*i].text) {
         sequence(lines, i, indent)
     } else if split_key(lines[*i].text).is_some() {
-        mapping(lines, i, indent)
+        mapping(lines, i, indent, None)
     } else {
         // A lone scalar document or value spanning a line of its own.
         let v = scalar(lines[*i].text)?;
@@ -226,7 +295,7 @@ fn sequence<'a>(lines: &mut [Line<'a>], i: &mut usize, indent: usize) -> Option<
             let inner = indent + (lines[*i].text.len() - rest.len());
             lines[*i].indent = inner;
             lines[*i].text = rest;
-            items.push(mapping(lines, i, inner)?);
+            items.push(mapping(lines, i, inner, None)?);
         } else {
             items.push(scalar(rest)?);
             *i += 1;
@@ -238,7 +307,13 @@ fn sequence<'a>(lines: &mut [Line<'a>], i: &mut usize, indent: usize) -> Option<
     Some(Value::Seq(items))
 }
 
-fn mapping<'a>(lines: &mut [Line<'a>], i: &mut usize, indent: usize) -> Option<Value<'a>> {
+/// A block mapping; `root` when it is a document's, whose `spec` block may be skipped.
+fn mapping<'a>(
+    lines: &mut [Line<'a>],
+    i: &mut usize,
+    indent: usize,
+    mut root: Option<&mut Root<'a, '_, '_>>,
+) -> Option<Value<'a>> {
     let mut map: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
     while *i < lines.len() && lines[*i].indent == indent && !is_item(lines[*i].text) {
         let (key, rest) = split_key(lines[*i].text)?;
@@ -251,6 +326,23 @@ fn mapping<'a>(lines: &mut [Line<'a>], i: &mut usize, indent: usize) -> Option<V
         *i += 1;
         let value = if !rest.is_empty() {
             scalar(rest)?
+        } else if let Some(root) = root
+            .as_deref_mut()
+            .filter(|_| key == "spec" && *i < lines.len() && lines[*i].indent > indent)
+        {
+            let end = (*i..lines.len())
+                .find(|&j| lines[j].indent <= indent)
+                .unwrap_or(lines.len());
+            let text = root.span(lines, *i, end);
+            let skipped = (root.skip)(&map, text);
+            root.spec = Some(Spec { text, skipped });
+            if skipped {
+                *i = end;
+                Value::Null
+            } else {
+                let inner = lines[*i].indent;
+                block(lines, i, inner)?
+            }
         } else if *i < lines.len() && lines[*i].indent > indent {
             let inner = lines[*i].indent;
             block(lines, i, inner)?
@@ -428,6 +520,36 @@ mod tests {
         // Comments and quotes on some lines and not others, a tab inside quotes.
         same("# c\na: 1\nb: \"x\"\nc: 2 # d\ne: f\ng: \"h\ti\"\nj: k\n");
         same("a: 'b'\nc: d#e\nf: g\n#\nh: \"#\"\n");
+    }
+
+    #[test]
+    fn hands_each_documents_spec_block_to_the_caller_and_skips_it_when_asked() {
+        let text = "kind: A\nspec:\n  a: 1 # c\n\n  b:\n  - x\nafter: 2\n---\nspec:\n  c: 3\n---\nspec: 4\n";
+        let mut asked = Vec::new();
+        let docs = parse_with(text, &mut |entries, block| {
+            asked.push((entries.len(), block));
+            entries.is_empty()
+        })
+        .unwrap();
+        assert_eq!(asked, [(1, "  a: 1 # c\n\n  b:\n  - x"), (0, "  c: 3")]);
+        let [first, second, third] = &docs[..] else {
+            panic!("three documents")
+        };
+        // Not skipped: parsed as ever, the text handed over.
+        assert_eq!(
+            serde_json::Value::deserialize(first.value.clone()).unwrap(),
+            serde_json::json!({"kind": "A", "spec": {"a": 1, "b": ["x"]}, "after": 2})
+        );
+        assert!(first.spec.is_some_and(|s| !s.skipped));
+        // Skipped: null, and the text the caller has the value of.
+        assert_eq!(second.value.get("spec"), None);
+        assert_eq!(
+            serde_json::Value::deserialize(second.value.clone()).unwrap(),
+            serde_json::json!({"spec": null})
+        );
+        assert!(second.spec.is_some_and(|s| s.skipped && s.text == "  c: 3"));
+        // A scalar spec is no block.
+        assert!(third.spec.is_none());
     }
 
     #[test]

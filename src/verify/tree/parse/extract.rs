@@ -1,15 +1,13 @@
 //! One document, read leniently, into the object of its kind that verify evaluates; and the
 //! check that an object in a namespace's directory is that namespace's.
 
+use super::memo;
 use super::own::{note_foreign, OWN_KINDS};
 use super::raw::{RawDoc, RawRoleRef, RawSubject, Scalar};
-use crate::verify::tree::text::{
-    shared_hosts, shared_labels, shared_quantities, shared_rules, shared_selector,
-    shared_service_entry_spec, shared_subjects,
-};
+use crate::verify::tree::text::{shared_hosts, shared_labels, shared_quantities, shared_subjects};
 use crate::verify::tree::{
-    AuthzPolicy, LimitDoc, NamespaceDoc, Origin, PeerAuth, Policy, PortValue, RbacDoc, RbacSubject,
-    ServiceEntry, ServiceEntrySpec, Sidecar, Text, Tree,
+    AuthzPolicy, LimitDoc, NamespaceDoc, Origin, PeerAuth, Policy, RbacDoc, RbacSubject,
+    ServiceEntry, Sidecar, Text, Tree,
 };
 use crate::verify::{Finding, Severity};
 
@@ -155,7 +153,14 @@ pub(super) fn check_directory(
     });
 }
 
-pub(super) fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) {
+/// Adds the object of document `raw` to `tree`; `read` is how the fast reader read its `spec`
+/// (`None` from the full parser).
+pub(super) fn add_doc(
+    raw: RawDoc,
+    read: memo::Read<'_>,
+    file: &std::sync::Arc<str>,
+    tree: &mut Tree,
+) {
     let Some(kind) = raw.kind else { return };
     let api = raw.api_version.unwrap_or_default();
     let origin = |kind: &'static str| Origin {
@@ -169,33 +174,17 @@ pub(super) fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) 
     };
     match kind.as_str() {
         "NetworkPolicy" if api.starts_with("networking.k8s.io/") => {
+            let spec = memo::policy(read, raw.spec);
             tree.policies.push(Box::new(Policy {
                 origin: origin("NetworkPolicy"),
                 namespace: raw.metadata.namespace,
-                pod_selector: shared_selector(raw.spec.pod_selector.unwrap_or_default()),
-                policy_types: raw
-                    .spec
-                    .policy_types
-                    .as_ref()
-                    .filter(|t| !t.is_empty())
-                    .map(|t| {
-                        (
-                            t.iter().any(|x| x == "Ingress"),
-                            t.iter().any(|x| x == "Egress"),
-                        )
-                    }),
-                unknown_policy_types: raw
-                    .spec
-                    .policy_types
-                    .iter()
-                    .flatten()
-                    .filter(|t| *t != "Ingress" && *t != "Egress")
-                    .cloned()
-                    .collect(),
-                has_ingress_rules: raw.spec.ingress.as_ref().is_some_and(|r| !r.is_empty()),
-                has_egress_rules: raw.spec.egress.as_ref().is_some_and(|r| !r.is_empty()),
-                ingress: raw.spec.ingress.map(shared_rules),
-                egress: raw.spec.egress.map(shared_rules),
+                pod_selector: spec.pod_selector,
+                policy_types: spec.policy_types,
+                unknown_policy_types: spec.unknown_policy_types,
+                has_ingress_rules: spec.has_ingress_rules,
+                has_egress_rules: spec.has_egress_rules,
+                ingress: spec.ingress,
+                egress: spec.egress,
                 protection: raw.metadata.annotations.protection(),
             }));
         }
@@ -216,44 +205,10 @@ pub(super) fn add_doc(raw: RawDoc, file: &std::sync::Arc<str>, tree: &mut Tree) 
             }));
         }
         "ServiceEntry" if api.starts_with("networking.istio.io/") => {
-            let number = |p: &Option<PortValue>| match p {
-                Some(PortValue::Number(n)) => Some(*n),
-                // A name or a quoted number: the API server would refuse the first.
-                Some(PortValue::Name(t)) => Some(t.parse::<i64>().unwrap_or(-1)),
-                None => None,
-            };
-            let raw_ports = raw.spec.ports.unwrap_or_default();
-            let spec = ServiceEntrySpec {
-                hosts: raw.spec.hosts.unwrap_or_default(),
-                addresses: raw.spec.addresses.unwrap_or_default(),
-                ports: raw_ports
-                    .iter()
-                    .filter_map(|p| match p.number {
-                        Some(PortValue::Number(n)) => Some(n),
-                        _ => None,
-                    })
-                    .collect(),
-                port_specs: raw_ports
-                    .iter()
-                    .map(|p| {
-                        (
-                            number(&p.number).unwrap_or(-1),
-                            p.protocol.clone(),
-                            number(&p.target_port),
-                        )
-                    })
-                    .collect(),
-                export_to: raw.spec.export_to,
-                resolution: raw.spec.resolution,
-                location: raw.spec.location,
-                has_endpoints: raw.spec.endpoints.is_some(),
-                has_workload_selector: raw.spec.workload_selector.is_some(),
-                subject_alt_names: raw.spec.subject_alt_names.unwrap_or_default(),
-            };
             tree.service_entries.push(Box::new(ServiceEntry {
                 origin: origin("ServiceEntry"),
                 namespace: raw.metadata.namespace,
-                spec: shared_service_entry_spec(spec),
+                spec: memo::service_entry(read, raw.spec),
             }));
         }
         "AuthorizationPolicy" if api.starts_with("security.istio.io/") => {

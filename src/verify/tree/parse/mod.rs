@@ -9,6 +9,7 @@
 //!   reports the others.
 
 mod extract;
+mod memo;
 mod own;
 mod raw;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use super::{Tree, TreeError};
 use crate::verify::tree::yaml;
 use extract::{add_doc, check_directory};
+pub(in crate::verify::tree) use memo::forget as forget_specs;
 pub use own::gitops_docs;
 use own::{gitops_kind, keep_gitops_file, note_foreign};
 use raw::{RawDoc, KINDS};
@@ -39,22 +41,23 @@ pub(super) fn parse_file_in(
 ) -> Result<(), TreeError> {
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
-    if let Some(docs) = yaml::parse(text) {
+    memo::start_file();
+    if let Some(docs) = yaml::parse_with(text, &mut memo::known) {
         let has_gitops = docs
             .iter()
-            .any(|d| gitops_kind(d.get("apiVersion"), d.get("kind")).is_some());
-        let typed: Result<Vec<Option<RawDoc>>, _> = docs
+            .any(|d| gitops_kind(d.value.get("apiVersion"), d.value.get("kind")).is_some());
+        let typed: Result<Vec<_>, _> = docs
             .into_iter()
-            .map(Option::<RawDoc>::deserialize)
+            .map(|d| Option::<RawDoc>::deserialize(d.value).map(|raw| raw.map(|r| (r, d.spec))))
             .collect();
         if let Ok(typed) = typed {
-            for raw in typed.into_iter().flatten() {
+            for (raw, read) in typed.into_iter().flatten() {
                 tree.documents += 1;
                 if has_gitops && dir.is_none() && is_account_doc(&raw) {
                     continue;
                 }
                 check_directory(&raw, dir, &shared, tree);
-                add_doc(raw, &shared, tree);
+                add_doc(raw, read, &shared, tree);
             }
             // Noted here, once: on a type error the full parser below reads the file again.
             if has_gitops {
@@ -92,7 +95,7 @@ pub(super) fn parse_file_in(
                     continue;
                 }
                 check_directory(&raw, dir, &shared, tree);
-                add_doc(raw, &shared, tree);
+                add_doc(raw, None, &shared, tree);
             }
             Ok(None) => {}
             // A document of another kind whose fields do not fit the lenient struct: not ours.

@@ -83,3 +83,39 @@ fn syntax_and_type_errors_name_line_and_column() {
     let e = parse_file(text, "f.yaml", &mut tree).unwrap_err();
     assert!(e.to_string().starts_with("f.yaml:5:16"), "{e}");
 }
+
+#[test]
+fn a_spec_read_before_gives_what_it_gave_and_a_different_one_is_read() {
+    let np = |ns: &str, port: u16| {
+        format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels:\n      app: web\n  policyTypes:\n  - Egress\n  # a comment inside the block\n  egress:\n  - to:\n    - ipBlock:\n        cidr: 10.0.0.0/8\n    ports:\n    - port: {port}\n")
+    };
+    // The second document's spec is the first's, skipped; the third differs in one digit.
+    let text = [np("a", 80), np("b", 80), np("c", 81)].join("---\n");
+    let mut tree = Tree::default();
+    parse_file(&text, "f.yaml", &mut tree).unwrap();
+    // A fresh thread reads the same documents with nothing remembered.
+    let alone: Vec<Tree> = std::thread::scope(|s| {
+        [np("b", 80), np("c", 81)]
+            .map(|t| {
+                s.spawn(move || {
+                    let mut tree = Tree::default();
+                    parse_file(&t, "g.yaml", &mut tree).unwrap();
+                    tree
+                })
+                .join()
+                .unwrap()
+            })
+            .into()
+    });
+    let [a, b, c] = [0, 1, 2].map(|i| &tree.policies[i]);
+    assert_eq!(b.namespace.as_deref(), Some("b"));
+    assert!(std::sync::Arc::ptr_eq(
+        a.egress.as_ref().unwrap(),
+        b.egress.as_ref().unwrap()
+    ));
+    assert_eq!(b.egress, alone[0].policies[0].egress);
+    assert_eq!(b.pod_selector, alone[0].policies[0].pod_selector);
+    assert_eq!(b.policy_types, Some((false, true)));
+    assert_eq!(c.egress, alone[1].policies[0].egress);
+    assert_ne!(c.egress, b.egress);
+}
