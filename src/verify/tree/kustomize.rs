@@ -58,8 +58,39 @@ pub struct OnDisk {
     /// Every regular file, keyed by [`key_of`].
     pub files: PathSet,
     pub dirs: PathSet,
-    /// The YAML files, as walked.
-    pub yaml: Vec<PathBuf>,
+    /// The YAML files named as a kustomization, as walked.
+    pub kustomizations: Vec<PathBuf>,
+    /// How many YAML files there are.
+    pub yaml: usize,
+    /// The YAML files, as walked, when the walk keeps them (see `read`).
+    pub walked: Vec<PathBuf>,
+}
+
+/// Whether `path` is a YAML file (the files verify reads).
+pub fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|x| x.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+/// Whether `path` is named as a kustomization.
+pub fn is_kustomization(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| KUSTOMIZATION_NAMES.iter().any(|k| n == *k))
+}
+
+/// The finding for a YAML file on disk that nothing applies.
+pub fn not_applied(path: &Path) -> Finding {
+    violation(
+        "not-applied",
+        format!(
+            "{} is in the tree but no kustomization reaches it from {}: the cluster never receives it, so verify does not count it",
+            path.display(),
+            ROOTS[0]
+        ),
+        path,
+    )
 }
 
 /// A path as a set key: `.` and `..` resolved, then its bytes (hashing the bytes is several times
@@ -173,7 +204,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     let mut pending: Vec<PathBuf> = vec![root.join(ROOTS[0])];
     let gitops = root.join(GITOPS_DIR);
     let mut under_gitops: Vec<PathBuf> = disk
-        .yaml
+        .kustomizations
         .iter()
         .filter(|p| {
             p.starts_with(&gitops) && p.file_name().is_some_and(|n| n == "kustomization.yaml")
@@ -184,14 +215,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     pending.extend(under_gitops);
     // Every kustomization of the walk is read and parsed on every core first (one per
     // directory: tens of thousands in a large tree); the traversal below then only looks them up.
-    let candidates: Vec<&PathBuf> = disk
-        .yaml
-        .iter()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| KUSTOMIZATION_NAMES.iter().any(|k| n == *k))
-        })
-        .collect();
+    let candidates: Vec<&PathBuf> = disk.kustomizations.iter().collect();
     let parsed = crate::par::map(&candidates, |p| {
         keys_and_resources(&std::fs::read_to_string(p).unwrap_or_default())
     });
@@ -291,26 +315,9 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
             }
         }
     }
-    // Every YAML file on disk that nothing applies.
-    let unapplied: Vec<&PathBuf> = disk
-        .yaml
-        .iter()
-        .filter(|p| !files.contains(&*key_of(p)))
-        .collect();
-    out.unapplied = unapplied.len();
-    for p in unapplied {
-        {
-            out.findings.push(violation(
-                "not-applied",
-                format!(
-                    "{} is in the tree but no kustomization reaches it from {}: the cluster never receives it, so verify does not count it",
-                    p.display(),
-                    ROOTS[0]
-                ),
-                p,
-            ));
-        }
-    }
+    // The YAML files on disk that nothing applies (named by the reader, which has their paths).
+    let applied_yaml = files.iter().filter(|f| is_yaml(Path::new(f))).count();
+    out.unapplied = disk.yaml.saturating_sub(applied_yaml);
     out.files = Some(files);
     out
 }

@@ -18,15 +18,15 @@ const CHUNK: usize = 256;
 
 /// A run of YAML files in the order of the walk, numbered.
 type Chunk = (usize, Vec<PathBuf>);
-/// What a reader thread made of a chunk: its number, its files and their objects.
-type Part = (usize, Vec<PathBuf>, Result<Tree, Vec<TreeError>>);
+/// What a reader thread made of a chunk: its number and its files' objects.
+type Part = (usize, Result<Tree, Vec<TreeError>>);
 
 /// Reads every YAML file under `root` that a kustomization applies. The walk runs on this
 /// thread and hands the YAML files it finds, in its order, to reader threads (one per core, at
-/// most eight) that parse them meanwhile; whether a file is applied is known only once the walk
-/// has found every kustomization, so each file is read before that is known, and the rare run of
-/// files that holds one nothing applies is read again without it. The parts are joined in the
-/// order of the walk, so the tree does not depend on which thread read what.
+/// most eight) that parse them meanwhile. Whether a file is applied is known only once the walk
+/// has found every kustomization: when one is not (a tree verify then fails anyway), the tree
+/// is read again, walked first and then only the applied files read. The parts are joined in
+/// the order of the walk, so the tree does not depend on which thread read what.
 pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
     let display_root = root.display().to_string();
     if !root.is_dir() {
@@ -35,6 +35,20 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             message: "not a directory (run `tenantc compile` first?)".into(),
         }]);
     }
+    match read_pass(root, &display_root, true)? {
+        Some(tree) => Ok(tree),
+        None => Ok(read_pass(root, &display_root, false)?.unwrap_or_default()),
+    }
+}
+
+/// One reading of the tree: with `every_file`, each YAML file is read as the walk finds it, and
+/// the pass gives up (`None`) if one turns out not to be applied; else the walk finishes first
+/// and only the applied files are read.
+fn read_pass(
+    root: &Path,
+    display_root: &str,
+    every_file: bool,
+) -> Result<Option<Tree>, Vec<TreeError>> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
     let (send, receive) = mpsc::channel::<Chunk>();
     let receive = Mutex::new(receive);
@@ -43,80 +57,100 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
         let readers: Vec<_> = (0..threads)
             .map(|_| s.spawn(|| read_chunks(root, &receive, &stop)))
             .collect();
-        let walked = walk(root, &display_root, &send);
+        let walked = walk(root, display_root, every_file.then_some(&send)).map(|disk| {
+            // Only what the cluster receives is evaluated; the rest is reported.
+            let mut applied = kustomize::applied(root, &disk);
+            if !every_file {
+                send_applied(disk.walked, &mut applied, &send);
+            } else if applied.unapplied > 0 {
+                return None;
+            }
+            Some(applied.findings)
+        });
         drop(send);
-        // Only what the cluster receives is evaluated; the rest is reported.
-        let walked = walked.map(|disk| kustomize::applied(root, &disk));
-        if walked.is_err() {
+        if !matches!(walked, Ok(Some(_))) {
             stop.store(true, Ordering::Relaxed);
         }
         let mut parts = Vec::new();
+        let mut panicked = false;
         for reader in readers {
             match reader.join() {
                 Ok(p) => parts.extend(p),
-                Err(_) => stop.store(true, Ordering::Relaxed),
+                Err(_) => panicked = true,
             }
         }
-        let panicked = stop.load(Ordering::Relaxed) && walked.is_ok();
-        (
-            if panicked {
+        if panicked {
+            let message = "a reader thread panicked".into();
+            return (
                 Err(vec![TreeError::Read {
-                    path: display_root.clone(),
-                    message: "a reader thread panicked".into(),
-                }])
-            } else {
-                walked
-            },
-            parts,
-        )
+                    path: display_root.to_owned(),
+                    message,
+                }]),
+                parts,
+            );
+        }
+        (walked, parts)
     });
-    let kustomize::Applied {
-        files,
-        findings,
-        unapplied,
-    } = walked?;
-    parts.sort_unstable_by_key(|(i, _, _)| *i);
-    let mut tree = Tree {
-        audit: findings,
-        ..Tree::default()
+    let Some(mut audit) = walked? else {
+        return Ok(None);
     };
+    parts.sort_unstable_by_key(|(i, _)| *i);
+    let mut tree = Tree::default();
     let mut errors = Vec::new();
-    for (_, paths, part) in parts {
-        // A run with a file that nothing applies is read again without it.
-        let part = match &files {
-            Some(files)
-                if unapplied > 0
-                    && paths
-                        .iter()
-                        .any(|p| !files.contains(&*kustomize::key_of(p))) =>
-            {
-                let applied: Vec<PathBuf> = paths
-                    .into_iter()
-                    .filter(|p| files.contains(&*kustomize::key_of(p)))
-                    .collect();
-                read_files(root, &applied)
-            }
-            _ => part,
-        };
+    for (_, part) in parts {
         match part {
             Ok(t) => tree.absorb(t),
             Err(e) => errors.extend(e),
         }
     }
-    tree.root = display_root;
-    if errors.is_empty() {
-        Ok(tree)
-    } else {
-        Err(errors)
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // What is wrong with how the files are applied, then what the reader found in them.
+    audit.append(&mut tree.audit);
+    tree.audit = audit;
+    tree.root = display_root.to_owned();
+    Ok(Some(tree))
+}
+
+/// Hands the applied ones of the YAML files `walked` to the readers in chunks, and reports the
+/// others.
+fn send_applied(
+    walked: Vec<PathBuf>,
+    applied: &mut kustomize::Applied,
+    send: &mpsc::Sender<Chunk>,
+) {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut sent = 0;
+    for p in walked {
+        if applied
+            .files
+            .as_ref()
+            .is_some_and(|files| !files.contains(&*kustomize::key_of(&p)))
+        {
+            applied.findings.push(kustomize::not_applied(&p));
+            continue;
+        }
+        chunk.push(p);
+        if chunk.len() == CHUNK {
+            let _ = send.send((
+                sent,
+                std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
+            ));
+            sent += 1;
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = send.send((sent, chunk));
     }
 }
 
-/// The walk of `root`: every file and directory, and the YAML files, which it also sends to the
-/// reader threads in chunks as it finds them.
+/// The walk of `root`: every file and directory, and the YAML files, which it sends to the
+/// reader threads in chunks as it finds them when it has `send`, else keeps in `walked`.
 fn walk(
     root: &Path,
     display_root: &str,
-    send: &mpsc::Sender<Chunk>,
+    send: Option<&mpsc::Sender<Chunk>>,
 ) -> Result<kustomize::OnDisk, Vec<TreeError>> {
     let mut errors = Vec::new();
     let mut disk = kustomize::OnDisk::default();
@@ -126,17 +160,23 @@ fn walk(
         match entry {
             Ok(e) if e.file_type().is_file() => {
                 let p = e.path();
-                if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
-                    disk.yaml.push(p.to_path_buf());
-                    chunk.push(p.to_path_buf());
-                    if chunk.len() == CHUNK {
-                        // The readers outlive the walk: a send fails only if one panicked,
-                        // which joining it reports.
-                        let _ = send.send((
-                            sent,
-                            std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
-                        ));
-                        sent += 1;
+                if kustomize::is_yaml(p) {
+                    disk.yaml += 1;
+                    if kustomize::is_kustomization(p) {
+                        disk.kustomizations.push(p.to_path_buf());
+                    }
+                    match send {
+                        Some(send) => {
+                            chunk.push(p.to_path_buf());
+                            if chunk.len() == CHUNK {
+                                // The readers outlive the walk: a send fails only if one
+                                // panicked, which joining it reports.
+                                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                                let _ = send.send((sent, full));
+                                sent += 1;
+                            }
+                        }
+                        None => disk.walked.push(p.to_path_buf()),
                     }
                 }
                 disk.files.insert(kustomize::key_of(p).into_owned());
@@ -153,7 +193,7 @@ fn walk(
             }),
         }
     }
-    if !chunk.is_empty() {
+    if let (Some(send), false) = (send, chunk.is_empty()) {
         let _ = send.send((sent, chunk));
     }
     if !errors.is_empty() {
@@ -161,7 +201,7 @@ fn walk(
     }
     // An empty directory is a wrong path far more often than an empty cluster: reading it as one
     // would make verify and explain deny everything and diff call every namespace new.
-    if disk.yaml.is_empty() {
+    if disk.yaml == 0 {
         return Err(vec![TreeError::Read {
             path: display_root.to_owned(),
             message: "holds no YAML file, so no output tree (run `tenantc compile` first, or check the path)".into(),
@@ -187,8 +227,7 @@ fn read_chunks(
         if stop.load(Ordering::Relaxed) {
             continue;
         }
-        let part = read_files(root, &paths);
-        parts.push((i, paths, part));
+        parts.push((i, read_files(root, &paths)));
     }
     // The tree holds the strings it uses; the set of them is not needed any more.
     forget_shared();
