@@ -9,6 +9,7 @@ use super::expect::{expectations, why_text, Expect};
 use super::flows::{ByFlow, Flows, OverSide, UnderSide};
 use crate::intent::{Intent, NamespaceIntent, Role};
 use crate::verify::finding::{ports_text, violation, with_objects};
+use crate::verify::layer::netpol::eval::seek_from;
 use crate::verify::layer::netpol::{NsSet, PortSet};
 use crate::verify::model::{Direction, Grant, GrantPeer, Model, Side};
 use crate::verify::tree::{Origin, Selector};
@@ -63,8 +64,10 @@ pub(super) fn compare_side(
     for g in &side.grants {
         cmp.grant(g, &mut flows.over, findings);
     }
+    // The expectations are sorted by peer: each grant's set is walked once, not searched.
+    let mut at = vec![0; side.grants.len()];
     for e in &cmp.expects {
-        cmp.expectation(e, &mut flows.under);
+        cmp.expectation(e, &mut at, &mut flows.under);
     }
 }
 
@@ -149,11 +152,14 @@ struct SideComparison<'a> {
 }
 
 impl SideComparison<'_> {
-    /// The expectations for peer `p`.
-    fn of_peer(&self, p: u32) -> &[Expect] {
-        let start = self.expects.partition_point(|e| e.peer < p);
-        let end = self.expects.partition_point(|e| e.peer <= p);
-        &self.expects[start..end]
+    /// The expectations for peer `p`, searched from `*from` on and leaving `*from` at their end
+    /// (see [`seek_from`]: the grants' peers come in ascending order).
+    fn of_peer_from(&self, p: u32, from: &mut usize) -> &[Expect] {
+        let expects = &self.expects[..];
+        let start = seek_from(expects, *from, |e| e.peer < p);
+        let end = start + expects[start..].partition_point(|e| e.peer == p);
+        *from = end;
+        &expects[start..end]
     }
 
     /// The flow `(from, to)` between this namespace and `p`.
@@ -224,8 +230,10 @@ impl SideComparison<'_> {
                 set: NsSet::Only(ids),
                 pods,
             } => {
+                let mut at = 0;
                 for &p in ids {
-                    self.grant_to_peer(g, origin, p, pods.as_deref(), over, findings);
+                    let es = self.of_peer_from(p, &mut at);
+                    self.grant_to_peer(g, origin, (p, es), pods.as_deref(), over, findings);
                 }
             }
         }
@@ -274,20 +282,25 @@ impl SideComparison<'_> {
         &self,
         g: &Grant,
         origin: &Origin,
-        p: u32,
+        (p, es): (u32, &[Expect]),
         pods: Option<&Selector>,
         over: &mut ByFlow<OverSide>,
         findings: &mut Vec<Finding>,
     ) {
         let model = self.model;
-        let es = self.of_peer(p);
-        let mut covered = PortSet::none();
-        for e in es {
-            if pods_within(e.pods.as_ref(), pods) {
-                covered.union_with(&e.ports);
+        let excess = match es {
+            // One flow to the peer, the common case: no union to build.
+            [e] if pods_within(e.pods.as_ref(), pods) => g.allowed.ports.minus(&e.ports),
+            _ => {
+                let mut covered = PortSet::none();
+                for e in es {
+                    if pods_within(e.pods.as_ref(), pods) {
+                        covered.union_with(&e.ports);
+                    }
+                }
+                g.allowed.ports.minus(&covered)
             }
-        }
-        let excess = g.allowed.ports.minus(&covered);
+        };
         let named: Vec<String> = if es.is_empty() {
             g.allowed.named_ports.to_vec()
         } else {
@@ -329,8 +342,8 @@ impl SideComparison<'_> {
 
     /// Compares one flow tenants.toml allows with the grants: the ports that no grant for every
     /// pod covers go to the flow in `under`, with the grants that cover them for some pods.
-    fn expectation(&self, e: &Expect, under: &mut ByFlow<UnderSide>) {
-        let covered = self.covered(e);
+    fn expectation(&self, e: &Expect, at: &mut [usize], under: &mut ByFlow<UnderSide>) {
+        let covered = self.covered(e, at);
         // A missing HBONE port is reported by `ambient`, in its own words.
         let missing = super::expect::without_hbone(self.ns, e.ports.minus(&covered));
         if missing.is_empty() {
@@ -359,13 +372,21 @@ impl SideComparison<'_> {
     }
 
     /// The ports of `e` that grants for every pod of the namespace allow.
-    fn covered(&self, e: &Expect) -> PortSet {
+    /// `at` holds, per grant, where its set was last searched (see [`NsSet::contains_from`]).
+    fn covered(&self, e: &Expect, at: &mut [usize]) -> PortSet {
         let mut covered = PortSet::none();
-        for g in self.side.grants.iter().filter(|g| g.targets_all) {
+        for (g, at) in self
+            .side
+            .grants
+            .iter()
+            .zip(at)
+            .filter(|(g, _)| g.targets_all)
+        {
             match &g.allowed.peer {
                 GrantPeer::Everything => covered.union_with(&g.allowed.ports),
                 GrantPeer::Namespaces { set, pods }
-                    if set.contains(e.peer) && pods_cover(pods.as_deref(), e.pods.as_ref()) =>
+                    if set.contains_from(e.peer, at)
+                        && pods_cover(pods.as_deref(), e.pods.as_ref()) =>
                 {
                     covered.union_with(&g.allowed.ports);
                 }

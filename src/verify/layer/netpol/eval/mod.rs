@@ -97,7 +97,11 @@ impl PortSet {
     }
 
     pub fn union_with(&mut self, other: &Self) {
-        if other.ranges.is_empty() {
+        if other.ranges.is_empty() || *self == *other {
+            return;
+        }
+        if self.ranges.is_empty() {
+            self.ranges.clone_from(&other.ranges);
             return;
         }
         let mut ranges = std::mem::take(&mut self.ranges).into_vec();
@@ -107,6 +111,10 @@ impl PortSet {
 
     /// The ports of `self` that are not in `other`.
     pub fn minus(&self, other: &Self) -> Self {
+        // Most comparisons take a set from itself or from every port: nothing is left.
+        if self.ranges.is_empty() || *self == *other || other.is_all() {
+            return Self::none();
+        }
         let mut out = Vec::new();
         for &(p, lo, hi) in &self.ranges {
             let mut pieces = vec![(u32::from(lo), u32::from(hi))];
@@ -390,6 +398,36 @@ impl NsSet {
                 Self::AllExcept(sorted(a.into_iter().chain(b)))
             }
         }
+    }
+}
+
+/// The index of the first item of sorted `items` that is not `below` the key, searched from
+/// `at` on when every item before `at` is below it: asking for ascending keys then walks the
+/// list once (a shared namespace's consumers are compared in order, each against lists of all
+/// of them), where a search per key would cross the whole list each time.
+pub fn seek_from<T>(items: &[T], at: usize, below: impl Fn(&T) -> bool) -> usize {
+    if at > items.len() || (at > 0 && !below(&items[at - 1])) {
+        return items.partition_point(below);
+    }
+    let mut i = at;
+    while i < items.len() && below(&items[i]) {
+        i += 1;
+        // Far away: search the rest instead of walking it.
+        if i - at == 64 {
+            return i + items[i..].partition_point(below);
+        }
+    }
+    i
+}
+
+impl NsSet {
+    /// [`NsSet::contains`] for ids asked in ascending order, `at` kept between the questions
+    /// (see [`seek_from`]).
+    pub fn contains_from(&self, id: u32, at: &mut usize) -> bool {
+        let (Self::Only(v) | Self::AllExcept(v)) = self;
+        *at = seek_from(v, *at, |&x| x < id);
+        let found = v.get(*at) == Some(&id);
+        found == matches!(self, Self::Only(_))
     }
 }
 

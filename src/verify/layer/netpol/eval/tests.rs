@@ -152,3 +152,21 @@ fn namespace_selection_by_index() {
         NsSet::AllExcept(vec![])
     );
 }
+
+#[test]
+fn a_set_asked_from_a_cursor_answers_as_a_search_does_in_any_order() {
+    let v: Vec<u32> = (0..500).map(|i| i * 3).collect();
+    for set in [NsSet::Only(v.clone()), NsSet::AllExcept(v.clone())] {
+        // Ascending (the walk), then descending and jumping (the searches it falls back to).
+        let asked: Vec<u32> = (0..1600)
+            .chain((0..1600).rev())
+            .chain([7, 1400, 3, 1499, 0, 1497])
+            .collect();
+        let mut at = 0;
+        for id in asked {
+            assert_eq!(set.contains_from(id, &mut at), set.contains(id), "{id}");
+        }
+    }
+    assert_eq!(seek_from(&v, 10_000, |&x| x < 9), 3);
+    assert_eq!(seek_from::<u32>(&[], 0, |&x| x < 9), 0);
+}
