@@ -3,7 +3,12 @@
 //! allowed peers as sets (or "every namespace but ..."), never as a namespace-by-namespace matrix,
 //! so the work grows with the size of the tree, not with its square.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+/// The model's maps and sets, hashed with aHash: SipHash of every namespace name showed in
+/// verify's profile (the layers look namespaces up by name all the time).
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+type HashSet<T> = std::collections::HashSet<T, ahash::RandomState>;
 use std::sync::Arc;
 
 use crate::verify::layer::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
@@ -130,7 +135,7 @@ impl Model {
     /// the platform), so that messages and lookups can name them even if the tree does not.
     pub fn build(mut tree: Tree, known: &[String]) -> Self {
         let mut names = vec!["(a namespace outside the tree and tenants.toml)".to_owned()];
-        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut ids: HashMap<String, u32> = HashMap::default();
         let mut namespace_doc: Vec<Option<usize>> = vec![None];
         let mut problems = Vec::new();
         let mut index = LabelIndex::default();
@@ -157,8 +162,8 @@ impl Model {
         }
 
         let mut net: Vec<NsNet> = Vec::new();
-        let mut policies: HashMap<u32, Vec<usize>> = HashMap::new();
-        let mut allowed_set: HashSet<Arc<Allowed>> = HashSet::new();
+        let mut policies: HashMap<u32, Vec<usize>> = HashMap::default();
+        let mut allowed_set: HashSet<Arc<Allowed>> = HashSet::default();
         for (pi, policy) in tree.policies.iter_mut().enumerate() {
             // The rules become grants below; the raw rules are not kept.
             let policy_id = u32::try_from(pi).unwrap_or(u32::MAX);
@@ -308,7 +313,7 @@ impl Model {
                 }
             }
         }
-        let mut sidecars: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut sidecars: HashMap<u32, Vec<usize>> = HashMap::default();
         for (si, sc) in tree.sidecars.iter().enumerate() {
             let Some(ns) = sc.namespace.as_deref() else {
                 problems.push(Problem {
