@@ -257,20 +257,17 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
                 ));
             }
         }
+        // `dir` is lexical below the root's own lexical form (it came from a target that
+        // passed the check below), so an entry stays in the tree when the joined path does.
+        let below_top = lexical(&dir)
+            .strip_prefix(&top)
+            .map_or_else(|_| PathBuf::from(".."), Path::to_path_buf);
         for entry in &resources {
             let entry = entry.as_str();
             let rel = Path::new(entry);
-            // `dir` is lexical below the root's own lexical form (it came from a target that
-            // passed this check), so the entry stays in the tree when the joined path does.
             let escapes = entry.contains("://")
                 || rel.is_absolute()
-                || escapes_root(
-                    lexical(&dir)
-                        .strip_prefix(&top)
-                        .unwrap_or(Path::new(".."))
-                        .join(rel)
-                        .as_path(),
-                );
+                || escapes_root(below_top.join(rel).as_path());
             if escapes {
                 out.findings.push(violation(
                     "kustomization",
@@ -282,7 +279,12 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
                 ));
                 continue;
             }
-            let target = lexical(&dir.join(rel));
+            let joined = dir.join(rel);
+            let target = if is_lexical(&joined) {
+                joined
+            } else {
+                lexical(&joined)
+            };
             // Never follow a link: a link could apply a file verify does not read (the walk
             // that filled `disk` did not follow any).
             if disk.dirs.contains(target.as_os_str()) {

@@ -285,7 +285,10 @@ fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
 
 /// The text of the file at `path`, read into `bytes`. `File::read_to_string` asks the file's size
 /// first (a `statx` per file); reading into a buffer that has room already needs no size.
-fn read_text<'a>(path: &Path, bytes: &'a mut Vec<u8>) -> std::io::Result<&'a str> {
+pub(in crate::verify::tree) fn read_text<'a>(
+    path: &Path,
+    bytes: &'a mut Vec<u8>,
+) -> std::io::Result<&'a str> {
     /// A file read only through `read`, so that `read_to_end` does not ask its size.
     struct Plain(std::fs::File);
     impl std::io::Read for Plain {

@@ -16,8 +16,8 @@ use crate::model::Dns;
 use crate::verify::finding::{ports_text, violation};
 use crate::verify::ip::IpSet;
 use crate::verify::layer::netpol::{PortSet, Protocol};
-use crate::verify::model::{Direction, GrantPeer, Model};
-use crate::verify::tree::Origin;
+use crate::verify::model::{Allowed, Direction, GrantPeer, Model};
+use crate::verify::tree::{Origin, Text};
 use crate::verify::Finding;
 
 /// One flow out of the cluster that tenants.toml grants a namespace.
@@ -124,12 +124,13 @@ pub fn expected(ns: &NamespaceIntent) -> Vec<Outside> {
 /// Every namespace's egress out of the cluster against the intent, then the ServiceEntries.
 pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     let expected = expected_by_namespace(intent);
+    let mut blocks = Blocks::default();
     for (name, ns) in &intent.namespaces {
         let Some(id) = model.id(name.as_str()) else {
             continue;
         };
         let flows = expected.get(name.as_str()).map_or(&[][..], |f| &f[..]);
-        compare(model, ns, id, flows, findings);
+        compare(model, ns, id, flows, &mut blocks, findings);
     }
     service_entries(model, intent, &expected, findings);
 }
@@ -173,6 +174,21 @@ fn segments<'a>(sets: impl Iterator<Item = &'a PortSet>) -> Vec<(Protocol, u16, 
     out
 }
 
+/// The addresses of each ipBlock grant, by the grant (the model shares a grant between the
+/// policies that spell it the same: most namespaces' DNS caches, APIs and externals), so that
+/// each block's CIDRs are parsed and its exceptions taken out once.
+#[derive(Default)]
+pub struct Blocks(HashMap<*const Allowed, Option<IpSet>>);
+
+impl Blocks {
+    fn of(&mut self, allowed: &Arc<Allowed>, cidr: &str, except: &[Text]) -> Option<IpSet> {
+        self.0
+            .entry(Arc::as_ptr(allowed))
+            .or_insert_with(|| IpSet::of_block(cidr, except))
+            .clone()
+    }
+}
+
 /// Compares the egress ipBlocks of namespace `id` with what tenants.toml grants it outside the
 /// cluster: an address or port too many is an over-allow, one too few an under-allow.
 pub fn compare(
@@ -180,6 +196,7 @@ pub fn compare(
     ns: &NamespaceIntent,
     id: u32,
     expected: &[Outside],
+    blocks: &mut Blocks,
     findings: &mut Vec<Finding>,
 ) {
     let name = ns.name.as_str();
@@ -193,7 +210,7 @@ pub fn compare(
             continue;
         };
         let origin = &model.tree.policies[g.policy as usize].origin;
-        let Some(ips) = IpSet::of_block(cidr, except) else {
+        let Some(ips) = blocks.of(&g.allowed, cidr, except) else {
             let mut f = violation(
                 "invalid-ipblock",
                 format!("{name}: ipBlock {cidr} except [{}] does not parse as CIDRs, which the API server rejects ({origin})", except.join(", ")),

@@ -31,11 +31,14 @@ pub(super) fn keep_gitops_file(file: &std::sync::Arc<str>, tree: &mut Tree) {
 /// The GitOps objects of `file`, whole, with their origin, read from disk again. A file that
 /// cannot be read again yields none: its units are then reported without their objects.
 pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
-    let Ok(text) = std::fs::read_to_string(&*file.file) else {
+    let mut bytes = Vec::new();
+    let Ok(text) =
+        crate::verify::tree::read::read_text(std::path::Path::new(&*file.file), &mut bytes)
+    else {
         return Vec::new();
     };
     let mut values: Vec<serde_json::Value> = Vec::new();
-    match yaml::parse(&text) {
+    match yaml::parse(text) {
         Some(docs) => {
             for d in docs {
                 if gitops_layer_kind(d.get("apiVersion"), d.get("kind")).is_some() {
@@ -44,7 +47,7 @@ pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
             }
         }
         None => {
-            for d in serde_yaml::Deserializer::from_str(&text) {
+            for d in serde_yaml::Deserializer::from_str(text) {
                 let Ok(v) = serde_yaml::Value::deserialize(d) else {
                     break;
                 };
