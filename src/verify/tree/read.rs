@@ -126,7 +126,7 @@ fn send_applied(
         if applied
             .files
             .as_ref()
-            .is_some_and(|files| !files.contains(&*kustomize::key_of(&p)))
+            .is_some_and(|files| !files.contains(&kustomize::key_of(&p)))
         {
             applied.findings.push(kustomize::not_applied(&p));
             continue;
@@ -179,10 +179,10 @@ fn walk(
                         None => disk.walked.push(p.to_path_buf()),
                     }
                 }
-                disk.files.insert(kustomize::key_of(p).into_owned());
+                disk.files.insert(&kustomize::key_of(p));
             }
             Ok(e) if e.file_type().is_dir() => {
-                disk.dirs.insert(kustomize::key_of(e.path()).into_owned());
+                disk.dirs.insert(&kustomize::key_of(e.path()));
             }
             Ok(_) => {}
             Err(e) => errors.push(TreeError::Read {
