@@ -15,6 +15,7 @@ mod parse;
 mod read;
 mod spec;
 mod text;
+mod walk;
 pub mod yaml;
 
 use std::fmt;

@@ -10,7 +10,7 @@ use super::parse::parse_file_in;
 use super::text::forget_shared;
 use super::{Tree, TreeError};
 use crate::model::{SHARED_DIR, TENANTS_DIR};
-use crate::verify::tree::kustomize;
+use crate::verify::tree::{kustomize, walk};
 
 /// YAML files per unit of work of the reader threads: small enough that the threads start
 /// parsing while the walk goes on and end together, large enough that the parts are few.
@@ -156,43 +156,34 @@ fn walk(
     let mut disk = kustomize::OnDisk::default();
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut sent = 0;
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-        match entry {
-            Ok(e) if e.file_type().is_file() => {
-                let p = e.path();
-                if kustomize::is_yaml(p) {
-                    disk.yaml += 1;
-                    if kustomize::is_kustomization(p) {
-                        disk.kustomizations.push(p.to_path_buf());
-                    }
-                    match send {
-                        Some(send) => {
-                            chunk.push(p.to_path_buf());
-                            if chunk.len() == CHUNK {
-                                // The readers outlive the walk: a send fails only if one
-                                // panicked, which joining it reports.
-                                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                                let _ = send.send((sent, full));
-                                sent += 1;
-                            }
-                        }
-                        None => disk.walked.push(p.to_path_buf()),
-                    }
+    let mut visit = |entry: walk::Entry<'_>| match entry {
+        walk::Entry::File(p) => {
+            if kustomize::is_yaml(p) {
+                disk.yaml += 1;
+                if kustomize::is_kustomization(p) {
+                    disk.kustomizations.push(p.to_path_buf());
                 }
-                disk.files.insert(&kustomize::key_of(p));
+                match send {
+                    Some(send) => {
+                        chunk.push(p.to_path_buf());
+                        if chunk.len() == CHUNK {
+                            // The readers outlive the walk: a send fails only if one
+                            // panicked, which joining it reports.
+                            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                            let _ = send.send((sent, full));
+                            sent += 1;
+                        }
+                    }
+                    None => disk.walked.push(p.to_path_buf()),
+                }
             }
-            Ok(e) if e.file_type().is_dir() => {
-                disk.dirs.insert(&kustomize::key_of(e.path()));
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(TreeError::Read {
-                path: e
-                    .path()
-                    .map_or_else(|| display_root.to_owned(), |p| p.display().to_string()),
-                message: e.to_string(),
-            }),
+            disk.files.insert(&kustomize::key_of(p));
         }
-    }
+        walk::Entry::Dir(p) => {
+            disk.dirs.insert(&kustomize::key_of(p));
+        }
+    };
+    walk::walk(root, &mut visit, &mut errors);
     if let (Some(send), false) = (send, chunk.is_empty()) {
         let _ = send.send((sent, chunk));
     }
