@@ -29,14 +29,19 @@ impl Value<'_> {
         let Value::Map(entries) = self else {
             return None;
         };
-        entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| match v {
-                Value::Str(s) => Some(s.as_ref()),
-                _ => None,
-            })
+        string_at(entries, key)
     }
+}
+
+/// The string at `key` of a mapping's entries.
+pub fn string_at<'v>(entries: &'v [(Cow<'_, str>, Value<'_>)], key: &str) -> Option<&'v str> {
+    entries
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| match v {
+            Value::Str(s) => Some(s.as_ref()),
+            _ => None,
+        })
 }
 
 impl<'de> IntoDeserializer<'de, DeError> for Value<'de> {

@@ -110,15 +110,7 @@ pub(in crate::verify::tree) fn forget() {
 /// before for the same kind, or is of a kind whose spec is not read at all: the fast reader's
 /// question ([`yaml::SkipSpec`]).
 pub(super) fn known(entries: &[(std::borrow::Cow<'_, str>, Value<'_>)], text: &str) -> bool {
-    let get = |key: &str| {
-        entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| match v {
-                Value::Str(s) => Some(s.as_ref()),
-                _ => None,
-            })
-    };
+    let get = |key: &str| yaml::string_at(entries, key);
     match kind_of(get("apiVersion"), get("kind")) {
         Some(Kind::Policy) => POLICIES.with_borrow(|m| m.contains_key(text)),
         Some(Kind::ServiceEntry) => SERVICE_ENTRIES.with_borrow(|m| m.contains_key(text)),
