@@ -107,29 +107,15 @@ pub(in crate::verify::tree) fn forget() {
 }
 
 /// Whether the `spec` block `text` of a document whose entries before it are `entries` was read
-/// before for the same kind, or is of a kind whose spec is not read at all: the fast reader's
-/// question ([`yaml::SkipSpec`]).
+/// before for the same kind: the fast reader's question ([`yaml::SkipSpec`]).
 pub(super) fn known(entries: &[(std::borrow::Cow<'_, str>, Value<'_>)], text: &str) -> bool {
     let get = |key: &str| yaml::string_at(entries, key);
     match kind_of(get("apiVersion"), get("kind")) {
         Some(Kind::Policy) => POLICIES.with_borrow(|m| m.contains_key(text)),
         Some(Kind::ServiceEntry) => SERVICE_ENTRIES.with_borrow(|m| m.contains_key(text)),
-        // Nothing reads the spec of the other kinds here (the GitOps objects' is read whole
-        // by their layer, from the file): no need to parse it.
-        None => get("kind").is_some_and(|k| !SPEC_KINDS.contains(&k)),
+        None => false,
     }
 }
-
-/// The kinds whose `spec` `add_doc` reads, with any apiVersion.
-const SPEC_KINDS: [&str; 7] = [
-    "NetworkPolicy",
-    "Sidecar",
-    "ServiceEntry",
-    "AuthorizationPolicy",
-    "PeerAuthentication",
-    "ResourceQuota",
-    "LimitRange",
-];
 
 /// The spec of a document as it was read: its text, and whether the reader skipped it.
 pub(super) type Read<'a> = Option<yaml::Spec<'a>>;
