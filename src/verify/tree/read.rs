@@ -120,8 +120,7 @@ fn send_applied(
     applied: &mut kustomize::Applied,
     send: &mpsc::Sender<Chunk>,
 ) {
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let mut sent = 0;
+    let mut chunks = Chunks::new(send);
     for p in walked {
         if applied
             .files
@@ -131,17 +130,48 @@ fn send_applied(
             applied.findings.push(kustomize::not_applied(&p));
             continue;
         }
-        chunk.push(p);
-        if chunk.len() == CHUNK {
-            let _ = send.send((
-                sent,
-                std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
-            ));
-            sent += 1;
+        chunks.push(p);
+    }
+    chunks.finish();
+}
+
+/// YAML files on their way to the reader threads, in numbered chunks of [`CHUNK`], in order.
+struct Chunks<'a> {
+    send: &'a mpsc::Sender<Chunk>,
+    chunk: Vec<PathBuf>,
+    sent: usize,
+}
+
+impl<'a> Chunks<'a> {
+    fn new(send: &'a mpsc::Sender<Chunk>) -> Self {
+        Chunks {
+            send,
+            chunk: Vec::with_capacity(CHUNK),
+            sent: 0,
         }
     }
-    if !chunk.is_empty() {
-        let _ = send.send((sent, chunk));
+
+    fn push(&mut self, path: PathBuf) {
+        self.chunk.push(path);
+        if self.chunk.len() == CHUNK {
+            let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+            self.send_chunk(full);
+        }
+    }
+
+    /// Sends what is left.
+    fn finish(mut self) {
+        if !self.chunk.is_empty() {
+            let last = std::mem::take(&mut self.chunk);
+            self.send_chunk(last);
+        }
+    }
+
+    fn send_chunk(&mut self, chunk: Vec<PathBuf>) {
+        // The readers outlive the walk: a send fails only if one panicked, which joining it
+        // reports.
+        let _ = self.send.send((self.sent, chunk));
+        self.sent += 1;
     }
 }
 
@@ -154,38 +184,31 @@ fn walk(
 ) -> Result<kustomize::OnDisk, Vec<TreeError>> {
     let mut errors = Vec::new();
     let mut disk = kustomize::OnDisk::default();
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let mut sent = 0;
-    let mut visit = |entry: walk::Entry<'_>| match entry {
-        walk::Entry::File(p) => {
-            if kustomize::is_yaml(p) {
-                disk.yaml += 1;
-                if kustomize::is_kustomization(p) {
-                    disk.kustomizations.push(p.to_path_buf());
-                }
-                match send {
-                    Some(send) => {
-                        chunk.push(p.to_path_buf());
-                        if chunk.len() == CHUNK {
-                            // The readers outlive the walk: a send fails only if one
-                            // panicked, which joining it reports.
-                            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                            let _ = send.send((sent, full));
-                            sent += 1;
-                        }
+    let mut chunks = send.map(Chunks::new);
+    walk::walk(
+        root,
+        &mut |entry| match entry {
+            walk::Entry::File(p) => {
+                if kustomize::is_yaml(p) {
+                    disk.yaml += 1;
+                    if kustomize::is_kustomization(p) {
+                        disk.kustomizations.push(p.to_path_buf());
                     }
-                    None => disk.walked.push(p.to_path_buf()),
+                    match &mut chunks {
+                        Some(chunks) => chunks.push(p.to_path_buf()),
+                        None => disk.walked.push(p.to_path_buf()),
+                    }
                 }
+                disk.files.insert(&kustomize::key_of(p));
             }
-            disk.files.insert(&kustomize::key_of(p));
-        }
-        walk::Entry::Dir(p) => {
-            disk.dirs.insert(&kustomize::key_of(p));
-        }
-    };
-    walk::walk(root, &mut visit, &mut errors);
-    if let (Some(send), false) = (send, chunk.is_empty()) {
-        let _ = send.send((sent, chunk));
+            walk::Entry::Dir(p) => {
+                disk.dirs.insert(&kustomize::key_of(p));
+            }
+        },
+        &mut errors,
+    );
+    if let Some(chunks) = chunks {
+        chunks.finish();
     }
     if !errors.is_empty() {
         return Err(errors);
