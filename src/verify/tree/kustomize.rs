@@ -129,6 +129,15 @@ pub fn key_of(path: &Path) -> Cow<'_, OsStr> {
     }
 }
 
+/// [`key_of`] for an owned path: itself when it is its own lexical form.
+fn into_lexical(path: PathBuf) -> PathBuf {
+    if is_lexical(&path) {
+        path
+    } else {
+        lexical(&path)
+    }
+}
+
 /// Whether [`lexical`] would give `path` back byte for byte: `/`-separated, no `.` or `..`
 /// component, no empty one (`a//b`), no separator at the end. Anything else, and every path on
 /// Windows, takes the component-by-component way.
@@ -307,12 +316,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
                 ));
                 continue;
             }
-            let joined = dir.join(rel);
-            let target = if is_lexical(&joined) {
-                joined
-            } else {
-                lexical(&joined)
-            };
+            let target = into_lexical(dir.join(rel));
             // Never follow a link: a link could apply a file verify does not read (the walk
             // that filled `disk` did not follow any).
             if disk.dirs.contains(target.as_os_str()) {
