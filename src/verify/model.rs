@@ -4,16 +4,12 @@
 //! so the work grows with the size of the tree, not with its square.
 
 use std::collections::BTreeMap;
-
-/// The model's maps and sets, hashed with aHash: SipHash of every namespace name showed in
-/// verify's profile (the layers look namespaces up by name all the time).
-type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
-type HashSet<T> = std::collections::HashSet<T, ahash::RandomState>;
 use std::sync::Arc;
 
 use crate::verify::layer::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
 use crate::verify::layer::sidecar::{self, Host, Scope};
 use crate::verify::tree::{Origin, Rule, Selector, Text, Tree};
+use crate::verify::{HashMap, HashSet};
 
 /// Id 0: every namespace that appears nowhere in the tree or in tenants.toml.
 pub const OTHER: u32 = 0;

@@ -35,7 +35,7 @@ const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 #[derive(Debug, Default)]
 pub struct PathSet {
     keys: (ahash::RandomState, ahash::RandomState),
-    digests: HashSet<u128, ahash::RandomState>,
+    digests: crate::verify::HashSet<u128>,
 }
 
 impl PathSet {

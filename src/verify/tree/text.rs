@@ -10,6 +10,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::{LabelPairs, RbacSubject, Rule, Selector, ServiceEntrySpec};
+use crate::verify::HashSet;
 
 /// A string read from the tree, shared by every object that spells it the same way. A large
 /// tree repeats a few thousand distinct strings (namespace and policy names, labels, CIDRs,
@@ -17,11 +18,6 @@ use super::{LabelPairs, RbacSubject, Rule, Selector, ServiceEntrySpec};
 /// more than halves the memory verify holds. Compares, hashes and prints as the string.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Text(std::sync::Arc<str>);
-
-/// The sets of shared copies hash with aHash, seeded at random per set like std's `RandomState`
-/// (a tree crafted to collide gains nothing), but several times cheaper than SipHash on the short
-/// strings that are most of a tree: SipHash was 4% of verify's CPU at 10,000 tenants.
-type HashSet<T> = std::collections::HashSet<T, ahash::RandomState>;
 
 thread_local! {
     /// The strings of the files one reader thread has parsed (see `read::read_files`).

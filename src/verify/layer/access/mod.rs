@@ -130,8 +130,7 @@ fn managed<'a>(intent: &'a Intent, ns: Option<&Text>) -> Option<&'a NamespaceInt
 fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     // (namespace, level) -> the RoleBindings of the tree granting it
     // Only looked up, never walked: a hash map (tens of thousands of bindings in a large tree).
-    let mut found: HashMap<(&str, AccessLevel), Vec<&RbacDoc>, ahash::RandomState> =
-        HashMap::default();
+    let mut found: crate::verify::HashMap<(&str, AccessLevel), Vec<&RbacDoc>> = HashMap::default();
     for doc in model.tree.rbac.iter().map(|d| &**d) {
         let o = std::slice::from_ref(&doc.origin);
         let ns = doc.namespace.as_deref().unwrap_or("");

@@ -9,7 +9,6 @@
 //! text alone (see [`yaml::Spec`]), so this reads exactly what parsing it again would.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -23,7 +22,7 @@ use crate::verify::tree::{PortValue, Rules, Selector, ServiceEntrySpec, Text};
 /// that a tree whose specs all differ costs a bounded amount of memory.
 const MAX_TEXTS: usize = 4096;
 
-type Memo<T> = HashMap<Box<str>, T, ahash::RandomState>;
+type Memo<T> = crate::verify::HashMap<Box<str>, T>;
 
 thread_local! {
     static POLICIES: RefCell<Memo<PolicySpec>> = RefCell::default();
