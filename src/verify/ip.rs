@@ -36,7 +36,9 @@ fn normalize(list: &mut Vec<(u128, u128)>) {
     *list = out;
 }
 
-fn minus(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
+/// The parts of the inclusive intervals `a` that no interval of `b` covers, in the order of `a`
+/// (addresses here, and the port ranges of a `PortSet`).
+pub(crate) fn minus(a: &[(u128, u128)], b: &[(u128, u128)]) -> Vec<(u128, u128)> {
     let mut out = Vec::new();
     for &(lo, hi) in a {
         let mut pieces = vec![(lo, hi)];

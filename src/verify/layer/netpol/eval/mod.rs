@@ -115,34 +115,26 @@ impl PortSet {
         if self.ranges.is_empty() || *self == *other || other.is_all() {
             return Self::none();
         }
+        let of = |set: &Self, p: Protocol| -> Vec<(u128, u128)> {
+            set.ranges
+                .iter()
+                .filter(|r| r.0 == p)
+                .map(|&(_, lo, hi)| (u128::from(lo), u128::from(hi)))
+                .collect()
+        };
+        // The ranges are sorted by protocol, so going protocol by protocol keeps their order.
         let mut out = Vec::new();
-        for &(p, lo, hi) in &self.ranges {
-            let mut pieces = vec![(u32::from(lo), u32::from(hi))];
-            for &(q, tlo, thi) in &other.ranges {
-                if q != p {
-                    continue;
-                }
-                let (tlo, thi) = (u32::from(tlo), u32::from(thi));
-                pieces = pieces
-                    .into_iter()
-                    .flat_map(|(a, b)| {
-                        let mut keep = Vec::new();
-                        if thi < a || tlo > b {
-                            keep.push((a, b));
-                        } else {
-                            if tlo > a {
-                                keep.push((a, tlo - 1));
-                            }
-                            if thi < b {
-                                keep.push((thi + 1, b));
-                            }
-                        }
-                        keep
-                    })
-                    .collect();
+        for p in Protocol::ALL {
+            let mine = of(self, p);
+            if mine.is_empty() {
+                continue;
             }
             // Both ends come from u16 values, so they fit.
-            out.extend(pieces.into_iter().map(|(a, b)| (p, a as u16, b as u16)));
+            out.extend(
+                crate::verify::ip::minus(&mine, &of(other, p))
+                    .into_iter()
+                    .map(|(lo, hi)| (p, lo as u16, hi as u16)),
+            );
         }
         Self { ranges: out.into() }
     }
