@@ -96,10 +96,11 @@ fn read_with_config(
     }
 }
 
-/// The report of `model` against `intent`, with both.
-fn judged(model: Model, intent: Intent) -> Verified {
+/// `tree` evaluated and judged by `intent`, with both.
+fn judged(tree: tree::Tree, intent: Intent) -> Verified {
+    let (model, report) = evaluate(tree, &intent);
     Verified {
-        report: report_of(&model, &intent),
+        report,
         model,
         intent,
     }
@@ -130,8 +131,7 @@ pub fn verify_each(
     let cover = if cluster.is_none() && !output.join(crate::place::CLUSTERS_DIR).exists() {
         match read_with_config(config, output)? {
             Ok((intent, tree)) => {
-                let model = Model::build(tree, &intent.known_namespaces());
-                each(None, output, judged(model, intent));
+                each(None, output, judged(tree, intent));
                 return Ok(());
             }
             Err(cover) => cover,
@@ -142,8 +142,8 @@ pub fn verify_each(
     let (clusters, names) = match cover {
         crate::Cover::One(config) => {
             let intent = intent_to_verify(&config);
-            let model = model_of(output, &intent).map_err(crate::Error::Tree)?;
-            each(None, output, judged(model, intent));
+            let tree = tree::read_tree(output).map_err(crate::Error::Tree)?;
+            each(None, output, judged(tree, intent));
             return Ok(());
         }
         crate::Cover::Clusters(clusters, _, names) => (clusters, names),
@@ -152,8 +152,8 @@ pub fn verify_each(
         let name = name.as_str();
         let intent = intent_to_verify(&clusters.config(name).expect("a cluster of the file"));
         let dir = crate::place::cluster_root(output, name)?;
-        let model = model_of(&dir, &intent).map_err(crate::Error::Tree)?;
-        let mut report = report_of(&model, &intent);
+        let tree = tree::read_tree(&dir).map_err(crate::Error::Tree)?;
+        let (model, mut report) = evaluate(tree, &intent);
         for f in &mut report.findings {
             f.message = format!("in cluster {name}: {}", f.message);
         }
@@ -218,13 +218,18 @@ fn stale_clusters(output: &Path, names: &[&str], report: &mut Report) {
 
 /// Verifies the tree at `output` against `intent`.
 pub fn verify(output: &Path, intent: &Intent) -> Result<Report, Vec<TreeError>> {
-    let model = model_of(output, intent)?;
-    Ok(report_of(&model, intent))
+    Ok(evaluate(tree::read_tree(output)?, intent).1)
 }
 
-pub fn report_of(model: &Model, intent: &Intent) -> Report {
-    let findings = findings_of(model, intent);
-    let mesh_scope = sidecar::mesh_scope(model, intent);
+/// `tree`, evaluated into its model, and the report of every layer on it against `intent`.
+pub fn evaluate(tree: tree::Tree, intent: &Intent) -> (Model, Report) {
+    let (model, findings, mesh_scope) = findings_of(tree, intent);
+    let report = report_of(&model, findings, mesh_scope);
+    (model, report)
+}
+
+/// The report of `findings` on `model`, with the mesh scope of its namespaces.
+fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Report {
     let violations = findings
         .iter()
         .filter(|f| f.severity == Severity::Violation)
@@ -249,40 +254,68 @@ pub fn report_of(model: &Model, intent: &Intent) -> Report {
     }
 }
 
-/// Every finding of every layer on the evaluated tree.
-pub fn findings_of(model: &Model, intent: &Intent) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = model
-        .problems
-        .iter()
-        .map(|p| finding::violation(p.check, p.message.clone(), vec![p.origin.clone()]))
-        .collect();
-    // The layers share nothing but the model: they run on every core (two are enough), each
-    // into a list of its own, taken largest first from one queue so that the cores end
-    // together; the lists are joined in the order of `LAYERS`, so the result does not depend on
-    // which thread ran what. The lifecycle's findings come last (below); it runs beside them.
-    let tasks = LARGEST_FIRST.len() + 1;
+/// `tree` evaluated into its model, every finding of every layer on it, and the mesh scope of
+/// its namespaces.
+///
+/// The GitOps layer reads its objects from their files again and needs nothing else of the
+/// tree until its last step, so it starts at once on a second thread while this one builds the
+/// model (which takes one core for a while on a large tree). The other layers share nothing but
+/// the model: once it is built they run on both threads (two cores are enough), each into a list
+/// of its own, taken largest first from one queue so that the threads end together; the lists
+/// are joined in the order of [`LAYERS`], so the result does not depend on which thread ran
+/// what. The mesh scope is a task of the queue too. The lifecycle's findings come last (below);
+/// it is the queue's last task.
+pub fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, MeshScope) {
+    let files = std::mem::take(&mut tree.gitops);
+    let root = tree.root.clone();
+    let (gitops_files, root) = (&files[..], root.as_str());
+    let known = intent.known_namespaces();
+    let known = &known[..];
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done: Vec<(usize, Vec<Finding>)> = Vec::new();
+    let mesh_scope = std::sync::Mutex::new(MeshScope::default());
+    let work = |model: &Model| {
+        let mut done: Vec<((usize, bool), Vec<Finding>)> = Vec::new();
         loop {
             let t = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if t >= tasks {
+            let Some(&task) = LARGEST_FIRST.get(t) else {
                 return done;
-            }
-            let found = match LARGEST_FIRST.get(t) {
-                Some(&i) => {
+            };
+            let found = match task {
+                Task::Layer(i) => {
                     let mut found = Vec::new();
                     LAYERS[i](model, intent, &mut found);
-                    (i, found)
+                    ((i, false), found)
                 }
-                None => (LAYERS.len(), lifecycle::check(model, intent)),
+                Task::MeshScope => {
+                    let scope = sidecar::mesh_scope(model, intent);
+                    *mesh_scope.lock().unwrap_or_else(|p| p.into_inner()) = scope;
+                    continue;
+                }
+                Task::Lifecycle => ((LAYERS.len(), false), lifecycle::check(model, intent)),
             };
             done.push(found);
         }
     };
+    let built: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
     let mut layers = std::thread::scope(|s| {
-        let second = s.spawn(work);
-        let mut layers = work();
+        let (send, receive) = std::sync::mpsc::channel::<&Model>();
+        let second = s.spawn(move || {
+            let objects = gitops::read_objects(gitops_files, root, intent);
+            // The model, once built; none if the building thread panicked (its panic is
+            // the one reported).
+            let Ok(model) = receive.recv() else {
+                return Vec::new();
+            };
+            let mut found = Vec::new();
+            gitops::check(model, intent, objects, &mut found);
+            let mut layers = work(model);
+            layers.push(((GITOPS, true), found));
+            layers
+        });
+        let model = built.get_or_init(|| Model::build(tree, known));
+        // The receiver lives until the second thread ends, which is joined below.
+        let _ = send.send(model);
+        let mut layers = work(model);
         layers.extend(
             second
                 .join()
@@ -290,6 +323,13 @@ pub fn findings_of(model: &Model, intent: &Intent) -> Vec<Finding> {
         );
         layers
     });
+    let mut model = built.into_inner().expect("built above");
+    model.tree.gitops = files;
+    let mut findings: Vec<Finding> = model
+        .problems
+        .iter()
+        .map(|p| finding::violation(p.check, p.message.clone(), vec![p.origin.clone()]))
+        .collect();
     layers.sort_unstable_by_key(|(i, _)| *i);
     let lifecycle_findings = layers.pop().map(|(_, f)| f).unwrap_or_default();
     for (_, found) in &mut layers {
@@ -302,39 +342,74 @@ pub fn findings_of(model: &Model, intent: &Intent) -> Vec<Finding> {
     // The tree reader's own findings, then the lifecycle's, in the order they were found.
     findings.extend(model.tree.audit.iter().cloned());
     findings.extend(lifecycle_findings);
-    findings
+    let mesh_scope = mesh_scope.into_inner().unwrap_or_else(|p| p.into_inner());
+    (model, findings, mesh_scope)
 }
 
 /// A layer: what it finds in the model, judged against the intent.
 type Layer = fn(&Model, &Intent, &mut Vec<Finding>);
 
-/// Every layer, in the order their findings are listed (before the sort, which keeps the order of
-/// findings that compare equal).
-const LAYERS: [Layer; 9] = [
+/// The layers of the queue, in the order their findings are listed (before the sort, which keeps
+/// the order of findings that compare equal); the GitOps layer's findings are listed at
+/// [`GITOPS`], between the ambient and the access layers, and the lifecycle's last.
+const LAYERS: [Layer; 8] = [
     objects::namespaces,
     netpol::check,
     outside::check,
     sidecar::check,
     authz::check,
     ambient::check,
-    gitops::check,
     access::check,
     objects::foreign_objects,
 ];
 
-/// Every index of [`LAYERS`], the costliest first (at 10,000 tenants: the GitOps layer, which
-/// reads its files again; the outside; the NetworkPolicies; the Sidecars), then the lifecycle's
-/// check, which is the last task of the queue.
-const LARGEST_FIRST: [usize; 9] = [6, 2, 1, 3, 0, 8, 5, 7, 4];
+/// Where the GitOps layer's findings go in the order of [`LAYERS`]: after this layer's (the
+/// ambient layer's), before the access layer's.
+const GITOPS: usize = 5;
+
+/// A task of the layer queue.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Task {
+    /// The layer of [`LAYERS`] at this index.
+    Layer(usize),
+    /// The report's mesh scope: how many namespaces each namespace's sidecars get.
+    MeshScope,
+    /// The lifecycle's check, whose findings come last.
+    Lifecycle,
+}
+
+/// Every task, the costliest first (at 100,000 tenants: the outside, the NetworkPolicies, the
+/// Sidecars, the mesh scope), so that the threads end together.
+const LARGEST_FIRST: [Task; 10] = [
+    Task::Layer(2),
+    Task::Layer(1),
+    Task::Layer(3),
+    Task::MeshScope,
+    Task::Lifecycle,
+    Task::Layer(0),
+    Task::Layer(7),
+    Task::Layer(5),
+    Task::Layer(6),
+    Task::Layer(4),
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_queue_runs_every_layer_once() {
-        let mut queued = LARGEST_FIRST.to_vec();
-        queued.sort_unstable();
-        assert_eq!(queued, (0..LAYERS.len()).collect::<Vec<_>>());
+    fn the_queue_runs_every_task_once() {
+        let mut layers: Vec<usize> = LARGEST_FIRST
+            .iter()
+            .filter_map(|t| match t {
+                Task::Layer(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        layers.sort_unstable();
+        assert_eq!(layers, (0..LAYERS.len()).collect::<Vec<_>>());
+        for once in [Task::MeshScope, Task::Lifecycle] {
+            assert_eq!(LARGEST_FIRST.iter().filter(|t| **t == once).count(), 1);
+        }
     }
 }

@@ -15,11 +15,39 @@ use crate::intent::{GitOpsIntent, GitOpsUnit, Intent};
 use crate::model::GitOpsTool;
 use crate::verify::finding::violation;
 use crate::verify::model::Model;
-use crate::verify::tree::{gitops_docs, Origin, Text};
+use crate::verify::tree::{gitops_docs, GitOpsFile, Origin, Text};
 use crate::verify::Finding;
 
-pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
-    let files = &model.tree.gitops;
+/// What the GitOps layer finds in the GitOps objects themselves, and the AppProjects' rules that
+/// [`check`] then holds the tree's other objects to. It needs only the objects' files, the
+/// output root and the intent, not the evaluated tree, so verify reads them while it builds the
+/// model.
+#[derive(Debug, Default)]
+pub struct Objects {
+    findings: Vec<Finding>,
+    projects: HashMap<Text, ProjectRules>,
+}
+
+/// Holds every object of the tree to the project of the Application that syncs it (Argo CD
+/// refuses the whole sync over one object), after the findings of [`read_objects`].
+pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Vec<Finding>) {
+    let Objects {
+        findings: mut found,
+        projects,
+    } = objects;
+    findings.append(&mut found);
+    if let Some(gitops) = &intent.gitops {
+        if gitops.settings.tool == GitOpsTool::ArgoCd {
+            refusals(model, gitops, &projects, findings);
+        }
+    }
+}
+
+/// Reads the GitOps objects of `files` (under the output root `root`) one file at a time and
+/// holds each to its unit's confinement; every unit must have its objects.
+pub fn read_objects(files: &[GitOpsFile], root: &str, intent: &Intent) -> Objects {
+    let mut objects = Objects::default();
+    let findings = &mut objects.findings;
     let Some(gitops) = &intent.gitops else {
         for d in files.iter().flat_map(gitops_docs) {
             findings.push(violation(
@@ -31,20 +59,20 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                 vec![d.origin.clone()],
             ));
         }
-        return;
+        return objects;
     };
     // Each object, by (kind, name); a second object of the same kind and name is a second sync.
     // The objects are read one file at a time and dropped: only their names and the projects'
     // rules are kept.
     let mut seen: HashMap<(&'static str, Text), Origin> = HashMap::new();
-    let mut projects: HashMap<Text, ProjectRules> = HashMap::new();
+    let projects = &mut objects.projects;
     let mut kind_rules = confine::KindRulesCache::new();
     let units: HashMap<&str, &GitOpsUnit> = std::iter::once(&gitops.root)
         .chain(&gitops.groups)
         .chain(&gitops.units)
         .map(|u| (u.name.as_str(), u))
         .collect();
-    let mut accounts = account::Accounts::new(gitops, model.tree.root.as_str());
+    let mut accounts = account::Accounts::new(gitops, root);
     for d in files.iter().flat_map(gitops_docs) {
         if flux::account_kind(d.value["apiVersion"].as_str(), Some(d.origin.kind)).is_some() {
             accounts.check(&d, findings);
@@ -102,9 +130,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             }
         }
     }
-    if gitops.settings.tool == GitOpsTool::ArgoCd {
-        refusals(model, gitops, &projects, findings);
-    }
+    objects
 }
 
 /// The directory of `unit` relative to the output root (`tenants/acme`).
