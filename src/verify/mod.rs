@@ -262,9 +262,8 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// model (which takes one core for a while on a large tree). The other layers share nothing but
 /// the model: once it is built they run on both threads (two cores are enough), each into a list
 /// of its own, taken largest first from one queue so that the threads end together; the lists
-/// are joined in the order of [`LAYERS`], so the result does not depend on which thread ran
-/// what. The mesh scope is a task of the queue too. The lifecycle's findings come last (below);
-/// it is the queue's last task.
+/// are joined in the order of [`Layer`], so the result does not depend on which thread ran
+/// what. The lifecycle's findings come last (below).
 pub fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, MeshScope) {
     let files = std::mem::take(&mut tree.gitops);
     let root = tree.root.clone();
@@ -274,26 +273,30 @@ pub fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mesh_scope = std::sync::Mutex::new(MeshScope::default());
     let work = |model: &Model| {
-        let mut done: Vec<((usize, bool), Vec<Finding>)> = Vec::new();
+        let mut done: Vec<(Layer, Vec<Finding>)> = Vec::new();
         loop {
             let t = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(&task) = LARGEST_FIRST.get(t) else {
+            let Some(&layer) = LARGEST_FIRST.get(t) else {
                 return done;
             };
-            let found = match task {
-                Task::Layer(i) => {
-                    let mut found = Vec::new();
-                    LAYERS[i](model, intent, &mut found);
-                    ((i, false), found)
-                }
-                Task::MeshScope => {
-                    let scope = sidecar::mesh_scope(model, intent);
+            let mut found = Vec::new();
+            match layer {
+                Layer::Namespaces => objects::namespaces(model, intent, &mut found),
+                Layer::NetworkPolicies => netpol::check(model, intent, &mut found),
+                Layer::Outside => outside::check(model, intent, &mut found),
+                Layer::Sidecars => {
+                    let scope = sidecar::check(model, intent, &mut found);
                     *mesh_scope.lock().unwrap_or_else(|p| p.into_inner()) = scope;
-                    continue;
                 }
-                Task::Lifecycle => ((LAYERS.len(), false), lifecycle::check(model, intent)),
-            };
-            done.push(found);
+                Layer::Authorization => authz::check(model, intent, &mut found),
+                Layer::Ambient => ambient::check(model, intent, &mut found),
+                Layer::Access => access::check(model, intent, &mut found),
+                Layer::ForeignObjects => objects::foreign_objects(model, intent, &mut found),
+                Layer::Lifecycle => found = lifecycle::check(model, intent),
+                // Not queued: the second thread runs it (below).
+                Layer::GitOps => {}
+            }
+            done.push((layer, found));
         }
     };
     let built: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
@@ -309,7 +312,7 @@ pub fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding
             let mut found = Vec::new();
             gitops::check(model, intent, objects, &mut found);
             let mut layers = work(model);
-            layers.push(((GITOPS, true), found));
+            layers.push((Layer::GitOps, found));
             layers
         });
         let model = built.get_or_init(|| Model::build(tree, known));
@@ -330,7 +333,7 @@ pub fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding
         .iter()
         .map(|p| finding::violation(p.check, p.message.clone(), vec![p.origin.clone()]))
         .collect();
-    layers.sort_unstable_by_key(|(i, _)| *i);
+    layers.sort_unstable_by_key(|(layer, _)| *layer as usize);
     let lifecycle_findings = layers.pop().map(|(_, f)| f).unwrap_or_default();
     for (_, found) in &mut layers {
         findings.append(found);
@@ -346,51 +349,36 @@ pub fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding
     (model, findings, mesh_scope)
 }
 
-/// A layer: what it finds in the model, judged against the intent.
-type Layer = fn(&Model, &Intent, &mut Vec<Finding>);
-
-/// The layers of the queue, in the order their findings are listed (before the sort, which keeps
-/// the order of findings that compare equal); the GitOps layer's findings are listed at
-/// [`GITOPS`], between the ambient and the access layers, and the lifecycle's last.
-const LAYERS: [Layer; 8] = [
-    objects::namespaces,
-    netpol::check,
-    outside::check,
-    sidecar::check,
-    authz::check,
-    ambient::check,
-    access::check,
-    objects::foreign_objects,
-];
-
-/// Where the GitOps layer's findings go in the order of [`LAYERS`]: after this layer's (the
-/// ambient layer's), before the access layer's.
-const GITOPS: usize = 5;
-
-/// A task of the layer queue.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Task {
-    /// The layer of [`LAYERS`] at this index.
-    Layer(usize),
-    /// The report's mesh scope: how many namespaces each namespace's sidecars get.
-    MeshScope,
-    /// The lifecycle's check, whose findings come last.
+/// Every layer, in the order their findings are listed (before the sort, which keeps the order of
+/// findings that compare equal); the lifecycle's are listed last, after the sort.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layer {
+    Namespaces,
+    NetworkPolicies,
+    Outside,
+    /// The Sidecars, and the report's mesh scope.
+    Sidecars,
+    Authorization,
+    Ambient,
+    GitOps,
+    Access,
+    ForeignObjects,
     Lifecycle,
 }
 
-/// Every task, the costliest first (at 100,000 tenants: the outside, the NetworkPolicies, the
-/// Sidecars, the mesh scope), so that the threads end together.
-const LARGEST_FIRST: [Task; 10] = [
-    Task::Layer(2),
-    Task::Layer(1),
-    Task::Layer(3),
-    Task::MeshScope,
-    Task::Lifecycle,
-    Task::Layer(0),
-    Task::Layer(7),
-    Task::Layer(5),
-    Task::Layer(6),
-    Task::Layer(4),
+/// The queue: every layer but the GitOps layer, the costliest first (at 100,000 tenants: the
+/// outside, the Sidecars with the mesh scope, the NetworkPolicies, the lifecycle), so that the
+/// threads end together.
+const LARGEST_FIRST: [Layer; 9] = [
+    Layer::Outside,
+    Layer::Sidecars,
+    Layer::NetworkPolicies,
+    Layer::Lifecycle,
+    Layer::Namespaces,
+    Layer::ForeignObjects,
+    Layer::Ambient,
+    Layer::Access,
+    Layer::Authorization,
 ];
 
 #[cfg(test)]
@@ -398,18 +386,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_queue_runs_every_task_once() {
-        let mut layers: Vec<usize> = LARGEST_FIRST
-            .iter()
-            .filter_map(|t| match t {
-                Task::Layer(i) => Some(*i),
-                _ => None,
-            })
-            .collect();
-        layers.sort_unstable();
-        assert_eq!(layers, (0..LAYERS.len()).collect::<Vec<_>>());
-        for once in [Task::MeshScope, Task::Lifecycle] {
-            assert_eq!(LARGEST_FIRST.iter().filter(|t| **t == once).count(), 1);
-        }
+    fn the_queue_runs_every_layer_but_the_gitops_layer_once() {
+        let mut queued: Vec<usize> = LARGEST_FIRST.iter().map(|l| *l as usize).collect();
+        queued.sort_unstable();
+        let all = (Layer::Namespaces as usize)..=(Layer::Lifecycle as usize);
+        assert_eq!(
+            queued,
+            all.filter(|&i| i != Layer::GitOps as usize)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            Layer::Lifecycle as usize,
+            queued.len(),
+            "the lifecycle is the last"
+        );
     }
 }

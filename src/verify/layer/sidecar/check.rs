@@ -10,15 +10,19 @@ use crate::verify::finding::{violation, with_objects};
 use crate::verify::layer::sidecar::{host_text, parse_host, Host, Scope};
 use crate::verify::model::{Direction, Model};
 use crate::verify::tree::Origin;
-use crate::verify::{Finding, MeshScope, ScopeRow};
+use crate::verify::Finding;
 
+/// Checks the Sidecars of the sidecar-mode namespace `ns` (id `id`), and returns how many
+/// namespaces its sidecars get configuration for (the Sidecar's scope; `cluster`, the namespaces
+/// of the cluster, without one).
 pub(super) fn sidecars(
     model: &Model,
     ns: &NamespaceIntent,
     id: u32,
     mesh: &crate::intent::MeshIntent,
+    cluster: usize,
     findings: &mut Vec<Finding>,
-) {
+) -> usize {
     let name = ns.name.as_str();
     let (effective, _from_root) = model.effective_sidecars(id, Some(mesh.namespace.as_str()));
     let expected = Scope::from_hosts(mesh.hosts.iter().filter_map(|h| parse_host(h, name).ok()));
@@ -43,7 +47,7 @@ pub(super) fn sidecars(
             Vec::new(),
             None,
         );
-        return;
+        return cluster;
     }
     if effective.len() > 1 {
         push(
@@ -56,6 +60,11 @@ pub(super) fn sidecars(
     let sc_index = effective[0];
     let sc = &model.tree.sidecars[sc_index];
     let (scope, bad) = model.scope_of(sc_index, name);
+    let receives = if scope.is_unbounded() {
+        cluster
+    } else {
+        scope.namespaces().len().min(cluster)
+    };
     for b in bad {
         push("invalid-host", b, vec![sc.origin.clone()], None);
     }
@@ -175,6 +184,7 @@ pub(super) fn sidecars(
             );
         }
     }
+    receives
 }
 
 /// The namespaces of the cluster as far as verify knows them: the tree's and those tenants.toml
@@ -189,42 +199,4 @@ pub fn cluster_size(model: &Model, intent: &Intent) -> usize {
     let known = intent.known_namespaces();
     cluster.extend(known.iter().map(String::as_str));
     cluster.len()
-}
-
-/// For each meshed namespace: how many namespaces its sidecars get configuration for.
-pub fn mesh_scope(model: &Model, intent: &Intent) -> MeshScope {
-    let total = cluster_size(model, intent);
-    let mut out = MeshScope::default();
-    for (name, ns) in &intent.namespaces {
-        let Some(mesh) = &ns.mesh else { continue };
-        if mesh.ambient {
-            out.ambient += 1;
-            continue;
-        }
-        let with = match model.id(name.as_str()) {
-            Some(id) => {
-                let (effective, _) = model.effective_sidecars(id, Some(mesh.namespace.as_str()));
-                match effective.first() {
-                    None => total,
-                    Some(&sc) => {
-                        let (scope, _) = model.scope_of(sc, name.as_str());
-                        if scope.is_unbounded() {
-                            total
-                        } else {
-                            scope.namespaces().len().min(total)
-                        }
-                    }
-                }
-            }
-            None => total,
-        };
-        out.namespaces.push(ScopeRow {
-            namespace: name.to_string(),
-            with_sidecars: with,
-            without_sidecars: total,
-        });
-        out.total_with_sidecars += with;
-        out.total_without_sidecars += total;
-    }
-    out
 }
