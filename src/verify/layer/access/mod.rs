@@ -9,7 +9,9 @@
 //! (https://kubernetes.io/docs/concepts/security/pod-security-admission/): a lower one admits
 //! what tenants.toml refuses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::verify::HashMap;
 
 use crate::intent::{AccessIntent, Intent, NamespaceIntent};
 use crate::model::{AccessLevel, PodSecurityLevel, Quantity, ResourceName};

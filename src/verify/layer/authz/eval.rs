@@ -1,6 +1,8 @@
 //! Istio's AuthorizationPolicy semantics, compiled per namespace (see the layer's documentation).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use crate::verify::{HashMap, HashSet};
 
 use crate::intent::Intent;
 use crate::verify::layer::netpol::{PortSet, Protocol};
@@ -341,7 +343,7 @@ impl<'a> Index<'a> {
             .values()
             .find_map(|n| n.mesh.as_ref())
             .map(|m| m.namespace.to_string());
-        let mut by_namespace: HashMap<&str, Vec<&AuthzPolicy>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, Vec<&AuthzPolicy>> = HashMap::default();
         let mut root = Vec::new();
         for p in model.tree.authz_policies.iter().map(|p| &**p) {
             let ns = p.namespace.as_deref().unwrap_or_default();
@@ -351,7 +353,7 @@ impl<'a> Index<'a> {
                 by_namespace.entry(ns).or_default().push(p);
             }
         }
-        let mut peer_auths: HashMap<&str, Vec<&PeerAuth>> = HashMap::new();
+        let mut peer_auths: HashMap<&str, Vec<&PeerAuth>> = HashMap::default();
         for p in model.tree.peer_auths.iter().map(|p| &**p) {
             if let Some(ns) = p.namespace.as_deref() {
                 peer_auths.entry(ns).or_default().push(p);

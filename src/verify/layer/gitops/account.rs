@@ -6,7 +6,7 @@
 //! reach beyond its namespaces and kinds, or change what another sync applies. Any document of
 //! these kinds in a GitOps file that is no unit's is refused; a missing one fails the sync.
 
-use std::collections::HashMap;
+use crate::verify::HashMap;
 
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ impl<'a> Accounts<'a> {
                 .flat_map(|u| u.namespaces.iter().map(move |n| (n.as_str(), *u)))
                 .collect(),
             root,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
             last: None,
         }
     }

@@ -6,7 +6,9 @@
 //! Argo CD does before a sync (`IsGroupKindPermitted`, `IsDestinationPermitted`), since one
 //! refusal fails the whole sync: a new tenant gets nothing, a revoked grant never leaves.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::verify::HashMap;
 
 mod account;
 
@@ -64,7 +66,7 @@ pub fn read_objects(files: &[GitOpsFile], root: &str, intent: &Intent) -> Object
     // Each object, by (kind, name); a second object of the same kind and name is a second sync.
     // The objects are read one file at a time and dropped: only their names and the projects'
     // rules are kept.
-    let mut seen: HashMap<(&'static str, Text), Origin> = HashMap::new();
+    let mut seen: HashMap<(&'static str, Text), Origin> = HashMap::default();
     let projects = &mut objects.projects;
     let mut kind_rules = confine::KindRulesCache::new();
     let units: HashMap<&str, &GitOpsUnit> = std::iter::once(&gitops.root)

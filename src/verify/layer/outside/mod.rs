@@ -7,7 +7,9 @@ mod registry;
 
 pub use registry::{exported_to, registers, service_entries};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::verify::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -137,7 +139,7 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
 
 pub fn expected_by_namespace(intent: &Intent) -> HashMap<&str, Rc<[Outside]>> {
     type Key = (bool, *const Vec<OutsideFlow>, *const Dns);
-    let mut shared: HashMap<Key, Rc<[Outside]>> = HashMap::new();
+    let mut shared: HashMap<Key, Rc<[Outside]>> = HashMap::default();
     intent
         .namespaces
         .iter()

@@ -1,7 +1,9 @@
 //! The ServiceEntries of the tree: each registers what its consumers may reach outside the cluster,
 //! in their registry alone, and is compared whole with the entry tenants.toml makes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use crate::verify::HashMap;
 use std::rc::Rc;
 
 use crate::intent::{Intent, ServiceEntryIntent, ADDRESS_ONLY_DOMAIN};
@@ -213,7 +215,7 @@ pub fn service_entries(
     expected: &HashMap<&str, Rc<[Outside]>>,
     findings: &mut Vec<Finding>,
 ) {
-    let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::default();
     let mut everywhere: Vec<usize> = Vec::new();
     // Ambient mode has no registry filter to satisfy (see `intent`).
     let expected_of = |ns: &str| {

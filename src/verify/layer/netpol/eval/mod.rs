@@ -1,7 +1,9 @@
 //! Kubernetes NetworkPolicy semantics: label selectors, ports, protocols, `policyTypes` defaults.
 //! https://kubernetes.io/docs/concepts/services-networking/network-policies/
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::verify::HashMap;
 use std::fmt;
 
 use crate::verify::tree::{PolicyPort, PortValue, Selector, Text};
