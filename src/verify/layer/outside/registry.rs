@@ -11,7 +11,6 @@ use crate::model::OutboundTrafficPolicy;
 use crate::verify::finding::violation;
 use crate::verify::ip::IpSet;
 use crate::verify::layer::netpol::Protocol;
-use crate::verify::layer::sidecar::Host;
 use crate::verify::model::{GrantPeer, Model};
 use crate::verify::tree::{ServiceEntry, Text};
 use crate::verify::{Finding, Severity};
@@ -48,7 +47,7 @@ pub fn exported_to(se: &ServiceEntry, ns: &str) -> bool {
 }
 
 /// Where a ServiceEntry is visible: `None` for every namespace (no `exportTo`, or `*`).
-fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
+fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<&str>> {
     let own = se.namespace.as_deref().unwrap_or_default();
     let list = se.spec.export_to.as_ref()?;
     if list.iter().any(|e| e == "*") {
@@ -57,13 +56,7 @@ fn visible_in(se: &ServiceEntry) -> Option<BTreeSet<String>> {
     Some(
         list.iter()
             .filter(|e| *e != "~")
-            .map(|e| {
-                if e == "." {
-                    own.to_owned()
-                } else {
-                    e.to_string()
-                }
-            })
+            .map(|e| if e == "." { own } else { e.as_ref() })
             .collect(),
     )
 }
@@ -215,7 +208,7 @@ pub fn service_entries(
     expected: &HashMap<&str, Rc<[Outside]>>,
     findings: &mut Vec<Finding>,
 ) {
-    let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::default();
+    let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::default();
     let mut everywhere: Vec<usize> = Vec::new();
     // Ambient mode has no registry filter to satisfy (see `intent`).
     let expected_of = |ns: &str| {
@@ -246,7 +239,7 @@ pub fn service_entries(
             }
             Some(set) => {
                 for v in set {
-                    let Some(expected) = expected_of(v.as_str()) else {
+                    let Some(expected) = expected_of(v) else {
                         let mut f = violation(
                             "serviceentry-exported-too-far",
                             format!(
@@ -257,13 +250,13 @@ pub fn service_entries(
                             ),
                             vec![se.origin.clone()],
                         );
-                        f.to = Some(v.clone());
+                        f.to = Some(v.to_owned());
                         findings.push(f);
                         continue;
                     };
                     if !allowed_for(se, expected) {
                         // Whether v's NetworkPolicies let anything out of the cluster on its ports.
-                        let blocked = model.id(&v).is_none_or(|id| {
+                        let blocked = model.id(v).is_none_or(|id| {
                             model.net_of(id).egress.grants.iter().all(|g| {
                                 !matches!(
                                     g.allowed.peer,
@@ -290,10 +283,10 @@ pub fn service_entries(
                             ),
                             vec![se.origin.clone()],
                         );
-                        f.to = Some(v.clone());
+                        f.to = Some(v.to_owned());
                         findings.push(f);
-                    } else if let Some(ns) = intent.namespace(&v) {
-                        if let Some(f) = compare_whole(se, &v, &ns.service_entries) {
+                    } else if let Some(ns) = intent.namespace(v) {
+                        if let Some(f) = compare_whole(se, v, &ns.service_entries) {
                             findings.push(f);
                         }
                     }
@@ -321,12 +314,9 @@ pub fn service_entries(
             .map(|i| &*model.tree.service_entries[*i])
             .filter(|se| {
                 let in_ns = se.namespace.as_deref().unwrap_or_default();
-                scope.as_ref().is_none_or(|s| {
-                    se.spec
-                        .hosts
-                        .iter()
-                        .all(|h| s.covers(&Host::In(in_ns.to_owned(), h.to_string())))
-                })
+                scope
+                    .as_ref()
+                    .is_none_or(|s| se.spec.hosts.iter().all(|h| s.covers_in(in_ns, h)))
             })
             .collect();
         for e in expected_of(name.as_str())

@@ -71,12 +71,17 @@ impl Scope {
                 .hosts
                 .iter()
                 .any(|h| matches!(h, Host::AnyNamespace(x) if x == "*" || x == d)),
-            Host::In(ns, d) => self.hosts.iter().any(|h| match h {
-                Host::AnyNamespace(x) => x == "*" || x == d,
-                Host::In(n, x) => n == ns && (x == "*" || x == d),
-                Host::NoNamespace => false,
-            }),
+            Host::In(ns, d) => self.covers_in(ns, d),
         }
+    }
+
+    /// Whether the scope imports host `dns` of namespace `ns` (`covers` of `ns/dns`).
+    pub fn covers_in(&self, ns: &str, dns: &str) -> bool {
+        self.hosts.iter().any(|h| match h {
+            Host::AnyNamespace(x) => x == "*" || x == dns,
+            Host::In(n, x) => n == ns && (x == "*" || x == dns),
+            Host::NoNamespace => false,
+        })
     }
 
     /// The namespaces imported from, by name (unbounded scopes aside).
