@@ -90,18 +90,44 @@ pub struct OnDisk {
     pub walked: Vec<PathBuf>,
 }
 
-/// Whether `path` is a YAML file (the files verify reads).
+/// Whether `path` is a YAML file (the files verify reads): its extension is `yaml` or `yml`.
 pub fn is_yaml(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|x| x.to_str()),
-        Some("yaml" | "yml")
-    )
+    match plain_file_name(path) {
+        // `Path::extension`'s rule: the part after the last dot, unless the name starts there.
+        Some(name) => {
+            let ext = |e: &[u8]| name.len() > e.len() && name.ends_with(e);
+            ext(b".yaml") || ext(b".yml")
+        }
+        None => matches!(
+            path.extension().and_then(|x| x.to_str()),
+            Some("yaml" | "yml")
+        ),
+    }
 }
 
 /// Whether `path` is named as a kustomization.
 pub fn is_kustomization(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| KUSTOMIZATION_NAMES.iter().any(|k| n == *k))
+    match plain_file_name(path) {
+        Some(name) => KUSTOMIZATION_NAMES.iter().any(|k| name == k.as_bytes()),
+        None => path
+            .file_name()
+            .is_some_and(|n| KUSTOMIZATION_NAMES.iter().any(|k| n == *k)),
+    }
+}
+
+/// The bytes of `path`'s last component when it is a plain name after the last `/` (every path
+/// the walk finds): what `Path::file_name` gives, without parsing the components (the walk asks
+/// for hundreds of thousands of files). `None` where the components must be parsed.
+fn plain_file_name(path: &Path) -> Option<&[u8]> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if cfg!(windows) {
+        return None;
+    }
+    let name = match bytes.iter().rposition(|&b| b == b'/') {
+        Some(i) => &bytes[i + 1..],
+        None => bytes,
+    };
+    (!matches!(name, b"" | b"." | b"..")).then_some(name)
 }
 
 /// The finding for a YAML file on disk that nothing applies.
@@ -410,6 +436,42 @@ fn has_merge_key(v: &serde_yaml::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_and_kustomization_names_are_what_the_path_methods_say() {
+        for p in [
+            "a/b.yaml",
+            "b.yml",
+            "a/.yaml",
+            ".yml",
+            "a/..yaml",
+            "a/b.yaml.txt",
+            "a/b.YAML",
+            "a/b.yaml/",
+            "a/b.yaml/.",
+            "a/..",
+            "a/.",
+            "",
+            "/",
+            "x/kustomization.yaml",
+            "kustomization.yml",
+            "x/Kustomization",
+            "x/kustomization.yaml/.",
+            "x/kustomization.yaml.bak",
+            "x/my-kustomization.yaml",
+        ] {
+            let path = Path::new(p);
+            let yaml = matches!(
+                path.extension().and_then(|x| x.to_str()),
+                Some("yaml" | "yml")
+            );
+            let kustomization = path
+                .file_name()
+                .is_some_and(|n| KUSTOMIZATION_NAMES.iter().any(|k| n == *k));
+            assert_eq!(is_yaml(path), yaml, "{p}");
+            assert_eq!(is_kustomization(path), kustomization, "{p}");
+        }
+    }
 
     #[test]
     fn paths_that_leave_the_tree() {

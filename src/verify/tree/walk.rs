@@ -32,7 +32,7 @@ fn error(path: &Path, e: impl std::fmt::Display) -> TreeError {
 mod imp {
     use std::ffi::{OsStr, OsString};
     use std::os::fd::OwnedFd;
-    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     use std::path::{Path, PathBuf};
 
     use rustix::fs::{openat, statat, AtFlags, Dir, FileType, Mode, OFlags, CWD};
@@ -89,6 +89,7 @@ mod imp {
                 kind = statat(fd, &*name, AtFlags::SYMLINK_NOFOLLOW)
                     .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode));
             }
+            let len = path.as_os_str().len();
             path.push(&name);
             match kind {
                 FileType::RegularFile => visit(Entry::File(path)),
@@ -103,7 +104,10 @@ mod imp {
                 // here (see `kustomize::OnDisk`).
                 _ => {}
             }
-            path.pop();
+            // Back to the directory's own path: `pop` would parse the components again.
+            let mut bytes = std::mem::take(path).into_os_string().into_vec();
+            bytes.truncate(len);
+            *path = PathBuf::from(OsString::from_vec(bytes));
         }
     }
 }
