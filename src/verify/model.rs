@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::verify::layer::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
 use crate::verify::layer::sidecar::{self, Host, Scope};
-use crate::verify::tree::{Origin, Rule, Selector, Text, Tree};
+use crate::verify::tree::{Origin, Rule, Rules, Selector, Text, Tree};
 use crate::verify::{HashMap, HashSet};
 
 /// Id 0: every namespace that appears nowhere in the tree or in tenants.toml.
@@ -110,6 +110,109 @@ pub struct Problem {
     pub message: String,
 }
 
+/// Which rules a policy's sides hold: the address of its ingress and its egress rules (0 for a
+/// direction it does not isolate).
+type RulesKey = (usize, usize);
+
+/// What a policy's rules allow, whoever's they are: each direction's allowed peers and ports in
+/// rule order, and the problems of the rules (check, message without the policy's origin).
+#[derive(Debug, Default)]
+struct EvaluatedRules {
+    allowed: Vec<(Direction, Arc<Allowed>)>,
+    problems: Vec<(&'static str, String)>,
+}
+
+/// Evaluates the rules of each of a policy's `sides` for a policy of namespace `own`; and
+/// whether the result depends on `own` (a peer without namespaceSelector selects pods of the
+/// policy's own namespace).
+fn evaluate_rules(
+    sides: &[(Direction, &Rules)],
+    own: u32,
+    index: &LabelIndex,
+    intern: &mut dyn FnMut(&str) -> u32,
+    allowed_set: &mut HashSet<Arc<Allowed>>,
+) -> (Arc<EvaluatedRules>, bool) {
+    let mut out = EvaluatedRules::default();
+    let mut uses_own = false;
+    let problems = &mut out.problems;
+    let mut problem = |check: &'static str, message: String| problems.push((check, message));
+    for (dir, rules) in sides {
+        let dir = *dir;
+        for rule in rules.iter() {
+            let (ports, named_ports, port_problems) = netpol::ports_of(rule.ports.as_deref());
+            for p in port_problems {
+                problem("invalid-port", p);
+            }
+            let peers = match dir {
+                Direction::Ingress => rule.from.as_deref(),
+                Direction::Egress => rule.to.as_deref(),
+            };
+            let named_ports: Box<[String]> = named_ports.into();
+            let mut grant = |peer| {
+                let allowed = Allowed {
+                    peer,
+                    ports: ports.clone(),
+                    named_ports: named_ports.clone(),
+                };
+                (dir, shared_allowed(allowed_set, allowed))
+            };
+            match peers {
+                None | Some([]) => out.allowed.push(grant(GrantPeer::Everything)),
+                Some(list) => {
+                    for peer in list {
+                        let selectors =
+                            peer.namespace_selector.is_some() || peer.pod_selector.is_some();
+                        if let Some(block) = &peer.ip_block {
+                            if selectors {
+                                problem("invalid-peer", "a peer sets ipBlock together with a selector, which the API server rejects".into());
+                            }
+                            out.allowed.push(grant(GrantPeer::IpBlock {
+                                cidr: block.cidr.clone(),
+                                except: block.except.as_slice().into(),
+                            }));
+                            continue;
+                        }
+                        if !selectors {
+                            problem("invalid-peer", format!("an empty {} peer `{{}}` is rejected by the API server (use `{}: []` or omit it to mean everything)", dir.as_str(), if dir == Direction::Ingress { "from" } else { "to" }));
+                            continue;
+                        }
+                        let pods = peer.pod_selector.clone().filter(|s| !s.is_empty());
+                        if let Some(s) = &peer.pod_selector {
+                            for p in s.problems() {
+                                problem("invalid-selector", format!("podSelector: {p}"));
+                            }
+                        }
+                        let set = match &peer.namespace_selector {
+                            None => {
+                                uses_own = true;
+                                NsSet::Only(vec![own])
+                            }
+                            Some(sel) => {
+                                for p in sel.problems() {
+                                    problem("invalid-selector", format!("namespaceSelector: {p}"));
+                                }
+                                for key in sel
+                                    .match_labels
+                                    .keys()
+                                    .chain(sel.match_expressions.iter().map(|e| &e.key))
+                                    .filter(|k| *k != NAME_LABEL)
+                                {
+                                    problem("tenant-settable-label", format!(
+                                        "a namespaceSelector uses label `{key}`, which anyone who can label a namespace can set on their own; select namespaces by `{NAME_LABEL}` only"
+                                    ));
+                                }
+                                index.select(sel, intern)
+                            }
+                        };
+                        out.allowed.push(grant(GrantPeer::Namespaces { set, pods }));
+                    }
+                }
+            }
+        }
+    }
+    (Arc::new(out), uses_own)
+}
+
 /// The tree, evaluated.
 #[derive(Debug)]
 pub struct Model {
@@ -160,6 +263,9 @@ impl Model {
         let mut net: Vec<NsNet> = Vec::new();
         let mut policies: HashMap<u32, Vec<usize>> = HashMap::default();
         let mut allowed_set: HashSet<Arc<Allowed>> = HashSet::default();
+        let mut evaluated_rules: HashMap<RulesKey, Arc<EvaluatedRules>> = HashMap::default();
+        let mut kept_rules: Vec<Rules> = Vec::new();
+        let no_rules: Rules = Arc::from(Vec::new());
         for (pi, policy) in tree.policies.iter_mut().enumerate() {
             // The rules become grants below; the raw rules are not kept.
             let policy_id = u32::try_from(pi).unwrap_or(u32::MAX);
@@ -195,95 +301,57 @@ impl Model {
             for u in &policy.unknown_policy_types {
                 problem("invalid-policy", format!("unknown policy type `{u}`"));
             }
-            let mut sides: Vec<(Direction, &[Rule])> = Vec::new();
+            let mut sides: Vec<(Direction, &Rules)> = Vec::new();
             if ingress {
-                sides.push((Direction::Ingress, ingress_rules.as_deref().unwrap_or(&[])));
+                sides.push((
+                    Direction::Ingress,
+                    ingress_rules.as_ref().unwrap_or(&no_rules),
+                ));
             }
             if egress {
-                sides.push((Direction::Egress, egress_rules.as_deref().unwrap_or(&[])));
+                sides.push((
+                    Direction::Egress,
+                    egress_rules.as_ref().unwrap_or(&no_rules),
+                ));
             }
-            let mut new_grants: Vec<(Direction, Grant)> = Vec::new();
-            for (dir, rules) in sides {
-                for rule in rules {
-                    let (ports, named_ports, port_problems) =
-                        netpol::ports_of(rule.ports.as_deref());
-                    for p in port_problems {
-                        problem("invalid-port", p);
+            // Rules that other policies share (the same text read once) allow the same for
+            // each of them unless they select pods of the policy's own namespace: the first
+            // evaluation serves the others, and keeps the rules alive so that no other rules
+            // can take their address.
+            let shared = sides.iter().all(|(_, r)| Arc::strong_count(r) > 1);
+            let side_key = |d: Direction| {
+                sides
+                    .iter()
+                    .find(|(x, _)| *x == d)
+                    .map_or(0, |(_, r)| Arc::as_ptr(r).cast::<Rule>() as usize)
+            };
+            let key: RulesKey = (side_key(Direction::Ingress), side_key(Direction::Egress));
+            let evaluated = match evaluated_rules.get(&key) {
+                Some(e) if shared => e.clone(),
+                _ => {
+                    let mut intern_name = |n: &str| intern(&mut names, &mut ids, n);
+                    let (e, uses_own) =
+                        evaluate_rules(&sides, own, &index, &mut intern_name, &mut allowed_set);
+                    if shared && !uses_own {
+                        kept_rules.extend(sides.iter().map(|(_, r)| Arc::clone(r)));
+                        evaluated_rules.insert(key, e.clone());
                     }
-                    let peers = match dir {
-                        Direction::Ingress => rule.from.as_deref(),
-                        Direction::Egress => rule.to.as_deref(),
-                    };
-                    let named_ports: Box<[String]> = named_ports.into();
-                    let mut grant = |peer| Grant {
+                    e
+                }
+            };
+            for (check, message) in &evaluated.problems {
+                problem(check, message.clone());
+            }
+            let new_grants = evaluated.allowed.iter().map(|(dir, allowed)| {
+                (
+                    *dir,
+                    Grant {
                         policy: policy_id,
                         targets_all,
-                        allowed: shared_allowed(
-                            &mut allowed_set,
-                            Allowed {
-                                peer,
-                                ports: ports.clone(),
-                                named_ports: named_ports.clone(),
-                            },
-                        ),
-                    };
-                    match peers {
-                        None | Some([]) => new_grants.push((dir, grant(GrantPeer::Everything))),
-                        Some(list) => {
-                            for peer in list {
-                                let selectors = peer.namespace_selector.is_some()
-                                    || peer.pod_selector.is_some();
-                                if let Some(block) = &peer.ip_block {
-                                    if selectors {
-                                        problem("invalid-peer", "a peer sets ipBlock together with a selector, which the API server rejects".into());
-                                    }
-                                    new_grants.push((
-                                        dir,
-                                        grant(GrantPeer::IpBlock {
-                                            cidr: block.cidr.clone(),
-                                            except: block.except.as_slice().into(),
-                                        }),
-                                    ));
-                                    continue;
-                                }
-                                if !selectors {
-                                    problem("invalid-peer", format!("an empty {} peer `{{}}` is rejected by the API server (use `{}: []` or omit it to mean everything)", dir.as_str(), if dir == Direction::Ingress { "from" } else { "to" }));
-                                    continue;
-                                }
-                                let pods = peer.pod_selector.clone().filter(|s| !s.is_empty());
-                                if let Some(s) = &peer.pod_selector {
-                                    for p in s.problems() {
-                                        problem("invalid-selector", format!("podSelector: {p}"));
-                                    }
-                                }
-                                let set = match &peer.namespace_selector {
-                                    None => NsSet::Only(vec![own]),
-                                    Some(sel) => {
-                                        for p in sel.problems() {
-                                            problem(
-                                                "invalid-selector",
-                                                format!("namespaceSelector: {p}"),
-                                            );
-                                        }
-                                        for key in sel
-                                            .match_labels
-                                            .keys()
-                                            .chain(sel.match_expressions.iter().map(|e| &e.key))
-                                            .filter(|k| *k != NAME_LABEL)
-                                        {
-                                            problem("tenant-settable-label", format!(
-                                                "a namespaceSelector uses label `{key}`, which anyone who can label a namespace can set on their own; select namespaces by `{NAME_LABEL}` only"
-                                            ));
-                                        }
-                                        index.select(sel, &mut |n| intern(&mut names, &mut ids, n))
-                                    }
-                                };
-                                new_grants.push((dir, grant(GrantPeer::Namespaces { set, pods })));
-                            }
-                        }
-                    }
-                }
-            }
+                        allowed: allowed.clone(),
+                    },
+                )
+            });
             if net.len() < names.len() {
                 net.resize_with(names.len(), NsNet::default);
             }
@@ -514,5 +582,39 @@ mod tests {
             )
             .0
             .contains(netpol::Protocol::Tcp, 8080));
+    }
+
+    #[test]
+    fn shared_rules_evaluated_once_still_give_each_policy_its_grants_and_problems() {
+        let spec = "spec:\n  podSelector: {}\n  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {team: x}}\n    ports:\n    - port: 0\n";
+        let doc = |ns: &str| {
+            format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p-{ns}, namespace: {ns}}}\n{spec}")
+        };
+        let mut tree = Tree::default();
+        let text = [doc("a"), doc("b"), doc("c")].join("---\n");
+        crate::verify::tree::parse_file(&text, "f.yaml", &mut tree).unwrap();
+        // One rules object for the three policies (the same text).
+        let rules = |i: usize| tree.policies[i].egress.clone().unwrap();
+        assert!(Arc::ptr_eq(&rules(0), &rules(2)));
+        let model = Model::build(tree, &[]);
+        for (i, ns) in ["a", "b", "c"].into_iter().enumerate() {
+            let grants = &model.net_of(model.id(ns).unwrap()).egress.grants;
+            assert_eq!(grants.len(), 1, "{ns}");
+            assert_eq!(grants[0].policy, i as u32);
+            assert!(Arc::ptr_eq(
+                &grants[0].allowed,
+                &model.net_of(model.id("a").unwrap()).egress.grants[0].allowed
+            ));
+        }
+        // Each policy's problems, named by its own origin.
+        for check in ["tenant-settable-label", "invalid-port"] {
+            let names: Vec<&str> = model
+                .problems
+                .iter()
+                .filter(|p| p.check == check)
+                .map(|p| p.origin.name.as_str())
+                .collect();
+            assert_eq!(names, ["p-a", "p-b", "p-c"], "{check}");
+        }
     }
 }
