@@ -482,6 +482,61 @@ fn verify_neither_fails_on_nor_counts_a_file_nothing_applies() {
 }
 
 #[test]
+fn verify_reads_a_kustomization_as_kustomize_does() {
+    // kustomize reads a kustomization file's first document and ignores the others: a
+    // default deny moved there is not applied, and verify must not count it either.
+    let p = Project::new(SMALL);
+    p.compile().success();
+    let file = "tenants/acme/acme/networkpolicies.yaml";
+    let policies = p.read_out(file);
+    let (deny, rest) = policies
+        .split_once("---\n")
+        .expect("the default deny comes first");
+    fs::write(p.output().join(file), rest).unwrap();
+    let k = p.read_out("tenants/acme/kustomization.yaml");
+    fs::write(
+        p.output().join("tenants/acme/kustomization.yaml"),
+        format!("{k}---\n{deny}"),
+    )
+    .unwrap();
+    p.run("verify", &[])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "namespace acme has no default-deny NetworkPolicy for ingress",
+        ))
+        .stdout(predicate::str::contains(
+            "tenants/acme/kustomization.yaml uses `spec`",
+        ));
+    // A kustomization listed as a file is an object to kustomize, which refuses it.
+    let p = Project::new(SMALL);
+    p.compile().success();
+    p.edit(
+        "kustomization.yaml",
+        "- tenants/acme\n",
+        "- tenants/acme\n- tenants/acme/kustomization.yaml\n",
+    );
+    p.run("verify", &[])
+        .code(1)
+        .stdout(predicate::str::contains(
+        "lists the kustomization `tenants/acme/kustomization.yaml` as a file: kustomize refuses it",
+    ));
+    // One that is not YAML stops verify at its line, as any file of the tree does.
+    let p = Project::new(SMALL);
+    p.compile().success();
+    let k = p.read_out("tenants/acme/kustomization.yaml");
+    fs::write(
+        p.output().join("tenants/acme/kustomization.yaml"),
+        format!("{k}resources: [\n"),
+    )
+    .unwrap();
+    p.run("verify", &[]).code(2).stderr(
+        predicate::str::contains("tenants/acme/kustomization.yaml:").and(predicate::str::contains(
+            "the output tree cannot be read; nothing was verified",
+        )),
+    );
+}
+
+#[test]
 fn verify_refuses_kustomization_features_it_does_not_evaluate() {
     verify_refuses(
         |p| {

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 
-use super::{Origin, Text};
+use super::{Origin, Text, TreeError};
 use crate::verify::Finding;
 
 /// The only keys of a kustomization verify understands; any other changes what is applied.
@@ -64,6 +64,60 @@ pub struct Applied {
     pub findings: Vec<Finding>,
     /// How many of the YAML files on disk `files` leaves out.
     pub unapplied: usize,
+    /// The kustomizations followed, and their documents: the reader threads skip kustomization
+    /// files (they are read here, as kustomize reads them), so the tree's counts add these.
+    pub kustomizations: usize,
+    pub documents: usize,
+    /// A kustomization followed that cannot be read or is not YAML, as the readers report a
+    /// file: the tree cannot be evaluated.
+    pub errors: Vec<TreeError>,
+}
+
+/// A kustomization file as [`applied`] reads it: its keys and `resources`, how many documents it
+/// holds, whether it uses a merge key, and why it cannot be read (as the readers say it).
+struct Kustomization {
+    parsed: KeysAndResources,
+    documents: usize,
+    merge_key: Option<Finding>,
+    error: Option<TreeError>,
+}
+
+fn read_kustomization(path: &Path) -> Kustomization {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Kustomization {
+                parsed: Err(e.to_string()),
+                documents: 0,
+                merge_key: None,
+                error: Some(TreeError::Read {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+    };
+    let documents = match super::yaml::parse(&text) {
+        Some(docs) => docs
+            .iter()
+            .filter(|d| !matches!(d, super::yaml::Value::Null))
+            .count(),
+        None => serde_yaml::Deserializer::from_str(&text)
+            .map_while(|d| <serde_yaml::Value as serde::Deserialize>::deserialize(d).ok())
+            .filter(|v| !v.is_null())
+            .count(),
+    };
+    let parsed = keys_and_resources(&text);
+    let error = parsed
+        .is_err()
+        .then(|| super::parse::syntax_error(&text, &path.display().to_string()))
+        .flatten();
+    Kustomization {
+        parsed,
+        documents,
+        merge_key: merge_key_finding(&text, path),
+        error,
+    }
 }
 
 fn violation(check: &'static str, message: String, file: &Path) -> Finding {
@@ -277,10 +331,8 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     // Every kustomization of the walk is read and parsed on every core first (one per
     // directory: tens of thousands in a large tree); the traversal below then only looks them up.
     let candidates: Vec<&PathBuf> = disk.kustomizations.iter().collect();
-    let parsed = crate::par::map(&candidates, |p| {
-        keys_and_resources(&std::fs::read_to_string(p).unwrap_or_default())
-    });
-    let mut read: HashMap<&Path, KeysAndResources> = candidates
+    let parsed = crate::par::map(&candidates, |p| read_kustomization(p));
+    let mut read: HashMap<&Path, Kustomization> = candidates
         .into_iter()
         .map(PathBuf::as_path)
         .zip(parsed)
@@ -293,10 +345,17 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
             applied_yaml += 1;
         }
         let dir = k.parent().unwrap_or(root).to_path_buf();
-        let parsed = read.remove(k.as_path()).unwrap_or_else(|| {
-            keys_and_resources(&std::fs::read_to_string(&k).unwrap_or_default())
-        });
-        let (keys, resources) = match parsed {
+        let kustomization = read
+            .remove(k.as_path())
+            .unwrap_or_else(|| read_kustomization(&k));
+        if let Some(error) = kustomization.error {
+            out.errors.push(error);
+            continue;
+        }
+        out.kustomizations += 1;
+        out.documents += kustomization.documents;
+        out.findings.extend(kustomization.merge_key);
+        let (keys, resources) = match kustomization.parsed {
             Ok(v) => v,
             Err(e) => {
                 out.findings.push(violation(
@@ -361,6 +420,17 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
                         &k,
                     )),
                 }
+            } else if is_kustomization(&target) && disk.files.contains(target.as_os_str()) {
+                // kustomize reads a kustomization listed as a file as an object, and refuses
+                // it (it has no metadata.name): the whole build fails.
+                out.findings.push(violation(
+                    "kustomization",
+                    format!(
+                        "{} lists the kustomization `{entry}` as a file: kustomize refuses it (a Kustomization is not an object to apply), so nothing of the tree builds; list its directory",
+                        k.display()
+                    ),
+                    &k,
+                ));
             } else if disk.files.contains(target.as_os_str()) {
                 if files.insert(target.as_os_str()) && is_yaml(&target) {
                     applied_yaml += 1;

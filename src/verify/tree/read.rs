@@ -65,7 +65,7 @@ fn read_pass(
             } else if applied.unapplied > 0 {
                 return None;
             }
-            Some(applied.findings)
+            Some(applied)
         });
         drop(send);
         if !matches!(walked, Ok(Some(_))) {
@@ -91,12 +91,13 @@ fn read_pass(
         }
         (walked, parts)
     });
-    let Some(mut audit) = walked? else {
+    let Some(applied) = walked? else {
         return Ok(None);
     };
+    let mut audit = applied.findings;
     parts.sort_unstable_by_key(|(i, _)| *i);
     let mut tree = Tree::default();
-    let mut errors = Vec::new();
+    let mut errors = applied.errors;
     for (_, part) in parts {
         match part {
             Ok(t) => tree.absorb(t),
@@ -106,6 +107,9 @@ fn read_pass(
     if !errors.is_empty() {
         return Err(errors);
     }
+    // The kustomizations, read by the walk's side rather than by the readers.
+    tree.files += applied.kustomizations;
+    tree.documents += applied.documents;
     // What is wrong with how the files are applied, then what the reader found in them.
     audit.append(&mut tree.audit);
     tree.audit = audit;
@@ -270,6 +274,11 @@ fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
     // kernel's zeroing of its pages, for tens of thousands of files.
     let mut bytes = Vec::new();
     for path in paths {
+        // A kustomization is no object the cluster receives (kustomize reads its first
+        // document as the kustomization and ignores any other): `kustomize::applied` reads it.
+        if kustomize::is_kustomization(path) {
+            continue;
+        }
         let name = path.display().to_string();
         bytes.clear();
         match read_text(path, &mut bytes) {

@@ -117,6 +117,16 @@ fn is_account_doc(raw: &RawDoc) -> bool {
         .is_some()
 }
 
+/// The first syntax error of `text` (the file `file`), as [`parse_file`] reports it.
+pub(in crate::verify::tree) fn syntax_error(text: &str, file: &str) -> Option<TreeError> {
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        if let Err(syntax) = serde_yaml::Value::deserialize(doc) {
+            return Some(parse_error(file, &syntax));
+        }
+    }
+    None
+}
+
 fn parse_error(file: &str, e: &serde_yaml::Error) -> TreeError {
     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
     let mut message = e.to_string();
