@@ -8,7 +8,7 @@
 //! - [`ip`] and [`model`] evaluate the tree per namespace (the peers and ports each namespace's
 //!   NetworkPolicies admit, the scope of its Sidecars);
 //! - [`layer`] holds one module per layer, its semantics and its comparison with the intent;
-//! - this module runs them ([`findings_of`]) and [`report`] prints the result;
+//! - this module runs them ([`evaluate`]) and [`report`] prints the result;
 //! - [`review`] answers a reviewer's questions (explain, diff, graph) on the same model.
 
 pub mod finding;
@@ -264,7 +264,7 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// of its own, taken largest first from one queue so that the threads end together; the lists
 /// are joined in the order of [`Layer`], so the result does not depend on which thread ran
 /// what. The lifecycle's findings come last (below).
-pub fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, MeshScope) {
+fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, MeshScope) {
     let files = std::mem::take(&mut tree.gitops);
     let root = tree.root.clone();
     let (gitops_files, root) = (&files[..], root.as_str());

@@ -1,7 +1,7 @@
 //! One module per layer of the tree: how Kubernetes, Istio or Argo CD evaluate it, and how the
 //! result is compared with the intent of tenants.toml. Each layer reads the evaluated tree
 //! ([`super::model`]) and the intent, and reports through [`super::finding`]; no layer imports the
-//! dispatcher ([`super::findings_of`]) and none imports a layer above it in this list:
+//! dispatcher ([`super::evaluate`]) and none imports a layer above it in this list:
 //!
 //! - [`netpol`]: Kubernetes NetworkPolicies, per namespace and direction, and the flows they open;
 //! - [`sidecar`]: Istio Sidecars, the configuration scope of each namespace's proxies;
