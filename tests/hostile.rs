@@ -520,6 +520,20 @@ fn verify_reads_a_kustomization_as_kustomize_does() {
         .stdout(predicate::str::contains(
         "lists the kustomization `tenants/acme/kustomization.yaml` as a file: kustomize refuses it",
     ));
+    // A merge key in a kustomization is reported as in any other file.
+    let p = Project::new(SMALL);
+    p.compile().success();
+    let k = p.read_out("tenants/acme/kustomization.yaml");
+    fs::write(
+        p.output().join("tenants/acme/kustomization.yaml"),
+        format!("{k}x: &k {{a: 1}}\ny:\n  <<: *k\n"),
+    )
+    .unwrap();
+    p.run("verify", &[])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "tenants/acme/kustomization.yaml uses a YAML merge key (`<<`)",
+        ));
     // One that is not YAML stops verify at its line, as any file of the tree does.
     let p = Project::new(SMALL);
     p.compile().success();
