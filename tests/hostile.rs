@@ -485,20 +485,19 @@ fn verify_neither_fails_on_nor_counts_a_file_nothing_applies() {
 fn verify_reads_a_kustomization_as_kustomize_does() {
     // kustomize reads a kustomization file's first document and ignores the others: a
     // default deny moved there is not applied, and verify must not count it either.
-    let p = Project::new(SMALL);
-    p.compile().success();
+    let compiled = || {
+        let p = Project::new(SMALL);
+        p.compile().success();
+        p
+    };
     let file = "tenants/acme/acme/networkpolicies.yaml";
+    let p = compiled();
     let policies = p.read_out(file);
     let (deny, rest) = policies
         .split_once("---\n")
         .expect("the default deny comes first");
     fs::write(p.output().join(file), rest).unwrap();
-    let k = p.read_out("tenants/acme/kustomization.yaml");
-    fs::write(
-        p.output().join("tenants/acme/kustomization.yaml"),
-        format!("{k}---\n{deny}"),
-    )
-    .unwrap();
+    let p = with_acme_kustomization_ending(p, &format!("---\n{deny}"));
     p.run("verify", &[])
         .code(1)
         .stdout(predicate::str::contains(
@@ -508,8 +507,7 @@ fn verify_reads_a_kustomization_as_kustomize_does() {
             "tenants/acme/kustomization.yaml uses `spec`",
         ));
     // A kustomization listed as a file is an object to kustomize, which refuses it.
-    let p = Project::new(SMALL);
-    p.compile().success();
+    let p = compiled();
     p.edit(
         "kustomization.yaml",
         "- tenants/acme\n",
@@ -521,33 +519,32 @@ fn verify_reads_a_kustomization_as_kustomize_does() {
         "lists the kustomization `tenants/acme/kustomization.yaml` as a file: kustomize refuses it",
     ));
     // A merge key in a kustomization is reported as in any other file.
-    let p = Project::new(SMALL);
-    p.compile().success();
-    let k = p.read_out("tenants/acme/kustomization.yaml");
-    fs::write(
-        p.output().join("tenants/acme/kustomization.yaml"),
-        format!("{k}x: &k {{a: 1}}\ny:\n  <<: *k\n"),
-    )
-    .unwrap();
-    p.run("verify", &[])
+    with_acme_kustomization_ending(compiled(), "x: &k {a: 1}\ny:\n  <<: *k\n")
+        .run("verify", &[])
         .code(1)
         .stdout(predicate::str::contains(
             "tenants/acme/kustomization.yaml uses a YAML merge key (`<<`)",
         ));
     // One that is not YAML stops verify at its line, as any file of the tree does.
-    let p = Project::new(SMALL);
-    p.compile().success();
+    with_acme_kustomization_ending(compiled(), "resources: [\n")
+        .run("verify", &[])
+        .code(2)
+        .stderr(
+            predicate::str::contains("tenants/acme/kustomization.yaml:").and(
+                predicate::str::contains("the output tree cannot be read; nothing was verified"),
+            ),
+        );
+}
+
+/// `p` with `tail` appended to tenant acme's kustomization.
+fn with_acme_kustomization_ending(p: Project, tail: &str) -> Project {
     let k = p.read_out("tenants/acme/kustomization.yaml");
     fs::write(
         p.output().join("tenants/acme/kustomization.yaml"),
-        format!("{k}resources: [\n"),
+        format!("{k}{tail}"),
     )
     .unwrap();
-    p.run("verify", &[]).code(2).stderr(
-        predicate::str::contains("tenants/acme/kustomization.yaml:").and(predicate::str::contains(
-            "the output tree cannot be read; nothing was verified",
-        )),
-    );
+    p
 }
 
 #[test]
