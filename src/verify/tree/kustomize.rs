@@ -97,17 +97,7 @@ fn read_kustomization(path: &Path) -> Kustomization {
             }
         }
     };
-    let documents = match super::yaml::parse(&text) {
-        Some(docs) => docs
-            .iter()
-            .filter(|d| !matches!(d, super::yaml::Value::Null))
-            .count(),
-        None => serde_yaml::Deserializer::from_str(&text)
-            .map_while(|d| <serde_yaml::Value as serde::Deserialize>::deserialize(d).ok())
-            .filter(|v| !v.is_null())
-            .count(),
-    };
-    let parsed = keys_and_resources(&text);
+    let (parsed, documents) = keys_and_resources(&text);
     let error = parsed
         .is_err()
         .then(|| super::parse::syntax_error(&text, &path.display().to_string()))
@@ -258,10 +248,15 @@ fn lexical(path: &Path) -> PathBuf {
 /// A kustomization's top-level keys and its `resources`, or why it cannot be read as YAML.
 type KeysAndResources = Result<(Vec<String>, Vec<String>), String>;
 
-/// The top-level keys and the `resources` of a kustomization, read with the fast reader when the
-/// file is plain YAML (it always is when tenantc wrote it), else with the full parser.
-fn keys_and_resources(text: &str) -> KeysAndResources {
+/// The top-level keys and the `resources` of a kustomization, and how many documents it holds
+/// (the empty ones aside), read with the fast reader when the file is plain YAML (it always is
+/// when tenantc wrote it), else with the full parser.
+fn keys_and_resources(text: &str) -> (KeysAndResources, usize) {
     if let Some(docs) = super::yaml::parse(text) {
+        let documents = docs
+            .iter()
+            .filter(|d| !matches!(d, super::yaml::Value::Null))
+            .count();
         let mut keys = Vec::new();
         let mut resources = Vec::new();
         for doc in docs {
@@ -280,8 +275,18 @@ fn keys_and_resources(text: &str) -> KeysAndResources {
                 keys.push(k.into_owned());
             }
         }
-        return Ok((keys, resources));
+        return (Ok((keys, resources)), documents);
     }
+    let documents = serde_yaml::Deserializer::from_str(text)
+        .map_while(|d| <serde_yaml::Value as serde::Deserialize>::deserialize(d).ok())
+        .filter(|v| !v.is_null())
+        .count();
+    (keys_and_resources_of_one(text), documents)
+}
+
+/// [`keys_and_resources`] of a file the fast reader does not read: one document, with the full
+/// parser.
+fn keys_and_resources_of_one(text: &str) -> KeysAndResources {
     let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
     let Some(map) = value.as_mapping() else {
         return Ok((Vec::new(), Vec::new()));

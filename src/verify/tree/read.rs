@@ -118,7 +118,9 @@ fn read_pass(
 }
 
 /// Hands the applied ones of the YAML files `walked` to the readers in chunks, and reports the
-/// others.
+/// others. Kustomizations are no objects the cluster receives (kustomize takes a kustomization
+/// file's first document as the kustomization and ignores any other): `kustomize::applied` has
+/// read them, and the readers do not.
 fn send_applied(
     walked: Vec<PathBuf>,
     applied: &mut kustomize::Applied,
@@ -134,7 +136,9 @@ fn send_applied(
             applied.findings.push(kustomize::not_applied(&p));
             continue;
         }
-        chunks.push(p);
+        if !kustomize::is_kustomization(&p) {
+            chunks.push(p);
+        }
     }
     chunks.finish();
 }
@@ -180,7 +184,8 @@ impl<'a> Chunks<'a> {
 }
 
 /// The walk of `root`: every file and directory, and the YAML files, which it sends to the
-/// reader threads in chunks as it finds them when it has `send`, else keeps in `walked`.
+/// reader threads in chunks as it finds them when it has `send` (all but the kustomizations,
+/// see [`send_applied`]), else keeps in `walked`.
 fn walk(
     root: &Path,
     display_root: &str,
@@ -195,11 +200,14 @@ fn walk(
             walk::Entry::File(p) => {
                 if kustomize::is_yaml(p) {
                     disk.yaml += 1;
-                    if kustomize::is_kustomization(p) {
+                    let kustomization = kustomize::is_kustomization(p);
+                    if kustomization {
                         disk.kustomizations.push(p.to_path_buf());
                     }
                     match &mut chunks {
-                        Some(chunks) => chunks.push(p.to_path_buf()),
+                        // A kustomization is read by `kustomize::applied`, not by the readers.
+                        Some(chunks) if !kustomization => chunks.push(p.to_path_buf()),
+                        Some(_) => {}
                         None => disk.walked.push(p.to_path_buf()),
                     }
                 }
@@ -274,11 +282,6 @@ fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
     // kernel's zeroing of its pages, for tens of thousands of files.
     let mut bytes = Vec::new();
     for path in paths {
-        // A kustomization is no object the cluster receives (kustomize reads its first
-        // document as the kustomization and ignores any other): `kustomize::applied` reads it.
-        if kustomize::is_kustomization(path) {
-            continue;
-        }
         let name = path.display().to_string();
         bytes.clear();
         match read_text(path, &mut bytes) {
