@@ -76,9 +76,15 @@ pub(super) fn sidecars(
         .copied()
         .filter(|i| model.tree.sidecars[*i].has_workload_selector)
         .collect();
-    for idx in std::iter::once(sc_index).chain(selected.iter().copied()) {
+    // The default Sidecar's scope is evaluated above; those with a workloadSelector here.
+    let selected_scopes: Vec<(usize, Scope)> = selected
+        .iter()
+        .map(|&i| (i, model.scope_of(i, name).0))
+        .collect();
+    let every =
+        std::iter::once((sc_index, &scope)).chain(selected_scopes.iter().map(|(i, s)| (*i, s)));
+    for (idx, sc_scope) in every {
         let origin = model.tree.sidecars[idx].origin.clone();
-        let (sc_scope, _) = model.scope_of(idx, name);
         for h in &sc_scope.hosts {
             if expected.covers(h) {
                 continue;
