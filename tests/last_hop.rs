@@ -853,3 +853,71 @@ fn tenantc_compile_into(p: &Project, config: &str, output: &str) {
         .assert()
         .success();
 }
+
+/// The reader threads take the GitOps layer's first step on each object as they read its file,
+/// once the intent is derived (`tree::read_tree_with`); a file read before that is read again by
+/// the layer. Both must judge alike: the same report, byte for byte, on a tree with objects that
+/// breach their confinement, an object defined twice and one of no unit. Under Flux, a file with
+/// an account's objects is always read again.
+#[test]
+fn gitops_objects_read_with_the_tree_are_judged_as_when_read_again() {
+    use tenantc::verify::layer::gitops;
+    use tenantc::verify::tree::{read_tree, read_tree_with, GitOpsSlot};
+    for tool in ["argocd", "flux"] {
+        let p = Project::new(&every_kind(tool));
+        p.compile().success();
+        let tree = files(&p.output());
+        let path_of = |suffix: &str| {
+            p.output()
+                .join(tree.keys().find(|k| k.ends_with(suffix)).unwrap())
+        };
+        let acme = std::fs::read_to_string(path_of("tenants/acme.yaml")).unwrap();
+        let body = &acme[acme.find('\n').unwrap() + 1..];
+        // A cascading finalizer on each of acme's objects, and both defined again, with an object
+        // of no unit, in globex's file.
+        std::fs::write(
+            path_of("tenants/acme.yaml"),
+            acme.replace(
+                "  name: tenant-acme\n",
+                "  name: tenant-acme\n  finalizers:\n  - resources-finalizer.argocd.argoproj.io\n",
+            ),
+        )
+        .unwrap();
+        let globex = std::fs::read_to_string(path_of("tenants/globex.yaml")).unwrap();
+        std::fs::write(
+            path_of("tenants/globex.yaml"),
+            format!(
+                "{globex}---\n{body}---\n{}",
+                body.replace("tenant-acme", "tenant-nobody")
+            ),
+        )
+        .unwrap();
+        let (config, _) = tenantc::config_from_file(&p.config()).unwrap();
+        let intent = tenantc::intent::intent_of(&config);
+        let slot: GitOpsSlot = std::sync::OnceLock::new();
+        assert!(slot
+            .set(gitops::reader(&intent).expect("[gitops] is set"))
+            .is_ok());
+        let with = read_tree_with(&p.output(), Some(&slot)).unwrap();
+        let again = read_tree(&p.output()).unwrap();
+        let read = with.gitops.iter().filter(|f| f.read.is_some()).count();
+        assert!(again.gitops.iter().all(|f| f.read.is_none()));
+        if tool == "argocd" {
+            assert_eq!(read, with.gitops.len(), "every file read with the tree");
+            assert!(read > 5);
+        }
+        let report = |tree| {
+            let (_, report) = tenantc::verify::evaluate(tree, &intent);
+            serde_json::to_string_pretty(&report).unwrap()
+        };
+        let (with, again) = (report(with), report(again));
+        assert_eq!(with, again, "{tool}");
+        for expect in [
+            "is defined twice",
+            "`tenant-nobody`",
+            "resources-finalizer.argocd.argoproj.io",
+        ] {
+            assert!(with.contains(expect), "{tool}: no {expect:?} in {with}");
+        }
+    }
+}

@@ -71,27 +71,41 @@ pub struct Verified {
 /// The tree at `output`, walked while the tenants.toml at `config` is read and its intent
 /// derived (the walk does not need them, and waits on the disk more than on the core): the
 /// intent of a file of one cluster with the tree, or the file's clusters (the tree is then
-/// not theirs, and dropped). An invalid config is the error reported first.
+/// not theirs, and dropped). An invalid config is the error reported first. Once the intent is
+/// derived, the reader threads take the GitOps layer's first step on the GitOps objects as they
+/// read them (`tree::read_tree_with`).
 fn read_with_config(
     config: &Path,
     output: &Path,
 ) -> Result<Result<(Intent, tree::Tree), crate::Cover>, crate::Error> {
+    let intent = std::sync::OnceLock::new();
+    let reader: tree::GitOpsSlot = std::sync::OnceLock::new();
     let (cover, tree) = std::thread::scope(|s| {
         let cover = s.spawn(|| {
             // The parsed config is not needed once the intent is derived.
             Ok::<_, crate::Error>(match crate::to_cover(config, None)? {
-                crate::Cover::One(config) => Ok(intent_to_verify(&config)),
+                crate::Cover::One(config) => {
+                    let intent = intent.get_or_init(|| intent_to_verify(&config));
+                    if let Some(r) = gitops::reader(intent) {
+                        let _ = reader.set(r);
+                    }
+                    Ok(())
+                }
                 clusters => Err(clusters),
             })
         });
-        let tree = tree::read_tree(output);
+        let tree = tree::read_tree_with(output, Some(&reader));
         let cover = cover
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (cover, tree)
     });
+    drop(reader);
     match cover? {
-        Ok(intent) => Ok(Ok((intent, tree.map_err(crate::Error::Tree)?))),
+        Ok(()) => {
+            let intent = intent.into_inner().expect("set with Cover::One");
+            Ok(Ok((intent, tree.map_err(crate::Error::Tree)?)))
+        }
         Err(clusters) => Ok(Err(clusters)),
     }
 }
@@ -265,9 +279,9 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// are joined in the order of [`Layer`], so the result does not depend on which thread ran
 /// what. The lifecycle's findings come last (below).
 fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, MeshScope) {
-    let files = std::mem::take(&mut tree.gitops);
+    let mut files = std::mem::take(&mut tree.gitops);
     let root = tree.root.clone();
-    let (gitops_files, root) = (&files[..], root.as_str());
+    let (gitops_files, root) = (&mut files[..], root.as_str());
     let known = intent.known_namespaces();
     let known = &known[..];
     let next = std::sync::atomic::AtomicUsize::new(0);

@@ -21,11 +21,11 @@ pub mod yaml;
 use std::fmt;
 
 pub use objects::{
-    AuthzPolicy, GitOpsDoc, GitOpsFile, LimitDoc, NamespaceDoc, PeerAuth, Policy, RbacDoc,
-    RbacSubject, ServiceEntry, ServiceEntrySpec, Sidecar,
+    AuthzPolicy, GitOpsDoc, GitOpsFile, GitOpsReader, LimitDoc, NamespaceDoc, PeerAuth, Policy,
+    RbacDoc, RbacSubject, ReadGitOpsDoc, ServiceEntry, ServiceEntrySpec, Sidecar,
 };
 pub use parse::{gitops_docs, parse_file};
-pub use read::read_tree;
+pub use read::{read_tree, read_tree_with, GitOpsSlot};
 pub use spec::{
     AuthzFrom, AuthzOperation, AuthzRule, AuthzSource, AuthzTo, Expression, IgnoredWhen, IpBlock,
     LabelPairs, Peer, PolicyPort, PortValue, Rule, Selector,
@@ -66,7 +66,7 @@ pub struct Tree {
     pub rbac: Vec<Box<RbacDoc>>,
     pub quotas: Vec<Box<LimitDoc>>,
     pub limit_ranges: Vec<Box<LimitDoc>>,
-    /// The files with Argo CD and Flux objects: [`gitops_docs`] reads their objects.
+    /// The files with Argo CD and Flux objects, and what was read of them (see [`GitOpsFile`]).
     pub gitops: Vec<GitOpsFile>,
     /// Other network policy kinds (Calico, Cilium, AdminNetworkPolicy, ...): they change what
     /// is reachable, but verify does not evaluate them, so each is a violation.

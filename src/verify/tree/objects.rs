@@ -36,10 +36,31 @@ pub struct GitOpsDoc {
     pub value: serde_json::Value,
 }
 
-/// A file that holds GitOps objects (see `parse::gitops_docs`).
+/// A file that holds GitOps objects: what the GitOps layer's reader made of them as the file was
+/// read, or, when it could not yet (see [`GitOpsReader`]), nothing, and the layer reads the file
+/// again ([`super::gitops_docs`]).
 #[derive(Clone, Debug)]
 pub struct GitOpsFile {
     pub file: std::sync::Arc<str>,
+    /// Boxed, not a `Vec`: a hundred thousand of these are held while the tree is read.
+    pub read: Option<Box<[ReadGitOpsDoc]>>,
+}
+
+/// The GitOps layer's first step on one of its objects, which needs the intent but not the rest
+/// of the tree: the reader threads take it as they read the object's file once the intent is
+/// derived (`read::read_tree_with`), so that the file is neither read nor parsed twice. It must
+/// give what the layer gives on the same object read again.
+pub trait GitOpsReader: Send + Sync {
+    fn read(&self, doc: &GitOpsDoc) -> ReadGitOpsDoc;
+}
+
+/// What [`GitOpsReader::read`] keeps of an object: its origin, what its unit's confinement says
+/// of it (`None`: it is the object of no unit), and an AppProject's rules.
+#[derive(Clone, Debug)]
+pub struct ReadGitOpsDoc {
+    pub origin: Origin,
+    pub breaches: Option<Vec<crate::intent::confine::Breach>>,
+    pub project: Option<crate::intent::confine::ProjectRules>,
 }
 
 /// An Istio Sidecar as read from the tree.

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use super::access::read_access_file;
-use super::parse::parse_file_in;
+use super::parse::parse_file_with;
 use super::text::forget_shared;
-use super::{Tree, TreeError};
+use super::{GitOpsReader, Tree, TreeError};
 use crate::model::{SHARED_DIR, TENANTS_DIR};
 use crate::verify::tree::{kustomize, walk};
 
@@ -18,6 +18,9 @@ const CHUNK: usize = 256;
 
 /// A run of YAML files in the order of the walk, numbered.
 type Chunk = (usize, Vec<PathBuf>);
+
+/// Where the GitOps layer's reader appears once the intent is derived (see [`read_tree_with`]).
+pub type GitOpsSlot<'a> = std::sync::OnceLock<Box<dyn GitOpsReader + 'a>>;
 /// What a reader thread made of a chunk: its number and its files' objects.
 type Part = (usize, Result<Tree, Vec<TreeError>>);
 
@@ -28,6 +31,15 @@ type Part = (usize, Result<Tree, Vec<TreeError>>);
 /// is read again, walked first and then only the applied files read. The parts are joined in
 /// the order of the walk, so the tree does not depend on which thread read what.
 pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
+    read_tree_with(root, None)
+}
+
+/// [`read_tree`], the reader threads giving each file's GitOps objects to the reader in `gitops`
+/// once it is there (another thread derives the intent meanwhile), so that the GitOps layer
+/// need not read those files again. The walk hands the readers the files outside the
+/// namespaces' directories (the GitOps objects' among them) last, by when the intent is
+/// usually derived; a file read before is read again by the layer, with the same result.
+pub fn read_tree_with(root: &Path, gitops: Option<&GitOpsSlot>) -> Result<Tree, Vec<TreeError>> {
     let display_root = root.display().to_string();
     if !root.is_dir() {
         return Err(vec![TreeError::Read {
@@ -35,9 +47,9 @@ pub fn read_tree(root: &Path) -> Result<Tree, Vec<TreeError>> {
             message: "not a directory (run `tenantc compile` first?)".into(),
         }]);
     }
-    match read_pass(root, &display_root, true)? {
+    match read_pass(root, &display_root, true, gitops)? {
         Some(tree) => Ok(tree),
-        None => Ok(read_pass(root, &display_root, false)?.unwrap_or_default()),
+        None => Ok(read_pass(root, &display_root, false, gitops)?.unwrap_or_default()),
     }
 }
 
@@ -48,6 +60,7 @@ fn read_pass(
     root: &Path,
     display_root: &str,
     every_file: bool,
+    gitops: Option<&GitOpsSlot>,
 ) -> Result<Option<Tree>, Vec<TreeError>> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
     let (send, receive) = mpsc::channel::<Chunk>();
@@ -55,13 +68,13 @@ fn read_pass(
     let stop = AtomicBool::new(false);
     let (walked, mut parts) = std::thread::scope(|s| {
         let readers: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| read_chunks(root, &receive, &stop)))
+            .map(|_| s.spawn(|| read_chunks(root, &receive, &stop, gitops)))
             .collect();
         let walked = walk(root, display_root, every_file.then_some(&send)).map(|disk| {
             // Only what the cluster receives is evaluated; the rest is reported.
             let mut applied = kustomize::applied(root, &disk);
             if !every_file {
-                send_applied(disk.walked, &mut applied, &send);
+                send_applied(root, disk.walked, &mut applied, &send);
             } else if applied.unapplied > 0 {
                 return None;
             }
@@ -122,11 +135,12 @@ fn read_pass(
 /// file's first document as the kustomization and ignores any other): `kustomize::applied` has
 /// read them, and the readers do not.
 fn send_applied(
+    root: &Path,
     walked: Vec<PathBuf>,
     applied: &mut kustomize::Applied,
     send: &mpsc::Sender<Chunk>,
 ) {
-    let mut chunks = Chunks::new(send);
+    let mut chunks = Chunks::new(root, send);
     for p in walked {
         if applied
             .files
@@ -143,23 +157,45 @@ fn send_applied(
     chunks.finish();
 }
 
-/// YAML files on their way to the reader threads, in numbered chunks of [`CHUNK`], in order.
+/// YAML files on their way to the reader threads, in numbered chunks of [`CHUNK`], in order;
+/// but a chunk with a file outside the namespaces' directories is sent after all the others
+/// (see [`read_tree_with`]). The parts are joined by number, so this changes when a file is
+/// read, not where its objects go.
 struct Chunks<'a> {
     send: &'a mpsc::Sender<Chunk>,
     chunk: Vec<PathBuf>,
     sent: usize,
+    /// `<root>/tenants/` and `<root>/shared/`, as bytes.
+    namespace_dirs: [Vec<u8>; 2],
+    /// Whether the chunk being filled waits for the end.
+    late: bool,
+    later: Vec<Chunk>,
 }
 
 impl<'a> Chunks<'a> {
-    fn new(send: &'a mpsc::Sender<Chunk>) -> Self {
+    fn new(root: &Path, send: &'a mpsc::Sender<Chunk>) -> Self {
+        let dir = |name: &str| {
+            let mut p = root.as_os_str().as_encoded_bytes().to_vec();
+            if p.last() != Some(&b'/') {
+                p.push(b'/');
+            }
+            p.extend_from_slice(name.as_bytes());
+            p.push(b'/');
+            p
+        };
         Chunks {
             send,
             chunk: Vec::with_capacity(CHUNK),
             sent: 0,
+            namespace_dirs: [dir(TENANTS_DIR), dir(SHARED_DIR)],
+            late: false,
+            later: Vec::new(),
         }
     }
 
     fn push(&mut self, path: PathBuf) {
+        let bytes = path.as_os_str().as_encoded_bytes();
+        self.late |= !self.namespace_dirs.iter().any(|d| bytes.starts_with(d));
         self.chunk.push(path);
         if self.chunk.len() == CHUNK {
             let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
@@ -167,18 +203,25 @@ impl<'a> Chunks<'a> {
         }
     }
 
-    /// Sends what is left.
+    /// Sends what is left, and then the chunks kept for the end.
     fn finish(mut self) {
         if !self.chunk.is_empty() {
             let last = std::mem::take(&mut self.chunk);
             self.send_chunk(last);
         }
+        for chunk in std::mem::take(&mut self.later) {
+            // The readers outlive the walk: a send fails only if one panicked, which joining
+            // it reports.
+            let _ = self.send.send(chunk);
+        }
     }
 
     fn send_chunk(&mut self, chunk: Vec<PathBuf>) {
-        // The readers outlive the walk: a send fails only if one panicked, which joining it
-        // reports.
-        let _ = self.send.send((self.sent, chunk));
+        if std::mem::take(&mut self.late) {
+            self.later.push((self.sent, chunk));
+        } else {
+            let _ = self.send.send((self.sent, chunk));
+        }
         self.sent += 1;
     }
 }
@@ -193,7 +236,7 @@ fn walk(
 ) -> Result<kustomize::OnDisk, Vec<TreeError>> {
     let mut errors = Vec::new();
     let mut disk = kustomize::OnDisk::default();
-    let mut chunks = send.map(Chunks::new);
+    let mut chunks = send.map(|send| Chunks::new(root, send));
     walk::walk(
         root,
         &mut |entry| match entry {
@@ -241,6 +284,7 @@ fn read_chunks(
     root: &Path,
     receive: &Mutex<mpsc::Receiver<Chunk>>,
     stop: &AtomicBool,
+    gitops: Option<&GitOpsSlot>,
 ) -> Vec<Part> {
     let mut parts = Vec::new();
     loop {
@@ -253,7 +297,8 @@ fn read_chunks(
         if stop.load(Ordering::Relaxed) {
             continue;
         }
-        parts.push((i, read_files(root, &paths)));
+        let reader = gitops.and_then(|slot| slot.get()).map(|r| &**r);
+        parts.push((i, read_files(root, &paths, reader)));
     }
     // The tree holds the strings it uses; the set of them is not needed any more.
     forget_shared();
@@ -275,7 +320,11 @@ fn directory_namespace<'a>(root: &Path, path: &'a Path) -> Option<&'a str> {
     }
 }
 
-fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
+fn read_files(
+    root: &Path,
+    paths: &[PathBuf],
+    gitops: Option<&dyn GitOpsReader>,
+) -> Result<Tree, Vec<TreeError>> {
     let mut tree = Tree::default();
     let mut errors = Vec::new();
     // One buffer for every file of the chunk: a fresh one per file was an allocation and the
@@ -292,7 +341,7 @@ fn read_files(root: &Path, paths: &[PathBuf]) -> Result<Tree, Vec<TreeError>> {
                 if access.is_some_and(|dir| read_access_file(text, &name, dir, &mut tree)) {
                     continue;
                 }
-                if let Err(e) = parse_file_in(text, &name, dir, &mut tree) {
+                if let Err(e) = parse_file_with(text, &name, dir, gitops, &mut tree) {
                     errors.push(e);
                 }
             }
@@ -330,4 +379,44 @@ pub(in crate::verify::tree) fn read_text<'a>(
             "stream did not contain valid UTF-8",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chunk with a file outside the namespaces' directories is sent after the others, under
+    /// the number of its place in the walk.
+    #[test]
+    fn chunks_outside_the_namespaces_go_last_under_their_own_number() {
+        let (send, receive) = mpsc::channel::<Chunk>();
+        let root = Path::new("out");
+        let mut chunks = Chunks::new(root, &send);
+        let mut walked = Vec::new();
+        for i in 0..CHUNK {
+            walked.push(format!("out/gitops/groups/{i}.yaml"));
+        }
+        for i in 0..CHUNK + 1 {
+            walked.push(format!("out/tenants/t{i}/t{i}/namespace.yaml"));
+        }
+        walked.push("out/shared/db/sidecar.yaml".into());
+        walked.push("out/stray/x.yaml".into());
+        for p in &walked {
+            chunks.push(PathBuf::from(p));
+        }
+        chunks.finish();
+        drop(send);
+        let got: Vec<Chunk> = receive.iter().collect();
+        let numbers: Vec<usize> = got.iter().map(|(i, _)| *i).collect();
+        // The gitops chunk (0) and the last one, with a stray file, wait for the end.
+        assert_eq!(numbers, [1, 0, 2]);
+        let mut in_order = got;
+        in_order.sort_by_key(|(i, _)| *i);
+        let paths: Vec<String> = in_order
+            .into_iter()
+            .flat_map(|(_, c)| c)
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(paths, walked);
+    }
 }

@@ -17,7 +17,9 @@ use crate::intent::{GitOpsIntent, GitOpsUnit, Intent};
 use crate::model::GitOpsTool;
 use crate::verify::finding::violation;
 use crate::verify::model::Model;
-use crate::verify::tree::{gitops_docs, GitOpsFile, Origin, Text};
+use crate::verify::tree::{
+    gitops_docs, GitOpsDoc, GitOpsFile, GitOpsReader, Origin, ReadGitOpsDoc, Text,
+};
 use crate::verify::Finding;
 
 /// What the GitOps layer finds in the GitOps objects themselves, and the AppProjects' rules that
@@ -45,80 +47,144 @@ pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Ve
     }
 }
 
-/// Reads the GitOps objects of `files` (under the output root `root`) one file at a time and
+/// The layer's first step on each object ([`GitOpsReader`]): its unit, found by the object's
+/// name, and what the unit's confinement says of it; an AppProject's rules.
+struct Reader<'a> {
+    gitops: &'a GitOpsIntent,
+    units: HashMap<&'a str, &'a GitOpsUnit>,
+    /// Equal kind rules shared between the projects read (memory, not meaning).
+    kind_rules: std::sync::Mutex<confine::KindRulesCache>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(gitops: &'a GitOpsIntent) -> Self {
+        Reader {
+            gitops,
+            units: std::iter::once(&gitops.root)
+                .chain(&gitops.groups)
+                .chain(&gitops.units)
+                .map(|u| (u.name.as_str(), u))
+                .collect(),
+            kind_rules: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl GitOpsReader for Reader<'_> {
+    fn read(&self, d: &GitOpsDoc) -> ReadGitOpsDoc {
+        let unit = self.units.get(d.origin.name.as_ref());
+        ReadGitOpsDoc {
+            origin: d.origin.clone(),
+            breaches: unit.map(|u| confine::breaches(self.gitops, u, &d.value)),
+            project: unit.filter(|_| d.origin.kind == "AppProject").map(|_| {
+                let mut cache = self.kind_rules.lock().unwrap_or_else(|p| p.into_inner());
+                ProjectRules::of_shared(&d.value, &mut cache)
+            }),
+        }
+    }
+}
+
+/// The reader the tree's reader threads give the GitOps objects to as they read them (see
+/// `tree::read_tree_with`); `None` without `[gitops]`.
+pub fn reader(intent: &Intent) -> Option<Box<dyn GitOpsReader + '_>> {
+    Some(Box::new(Reader::new(intent.gitops.as_ref()?)))
+}
+
+/// Reads the GitOps objects of `files` (under the output root `root`) one file at a time, but
+/// those the tree's reader threads read already (taken: each file's `read` is `None` after), and
 /// holds each to its unit's confinement; every unit must have its objects.
-pub fn read_objects(files: &[GitOpsFile], root: &str, intent: &Intent) -> Objects {
+pub fn read_objects(files: &mut [GitOpsFile], root: &str, intent: &Intent) -> Objects {
     let mut objects = Objects::default();
     let findings = &mut objects.findings;
     let Some(gitops) = &intent.gitops else {
-        for d in files.iter().flat_map(gitops_docs) {
+        let origins = files.iter_mut().flat_map(|f| match f.read.take() {
+            Some(read) => read.into_vec().into_iter().map(|d| d.origin).collect(),
+            None => gitops_docs(f)
+                .into_iter()
+                .map(|d| d.origin)
+                .collect::<Vec<_>>(),
+        });
+        for o in origins {
             findings.push(violation(
                 "gitops-object",
                 format!(
                     "{} holds the {} `{}`, but tenants.toml has no [gitops]: tenantc did not write it and cannot vouch for what it syncs; remove it, or set [gitops] and compile",
-                    d.origin.file, d.origin.kind, d.origin.name
+                    o.file, o.kind, o.name
                 ),
-                vec![d.origin.clone()],
+                vec![o],
             ));
         }
         return objects;
     };
     // Each object, by (kind, name); a second object of the same kind and name is a second sync.
-    // The objects are read one file at a time and dropped: only their names and the projects'
-    // rules are kept.
+    // The objects of a file read again are dropped once read: only their names and the
+    // projects' rules are kept.
     let mut seen: HashMap<(&'static str, Text), Origin> = HashMap::default();
     let projects = &mut objects.projects;
-    let mut kind_rules = confine::KindRulesCache::new();
-    let units: HashMap<&str, &GitOpsUnit> = std::iter::once(&gitops.root)
-        .chain(&gitops.groups)
-        .chain(&gitops.units)
-        .map(|u| (u.name.as_str(), u))
-        .collect();
+    let reader = Reader::new(gitops);
     let mut accounts = account::Accounts::new(gitops, root);
-    for d in files.iter().flat_map(gitops_docs) {
-        if flux::account_kind(d.value["apiVersion"].as_str(), Some(d.origin.kind)).is_some() {
-            accounts.check(&d, findings);
-            continue;
-        }
-        let name = d.origin.name.clone();
-        if let Some(first) = seen.insert((d.origin.kind, name.clone()), d.origin.clone()) {
+    let mut take = |d: ReadGitOpsDoc, findings: &mut Vec<Finding>| {
+        let ReadGitOpsDoc {
+            origin,
+            breaches,
+            project,
+        } = d;
+        let name = origin.name.clone();
+        if let Some(first) = seen.insert((origin.kind, name.clone()), origin.clone()) {
             findings.push(violation(
                 "gitops-object",
                 format!(
                     "{} `{name}` is defined twice ({} and {}): the sync tool applies one of them, and verify cannot tell which",
-                    d.origin.kind, first.file, d.origin.file
+                    origin.kind, first.file, origin.file
                 ),
-                vec![first, d.origin.clone()],
+                vec![first, origin.clone()],
             ));
         }
-        let Some(&unit) = units.get(name.as_ref()) else {
+        let (Some(breaches), Some(unit)) = (breaches, reader.units.get(name.as_ref())) else {
             findings.push(violation(
                 "gitops-object",
                 format!(
                     "{} `{name}` ({}) is not the object of any tenant, shared entry or group of tenants.toml: tenantc cannot vouch for what it syncs; remove it",
-                    d.origin.kind, d.origin.file
+                    origin.kind, origin.file
                 ),
-                vec![d.origin.clone()],
+                vec![origin],
             ));
-            continue;
+            return;
         };
-        for b in confine::breaches(gitops, unit, &d.value) {
+        for b in breaches {
             findings.push(violation(
                 "gitops-confinement",
                 format!(
                     "{} `{name}` ({}), which syncs {} {}: {}",
-                    d.origin.kind, d.origin.file, unit.role, unit.owner, b.message
+                    origin.kind, origin.file, unit.role, unit.owner, b.message
                 ),
-                vec![d.origin.clone()],
+                vec![origin.clone()],
             ));
         }
-        if d.origin.kind == "AppProject" {
-            projects.insert(name, ProjectRules::of_shared(&d.value, &mut kind_rules));
+        if let Some(rules) = project {
+            projects.insert(name, rules);
+        }
+    };
+    for file in files {
+        match file.read.take() {
+            Some(read) => read.into_vec().into_iter().for_each(|d| take(d, findings)),
+            None => {
+                for d in gitops_docs(file) {
+                    if flux::account_kind(d.value["apiVersion"].as_str(), Some(d.origin.kind))
+                        .is_some()
+                    {
+                        accounts.check(&d, findings);
+                    } else {
+                        take(reader.read(&d), findings);
+                    }
+                }
+            }
         }
     }
     accounts.finish(findings);
+    let seen = &seen;
     // Every unit has its objects.
-    for unit in units.values() {
+    for unit in reader.units.values() {
         for (_, kind) in confine::kinds_of_unit(gitops, unit) {
             if !seen.contains_key(&(kind, Text::from(unit.name.as_str()))) {
                 findings.push(violation(

@@ -17,12 +17,12 @@ mod tests;
 
 use serde::Deserialize;
 
-use super::{Tree, TreeError};
+use super::{GitOpsReader, Tree, TreeError};
 use crate::verify::tree::yaml;
 use extract::{add_doc, check_directory};
 pub(in crate::verify::tree) use memo::forget as forget_specs;
 pub use own::gitops_docs;
-use own::{gitops_kind, keep_gitops_file, note_foreign};
+use own::{gitops_kind, keep_gitops_file, note_foreign, read_gitops_docs};
 use raw::{RawDoc, KINDS};
 
 /// Parses one file's documents into `tree`. A document of another kind (a Deployment, a
@@ -39,6 +39,18 @@ pub(super) fn parse_file_in(
     dir: Option<&str>,
     tree: &mut Tree,
 ) -> Result<(), TreeError> {
+    parse_file_with(text, file, dir, None, tree)
+}
+
+/// [`parse_file_in`], giving the GitOps objects of a file to `gitops` when there is one (see
+/// [`GitOpsReader`]).
+pub(super) fn parse_file_with(
+    text: &str,
+    file: &str,
+    dir: Option<&str>,
+    gitops: Option<&dyn GitOpsReader>,
+    tree: &mut Tree,
+) -> Result<(), TreeError> {
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
     memo::start_file();
@@ -46,6 +58,10 @@ pub(super) fn parse_file_in(
         let has_gitops = docs
             .iter()
             .any(|d| gitops_kind(d.value.get("apiVersion"), d.value.get("kind")).is_some());
+        // Read before the documents are typed, which takes them; kept only if they type.
+        let read = gitops
+            .filter(|_| has_gitops)
+            .and_then(|reader| read_gitops_docs(&docs, &shared, reader));
         let typed: Result<Vec<_>, _> = docs
             .into_iter()
             .map(|d| Option::<RawDoc>::deserialize(d.value).map(|raw| raw.map(|r| (r, d.spec))))
@@ -61,7 +77,7 @@ pub(super) fn parse_file_in(
             }
             // Noted here, once: on a type error the full parser below reads the file again.
             if has_gitops {
-                keep_gitops_file(&shared, tree);
+                keep_gitops_file(&shared, read, tree);
             }
             return Ok(());
         }
@@ -85,7 +101,7 @@ pub(super) fn parse_file_in(
         }
     }
     if has_gitops {
-        keep_gitops_file(&shared, tree);
+        keep_gitops_file(&shared, None, tree);
     }
     for (doc, kind) in serde_yaml::Deserializer::from_str(text).zip(&kinds) {
         match Option::<RawDoc>::deserialize(doc) {

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::verify::tree::{yaml, GitOpsDoc, GitOpsFile, Origin, Tree};
+use crate::verify::tree::{yaml, GitOpsDoc, GitOpsFile, GitOpsReader, Origin, ReadGitOpsDoc, Tree};
 use crate::verify::{Finding, Severity};
 
 /// The GitOps kind of a document with this `apiVersion` and `kind`, if it is one.
@@ -21,11 +21,51 @@ fn gitops_layer_kind(api: Option<&str>, kind: Option<&str>) -> Option<&'static s
     gitops_kind(api, kind).or_else(|| crate::intent::confine::flux::account_kind(api, kind))
 }
 
-/// Notes a file with GitOps objects: the GitOps layer reads their objects whole, one file at a
-/// time ([`gitops_docs`]), so the tree holds neither them (as JSON values they were twice the
-/// memory of the rest of a 10,000-tenant tree) nor their text.
-pub(super) fn keep_gitops_file(file: &std::sync::Arc<str>, tree: &mut Tree) {
-    tree.gitops.push(GitOpsFile { file: file.clone() });
+/// Notes a file with GitOps objects, with what `reader` made of them (`read`) when there is
+/// one: else the GitOps layer reads them whole later, one file at a time ([`gitops_docs`]), so
+/// the tree holds neither them (as JSON values they were twice the memory of the rest of a
+/// 10,000-tenant tree) nor their text.
+pub(super) fn keep_gitops_file(
+    file: &std::sync::Arc<str>,
+    read: Option<Box<[ReadGitOpsDoc]>>,
+    tree: &mut Tree,
+) {
+    tree.gitops.push(GitOpsFile {
+        file: file.clone(),
+        read,
+    });
+}
+
+/// What `reader` makes of the GitOps objects among `docs`, the documents of `file` as the fast
+/// reader parsed them; `None` when a document is of a Flux account's kinds, which the layer reads
+/// with the rest of the tree's accounts (the file is then read again, as without a reader).
+pub(super) fn read_gitops_docs(
+    docs: &[yaml::Doc<'_>],
+    file: &std::sync::Arc<str>,
+    reader: &dyn GitOpsReader,
+) -> Option<Box<[ReadGitOpsDoc]>> {
+    let mut read = Vec::with_capacity(docs.len());
+    for d in docs {
+        if gitops_layer_kind(d.value.get("apiVersion"), d.value.get("kind")).is_none() {
+            continue;
+        }
+        let Ok(value) = serde_json::Value::deserialize(d.value.clone()) else {
+            continue;
+        };
+        let Some(doc) = gitops_doc(file, value) else {
+            continue;
+        };
+        // As the layer tells them (`layer::gitops::read_objects`).
+        let account = crate::intent::confine::flux::account_kind(
+            doc.value["apiVersion"].as_str(),
+            Some(doc.origin.kind),
+        );
+        if account.is_some() {
+            return None;
+        }
+        read.push(reader.read(&doc));
+    }
+    Some(read.into_boxed_slice())
 }
 
 /// The GitOps objects of `file`, whole, with their origin, read from disk again. A file that
@@ -60,22 +100,25 @@ pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
     }
     values
         .into_iter()
-        .filter_map(|value| {
-            let kind = gitops_layer_kind(value["apiVersion"].as_str(), value["kind"].as_str())?;
-            let name = value["metadata"]["name"]
-                .as_str()
-                .unwrap_or("(unnamed)")
-                .into();
-            Some(GitOpsDoc {
-                origin: Origin {
-                    file: file.file.clone(),
-                    kind,
-                    name,
-                },
-                value,
-            })
-        })
+        .filter_map(|value| gitops_doc(&file.file, value))
         .collect()
+}
+
+/// A GitOps layer's object of `file`, if `value` is one.
+fn gitops_doc(file: &std::sync::Arc<str>, value: serde_json::Value) -> Option<GitOpsDoc> {
+    let kind = gitops_layer_kind(value["apiVersion"].as_str(), value["kind"].as_str())?;
+    let name = value["metadata"]["name"]
+        .as_str()
+        .unwrap_or("(unnamed)")
+        .into();
+    Some(GitOpsDoc {
+        origin: Origin {
+            file: file.clone(),
+            kind,
+            name,
+        },
+        value,
+    })
 }
 
 /// The kinds a tenantc tree holds besides Namespaces, NetworkPolicies and Sidecars:
