@@ -16,15 +16,14 @@ use crate::intent::confine::{self, flux, ProjectRules};
 use crate::intent::{GitOpsIntent, GitOpsUnit, Intent};
 use crate::model::GitOpsTool;
 use crate::verify::finding::violation;
-use crate::verify::model::Model;
 use crate::verify::tree::{
-    gitops_docs, GitOpsDoc, GitOpsFile, GitOpsReader, Origin, ReadGitOpsDoc, Text,
+    gitops_docs, GitOpsDoc, GitOpsFile, GitOpsReader, Origin, ReadGitOpsDoc, Text, Tree,
 };
 use crate::verify::Finding;
 
 /// What the GitOps layer finds in the GitOps objects themselves, and the AppProjects' rules that
-/// [`check`] then holds the tree's other objects to. It needs only the objects' files, the
-/// output root and the intent, not the evaluated tree, so verify reads them while it builds the
+/// [`check`] then holds the tree's other objects to. Neither step needs the evaluated tree
+/// (only its objects' kinds, namespaces and files), so verify takes both while it builds the
 /// model.
 #[derive(Debug, Default)]
 pub struct Objects {
@@ -34,7 +33,7 @@ pub struct Objects {
 
 /// Holds every object of the tree to the project of the Application that syncs it (Argo CD
 /// refuses the whole sync over one object), after the findings of [`read_objects`].
-pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Vec<Finding>) {
+pub fn check(tree: &Tree, intent: &Intent, objects: Objects, findings: &mut Vec<Finding>) {
     let Objects {
         findings: mut found,
         projects,
@@ -42,7 +41,7 @@ pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Ve
     findings.append(&mut found);
     if let Some(gitops) = &intent.gitops {
         if gitops.settings.tool == GitOpsTool::ArgoCd {
-            refusals(model, gitops, &projects, findings);
+            refusals(tree, gitops, &projects, findings);
         }
     }
 }
@@ -229,7 +228,7 @@ type UnitOf<'a> = Option<(&'a GitOpsUnit, &'a ProjectRules)>;
 /// Argo CD's check of every object an Application would sync against its AppProject: one
 /// refused object fails the whole sync.
 fn refusals(
-    model: &Model,
+    tree: &Tree,
     gitops: &GitOpsIntent,
     projects: &HashMap<Text, ProjectRules>,
     findings: &mut Vec<Finding>,
@@ -239,7 +238,6 @@ fn refusals(
         .iter()
         .map(|u| (dir_of(gitops, u), u))
         .collect();
-    let tree = &model.tree;
     let root = tree.root.as_str();
     // (group, kind, namespace, origin) of every object the tree applies.
     let objects = tree
