@@ -39,11 +39,21 @@ pub fn check(tree: &Tree, intent: &Intent, objects: Objects, findings: &mut Vec<
         projects,
     } = objects;
     findings.append(&mut found);
-    if let Some(gitops) = &intent.gitops {
-        if gitops.settings.tool == GitOpsTool::ArgoCd {
-            refusals(tree, gitops, &projects, findings);
-        }
+    if let Some(gitops) = intent
+        .gitops
+        .as_ref()
+        .filter(|_| checks_every_object(intent))
+    {
+        refusals(tree, gitops, &projects, findings);
     }
+}
+
+/// Whether [`check`] holds every object of the tree to a project: Argo CD's, not Flux's.
+pub fn checks_every_object(intent: &Intent) -> bool {
+    intent
+        .gitops
+        .as_ref()
+        .is_some_and(|g| g.settings.tool == GitOpsTool::ArgoCd)
 }
 
 /// The layer's first step on each object ([`GitOpsReader`]): its unit, found by the object's

@@ -44,6 +44,15 @@ pub(super) fn read_gitops_docs(
     file: &std::sync::Arc<str>,
     reader: &dyn GitOpsReader,
 ) -> Option<Box<[ReadGitOpsDoc]>> {
+    // As the layer tells an account's objects (`layer::gitops::read_objects`), before any work.
+    let account = |d: &yaml::Doc<'_>| {
+        let (api, kind) = (d.value.get("apiVersion"), d.value.get("kind"));
+        gitops_layer_kind(api, kind)
+            .is_some_and(|k| crate::intent::confine::flux::account_kind(api, Some(k)).is_some())
+    };
+    if docs.iter().any(account) {
+        return None;
+    }
     let mut read = Vec::with_capacity(docs.len());
     for d in docs {
         if gitops_layer_kind(d.value.get("apiVersion"), d.value.get("kind")).is_none() {
@@ -55,7 +64,7 @@ pub(super) fn read_gitops_docs(
         let Some(doc) = gitops_doc(file, value) else {
             continue;
         };
-        // As the layer tells them (`layer::gitops::read_objects`).
+        // The same test on the object as read (the JSON value of the same document).
         let account = crate::intent::confine::flux::account_kind(
             doc.value["apiVersion"].as_str(),
             Some(doc.origin.kind),
