@@ -271,15 +271,14 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// `tree` evaluated into its model, every finding of every layer on it, and the mesh scope of
 /// its namespaces.
 ///
-/// The GitOps layer needs the tree's objects but not the model (what their policies allow): its
-/// objects were mostly read with the tree (see `tree::read_tree_with`), and Argo CD's check of
-/// every object against its project needs only their kinds, namespaces and files. So it runs on
-/// a second thread while this one evaluates the model (which takes one core for a while on a
-/// large tree). The other layers share nothing but the model: once it is built they run on
-/// both threads (two cores are enough), each into a list of its own, taken largest first from
-/// one queue so that the threads end together; the lists are joined in the order of [`Layer`],
-/// so the result does not depend on which thread ran what. The lifecycle's findings come last
-/// (below).
+/// The GitOps layer's first step needs only its objects (most of them read with the tree, see
+/// `tree::read_tree_with`; the others read again from their files) and the intent, so it starts
+/// at once on a second thread while this one builds the model (which takes one core for a
+/// while on a large tree). The other layers share nothing but
+/// the model: once it is built they run on both threads (two cores are enough), each into a list
+/// of its own, taken largest first from one queue so that the threads end together; the lists
+/// are joined in the order of [`Layer`], so the result does not depend on which thread ran
+/// what. The lifecycle's findings come last (below).
 fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, MeshScope) {
     let mut files = std::mem::take(&mut tree.gitops);
     let root = tree.root.clone();
@@ -315,71 +314,34 @@ fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, M
             done.push((layer, found));
         }
     };
-    let (mut model, mut layers) = if gitops::checks_every_object(intent) {
-        // First the model's evaluation on this thread and, on a second one, both steps of the
-        // GitOps layer, which read the tree but not its evaluation; then the other layers on
-        // both.
-        let (evaluated, gitops_found) = std::thread::scope(|s| {
-            let tree = &tree;
-            let second = s.spawn(move || {
-                let objects = gitops::read_objects(gitops_files, root, intent);
-                let mut found = Vec::new();
-                gitops::check(tree, intent, objects, &mut found);
-                found
-            });
-            let evaluated = model::Evaluated::of(tree, known);
-            let found = second
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (evaluated, found)
-        });
-        let model = Model::of(tree, evaluated);
-        let layers = std::thread::scope(|s| {
-            let second = s.spawn(|| work(&model));
-            let mut layers = work(&model);
-            layers.extend(
-                second
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            );
-            layers.push((Layer::GitOps, gitops_found));
-            layers
-        });
-        (model, layers)
-    } else {
-        // No object to hold to a project, and GitOps objects that may need reading again (a
-        // Flux account's are read with the tree's other accounts): the second thread reads
-        // them while the model is built, then takes the other layers with this one, whenever
-        // it is done.
-        let built: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
-        let layers = std::thread::scope(|s| {
-            let (send, receive) = std::sync::mpsc::channel::<&Model>();
-            let second = s.spawn(move || {
-                let objects = gitops::read_objects(gitops_files, root, intent);
-                // The model, once built; none if the building thread panicked (its panic is
-                // the one reported).
-                let Ok(model) = receive.recv() else {
-                    return Vec::new();
-                };
-                let mut found = Vec::new();
-                gitops::check(&model.tree, intent, objects, &mut found);
-                let mut layers = work(model);
-                layers.push((Layer::GitOps, found));
-                layers
-            });
-            let model = built.get_or_init(|| Model::build(tree, known));
-            // The receiver lives until the second thread ends, which is joined below.
-            let _ = send.send(model);
+    let built: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+    let mut layers = std::thread::scope(|s| {
+        let (send, receive) = std::sync::mpsc::channel::<&Model>();
+        let second = s.spawn(move || {
+            let objects = gitops::read_objects(gitops_files, root, intent);
+            // The model, once built; none if the building thread panicked (its panic is
+            // the one reported).
+            let Ok(model) = receive.recv() else {
+                return Vec::new();
+            };
+            let mut found = Vec::new();
+            gitops::check(model, intent, objects, &mut found);
             let mut layers = work(model);
-            layers.extend(
-                second
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            );
+            layers.push((Layer::GitOps, found));
             layers
         });
-        (built.into_inner().expect("built above"), layers)
-    };
+        let model = built.get_or_init(|| Model::build(tree, known));
+        // The receiver lives until the second thread ends, which is joined below.
+        let _ = send.send(model);
+        let mut layers = work(model);
+        layers.extend(
+            second
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        );
+        layers
+    });
+    let mut model = built.into_inner().expect("built above");
     model.tree.gitops = files;
     let mut findings: Vec<Finding> = model
         .problems

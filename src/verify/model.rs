@@ -229,59 +229,10 @@ pub struct Model {
     pub problems: Vec<Problem>,
 }
 
-/// What [`Model::build`] makes of a tree, besides the tree.
-#[derive(Debug)]
-pub struct Evaluated {
-    names: Vec<String>,
-    ids: HashMap<String, u32>,
-    namespace_doc: Vec<Option<usize>>,
-    net: Vec<NsNet>,
-    sidecars: HashMap<u32, Vec<usize>>,
-    policies: HashMap<u32, Vec<usize>>,
-    problems: Vec<Problem>,
-}
-
 impl Model {
     /// Evaluates `tree`; `known` are namespaces to give ids up front (those of tenants.toml and
     /// the platform), so that messages and lookups can name them even if the tree does not.
-    pub fn build(tree: Tree, known: &[String]) -> Self {
-        let evaluated = Evaluated::of(&tree, known);
-        Self::of(tree, evaluated)
-    }
-
-    /// The model of `tree`, evaluated as `evaluated`. The NetworkPolicies' rules are not kept:
-    /// the evaluation turned them into grants.
-    pub fn of(mut tree: Tree, evaluated: Evaluated) -> Self {
-        for p in &mut tree.policies {
-            p.ingress = None;
-            p.egress = None;
-        }
-        let Evaluated {
-            names,
-            ids,
-            namespace_doc,
-            net,
-            sidecars,
-            policies,
-            problems,
-        } = evaluated;
-        Self {
-            tree,
-            names,
-            ids,
-            namespace_doc,
-            net,
-            sidecars,
-            policies,
-            problems,
-        }
-    }
-}
-
-impl Evaluated {
-    /// Evaluates `tree` (see [`Model::build`]); it only reads the tree, so another thread may
-    /// read it meanwhile.
-    pub fn of(tree: &Tree, known: &[String]) -> Self {
+    pub fn build(mut tree: Tree, known: &[String]) -> Self {
         let mut names = vec!["(a namespace outside the tree and tenants.toml)".to_owned()];
         let mut ids: HashMap<String, u32> = HashMap::default();
         let mut namespace_doc: Vec<Option<usize>> = vec![None];
@@ -313,12 +264,14 @@ impl Evaluated {
         let mut policies: HashMap<u32, Vec<usize>> = HashMap::default();
         let mut allowed_set: HashSet<Arc<Allowed>> = HashSet::default();
         let mut evaluated_rules: HashMap<RulesKey, Arc<EvaluatedRules>> = HashMap::default();
+        let mut kept_rules: Vec<Rules> = Vec::new();
         let no_rules: Rules = Arc::from(Vec::new());
-        // The rules become grants below (`Model::of` drops them).
-        for (pi, policy) in tree.policies.iter().enumerate() {
+        for (pi, policy) in tree.policies.iter_mut().enumerate() {
+            // The rules become grants below; the raw rules are not kept.
             let policy_id = u32::try_from(pi).unwrap_or(u32::MAX);
-            let policy = &**policy;
-            let (ingress_rules, egress_rules) = (&policy.ingress, &policy.egress);
+            let ingress_rules = policy.ingress.take();
+            let egress_rules = policy.egress.take();
+            let policy = &*policy;
             let Some(ns) = policy.namespace.as_deref() else {
                 problems.push(Problem {
                     origin: policy.origin.clone(),
@@ -363,8 +316,8 @@ impl Evaluated {
             }
             // Rules that other policies share (the same text read once) allow the same for
             // each of them unless they select pods of the policy's own namespace: the first
-            // evaluation serves the others. Their address is the key: the tree holds every
-            // policy's rules until the evaluation ends, so no other rules can take it.
+            // evaluation serves the others, and keeps the rules alive so that no other rules
+            // can take their address.
             let shared = sides.iter().all(|(_, r)| Arc::strong_count(r) > 1);
             let side_key = |d: Direction| {
                 sides
@@ -380,6 +333,7 @@ impl Evaluated {
                     let (e, uses_own) =
                         evaluate_rules(&sides, own, &index, &mut intern_name, &mut allowed_set);
                     if shared && !uses_own {
+                        kept_rules.extend(sides.iter().map(|(_, r)| Arc::clone(r)));
                         evaluated_rules.insert(key, e.clone());
                     }
                     e
@@ -453,6 +407,7 @@ impl Evaluated {
         problems.sort();
         problems.dedup();
         Self {
+            tree,
             names,
             ids,
             namespace_doc,
@@ -462,9 +417,7 @@ impl Evaluated {
             problems,
         }
     }
-}
 
-impl Model {
     pub fn id(&self, name: &str) -> Option<u32> {
         self.ids.get(name).copied()
     }

@@ -16,14 +16,15 @@ use crate::intent::confine::{self, flux, ProjectRules};
 use crate::intent::{GitOpsIntent, GitOpsUnit, Intent};
 use crate::model::GitOpsTool;
 use crate::verify::finding::violation;
+use crate::verify::model::Model;
 use crate::verify::tree::{
-    gitops_docs, GitOpsDoc, GitOpsFile, GitOpsReader, Origin, ReadGitOpsDoc, Text, Tree,
+    gitops_docs, GitOpsDoc, GitOpsFile, GitOpsReader, Origin, ReadGitOpsDoc, Text,
 };
 use crate::verify::Finding;
 
 /// What the GitOps layer finds in the GitOps objects themselves, and the AppProjects' rules that
-/// [`check`] then holds the tree's other objects to. Neither step needs the evaluated tree
-/// (only its objects' kinds, namespaces and files), so verify takes both while it builds the
+/// [`check`] then holds the tree's other objects to. It needs only the objects' files, the
+/// output root and the intent, not the evaluated tree, so verify reads them while it builds the
 /// model.
 #[derive(Debug, Default)]
 pub struct Objects {
@@ -33,27 +34,17 @@ pub struct Objects {
 
 /// Holds every object of the tree to the project of the Application that syncs it (Argo CD
 /// refuses the whole sync over one object), after the findings of [`read_objects`].
-pub fn check(tree: &Tree, intent: &Intent, objects: Objects, findings: &mut Vec<Finding>) {
+pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Vec<Finding>) {
     let Objects {
         findings: mut found,
         projects,
     } = objects;
     findings.append(&mut found);
-    if let Some(gitops) = intent
-        .gitops
-        .as_ref()
-        .filter(|_| checks_every_object(intent))
-    {
-        refusals(tree, gitops, &projects, findings);
+    if let Some(gitops) = &intent.gitops {
+        if gitops.settings.tool == GitOpsTool::ArgoCd {
+            refusals(model, gitops, &projects, findings);
+        }
     }
-}
-
-/// Whether [`check`] holds every object of the tree to a project: Argo CD's, not Flux's.
-pub fn checks_every_object(intent: &Intent) -> bool {
-    intent
-        .gitops
-        .as_ref()
-        .is_some_and(|g| g.settings.tool == GitOpsTool::ArgoCd)
 }
 
 /// The layer's first step on each object ([`GitOpsReader`]): its unit, found by the object's
@@ -238,7 +229,7 @@ type UnitOf<'a> = Option<(&'a GitOpsUnit, &'a ProjectRules)>;
 /// Argo CD's check of every object an Application would sync against its AppProject: one
 /// refused object fails the whole sync.
 fn refusals(
-    tree: &Tree,
+    model: &Model,
     gitops: &GitOpsIntent,
     projects: &HashMap<Text, ProjectRules>,
     findings: &mut Vec<Finding>,
@@ -248,6 +239,7 @@ fn refusals(
         .iter()
         .map(|u| (dir_of(gitops, u), u))
         .collect();
+    let tree = &model.tree;
     let root = tree.root.as_str();
     // (group, kind, namespace, origin) of every object the tree applies.
     let objects = tree
