@@ -274,11 +274,11 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// The GitOps layer's first step needs only its objects (most of them read with the tree, see
 /// `tree::read_tree_with`; the others read again from their files) and the intent, so it starts
 /// at once on a second thread while this one builds the model (which takes one core for a
-/// while on a large tree). The other layers share nothing but
-/// the model: once it is built they run on both threads (two cores are enough), each into a list
-/// of its own, taken largest first from one queue so that the threads end together; the lists
-/// are joined in the order of [`Layer`], so the result does not depend on which thread ran
-/// what. The lifecycle's findings come last (below).
+/// while on a large tree). The other layers share nothing but the model: once it is built they
+/// run on both threads (two cores are enough), each into a list of its own, taken largest first
+/// from one queue so that the threads end together; the lists are joined in the order of
+/// [`Layer`], so the result does not depend on which thread ran what. The lifecycle's findings
+/// come last (below).
 fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, MeshScope) {
     let mut files = std::mem::take(&mut tree.gitops);
     let root = tree.root.clone();
