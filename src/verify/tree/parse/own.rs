@@ -44,11 +44,11 @@ pub(super) fn read_gitops_docs(
     file: &std::sync::Arc<str>,
     reader: &dyn GitOpsReader,
 ) -> Option<Box<[ReadGitOpsDoc]>> {
-    // As the layer tells an account's objects (`layer::gitops::read_objects`), before any work.
+    // An account's objects, as the layer tells them (`layer::gitops::read_objects`), before any
+    // work.
     let account = |d: &yaml::Doc<'_>| {
-        let (api, kind) = (d.value.get("apiVersion"), d.value.get("kind"));
-        gitops_layer_kind(api, kind)
-            .is_some_and(|k| crate::intent::confine::flux::account_kind(api, Some(k)).is_some())
+        crate::intent::confine::flux::account_kind(d.value.get("apiVersion"), d.value.get("kind"))
+            .is_some()
     };
     if docs.iter().any(account) {
         return None;
@@ -64,14 +64,6 @@ pub(super) fn read_gitops_docs(
         let Some(doc) = gitops_doc(file, value) else {
             continue;
         };
-        // The same test on the object as read (the JSON value of the same document).
-        let account = crate::intent::confine::flux::account_kind(
-            doc.value["apiVersion"].as_str(),
-            Some(doc.origin.kind),
-        );
-        if account.is_some() {
-            return None;
-        }
         read.push(reader.read(&doc));
     }
     Some(read.into_boxed_slice())
