@@ -44,14 +44,9 @@ impl LabelPairs {
     /// Whether annotation `key` holds every comma-separated option of `want`, in any order
     /// (Argo CD trims white space around each option).
     pub fn has_options(&self, key: &str, want: &str) -> bool {
-        let options = |s: &str| {
-            let mut v: Vec<String> = s.split(',').map(|o| o.trim().to_owned()).collect();
-            v.sort();
-            v
-        };
-        self.get(key).is_some_and(|v| {
-            let have = options(v);
-            options(want).iter().all(|o| have.contains(o))
+        self.get(key).is_some_and(|have| {
+            want.split(',')
+                .all(|o| have.split(',').any(|h| h.trim() == o.trim()))
         })
     }
 
@@ -293,4 +288,21 @@ pub(super) fn null_as_default<'de, D: de::Deserializer<'de>, T: Deserialize<'de>
     d: D,
 ) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Argo CD's options in any order, white space trimmed; every wanted one present.
+    #[test]
+    fn an_annotation_has_options_in_any_order() {
+        let a = |v: &str| LabelPairs(vec![(Text::from("k"), Text::from(v))]);
+        assert!(a("Delete=false,Prune=false").has_options("k", "Delete=false,Prune=false"));
+        assert!(a(" Prune=false , Delete=false").has_options("k", "Delete=false,Prune=false"));
+        assert!(a("Prune=false,Delete=false,X=y").has_options("k", "Delete=false"));
+        assert!(!a("Prune=false").has_options("k", "Delete=false,Prune=false"));
+        assert!(!a("Delete=falsePrune=false").has_options("k", "Delete=false"));
+        assert!(!a("Delete=false").has_options("other", "Delete=false"));
+    }
 }

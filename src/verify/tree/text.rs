@@ -23,6 +23,12 @@ thread_local! {
     /// The strings of the files one reader thread has parsed (see `read::read_files`).
     static INTERNED: std::cell::RefCell<HashSet<std::sync::Arc<str>>> =
         std::cell::RefCell::default();
+    /// The strings this thread interned last, a few per slot of [`recent_slot`]: most strings
+    /// of a document were in the one before (its kind, its namespace, the policy names every
+    /// namespace has), and finding them here spares hashing them and probing a set of hundreds
+    /// of thousands of strings, a cache miss each.
+    static RECENT: std::cell::RefCell<Vec<Option<Text>>> =
+        std::cell::RefCell::new(vec![None; RECENT_SLOTS]);
     /// The rule lists of the NetworkPolicies one reader thread has parsed.
     static RULES: std::cell::RefCell<HashSet<Rules>> =
         std::cell::RefCell::default();
@@ -129,6 +135,7 @@ pub(super) fn shared_service_entry_spec(spec: ServiceEntrySpec) -> Arc<ServiceEn
 /// it uses.
 pub(super) fn forget_shared() {
     INTERNED.with_borrow_mut(std::mem::take);
+    RECENT.with_borrow_mut(|recent| recent.iter_mut().for_each(|t| *t = None));
     RULES.with_borrow_mut(std::mem::take);
     SELECTORS.with_borrow_mut(std::mem::take);
     SERVICE_ENTRY_SPECS.with_borrow_mut(std::mem::take);
@@ -142,19 +149,44 @@ pub(super) fn forget_shared() {
 impl Text {
     /// The shared copy of `s`, made on first sight.
     pub(super) fn interned(s: &str) -> Self {
-        INTERNED.with_borrow_mut(|set| match set.get(s) {
-            Some(a) => Self(a.clone()),
-            None => {
-                let a: std::sync::Arc<str> = s.into();
-                set.insert(a.clone());
-                Self(a)
+        let slot = recent_slot(s);
+        RECENT.with_borrow_mut(|recent| {
+            if let Some(t) = recent[slot].as_ref().filter(|t| *t.0 == *s) {
+                return t.clone();
             }
+            let t = INTERNED.with_borrow_mut(|set| match set.get(s) {
+                Some(a) => Self(a.clone()),
+                None => {
+                    let a: std::sync::Arc<str> = s.into();
+                    set.insert(a.clone());
+                    Self(a)
+                }
+            });
+            recent[slot] = Some(t.clone());
+            t
         })
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Slots of the interner's recent strings.
+const RECENT_SLOTS: usize = 512;
+
+/// The slot of `s` among the recent strings: from its length and three of its bytes, which tell
+/// apart the strings a document repeats (`t00001` and `t00002` by their last byte), without
+/// reading the rest.
+fn recent_slot(s: &str) -> usize {
+    let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0) as usize;
+    let n = b.len();
+    (n.wrapping_mul(31)
+        ^ at(0)
+        ^ at(n / 2).wrapping_mul(7)
+        ^ at(n.wrapping_sub(1)).wrapping_mul(131))
+        % RECENT_SLOTS
 }
 
 impl std::ops::Deref for Text {

@@ -54,19 +54,23 @@ pub(super) fn parse_file_with(
     tree.files += 1;
     let shared: std::sync::Arc<str> = file.into();
     memo::start_file();
-    if let Some(docs) = yaml::parse_with(text, &mut memo::known) {
+    if let Some(mut docs) = yaml::parse_with(text, &mut memo::known) {
         let has_gitops = docs
             .iter()
             .any(|d| gitops_kind(d.value.get("apiVersion"), d.value.get("kind")).is_some());
-        // Read before the documents are typed, which takes them; kept only if they type.
+        // The GitOps objects, taken out and read first: none is an object `add_doc` keeps or
+        // `check_directory` checks, so they need no typing. Kept only if the rest types.
+        let all = docs.len();
         let read = gitops
             .filter(|_| has_gitops)
-            .and_then(|reader| read_gitops_docs(&docs, &shared, reader));
+            .and_then(|reader| read_gitops_docs(&mut docs, &shared, reader));
+        let taken = all - docs.len();
         let typed: Result<Vec<_>, _> = docs
             .into_iter()
             .map(|d| Option::<RawDoc>::deserialize(d.value).map(|raw| raw.map(|r| (r, d.spec))))
             .collect();
         if let Ok(typed) = typed {
+            tree.documents += taken;
             for (raw, read) in typed.into_iter().flatten() {
                 tree.documents += 1;
                 if has_gitops && dir.is_none() && is_account_doc(&raw) {

@@ -37,10 +37,11 @@ pub(super) fn keep_gitops_file(
 }
 
 /// What `reader` makes of the GitOps objects among `docs`, the documents of `file` as the fast
-/// reader parsed them; `None` when a document is of a Flux account's kinds, which the layer reads
-/// with the rest of the tree's accounts (the file is then read again, as without a reader).
+/// reader parsed them, each taken out of `docs` (one per object read); `None`, and `docs` as they
+/// were, when a document is of a Flux account's kinds, which the layer reads with the rest of the
+/// tree's accounts (the file is then read again, as without a reader).
 pub(super) fn read_gitops_docs(
-    docs: &[yaml::Doc<'_>],
+    docs: &mut Vec<yaml::Doc<'_>>,
     file: &std::sync::Arc<str>,
     reader: &dyn GitOpsReader,
 ) -> Option<Box<[ReadGitOpsDoc]>> {
@@ -53,19 +54,18 @@ pub(super) fn read_gitops_docs(
     if docs.iter().any(account) {
         return None;
     }
-    let mut read = Vec::with_capacity(docs.len());
-    for d in docs {
-        if gitops_layer_kind(d.value.get("apiVersion"), d.value.get("kind")).is_none() {
-            continue;
-        }
-        let Ok(value) = serde_json::Value::deserialize(d.value.clone()) else {
-            continue;
-        };
-        let Some(doc) = gitops_doc(file, value) else {
-            continue;
-        };
-        read.push(reader.read(&doc));
-    }
+    let (objects, rest): (Vec<_>, Vec<_>) = std::mem::take(docs)
+        .into_iter()
+        .partition(|d| gitops_layer_kind(d.value.get("apiVersion"), d.value.get("kind")).is_some());
+    *docs = rest;
+    let read: Vec<ReadGitOpsDoc> = objects
+        .into_iter()
+        .filter_map(|d| {
+            // A document that does not convert is one verify reads as nothing, as before.
+            let value = serde_json::Value::deserialize(d.value).ok()?;
+            Some(reader.read(&gitops_doc(file, value)?))
+        })
+        .collect();
     Some(read.into_boxed_slice())
 }
 
