@@ -10,7 +10,6 @@
 //! - a YAML merge key (`<<`), which kustomize applies and a plain YAML reader does not.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 
@@ -27,40 +26,84 @@ const GITOPS_DIR: &str = "gitops";
 
 const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// A set of paths keyed by [`key_of`], each held as two 64-bit aHash digests of its bytes under
-/// two random keys drawn for the set: 16 bytes a path instead of a copy of it (the walk's sets
-/// of a million paths were 150 MB of verify's peak at 100,000 tenants). Two paths share both
-/// digests with a chance of about 2^-128 a pair, and the keys are new each run, so no tree can be
-/// made to collide.
+/// The files and directories of the walk, keyed by [`key_of`], each held as two 64-bit aHash
+/// digests of its bytes under two random keys drawn for the map: 16 bytes a path instead of a
+/// copy of it (the walk's sets of a million paths were 150 MB of verify's peak at 100,000
+/// tenants). Two paths share both digests with a chance of about 2^-128 a pair, and the keys are
+/// new each run, so no tree can be made to collide. With each path, what [`applied`] needs: a
+/// directory or a file, whether a kustomization applies it, and a kustomization's place in
+/// [`OnDisk::kustomizations`]. One map, one lookup a `resources` entry (three sets took five).
 #[derive(Debug, Default)]
-pub struct PathSet {
+pub struct PathMap {
     keys: (ahash::RandomState, ahash::RandomState),
-    digests: crate::verify::HashSet<u128>,
+    entries: crate::verify::HashMap<u128, OnDiskPath>,
 }
 
-impl PathSet {
+/// What [`PathMap`] holds of a path.
+#[derive(Clone, Copy, Debug)]
+struct OnDiskPath {
+    dir: bool,
+    applied: bool,
+    /// The kustomization's index in [`OnDisk::kustomizations`], or `u32::MAX`.
+    kustomization: u32,
+}
+
+impl PathMap {
     fn digest(&self, key: &OsStr) -> u128 {
         let bytes = key.as_encoded_bytes();
         (u128::from(self.keys.0.hash_one(bytes)) << 64) | u128::from(self.keys.1.hash_one(bytes))
     }
 
-    /// Adds `key` ([`key_of`] a path); whether it was new.
-    pub fn insert(&mut self, key: &OsStr) -> bool {
+    fn add(&mut self, key: &OsStr, dir: bool, kustomization: Option<usize>) {
         let d = self.digest(key);
-        self.digests.insert(d)
+        let kustomization = kustomization
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(u32::MAX);
+        self.entries.insert(
+            d,
+            OnDiskPath {
+                dir,
+                applied: false,
+                kustomization,
+            },
+        );
     }
 
-    pub fn contains(&self, key: &OsStr) -> bool {
-        self.digests.contains(&self.digest(key))
+    /// Adds the regular file `key`, the kustomization at `kustomization` of the walk's list if
+    /// it is one.
+    pub fn add_file(&mut self, key: &OsStr, kustomization: Option<usize>) {
+        self.add(key, false, kustomization);
+    }
+
+    pub fn add_dir(&mut self, key: &OsStr) {
+        self.add(key, true, None);
+    }
+
+    fn get_mut(&mut self, key: &OsStr) -> Option<&mut OnDiskPath> {
+        let d = self.digest(key);
+        self.entries.get_mut(&d)
+    }
+
+    fn is_file(&self, key: &OsStr) -> bool {
+        self.entries.get(&self.digest(key)).is_some_and(|e| !e.dir)
+    }
+
+    /// Whether a kustomization applies the file `key`.
+    pub fn is_applied(&self, key: &OsStr) -> bool {
+        self.entries
+            .get(&self.digest(key))
+            .is_some_and(|e| e.applied)
     }
 }
 
-/// The files to evaluate and what is wrong with how they are applied. `files` is `None` when the
-/// tree has no root kustomization (a tree applied with `kubectl apply -R`): every file counts.
+/// The files to evaluate (marked in [`OnDisk::paths`]) and what is wrong with how they are
+/// applied.
 #[derive(Debug, Default)]
 pub struct Applied {
-    /// Keys as [`key_of`] makes them.
-    pub files: Option<PathSet>,
+    /// Whether the tree has a root kustomization, so that only the files it reaches count (they
+    /// are marked in [`OnDisk::paths`]); without one every file counts (a tree applied with
+    /// `kubectl apply -R`).
+    pub rooted: bool,
     pub findings: Vec<Finding>,
     /// How many of the YAML files on disk `files` leaves out.
     pub unapplied: usize,
@@ -125,9 +168,8 @@ fn violation(check: &'static str, message: String, file: &Path) -> Finding {
 /// the walk does not follow them, and neither does kustomize's view that verify takes).
 #[derive(Debug, Default)]
 pub struct OnDisk {
-    /// Every regular file, keyed by [`key_of`].
-    pub files: PathSet,
-    pub dirs: PathSet,
+    /// Every regular file and directory.
+    pub paths: PathMap,
     /// The YAML files named as a kustomization, as walked.
     pub kustomizations: Vec<PathBuf>,
     /// How many YAML files there are.
@@ -311,22 +353,25 @@ fn keys_and_resources_of_one(text: &str) -> KeysAndResources {
 
 /// Follows every kustomization from [`ROOTS`] under `root`, looking files up in `disk` (one walk
 /// of the tree serves both this and the reading of the files).
-pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
+pub fn applied(root: &Path, disk: &mut OnDisk) -> Applied {
     let mut out = Applied::default();
-    if !disk.files.contains(&key_of(&root.join(ROOTS[0]))) {
+    let OnDisk {
+        paths,
+        kustomizations,
+        ..
+    } = disk;
+    if !paths.is_file(&key_of(&root.join(ROOTS[0]))) {
         return out;
     }
+    out.rooted = true;
     let top = lexical(root);
-    let mut files = PathSet::default();
-    // The YAML files among them, to tell whether any on disk is left out.
+    // The YAML files applied, to tell whether any on disk is left out.
     let mut applied_yaml = 0;
-    let mut seen: HashSet<PathBuf> = HashSet::new();
     // The root, and under gitops/ every kustomization: each is synced by a GitOps object of its
     // own (see `emit`), not listed in another kustomization.
     let mut pending: Vec<PathBuf> = vec![root.join(ROOTS[0])];
     let gitops = root.join(GITOPS_DIR);
-    let mut under_gitops: Vec<PathBuf> = disk
-        .kustomizations
+    let mut under_gitops: Vec<PathBuf> = kustomizations
         .iter()
         .filter(|p| {
             p.starts_with(&gitops) && p.file_name().is_some_and(|n| n == "kustomization.yaml")
@@ -337,26 +382,24 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
     pending.extend(under_gitops);
     // Every kustomization of the walk is read and parsed on every core first (one per
     // directory: tens of thousands in a large tree); the traversal below then only looks them up.
-    let candidates: Vec<&PathBuf> = disk.kustomizations.iter().collect();
-    // Looked up by position: a map holding them (nearly 300 bytes each) was 37 MB at 100,000
-    // tenants, while the tree was read.
+    let candidates: Vec<&PathBuf> = kustomizations.iter().collect();
+    // Looked up by position (the walk noted each one's): a map holding them (nearly 300 bytes
+    // each) was 37 MB at 100,000 tenants, while the tree was read.
     let mut parsed = crate::par::map(&candidates, |p| Some(read_kustomization(p)));
-    let read: HashMap<&Path, usize> = candidates
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| (p.as_path(), i))
-        .collect();
     while let Some(k) = pending.pop() {
-        if !seen.insert(k.clone()) {
+        // Each kustomization is followed once; every one pending is on disk.
+        let Some(entry) = paths.get_mut(&key_of(&k)).filter(|e| !e.applied) else {
             continue;
-        }
-        if files.insert(&key_of(&k)) && is_yaml(&k) {
+        };
+        entry.applied = true;
+        let at = entry.kustomization;
+        if is_yaml(&k) {
             applied_yaml += 1;
         }
         let dir = k.parent().unwrap_or(root).to_path_buf();
-        let kustomization = read
-            .get(k.as_path())
-            .and_then(|&i| parsed[i].take())
+        let kustomization = usize::try_from(at)
+            .ok()
+            .and_then(|i| parsed.get_mut(i)?.take())
             .unwrap_or_else(|| read_kustomization(&k));
         if let Some(error) = kustomization.error {
             out.errors.push(*error);
@@ -414,11 +457,22 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
             let target = into_lexical(dir.join(rel));
             // Never follow a link: a link could apply a file verify does not read (the walk
             // that filled `disk` did not follow any).
-            if disk.dirs.contains(target.as_os_str()) {
+            let Some(on_disk) = paths.get_mut(target.as_os_str()) else {
+                out.findings.push(violation(
+                    "kustomization",
+                    format!(
+                        "{} lists `{entry}`, which is not a file or directory of the tree",
+                        k.display()
+                    ),
+                    &k,
+                ));
+                continue;
+            };
+            if on_disk.dir {
                 match KUSTOMIZATION_NAMES
                     .iter()
                     .map(|n| target.join(n))
-                    .find(|p| disk.files.contains(p.as_os_str()))
+                    .find(|p| paths.is_file(p.as_os_str()))
                 {
                     Some(p) => pending.push(p),
                     None => out.findings.push(violation(
@@ -430,7 +484,7 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
                         &k,
                     )),
                 }
-            } else if is_kustomization(&target) && disk.files.contains(target.as_os_str()) {
+            } else if is_kustomization(&target) {
                 // kustomize reads a kustomization listed as a file as an object, and refuses
                 // it (it has no metadata.name): the whole build fails.
                 out.findings.push(violation(
@@ -441,25 +495,13 @@ pub fn applied(root: &Path, disk: &OnDisk) -> Applied {
                     ),
                     &k,
                 ));
-            } else if disk.files.contains(target.as_os_str()) {
-                if files.insert(target.as_os_str()) && is_yaml(&target) {
-                    applied_yaml += 1;
-                }
-            } else {
-                out.findings.push(violation(
-                    "kustomization",
-                    format!(
-                        "{} lists `{entry}`, which is not a file or directory of the tree",
-                        k.display()
-                    ),
-                    &k,
-                ));
+            } else if !std::mem::replace(&mut on_disk.applied, true) && is_yaml(&target) {
+                applied_yaml += 1;
             }
         }
     }
     // The YAML files on disk that nothing applies (named by the reader, which has their paths).
     out.unapplied = disk.yaml.saturating_sub(applied_yaml);
-    out.files = Some(files);
     out
 }
 

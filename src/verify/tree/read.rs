@@ -72,9 +72,10 @@ fn read_pass(
             .collect();
         let walked = walk(root, display_root, every_file.then_some(&send)).map(|disk| {
             // Only what the cluster receives is evaluated; the rest is reported.
-            let mut applied = kustomize::applied(root, &disk);
+            let mut disk = disk;
+            let mut applied = kustomize::applied(root, &mut disk);
             if !every_file {
-                send_applied(root, disk.walked, &mut applied, &send);
+                send_applied(root, disk.walked, &disk.paths, &mut applied, &send);
             } else if applied.unapplied > 0 {
                 return None;
             }
@@ -137,16 +138,13 @@ fn read_pass(
 fn send_applied(
     root: &Path,
     walked: Vec<PathBuf>,
+    paths: &kustomize::PathMap,
     applied: &mut kustomize::Applied,
     send: &mpsc::Sender<Chunk>,
 ) {
     let mut chunks = Chunks::new(root, send);
     for p in walked {
-        if applied
-            .files
-            .as_ref()
-            .is_some_and(|files| !files.contains(&kustomize::key_of(&p)))
-        {
+        if applied.rooted && !paths.is_applied(&kustomize::key_of(&p)) {
             applied.findings.push(kustomize::not_applied(&p));
             continue;
         }
@@ -245,7 +243,11 @@ fn walk(
                     disk.yaml += 1;
                     let kustomization = kustomize::is_kustomization(p);
                     if kustomization {
+                        disk.paths
+                            .add_file(&kustomize::key_of(p), Some(disk.kustomizations.len()));
                         disk.kustomizations.push(p.to_path_buf());
+                    } else {
+                        disk.paths.add_file(&kustomize::key_of(p), None);
                     }
                     match &mut chunks {
                         // A kustomization is read by `kustomize::applied`, not by the readers.
@@ -253,11 +255,12 @@ fn walk(
                         Some(_) => {}
                         None => disk.walked.push(p.to_path_buf()),
                     }
+                } else {
+                    disk.paths.add_file(&kustomize::key_of(p), None);
                 }
-                disk.files.insert(&kustomize::key_of(p));
             }
             walk::Entry::Dir(p) => {
-                disk.dirs.insert(&kustomize::key_of(p));
+                disk.paths.add_dir(&kustomize::key_of(p));
             }
         },
         &mut errors,
