@@ -36,63 +36,81 @@ const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 #[derive(Debug, Default)]
 pub struct PathMap {
     keys: (ahash::RandomState, ahash::RandomState),
-    entries: crate::verify::HashMap<u128, OnDiskPath>,
+    /// Each file's [`FileMark`]. Digests as two `u64`, not a `u128`: 24 bytes an entry instead
+    /// of 32 (a `u128` is aligned to 16).
+    files: crate::verify::HashMap<[u64; 2], FileMark>,
+    dirs: crate::verify::HashSet<[u64; 2]>,
 }
 
-/// What [`PathMap`] holds of a path.
+/// What [`PathMap`] holds of a file: whether a kustomization applies it (the top bit) and, if
+/// it is a kustomization, its index in [`OnDisk::kustomizations`] (else [`FileMark::NONE`]).
 #[derive(Clone, Copy, Debug)]
-struct OnDiskPath {
-    dir: bool,
-    applied: bool,
-    /// The kustomization's index in [`OnDisk::kustomizations`], or `u32::MAX`.
-    kustomization: u32,
+struct FileMark(u32);
+
+impl FileMark {
+    const APPLIED: u32 = 1 << 31;
+    const NONE: u32 = Self::APPLIED - 1;
+
+    fn applied(self) -> bool {
+        self.0 & Self::APPLIED != 0
+    }
+
+    fn kustomization(self) -> Option<usize> {
+        let i = self.0 & !Self::APPLIED;
+        (i != Self::NONE).then_some(i as usize)
+    }
+}
+
+/// A path [`PathMap::find`] found.
+enum Found<'m> {
+    Dir,
+    File(&'m mut FileMark),
 }
 
 impl PathMap {
-    fn digest(&self, key: &OsStr) -> u128 {
+    fn digest(&self, key: &OsStr) -> [u64; 2] {
         let bytes = key.as_encoded_bytes();
-        (u128::from(self.keys.0.hash_one(bytes)) << 64) | u128::from(self.keys.1.hash_one(bytes))
-    }
-
-    fn add(&mut self, key: &OsStr, dir: bool, kustomization: Option<usize>) {
-        let d = self.digest(key);
-        let kustomization = kustomization
-            .and_then(|i| u32::try_from(i).ok())
-            .unwrap_or(u32::MAX);
-        self.entries.insert(
-            d,
-            OnDiskPath {
-                dir,
-                applied: false,
-                kustomization,
-            },
-        );
+        [self.keys.0.hash_one(bytes), self.keys.1.hash_one(bytes)]
     }
 
     /// Adds the regular file `key`, the kustomization at `kustomization` of the walk's list if
     /// it is one.
     pub fn add_file(&mut self, key: &OsStr, kustomization: Option<usize>) {
-        self.add(key, false, kustomization);
+        let index = kustomization
+            .and_then(|i| u32::try_from(i).ok())
+            .filter(|&i| i < FileMark::NONE)
+            .unwrap_or(FileMark::NONE);
+        let d = self.digest(key);
+        self.files.insert(d, FileMark(index));
     }
 
     pub fn add_dir(&mut self, key: &OsStr) {
-        self.add(key, true, None);
+        let d = self.digest(key);
+        self.dirs.insert(d);
     }
 
-    fn get_mut(&mut self, key: &OsStr) -> Option<&mut OnDiskPath> {
+    fn find(&mut self, key: &OsStr) -> Option<Found<'_>> {
         let d = self.digest(key);
-        self.entries.get_mut(&d)
+        if self.dirs.contains(&d) {
+            return Some(Found::Dir);
+        }
+        self.files.get_mut(&d).map(Found::File)
+    }
+
+    fn file_mut(&mut self, key: &OsStr) -> Option<&mut FileMark> {
+        let d = self.digest(key);
+        self.files.get_mut(&d)
     }
 
     fn is_file(&self, key: &OsStr) -> bool {
-        self.entries.get(&self.digest(key)).is_some_and(|e| !e.dir)
+        self.files.contains_key(&self.digest(key))
     }
 
     /// Whether a kustomization applies the file `key`.
     pub fn is_applied(&self, key: &OsStr) -> bool {
-        self.entries
+        self.files
             .get(&self.digest(key))
-            .is_some_and(|e| e.applied)
+            .is_some_and(|m| m.applied())
     }
 }
 
@@ -388,17 +406,16 @@ pub fn applied(root: &Path, disk: &mut OnDisk) -> Applied {
     let mut parsed = crate::par::map(&candidates, |p| Some(read_kustomization(p)));
     while let Some(k) = pending.pop() {
         // Each kustomization is followed once; every one pending is on disk.
-        let Some(entry) = paths.get_mut(&key_of(&k)).filter(|e| !e.applied) else {
+        let Some(mark) = paths.file_mut(&key_of(&k)).filter(|m| !m.applied()) else {
             continue;
         };
-        entry.applied = true;
-        let at = entry.kustomization;
+        mark.0 |= FileMark::APPLIED;
+        let at = mark.kustomization();
         if is_yaml(&k) {
             applied_yaml += 1;
         }
         let dir = k.parent().unwrap_or(root).to_path_buf();
-        let kustomization = usize::try_from(at)
-            .ok()
+        let kustomization = at
             .and_then(|i| parsed.get_mut(i)?.take())
             .unwrap_or_else(|| read_kustomization(&k));
         if let Some(error) = kustomization.error {
@@ -457,7 +474,7 @@ pub fn applied(root: &Path, disk: &mut OnDisk) -> Applied {
             let target = into_lexical(dir.join(rel));
             // Never follow a link: a link could apply a file verify does not read (the walk
             // that filled `disk` did not follow any).
-            let Some(on_disk) = paths.get_mut(target.as_os_str()) else {
+            let Some(found) = paths.find(target.as_os_str()) else {
                 out.findings.push(violation(
                     "kustomization",
                     format!(
@@ -468,23 +485,28 @@ pub fn applied(root: &Path, disk: &mut OnDisk) -> Applied {
                 ));
                 continue;
             };
-            if on_disk.dir {
-                match KUSTOMIZATION_NAMES
-                    .iter()
-                    .map(|n| target.join(n))
-                    .find(|p| paths.is_file(p.as_os_str()))
-                {
-                    Some(p) => pending.push(p),
-                    None => out.findings.push(violation(
-                        "kustomization",
-                        format!(
-                            "{} lists the directory `{entry}`, which has no kustomization",
-                            k.display()
-                        ),
-                        &k,
-                    )),
+            let mark = match found {
+                Found::File(mark) => mark,
+                Found::Dir => {
+                    match KUSTOMIZATION_NAMES
+                        .iter()
+                        .map(|n| target.join(n))
+                        .find(|p| paths.is_file(p.as_os_str()))
+                    {
+                        Some(p) => pending.push(p),
+                        None => out.findings.push(violation(
+                            "kustomization",
+                            format!(
+                                "{} lists the directory `{entry}`, which has no kustomization",
+                                k.display()
+                            ),
+                            &k,
+                        )),
+                    }
+                    continue;
                 }
-            } else if is_kustomization(&target) {
+            };
+            if is_kustomization(&target) {
                 // kustomize reads a kustomization listed as a file as an object, and refuses
                 // it (it has no metadata.name): the whole build fails.
                 out.findings.push(violation(
@@ -495,8 +517,11 @@ pub fn applied(root: &Path, disk: &mut OnDisk) -> Applied {
                     ),
                     &k,
                 ));
-            } else if !std::mem::replace(&mut on_disk.applied, true) && is_yaml(&target) {
-                applied_yaml += 1;
+            } else if !mark.applied() {
+                mark.0 |= FileMark::APPLIED;
+                if is_yaml(&target) {
+                    applied_yaml += 1;
+                }
             }
         }
     }
