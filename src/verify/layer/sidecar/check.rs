@@ -63,7 +63,7 @@ pub(super) fn sidecars(
     let receives = if scope.is_unbounded() {
         cluster
     } else {
-        scope.namespaces().len().min(cluster)
+        scope.namespace_count().min(cluster)
     };
     for b in bad {
         push("invalid-host", b, vec![sc.origin.clone()], None);

@@ -84,6 +84,23 @@ impl Scope {
         })
     }
 
+    /// How many namespaces are imported from (unbounded scopes aside): [`Scope::namespaces`]'
+    /// length, counted without collecting them. The hosts are sorted, so those of one namespace
+    /// follow each other.
+    pub fn namespace_count(&self) -> usize {
+        let mut last: Option<&str> = None;
+        let mut count = 0;
+        for h in &self.hosts {
+            if let Host::In(n, _) = h {
+                if last != Some(n.as_str()) {
+                    count += 1;
+                    last = Some(n);
+                }
+            }
+        }
+        count
+    }
+
     /// The namespaces imported from, by name (unbounded scopes aside).
     pub fn namespaces(&self) -> BTreeSet<&str> {
         self.hosts
@@ -107,6 +124,18 @@ pub fn host_text(h: &Host) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_count_is_the_number_of_namespaces() {
+        let scope = Scope::from_hosts(
+            ["b/x", "a/y", "*/z", "b/*", "~/*", "a/x", "c/q.svc", "./w"]
+                .iter()
+                .map(|h| parse_host(h, "own").unwrap()),
+        );
+        assert_eq!(scope.namespace_count(), scope.namespaces().len());
+        assert_eq!(scope.namespace_count(), 4);
+        assert_eq!(Scope::default().namespace_count(), 0);
+    }
 
     #[test]
     fn host_forms() {
