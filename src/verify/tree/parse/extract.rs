@@ -121,21 +121,20 @@ pub(super) fn check_directory(
         return;
     }
     let name = raw.metadata.name.as_deref().unwrap_or("(unnamed)");
-    let (in_place, what) = if kind == "Namespace" {
-        (name == dir, format!("the Namespace {name}"))
+    let ns = raw.metadata.namespace.as_deref();
+    let in_place = if kind == "Namespace" {
+        name == dir
     } else {
-        let ns = raw.metadata.namespace.as_deref();
-        (
-            ns == Some(dir),
-            match ns {
-                Some(ns) => format!("{kind} {name} of namespace {ns}"),
-                None => format!("{kind} {name} without metadata.namespace"),
-            },
-        )
+        ns == Some(dir)
     };
     if in_place {
         return;
     }
+    let what = match ns {
+        _ if kind == "Namespace" => format!("the Namespace {name}"),
+        Some(ns) => format!("{kind} {name} of namespace {ns}"),
+        None => format!("{kind} {name} without metadata.namespace"),
+    };
     tree.audit.push(Finding {
         severity: Severity::Violation,
         check: "namespace-outside-directory",
