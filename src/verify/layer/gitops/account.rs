@@ -25,8 +25,9 @@ pub(super) struct Accounts<'a> {
     /// The output root, as the files' names begin.
     root: &'a str,
     seen: HashMap<AccountKey, Origin>,
-    /// The objects of the last unit checked: a unit's objects are in one file, read in a row.
-    last: Option<(&'a str, Vec<Value>)>,
+    /// The objects of the last unit checked and their file: a unit's objects are in one file,
+    /// read in a row.
+    last: Option<(&'a str, Vec<Value>, String)>,
 }
 
 impl<'a> Accounts<'a> {
@@ -68,64 +69,79 @@ impl<'a> Accounts<'a> {
         let Some(key) = flux::account_key(&d.value) else {
             return;
         };
-        let what = describe(&key);
+        // Formatted for a finding only: most objects are what tenantc writes.
+        let what = || describe(&key);
         let Some(unit) = self.unit_of(&key) else {
             findings.push(violation(
                 "gitops-account",
                 format!(
-                    "{} holds the {what}, which tenantc writes for no unit of tenants.toml: it would be applied with the GitOps controller's own rights; remove it",
-                    d.origin.file
+                    "{} holds the {}, which tenantc writes for no unit of tenants.toml: it would be applied with the GitOps controller's own rights; remove it",
+                    d.origin.file,
+                    what()
                 ),
                 vec![d.origin.clone()],
             ));
             return;
         };
-        let whose = format!("{} {}", unit.role, unit.owner);
+        let whose = || format!("{} {}", unit.role, unit.owner);
         if let Some(first) = self.seen.insert(key.clone(), d.origin.clone()) {
             findings.push(violation(
                 "gitops-account",
                 format!(
-                    "the {what} of {whose}'s Flux account is defined twice ({} and {}): verify cannot tell which one the cluster receives",
-                    first.file, d.origin.file
-                ),
-                vec![first, d.origin.clone()],
-            ));
-        }
-        let file = gitops_file_of(unit);
-        let rel = d
-            .origin
-            .file
-            .strip_prefix(self.root)
-            .map(|f| f.trim_start_matches('/'));
-        if rel != Some(file.as_str()) {
-            findings.push(violation(
-                "gitops-account",
-                format!(
-                    "the {what} of {whose}'s Flux account is in {}, not in {file} beside its Kustomization: another sync would apply it, or none",
+                    "the {} of {}'s Flux account is defined twice ({} and {}): verify cannot tell which one the cluster receives",
+                    what(),
+                    whose(),
+                    first.file,
                     d.origin.file
                 ),
-                vec![d.origin.clone()],
+                vec![first, d.origin.clone()],
             ));
         }
         if self
             .last
             .as_ref()
-            .is_none_or(|(name, _)| *name != unit.name)
+            .is_none_or(|(name, _, _)| *name != unit.name)
         {
-            self.last = Some((&unit.name, flux::account_documents(self.gitops, unit)));
+            self.last = Some((
+                &unit.name,
+                flux::account_documents(self.gitops, unit),
+                gitops_file_of(unit),
+            ));
         }
-        let want = self.last.as_ref().and_then(|(_, docs)| {
-            docs.iter()
-                .find(|w| flux::account_key(w).as_ref() == Some(&key))
-        });
+        let (docs, file) = match &self.last {
+            Some((_, docs, file)) => (&docs[..], file.as_str()),
+            None => (&[][..], ""),
+        };
+        let rel = d
+            .origin
+            .file
+            .strip_prefix(self.root)
+            .map(|f| f.trim_start_matches('/'));
+        if rel != Some(file) {
+            findings.push(violation(
+                "gitops-account",
+                format!(
+                    "the {} of {}'s Flux account is in {}, not in {file} beside its Kustomization: another sync would apply it, or none",
+                    what(),
+                    whose(),
+                    d.origin.file
+                ),
+                vec![d.origin.clone()],
+            ));
+        }
+        let want = docs
+            .iter()
+            .find(|w| flux::account_key(w).as_ref() == Some(&key));
         let Some(want) = want else {
             // Its unit's, by name, but no object of the account has its identity: a namespace
             // on a cluster-scoped kind, the ServiceAccount in another namespace.
             findings.push(violation(
                 "gitops-account",
                 format!(
-                    "the {what} ({}) is not one of the objects of {whose}'s Flux account: tenantc writes {}",
+                    "the {} ({}) is not one of the objects of {}'s Flux account: tenantc writes {}",
+                    what(),
                     d.origin.file,
+                    whose(),
                     flux::account_keys(self.gitops, unit)
                         .iter()
                         .filter(|k| k.0 == key.0)
@@ -146,8 +162,10 @@ impl<'a> Accounts<'a> {
             findings.push(violation(
                 "gitops-account",
                 format!(
-                    "the {what} ({}) of {whose}'s Flux account is not what tenantc writes: `{path}` is {got}, it must be {wanted}; it is applied with the controller's own rights and sets what {whose}'s sync may do",
-                    d.origin.file
+                    "the {} ({}) of {whose}'s Flux account is not what tenantc writes: `{path}` is {got}, it must be {wanted}; it is applied with the controller's own rights and sets what {whose}'s sync may do",
+                    what(),
+                    d.origin.file,
+                    whose = whose()
                 ),
                 vec![d.origin.clone()],
             ));
