@@ -858,7 +858,7 @@ fn tenantc_compile_into(p: &Project, config: &str, output: &str) {
 /// once the intent is derived (`tree::read_tree_with`); a file read before that is read again by
 /// the layer. Both must judge alike: the same report, byte for byte, on a tree with objects that
 /// breach their confinement, an object defined twice and one of no unit. Under Flux, a file with
-/// an account's objects is always read again.
+/// an account's objects is read with the tree as well.
 #[test]
 fn gitops_objects_read_with_the_tree_are_judged_as_when_read_again() {
     use tenantc::verify::layer::gitops;
@@ -874,15 +874,21 @@ fn gitops_objects_read_with_the_tree_are_judged_as_when_read_again() {
         let acme = std::fs::read_to_string(path_of("tenants/acme.yaml")).unwrap();
         let body = &acme[acme.find('\n').unwrap() + 1..];
         // A cascading finalizer on each of acme's objects, and both defined again, with an object
-        // of no unit, in globex's file.
-        std::fs::write(
-            path_of("tenants/acme.yaml"),
-            acme.replace(
+        // of no unit, in globex's file. Under Flux, acme's account may also delete namespaces.
+        let widened = acme
+            .replace(
                 "  name: tenant-acme\n",
                 "  name: tenant-acme\n  finalizers:\n  - resources-finalizer.argocd.argoproj.io\n",
-            ),
-        )
-        .unwrap();
+            )
+            .replace(
+                "  - namespaces\n  verbs:\n  - get\n",
+                "  - namespaces\n  verbs:\n  - delete\n  - get\n",
+            );
+        assert_eq!(
+            tool == "flux",
+            widened.contains("  - delete\n  - get\n  - patch\n")
+        );
+        std::fs::write(path_of("tenants/acme.yaml"), widened).unwrap();
         let globex = std::fs::read_to_string(path_of("tenants/globex.yaml")).unwrap();
         std::fs::write(
             path_of("tenants/globex.yaml"),
@@ -896,16 +902,22 @@ fn gitops_objects_read_with_the_tree_are_judged_as_when_read_again() {
         let intent = tenantc::intent::intent_of(&config);
         let slot: GitOpsSlot = std::sync::OnceLock::new();
         assert!(slot
-            .set(gitops::reader(&intent).expect("[gitops] is set"))
+            .set(
+                gitops::reader(&intent, &p.output().display().to_string())
+                    .expect("[gitops] is set")
+            )
             .is_ok());
         let with = read_tree_with(&p.output(), Some(&slot)).unwrap();
         let again = read_tree(&p.output()).unwrap();
         let read = with.gitops.iter().filter(|f| f.read.is_some()).count();
         assert!(again.gitops.iter().all(|f| f.read.is_none()));
-        if tool == "argocd" {
-            assert_eq!(read, with.gitops.len(), "every file read with the tree");
-            assert!(read > 5);
-        }
+        // A Flux account's objects too.
+        assert_eq!(
+            read,
+            with.gitops.len(),
+            "{tool}: every file read with the tree"
+        );
+        assert!(read > 5);
         let report = |tree| {
             let (_, report) = tenantc::verify::evaluate(tree, &intent);
             serde_json::to_string_pretty(&report).unwrap()
@@ -918,6 +930,14 @@ fn gitops_objects_read_with_the_tree_are_judged_as_when_read_again() {
             "resources-finalizer.argocd.argoproj.io",
         ] {
             assert!(with.contains(expect), "{tool}: no {expect:?} in {with}");
+        }
+        if tool == "flux" {
+            for expect in [
+                "Flux account is defined twice",
+                "Flux account is not what tenantc writes",
+            ] {
+                assert!(with.contains(expect), "{tool}: no {expect:?} in {with}");
+            }
         }
     }
 }

@@ -86,7 +86,7 @@ fn read_with_config(
             Ok::<_, crate::Error>(match crate::to_cover(config, None)? {
                 crate::Cover::One(config) => {
                     let intent = intent.get_or_init(|| intent_to_verify(&config));
-                    if let Some(r) = gitops::reader(intent) {
+                    if let Some(r) = gitops::reader(intent, &output.display().to_string()) {
                         let _ = reader.set(r);
                     }
                     Ok(())

@@ -22,7 +22,7 @@ use std::fmt;
 
 pub use objects::{
     AuthzPolicy, GitOpsDoc, GitOpsFile, GitOpsReader, LimitDoc, NamespaceDoc, PeerAuth, Policy,
-    RbacDoc, RbacSubject, ReadGitOpsDoc, ServiceEntry, ServiceEntrySpec, Sidecar,
+    RbacDoc, RbacSubject, ReadAccount, ReadGitOpsDoc, ServiceEntry, ServiceEntrySpec, Sidecar,
 };
 pub use parse::{gitops_docs, parse_file};
 pub use read::{read_tree, read_tree_with, GitOpsSlot};

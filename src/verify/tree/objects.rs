@@ -51,16 +51,27 @@ pub struct GitOpsFile {
 /// derived (`read::read_tree_with`), so that the file is neither read nor parsed twice. It must
 /// give what the layer gives on the same object read again.
 pub trait GitOpsReader: Send + Sync {
-    fn read(&self, doc: &GitOpsDoc) -> ReadGitOpsDoc;
+    /// The objects of one file, in its order.
+    fn read(&self, docs: Vec<GitOpsDoc>) -> Vec<ReadGitOpsDoc>;
 }
 
 /// What [`GitOpsReader::read`] keeps of an object: its origin, what its unit's confinement says
-/// of it (`None`: it is the object of no unit), and an AppProject's rules.
+/// of it (`None`: it is the object of no unit), and an AppProject's rules; for an object of a
+/// Flux account, what was found of it instead.
 #[derive(Clone, Debug)]
 pub struct ReadGitOpsDoc {
     pub origin: Origin,
     pub breaches: Option<Vec<crate::intent::confine::Breach>>,
     pub project: Option<crate::intent::confine::ProjectRules>,
+    pub account: Option<ReadAccount>,
+}
+
+/// An object of a Flux account as the reader judged it: its identity when it is a unit's (the
+/// layer holds each identity to one object), and what is wrong with it.
+#[derive(Clone, Debug)]
+pub struct ReadAccount {
+    pub key: Option<crate::intent::confine::flux::AccountKey>,
+    pub findings: Vec<crate::verify::Finding>,
 }
 
 /// An Istio Sidecar as read from the tree.

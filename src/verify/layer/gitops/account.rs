@@ -13,25 +13,28 @@ use serde_json::Value;
 use crate::intent::confine::flux::{self, AccountKey, FLUX_BINDING};
 use crate::intent::{gitops_file_of, GitOpsIntent, GitOpsUnit};
 use crate::verify::finding::violation;
-use crate::verify::tree::{GitOpsDoc, Origin};
+use crate::verify::tree::{GitOpsDoc, Origin, ReadAccount};
 use crate::verify::Finding;
 
-pub(super) struct Accounts<'a> {
+/// What the objects of a Flux account are judged by: the units with one, by name and by
+/// namespace, and the output root the files' names begin with. Shared by the reader threads,
+/// which judge each object as they read its file ([`Rules::judge`]).
+pub(super) struct Rules<'a> {
     gitops: &'a GitOpsIntent,
     /// The units with an account, by name.
     units: HashMap<&'a str, &'a GitOpsUnit>,
     /// The units with an account, by each of their namespaces.
     by_namespace: HashMap<&'a str, &'a GitOpsUnit>,
     /// The output root, as the files' names begin.
-    root: &'a str,
-    seen: HashMap<AccountKey, Origin>,
-    /// The objects of the last unit checked and their file: a unit's objects are in one file,
-    /// read in a row.
-    last: Option<(&'a str, Vec<Value>, String)>,
+    root: String,
 }
 
-impl<'a> Accounts<'a> {
-    pub(super) fn new(gitops: &'a GitOpsIntent, root: &'a str) -> Self {
+/// The objects of the last unit judged and their file: a unit's objects are in one file, read
+/// in a row.
+pub(super) type LastUnit<'a> = Option<(&'a str, Vec<Value>, String)>;
+
+impl<'a> Rules<'a> {
+    pub(super) fn new(gitops: &'a GitOpsIntent, root: &str) -> Self {
         let with_account: Vec<&GitOpsUnit> = gitops
             .units
             .iter()
@@ -44,9 +47,7 @@ impl<'a> Accounts<'a> {
                 .iter()
                 .flat_map(|u| u.namespaces.iter().map(move |n| (n.as_str(), *u)))
                 .collect(),
-            root,
-            seen: HashMap::default(),
-            last: None,
+            root: root.to_owned(),
         }
     }
 
@@ -64,10 +65,15 @@ impl<'a> Accounts<'a> {
         }
     }
 
-    /// Checks one document of an account's kinds.
-    pub(super) fn check(&mut self, d: &GitOpsDoc, findings: &mut Vec<Finding>) {
+    /// Judges one document of an account's kinds, on its own: all but whether another object
+    /// has its identity, which [`Accounts::take`] tells in the order the files are walked.
+    pub(super) fn judge(&self, d: &GitOpsDoc, last: &mut LastUnit<'a>) -> ReadAccount {
+        let mut findings = Vec::new();
         let Some(key) = flux::account_key(&d.value) else {
-            return;
+            return ReadAccount {
+                key: None,
+                findings,
+            };
         };
         // Formatted for a finding only: most objects are what tenantc writes.
         let what = || describe(&key);
@@ -81,41 +87,27 @@ impl<'a> Accounts<'a> {
                 ),
                 vec![d.origin.clone()],
             ));
-            return;
+            return ReadAccount {
+                key: None,
+                findings,
+            };
         };
         let whose = || format!("{} {}", unit.role, unit.owner);
-        if let Some(first) = self.seen.insert(key.clone(), d.origin.clone()) {
-            findings.push(violation(
-                "gitops-account",
-                format!(
-                    "the {} of {}'s Flux account is defined twice ({} and {}): verify cannot tell which one the cluster receives",
-                    what(),
-                    whose(),
-                    first.file,
-                    d.origin.file
-                ),
-                vec![first, d.origin.clone()],
-            ));
-        }
-        if self
-            .last
-            .as_ref()
-            .is_none_or(|(name, _, _)| *name != unit.name)
-        {
-            self.last = Some((
+        if last.as_ref().is_none_or(|(name, _, _)| *name != unit.name) {
+            *last = Some((
                 &unit.name,
                 flux::account_documents(self.gitops, unit),
                 gitops_file_of(unit),
             ));
         }
-        let (docs, file) = match &self.last {
+        let (docs, file) = match &*last {
             Some((_, docs, file)) => (&docs[..], file.as_str()),
             None => (&[][..], ""),
         };
         let rel = d
             .origin
             .file
-            .strip_prefix(self.root)
+            .strip_prefix(self.root.as_str())
             .map(|f| f.trim_start_matches('/'));
         if rel != Some(file) {
             findings.push(violation(
@@ -132,53 +124,98 @@ impl<'a> Accounts<'a> {
         let want = docs
             .iter()
             .find(|w| flux::account_key(w).as_ref() == Some(&key));
-        let Some(want) = want else {
-            // Its unit's, by name, but no object of the account has its identity: a namespace
-            // on a cluster-scoped kind, the ServiceAccount in another namespace.
-            findings.push(violation(
-                "gitops-account",
-                format!(
-                    "the {} ({}) is not one of the objects of {}'s Flux account: tenantc writes {}",
-                    what(),
-                    d.origin.file,
-                    whose(),
-                    flux::account_keys(self.gitops, unit)
-                        .iter()
-                        .filter(|k| k.0 == key.0)
-                        .map(describe)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                vec![d.origin.clone()],
-            ));
-            return;
-        };
-        // Most objects are exactly what tenantc writes: compared whole first, without the paths
-        // `difference` names.
-        if d.value == *want {
-            return;
+        match want {
+            None => {
+                // Its unit's, by name, but no object of the account has its identity: a
+                // namespace on a cluster-scoped kind, the ServiceAccount in another namespace.
+                findings.push(violation(
+                    "gitops-account",
+                    format!(
+                        "the {} ({}) is not one of the objects of {}'s Flux account: tenantc writes {}",
+                        what(),
+                        d.origin.file,
+                        whose(),
+                        flux::account_keys(self.gitops, unit)
+                            .iter()
+                            .filter(|k| k.0 == key.0)
+                            .map(describe)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    vec![d.origin.clone()],
+                ));
+            }
+            // Most objects are exactly what tenantc writes: compared whole first, without the
+            // paths `difference` names.
+            Some(want) if d.value == *want => {}
+            Some(want) => {
+                if let Some((path, got, wanted)) = difference(&d.value, want, String::new()) {
+                    findings.push(violation(
+                        "gitops-account",
+                        format!(
+                            "the {} ({}) of {whose}'s Flux account is not what tenantc writes: `{path}` is {got}, it must be {wanted}; it is applied with the controller's own rights and sets what {whose}'s sync may do",
+                            what(),
+                            d.origin.file,
+                            whose = whose()
+                        ),
+                        vec![d.origin.clone()],
+                    ));
+                }
+            }
         }
-        if let Some((path, got, wanted)) = difference(&d.value, want, String::new()) {
-            findings.push(violation(
-                "gitops-account",
-                format!(
-                    "the {} ({}) of {whose}'s Flux account is not what tenantc writes: `{path}` is {got}, it must be {wanted}; it is applied with the controller's own rights and sets what {whose}'s sync may do",
-                    what(),
-                    d.origin.file,
-                    whose = whose()
-                ),
-                vec![d.origin.clone()],
-            ));
+        ReadAccount {
+            key: Some(key),
+            findings,
         }
+    }
+}
+
+/// The accounts' objects as the layer takes them, file by file in the walk's order: each
+/// identity once, and (at the end) every unit's objects there.
+pub(super) struct Accounts<'r, 'a> {
+    rules: &'r Rules<'a>,
+    seen: HashMap<AccountKey, Origin>,
+}
+
+impl<'r, 'a> Accounts<'r, 'a> {
+    pub(super) fn new(rules: &'r Rules<'a>) -> Self {
+        Self {
+            rules,
+            seen: HashMap::default(),
+        }
+    }
+
+    /// Takes what [`Rules::judge`] found of the object at `origin`: a second object of the same
+    /// identity is a violation of its own, before the object's other findings.
+    pub(super) fn take(&mut self, origin: Origin, read: ReadAccount, findings: &mut Vec<Finding>) {
+        if let Some(key) = read.key {
+            let unit = self.rules.unit_of(&key);
+            if let (Some(first), Some(unit)) = (self.seen.insert(key.clone(), origin.clone()), unit)
+            {
+                findings.push(violation(
+                    "gitops-account",
+                    format!(
+                        "the {} of {} {}'s Flux account is defined twice ({} and {}): verify cannot tell which one the cluster receives",
+                        describe(&key),
+                        unit.role,
+                        unit.owner,
+                        first.file,
+                        origin.file
+                    ),
+                    vec![first, origin],
+                ));
+            }
+        }
+        findings.extend(read.findings);
     }
 
     /// Every unit's account objects are in the tree: without one, its sync is refused (a
     /// missing binding) or never starts (a missing account).
     pub(super) fn finish(self, findings: &mut Vec<Finding>) {
-        let mut units: Vec<&GitOpsUnit> = self.units.values().copied().collect();
+        let mut units: Vec<&GitOpsUnit> = self.rules.units.values().copied().collect();
         units.sort_by(|a, b| a.name.cmp(&b.name));
         for unit in units {
-            let missing: Vec<String> = flux::account_keys(self.gitops, unit)
+            let missing: Vec<String> = flux::account_keys(self.rules.gitops, unit)
                 .iter()
                 .filter(|k| !self.seen.contains_key(*k))
                 .map(describe)

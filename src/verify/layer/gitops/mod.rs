@@ -54,10 +54,13 @@ struct Reader<'a> {
     units: HashMap<&'a str, &'a GitOpsUnit>,
     /// Equal kind rules shared between the projects read (memory, not meaning).
     kind_rules: std::sync::Mutex<confine::KindRulesCache>,
+    /// What a Flux account's objects are judged by.
+    accounts: account::Rules<'a>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(gitops: &'a GitOpsIntent) -> Self {
+    /// The reader of the tree under `root` (the output directory as its files' names begin).
+    fn new(gitops: &'a GitOpsIntent, root: &str) -> Self {
         Reader {
             gitops,
             units: std::iter::once(&gitops.root)
@@ -66,28 +69,45 @@ impl<'a> Reader<'a> {
                 .map(|u| (u.name.as_str(), u))
                 .collect(),
             kind_rules: std::sync::Mutex::default(),
+            accounts: account::Rules::new(gitops, root),
         }
     }
 }
 
 impl GitOpsReader for Reader<'_> {
-    fn read(&self, d: &GitOpsDoc) -> ReadGitOpsDoc {
-        let unit = self.units.get(d.origin.name.as_ref());
-        ReadGitOpsDoc {
-            origin: d.origin.clone(),
-            breaches: unit.map(|u| confine::breaches(self.gitops, u, &d.value)),
-            project: unit.filter(|_| d.origin.kind == "AppProject").map(|_| {
-                let mut cache = self.kind_rules.lock().unwrap_or_else(|p| p.into_inner());
-                ProjectRules::of_shared(&d.value, &mut cache)
-            }),
-        }
+    fn read(&self, docs: Vec<GitOpsDoc>) -> Vec<ReadGitOpsDoc> {
+        let mut last = None;
+        docs.into_iter()
+            .map(|d| {
+                if flux::account_kind(d.value["apiVersion"].as_str(), Some(d.origin.kind)).is_some()
+                {
+                    let account = self.accounts.judge(&d, &mut last);
+                    return ReadGitOpsDoc {
+                        origin: d.origin,
+                        breaches: None,
+                        project: None,
+                        account: Some(account),
+                    };
+                }
+                let unit = self.units.get(d.origin.name.as_ref());
+                ReadGitOpsDoc {
+                    breaches: unit.map(|u| confine::breaches(self.gitops, u, &d.value)),
+                    project: unit.filter(|_| d.origin.kind == "AppProject").map(|_| {
+                        let mut cache = self.kind_rules.lock().unwrap_or_else(|p| p.into_inner());
+                        ProjectRules::of_shared(&d.value, &mut cache)
+                    }),
+                    account: None,
+                    origin: d.origin,
+                }
+            })
+            .collect()
     }
 }
 
 /// The reader the tree's reader threads give the GitOps objects to as they read them (see
-/// `tree::read_tree_with`); `None` without `[gitops]`.
-pub fn reader(intent: &Intent) -> Option<Box<dyn GitOpsReader + '_>> {
-    Some(Box::new(Reader::new(intent.gitops.as_ref()?)))
+/// `tree::read_tree_with`), for the tree under `root`; `None` without `[gitops]`.
+pub fn reader<'a>(intent: &'a Intent, root: &str) -> Option<Box<dyn GitOpsReader + 'a>> {
+    Some(Box::new(Reader::new(intent.gitops.as_ref()?, root)))
 }
 
 /// Reads the GitOps objects of `files` (under the output root `root`) one file at a time, but
@@ -121,14 +141,19 @@ pub fn read_objects(files: &mut [GitOpsFile], root: &str, intent: &Intent) -> Ob
     // projects' rules are kept.
     let mut seen: HashMap<(&'static str, Text), Origin> = HashMap::default();
     let projects = &mut objects.projects;
-    let reader = Reader::new(gitops);
-    let mut accounts = account::Accounts::new(gitops, root);
+    let reader = Reader::new(gitops, root);
+    let mut accounts = account::Accounts::new(&reader.accounts);
     let mut take = |d: ReadGitOpsDoc, findings: &mut Vec<Finding>| {
         let ReadGitOpsDoc {
             origin,
             breaches,
             project,
+            account,
         } = d;
+        if let Some(account) = account {
+            accounts.take(origin, account, findings);
+            return;
+        }
         let name = origin.name.clone();
         if let Some(first) = seen.insert((origin.kind, name.clone()), origin.clone()) {
             findings.push(violation(
@@ -166,20 +191,11 @@ pub fn read_objects(files: &mut [GitOpsFile], root: &str, intent: &Intent) -> Ob
         }
     };
     for file in files {
-        match file.read.take() {
-            Some(read) => read.into_vec().into_iter().for_each(|d| take(d, findings)),
-            None => {
-                for d in gitops_docs(file) {
-                    if flux::account_kind(d.value["apiVersion"].as_str(), Some(d.origin.kind))
-                        .is_some()
-                    {
-                        accounts.check(&d, findings);
-                    } else {
-                        take(reader.read(&d), findings);
-                    }
-                }
-            }
-        }
+        let read = match file.read.take() {
+            Some(read) => read.into_vec(),
+            None => reader.read(gitops_docs(file)),
+        };
+        read.into_iter().for_each(|d| take(d, findings));
     }
     accounts.finish(findings);
     let seen = &seen;

@@ -63,7 +63,7 @@ pub(super) fn parse_file_with(
         let all = docs.len();
         let read = gitops
             .filter(|_| has_gitops)
-            .and_then(|reader| read_gitops_docs(&mut docs, &shared, reader));
+            .and_then(|reader| read_gitops_docs(&mut docs, &shared, dir.is_none(), reader));
         let taken = all - docs.len();
         let typed: Result<Vec<_>, _> = docs
             .into_iter()

@@ -37,36 +37,37 @@ pub(super) fn keep_gitops_file(
 }
 
 /// What `reader` makes of the GitOps objects among `docs`, the documents of `file` as the fast
-/// reader parsed them, each taken out of `docs` (one per object read); `None`, and `docs` as they
-/// were, when a document is of a Flux account's kinds, which the layer reads with the rest of the
-/// tree's accounts (the file is then read again, as without a reader).
+/// reader parsed them, each taken out of `docs` (one per object read); with them, the objects of
+/// a Flux account (a Namespace stub, a ServiceAccount, RBAC) in a file outside the namespaces'
+/// directories (`outside`). `None`, and `docs` as they were, for such objects in a namespace's
+/// directory, which are that namespace's objects as well (the file is then read again by the
+/// layer, as without a reader).
 pub(super) fn read_gitops_docs(
     docs: &mut Vec<yaml::Doc<'_>>,
     file: &std::sync::Arc<str>,
+    outside: bool,
     reader: &dyn GitOpsReader,
 ) -> Option<Box<[ReadGitOpsDoc]>> {
-    // An account's objects, as the layer tells them (`layer::gitops::read_objects`), before any
-    // work.
     let account = |d: &yaml::Doc<'_>| {
         crate::intent::confine::flux::account_kind(d.value.get("apiVersion"), d.value.get("kind"))
             .is_some()
     };
-    if docs.iter().any(account) {
+    if !outside && docs.iter().any(account) {
         return None;
     }
     let (objects, rest): (Vec<_>, Vec<_>) = std::mem::take(docs)
         .into_iter()
         .partition(|d| gitops_layer_kind(d.value.get("apiVersion"), d.value.get("kind")).is_some());
     *docs = rest;
-    let read: Vec<ReadGitOpsDoc> = objects
+    let objects: Vec<GitOpsDoc> = objects
         .into_iter()
         .filter_map(|d| {
             // A document that does not convert is one verify reads as nothing, as before.
             let value = serde_json::Value::deserialize(d.value).ok()?;
-            Some(reader.read(&gitops_doc(file, value)?))
+            gitops_doc(file, value)
         })
         .collect();
-    Some(read.into_boxed_slice())
+    Some(reader.read(objects).into_boxed_slice())
 }
 
 /// The GitOps objects of `file`, whole, with their origin, read from disk again. A file that
