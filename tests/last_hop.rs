@@ -941,3 +941,46 @@ fn gitops_objects_read_with_the_tree_are_judged_as_when_read_again() {
         }
     }
 }
+
+/// An object of a Flux account that does not type as the readers type its kind (here a
+/// RoleBinding whose `subjects` is a string) stops verify at its line, whether the reader threads
+/// judged the file or the GitOps layer read it again: the result does not depend on when the
+/// file was read.
+#[test]
+fn a_flux_account_object_that_does_not_type_stops_verify_either_way() {
+    use tenantc::verify::layer::gitops;
+    use tenantc::verify::tree::{read_tree, read_tree_with, GitOpsSlot};
+    let p = Project::new(&every_kind("flux"));
+    p.compile().success();
+    let tree = files(&p.output());
+    let acme = p.output().join(
+        tree.keys()
+            .find(|k| k.ends_with("tenants/acme.yaml"))
+            .unwrap(),
+    );
+    let text = std::fs::read_to_string(&acme).unwrap();
+    let at = text
+        .rfind("subjects:\n")
+        .expect("the account's RoleBinding");
+    let broken = format!("{}subjects: everyone\n", &text[..at]);
+    std::fs::write(&acme, broken).unwrap();
+    let (config, _) = tenantc::config_from_file(&p.config()).unwrap();
+    let intent = tenantc::intent::intent_of(&config);
+    let slot: GitOpsSlot = std::sync::OnceLock::new();
+    assert!(slot
+        .set(gitops::reader(&intent, &p.output().display().to_string()).expect("[gitops] is set"))
+        .is_ok());
+    let shown = |r: Result<tenantc::verify::tree::Tree, Vec<tenantc::verify::tree::TreeError>>| {
+        r.expect_err("a parse error")
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    };
+    let with = shown(read_tree_with(&p.output(), Some(&slot)));
+    let again = shown(read_tree(&p.output()));
+    assert_eq!(with, again);
+    assert!(with[0].contains("acme.yaml"), "{with:?}");
+    p.run("verify", &[])
+        .code(2)
+        .stderr(predicates::str::contains("acme.yaml"));
+}

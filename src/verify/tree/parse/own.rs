@@ -52,7 +52,17 @@ pub(super) fn read_gitops_docs(
         crate::intent::confine::flux::account_kind(d.value.get("apiVersion"), d.value.get("kind"))
             .is_some()
     };
-    if !outside && docs.iter().any(account) {
+    // In a namespace's directory an account's kinds are that namespace's objects too; and one
+    // that does not type as the readers type every object of those kinds (a number for a name,
+    // a string for `subjects`) stops verify at its line, as it does when the file is read before
+    // the reader is there: the result must not depend on when the file was read.
+    let untyped =
+        |d: &yaml::Doc<'_>| Option::<super::raw::RawDoc>::deserialize(d.value.clone()).is_err();
+    if docs
+        .iter()
+        .filter(|d| account(d))
+        .any(|d| !outside || untyped(d))
+    {
         return None;
     }
     let (objects, rest): (Vec<_>, Vec<_>) = std::mem::take(docs)
