@@ -63,7 +63,8 @@ pub struct ReadGitOpsDoc {
     pub origin: Origin,
     pub breaches: Option<Vec<crate::intent::confine::Breach>>,
     pub project: Option<crate::intent::confine::ProjectRules>,
-    pub account: Option<ReadAccount>,
+    /// Boxed: a hundred thousand Argo CD objects have none.
+    pub account: Option<Box<ReadAccount>>,
 }
 
 /// An object of a Flux account as the reader judged it: its identity when it is a unit's (the

@@ -86,7 +86,7 @@ impl GitOpsReader for Reader<'_> {
                         origin: d.origin,
                         breaches: None,
                         project: None,
-                        account: Some(account),
+                        account: Some(Box::new(account)),
                     };
                 }
                 let unit = self.units.get(d.origin.name.as_ref());
@@ -151,7 +151,7 @@ pub fn read_objects(files: &mut [GitOpsFile], root: &str, intent: &Intent) -> Ob
             account,
         } = d;
         if let Some(account) = account {
-            accounts.take(origin, account, findings);
+            accounts.take(origin, *account, findings);
             return;
         }
         let name = origin.name.clone();
