@@ -55,6 +55,13 @@ impl FileMark {
         self.0 & Self::APPLIED != 0
     }
 
+    /// Marks the file applied; whether it was not before.
+    fn apply(&mut self) -> bool {
+        let new = !self.applied();
+        self.0 |= Self::APPLIED;
+        new
+    }
+
     fn kustomization(self) -> Option<usize> {
         let i = self.0 & !Self::APPLIED;
         (i != Self::NONE).then_some(i as usize)
@@ -123,7 +130,7 @@ pub struct Applied {
     /// `kubectl apply -R`).
     pub rooted: bool,
     pub findings: Vec<Finding>,
-    /// How many of the YAML files on disk `files` leaves out.
+    /// How many of the YAML files on disk no kustomization applies.
     pub unapplied: usize,
     /// The kustomizations followed, and their documents: the reader threads skip kustomization
     /// files (they are read here, as kustomize reads them), so the tree's counts add these.
@@ -406,10 +413,12 @@ pub fn applied(root: &Path, disk: &mut OnDisk) -> Applied {
     let mut parsed = crate::par::map(&candidates, |p| Some(read_kustomization(p)));
     while let Some(k) = pending.pop() {
         // Each kustomization is followed once; every one pending is on disk.
-        let Some(mark) = paths.file_mut(&key_of(&k)).filter(|m| !m.applied()) else {
+        let Some(mark) = paths.file_mut(&key_of(&k)) else {
             continue;
         };
-        mark.0 |= FileMark::APPLIED;
+        if !mark.apply() {
+            continue;
+        }
         let at = mark.kustomization();
         if is_yaml(&k) {
             applied_yaml += 1;
@@ -517,11 +526,8 @@ pub fn applied(root: &Path, disk: &mut OnDisk) -> Applied {
                     ),
                     &k,
                 ));
-            } else if !mark.applied() {
-                mark.0 |= FileMark::APPLIED;
-                if is_yaml(&target) {
-                    applied_yaml += 1;
-                }
+            } else if mark.apply() && is_yaml(&target) {
+                applied_yaml += 1;
             }
         }
     }

@@ -239,15 +239,14 @@ fn walk(
         root,
         &mut |entry| match entry {
             walk::Entry::File(p) => {
-                if kustomize::is_yaml(p) {
+                let yaml = kustomize::is_yaml(p);
+                let kustomization = yaml && kustomize::is_kustomization(p);
+                let index = kustomization.then_some(disk.kustomizations.len());
+                disk.paths.add_file(&kustomize::key_of(p), index);
+                if yaml {
                     disk.yaml += 1;
-                    let kustomization = kustomize::is_kustomization(p);
                     if kustomization {
-                        disk.paths
-                            .add_file(&kustomize::key_of(p), Some(disk.kustomizations.len()));
                         disk.kustomizations.push(p.to_path_buf());
-                    } else {
-                        disk.paths.add_file(&kustomize::key_of(p), None);
                     }
                     match &mut chunks {
                         // A kustomization is read by `kustomize::applied`, not by the readers.
@@ -255,8 +254,6 @@ fn walk(
                         Some(_) => {}
                         None => disk.walked.push(p.to_path_buf()),
                     }
-                } else {
-                    disk.paths.add_file(&kustomize::key_of(p), None);
                 }
             }
             walk::Entry::Dir(p) => {

@@ -23,7 +23,7 @@ thread_local! {
     /// The strings of the files one reader thread has parsed (see `read::read_files`).
     static INTERNED: std::cell::RefCell<HashSet<std::sync::Arc<str>>> =
         std::cell::RefCell::default();
-    /// The strings this thread interned last, a few per slot of [`recent_slot`]: most strings
+    /// The strings this thread interned last, one per slot of [`recent_slot`]: most strings
     /// of a document were in the one before (its kind, its namespace, the policy names every
     /// namespace has), and finding them here spares hashing them and probing a set of hundreds
     /// of thousands of strings, a cache miss each.
