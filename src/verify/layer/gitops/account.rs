@@ -6,6 +6,8 @@
 //! reach beyond its namespaces and kinds, or change what another sync applies. Any document of
 //! these kinds in a GitOps file that is no unit's is refused; a missing one fails the sync.
 
+use std::collections::hash_map::Entry;
+
 use crate::verify::HashMap;
 
 use serde_json::Value;
@@ -93,17 +95,15 @@ impl<'a> Rules<'a> {
             };
         };
         let whose = || format!("{} {}", unit.role, unit.owner);
-        if last.as_ref().is_none_or(|(name, _, _)| *name != unit.name) {
-            *last = Some((
+        let (_, docs, file) = match last {
+            Some(l) if l.0 == unit.name => l,
+            _ => last.insert((
                 &unit.name,
                 flux::account_documents(self.gitops, unit),
                 gitops_file_of(unit),
-            ));
-        }
-        let (docs, file) = match &*last {
-            Some((_, docs, file)) => (&docs[..], file.as_str()),
-            None => (&[][..], ""),
+            )),
         };
+        let file = file.as_str();
         let rel = d
             .origin
             .file
@@ -189,21 +189,28 @@ impl<'r, 'a> Accounts<'r, 'a> {
     /// identity is a violation of its own, before the object's other findings.
     pub(super) fn take(&mut self, origin: Origin, read: ReadAccount, findings: &mut Vec<Finding>) {
         if let Some(key) = read.key {
-            let unit = self.rules.unit_of(&key);
-            if let (Some(first), Some(unit)) = (self.seen.insert(key.clone(), origin.clone()), unit)
-            {
-                findings.push(violation(
-                    "gitops-account",
-                    format!(
-                        "the {} of {} {}'s Flux account is defined twice ({} and {}): verify cannot tell which one the cluster receives",
-                        describe(&key),
-                        unit.role,
-                        unit.owner,
-                        first.file,
-                        origin.file
-                    ),
-                    vec![first, origin],
-                ));
+            match self.seen.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(origin);
+                }
+                Entry::Occupied(mut o) => {
+                    let first = o.insert(origin.clone());
+                    // Judged as a unit's, so it has one.
+                    if let Some(unit) = self.rules.unit_of(o.key()) {
+                        findings.push(violation(
+                            "gitops-account",
+                            format!(
+                                "the {} of {} {}'s Flux account is defined twice ({} and {}): verify cannot tell which one the cluster receives",
+                                describe(o.key()),
+                                unit.role,
+                                unit.owner,
+                                first.file,
+                                origin.file
+                            ),
+                            vec![first, origin],
+                        ));
+                    }
+                }
             }
         }
         findings.extend(read.findings);
