@@ -385,7 +385,7 @@ def main():
                    help="N tenants on each of this many clusters ([clusters]; bench/gen.py --clusters)")
     p.add_argument("--access", action="store_true",
                    help="[defaults] pod security, quota and container defaults, and owners, editors "
-                   "and viewers on every tenant: an access.yaml in every namespace (issue 21)")
+                   "and viewers on every tenant: five more objects in every namespace.yaml (issue 21)")
     args = p.parse_args()
     WORK = Path(args.work)
     WORK.mkdir(parents=True, exist_ok=True)

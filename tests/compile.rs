@@ -12,7 +12,7 @@ use common::{documents, files, tenantc, Project, Schemas, EXAMPLE};
 fn example_tree_matches_snapshot_and_validates() {
     let p = Project::new(EXAMPLE);
     p.compile().success().stdout(predicates::str::contains(
-        "compiled 4 tenants, 2 shared: 97 files written, 0 unchanged, 0 removed",
+        "compiled 4 tenants, 2 shared: 87 files written, 0 unchanged, 0 removed",
     ));
     let tree = files(&p.output());
     let mut all = String::new();

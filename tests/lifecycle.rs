@@ -665,39 +665,32 @@ fn a_retired_namespace_keeps_no_access_objects() {
         );
     let p = Project::new(&config);
     p.compile().success();
-    assert!(p.output().join("tenants/newco/newco/access.yaml").exists());
+    let has_access = |dir: &str| {
+        let text = p.read_out(&format!("{dir}/namespace.yaml"));
+        ["RoleBinding", "ResourceQuota", "LimitRange"]
+            .iter()
+            .any(|kind| text.contains(&format!("\nkind: {kind}\n")))
+    };
+    assert!(has_access("tenants/newco/newco"));
     for dir in [
         "tenants/newco/newco-batch",
         "tenants/hooli/hooli",
         "shared/old-db",
     ] {
-        assert!(
-            !p.output().join(dir).join("access.yaml").exists(),
-            "{dir} has access objects"
-        );
+        assert!(!has_access(dir), "{dir} has access objects");
     }
-    let kustomization = p.read_out("tenants/newco/kustomization.yaml");
-    assert!(
-        kustomization.contains("- newco/access.yaml\n")
-            && !kustomization.contains("newco-batch/access.yaml"),
-        "{kustomization}"
-    );
     Schemas::load().validate_tree(&p.output());
     p.run("verify", &[]).success();
-    // The active namespace's access.yaml copied into the retired one.
-    let text = p
-        .read_out("tenants/newco/newco/access.yaml")
-        .replace("namespace: newco\n", "namespace: newco-batch\n");
-    std::fs::write(
-        p.output().join("tenants/newco/newco-batch/access.yaml"),
-        text,
-    )
-    .unwrap();
-    p.edit(
-        "tenants/newco/kustomization.yaml",
-        "- newco-batch/networkpolicies.yaml\n",
-        "- newco-batch/networkpolicies.yaml\n- newco-batch/access.yaml\n",
+    // The active namespace's access objects copied after the retired one's Namespace.
+    let active = p.read_out("tenants/newco/newco/namespace.yaml");
+    let (_, objects) = active.split_once("\n---\n").unwrap();
+    let retired = "tenants/newco/newco-batch/namespace.yaml";
+    let text = format!(
+        "{}---\n{}",
+        p.read_out(retired),
+        objects.replace("namespace: newco\n", "namespace: newco-batch\n")
     );
+    std::fs::write(p.output().join(retired), text).unwrap();
     let out = p.run("verify", &[]).code(1).get_output().clone();
     let stdout = String::from_utf8_lossy(&out.stdout);
     for want in [

@@ -532,7 +532,7 @@ fn access_of_a_tenant_and_a_subject_from_the_tree() {
     );
     // From the tree, not the config: a hand-added binding shows.
     p.edit(
-        "tenants/globex/globex-web/access.yaml",
+        "tenants/globex/globex-web/namespace.yaml",
         "  name: auditors\n",
         "  name: auditors\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: acme-devs\n",
     );

@@ -5,6 +5,7 @@ mod common;
 
 use common::{Project, EXAMPLE};
 use predicates::prelude::*;
+use serde::Deserialize;
 
 /// The example, compiled.
 fn compiled() -> Project {
@@ -457,6 +458,50 @@ fn unparseable_yaml_names_file_line_and_column() {
     p.verify().code(2).stderr(predicate::str::contains(
         "error: output/tenants/acme/acme/networkpolicies.yaml:12:16: spec.podSelector: invalid type: sequence",
     ));
+}
+
+/// A namespace's access objects follow its Namespace in `namespace.yaml`, and verify reads them
+/// apart from it: an error in either part is still reported at its place in the file.
+#[test]
+fn an_error_in_a_namespace_file_with_access_objects_is_at_its_line() {
+    let file = "tenants/acme/acme/namespace.yaml";
+    for (from, to, at) in [
+        (
+            "  labels:\n",
+            "  labels: {\n",
+            "did not find expected ',' or '}'",
+        ),
+        (
+            "  labels:\n",
+            "  labels: [1]\n  x:\n",
+            "metadata.labels: invalid type: sequence",
+        ),
+        (
+            "subjects:\n",
+            "subjects: x\nfoo:\n",
+            "subjects: invalid type: string \"x\"",
+        ),
+    ] {
+        let p = compiled();
+        let text = p.read_out(file);
+        assert!(text.contains("\nkind: RoleBinding\n"), "{text}");
+        p.edit(file, from, to);
+        let edited = p.read_out(file);
+        // Where the whole file's parser puts the first error, or the edited line.
+        let (line, column) = serde_yaml::Deserializer::from_str(&edited)
+            .find_map(|doc| serde_yaml::Value::deserialize(doc).err())
+            .and_then(|e| e.location().map(|l| (l.line(), l.column())))
+            .unwrap_or_else(|| {
+                let line = edited[..edited.find(to).unwrap()].matches('\n').count() + 1;
+                (line, to.find(": ").unwrap() + 3)
+            });
+        p.verify()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "error: output/{file}:{line}:{column}: {at}"
+            )))
+            .stderr(predicate::str::contains("nothing was verified"));
+    }
 }
 
 #[test]
@@ -1009,12 +1054,12 @@ fn a_changed_pod_security_version_is_a_violation() {
 #[test]
 fn another_subject_or_role_in_a_binding_is_a_violation() {
     let p = compiled();
-    let rb = "tenants/acme/acme-jobs/access.yaml";
+    let rb = "tenants/acme/acme-jobs/namespace.yaml";
     p.edit(rb, "  name: auditors\n", "  name: auditors\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: everyone\n");
     p.edit(rb, "  name: edit\n", "  name: cluster-admin\n");
     p.verify()
         .code(1)
-        .stdout(predicate::str::contains("violation: group everyone may view acme-jobs, but tenants.toml does not say so (output/tenants/acme/acme-jobs/access.yaml: tenantc-viewers)"))
+        .stdout(predicate::str::contains("violation: group everyone may view acme-jobs, but tenants.toml does not say so (output/tenants/acme/acme-jobs/namespace.yaml: tenantc-viewers)"))
         .stdout(predicate::str::contains("violation: namespace acme-jobs has the RoleBinding tenantc-editors to the ClusterRole cluster-admin"))
         .stdout(predicate::str::contains("violation: namespace acme-jobs has no RoleBinding tenantc-editors: tenants.toml lets group acme-devs, serviceaccount ci/deployer edit it"));
 }
@@ -1023,7 +1068,7 @@ fn another_subject_or_role_in_a_binding_is_a_violation() {
 fn bindings_and_roles_tenantc_never_writes_are_violations() {
     let p = compiled();
     let extra = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: backdoor\n  namespace: globex-api\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: everything\nsubjects:\n- kind: User\n  name: mallory\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: everything\n  namespace: globex-api\nrules:\n- apiGroups: [\"*\"]\n  resources: [\"*\"]\n  verbs: [\"*\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: all\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: globex-admins\n";
-    let path = "tenants/globex/globex-api/access.yaml";
+    let path = "tenants/globex/globex-api/namespace.yaml";
     let text = p.read_out(path);
     std::fs::write(p.output().join(path), format!("{text}{extra}")).unwrap();
     p.verify()
@@ -1037,17 +1082,17 @@ fn bindings_and_roles_tenantc_never_writes_are_violations() {
 fn a_missing_or_different_quota_or_limit_range_is_a_violation() {
     let p = compiled();
     p.edit(
-        "tenants/acme/acme/access.yaml",
+        "tenants/acme/acme/namespace.yaml",
         "requests.cpu: \"16\"",
         "requests.cpu: \"64\"",
     );
     p.edit(
-        "tenants/globex/globex-web/access.yaml",
+        "tenants/globex/globex-web/namespace.yaml",
         "memory: \"512Mi\"",
         "memory: \"8Gi\"",
     );
-    // The ResourceQuota's document taken out of access.yaml, its LimitRange kept.
-    let access = "tenants/initech/initech/access.yaml";
+    // The ResourceQuota's document taken out of namespace.yaml, its LimitRange kept.
+    let access = "tenants/initech/initech/namespace.yaml";
     let text = p.read_out(access);
     let (head, rest) = text
         .split_once("apiVersion: v1\nkind: ResourceQuota\n")

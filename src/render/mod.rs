@@ -33,9 +33,11 @@ pub use templates::{
 
 /// A template slot of a namespace's directory: which template renders it, what it must hold and
 /// the file it goes into. Each part has a file of its own, except the access objects: the
-/// RoleBindings, the ResourceQuota and the LimitRange share `access.yaml` (each still renders from
-/// its own template), because every command's cost follows the number of files and three more
-/// small files per namespace made a tree 57% larger in files (bench/RESULTS.md, issue 21).
+/// RoleBindings, the ResourceQuota and the LimitRange follow the Namespace in `namespace.yaml`
+/// (each still renders from its own template), the namespace and what governs who may use it
+/// and how much. Every command's cost follows the number of files: three more small files per
+/// namespace made a tree 57% larger in files, one more (`access.yaml`) 19%, and a fresh compile
+/// 1.36x slower, most of it the file system creating them (bench/RESULTS.md, issue 21).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Part {
     Namespace,
@@ -101,13 +103,13 @@ impl Part {
 
     pub fn file(self) -> &'static str {
         match self {
-            Part::Namespace => "namespace.yaml",
+            Part::Namespace => NAMESPACE_FILE,
             Part::NetworkPolicies => "networkpolicies.yaml",
             Part::ServiceEntries => "serviceentries.yaml",
             Part::Sidecar => "sidecar.yaml",
             Part::AuthorizationPolicies => "authorizationpolicies.yaml",
             Part::PeerAuthentication => "peerauthentication.yaml",
-            Part::RoleBindings | Part::ResourceQuota | Part::LimitRange => ACCESS_FILE,
+            Part::RoleBindings | Part::ResourceQuota | Part::LimitRange => NAMESPACE_FILE,
         }
     }
 
@@ -126,8 +128,8 @@ impl Part {
     }
 }
 
-/// The file of a namespace's RoleBindings, ResourceQuota and LimitRange, in that order.
-pub const ACCESS_FILE: &str = "access.yaml";
+/// The file of a namespace's Namespace, then its RoleBindings, ResourceQuota and LimitRange.
+pub const NAMESPACE_FILE: &str = "namespace.yaml";
 
 /// The templates, compiled once, rendering one namespace at a time (on any thread).
 pub struct Renderer<'t> {

@@ -71,11 +71,11 @@ pub const SERVICEENTRIES_TEMPLATE: &str = "serviceentries.yaml.j2";
 pub const AUTHORIZATIONPOLICIES_TEMPLATE: &str = "authorizationpolicies.yaml.j2";
 /// `[mesh] mtls`: the namespace's PeerAuthentication.
 pub const PEERAUTHENTICATION_TEMPLATE: &str = "peerauthentication.yaml.j2";
-/// `owners`, `editors`, `viewers`: the namespace's RoleBindings, first in its `access.yaml`.
+/// `owners`, `editors`, `viewers`: the namespace's RoleBindings, in its `namespace.yaml` after the Namespace.
 pub const ROLEBINDINGS_TEMPLATE: &str = "rolebindings.yaml.j2";
-/// `quota`: the namespace's ResourceQuota, in its `access.yaml` after the RoleBindings.
+/// `quota`: the namespace's ResourceQuota, in its `namespace.yaml` after the RoleBindings.
 pub const RESOURCEQUOTA_TEMPLATE: &str = "resourcequota.yaml.j2";
-/// `container_defaults`: the namespace's LimitRange, last in its `access.yaml`.
+/// `container_defaults`: the namespace's LimitRange, last in its `namespace.yaml`.
 pub const LIMITRANGE_TEMPLATE: &str = "limitrange.yaml.j2";
 /// `[gitops] tool = "argocd"`: the AppProject and Application that sync output/gitops/ itself.
 pub const ARGOCD_ROOT_TEMPLATE: &str = "argocd-root.yaml.j2";

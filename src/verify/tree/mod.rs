@@ -3,7 +3,8 @@
 //! `render`: the tree may come from user templates or hand edits.
 //!
 //! - `read` finds the files the cluster receives and reads them, in parallel;
-//! - `access` reads the `access.yaml` files compile writes without the generic YAML reader;
+//! - `access` reads the access objects compile writes after each Namespace without the generic
+//!   YAML reader;
 //! - `parse` turns each document into one of the objects verify evaluates, or a finding;
 //! - `objects` holds those objects, `spec` the Kubernetes and Istio fields they keep, `text` the
 //!   strings and rule lists they share.

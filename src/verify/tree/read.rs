@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use super::access::read_access_file;
+use super::access::{add_access_docs, split_namespace_file};
 use super::parse::parse_file_with;
 use super::text::forget_shared;
 use super::{GitOpsReader, Tree, TreeError};
@@ -320,6 +320,10 @@ fn directory_namespace<'a>(root: &Path, path: &'a Path) -> Option<&'a str> {
     }
 }
 
+/// The file of a namespace's directory compile writes its Namespace into, and after it the
+/// access objects (named here, not taken from `render`: the tree is read independently of it).
+const NAMESPACE_FILE: &str = "namespace.yaml";
+
 fn read_files(
     root: &Path,
     paths: &[PathBuf],
@@ -337,9 +341,19 @@ fn read_files(
             Ok(text) => {
                 tree.audit.extend(kustomize::merge_key_finding(text, path));
                 let dir = directory_namespace(root, path);
-                let access = dir.filter(|_| path.file_name().is_some_and(|f| f == "access.yaml"));
-                if access.is_some_and(|dir| read_access_file(text, &name, dir, &mut tree)) {
-                    continue;
+                let is_namespace_file = path.file_name().is_some_and(|f| f == NAMESPACE_FILE);
+                // The access objects after the Namespace, in the layout compile writes: the
+                // Namespace alone through the generic reader, they line by line.
+                let split = dir
+                    .filter(|_| is_namespace_file)
+                    .and_then(|ns| Some((ns, split_namespace_file(text, ns)?)));
+                if let Some((ns, (head, docs))) = split {
+                    if parse_file_with(head, &name, dir, gitops, &mut tree).is_ok() {
+                        add_access_docs(docs, &name, ns, &mut tree);
+                        continue;
+                    }
+                    // An error in the Namespace's document: the whole file, read as any other,
+                    // gives it at its place (and the tree is dropped for it).
                 }
                 if let Err(e) = parse_file_with(text, &name, dir, gitops, &mut tree) {
                     errors.push(e);
