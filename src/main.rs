@@ -68,10 +68,8 @@ fn over_budget() -> ! {
 
 fn main() -> ExitCode {
     restore_sigpipe();
+    no_transparent_huge_pages();
     let args = cli::Args::parse();
-    if matches!(args.command, cli::Command::Verify { .. }) {
-        no_transparent_huge_pages();
-    }
     ExitCode::from(cli::run(&args))
 }
 
@@ -90,10 +88,12 @@ fn restore_sigpipe() {
 fn restore_sigpipe() {}
 
 /// mimalloc asks the kernel for transparent huge pages, and each first touch of one makes the
-/// kernel zero 2 MiB in the page fault. verify's heap grows and shrinks in many steps, so on a
-/// busy machine that zeroing was 30-40% of its samples at 10,000 tenants (system time 1.4 to 2.1 s
-/// instead of 0.5 s). Ordinary 4 KiB pages are faulted in only as they are used. Only for verify:
-/// a fresh compile's user CPU rose 8-14% without them (its no-op's system time halved; see
+/// kernel zero 2 MiB in the page fault. tenantc's heap grows and shrinks in many steps, so that
+/// zeroing was 30-40% of verify's samples at 10,000 tenants (system time 1.4 to 2.1 s instead of
+/// 0.5 s), and 36-45% of a no-op compile's. Ordinary 4 KiB pages are faulted in only as they are
+/// used. At first this was for verify only, because a fresh compile's user CPU rose 8-14%
+/// without huge pages; measured with the system time too, every command is faster without them
+/// (10,000 tenants: a no-op compile 0.85 -> 0.62 s, a fresh one into tmpfs 1.62 -> 1.07 s; see
 /// bench/RESULTS.md). The flag is the process's (see prctl(2)); tenantc starts no other program
 /// that would inherit it.
 #[cfg(target_os = "linux")]
