@@ -45,7 +45,7 @@ pub(super) fn split_namespace_file<'a>(
     text: &'a str,
     dir: &str,
 ) -> Option<(&'a str, AccessDocs<'a>)> {
-    let at = text.find("\n---\n")?;
+    let at = memchr::memmem::find(text.as_bytes(), b"\n---\n")?;
     let (head, tail) = (&text[..=at], &text[at + 5..]);
     Some((head, AccessDocs(documents(tail, dir)?)))
 }
@@ -152,14 +152,12 @@ fn owned(map: Vec<(&str, &str)>) -> Vec<(String, String)> {
 /// The documents of `text`, each in namespace `dir`; `None` outside the layout.
 fn documents<'a>(text: &'a str, dir: &str) -> Option<Vec<Doc<'a>>> {
     let body = text.strip_suffix('\n')?;
-    // A byte search per line: `split('\n')` searches for a `char`, a call per short line.
+    // `memchr` finds the line ends: `split('\n')` searches for a `char`, a call per short line.
     let mut lines = Vec::with_capacity(64);
     let mut start = 0;
-    for (at, b) in body.bytes().enumerate() {
-        if b == b'\n' {
-            lines.push(&body[start..at]);
-            start = at + 1;
-        }
+    for at in memchr::memchr_iter(b'\n', body.as_bytes()) {
+        lines.push(&body[start..at]);
+        start = at + 1;
     }
     lines.push(&body[start..]);
     let mut docs = Vec::new();
