@@ -471,6 +471,13 @@ fn an_error_in_a_namespace_file_with_access_objects_is_at_its_line() {
             "  labels: {\n",
             "did not find expected ',' or '}'",
         ),
+        // A quote left open on the Namespace's last line: read alone, its document would end
+        // at its own end.
+        (
+            "prune: disabled\n",
+            "prune: \"disabled\n",
+            "found unexpected document indicator",
+        ),
         (
             "  labels:\n",
             "  labels: [1]\n  x:\n",
