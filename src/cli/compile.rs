@@ -68,6 +68,7 @@ pub(super) fn compile(
         check,
         // JSON lists every change; so do SARIF and Code Quality, one result per stale file.
         list_changes: format == Format::Json || args.message_format.is_report(),
+        exiting: true,
     };
     let progress = Progress::new(args);
     let outcomes = compile::run(&options, &mut |stage| progress.stage(stage));
