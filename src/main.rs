@@ -92,10 +92,11 @@ fn restore_sigpipe() {}
 /// zeroing was 30-40% of verify's samples at 10,000 tenants (system time 1.4 to 2.1 s instead of
 /// 0.5 s), and 36-45% of a no-op compile's. Ordinary 4 KiB pages are faulted in only as they are
 /// used. At first this was for verify only, because a fresh compile's user CPU rose 8-14%
-/// without huge pages; measured with the system time too, every command is faster without them
-/// (10,000 tenants: a no-op compile 0.85 -> 0.62 s, a fresh one into tmpfs 1.62 -> 1.07 s; see
-/// bench/RESULTS.md). The flag is the process's (see prctl(2)); tenantc starts no other program
-/// that would inherit it.
+/// without huge pages; measured with the system time too, a no-op compile at 10,000 tenants with
+/// every access key takes 0.567 s instead of 0.735 s, the same config without them 0.487 s
+/// instead of 0.462 s, and at 100,000 tenants it does not move beyond the noise (see
+/// bench/RESULTS.md, issue 21). The flag is the process's (see prctl(2)); tenantc starts no
+/// other program that would inherit it.
 #[cfg(target_os = "linux")]
 fn no_transparent_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes one integer argument and changes no memory of ours; on a
