@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 21's line, side by side: the same binary on the config without the access keys and on
 # the same config with every access key (`bench/gen.py N` and `bench/gen.py N --access`), in
-# alternate runs: a fresh compile into a new directory, a no-op compile, then `verify`.
+# alternate runs: a fresh compile into an emptied directory, a no-op compile, then `verify`.
 #
 #   bash bench/access.sh BIN [N] [ROUNDS] [DIR]
 #

@@ -70,9 +70,8 @@ fn read_pass(
         let readers: Vec<_> = (0..threads)
             .map(|_| s.spawn(|| read_chunks(root, &receive, &stop, gitops)))
             .collect();
-        let walked = walk(root, display_root, every_file.then_some(&send)).map(|disk| {
+        let walked = walk(root, display_root, every_file.then_some(&send)).map(|mut disk| {
             // Only what the cluster receives is evaluated; the rest is reported.
-            let mut disk = disk;
             let mut applied = kustomize::applied(root, &mut disk);
             if !every_file {
                 send_applied(root, disk.walked, &disk.paths, &mut applied, &send);
