@@ -9,8 +9,8 @@
 //! - `objects` holds those objects, `spec` the Kubernetes and Istio fields they keep, `text` the
 //!   strings and rule lists they share.
 
-mod access;
 pub mod kustomize;
+mod namespace_file;
 mod objects;
 mod parse;
 mod read;

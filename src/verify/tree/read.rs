@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use super::access::{add_access_docs, split_namespace_file};
+use super::namespace_file::read_namespace_file;
 use super::parse::parse_file_with;
 use super::text::forget_shared;
 use super::{GitOpsReader, Tree, TreeError};
@@ -343,16 +343,13 @@ fn read_files(
                 let is_namespace_file = path.file_name().is_some_and(|f| f == NAMESPACE_FILE);
                 // The access objects after the Namespace, in the layout compile writes: the
                 // Namespace alone through the generic reader, they line by line.
-                let split = dir
-                    .filter(|_| is_namespace_file)
-                    .and_then(|ns| Some((ns, split_namespace_file(text, ns)?)));
-                if let Some((ns, (head, docs))) = split {
-                    if parse_file_with(head, &name, dir, gitops, &mut tree).is_ok() {
-                        add_access_docs(docs, &name, ns, &mut tree);
+                if let Some(ns) = dir.filter(|_| is_namespace_file) {
+                    if read_namespace_file(text, &name, ns, gitops, &mut tree) {
                         continue;
                     }
-                    // An error in the Namespace's document: the whole file, read as any other,
-                    // gives it at its place (and the tree is dropped for it).
+                    // Outside the layout compile writes, or an error in the Namespace's
+                    // document: the whole file, read as any other, gives it at its place (and
+                    // the tree is dropped for it).
                 }
                 if let Err(e) = parse_file_with(text, &name, dir, gitops, &mut tree) {
                     errors.push(e);

@@ -144,6 +144,7 @@ pub(super) fn forget_shared() {
     SUBJECT_LISTS.with_borrow_mut(std::mem::take);
     QUANTITY_LISTS.with_borrow_mut(std::mem::take);
     super::parse::forget_specs();
+    super::namespace_file::forget_seen();
 }
 
 impl Text {

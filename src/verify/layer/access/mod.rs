@@ -11,8 +11,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::verify::HashMap;
-
 use crate::intent::{AccessIntent, Intent, NamespaceIntent};
 use crate::model::{AccessLevel, PodSecurityLevel, Quantity, ResourceName};
 use crate::resolve::POD_SECURITY_PREFIX;
@@ -85,10 +83,12 @@ pub fn level_of(doc: &RbacDoc) -> Option<AccessLevel> {
 }
 
 pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
-    bindings(model, intent, findings);
+    let managed = Managed::of(model, intent);
+    bindings(model, &managed, findings);
     pod_security(model, intent, findings);
     limits(
-        intent,
+        model,
+        &managed,
         &model.tree.quotas,
         "ResourceQuota",
         |a| Some(&*a.quota),
@@ -96,7 +96,8 @@ pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
         findings,
     );
     limits(
-        intent,
+        model,
+        &managed,
         &model.tree.limit_ranges,
         "LimitRange",
         |a| a.limits.as_ref().map(|l| &*l.default),
@@ -125,14 +126,48 @@ fn same_quantities(want: WantedQuantities, got: &[(String, String)]) -> bool {
             .all(|((k, v), (gk, gv))| k.as_str() == gk && v.as_str() == gv)
 }
 
-fn managed<'a>(intent: &'a Intent, ns: Option<&Text>) -> Option<&'a NamespaceIntent> {
-    ns.and_then(|n| intent.namespace(n))
+/// The namespaces of tenants.toml by their id in the model, and in the intent's order: each
+/// object of the tree is looked up by its namespace once, in a hash map, instead of in the
+/// intent's sorted map and again in maps of the tree's objects (tens of thousands of each at
+/// 10,000 tenants).
+struct Managed<'a> {
+    by_id: Vec<Option<&'a NamespaceIntent>>,
+    /// (id, name, intent), in the order of `Intent::namespaces`.
+    order: Vec<(usize, &'a str, &'a NamespaceIntent)>,
 }
 
-fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
-    // (namespace, level) -> the RoleBindings of the tree granting it
-    // Only looked up, never walked: a hash map (tens of thousands of bindings in a large tree).
-    let mut found: crate::verify::HashMap<(&str, AccessLevel), Vec<&RbacDoc>> = HashMap::default();
+impl<'a> Managed<'a> {
+    fn of(model: &Model, intent: &'a Intent) -> Self {
+        let mut by_id = vec![None; model.names.len()];
+        let mut order = Vec::with_capacity(intent.namespaces.len());
+        for (name, ns) in &intent.namespaces {
+            // Every namespace of the intent has an id (`Model::build` is given them).
+            if let Some(id) = model.id(name.as_str()) {
+                by_id[id as usize] = Some(ns);
+                order.push((id as usize, name.as_str(), ns));
+            }
+        }
+        Self { by_id, order }
+    }
+
+    /// The id of `ns` when tenants.toml defines it.
+    fn id(&self, model: &Model, ns: Option<&Text>) -> Option<usize> {
+        let id = model.id(ns?.as_str())? as usize;
+        self.by_id[id].is_some().then_some(id)
+    }
+}
+
+/// The index of `level` in [`AccessLevel::ALL`].
+fn index(level: AccessLevel) -> usize {
+    AccessLevel::ALL
+        .iter()
+        .position(|l| *l == level)
+        .unwrap_or_default()
+}
+
+fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
+    // The RoleBindings of the tree granting each level, by namespace id.
+    let mut found: Vec<[Vec<&RbacDoc>; 3]> = vec![Default::default(); managed.by_id.len()];
     for doc in model.tree.rbac.iter().map(|d| &**d) {
         let o = std::slice::from_ref(&doc.origin);
         let ns = doc.namespace.as_deref().unwrap_or("");
@@ -161,7 +196,7 @@ fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                 o.to_vec(),
             )),
             _ => {
-                let Some(ns_intent) = managed(intent, doc.namespace.as_ref()) else {
+                let Some(id) = managed.id(model, doc.namespace.as_ref()) else {
                     findings.push(violation(
                         "access-unknown-namespace",
                         with_objects(
@@ -176,9 +211,8 @@ fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                     ));
                     continue;
                 };
-                let _ = ns_intent;
                 match level_of(doc) {
-                    Some(level) => found.entry((ns, level)).or_default().push(doc),
+                    Some(level) => found[id][index(level)].push(doc),
                     None => findings.push(violation(
                         "access-other-binding",
                         with_objects(
@@ -194,9 +228,9 @@ fn bindings(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
             }
         }
     }
-    for (name, ns) in &intent.namespaces {
+    for &(id, name, ns) in &managed.order {
         for level in AccessLevel::ALL {
-            let docs = found.remove(&(name.as_str(), level)).unwrap_or_default();
+            let docs = std::mem::take(&mut found[id][index(level)]);
             if let [doc] = docs.as_slice() {
                 if same_subjects(&ns.access, level, &doc.subjects) {
                     continue;
@@ -353,38 +387,43 @@ fn pod_security(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
 /// The ResourceQuotas or LimitRanges of the tree (`kind`) against the intent's `values` (the
 /// quota's `hard`, the LimitRange's `default`) and `requests` (its `defaultRequest`).
 fn limits(
-    intent: &Intent,
+    model: &Model,
+    managed: &Managed,
     docs: &[Box<LimitDoc>],
     kind: &str,
     values: impl for<'a> Fn(&'a AccessIntent) -> WantedQuantities<'a>,
     requests: impl for<'a> Fn(&'a AccessIntent) -> WantedQuantities<'a>,
     findings: &mut Vec<Finding>,
 ) {
-    let mut by_ns: BTreeMap<&str, Vec<&LimitDoc>> = BTreeMap::new();
+    let mut by_id: Vec<Vec<&LimitDoc>> = vec![Vec::new(); managed.by_id.len()];
+    let mut unknown: BTreeMap<&str, Vec<&LimitDoc>> = BTreeMap::new();
     for d in docs {
-        by_ns
-            .entry(d.namespace.as_deref().unwrap_or(""))
-            .or_default()
-            .push(d);
-    }
-    for (ns, docs) in &by_ns {
-        if intent.namespace(ns).is_none() {
-            let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
-            findings.push(violation(
-                "access-unknown-namespace",
-                with_objects(
-                    &format!("the tree has a {kind} in namespace {ns}, which tenants.toml does not define"),
-                    &origins,
-                ),
-                origins,
-            ));
+        match managed.id(model, d.namespace.as_ref()) {
+            Some(id) => by_id[id].push(d),
+            None => unknown
+                .entry(d.namespace.as_deref().unwrap_or(""))
+                .or_default()
+                .push(d),
         }
     }
-    for (name, ns) in &intent.namespaces {
+    for (ns, docs) in &unknown {
+        let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
+        findings.push(violation(
+            "access-unknown-namespace",
+            with_objects(
+                &format!(
+                    "the tree has a {kind} in namespace {ns}, which tenants.toml does not define"
+                ),
+                &origins,
+            ),
+            origins,
+        ));
+    }
+    for &(id, name, ns) in &managed.order {
         let (want, want_requests) = (values(&ns.access), requests(&ns.access));
         let expected =
             want.is_some_and(|m| !m.is_empty()) || want_requests.is_some_and(|m| !m.is_empty());
-        let docs = by_ns.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        let docs = by_id[id].as_slice();
         // The tree compile wrote: the one object, as tenants.toml says.
         if let [d] = docs {
             if expected

@@ -1,0 +1,662 @@
+//! A reader for the `namespace.yaml` compile writes in each namespace's directory: its Namespace,
+//! then its access objects (RoleBindings, ResourceQuota, LimitRange), line by line in the exact
+//! layout of the built-in templates, without the YAML value tree. At 10,000 tenants these are
+//! 16,000 Namespaces and 80,000 access documents, and the generic reader spent a third of
+//! verify's extra time with the access keys on the latter; most access documents repeat, but for
+//! their namespace, in another namespace's file, and are read once per reader thread. Any line
+//! outside that layout (a hand edit, another order, a comment, a user template) returns `None`
+//! and the caller reads the file as any other, so the objects are always those the generic
+//! reader would give.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::parse::parse_file_with;
+use super::text::{shared_labels, shared_quantities, shared_subjects, Quantities};
+use super::{
+    GitOpsReader, LabelPairs, LimitDoc, NamespaceDoc, Origin, RbacDoc, RbacSubject, Text, Tree,
+};
+use crate::verify::HashMap;
+
+/// One document of the file, its strings borrowed from the text.
+enum Doc<'a> {
+    Binding {
+        name: &'a str,
+        role_ref: [&'a str; 3],
+        /// (kind, name, namespace, apiGroup), in file order.
+        subjects: Vec<[Option<&'a str>; 4]>,
+    },
+    Quota {
+        name: &'a str,
+        hard: Vec<(&'a str, &'a str)>,
+    },
+    Limits {
+        name: &'a str,
+        default: Vec<(&'a str, &'a str)>,
+        request: Vec<(&'a str, &'a str)>,
+    },
+}
+
+/// An access object as read, but for its namespace: what every document spelled the same way
+/// in another namespace's file reads as.
+#[derive(Clone)]
+enum Object {
+    Binding {
+        name: Text,
+        role_ref: (Text, Text, Text),
+        subjects: Arc<[RbacSubject]>,
+    },
+    Quota {
+        name: Text,
+        hard: Quantities,
+    },
+    Limits {
+        name: Text,
+        default: Quantities,
+        request: Quantities,
+    },
+}
+
+/// The access documents of a `namespace.yaml`, read but not yet in a tree.
+struct AccessDocs(Vec<Object>);
+
+/// The objects of the access documents one reader thread has read, by their text without the
+/// namespace's name: a tenant's RoleBindings repeat in each of its namespaces, and a viewers'
+/// group, the `[defaults]` quota and LimitRange in almost every namespace, so most documents
+/// are found here and not read again.
+#[derive(Default)]
+struct Seen {
+    hasher: ahash::RandomState,
+    /// hash -> (the text before the name, the text after it, concatenated; where the name was;
+    /// the object)
+    by_hash: HashMap<u64, Vec<(Box<str>, usize, Object)>>,
+}
+
+thread_local! {
+    static SEEN: RefCell<Seen> = RefCell::default();
+}
+
+/// Forgets the documents this thread has read (see `text::forget_shared`).
+pub(super) fn forget_seen() {
+    SEEN.with_borrow_mut(std::mem::take);
+}
+
+impl Seen {
+    /// The object of document `doc` of the directory of namespace `dir`; `None` outside the
+    /// layout.
+    fn object(&mut self, doc: &str, dir: &str) -> Option<Object> {
+        let (before, name, after) = namespace_line(doc)?;
+        (scalar(name)? == dir).then_some(())?;
+        let hash = self.hasher.hash_one((before, after));
+        let same = |(text, at, _): &&(Box<str>, usize, Object)| {
+            text.len() == before.len() + after.len()
+                && text[..*at] == *before
+                && text[*at..] == *after
+        };
+        if let Some((_, _, object)) = self.by_hash.get(&hash).and_then(|e| e.iter().find(same)) {
+            return Some(object.clone());
+        }
+        let object = object_of(read_document(doc, dir)?);
+        let text = [before, after].concat().into_boxed_str();
+        let entry = (text, before.len(), object.clone());
+        self.by_hash.entry(hash).or_default().push(entry);
+        Some(object)
+    }
+}
+
+/// `doc` around the name of its namespace, on its fifth line (`  namespace: NAME`, as the
+/// layout [`document`] reads has it): the text before the name, the name, the text after it.
+fn namespace_line(doc: &str) -> Option<(&str, &str, &str)> {
+    let mut ends = memchr::memchr_iter(b'\n', doc.as_bytes());
+    let start = ends.nth(3)? + 1;
+    let end = ends.next()?;
+    let line = &doc[start..end];
+    let name = line.strip_prefix("  namespace: ")?;
+    let at = end - name.len();
+    Some((&doc[..at], name, &doc[end..]))
+}
+
+/// `text`, a `namespace.yaml` in the directory of namespace `dir`, split after its first
+/// document: that document's text (the Namespace, for the generic reader) and the documents after
+/// it, read in the layout compile writes. `None` when there are none or any line leaves the
+/// layout: the caller reads the whole file as any other.
+///
+/// A line `---` always starts a new document in YAML (inside a block scalar it ends the scalar;
+/// inside a flow collection or a quoted scalar it is an error either way), so the first document
+/// read alone is the first document of the stream.
+fn split_namespace_file<'a>(text: &'a str, dir: &str) -> Option<(&'a str, AccessDocs)> {
+    let at = memchr::memmem::find(text.as_bytes(), b"\n---\n")?;
+    let (head, tail) = (&text[..=at], &text[at + 5..]);
+    let body = tail.strip_suffix('\n')?;
+    let mut objects = Vec::with_capacity(8);
+    SEEN.with_borrow_mut(|seen| {
+        let mut start = 0;
+        for end in memchr::memmem::find_iter(body.as_bytes(), b"\n---\n") {
+            objects.push(seen.object(&body[start..end], dir)?);
+            start = end + 5;
+        }
+        objects.push(seen.object(&body[start..], dir)?);
+        Some(())
+    })?;
+    Some((head, AccessDocs(objects)))
+}
+
+/// Reads `text`, the `namespace.yaml` `file` in the directory of namespace `dir`, into `tree`:
+/// its Namespace in the layout compile writes, else through the generic reader; the access
+/// objects after it in that layout. `false`, with `tree` as it was, when the access objects
+/// are outside the layout or the Namespace's document has an error: the caller then reads the
+/// whole file as any other.
+pub(super) fn read_namespace_file(
+    text: &str,
+    file: &str,
+    dir: &str,
+    gitops: Option<&dyn GitOpsReader>,
+    tree: &mut Tree,
+) -> bool {
+    let (head, docs) = match split_namespace_file(text, dir) {
+        Some((head, docs)) => (head, Some(docs)),
+        None => (text, None),
+    };
+    if let Some(parts) = read_namespace(head, dir) {
+        add_namespace(parts, file, dir, tree);
+    } else {
+        let Some(docs) = docs else {
+            return false;
+        };
+        let mut read = Tree::default();
+        if parse_file_with(head, file, Some(dir), gitops, &mut read).is_err() {
+            return false;
+        }
+        tree.absorb(read);
+        add_access_docs(docs, file, dir, tree);
+        return true;
+    }
+    if let Some(docs) = docs {
+        add_access_docs(docs, file, dir, tree);
+    }
+    true
+}
+
+/// The Namespace of a `namespace.yaml`'s first document `head` (see [`split_namespace_file`]) in
+/// the directory of namespace `dir`, read in the layout compile writes: comment lines, then
+/// `apiVersion`, `kind`, `metadata` with the name `dir`, labels and annotations, each map with at
+/// least one entry and its keys in order. `None` outside it (the caller then reads `head` with
+/// the generic reader, which also reports a Namespace named otherwise).
+fn read_namespace(head: &str, dir: &str) -> Option<NamespaceParts> {
+    let body = head.strip_suffix('\n')?;
+    let mut lines = Vec::with_capacity(24);
+    let mut start = 0;
+    for at in memchr::memchr_iter(b'\n', body.as_bytes()) {
+        lines.push(&body[start..at]);
+        start = at + 1;
+    }
+    lines.push(&body[start..]);
+    // A comment runs to the end of its line, and YAML also ends a line at `\r` (and YAML 1.1
+    // at a few Unicode breaks): only printable ASCII is sure to be one comment line.
+    let comments = lines
+        .iter()
+        .take_while(|l| l.starts_with('#') && l.bytes().all(|b| (b' '..=b'~').contains(&b)))
+        .count();
+    let mut c = Cursor {
+        lines: &lines[comments..],
+        i: 0,
+    };
+    c.exact("apiVersion: v1")?;
+    c.exact("kind: Namespace")?;
+    c.exact("metadata:")?;
+    (c.value("  name: ")? == dir).then_some(())?;
+    let labels = match c.exact("  labels:") {
+        Some(()) => c.label_pairs()?,
+        None => LabelPairs::default(),
+    };
+    let annotations = match c.exact("  annotations:") {
+        Some(()) => c.label_pairs()?,
+        None => LabelPairs::default(),
+    };
+    (c.i == c.lines.len()).then_some(NamespaceParts {
+        labels,
+        annotations,
+    })
+}
+
+/// A Namespace as [`read_namespace`] read it, not yet in a tree.
+struct NamespaceParts {
+    labels: LabelPairs,
+    annotations: LabelPairs,
+}
+
+/// Puts the Namespace `dir` of the file `file`, read as `parts`, into `tree` as the generic
+/// reader would, counting the file.
+fn add_namespace(parts: NamespaceParts, file: &str, dir: &str, tree: &mut Tree) {
+    tree.files += 1;
+    tree.documents += 1;
+    tree.namespaces.push(Box::new(NamespaceDoc {
+        origin: Origin {
+            file: file.into(),
+            kind: "Namespace",
+            name: Text::interned(dir),
+        },
+        labels: shared_labels(parts.labels),
+        annotations: shared_labels(parts.annotations),
+    }));
+}
+
+/// Puts `docs`, read from the file `file` in the directory of namespace `dir`, into `tree` as the
+/// generic reader would (the file itself is counted by whoever read its first document).
+fn add_access_docs(docs: AccessDocs, file: &str, dir: &str, tree: &mut Tree) {
+    let file: Arc<str> = file.into();
+    let namespace = Text::interned(dir);
+    let origin = |kind: &'static str, name: Text| Origin {
+        file: file.clone(),
+        kind,
+        name,
+    };
+    for object in docs.0 {
+        tree.documents += 1;
+        match object {
+            Object::Binding {
+                name,
+                role_ref,
+                subjects,
+            } => tree.rbac.push(Box::new(RbacDoc {
+                origin: origin("RoleBinding", name),
+                kind: fixed("RoleBinding"),
+                namespace: Some(namespace.clone()),
+                role_ref,
+                subjects,
+            })),
+            Object::Quota { name, hard } => tree.quotas.push(Box::new(LimitDoc {
+                origin: origin("ResourceQuota", name),
+                namespace: Some(namespace.clone()),
+                values: hard,
+                requests: shared_quantities(Vec::new()),
+                other: Vec::new(),
+            })),
+            Object::Limits {
+                name,
+                default,
+                request,
+            } => tree.limit_ranges.push(Box::new(LimitDoc {
+                origin: origin("LimitRange", name),
+                namespace: Some(namespace.clone()),
+                values: default,
+                requests: request,
+                other: Vec::new(),
+            })),
+        }
+    }
+}
+
+/// The object of a document read, its strings interned and its lists shared.
+fn object_of(doc: Doc<'_>) -> Object {
+    match doc {
+        Doc::Binding {
+            name,
+            role_ref: [group, kind, role],
+            subjects,
+        } => {
+            let interned = |s: Option<&str>| s.map(fixed);
+            let subjects = subjects
+                .into_iter()
+                .map(|[kind, name, namespace, api_group]| RbacSubject {
+                    kind: interned(kind).unwrap_or_default(),
+                    name: interned(name).unwrap_or_default(),
+                    namespace: interned(namespace),
+                    api_group: interned(api_group),
+                })
+                .collect();
+            Object::Binding {
+                name: fixed(name),
+                role_ref: (fixed(group), fixed(kind), fixed(role)),
+                subjects: shared_subjects(subjects),
+            }
+        }
+        Doc::Quota { name, hard } => Object::Quota {
+            name: fixed(name),
+            hard: shared_quantities(owned(hard)),
+        },
+        Doc::Limits {
+            name,
+            default,
+            request,
+        } => Object::Limits {
+            name: fixed(name),
+            default: shared_quantities(owned(default)),
+            request: shared_quantities(owned(request)),
+        },
+    }
+}
+
+/// The names every file of access objects repeats (kinds, roles, tenantc's object names).
+const FIXED: [&str; 13] = [
+    "RoleBinding",
+    "rbac.authorization.k8s.io",
+    "ClusterRole",
+    "admin",
+    "edit",
+    "view",
+    "Group",
+    "User",
+    "ServiceAccount",
+    "tenantc",
+    "tenantc-owners",
+    "tenantc-editors",
+    "tenantc-viewers",
+];
+
+thread_local! {
+    /// The interned copies of [`FIXED`], taken once per reader thread: each file names them
+    /// about twenty times, and a lookup in the set of interned strings hashes the string.
+    static FIXED_TEXTS: [Text; 13] = FIXED.map(Text::interned);
+}
+
+/// `s` interned, one of [`FIXED`] without a lookup.
+fn fixed(s: &str) -> Text {
+    match FIXED.iter().position(|f| *f == s) {
+        Some(i) => FIXED_TEXTS.with(|t| t[i].clone()),
+        None => Text::interned(s),
+    }
+}
+
+/// A map of quantities as the generic reader keeps it: owned, sorted by key.
+fn owned(map: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = map
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The one document `text` in namespace `dir`; `None` outside the layout.
+fn read_document<'a>(text: &'a str, dir: &str) -> Option<Doc<'a>> {
+    // `memchr` finds the line ends: `split('\n')` searches for a `char`, a call per short line.
+    let mut lines = Vec::with_capacity(32);
+    let mut start = 0;
+    for at in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        lines.push(&text[start..at]);
+        start = at + 1;
+    }
+    lines.push(&text[start..]);
+    let mut c = Cursor {
+        lines: &lines,
+        i: 0,
+    };
+    let doc = document(&mut c, dir)?;
+    (c.i == lines.len()).then_some(doc)
+}
+
+fn document<'a>(c: &mut Cursor<'_, 'a>, dir: &str) -> Option<Doc<'a>> {
+    let api = c.value("apiVersion: ")?;
+    let kind = c.value("kind: ")?;
+    c.exact("metadata:")?;
+    let name = c.value("  name: ")?;
+    (c.value("  namespace: ")? == dir).then_some(())?;
+    match (api, kind) {
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => {
+            c.exact("roleRef:")?;
+            let role_ref = [
+                c.value("  apiGroup: ")?,
+                c.value("  kind: ")?,
+                c.value("  name: ")?,
+            ];
+            c.exact("subjects:")?;
+            let mut subjects = Vec::new();
+            while let Some(kind) = c.value("- kind: ") {
+                // The two forms the template writes: a Group or User, a ServiceAccount.
+                let subject = match c.value("  apiGroup: ") {
+                    Some(group) => [Some(kind), Some(c.value("  name: ")?), None, Some(group)],
+                    None => [
+                        Some(kind),
+                        Some(c.value("  name: ")?),
+                        Some(c.value("  namespace: ")?),
+                        None,
+                    ],
+                };
+                subjects.push(subject);
+            }
+            (!subjects.is_empty()).then_some(Doc::Binding {
+                name,
+                role_ref,
+                subjects,
+            })
+        }
+        ("v1", "ResourceQuota") => {
+            c.exact("spec:")?;
+            c.exact("  hard:")?;
+            let hard = c.quantities("    ")?;
+            Some(Doc::Quota { name, hard })
+        }
+        ("v1", "LimitRange") => {
+            c.exact("spec:")?;
+            c.exact("  limits:")?;
+            c.exact("  - type: Container")?;
+            let default = match c.exact("    default:") {
+                Some(()) => c.quantities("      ")?,
+                None => Vec::new(),
+            };
+            let request = match c.exact("    defaultRequest:") {
+                Some(()) => c.quantities("      ")?,
+                None => Vec::new(),
+            };
+            (!default.is_empty() || !request.is_empty()).then_some(Doc::Limits {
+                name,
+                default,
+                request,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The lines of one document and the next to read.
+struct Cursor<'l, 'a> {
+    lines: &'l [&'a str],
+    i: usize,
+}
+
+impl<'a> Cursor<'_, 'a> {
+    /// Consumes the line `line`.
+    fn exact(&mut self, line: &str) -> Option<()> {
+        (*self.lines.get(self.i)? == line).then(|| self.i += 1)
+    }
+
+    /// Consumes a line `PREFIXvalue` and returns the value's string.
+    fn value(&mut self, prefix: &str) -> Option<&'a str> {
+        let v = scalar(self.lines.get(self.i)?.strip_prefix(prefix)?)?;
+        self.i += 1;
+        Some(v)
+    }
+
+    /// Consumes the `key: value` lines of a map of labels or annotations (at least one, each key
+    /// after the one before), interned.
+    fn label_pairs(&mut self) -> Option<LabelPairs> {
+        let mut out: Vec<(Text, Text)> = Vec::new();
+        let mut last = "";
+        while let Some(line) = self.lines.get(self.i).and_then(|l| l.strip_prefix("    ")) {
+            let (key, value) = line.split_once(": ")?;
+            let (key, value) = (scalar(key)?, scalar(value)?);
+            (out.is_empty() || key > last).then_some(())?;
+            last = key;
+            out.push((Text::interned(key), Text::interned(value)));
+            self.i += 1;
+        }
+        // As `LabelPairs`' own collect leaves it: sorted, no spare capacity.
+        out.shrink_to_fit();
+        (!out.is_empty()).then_some(LabelPairs(out))
+    }
+
+    /// Consumes the `key: value` lines at `indent` (at least one, no key twice).
+    fn quantities(&mut self, indent: &str) -> Option<Vec<(&'a str, &'a str)>> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        while let Some(line) = self.lines.get(self.i).and_then(|l| l.strip_prefix(indent)) {
+            let (key, value) = line.split_once(": ")?;
+            let (key, value) = (scalar(key)?, scalar(value)?);
+            if out.iter().any(|(k, _)| *k == key) {
+                return None;
+            }
+            out.push((key, value));
+            self.i += 1;
+        }
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+/// A scalar that every YAML parser reads as the same string: double-quoted without escapes, or
+/// plain, starting with a letter, of letters, digits and `.-_/@` only, and no null or boolean
+/// word. Anything else (a number, a single-quoted string, a comment) is `None`.
+fn scalar(s: &str) -> Option<&str> {
+    if let Some(inner) = s.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+        return (!inner
+            .bytes()
+            .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f))
+        .then_some(inner);
+    }
+    let plain = s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'@'));
+    let special = matches!(
+        s,
+        "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+    );
+    (plain && !special).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse_file_in;
+    use super::*;
+
+    const FILE: &str = "# Generated by tenantc from t.toml. DO NOT EDIT.\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n  labels:\n    app.kubernetes.io/managed-by: tenantc\n    pod-security.kubernetes.io/enforce: \"restricted\"\n    tenantc.dev/tenant: acme\n  annotations:\n    argocd.argoproj.io/sync-options: \"Delete=false,Prune=false\"\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: tenantc-owners\n  namespace: acme\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: admin\nsubjects:\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: acme-admins\n- kind: User\n  apiGroup: rbac.authorization.k8s.io\n  name: \"alice@example.com\"\n- kind: ServiceAccount\n  name: deployer\n  namespace: ci\n---\napiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: tenantc\n  namespace: acme\nspec:\n  hard:\n    requests.cpu: \"8\"\n    count/deployments.apps: \"10\"\n    limits.memory: \"64Gi\"\n---\napiVersion: v1\nkind: LimitRange\nmetadata:\n  name: tenantc\n  namespace: acme\nspec:\n  limits:\n  - type: Container\n    default:\n      memory: \"512Mi\"\n    defaultRequest:\n      cpu: \"100m\"\n      memory: \"128Mi\"\n";
+
+    /// A tree, printed.
+    fn show(t: &Tree) -> String {
+        format!(
+            "{} {} {:?} {:?} {:?} {:?} {:?}",
+            t.files, t.documents, t.namespaces, t.rbac, t.quotas, t.limit_ranges, t.audit
+        )
+    }
+
+    const PATH: &str = "a/namespace.yaml";
+
+    /// What this reader puts in a tree for `text` in the directory of `dir`, if it reads it.
+    fn exact(text: &str, dir: &str) -> Option<String> {
+        let mut tree = Tree::default();
+        read_namespace_file(text, PATH, dir, None, &mut tree).then(|| show(&tree))
+    }
+
+    /// What the generic reader puts in a tree for `text` in the directory of `dir`.
+    fn generic(text: &str, dir: &str) -> String {
+        let mut tree = Tree::default();
+        parse_file_in(text, PATH, Some(dir), &mut tree).unwrap();
+        show(&tree)
+    }
+
+    #[test]
+    fn reads_what_compile_writes_as_the_generic_reader_does() {
+        let head = &FILE[..FILE.find("\n---\n").unwrap() + 1];
+        assert!(read_namespace(head, "acme").is_some());
+        assert!(split_namespace_file(FILE, "acme").is_some());
+        let want = generic(FILE, "acme");
+        assert_eq!(exact(FILE, "acme").as_deref(), Some(want.as_str()));
+        assert!(want.contains("alice@example.com") && want.contains("count/deployments"));
+        assert!(
+            want.starts_with("1 4 ") && want.contains("restricted"),
+            "{want}"
+        );
+        assert!(want.contains("Prune=false") && want.contains("managed-by"));
+        // A file of the Namespace alone, and the same file again (its documents seen).
+        assert_eq!(exact(head, "acme"), Some(generic(head, "acme")));
+        assert_eq!(exact(FILE, "acme"), Some(want));
+    }
+
+    /// Another namespace's file, read after the first: its documents differ from those seen
+    /// only in the namespace's name, and are read as the generic reader reads them.
+    #[test]
+    fn a_document_seen_in_another_namespace_reads_as_its_own() {
+        assert!(exact(FILE, "acme").is_some());
+        let other = FILE.replace("acme", "beta");
+        assert_eq!(exact(&other, "beta"), Some(generic(&other, "beta")));
+        assert!(exact(&other, "beta")
+            .unwrap()
+            .contains("namespace: Some(\"beta\")"));
+        // Its objects, read in the directory of another namespace, are not.
+        assert_eq!(exact(&other, "acme"), None);
+        let tail = &other[other.find("\n---\n").unwrap()..];
+        assert!(split_namespace_file(
+            &format!("{}{tail}", &FILE[..FILE.find("\n---\n").unwrap()]),
+            "acme"
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn leaves_other_access_documents_to_the_generic_reader() {
+        // Twice: with none of the documents seen, then with every document of FILE seen.
+        for warm in [false, true] {
+            if warm {
+                assert!(split_namespace_file(FILE, "acme").is_some());
+            }
+            for (from, to) in [
+                ("  namespace: acme\nroleRef", "  namespace: other\nroleRef"),
+                ("  namespace: acme\nspec:\n  hard", "  namespace: \"other\"\nspec:\n  hard"),
+                ("requests.cpu: \"8\"", "requests.cpu: 8"),
+                ("name: admin", "name: admin # x"),
+                ("  name: acme-admins\n", "  name: acme-admins\n  extra: x\n"),
+                ("kind: ClusterRole\n", "kind: 'ClusterRole'\n"),
+                ("    default:\n", "    max:\n"),
+                ("limits.memory", "limits.memory: \"1\"\n    limits.memory"),
+                ("name: deployer", "name: true"),
+                ("\n---\napiVersion: v1\nkind: ResourceQuota", "\n---\n# c\napiVersion: v1\nkind: ResourceQuota"),
+                ("---\napiVersion: rbac", "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: acme\n---\napiVersion: rbac"),
+                ("memory: \"128Mi\"\n", "memory: \"128Mi\"\n---\n"),
+                ("memory: \"128Mi\"\n", "memory: \"128Mi\"\n  - type: Pod\n"),
+                ("memory: \"128Mi\"", "memory: 128Mi"),
+                ("kind: ResourceQuota\nmetadata:\n  name: tenantc\n", "kind: ResourceQuota\nmetadata:\n  name: tenantc\n  labels: {}\n"),
+            ] {
+                let text = FILE.replacen(from, to, 1);
+                assert_ne!(text, FILE, "{from}");
+                assert!(split_namespace_file(&text, "acme").is_none(), "{to}");
+                assert_eq!(exact(&text, "acme"), None, "{to}");
+            }
+        }
+    }
+
+    /// A Namespace outside the layout is read by the generic reader, the access objects after
+    /// it still by this one: the tree is the generic reader's either way.
+    #[test]
+    fn leaves_another_namespace_document_to_the_generic_reader() {
+        for (from, to) in [
+            ("  name: acme\n  labels", "  name: other\n  labels"),
+            ("    tenantc.dev/tenant: acme\n", "    tenantc.dev/tenant: 8\n"),
+            ("    tenantc.dev/tenant: acme\n", "    tenantc.dev/tenant: 'acme'\n"),
+            ("    tenantc.dev/tenant: acme\n", "    tenantc.dev/tenant: acme # c\n"),
+            ("    app.kubernetes.io/managed-by: tenantc\n    pod-security.kubernetes.io/enforce: \"restricted\"\n", "    pod-security.kubernetes.io/enforce: \"restricted\"\n    app.kubernetes.io/managed-by: tenantc\n"),
+            ("kind: Namespace\n", "kind: Namespace # c\n"),
+            ("metadata:\n  name: acme\n", "metadata:\n# c\n  name: acme\n"),
+            ("  name: acme\n  labels", "  name: acme\n  namespace: acme\n  labels"),
+            ("  labels:\n", "  labels: \n"),
+            ("  annotations:\n    argocd.argoproj.io/sync-options: \"Delete=false,Prune=false\"\n", "  annotations:\n"),
+            ("# Generated", "#\tGenerated"),
+            ("# Generated", "# Gen\rerated"),
+            ("apiVersion: v1\nkind: Namespace", "apiVersion: v1\nkind: Namespace\nspec: {}"),
+        ] {
+            let text = FILE.replacen(from, to, 1);
+            assert_ne!(text, FILE, "{from}");
+            let head = &text[..text.find("\n---\n").unwrap() + 1];
+            assert!(read_namespace(head, "acme").is_none(), "{to}");
+            assert!(split_namespace_file(&text, "acme").is_some(), "{to}");
+            assert_eq!(exact(&text, "acme"), Some(generic(&text, "acme")), "{to}");
+        }
+        // Where the generic reader refuses the file (a key twice), so does this one.
+        let text = FILE.replacen(
+            "    tenantc.dev/tenant: acme\n",
+            "    tenantc.dev/tenant: acme\n    tenantc.dev/tenant: acme\n",
+            1,
+        );
+        let head = &text[..text.find("\n---\n").unwrap() + 1];
+        assert!(read_namespace(head, "acme").is_none());
+        assert_eq!(exact(&text, "acme"), None);
+        assert!(parse_file_in(&text, PATH, Some("acme"), &mut Tree::default()).is_err());
+    }
+}
