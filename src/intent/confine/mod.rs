@@ -269,10 +269,12 @@ impl Check<'_> {
             Some(l) => {
                 l.len() == want.len()
                     && l.iter().all(|e| {
+                        // Each entry's strings looked up once, not once per wanted kind.
+                        let (group, kind) = (e["group"].as_str(), e["kind"].as_str());
                         e.as_object().is_some_and(|m| m.len() == 2)
                             && want.iter().any(|k| {
-                                e["group"].as_str() == Some(k.group)
-                                    && e["kind"].as_str() == Some(k.kind)
+                                group == Some(k.group)
+                                    && kind == Some(k.kind)
                                     && seen.insert((k.group, k.kind))
                             })
                     })

@@ -72,13 +72,20 @@ struct Seen {
     by_hash: HashMap<u64, Vec<(Box<str>, usize, Object)>>,
 }
 
+/// The lines of a map of a Namespace's labels and of its annotations, with the pair each reads
+/// as (see `Cursor::label_pairs`).
+type PairLines = Vec<(Box<str>, Text, Text)>;
+
 thread_local! {
     static SEEN: RefCell<Seen> = RefCell::default();
+    /// The labels' and the annotations' lines of the Namespace this thread read last.
+    static PAIRS: RefCell<[PairLines; 2]> = RefCell::default();
 }
 
 /// Forgets the documents this thread has read (see `text::forget_shared`).
 pub(super) fn forget_seen() {
     SEEN.with_borrow_mut(std::mem::take);
+    PAIRS.with_borrow_mut(std::mem::take);
 }
 
 impl Seen {
@@ -157,22 +164,24 @@ pub(super) fn read_namespace_file(
         Some((head, docs)) => (head, Some(docs)),
         None => (text, None),
     };
+    // One copy of the file's name for all its objects.
+    let file: Arc<str> = file.into();
     if let Some(parts) = read_namespace(head, dir) {
-        add_namespace(parts, file, dir, tree);
+        add_namespace(parts, &file, dir, tree);
     } else {
         let Some(docs) = docs else {
             return false;
         };
         let mut read = Tree::default();
-        if parse_file_with(head, file, Some(dir), gitops, &mut read).is_err() {
+        if parse_file_with(head, &file, Some(dir), gitops, &mut read).is_err() {
             return false;
         }
         tree.absorb(read);
-        add_access_docs(docs, file, dir, tree);
+        add_access_docs(docs, &file, dir, tree);
         return true;
     }
     if let Some(docs) = docs {
-        add_access_docs(docs, file, dir, tree);
+        add_access_docs(docs, &file, dir, tree);
     }
     true
 }
@@ -205,14 +214,17 @@ fn read_namespace(head: &str, dir: &str) -> Option<NamespaceParts> {
     c.exact("kind: Namespace")?;
     c.exact("metadata:")?;
     (c.value("  name: ")? == dir).then_some(())?;
-    let labels = match c.exact("  labels:") {
-        Some(()) => c.label_pairs()?,
-        None => LabelPairs::default(),
-    };
-    let annotations = match c.exact("  annotations:") {
-        Some(()) => c.label_pairs()?,
-        None => LabelPairs::default(),
-    };
+    let (labels, annotations) = PAIRS.with_borrow_mut(|[labels, annotations]| {
+        let labels = match c.exact("  labels:") {
+            Some(()) => c.label_pairs(labels)?,
+            None => LabelPairs::default(),
+        };
+        let annotations = match c.exact("  annotations:") {
+            Some(()) => c.label_pairs(annotations)?,
+            None => LabelPairs::default(),
+        };
+        Some((labels, annotations))
+    })?;
     (c.i == c.lines.len()).then_some(NamespaceParts {
         labels,
         annotations,
@@ -227,12 +239,12 @@ struct NamespaceParts {
 
 /// Puts the Namespace `dir` of the file `file`, read as `parts`, into `tree` as the generic
 /// reader would, counting the file.
-fn add_namespace(parts: NamespaceParts, file: &str, dir: &str, tree: &mut Tree) {
+fn add_namespace(parts: NamespaceParts, file: &Arc<str>, dir: &str, tree: &mut Tree) {
     tree.files += 1;
     tree.documents += 1;
     tree.namespaces.push(Box::new(NamespaceDoc {
         origin: Origin {
-            file: file.into(),
+            file: file.clone(),
             kind: "Namespace",
             name: Text::interned(dir),
         },
@@ -243,8 +255,7 @@ fn add_namespace(parts: NamespaceParts, file: &str, dir: &str, tree: &mut Tree) 
 
 /// Puts `docs`, read from the file `file` in the directory of namespace `dir`, into `tree` as the
 /// generic reader would (the file itself is counted by whoever read its first document).
-fn add_access_docs(docs: AccessDocs, file: &str, dir: &str, tree: &mut Tree) {
-    let file: Arc<str> = file.into();
+fn add_access_docs(docs: AccessDocs, file: &Arc<str>, dir: &str, tree: &mut Tree) {
     let namespace = Text::interned(dir);
     let origin = |kind: &'static str, name: Text| Origin {
         file: file.clone(),
@@ -352,10 +363,24 @@ thread_local! {
 
 /// `s` interned, one of [`FIXED`] without a lookup.
 fn fixed(s: &str) -> Text {
-    match FIXED.iter().position(|f| *f == s) {
-        Some(i) => FIXED_TEXTS.with(|t| t[i].clone()),
-        None => Text::interned(s),
-    }
+    // A `match` tells the names apart by their length first, then compares one.
+    let i = match s {
+        "RoleBinding" => 0,
+        "rbac.authorization.k8s.io" => 1,
+        "ClusterRole" => 2,
+        "admin" => 3,
+        "edit" => 4,
+        "view" => 5,
+        "Group" => 6,
+        "User" => 7,
+        "ServiceAccount" => 8,
+        "tenantc" => 9,
+        "tenantc-owners" => 10,
+        "tenantc-editors" => 11,
+        "tenantc-viewers" => 12,
+        _ => return Text::interned(s),
+    };
+    FIXED_TEXTS.with(|t| t[i].clone())
 }
 
 /// A map of quantities as the generic reader keeps it: owned, sorted by key.
@@ -469,16 +494,31 @@ impl<'a> Cursor<'_, 'a> {
     }
 
     /// Consumes the `key: value` lines of a map of labels or annotations (at least one, each key
-    /// after the one before), interned.
-    fn label_pairs(&mut self) -> Option<LabelPairs> {
-        let mut out: Vec<(Text, Text)> = Vec::new();
-        let mut last = "";
+    /// after the one before), interned. `before` holds the lines of the same map of the
+    /// Namespace read before, with what they read as: a line spelled the same is not read again
+    /// (most are, in a tree's every namespace or in each of a tenant's).
+    fn label_pairs(&mut self, before: &mut PairLines) -> Option<LabelPairs> {
+        let mut out: Vec<(Text, Text)> = Vec::with_capacity(before.len());
         while let Some(line) = self.lines.get(self.i).and_then(|l| l.strip_prefix("    ")) {
-            let (key, value) = line.split_once(": ")?;
-            let (key, value) = (scalar(key)?, scalar(value)?);
-            (out.is_empty() || key > last).then_some(())?;
-            last = key;
-            out.push((Text::interned(key), Text::interned(value)));
+            let at = out.len();
+            let (key, value) = match before.get(at) {
+                Some((seen, key, value)) if **seen == *line => (key.clone(), value.clone()),
+                _ => {
+                    let (key, value) = line.split_once(": ")?;
+                    let (key, value) = (scalar(key)?, scalar(value)?);
+                    let (key, value) = (Text::interned(key), Text::interned(value));
+                    let entry = (Box::from(line), key.clone(), value.clone());
+                    match before.get_mut(at) {
+                        Some(e) => *e = entry,
+                        None => before.push(entry),
+                    }
+                    (key, value)
+                }
+            };
+            if out.last().is_some_and(|(last, _)| key <= *last) {
+                return None;
+            }
+            out.push((key, value));
             self.i += 1;
         }
         // As `LabelPairs`' own collect leaves it: sorted, no spare capacity.
@@ -507,20 +547,42 @@ impl<'a> Cursor<'_, 'a> {
 /// word. Anything else (a number, a single-quoted string, a comment) is `None`.
 fn scalar(s: &str) -> Option<&str> {
     if let Some(inner) = s.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
-        return (!inner
+        return inner
             .bytes()
-            .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f))
-        .then_some(inner);
+            .all(|b| BYTES[b as usize] & QUOTED != 0)
+            .then_some(inner);
     }
     let plain = s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'@'));
+        && s.bytes().all(|b| BYTES[b as usize] & PLAIN != 0);
     let special = matches!(
         s,
         "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
     );
     (plain && !special).then_some(s)
 }
+
+/// [`BYTES`]: a byte a plain scalar of [`scalar`] may hold.
+const PLAIN: u8 = 1;
+/// [`BYTES`]: a byte a double-quoted scalar of [`scalar`] may hold (no quote, no escape, no
+/// control character).
+const QUOTED: u8 = 2;
+
+/// What each byte may be in a scalar, looked up once per byte (a label is read per namespace).
+const BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'/' | b'@') {
+            table[b] |= PLAIN;
+        }
+        if !(c == b'"' || c == b'\\' || c < 0x20 || c == 0x7f) {
+            table[b] |= QUOTED;
+        }
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -588,6 +650,36 @@ mod tests {
             "acme"
         )
         .is_none());
+    }
+
+    /// A Namespace's label lines spelled as in the Namespace read before are taken from it; the
+    /// others, and their order, are read again.
+    #[test]
+    fn labels_read_before_are_reused_line_by_line() {
+        assert!(exact(FILE, "acme").is_some());
+        for (from, to) in [
+            ("tenantc.dev/tenant: acme", "tenantc.dev/tenant: acme2"),
+            (
+                "pod-security.kubernetes.io/enforce: \"restricted\"",
+                "pod-security.kubernetes.io/enforce: \"baseline\"",
+            ),
+            ("    app.kubernetes.io/managed-by: tenantc\n", ""),
+            (
+                "  annotations:\n",
+                "  annotations:\n    a.example.com/x: y\n",
+            ),
+        ] {
+            let text = FILE.replacen(from, to, 1);
+            assert_ne!(text, FILE, "{from}");
+            let want = generic(&text, "acme");
+            assert_eq!(exact(&text, "acme"), Some(want.clone()), "{to}");
+            assert!(
+                want.contains(to.trim().split(": ").last().unwrap_or_default()),
+                "{to}"
+            );
+            // And the file before it again, after the change.
+            assert_eq!(exact(FILE, "acme"), Some(generic(FILE, "acme")), "{to}");
+        }
     }
 
     #[test]
@@ -658,5 +750,37 @@ mod tests {
         assert!(read_namespace(head, "acme").is_none());
         assert_eq!(exact(&text, "acme"), None);
         assert!(parse_file_in(&text, PATH, Some("acme"), &mut Tree::default()).is_err());
+    }
+
+    /// Each name of [`FIXED`] is its own interned copy, any other string interned as it is.
+    #[test]
+    fn fixed_names_are_those_of_the_list() {
+        for (i, name) in FIXED.iter().enumerate() {
+            assert_eq!(fixed(name), FIXED_TEXTS.with(|t| t[i].clone()));
+            assert_eq!(fixed(name).as_str(), *name);
+        }
+        assert_eq!(fixed("tenantc-other").as_str(), "tenantc-other");
+    }
+
+    /// The table of bytes says what the byte-by-byte rules say.
+    #[test]
+    fn scalars_are_the_plain_and_double_quoted_ones() {
+        for b in 0..=255u8 {
+            let plain = b.is_ascii_alphanumeric() || b".-_/@".contains(&b);
+            let quoted = !(b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f);
+            assert_eq!(BYTES[b as usize] & PLAIN != 0, plain, "{b}");
+            assert_eq!(BYTES[b as usize] & QUOTED != 0, quoted, "{b}");
+        }
+        assert_eq!(scalar("acme-1.b/c@d_e"), Some("acme-1.b/c@d_e"));
+        assert_eq!(
+            scalar("\"Delete=false, Prune=false\""),
+            Some("Delete=false, Prune=false")
+        );
+        for refused in [
+            "1a", "a b", "a:b", "true", "\"a\\\"", "\"a\tb\"", "'a'", "", "a#",
+        ] {
+            assert_eq!(scalar(refused), None, "{refused}");
+        }
+        assert_eq!(scalar("\"\""), Some(""));
     }
 }

@@ -324,10 +324,12 @@ fn refusals(
     let mut refused: BTreeMap<(&str, String), Vec<Origin>> = BTreeMap::new();
     // Objects come file by file, and a file's are of one unit, mostly of one kind and namespace:
     // the last answers serve the next object when they are about the same (a tree of 10,000
-    // tenants has hundreds of thousands of objects and a few per file).
+    // tenants has hundreds of thousands of objects and a few per file). Each kind's objects are
+    // listed apart, so a namespace's answer is also kept for its objects of the other kinds.
     let mut last_file: Option<(&std::sync::Arc<str>, UnitOf)> = None;
     let mut last_kind: Option<(&str, &str, &str, bool)> = None;
     let mut last_destination: Option<(&str, Option<&str>, bool)> = None;
+    let mut destinations: HashMap<(&str, Option<&str>), bool> = HashMap::default();
     for (group, kind, namespace, origin) in objects {
         let found = match last_file {
             Some((file, found)) if std::sync::Arc::ptr_eq(file, &origin.file) => found,
@@ -367,7 +369,9 @@ fn refusals(
             let destination_ok = match last_destination {
                 Some((u, n, ok)) if u == name && n == ns => ok,
                 _ => {
-                    let ok = project.permits_destination(gitops.server_of(unit), ns);
+                    let ok = *destinations
+                        .entry((name, ns))
+                        .or_insert_with(|| project.permits_destination(gitops.server_of(unit), ns));
                     last_destination = Some((name, ns, ok));
                     ok
                 }
