@@ -481,6 +481,14 @@ pub fn write_yaml_string(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::R
         return out.write_str(s);
     }
     out.write_char('"')?;
+    // Most quoted strings (quantities, addresses) are printable ASCII without a quote or a
+    // backslash: printed whole, without looking at each character's escape.
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.write_str(s)?;
+        return out.write_char('"');
+    }
     // Runs of characters printed as they are go out in one write.
     let mut run = 0;
     for (at, c) in s.char_indices() {

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::parse::parse_file_with;
-use super::text::{shared_labels, shared_quantities, shared_subjects, Quantities};
+use super::text::{shared_labels, shared_quantities, Quantities};
 use super::{
     GitOpsReader, LabelPairs, LimitDoc, NamespaceDoc, Origin, RbacDoc, RbacSubject, Text, Tree,
 };
@@ -66,6 +66,9 @@ struct AccessDocs(Vec<Object>);
 /// are found here and not read again.
 #[derive(Default)]
 struct Seen {
+    /// The documents of the file read last, in its order: (index into `by_hash`'s list of the
+    /// hash, the hash), most documents being those of the same place in the file before.
+    last: Vec<(u64, usize)>,
     hasher: ahash::RandomState,
     /// hash -> (the text before the name, the text after it, concatenated; where the name was;
     /// the object)
@@ -91,23 +94,40 @@ pub(super) fn forget_seen() {
 impl Seen {
     /// The object of document `doc` of the directory of namespace `dir`; `None` outside the
     /// layout.
-    fn object(&mut self, doc: &str, dir: &str) -> Option<Object> {
+    /// The object of the `i`th document `doc` of a file in the directory of namespace `dir`;
+    /// `None` outside the layout.
+    fn object(&mut self, i: usize, doc: &str, dir: &str) -> Option<Object> {
         let (before, name, after) = namespace_line(doc)?;
         (scalar(name)? == dir).then_some(())?;
-        let hash = self.hasher.hash_one((before, after));
-        let same = |(text, at, _): &&(Box<str>, usize, Object)| {
+        let same = |(text, at, _): &(Box<str>, usize, Object)| {
             text.len() == before.len() + after.len()
                 && text[..*at] == *before
                 && text[*at..] == *after
         };
-        if let Some((_, _, object)) = self.by_hash.get(&hash).and_then(|e| e.iter().find(same)) {
-            return Some(object.clone());
+        // The same document as at this place of the file before: no hash needed.
+        if let Some(&(hash, at)) = self.last.get(i) {
+            if let Some(entry) = self.by_hash.get(&hash).and_then(|e| e.get(at)) {
+                if same(entry) {
+                    return Some(entry.2.clone());
+                }
+            }
         }
-        let object = object_of(read_document(doc, dir)?);
-        let text = [before, after].concat().into_boxed_str();
-        let entry = (text, before.len(), object.clone());
-        self.by_hash.entry(hash).or_default().push(entry);
-        Some(object)
+        let hash = self.hasher.hash_one((before, after));
+        let entries = self.by_hash.entry(hash).or_default();
+        let at = match entries.iter().position(same) {
+            Some(at) => at,
+            None => {
+                let object = object_of(read_document(doc, dir)?);
+                let text = [before, after].concat().into_boxed_str();
+                entries.push((text, before.len(), object));
+                entries.len() - 1
+            }
+        };
+        match self.last.get_mut(i) {
+            Some(last) => *last = (hash, at),
+            None => self.last.push((hash, at)),
+        }
+        Some(entries[at].2.clone())
     }
 }
 
@@ -139,10 +159,10 @@ fn split_namespace_file<'a>(text: &'a str, dir: &str) -> Option<(&'a str, Access
     SEEN.with_borrow_mut(|seen| {
         let mut start = 0;
         for end in memchr::memmem::find_iter(body.as_bytes(), b"\n---\n") {
-            objects.push(seen.object(&body[start..end], dir)?);
+            objects.push(seen.object(objects.len(), &body[start..end], dir)?);
             start = end + 5;
         }
-        objects.push(seen.object(&body[start..], dir)?);
+        objects.push(seen.object(objects.len(), &body[start..], dir)?);
         Some(())
     })?;
     Some((head, AccessDocs(objects)))
@@ -306,20 +326,23 @@ fn object_of(doc: Doc<'_>) -> Object {
             role_ref: [group, kind, role],
             subjects,
         } => {
-            let interned = |s: Option<&str>| s.map(fixed);
-            let subjects = subjects
+            // The subjects' names are mostly a tenant's own, each new to the set of interned
+            // strings: a copy of their own, shared through the object by the tenant's other
+            // namespaces (see `Seen`), costs less than a search of that set.
+            let own = |s: Option<&str>| s.map(Text::from);
+            let subjects: Vec<RbacSubject> = subjects
                 .into_iter()
                 .map(|[kind, name, namespace, api_group]| RbacSubject {
-                    kind: interned(kind).unwrap_or_default(),
-                    name: interned(name).unwrap_or_default(),
-                    namespace: interned(namespace),
-                    api_group: interned(api_group),
+                    kind: kind.map(fixed).unwrap_or_default(),
+                    name: own(name).unwrap_or_default(),
+                    namespace: own(namespace),
+                    api_group: api_group.map(fixed),
                 })
                 .collect();
             Object::Binding {
                 name: fixed(name),
                 role_ref: (fixed(group), fixed(kind), fixed(role)),
-                subjects: shared_subjects(subjects),
+                subjects: subjects.into(),
             }
         }
         Doc::Quota { name, hard } => Object::Quota {
