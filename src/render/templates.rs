@@ -473,10 +473,21 @@ pub fn yaml_string(s: &str) -> String {
 /// [`yaml_string`], written to `out`.
 pub fn write_yaml_string(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
     const WORDS: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
+    // A byte table: every label, name and quantity of a tree goes through here.
+    const PLAIN: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-');
+            b += 1;
+        }
+        table
+    };
     let plain = s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-'))
-        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s));
+        && s.bytes().all(|c| PLAIN[c as usize])
+        // The words are at most five letters long.
+        && (s.len() > 5 || !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)));
     if plain {
         return out.write_str(s);
     }
