@@ -212,14 +212,7 @@ pub(super) fn read_namespace_file(
 /// least one entry and its keys in order. `None` outside it (the caller then reads `head` with
 /// the generic reader, which also reports a Namespace named otherwise).
 fn read_namespace(head: &str, dir: &str) -> Option<NamespaceParts> {
-    let body = head.strip_suffix('\n')?;
-    let mut lines = Vec::with_capacity(24);
-    let mut start = 0;
-    for at in memchr::memchr_iter(b'\n', body.as_bytes()) {
-        lines.push(&body[start..at]);
-        start = at + 1;
-    }
-    lines.push(&body[start..]);
+    let lines = lines_of(head.strip_suffix('\n')?);
     // A comment runs to the end of its line, and YAML also ends a line at `\r` (and YAML 1.1
     // at a few Unicode breaks): only printable ASCII is sure to be one comment line.
     let comments = lines
@@ -416,9 +409,9 @@ fn owned(map: Vec<(&str, &str)>) -> Vec<(String, String)> {
     out
 }
 
-/// The one document `text` in namespace `dir`; `None` outside the layout.
-fn read_document<'a>(text: &'a str, dir: &str) -> Option<Doc<'a>> {
-    // `memchr` finds the line ends: `split('\n')` searches for a `char`, a call per short line.
+/// The lines of `text`, split at `\n`: `memchr` finds the line ends (`split('\n')` searches
+/// for a `char`, a call per short line).
+fn lines_of(text: &str) -> Vec<&str> {
     let mut lines = Vec::with_capacity(32);
     let mut start = 0;
     for at in memchr::memchr_iter(b'\n', text.as_bytes()) {
@@ -426,6 +419,12 @@ fn read_document<'a>(text: &'a str, dir: &str) -> Option<Doc<'a>> {
         start = at + 1;
     }
     lines.push(&text[start..]);
+    lines
+}
+
+/// The one document `text` in namespace `dir`; `None` outside the layout.
+fn read_document<'a>(text: &'a str, dir: &str) -> Option<Doc<'a>> {
+    let lines = lines_of(text);
     let mut c = Cursor {
         lines: &lines,
         i: 0,
