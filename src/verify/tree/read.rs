@@ -341,8 +341,8 @@ fn read_files(
                 tree.audit.extend(kustomize::merge_key_finding(text, path));
                 let dir = directory_namespace(root, path);
                 let is_namespace_file = path.file_name().is_some_and(|f| f == NAMESPACE_FILE);
-                // The access objects after the Namespace, in the layout compile writes: the
-                // Namespace alone through the generic reader, they line by line.
+                // A namespace's file in the layout compile writes (its Namespace, then its
+                // access objects) is read line by line, without the YAML value tree.
                 if let Some(ns) = dir.filter(|_| is_namespace_file) {
                     if read_namespace_file(text, &name, ns, gitops, &mut tree) {
                         continue;

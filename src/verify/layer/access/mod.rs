@@ -132,8 +132,9 @@ fn same_quantities(want: WantedQuantities, got: &[(String, String)]) -> bool {
 /// 10,000 tenants).
 struct Managed<'a> {
     by_id: Vec<Option<&'a NamespaceIntent>>,
-    /// (id, name, intent), in the order of `Intent::namespaces`.
-    order: Vec<(usize, &'a str, &'a NamespaceIntent)>,
+    /// (id, name, intent), in the order of `Intent::namespaces`. Every namespace of the intent
+    /// has an id (`Model::build` is given them); one without would have no object of the tree.
+    order: Vec<(Option<usize>, &'a str, &'a NamespaceIntent)>,
 }
 
 impl<'a> Managed<'a> {
@@ -141,11 +142,11 @@ impl<'a> Managed<'a> {
         let mut by_id = vec![None; model.names.len()];
         let mut order = Vec::with_capacity(intent.namespaces.len());
         for (name, ns) in &intent.namespaces {
-            // Every namespace of the intent has an id (`Model::build` is given them).
-            if let Some(id) = model.id(name.as_str()) {
-                by_id[id as usize] = Some(ns);
-                order.push((id as usize, name.as_str(), ns));
+            let id = model.id(name.as_str()).map(|id| id as usize);
+            if let Some(id) = id {
+                by_id[id] = Some(ns);
             }
+            order.push((id, name.as_str(), ns));
         }
         Self { by_id, order }
     }
@@ -230,7 +231,7 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
     }
     for &(id, name, ns) in &managed.order {
         for level in AccessLevel::ALL {
-            let docs = std::mem::take(&mut found[id][index(level)]);
+            let docs = id.map_or_else(Vec::new, |id| std::mem::take(&mut found[id][index(level)]));
             if let [doc] = docs.as_slice() {
                 if same_subjects(&ns.access, level, &doc.subjects) {
                     continue;
@@ -423,7 +424,7 @@ fn limits(
         let (want, want_requests) = (values(&ns.access), requests(&ns.access));
         let expected =
             want.is_some_and(|m| !m.is_empty()) || want_requests.is_some_and(|m| !m.is_empty());
-        let docs = by_id[id].as_slice();
+        let docs = id.map_or(&[][..], |id| by_id[id].as_slice());
         // The tree compile wrote: the one object, as tenants.toml says.
         if let [d] = docs {
             if expected
