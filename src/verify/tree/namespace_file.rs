@@ -176,16 +176,13 @@ pub(super) fn read_namespace_file(
     if let Some(parts) = read_namespace(head, dir) {
         add_namespace(parts, &file, dir, tree);
     } else {
-        let Some(docs) = docs else {
-            return false;
-        };
+        // Another Namespace: through the generic reader, when access objects in the layout
+        // follow it (else the caller reads the whole file so).
         let mut read = Tree::default();
-        if parse_file_with(head, &file, Some(dir), gitops, &mut read).is_err() {
+        if docs.is_none() || parse_file_with(head, &file, Some(dir), gitops, &mut read).is_err() {
             return false;
         }
         tree.absorb(read);
-        add_access_docs(docs, &file, dir, tree);
-        return true;
     }
     if let Some(docs) = docs {
         add_access_docs(docs, &file, dir, tree);

@@ -131,7 +131,8 @@ fn same_quantities(want: WantedQuantities, got: &[(String, String)]) -> bool {
 /// intent's sorted map and again in maps of the tree's objects (tens of thousands of each at
 /// 10,000 tenants).
 struct Managed<'a> {
-    by_id: Vec<Option<&'a NamespaceIntent>>,
+    /// Whether tenants.toml defines the namespace of each id.
+    by_id: Vec<bool>,
     /// (id, name, intent), in the order of `Intent::namespaces`. Every namespace of the intent
     /// has an id (`Model::build` is given them); one without would have no object of the tree.
     order: Vec<(Option<usize>, &'a str, &'a NamespaceIntent)>,
@@ -139,12 +140,12 @@ struct Managed<'a> {
 
 impl<'a> Managed<'a> {
     fn of(model: &Model, intent: &'a Intent) -> Self {
-        let mut by_id = vec![None; model.names.len()];
+        let mut by_id = vec![false; model.names.len()];
         let mut order = Vec::with_capacity(intent.namespaces.len());
         for (name, ns) in &intent.namespaces {
             let id = model.id(name.as_str()).map(|id| id as usize);
             if let Some(id) = id {
-                by_id[id] = Some(ns);
+                by_id[id] = true;
             }
             order.push((id, name.as_str(), ns));
         }
@@ -154,7 +155,7 @@ impl<'a> Managed<'a> {
     /// The id of `ns` when tenants.toml defines it.
     fn id(&self, model: &Model, ns: Option<&Text>) -> Option<usize> {
         let id = model.id(ns?.as_str())? as usize;
-        self.by_id[id].is_some().then_some(id)
+        self.by_id[id].then_some(id)
     }
 }
 
