@@ -119,6 +119,42 @@ fn toml_syntax_errors() {
     rejects(dup, "ingress = false", "invalid TOML", None);
 }
 
+/// A file large enough to be parsed in pieces on every core (see `src/load/document.rs`):
+/// errors far down it, and a tenant's table defined twice, once near the top and once at the
+/// end (in two pieces, each valid alone), are reported where the whole file's parse finds them
+/// (the `toml` crate's parse of the whole file is the reference).
+#[test]
+fn toml_syntax_errors_in_a_large_file() {
+    let mut big = String::from("version = 1\n");
+    for i in 0..4000 {
+        big.push_str(&format!(
+            "\n[tenants.t{i:05}]\nlabels = {{ \"example.com/plan\" = \"gold\", \"example.com/team\" = \"team-{i}\" }}\n"
+        ));
+    }
+    assert!(big.len() > 2 * 128 * 1024, "{} bytes", big.len());
+    let late = big.replacen("\"team-3990\" }", "\"team-3990\" ", 1);
+    let twice = format!("{big}\n[tenants.t00010]\nlabels = {{}}\n");
+    for (toml, message) in [
+        (&late, "invalid TOML"),
+        (&twice, "invalid TOML: duplicate key"),
+    ] {
+        let (_, errors) = toml::de::DeTable::parse_recoverable(toml);
+        let start = errors[0].span().unwrap().start;
+        let line = toml[..start].matches('\n').count() + 1;
+        let col = toml[..start].rsplit('\n').next().unwrap().chars().count() + 1;
+        assert!(line > 8000, "the error is at line {line}");
+        let p = Project::new(toml);
+        let out = p.compile().code(2).get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("error: {message}")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("--> tenants.toml:{line}:{col}")),
+            "expected line {line}, column {col} in:\n{stderr}"
+        );
+        assert!(!p.output().exists(), "bad input wrote the output directory");
+    }
+}
+
 #[test]
 fn wrong_types() {
     rejects(

@@ -4,12 +4,11 @@
 //! *every* syntax error, unknown key and wrong type in one run, each with its exact span and the
 //! closest known key, rather than stopping at the first one as serde does.
 
+mod document;
 pub mod keys;
 mod raw;
 mod tables;
 mod values;
-
-use toml::de::DeTable;
 
 use crate::diag::Diagnostic;
 
@@ -33,7 +32,8 @@ pub fn load(source: &str) -> Result<RawConfig, Vec<Diagnostic>> {
 /// returns what could be read together with the problems found (unknown keys, wrong types), so that
 /// the resolve stage can still report the rule violations of the rest of the file in the same run.
 pub fn load_partial(source: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let (root, errors) = DeTable::parse_recoverable(source);
+    let mut blanked = Vec::new();
+    let (root, errors) = document::parse(source, &mut blanked);
     if !errors.is_empty() {
         let mut diags: Vec<Diagnostic> = errors
             .iter()
@@ -47,9 +47,8 @@ pub fn load_partial(source: &str) -> Result<(RawConfig, Vec<Diagnostic>), Vec<Di
         return Err(diags);
     }
     let mut w = Walker::default();
-    let config = w.root(root.get_ref());
-    w.diags
-        .extend(crate::text::check_config(source, root.get_ref()));
+    let config = w.root(&root);
+    w.diags.extend(crate::text::check_config(source, &root));
     w.diags.sort_by_key(|d| (d.span.start, d.span.end));
     Ok((config, w.diags))
 }
