@@ -68,7 +68,8 @@ pub fn check_config(source: &str, root: &DeTable<'_>) -> Vec<Diagnostic> {
         text.bytes()
             .all(|b| (0x20..0x7f).contains(&b) | (b == b'\n') | (b == b'\r') | (b == b'\t'))
     };
-    let chars = (!plain(source))
+    let source_is_plain = plain(source);
+    let chars = (!source_is_plain)
         .then(|| source.char_indices())
         .into_iter()
         .flatten();
@@ -88,6 +89,16 @@ pub fn check_config(source: &str, root: &DeTable<'_>) -> Vec<Diagnostic> {
                 .with_help("delete it; an editor that shows invisible characters helps"),
             );
         }
+    }
+    // Printable ASCII without tabs, backslashes or multi-line strings: every key and string is
+    // the text between its quotes on one line, printable already.
+    let bytes = source.as_bytes();
+    if source_is_plain
+        && memchr::memchr2(b'\t', b'\\', bytes).is_none()
+        && memchr::memmem::find(bytes, b"\"\"\"").is_none()
+        && memchr::memmem::find(bytes, b"'''").is_none()
+    {
+        return diags;
     }
     let raw: Vec<usize> = diags.iter().map(|d| d.span.start).collect();
     table_strings(root, &mut |text, span| {
@@ -157,6 +168,27 @@ mod tests {
         let diags = check_config(src, root.get_ref());
         let at: Vec<&str> = diags.iter().map(|d| &src[d.span.clone()]).collect();
         assert_eq!(at, ["\u{202e}", "\"x\\u202Ey\"", "\"t\\tz\""], "{diags:?}");
+    }
+
+    /// Line breaks and tabs written as such in a string: the file is printable ASCII without a
+    /// backslash, and the strings are still read.
+    #[test]
+    fn finds_raw_line_breaks_and_tabs_in_strings() {
+        for (src, at) in [
+            ("a = '''x\ny'''\n", "'''x\ny'''"),
+            ("a = \"\"\"x\r\ny\"\"\"\n", "\"\"\"x\r\ny\"\"\""),
+            ("a = 'x\ty'\n", "'x\ty'"),
+            ("a = \"x\ty\"\n", "\"x\ty\""),
+            ("'k\tk' = 1\n", "'k\tk'"),
+        ] {
+            let (root, errors) = DeTable::parse_recoverable(src);
+            assert!(errors.is_empty(), "{src:?}: {errors:?}");
+            let found: Vec<&str> = check_config(src, root.get_ref())
+                .iter()
+                .map(|d| &src[d.span.clone()])
+                .collect();
+            assert_eq!(found, [at], "{src:?}");
+        }
     }
 
     proptest::proptest! {
