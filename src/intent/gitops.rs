@@ -75,12 +75,62 @@ pub fn owners_role_description(unit: &GitOpsUnit) -> String {
 /// Application (`<project>/<application>`), nothing else.
 /// https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/#the-applications-resource
 pub fn owners_role_policies(unit: &GitOpsUnit) -> [String; 2] {
-    ["get", "sync"].map(|action| {
+    OWNERS_ACTIONS.map(|action| {
         format!(
             "p, proj:{name}:owners, applications, {action}, {name}/{name}, allow",
             name = unit.name
         )
     })
+}
+
+/// The actions of [`owners_role_policies`], in their order.
+pub const OWNERS_ACTIONS: [&str; 2] = ["get", "sync"];
+
+/// Whether `text` is [`owners_role_description`] of `unit`, compared piece by piece instead of
+/// written: `verify` asks it of every project of a tree.
+pub fn is_owners_role_description(unit: &GitOpsUnit, text: &str) -> bool {
+    pieces(
+        text,
+        &[
+            "the owners' groups of ",
+            &unit.role,
+            " ",
+            &unit.owner,
+            ": see and sync its Application",
+        ],
+    )
+}
+
+/// Whether `text` is the policy of [`owners_role_policies`] of `unit` for `action`, compared
+/// piece by piece.
+pub fn is_owners_role_policy(unit: &GitOpsUnit, action: &str, text: &str) -> bool {
+    let name = unit.name.as_str();
+    pieces(
+        text,
+        &[
+            "p, proj:",
+            name,
+            ":owners, applications, ",
+            action,
+            ", ",
+            name,
+            "/",
+            name,
+            ", allow",
+        ],
+    )
+}
+
+/// Whether `text` is `pieces` joined.
+fn pieces(text: &str, pieces: &[&str]) -> bool {
+    let mut rest = text;
+    for piece in pieces {
+        match rest.strip_prefix(piece) {
+            Some(after) => rest = after,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// The groups among the owners of `namespaces` (a tenant's namespaces share their owners).

@@ -20,9 +20,10 @@ use crate::model::{
 };
 
 pub use gitops::{
-    bound_roles_of, gitops_file_of, gitops_group_dir, gitops_group_of, gitops_of, kinds_of,
-    owner_groups_of, owners_role_description, owners_role_policies, ApiKind, GitOpsIntent,
-    GitOpsUnit, GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER,
+    bound_roles_of, gitops_file_of, gitops_group_dir, gitops_group_of, gitops_of,
+    is_owners_role_description, is_owners_role_policy, kinds_of, owner_groups_of,
+    owners_role_description, owners_role_policies, ApiKind, GitOpsIntent, GitOpsUnit,
+    GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER, OWNERS_ACTIONS,
 };
 pub use kind::Kind;
 use namespaces::{Caches, Common};

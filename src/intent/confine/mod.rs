@@ -177,7 +177,7 @@ impl Check<'_> {
         };
         self.whitelist(spec, "clusterResourceWhitelist", cluster);
         self.whitelist(spec, "namespaceResourceWhitelist", namespaced);
-        if roles {
+        if roles && !self.roles_exact(spec) {
             // Exactly the owners' role: a policy on `*` or another action, or another group,
             // would give Argo CD users what tenants.toml does not.
             let want = serde_json::json!([{
@@ -201,6 +201,37 @@ impl Check<'_> {
                 );
             }
         }
+    }
+
+    /// The common case, without allocating: `spec.roles` is the owners' role, equal to the
+    /// value the check above writes to compare with.
+    fn roles_exact(&self, spec: &Value) -> bool {
+        let Some([role]) = spec["roles"].as_array().map(Vec::as_slice) else {
+            return false;
+        };
+        let Some(fields) = role.as_object() else {
+            return false;
+        };
+        let string = |key: &str| fields.get(key).and_then(Value::as_str);
+        let list = |key: &str| fields.get(key).and_then(Value::as_array);
+        let unit = self.unit;
+        fields.len() == 4
+            && string("name") == Some("owners")
+            && string("description").is_some_and(|d| super::is_owners_role_description(unit, d))
+            && list("policies").is_some_and(|p| {
+                p.len() == super::OWNERS_ACTIONS.len()
+                    && p.iter().zip(super::OWNERS_ACTIONS).all(|(policy, action)| {
+                        policy
+                            .as_str()
+                            .is_some_and(|p| super::is_owners_role_policy(unit, action, p))
+                    })
+            })
+            && list("groups").is_some_and(|g| {
+                g.len() == unit.owner_groups.len()
+                    && g.iter()
+                        .zip(&unit.owner_groups)
+                        .all(|(got, want)| got.as_str() == Some(want))
+            })
     }
 
     /// The common case, without allocating: the destinations are the unit's namespaces, each
@@ -554,6 +585,116 @@ mod tests {
             let mut sorted = list.to_vec();
             sorted.sort_unstable();
             assert_eq!(sorted, list);
+        }
+    }
+
+    /// The comparison without allocating says "exact" of the owners' role and of nothing else
+    /// the full comparison refuses.
+    #[test]
+    fn the_owners_role_is_exact_only_when_equal() {
+        let src = "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://git.example.com/t.git\"\n\
+            [tenants.acme]\nowners = [\"group:acme-admins\", \"group:acme-leads\", \"user:a@example.com\"]\n";
+        let config = crate::resolve::resolve(&crate::load::load(src).unwrap(), src).unwrap();
+        let intent = crate::intent::intent_of(&config);
+        let gitops = intent.gitops.as_ref().unwrap();
+        let unit = gitops.units.iter().find(|u| u.owner == "acme").unwrap();
+        assert_eq!(unit.owner_groups, ["acme-admins", "acme-leads"]);
+        let want = serde_json::json!([{
+            "name": "owners",
+            "description": crate::intent::owners_role_description(unit),
+            "policies": crate::intent::owners_role_policies(unit),
+            "groups": unit.owner_groups,
+        }]);
+        let check = Check {
+            gitops,
+            unit,
+            breaches: Vec::new(),
+        };
+        let edits: [&dyn Fn(&mut Value); 14] = [
+            &|_| {},
+            &|r| r[0]["name"] = "admins".into(),
+            &|r| r[0]["description"] = "the owners".into(),
+            &|r| {
+                r[0]["policies"][1] =
+                    "p, proj:tenant-acme:owners, applications, *, tenant-acme/tenant-acme, allow"
+                        .into()
+            },
+            &|r| {
+                r[0]["policies"][0] =
+                    "p, proj:tenant-acme:owners, applications, get, tenant-acme/*, allow".into()
+            },
+            &|r| r[0]["policies"][0] = 1.into(),
+            &|r| r[0]["policies"].as_array_mut().unwrap().reverse(),
+            &|r| {
+                r[0]["policies"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop()
+                    .map(drop)
+                    .unwrap_or_default()
+            },
+            &|r| {
+                r[0]["groups"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("everyone".into())
+            },
+            &|r| r[0]["groups"].as_array_mut().unwrap().reverse(),
+            &|r| r[0]["groups"] = serde_json::json!([]),
+            &|r| r[0]["extra"] = true.into(),
+            &|r| {
+                r.as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"name": "x"}))
+            },
+            &|r| *r = serde_json::json!({"name": "owners"}),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut roles = want.clone();
+            edit(&mut roles);
+            let spec = serde_json::json!({ "roles": roles });
+            assert_eq!(check.roles_exact(&spec), roles == want, "edit {i}: {roles}");
+        }
+    }
+
+    #[test]
+    fn the_owners_role_strings_are_compared_piece_by_piece() {
+        let src = "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://git.example.com/t.git\"\n\
+            [tenants.a-b]\nowners = [\"group:g\"]\n";
+        let config = crate::resolve::resolve(&crate::load::load(src).unwrap(), src).unwrap();
+        let intent = crate::intent::intent_of(&config);
+        let unit = &intent.gitops.as_ref().unwrap().units[0];
+        let description = crate::intent::owners_role_description(unit);
+        assert!(crate::intent::is_owners_role_description(
+            unit,
+            &description
+        ));
+        for cut in 0..description.len() {
+            assert!(!crate::intent::is_owners_role_description(
+                unit,
+                &description[..cut]
+            ));
+        }
+        assert!(!crate::intent::is_owners_role_description(
+            unit,
+            &format!("{description}.")
+        ));
+        let policies = crate::intent::owners_role_policies(unit);
+        for (policy, action) in policies.iter().zip(crate::intent::OWNERS_ACTIONS) {
+            assert!(crate::intent::is_owners_role_policy(unit, action, policy));
+            assert!(!crate::intent::is_owners_role_policy(
+                unit, "delete", policy
+            ));
+            assert!(!crate::intent::is_owners_role_policy(
+                unit,
+                action,
+                &policy[1..]
+            ));
+            assert!(!crate::intent::is_owners_role_policy(
+                unit,
+                action,
+                &format!("{policy} ")
+            ));
         }
     }
 }
