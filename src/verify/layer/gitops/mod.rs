@@ -327,6 +327,9 @@ fn refusals(
     // tenants has hundreds of thousands of objects and a few per file). Each kind's objects are
     // listed apart, so a namespace's answer is also kept for its objects of the other kinds.
     let mut last_file: Option<(&std::sync::Arc<str>, UnitOf)> = None;
+    // Each kind's list goes through the files again: their units, by the address of the file's
+    // name, which the tree holds (and so no other name has) until this returns.
+    let mut units_of_files: HashMap<*const u8, UnitOf> = HashMap::default();
     let mut last_kind: Option<(&str, &str, &str, bool)> = None;
     let mut last_destination: Option<(&str, Option<&str>, bool)> = None;
     let mut destinations: HashMap<(&str, Option<&str>), bool> = HashMap::default();
@@ -334,9 +337,13 @@ fn refusals(
         let found = match last_file {
             Some((file, found)) if std::sync::Arc::ptr_eq(file, &origin.file) => found,
             _ => {
-                let found = unit_dir_of(&origin.file, root)
-                    .and_then(|d| by_dir.get(d))
-                    .and_then(|unit| Some((*unit, projects.get(unit.name.as_str())?)));
+                let found = *units_of_files
+                    .entry(std::sync::Arc::as_ptr(&origin.file).cast::<u8>())
+                    .or_insert_with(|| {
+                        unit_dir_of(&origin.file, root)
+                            .and_then(|d| by_dir.get(d))
+                            .and_then(|unit| Some((*unit, projects.get(unit.name.as_str())?)))
+                    });
                 last_file = Some((&origin.file, found));
                 found
             }
