@@ -98,7 +98,11 @@ fn parse_in<'a>(
 fn cuts(source: &str, pieces: usize) -> Vec<Range<usize>> {
     let mut starts = Vec::new();
     for k in 1..pieces {
-        let from = (source.len() * k / pieces).max(starts.last().map_or(0, |&s| s + 1));
+        let mut from = (source.len() * k / pieces).max(starts.last().map_or(0, |&s| s + 1));
+        // A share may end inside a character of a non-ASCII file.
+        while !source.is_char_boundary(from) {
+            from += 1;
+        }
         let Some(at) = source.get(from..).and_then(|rest| rest.find(CUT)) else {
             break;
         };
@@ -218,6 +222,22 @@ mod tests {
             assert!(TENANTS[cut.start..].starts_with("[tenants."), "{cut:?}");
         }
         assert_eq!(cuts.last().unwrap().end, TENANTS.len());
+    }
+
+    /// Shares that end inside a character still find the next cut.
+    #[test]
+    fn cuts_a_file_of_non_ascii_text() {
+        let source: String = (0..40)
+            .map(|i| format!("[tenants.t{i}]\nannotations = {{ a = \"é—ü{i}\" }}\n"))
+            .collect();
+        for pieces in 2..=7 {
+            let cuts = cuts(&source, pieces);
+            assert_eq!(cuts.len(), pieces - 1, "{pieces} pieces");
+            for cut in &cuts {
+                assert!(source[cut.start..].starts_with("[tenants."), "{cut:?}");
+            }
+            assert_eq!(in_pieces(&source, pieces), whole(&source));
+        }
     }
 
     #[test]
