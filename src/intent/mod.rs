@@ -544,4 +544,60 @@ namespaces = ["acme", "acme-jobs"]
             .labels
             .contains_key("istio-injection"));
     }
+
+    /// Each namespace's labels: its own, the compiler's, its owner's, and those of its Pod
+    /// Security level (each level's set made once per thread and copied).
+    #[test]
+    fn labels_of_each_pod_security_level() {
+        let i = intent(
+            "version = 1\n[cluster]\nname = \"c\"\n[defaults]\npod_security = \"baseline\"\n\
+             [tenants.a]\nlabels = { team = \"x\" }\n\
+             [tenants.b]\npod_security = \"restricted\"\nnamespaces = [\"b\", \"b-jobs\"]\n\
+             [tenants.c]\nlabels = { team = \"y\", tier = \"1\" }\n\
+             [shared.s]\nconsumers = \"*\"\npod_security = \"privileged\"\n",
+        );
+        let labels = |n: &str| -> BTreeMap<String, String> {
+            i.namespaces[&ns(n)]
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let expect = |own: &[(&str, &str)], level: &str, owner: (&str, &str)| {
+            let ps = "pod-security.kubernetes.io/";
+            let mut all: BTreeMap<String, String> = own
+                .iter()
+                .chain(&[
+                    ("app.kubernetes.io/managed-by", "tenantc"),
+                    ("tenantc.dev/cluster", "c"),
+                    owner,
+                ])
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            for (mode, level) in [
+                ("enforce", level),
+                ("warn", "restricted"),
+                ("audit", "restricted"),
+            ] {
+                all.insert(format!("{ps}{mode}"), level.to_owned());
+                all.insert(format!("{ps}{mode}-version"), "latest".to_owned());
+            }
+            all
+        };
+        let tenant = |t| ("tenantc.dev/tenant", t);
+        assert_eq!(
+            labels("a"),
+            expect(&[("team", "x")], "baseline", tenant("a"))
+        );
+        assert_eq!(labels("b"), expect(&[], "restricted", tenant("b")));
+        assert_eq!(labels("b-jobs"), labels("b"));
+        assert_eq!(
+            labels("c"),
+            expect(&[("team", "y"), ("tier", "1")], "baseline", tenant("c"))
+        );
+        assert_eq!(
+            labels("s"),
+            expect(&[], "privileged", ("tenantc.dev/shared", "true"))
+        );
+    }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::model::{
     Access, Annotations, Config, Consumer, DataplaneMode, Dns, Labels, Mesh, Monitoring,
-    NamespaceName, PlatformPods, PodSecurityLevel, Retired, RetiredOwner, Shared, Tenant,
-    TenantName,
+    NamespaceName, PlatformPods, PodSecurity, PodSecurityLevel, Retired, RetiredOwner, Shared,
+    Tenant, TenantName,
 };
 use crate::resolve::lifecycle::PROTECTION;
 use crate::resolve::{
@@ -38,6 +38,7 @@ pub(super) struct Common<'a> {
 pub(super) struct Caches<'a> {
     interned: Interned<'a>,
     annotations: AnnotationsOf<'a>,
+    labels: LabelBases,
 }
 
 impl<'a> Common<'a> {
@@ -87,11 +88,12 @@ impl<'a> Common<'a> {
             name: name.clone(),
             role: Role::Shared,
             tenant: None,
-            labels: Arc::new(
-                self.labels
-                    .pod_security
-                    .add(self.labels.shared(&shared.labels), &shared.access),
-            ),
+            labels: Arc::new(self.labels.namespace(
+                &mut caches.labels,
+                (&self.labels.shared_key, self.labels.yes.clone()),
+                &shared.labels,
+                &shared.access,
+            )),
             annotations: caches.annotations.of(&shared.annotations),
             same_owner: Arc::new([name.clone()].into_iter().collect()),
             consumers: self.grants.namespaces_of(&shared.consumers, Some(&me)),
@@ -129,11 +131,12 @@ impl<'a> Common<'a> {
                 tenant.kube_api,
             )
             .map(Arc::new);
-        let labels = Arc::new(
-            self.labels
-                .pod_security
-                .add(self.labels.tenant(tname, &tenant.labels), &tenant.access),
-        );
+        let labels = Arc::new(self.labels.namespace(
+            &mut caches.labels,
+            (&self.labels.tenant_key, tname.to_arc()),
+            &tenant.labels,
+            &tenant.access,
+        ));
         let access = Arc::new(AccessIntent::of(&tenant.access));
         let annotations = caches.annotations.of(&tenant.annotations);
         let same_owner = Arc::new(tenant.namespaces.clone());
@@ -234,15 +237,8 @@ impl PodSecurityLabels {
         }
     }
 
-    /// `labels` with those of `access`'s level, if it has one.
-    fn add(
-        &self,
-        mut labels: BTreeMap<Arc<str>, Arc<str>>,
-        access: &Access,
-    ) -> BTreeMap<Arc<str>, Arc<str>> {
-        let Some(ps) = &access.pod_security else {
-            return labels;
-        };
+    /// Adds the labels of `ps`'s level to `labels`.
+    fn add(&self, labels: &mut BTreeMap<Arc<str>, Arc<str>>, ps: &PodSecurity) {
         let name = |level: PodSecurityLevel| {
             let i = PodSecurityLevel::ALL.iter().position(|l| *l == level);
             self.levels[i.unwrap_or_default()].clone()
@@ -256,9 +252,17 @@ impl PodSecurityLabels {
             labels.insert(key.clone(), name(level));
             labels.insert(version_key.clone(), ps.version.clone());
         }
-        labels
     }
 }
+
+/// The labels every namespace of a Pod Security level (or of none) starts from: the common ones
+/// and the level's, made once per thread and level, then copied (a copy of a few entries is
+/// cheaper than inserting them one by one into every namespace's map).
+#[derive(Default)]
+pub(super) struct LabelBases(Vec<(Option<PodSecurity>, LabelMap)>);
+
+/// A namespace's labels as the intent holds them.
+type LabelMap = BTreeMap<Arc<str>, Arc<str>>;
 
 /// What every namespace's [`MeshIntent`] has in common, with `[mesh]`; a namespace adds the hosts
 /// of its own and of its calls.
@@ -382,6 +386,37 @@ impl CompilerLabels {
         }
     }
 
+    /// A tenant's or shared entry's labels: the user's, the common ones, `role_label`, then
+    /// those of `access`'s Pod Security level, later ones winning (as [`Self::labels_of`], then
+    /// [`PodSecurityLabels::add`]).
+    fn namespace(
+        &self,
+        bases: &mut LabelBases,
+        role_label: (&Arc<str>, Arc<str>),
+        user: &Labels,
+        access: &Access,
+    ) -> BTreeMap<Arc<str>, Arc<str>> {
+        let ps = access.pod_security.as_ref();
+        let at = match bases.0.iter().position(|(level, _)| level.as_ref() == ps) {
+            Some(at) => at,
+            None => {
+                let mut base = self.common.clone();
+                if let Some(ps) = ps {
+                    self.pod_security.add(&mut base, ps);
+                }
+                bases.0.push((ps.cloned(), base));
+                bases.0.len() - 1
+            }
+        };
+        let mut labels = bases.0[at].1.clone();
+        // The common and Pod Security labels win over the user's; the role label over all.
+        for (k, v) in user.iter() {
+            labels.entry(k.to_arc()).or_insert_with(|| v.to_arc());
+        }
+        labels.insert(role_label.0.clone(), role_label.1);
+        labels
+    }
+
     /// The user's labels, the common ones and `role_label`, later ones winning.
     fn labels_of(
         &self,
@@ -393,14 +428,6 @@ impl CompilerLabels {
         labels.extend(self.common.iter().map(|(k, v)| (k.clone(), v.clone())));
         labels.insert(role_label.0.clone(), role_label.1);
         labels
-    }
-
-    fn tenant(&self, tenant: &TenantName, user: &Labels) -> BTreeMap<Arc<str>, Arc<str>> {
-        self.labels_of((&self.tenant_key, tenant.to_arc()), user)
-    }
-
-    fn shared(&self, user: &Labels) -> BTreeMap<Arc<str>, Arc<str>> {
-        self.labels_of((&self.shared_key, self.yes.clone()), user)
     }
 }
 
