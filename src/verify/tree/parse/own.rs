@@ -71,11 +71,7 @@ pub(super) fn read_gitops_docs(
     *docs = rest;
     let objects: Vec<GitOpsDoc> = objects
         .into_iter()
-        .filter_map(|d| {
-            // A document that does not convert is one verify reads as nothing, as before.
-            let value = serde_json::Value::deserialize(d.value).ok()?;
-            gitops_doc(file, value)
-        })
+        .filter_map(|d| gitops_doc(file, d.value.into_json()))
         .collect();
     Some(reader.read(objects).into_boxed_slice())
 }
@@ -94,7 +90,7 @@ pub fn gitops_docs(file: &GitOpsFile) -> Vec<GitOpsDoc> {
         Some(docs) => {
             for d in docs {
                 if gitops_layer_kind(d.get("apiVersion"), d.get("kind")).is_some() {
-                    values.extend(serde_json::Value::deserialize(d).ok());
+                    values.push(d.into_json());
                 }
             }
         }

@@ -24,6 +24,24 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
+    /// The value as JSON, as `serde_json::Value::deserialize` makes it (a later key of a mapping
+    /// written twice wins), without serde's visitors: verify converts every GitOps object.
+    pub fn into_json(self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => b.into(),
+            Value::Int(i) => i.into(),
+            Value::Str(s) => s.into_owned().into(),
+            Value::Seq(items) => items.into_iter().map(Value::into_json).collect(),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_json()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The string at `key` of a mapping.
     pub fn get(&self, key: &str) -> Option<&str> {
         let Value::Map(entries) = self else {

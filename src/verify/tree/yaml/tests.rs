@@ -9,12 +9,39 @@ fn full(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The subset's parse, converted as verify converts the GitOps objects ([`Value::into_json`]),
+/// checked against serde's conversion.
 fn fast(text: &str) -> Option<Vec<serde_json::Value>> {
     parse(text).map(|docs| {
         docs.into_iter()
-            .map(|d| serde_json::Value::deserialize(d).unwrap())
+            .map(|d| {
+                let json = d.clone().into_json();
+                assert_eq!(json, serde_json::Value::deserialize(d).unwrap(), "{text}");
+                json
+            })
             .collect()
     })
+}
+
+#[test]
+fn into_json_keeps_the_later_of_a_key_written_twice() {
+    let doc = Value::Map(vec![
+        ("a".into(), Value::Int(1)),
+        ("b".into(), Value::Seq(vec![Value::Null, Value::Bool(true)])),
+        ("a".into(), Value::Str("x".into())),
+    ]);
+    assert_eq!(
+        doc.clone().into_json(),
+        serde_json::Value::deserialize(doc).unwrap()
+    );
+    assert_eq!(
+        Value::Map(vec![
+            ("a".into(), Value::Int(1)),
+            ("a".into(), Value::Int(2))
+        ])
+        .into_json(),
+        serde_json::json!({ "a": 2 })
+    );
 }
 
 fn same(text: &str) {
