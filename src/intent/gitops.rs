@@ -65,22 +65,14 @@ pub struct GitOpsUnit {
 
 /// The description of the Argo CD project role `owners` of `unit`.
 pub fn owners_role_description(unit: &GitOpsUnit) -> String {
-    format!(
-        "the owners' groups of {} {}: see and sync its Application",
-        unit.role, unit.owner
-    )
+    description_pieces(unit).concat()
 }
 
 /// The policies of the Argo CD project role `owners` of `unit`: `get` and `sync` of its own
 /// Application (`<project>/<application>`), nothing else.
 /// https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/#the-applications-resource
 pub fn owners_role_policies(unit: &GitOpsUnit) -> [String; 2] {
-    OWNERS_ACTIONS.map(|action| {
-        format!(
-            "p, proj:{name}:owners, applications, {action}, {name}/{name}, allow",
-            name = unit.name
-        )
-    })
+    OWNERS_ACTIONS.map(|action| policy_pieces(unit, action).concat())
 }
 
 /// The actions of [`owners_role_policies`], in their order.
@@ -89,36 +81,41 @@ pub const OWNERS_ACTIONS: [&str; 2] = ["get", "sync"];
 /// Whether `text` is [`owners_role_description`] of `unit`, compared piece by piece instead of
 /// written: `verify` asks it of every project of a tree.
 pub fn is_owners_role_description(unit: &GitOpsUnit, text: &str) -> bool {
-    pieces(
-        text,
-        &[
-            "the owners' groups of ",
-            &unit.role,
-            " ",
-            &unit.owner,
-            ": see and sync its Application",
-        ],
-    )
+    pieces(text, &description_pieces(unit))
 }
 
 /// Whether `text` is the policy of [`owners_role_policies`] of `unit` for `action`, compared
 /// piece by piece.
 pub fn is_owners_role_policy(unit: &GitOpsUnit, action: &str, text: &str) -> bool {
+    pieces(text, &policy_pieces(unit, action))
+}
+
+/// The text of [`owners_role_description`], in pieces: the one definition that writing it and
+/// comparing with it share.
+fn description_pieces(unit: &GitOpsUnit) -> [&str; 5] {
+    [
+        "the owners' groups of ",
+        &unit.role,
+        " ",
+        &unit.owner,
+        ": see and sync its Application",
+    ]
+}
+
+/// The text of the policy of [`owners_role_policies`] for `action`, in pieces.
+fn policy_pieces<'a>(unit: &'a GitOpsUnit, action: &'a str) -> [&'a str; 9] {
     let name = unit.name.as_str();
-    pieces(
-        text,
-        &[
-            "p, proj:",
-            name,
-            ":owners, applications, ",
-            action,
-            ", ",
-            name,
-            "/",
-            name,
-            ", allow",
-        ],
-    )
+    [
+        "p, proj:",
+        name,
+        ":owners, applications, ",
+        action,
+        ", ",
+        name,
+        "/",
+        name,
+        ", allow",
+    ]
 }
 
 /// Whether `text` is `pieces` joined.
