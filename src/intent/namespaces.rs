@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::model::{
-    Access, Annotations, Config, Consumer, DataplaneMode, Dns, Labels, Mesh, Monitoring,
-    NamespaceName, PlatformPods, PodSecurity, PodSecurityLevel, Retired, RetiredOwner, Shared,
-    Tenant, TenantName,
+    Annotations, Config, Consumer, DataplaneMode, Dns, Labels, Mesh, Monitoring, NamespaceName,
+    PlatformPods, PodSecurity, PodSecurityLevel, Retired, RetiredOwner, Shared, Tenant, TenantName,
 };
 use crate::resolve::lifecycle::PROTECTION;
 use crate::resolve::{
@@ -92,7 +91,7 @@ impl<'a> Common<'a> {
                 &mut caches.labels,
                 (&self.labels.shared_key, self.labels.yes.clone()),
                 &shared.labels,
-                &shared.access,
+                shared.access.pod_security.as_ref(),
             )),
             annotations: caches.annotations.of(&shared.annotations),
             same_owner: Arc::new([name.clone()].into_iter().collect()),
@@ -135,7 +134,7 @@ impl<'a> Common<'a> {
             &mut caches.labels,
             (&self.labels.tenant_key, tname.to_arc()),
             &tenant.labels,
-            &tenant.access,
+            tenant.access.pod_security.as_ref(),
         ));
         let access = Arc::new(AccessIntent::of(&tenant.access));
         let annotations = caches.annotations.of(&tenant.annotations);
@@ -180,7 +179,7 @@ impl<'a> Common<'a> {
             RetiredOwner::Tenant(t) => (Some(t.clone()), (&l.tenant_key, t.to_arc())),
             RetiredOwner::Shared => (None, (&l.shared_key, l.yes.clone())),
         };
-        let mut labels = l.labels_of(owner_label, &r.labels);
+        let mut labels = l.namespace(&mut caches.labels, owner_label, &r.labels, None);
         // Nothing of the mesh applies: its pods could not reach istiod anyway. Not ambient
         // either: ambient SNATs the kubelet's probes to 169.254.7.127, which the deny-all would
         // refuse (pods with probes restart in a loop); out of the mesh the probes come from the
@@ -238,7 +237,7 @@ impl PodSecurityLabels {
     }
 
     /// Adds the labels of `ps`'s level to `labels`.
-    fn add(&self, labels: &mut BTreeMap<Arc<str>, Arc<str>>, ps: &PodSecurity) {
+    fn add(&self, labels: &mut LabelMap, ps: &PodSecurity) {
         let name = |level: PodSecurityLevel| {
             let i = PodSecurityLevel::ALL.iter().position(|l| *l == level);
             self.levels[i.unwrap_or_default()].clone()
@@ -349,7 +348,7 @@ fn monitoring_of(config: &Config) -> Option<MonitoringIntent> {
 /// The labels the compiler sets: on every namespace, and the one that says its owner's role.
 /// Keys and values are shared by every namespace.
 struct CompilerLabels {
-    common: BTreeMap<Arc<str>, Arc<str>>,
+    common: LabelMap,
     tenant_key: Arc<str>,
     shared_key: Arc<str>,
     yes: Arc<str>,
@@ -359,7 +358,7 @@ struct CompilerLabels {
 impl CompilerLabels {
     fn of(config: &Config) -> Self {
         // The labels the compiler sets on every namespace, shared by all.
-        let mut common: BTreeMap<Arc<str>, Arc<str>> = BTreeMap::new();
+        let mut common = LabelMap::new();
         common.insert(LABEL_MANAGED_BY.into(), "tenantc".into());
         if let Some(c) = &config.cluster.name {
             common.insert(LABEL_CLUSTER.into(), c.as_str().into());
@@ -386,17 +385,16 @@ impl CompilerLabels {
         }
     }
 
-    /// A tenant's or shared entry's labels: the user's, the common ones, `role_label`, then
-    /// those of `access`'s Pod Security level, later ones winning (as [`Self::labels_of`], then
-    /// [`PodSecurityLabels::add`]).
+    /// A namespace's labels: the user's, the common ones, `role_label`, then those of the Pod
+    /// Security level `ps`, later ones winning. The common and level's labels are copied from
+    /// `bases`, made once per thread and level.
     fn namespace(
         &self,
         bases: &mut LabelBases,
         role_label: (&Arc<str>, Arc<str>),
         user: &Labels,
-        access: &Access,
-    ) -> BTreeMap<Arc<str>, Arc<str>> {
-        let ps = access.pod_security.as_ref();
+        ps: Option<&PodSecurity>,
+    ) -> LabelMap {
         let at = match bases.0.iter().position(|(level, _)| level.as_ref() == ps) {
             Some(at) => at,
             None => {
@@ -413,19 +411,6 @@ impl CompilerLabels {
         for (k, v) in user.iter() {
             labels.entry(k.to_arc()).or_insert_with(|| v.to_arc());
         }
-        labels.insert(role_label.0.clone(), role_label.1);
-        labels
-    }
-
-    /// The user's labels, the common ones and `role_label`, later ones winning.
-    fn labels_of(
-        &self,
-        role_label: (&Arc<str>, Arc<str>),
-        user: &Labels,
-    ) -> BTreeMap<Arc<str>, Arc<str>> {
-        let mut labels: BTreeMap<Arc<str>, Arc<str>> =
-            user.iter().map(|(k, v)| (k.to_arc(), v.to_arc())).collect();
-        labels.extend(self.common.iter().map(|(k, v)| (k.clone(), v.clone())));
         labels.insert(role_label.0.clone(), role_label.1);
         labels
     }
