@@ -26,6 +26,8 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue, Error};
 
+use super::simple;
+
 /// A file smaller than this is parsed in one piece: a thread costs more than it saves.
 const MIN_PIECE: usize = 128 * 1024;
 
@@ -49,48 +51,70 @@ fn parse_in<'a>(
     pieces: usize,
     min_piece: usize,
 ) -> (DeTable<'a>, Vec<Error>) {
-    let whole = || {
+    let crate_whole = || {
         let (root, errors) = DeTable::parse_recoverable(source);
         (root.into_inner(), errors)
     };
     let cuts = cuts(source, pieces.min(source.len() / min_piece.max(1)));
     if cuts.is_empty() {
-        return whole();
+        return match simple::parse(source, 0..source.len()) {
+            Some(root) => (root, Vec::new()),
+            None => crate_whole(),
+        };
     }
-    *blanked = cuts
-        .iter()
-        .map(|piece| {
-            let mut text = " ".repeat(piece.start);
-            text.push_str(&source[piece.clone()]);
-            text
-        })
-        .collect();
-    let blanked: &'a [String] = blanked;
-    let first = &source[..cuts[0].start];
-    let parsed: Vec<_> = std::thread::scope(|scope| {
-        let later: Vec<_> = blanked
+    let ranges: Vec<Range<usize>> = std::iter::once(0..cuts[0].start).chain(cuts).collect();
+    // Each piece through the simple parser, then the ones it left through the crate.
+    let mut parsed: Vec<Option<DeTable<'a>>> =
+        on_threads(&ranges, |range| simple::parse(source, range.clone()));
+    if parsed.iter().any(Option::is_none) {
+        let left: Vec<usize> = (0..ranges.len()).filter(|&i| parsed[i].is_none()).collect();
+        *blanked = left
             .iter()
-            .map(|text| scope.spawn(move || DeTable::parse_recoverable(text)))
+            .map(|&i| {
+                let piece = &ranges[i];
+                let mut text = " ".repeat(piece.start);
+                text.push_str(&source[piece.clone()]);
+                text
+            })
             .collect();
-        let mut parsed = vec![DeTable::parse_recoverable(first)];
-        parsed.extend(
+        let blanked: &'a [String] = blanked;
+        let by_crate = on_threads(blanked, |text| DeTable::parse_recoverable(text));
+        for (i, (root, errors)) in left.into_iter().zip(by_crate) {
+            if !errors.is_empty() {
+                return crate_whole();
+            }
+            parsed[i] = Some(root.into_inner());
+        }
+    }
+    let mut pieces = parsed.into_iter().flatten();
+    let mut root = pieces.next().unwrap_or_default();
+    for piece in pieces {
+        if !merge(source.as_bytes(), &mut root, piece) {
+            return crate_whole();
+        }
+    }
+    (root, Vec::new())
+}
+
+/// `f` of each item, the first on this thread and each other on a thread of its own.
+fn on_threads<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) -> Vec<R> {
+    let Some((first, rest)) = items.split_first() else {
+        return Vec::new();
+    };
+    let f = &f;
+    std::thread::scope(|scope| {
+        let later: Vec<_> = rest
+            .iter()
+            .map(|item| scope.spawn(move || f(item)))
+            .collect();
+        let mut out = vec![f(first)];
+        out.extend(
             later
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
         );
-        parsed
-    });
-    if parsed.iter().any(|(_, errors)| !errors.is_empty()) {
-        return whole();
-    }
-    let mut pieces = parsed.into_iter().map(|(root, _)| root.into_inner());
-    let mut root = pieces.next().unwrap_or_default();
-    for piece in pieces {
-        if !merge(source.as_bytes(), &mut root, piece) {
-            return whole();
-        }
-    }
-    (root, Vec::new())
+        out
+    })
 }
 
 /// Where the pieces after the first start and end: at most `pieces - 1` of them, each at a
@@ -145,46 +169,8 @@ fn merge<'a>(source: &[u8], root: &mut DeTable<'a>, piece: DeTable<'a>) -> bool 
 
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
-
-    use toml::Spanned;
-
+    use super::super::simple::tests::spelled;
     use super::*;
-
-    /// A tree written out with every key's and value's span, to compare two parses whole.
-    fn spelled(root: &DeTable<'_>) -> String {
-        fn value(out: &mut String, v: &Spanned<DeValue<'_>>) {
-            let _ = write!(out, "@{:?}:", v.span());
-            match v.get_ref() {
-                DeValue::Table(t) => {
-                    out.push('{');
-                    table(out, t);
-                    out.push('}');
-                }
-                DeValue::Array(items) => {
-                    out.push('[');
-                    for item in items.iter() {
-                        value(out, item);
-                        out.push(',');
-                    }
-                    out.push(']');
-                }
-                other => {
-                    let _ = write!(out, "{other:?}");
-                }
-            }
-        }
-        fn table(out: &mut String, t: &DeTable<'_>) {
-            for (k, v) in t.iter() {
-                let _ = write!(out, "{:?}@{:?}=", k.get_ref(), k.span());
-                value(out, v);
-                out.push(';');
-            }
-        }
-        let mut out = String::new();
-        table(&mut out, root);
-        out
-    }
 
     /// A parse as the tests compare it: the tree spelled out, and the errors with their spans.
     type Parsed = (String, Vec<(String, Option<Range<usize>>)>);

@@ -7,6 +7,7 @@
 mod document;
 pub mod keys;
 mod raw;
+mod simple;
 mod tables;
 mod values;
 
