@@ -443,6 +443,10 @@ pub(super) mod tests {
             "[ tenants . \"b c\" ]  # header\n\tk\t=\t\"v\"\t\n",
             "[tenants]\n[tenants.a]\n[shared.s]\nconsumers = \"*\"",
             "x = [true,false,1,\"s\",{a=1}]\n",
+            // Comments right after values and headers, no blanks around `=`, odd keys.
+            "a = true#c\nb = 1#c\nc = [1,2]#c\nd = {e=1}#c\nf = \"x\"#c\n[g]#c\n",
+            "a=1\n\"b\"=1\n0 = 1\n- = 1\na-b_c = 1\ntrue = 1\n[\"\"]\n[h.\"b\".c]\n",
+            "  [a]\n\t[b]\nc = [\n1\n,\n2\n]\nd = {e = [1,\n2]}\nf = [{g = 1}, {g = 1}]\n",
         ];
         for source in cases {
             let expected = by_crate(source);
@@ -497,6 +501,8 @@ pub(super) mod tests {
             "[]\n",
             "[a.]\n",
             "a = \"x\n",
+            "a = 1,\n",
+            "x = \"a\"\"b\"\n",
             // Deeper than this parser goes (the crate refuses 80 keys).
             &format!("[{}]\n", vec!["a"; 100].join(".")),
             &format!("a = {}1{}\n", "[".repeat(40), "]".repeat(40)),
