@@ -112,13 +112,18 @@ impl Subject {
     /// was expected.
     pub fn parse(s: &str) -> Result<Self, String> {
         let forms = "`group:NAME`, `user:NAME` or `serviceaccount:NAMESPACE/NAME`";
-        let Some((kind, rest)) = s.split_once(':') else {
+        // The usual kinds by their prefix, cheaper than a search for the `:`.
+        let split = [("group", "group:"), ("user", "user:")]
+            .into_iter()
+            .find_map(|(kind, prefix)| Some((kind, s.strip_prefix(prefix)?)))
+            .or_else(|| s.split_once(':'));
+        let Some((kind, rest)) = split else {
             return Err(format!("is not a subject: write {forms}"));
         };
         let named = |what: &str| -> Result<Arc<str>, String> {
             if rest.is_empty() {
                 Err(format!("names no {what} after `{kind}:`"))
-            } else if rest.trim() != rest {
+            } else if rest.trim().len() != rest.len() {
                 Err(format!("has spaces around the {what}'s name"))
             } else {
                 Ok(Arc::from(rest))

@@ -8,8 +8,12 @@ use serde_json::Value;
 /// entries and destinations against a resource (`*` any run, `?` one character, `[...]` a class
 /// with ranges and `^`/`!` negation, `\` escapes). A malformed pattern matches nothing.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
-    // Most patterns are plain names: verify evaluates one per object of the tree.
-    if !pattern.contains(['*', '?', '[', '\\']) {
+    // Most patterns are plain names: verify evaluates one per object of the tree. (A search of
+    // the bytes: `str::contains` with a set of characters decodes each one.)
+    if !pattern
+        .bytes()
+        .any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
+    {
         return pattern == name;
     }
     let p: Vec<char> = pattern.chars().collect();
@@ -93,6 +97,25 @@ pub struct KindRules {
     cluster_blacklist: Vec<(String, String)>,
 }
 
+impl KindRules {
+    /// [`ProjectRules::permits_kind`].
+    fn permits(&self, group: &str, kind: &str, namespaced: bool) -> bool {
+        let listed = |list: &[(String, String)]| {
+            list.iter()
+                .any(|(g, k)| glob_match(k, kind) && glob_match(g, group))
+        };
+        if namespaced {
+            let white = match &self.namespace_whitelist {
+                None => true,
+                Some(l) => listed(l),
+            };
+            white && !listed(&self.namespace_blacklist)
+        } else {
+            listed(&self.cluster_whitelist) && !listed(&self.cluster_blacklist)
+        }
+    }
+}
+
 /// Equal kind rules, shared ([`ProjectRules::of_shared`]).
 pub type KindRulesCache = std::collections::HashMap<KindRules, std::sync::Arc<KindRules>>;
 
@@ -144,20 +167,13 @@ impl ProjectRules {
     /// lists it, a cluster-scoped one only when the cluster whitelist lists it; a blacklist entry
     /// refuses it either way. Entries are `filepath.Match` patterns on group and kind.
     pub fn permits_kind(&self, group: &str, kind: &str, namespaced: bool) -> bool {
-        let listed = |list: &[(String, String)]| {
-            list.iter()
-                .any(|(g, k)| glob_match(k, kind) && glob_match(g, group))
-        };
-        let k = &self.kinds;
-        if namespaced {
-            let white = match &k.namespace_whitelist {
-                None => true,
-                Some(l) => listed(l),
-            };
-            white && !listed(&k.namespace_blacklist)
-        } else {
-            listed(&k.cluster_whitelist) && !listed(&k.cluster_blacklist)
-        }
+        self.kinds.permits(group, kind, namespaced)
+    }
+
+    /// The kind rules, which [`Self::of_shared`] shares between projects with equal ones: an
+    /// answer of [`Self::permits_kind`] holds for every project with the same.
+    pub fn kind_rules(&self) -> &std::sync::Arc<KindRules> {
+        &self.kinds
     }
 
     /// Argo CD's `IsDestinationPermitted`: some destination matches `server` and `namespace`

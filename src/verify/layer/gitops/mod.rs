@@ -331,6 +331,7 @@ fn refusals(
     // name, which the tree holds (and so no other name has) until this returns.
     let mut units_of_files: HashMap<*const u8, UnitOf> = HashMap::default();
     let mut last_kind: Option<(&str, &str, &str, bool)> = None;
+    let mut kinds: HashMap<(*const confine::KindRules, &str, &str), bool> = HashMap::default();
     let mut last_destination: Option<(&str, Option<&str>, bool)> = None;
     let mut destinations: HashMap<(&str, Option<&str>), bool> = HashMap::default();
     for (group, kind, namespace, origin) in objects {
@@ -356,7 +357,11 @@ fn refusals(
         let kind_ok = match last_kind {
             Some((u, g, k, ok)) if u == name && g == group && k == kind => ok,
             _ => {
-                let ok = project.permits_kind(group, kind, namespaced);
+                // Projects with equal kind rules share them: one answer serves them all.
+                let rules = std::sync::Arc::as_ptr(project.kind_rules());
+                let ok = *kinds
+                    .entry((rules, group, kind))
+                    .or_insert_with(|| project.permits_kind(group, kind, namespaced));
                 last_kind = Some((name, group, kind, ok));
                 ok
             }
