@@ -116,40 +116,86 @@ impl KindRules {
     }
 }
 
-/// Equal kind rules, shared ([`ProjectRules::of_shared`]).
-pub type KindRulesCache = std::collections::HashMap<KindRules, std::sync::Arc<KindRules>>;
+/// Equal kind rules, shared ([`ProjectRules::of_shared`]): every set read, and the last few
+/// used, which a project's lists are compared with first, without copying them.
+#[derive(Default)]
+pub struct KindRulesCache {
+    all: std::collections::HashMap<KindRules, std::sync::Arc<KindRules>>,
+    recent: Vec<std::sync::Arc<KindRules>>,
+}
+
+/// How many sets [`KindRulesCache`] compares a project with before it copies its lists.
+const RECENT_KIND_RULES: usize = 4;
+
+/// The spec's list `key` of `(a, b)` pairs, as [`ProjectRules::of_shared`] reads it.
+fn pairs_of<'v, 'k>(
+    spec: &'v Value,
+    key: &str,
+    a: &'k str,
+    b: &'k str,
+) -> impl Iterator<Item = (&'v str, &'v str)> + use<'v, 'k> {
+    spec[key].as_array().into_iter().flatten().map(move |e| {
+        let s = |k: &str| e[k].as_str().unwrap_or_default();
+        (s(a), s(b))
+    })
+}
+
+impl KindRules {
+    /// Whether `spec`'s kind lists are these.
+    fn is_of(&self, spec: &Value) -> bool {
+        let same = |list: &[(String, String)], key: &str| {
+            let mut read = pairs_of(spec, key, "group", "kind");
+            list.iter()
+                .all(|(g, k)| read.next().is_some_and(|(rg, rk)| rg == g && rk == k))
+                && read.next().is_none()
+        };
+        let whitelist = "namespaceResourceWhitelist";
+        (match &self.namespace_whitelist {
+            None => spec[whitelist].is_null(),
+            Some(list) => !spec[whitelist].is_null() && same(list, whitelist),
+        }) && same(&self.namespace_blacklist, "namespaceResourceBlacklist")
+            && same(&self.cluster_whitelist, "clusterResourceWhitelist")
+            && same(&self.cluster_blacklist, "clusterResourceBlacklist")
+    }
+}
 
 impl ProjectRules {
     pub fn of(project: &Value) -> Self {
-        Self::of_shared(project, &mut KindRulesCache::new())
+        Self::of_shared(project, &mut KindRulesCache::default())
     }
 
     /// [`Self::of`], sharing kind rules equal to one in `cache`.
     pub fn of_shared(project: &Value, cache: &mut KindRulesCache) -> Self {
         let spec = &project["spec"];
         let pairs = |key: &str, a: &str, b: &str| -> Vec<(String, String)> {
-            spec[key]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| {
-                    let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
-                    (s(a), s(b))
-                })
+            pairs_of(spec, key, a, b)
+                .map(|(x, y)| (x.to_owned(), y.to_owned()))
                 .collect()
         };
-        let kinds = KindRules {
-            namespace_whitelist: (!spec["namespaceResourceWhitelist"].is_null())
-                .then(|| pairs("namespaceResourceWhitelist", "group", "kind")),
-            namespace_blacklist: pairs("namespaceResourceBlacklist", "group", "kind"),
-            cluster_whitelist: pairs("clusterResourceWhitelist", "group", "kind"),
-            cluster_blacklist: pairs("clusterResourceBlacklist", "group", "kind"),
-        };
-        let kinds = match cache.get(&kinds) {
-            Some(shared) => shared.clone(),
+        let kinds = match cache.recent.iter().position(|k| k.is_of(spec)) {
+            Some(i) => {
+                // The most recent first.
+                cache.recent[..=i].rotate_right(1);
+                cache.recent[0].clone()
+            }
             None => {
-                let shared = std::sync::Arc::new(kinds.clone());
-                cache.insert(kinds, shared.clone());
+                let kinds = KindRules {
+                    namespace_whitelist: (!spec["namespaceResourceWhitelist"].is_null())
+                        .then(|| pairs("namespaceResourceWhitelist", "group", "kind")),
+                    namespace_blacklist: pairs("namespaceResourceBlacklist", "group", "kind"),
+                    cluster_whitelist: pairs("clusterResourceWhitelist", "group", "kind"),
+                    cluster_blacklist: pairs("clusterResourceBlacklist", "group", "kind"),
+                };
+                let shared = match cache.all.get(&kinds) {
+                    Some(shared) => shared.clone(),
+                    None => {
+                        let shared = std::sync::Arc::new(kinds.clone());
+                        cache.all.insert(kinds, shared.clone());
+                        shared
+                    }
+                };
+                cache.recent.insert(0, shared.clone());
+                cache.recent.truncate(RECENT_KIND_RULES);
                 shared
             }
         };
@@ -284,6 +330,46 @@ mod tests {
             true
         ));
         assert!(!group_kind_permitted(&globbed, "", "Secret", true));
+    }
+
+    /// Projects read one after the other through one cache: each gets rules equal to those
+    /// read from it alone, shared with the earlier projects that have equal ones only.
+    #[test]
+    fn kind_rules_are_shared_only_between_equal_lists() {
+        let entry = |g: &str, k: &str| serde_json::json!({"group": g, "kind": k});
+        let netpol = entry("networking.k8s.io", "NetworkPolicy");
+        let sidecar = entry("networking.istio.io", "Sidecar");
+        let namespace = entry("", "Namespace");
+        let projects = [
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": [netpol, sidecar]}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": [netpol]}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": [netpol, sidecar, namespace]}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": [sidecar, netpol]}}),
+            serde_json::json!({"spec": {}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": []}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": "x"}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": [netpol],
+                "namespaceResourceBlacklist": [sidecar]}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": [netpol],
+                "clusterResourceWhitelist": [namespace]}}),
+            serde_json::json!({"spec": {"namespaceResourceWhitelist": [netpol],
+                "clusterResourceBlacklist": [namespace]}}),
+        ];
+        let mut cache = KindRulesCache::default();
+        let mut read: Vec<ProjectRules> = Vec::new();
+        // Every project twice, and the first ones again after the cache's recent sets moved on.
+        for project in projects.iter().chain(&projects).chain(&projects[..3]) {
+            let rules = ProjectRules::of_shared(project, &mut cache);
+            assert_eq!(*rules.kinds, *ProjectRules::of(project).kinds, "{project}");
+            for earlier in &read {
+                assert_eq!(
+                    std::sync::Arc::ptr_eq(&earlier.kinds, &rules.kinds),
+                    earlier.kinds == rules.kinds,
+                    "{project}"
+                );
+            }
+            read.push(rules);
+        }
     }
 
     #[test]
