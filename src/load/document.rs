@@ -4,9 +4,11 @@
 //! The parse was the longest serial step of a compile or `verify` of a large file (at 10,000
 //! tenants with every access key, 40 of the 80 ms between reading the file and compiling it).
 //! The result is the tree the whole file parses to, spans included, or the whole file is parsed
-//! again as one piece:
-//! - A piece after the first is parsed from a copy of the file whose text before the piece is
-//!   blanked with spaces (TOML's whitespace): its spans are the file's.
+//! again as one piece, by the `toml` crate:
+//! - Each piece is read by the parser of the usual TOML (`simple`), which gives the tree the
+//!   crate gives that piece alone, with the file's spans, or nothing. A piece it leaves is parsed
+//!   by the crate, from a copy of the file whose text before the piece is blanked with spaces
+//!   (TOML's whitespace), so that its spans are the file's too.
 //! - A cut is only made before a line that starts with `[tenants.`. Were that line inside a
 //!   multi-line string, array or inline table, the piece before it would end inside it: a syntax
 //!   error, and any error in any piece parses the whole file again (so that every error is found
