@@ -9,10 +9,12 @@ which hides a change of a few percent between two builds measured one after the 
 
 N defaults to 10,000 tenants, ROUNDS to 20; DIR (default: a new directory under /dev/shm, a
 tmpfs, so that the fresh compiles do not measure a shared disk) holds both configs and trees.
-Prints, per step and build, the median wall time of each config and their ratio.
+Prints, per step and build, the median wall time of each config and their ratio, then the
+same of the CPU time (user + system, every thread), which a busy machine moves less.
 """
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,14 +39,19 @@ def main() -> int:
             subprocess.run([sys.executable, os.path.join(here, "gen.py"), str(n), *extra],
                            stdout=f, check=True)
 
-    def run(binary: str, config: str, command: str) -> float:
+    def run(binary: str, config: str, command: str) -> tuple[float, float]:
+        """The wall time and the CPU time (user + system, every thread) of one run."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([binary, "--quiet", command, "--config", f"{d}/{config}.toml",
                         "--output", f"{d}/out-{config}"],
                        stdout=subprocess.DEVNULL, check=True)
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, cpu
 
-    times: dict[tuple[str, str, str], list[float]] = {}
+    times: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
     for r in range(rounds):
         for binary in bins if r % 2 == 0 else bins[::-1]:
             for config in ("plain", "access"):
@@ -55,11 +62,13 @@ def main() -> int:
                     times.setdefault((binary, config, step), []).append(run(binary, config, command))
     for step in ("fresh", "noop", "verify"):
         for i, binary in enumerate(bins):
-            plain = statistics.median(times[(binary, "plain", step)])
-            access = statistics.median(times[(binary, "access", step)])
+            (plain, plain_cpu), (access, access_cpu) = (
+                [statistics.median(t[k] for t in times[(binary, config, step)]) for k in (0, 1)]
+                for config in ("plain", "access"))
             print(f"{step:6} {'old' if i == 0 else 'new'} ({os.path.basename(binary)}): "
                   f"plain {plain * 1e3:7.1f} ms, access {access * 1e3:7.1f} ms, "
-                  f"ratio {access / plain:.3f}x")
+                  f"ratio {access / plain:.3f}x; CPU {plain_cpu * 1e3:7.1f} / "
+                  f"{access_cpu * 1e3:7.1f} ms, {access_cpu / plain_cpu:.3f}x")
     return 0
 
 
