@@ -356,11 +356,9 @@ impl<'a> Document<'a> {
         let source = self.source;
         let mut table = &mut self.root;
         for key in keys {
-            if !table.contains_key(key.get_ref().as_ref()) {
-                let opened = Spanned::new(key.span(), DeValue::Table(DeTable::new()));
-                table.insert(key.clone(), opened);
-            }
-            let value = table.get_mut(key.get_ref().as_ref())?;
+            let value = table
+                .entry(key.clone())
+                .or_insert_with(|| Spanned::new(key.span(), DeValue::Table(DeTable::new())));
             if source.get(value.span().start) == Some(&b'{') {
                 return None;
             }

@@ -114,6 +114,23 @@ impl KindRules {
             listed(&self.cluster_whitelist) && !listed(&self.cluster_blacklist)
         }
     }
+
+    /// Whether `spec`'s kind lists are these.
+    fn is_of(&self, spec: &Value) -> bool {
+        let same = |list: &[(String, String)], key: &str| {
+            let mut read = pairs_of(spec, key, "group", "kind");
+            list.iter()
+                .all(|(g, k)| read.next().is_some_and(|(rg, rk)| rg == g && rk == k))
+                && read.next().is_none()
+        };
+        let whitelist = "namespaceResourceWhitelist";
+        (match &self.namespace_whitelist {
+            None => spec[whitelist].is_null(),
+            Some(list) => !spec[whitelist].is_null() && same(list, whitelist),
+        }) && same(&self.namespace_blacklist, "namespaceResourceBlacklist")
+            && same(&self.cluster_whitelist, "clusterResourceWhitelist")
+            && same(&self.cluster_blacklist, "clusterResourceBlacklist")
+    }
 }
 
 /// Equal kind rules, shared ([`ProjectRules::of_shared`]): every set read, and the last few
@@ -138,25 +155,6 @@ fn pairs_of<'v, 'k>(
         let s = |k: &str| e[k].as_str().unwrap_or_default();
         (s(a), s(b))
     })
-}
-
-impl KindRules {
-    /// Whether `spec`'s kind lists are these.
-    fn is_of(&self, spec: &Value) -> bool {
-        let same = |list: &[(String, String)], key: &str| {
-            let mut read = pairs_of(spec, key, "group", "kind");
-            list.iter()
-                .all(|(g, k)| read.next().is_some_and(|(rg, rk)| rg == g && rk == k))
-                && read.next().is_none()
-        };
-        let whitelist = "namespaceResourceWhitelist";
-        (match &self.namespace_whitelist {
-            None => spec[whitelist].is_null(),
-            Some(list) => !spec[whitelist].is_null() && same(list, whitelist),
-        }) && same(&self.namespace_blacklist, "namespaceResourceBlacklist")
-            && same(&self.cluster_whitelist, "clusterResourceWhitelist")
-            && same(&self.cluster_blacklist, "clusterResourceBlacklist")
-    }
 }
 
 impl ProjectRules {
