@@ -162,3 +162,36 @@ fn agrees_on_every_file_of_the_example_tree() {
     }
     assert!(n > 30);
 }
+
+/// The `memchr` comment stripper gives what the byte loop gives, on every line without a tab.
+#[test]
+fn strips_comments_as_the_byte_loop_does() {
+    for line in [
+        "",
+        "#",
+        "a # b",
+        "a#b",
+        "a: \"x # y\" # z",
+        "a: \"x \\\" # y\"",
+        "a: \"x \\\\\" # y",
+        "a: \"x \\",
+        "a: \"open",
+        "a: 'it''s # x' # y",
+        "a: 'open",
+        "a: 'x''",
+        "a: b\"c # d",
+        "- \"p, proj:t:owners, applications, get, t/t, allow\"",
+        "[\"a\", 'b'] # c",
+        "{\"a\": 1}",
+        "a: x'y' # z",
+    ] {
+        assert_eq!(strip_comment_no_tabs(line), strip_comment(line), "{line:?}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn strips_comments_as_the_byte_loop_does_on_any_line(line in "[-a :#\"'\\\\\\[{x]{0,24}") {
+        proptest::prop_assert_eq!(strip_comment_no_tabs(&line), strip_comment(&line));
+    }
+}
