@@ -330,12 +330,11 @@ fn read_files(
 ) -> Result<Tree, Vec<TreeError>> {
     let mut tree = Tree::default();
     let mut errors = Vec::new();
-    // One buffer for every file of the chunk: a fresh one per file was an allocation and the
-    // kernel's zeroing of its pages, for tens of thousands of files.
+    // One buffer for every file of the chunk (see `read_text`): a fresh one per file was an
+    // allocation and the kernel's zeroing of its pages, for tens of thousands of files.
     let mut bytes = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        bytes.clear();
         match read_text(path, &mut bytes) {
             Ok(text) => {
                 tree.audit.extend(kustomize::merge_key_finding(text, path));
@@ -368,28 +367,42 @@ fn read_files(
     }
 }
 
-/// The text of the file at `path`, read into `bytes`. `File::read_to_string` asks the file's size
-/// first (a `statx` per file); reading into a buffer that has room already needs no size.
+/// The text of the file at `path`, read into `buf`, a buffer kept for the next file: its bytes
+/// stay initialized from one file to the next (it only grows, with zeros), and the text is its
+/// first bytes. `File::read_to_string` asks the file's size first (a `statx` per file), and
+/// `read_to_end` zeroes the buffer's free room before every read (64 KiB per file, 6% of
+/// verify's instructions at 10,000 tenants, and the whole first-level cache each time).
 pub(in crate::verify::tree) fn read_text<'a>(
     path: &Path,
-    bytes: &'a mut Vec<u8>,
+    buf: &'a mut Vec<u8>,
 ) -> std::io::Result<&'a str> {
-    /// A file read only through `read`, so that `read_to_end` does not ask its size.
-    struct Plain(std::fs::File);
-    impl std::io::Read for Plain {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.0.read(buf)
+    let mut file = std::fs::File::open(path)?;
+    if buf.len() < READ_BUFFER {
+        buf.resize(READ_BUFFER, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            buf.resize(2 * buf.len(), 0);
+        }
+        match std::io::Read::read(&mut file, &mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    bytes.reserve(64 * 1024);
-    std::io::Read::read_to_end(&mut Plain(std::fs::File::open(path)?), bytes)?;
-    std::str::from_utf8(bytes).map_err(|_| {
+    std::str::from_utf8(&buf[..filled]).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "stream did not contain valid UTF-8",
         )
     })
 }
+
+/// The room [`read_text`] reads a file into at first: more than a generated file holds, so that
+/// one `read` takes it whole and a second finds its end.
+const READ_BUFFER: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -428,5 +441,28 @@ mod tests {
             .map(|p| p.display().to_string())
             .collect();
         assert_eq!(paths, walked);
+    }
+
+    /// One buffer read into again and again gives each file's text exactly: a file larger than
+    /// its room, then a shorter one (none of the longer one's bytes after it), an empty one, and
+    /// one that is not UTF-8.
+    #[test]
+    fn a_reused_buffer_gives_each_files_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: String = (0..READ_BUFFER / 10 + 500)
+            .map(|i| format!("{i:09}\n"))
+            .collect();
+        assert!(big.len() > READ_BUFFER && big.len() < 2 * READ_BUFFER);
+        let files = [("big", big.as_str()), ("short", "kind: A\n"), ("empty", "")];
+        let mut buf = Vec::new();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+            assert_eq!(read_text(&dir.path().join(name), &mut buf).unwrap(), text);
+        }
+        assert_eq!(buf.len(), 2 * READ_BUFFER);
+        std::fs::write(dir.path().join("bad"), b"a\xffb").unwrap();
+        let e = read_text(&dir.path().join("bad"), &mut buf).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert!(read_text(&dir.path().join("missing"), &mut buf).is_err());
     }
 }
