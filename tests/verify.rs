@@ -1085,6 +1085,53 @@ fn bindings_and_roles_tenantc_never_writes_are_violations() {
         .stdout(predicate::str::contains("violation: the ClusterRoleBinding all binds the ClusterRole cluster-admin in every namespace"));
 }
 
+/// A second binding of a level, a second quota and a second LimitRange `tenantc` in a managed
+/// namespace: each is reported, beside the objects compile wrote, which stay as they are.
+#[test]
+fn a_second_binding_or_limit_in_a_namespace_is_a_violation() {
+    let p = compiled();
+    let jobs = "tenants/acme/acme-jobs/namespace.yaml";
+    let text = p.read_out(jobs);
+    let viewers = text
+        .split("---\n")
+        .find(|d| d.contains("name: tenantc-viewers"))
+        .unwrap()
+        .replace("  name: auditors\n", "  name: auditors\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: everyone\n");
+    let acme = "tenants/acme/acme/namespace.yaml";
+    let acme_text = p.read_out(acme);
+    let quota = acme_text
+        .split("---\n")
+        .find(|d| d.contains("kind: ResourceQuota"))
+        .unwrap()
+        .replace("  name: tenantc\n", "  name: burst\n");
+    let limits = acme_text
+        .split("---\n")
+        .find(|d| d.contains("kind: LimitRange"))
+        .unwrap()
+        .replace("memory: \"512Mi\"", "memory: \"2Gi\"");
+    std::fs::write(p.output().join(jobs), format!("{text}---\n{viewers}")).unwrap();
+    std::fs::write(
+        p.output().join(acme),
+        format!("{acme_text}---\n{quota}---\n{limits}"),
+    )
+    .unwrap();
+    let out = p.verify().code(1).get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    for needle in [
+        "violation: namespace acme-jobs has 2 RoleBindings tenantc-viewers (output/tenants/acme/acme-jobs/namespace.yaml: tenantc-viewers; output/tenants/acme/acme-jobs/namespace.yaml: tenantc-viewers)",
+        "violation: group everyone may view acme-jobs, but tenants.toml does not say so",
+        "violation: namespace acme has the ResourceQuota burst, which tenants.toml does not give it (output/tenants/acme/acme/namespace.yaml: burst)",
+        "violation: the LimitRange of acme differs from tenants.toml: default memory is 2Gi (tenants.toml: 512Mi)",
+    ] {
+        assert!(out.contains(needle), "`{needle}` not in:\n{out}");
+    }
+    // The objects compile wrote are as tenants.toml says.
+    assert!(!out.contains("the ResourceQuota of acme differs"), "{out}");
+    assert!(!out.contains("default memory is 512Mi"), "{out}");
+    assert!(!out.contains("may not view acme-jobs"), "{out}");
+    assert_eq!(out.matches("violation:").count(), 4, "{out}");
+}
+
 #[test]
 fn a_missing_or_different_quota_or_limit_range_is_a_violation() {
     let p = compiled();

@@ -152,10 +152,64 @@ impl<'a> Managed<'a> {
         Self { by_id, order }
     }
 
-    /// The id of `ns` when tenants.toml defines it.
-    fn id(&self, model: &Model, ns: Option<&Text>) -> Option<usize> {
-        let id = model.id(ns?.as_str())? as usize;
-        self.by_id[id].then_some(id)
+    /// The id of `ns` when tenants.toml defines it. `last` is the namespace asked before and its
+    /// answer: a namespace's objects follow each other in the tree (they are in its file), so
+    /// most are answered without hashing the name.
+    fn id<'d>(
+        &self,
+        model: &Model,
+        ns: Option<&'d Text>,
+        last: &mut Option<(&'d str, Option<usize>)>,
+    ) -> Option<usize> {
+        let ns = ns?.as_str();
+        if let Some((name, id)) = *last {
+            if name == ns {
+                return id;
+            }
+        }
+        let id = model
+            .id(ns)
+            .map(|id| id as usize)
+            .filter(|&id| self.by_id[id]);
+        *last = Some((ns, id));
+        id
+    }
+}
+
+/// The tree's objects in each slot (a managed namespace, or a namespace and a level): the one
+/// a tree compile wrote has in its place, and any others beside (a list per slot was an
+/// allocation per namespace and kind, a hundred thousand at 10,000 tenants).
+struct Slots<'d, T> {
+    first: Vec<Option<&'d T>>,
+    more: BTreeMap<usize, Vec<&'d T>>,
+}
+
+impl<'d, T> Slots<'d, T> {
+    fn new(slots: usize) -> Self {
+        Self {
+            first: vec![None; slots],
+            more: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, slot: usize, doc: &'d T) {
+        match &mut self.first[slot] {
+            first @ None => *first = Some(doc),
+            Some(_) => self.more.entry(slot).or_default().push(doc),
+        }
+    }
+
+    /// The object of `slot` when it has exactly one.
+    fn one(&self, slot: usize) -> Option<&'d T> {
+        self.first[slot].filter(|_| !self.more.contains_key(&slot))
+    }
+
+    /// Every object of `slot`, in the tree's order.
+    fn all(&self, slot: usize) -> Vec<&'d T> {
+        self.first[slot]
+            .into_iter()
+            .chain(self.more.get(&slot).into_iter().flatten().copied())
+            .collect()
     }
 }
 
@@ -168,8 +222,10 @@ fn index(level: AccessLevel) -> usize {
 }
 
 fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
-    // The RoleBindings of the tree granting each level, by namespace id.
-    let mut found: Vec<[Vec<&RbacDoc>; 3]> = vec![Default::default(); managed.by_id.len()];
+    // The RoleBindings of the tree granting each level, by namespace id and level.
+    let slot = |id: usize, level: AccessLevel| id * AccessLevel::ALL.len() + index(level);
+    let mut found: Slots<RbacDoc> = Slots::new(managed.by_id.len() * AccessLevel::ALL.len());
+    let mut last = None;
     for doc in model.tree.rbac.iter().map(|d| &**d) {
         let o = std::slice::from_ref(&doc.origin);
         let ns = doc.namespace.as_deref().unwrap_or("");
@@ -198,7 +254,7 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
                 o.to_vec(),
             )),
             _ => {
-                let Some(id) = managed.id(model, doc.namespace.as_ref()) else {
+                let Some(id) = managed.id(model, doc.namespace.as_ref(), &mut last) else {
                     findings.push(violation(
                         "access-unknown-namespace",
                         with_objects(
@@ -214,7 +270,7 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
                     continue;
                 };
                 match level_of(doc) {
-                    Some(level) => found[id][index(level)].push(doc),
+                    Some(level) => found.push(slot(id, level), doc),
                     None => findings.push(violation(
                         "access-other-binding",
                         with_objects(
@@ -232,12 +288,11 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
     }
     for &(id, name, ns) in &managed.order {
         for level in AccessLevel::ALL {
-            let docs = id.map_or_else(Vec::new, |id| std::mem::take(&mut found[id][index(level)]));
-            if let [doc] = docs.as_slice() {
-                if same_subjects(&ns.access, level, &doc.subjects) {
-                    continue;
-                }
+            let one = id.and_then(|id| found.one(slot(id, level)));
+            if one.is_some_and(|doc| same_subjects(&ns.access, level, &doc.subjects)) {
+                continue;
             }
+            let docs = id.map_or_else(Vec::new, |id| found.all(slot(id, level)));
             let want = wanted_subjects(&ns.access, level);
             let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
             if docs.len() > 1 {
@@ -397,11 +452,12 @@ fn limits(
     requests: impl for<'a> Fn(&'a AccessIntent) -> WantedQuantities<'a>,
     findings: &mut Vec<Finding>,
 ) {
-    let mut by_id: Vec<Vec<&LimitDoc>> = vec![Vec::new(); managed.by_id.len()];
+    let mut by_id: Slots<LimitDoc> = Slots::new(managed.by_id.len());
     let mut unknown: BTreeMap<&str, Vec<&LimitDoc>> = BTreeMap::new();
+    let mut last = None;
     for d in docs {
-        match managed.id(model, d.namespace.as_ref()) {
-            Some(id) => by_id[id].push(d),
+        match managed.id(model, d.namespace.as_ref(), &mut last) {
+            Some(id) => by_id.push(id, d),
             None => unknown
                 .entry(d.namespace.as_deref().unwrap_or(""))
                 .or_default()
@@ -425,9 +481,8 @@ fn limits(
         let (want, want_requests) = (values(&ns.access), requests(&ns.access));
         let expected =
             want.is_some_and(|m| !m.is_empty()) || want_requests.is_some_and(|m| !m.is_empty());
-        let docs = id.map_or(&[][..], |id| by_id[id].as_slice());
         // The tree compile wrote: the one object, as tenants.toml says.
-        if let [d] = docs {
+        if let Some(d) = id.and_then(|id| by_id.one(id)) {
             if expected
                 && d.origin.name == "tenantc"
                 && d.other.is_empty()
@@ -437,8 +492,9 @@ fn limits(
                 continue;
             }
         }
+        let docs = id.map_or_else(Vec::new, |id| by_id.all(id));
         let (want, want_requests) = (texts(want), texts(want_requests));
-        for d in docs {
+        for &d in &docs {
             let o = std::slice::from_ref(&d.origin);
             if !expected || d.origin.name != "tenantc" {
                 findings.push(violation(
