@@ -3,7 +3,8 @@
 //! layout of the built-in templates, without the YAML value tree. At 10,000 tenants these are
 //! 16,000 Namespaces and 80,000 access documents, and the generic reader spent a third of
 //! verify's extra time with the access keys on the latter; most access documents are those of
-//! the namespace file read before, but for their namespace's name, and are not read again. Any
+//! the namespace file read before, but for their namespace's name (a tenant's bindings in its
+//! first namespace: but for their subjects' names too), and are not read again. Any
 //! line outside that layout (a hand edit, another order, a comment, a user template) returns
 //! `None` and the caller reads the file as any other, so the objects are always those the
 //! generic reader would give.
@@ -24,6 +25,8 @@ enum Doc<'a> {
         role_ref: [&'a str; 3],
         /// (kind, name, namespace, apiGroup), in file order.
         subjects: Vec<[Option<&'a str>; 4]>,
+        /// The line of each subject's name, numbered from the document's first line.
+        name_lines: Vec<usize>,
     },
     Quota {
         name: &'a str,
@@ -66,11 +69,25 @@ struct AccessDocs(Vec<Object>);
 /// place of the file before and are not read again. Only the last file's are kept: a memory of
 /// every document read held a copy of each tenant's bindings (about 10 MB more at 10,000
 /// tenants) to spare reading the few that repeat further apart.
+///
+/// A tenant's bindings are new in its first namespace, but most differ from the previous
+/// tenant's at the same place only in their subjects' names (`acme-admins`, `beta-admins`):
+/// such a document is not read again either, only the lines of those names.
 #[derive(Default)]
 struct Seen {
-    /// (the text before the name and the text after it, concatenated; where the name was; the
-    /// object)
-    last: Vec<(String, usize, Object)>,
+    last: Vec<Kept>,
+}
+
+/// A document [`Seen`] keeps.
+struct Kept {
+    /// The text before the namespace's name and the text after it, concatenated.
+    text: String,
+    /// Where the name was.
+    at: usize,
+    object: Object,
+    /// For a binding, the line of each subject's name in the text after the namespace's name
+    /// (the rest of the namespace's line is line 0).
+    name_lines: Vec<usize>,
 }
 
 /// The lines of a map of a Namespace's labels and of its annotations, with the pair each reads
@@ -93,29 +110,140 @@ impl Seen {
     /// The object of the `i`th document `doc` of a file in the directory of namespace `dir`;
     /// `None` outside the layout.
     fn object(&mut self, i: usize, doc: &str, dir: &str) -> Option<Object> {
-        let (before, name, after) = namespace_line(doc)?;
+        // Mostly the text before the name is the kept document's (which ends on the fifth line,
+        // with `  namespace: `): the name is then the rest of that line.
+        let kept = self.last.get(i);
+        let same_start = kept.and_then(|k| {
+            let rest = doc.strip_prefix(&k.text[..k.at])?;
+            let end = memchr::memchr(b'\n', rest.as_bytes())?;
+            Some((&doc[..k.at], &rest[..end], &rest[end..]))
+        });
+        let (before, name, after) = match same_start {
+            Some(split) => split,
+            None => namespace_line(doc)?,
+        };
         (scalar(name)? == dir).then_some(())?;
-        if let Some((text, at, object)) = self.last.get(i) {
-            if text.len() == before.len() + after.len()
-                && text[..*at] == *before
-                && text[*at..] == *after
-            {
-                return Some(object.clone());
+        let respelled = match kept.filter(|_| same_start.is_some()) {
+            Some(kept) if kept.text[kept.at..] == *after => return Some(kept.object.clone()),
+            Some(kept) => kept.respelled(after),
+            None => None,
+        };
+        let (object, name_lines) = match respelled {
+            Some(object) => (object, None),
+            None => {
+                let doc = read_document(doc, dir)?;
+                // The lines as numbered in the text after the namespace's name, on the fifth.
+                let lines = match &doc {
+                    Doc::Binding { name_lines, .. } => name_lines.iter().map(|l| l - 4).collect(),
+                    _ => Vec::new(),
+                };
+                (object_of(doc), Some(lines))
             }
-        }
-        let object = object_of(read_document(doc, dir)?);
+        };
         if self.last.len() <= i {
-            self.last
-                .resize_with(i + 1, || (String::new(), 0, object.clone()));
+            self.last.resize_with(i + 1, || Kept {
+                text: String::new(),
+                at: 0,
+                object: object.clone(),
+                name_lines: Vec::new(),
+            });
         }
-        let (text, at, kept) = &mut self.last[i];
-        text.clear();
-        text.push_str(before);
-        text.push_str(after);
-        *at = before.len();
-        *kept = object.clone();
+        let kept = &mut self.last[i];
+        kept.text.clear();
+        kept.text.push_str(before);
+        kept.text.push_str(after);
+        kept.at = before.len();
+        kept.object = object.clone();
+        if let Some(lines) = name_lines {
+            kept.name_lines = lines;
+        }
         Some(object)
     }
+}
+
+impl Kept {
+    /// The object of a document whose text before the namespace's name is this one's, and whose
+    /// text `after` it differs from this one's only in subjects' names: this binding with those
+    /// names. `None` for anything else (the caller reads the document).
+    fn respelled(&self, after: &str) -> Option<Object> {
+        let Object::Binding {
+            name,
+            role_ref,
+            subjects,
+        } = &self.object
+        else {
+            return None;
+        };
+        if self.name_lines.is_empty() {
+            return None;
+        }
+        let changed = changed_names(&self.text[self.at..], after, &self.name_lines)?;
+        let mut subjects = subjects.to_vec();
+        for (i, value) in changed {
+            subjects[i].name = Text::from(value);
+        }
+        Some(Object::Binding {
+            name: name.clone(),
+            role_ref: role_ref.clone(),
+            subjects: subjects.into(),
+        })
+    }
+}
+
+/// Where `new` differs from `old`, the text of a binding of the same layout: for each line that
+/// differs, which of `name_lines` (the lines of the subjects' names in `old`) it is and the
+/// name `new` gives there. `None` when any other line differs, or `new` has more or fewer
+/// lines, or a name is not one [`scalar`] reads. Every other line being the same, the document
+/// reads as `old` does but for those names: [`document`] reads a name's line with nothing but
+/// its prefix (`  name: `) and the scalar after it.
+fn changed_names<'a>(
+    old: &str,
+    new: &'a str,
+    name_lines: &[usize],
+) -> Option<Vec<(usize, &'a str)>> {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let (mut i, mut j, mut line) = (0, 0, 0);
+    let mut changed = Vec::new();
+    loop {
+        let same = common_prefix(&a[i..], &b[j..]);
+        if i + same == a.len() && j + same == b.len() {
+            return Some(changed);
+        }
+        // The first difference is on the line the common part ends in, which starts at the same
+        // place in both.
+        let passed = &a[i..i + same];
+        line += passed.iter().filter(|&&b| b == b'\n').count();
+        let start = memchr::memrchr(b'\n', passed).map_or(0, |p| p + 1);
+        let (sa, sb) = (i + start, j + start);
+        let ea = memchr::memchr(b'\n', &a[sa..]).map_or(a.len(), |p| sa + p);
+        let eb = memchr::memchr(b'\n', &b[sb..]).map_or(b.len(), |p| sb + p);
+        // The same line, one text ending after it and the other not: a line more or fewer.
+        if a[sa..ea] == b[sb..eb] {
+            return None;
+        }
+        let subject = name_lines.iter().position(|&n| n == line)?;
+        changed.push((subject, scalar(new[sb..eb].strip_prefix("  name: ")?)?));
+        (i, j) = (ea, eb);
+    }
+}
+
+/// The length of the longest common prefix of `a` and `b`, compared eight bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let word = |s: &[u8]| u64::from_le_bytes(s[i..i + 8].try_into().expect("eight bytes"));
+        let x = word(a) ^ word(b);
+        if x != 0 {
+            return i + x.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// `doc` around the name of its namespace, on its fifth line (`  namespace: NAME`, as the
@@ -130,6 +258,11 @@ fn namespace_line(doc: &str) -> Option<(&str, &str, &str)> {
     Some((&doc[..at], name, &doc[end..]))
 }
 
+/// The line between two documents, with the line ends around it; one searcher for every file
+/// (building one per search cost as much as the search).
+static SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n---\n"));
+
 /// `text`, a `namespace.yaml` in the directory of namespace `dir`, split after its first
 /// document: that document's text (the Namespace, for the generic reader) and the documents after
 /// it, read in the layout compile writes. `None` when there are none or any line leaves the
@@ -139,13 +272,13 @@ fn namespace_line(doc: &str) -> Option<(&str, &str, &str)> {
 /// inside a flow collection or a quoted scalar it is an error either way), so the first document
 /// read alone is the first document of the stream.
 fn split_namespace_file<'a>(text: &'a str, dir: &str) -> Option<(&'a str, AccessDocs)> {
-    let at = memchr::memmem::find(text.as_bytes(), b"\n---\n")?;
+    let at = SEPARATOR.find(text.as_bytes())?;
     let (head, tail) = (&text[..=at], &text[at + 5..]);
     let body = tail.strip_suffix('\n')?;
     let mut objects = Vec::with_capacity(8);
     SEEN.with_borrow_mut(|seen| {
         let mut start = 0;
-        for end in memchr::memmem::find_iter(body.as_bytes(), b"\n---\n") {
+        for end in SEPARATOR.find_iter(body.as_bytes()) {
             objects.push(seen.object(objects.len(), &body[start..end], dir)?);
             start = end + 5;
         }
@@ -196,17 +329,15 @@ pub(super) fn read_namespace_file(
 /// least one entry and its keys in order. `None` outside it (the caller then reads `head` with
 /// the generic reader, which also reports a Namespace named otherwise).
 fn read_namespace(head: &str, dir: &str) -> Option<NamespaceParts> {
-    let lines = lines_of(head.strip_suffix('\n')?);
+    let mut c = Cursor::new(head.strip_suffix('\n')?);
     // A comment runs to the end of its line, and YAML also ends a line at `\r` (and YAML 1.1
     // at a few Unicode breaks): only printable ASCII is sure to be one comment line.
-    let comments = lines
-        .iter()
-        .take_while(|l| l.starts_with('#') && l.bytes().all(|b| (b' '..=b'~').contains(&b)))
-        .count();
-    let mut c = Cursor {
-        lines: &lines[comments..],
-        i: 0,
-    };
+    while c
+        .line
+        .is_some_and(|l| l.starts_with('#') && l.bytes().all(|b| (b' '..=b'~').contains(&b)))
+    {
+        c.next();
+    }
     c.exact("apiVersion: v1")?;
     c.exact("kind: Namespace")?;
     c.exact("metadata:")?;
@@ -222,7 +353,7 @@ fn read_namespace(head: &str, dir: &str) -> Option<NamespaceParts> {
         };
         Some((labels, annotations))
     })?;
-    (c.i == c.lines.len()).then_some(NamespaceParts {
+    c.done().then_some(NamespaceParts {
         labels,
         annotations,
     })
@@ -302,6 +433,7 @@ fn object_of(doc: Doc<'_>) -> Object {
             name,
             role_ref: [group, kind, role],
             subjects,
+            ..
         } => {
             // The subjects' names are mostly a tenant's own, each new to the set of interned
             // strings: a copy of their own, shared through the object by the tenant's other
@@ -393,31 +525,14 @@ fn owned(map: Vec<(&str, &str)>) -> Vec<(String, String)> {
     out
 }
 
-/// The lines of `text`, split at `\n`: `memchr` finds the line ends (`split('\n')` searches
-/// for a `char`, a call per short line).
-fn lines_of(text: &str) -> Vec<&str> {
-    let mut lines = Vec::with_capacity(32);
-    let mut start = 0;
-    for at in memchr::memchr_iter(b'\n', text.as_bytes()) {
-        lines.push(&text[start..at]);
-        start = at + 1;
-    }
-    lines.push(&text[start..]);
-    lines
-}
-
 /// The one document `text` in namespace `dir`; `None` outside the layout.
 fn read_document<'a>(text: &'a str, dir: &str) -> Option<Doc<'a>> {
-    let lines = lines_of(text);
-    let mut c = Cursor {
-        lines: &lines,
-        i: 0,
-    };
+    let mut c = Cursor::new(text);
     let doc = document(&mut c, dir)?;
-    (c.i == lines.len()).then_some(doc)
+    c.done().then_some(doc)
 }
 
-fn document<'a>(c: &mut Cursor<'_, 'a>, dir: &str) -> Option<Doc<'a>> {
+fn document<'a>(c: &mut Cursor<'a>, dir: &str) -> Option<Doc<'a>> {
     let api = c.value("apiVersion: ")?;
     let kind = c.value("kind: ")?;
     c.exact("metadata:")?;
@@ -433,16 +548,15 @@ fn document<'a>(c: &mut Cursor<'_, 'a>, dir: &str) -> Option<Doc<'a>> {
             ];
             c.exact("subjects:")?;
             let mut subjects = Vec::new();
+            let mut name_lines = Vec::new();
             while let Some(kind) = c.value("- kind: ") {
                 // The two forms the template writes: a Group or User, a ServiceAccount.
-                let subject = match c.value("  apiGroup: ") {
-                    Some(group) => [Some(kind), Some(c.value("  name: ")?), None, Some(group)],
-                    None => [
-                        Some(kind),
-                        Some(c.value("  name: ")?),
-                        Some(c.value("  namespace: ")?),
-                        None,
-                    ],
+                let group = c.value("  apiGroup: ");
+                name_lines.push(c.n);
+                let name = Some(c.value("  name: ")?);
+                let subject = match group {
+                    Some(group) => [Some(kind), name, None, Some(group)],
+                    None => [Some(kind), name, Some(c.value("  namespace: ")?), None],
                 };
                 subjects.push(subject);
             }
@@ -450,6 +564,7 @@ fn document<'a>(c: &mut Cursor<'_, 'a>, dir: &str) -> Option<Doc<'a>> {
                 name,
                 role_ref,
                 subjects,
+                name_lines,
             })
         }
         ("v1", "ResourceQuota") => {
@@ -480,22 +595,56 @@ fn document<'a>(c: &mut Cursor<'_, 'a>, dir: &str) -> Option<Doc<'a>> {
     }
 }
 
-/// The lines of one document and the next to read.
-struct Cursor<'l, 'a> {
-    lines: &'l [&'a str],
-    i: usize,
+/// The lines of one document, split at `\n` (a text that ends with one has an empty last line),
+/// read one after the other: each line end is found once, as the cursor reaches it, with no list
+/// of the lines (a document read is mostly one first seen, in a tenant's first namespace).
+struct Cursor<'a> {
+    /// The line to read next; `None` past the last one.
+    line: Option<&'a str>,
+    /// Its number, from 0.
+    n: usize,
+    /// The text after that line's `\n`; `None` when it has none.
+    after: Option<&'a str>,
 }
 
-impl<'a> Cursor<'_, 'a> {
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut c = Cursor {
+            line: None,
+            n: 0,
+            after: Some(text),
+        };
+        c.next();
+        c.n = 0;
+        c
+    }
+
+    /// Moves to the next line.
+    fn next(&mut self) {
+        self.n += 1;
+        (self.line, self.after) = match self.after {
+            None => (None, None),
+            Some(rest) => match memchr::memchr(b'\n', rest.as_bytes()) {
+                Some(i) => (Some(&rest[..i]), Some(&rest[i + 1..])),
+                None => (Some(rest), None),
+            },
+        };
+    }
+
+    /// Whether every line was read.
+    fn done(&self) -> bool {
+        self.line.is_none()
+    }
+
     /// Consumes the line `line`.
     fn exact(&mut self, line: &str) -> Option<()> {
-        (*self.lines.get(self.i)? == line).then(|| self.i += 1)
+        (self.line? == line).then(|| self.next())
     }
 
     /// Consumes a line `PREFIXvalue` and returns the value's string.
     fn value(&mut self, prefix: &str) -> Option<&'a str> {
-        let v = scalar(self.lines.get(self.i)?.strip_prefix(prefix)?)?;
-        self.i += 1;
+        let v = scalar(self.line?.strip_prefix(prefix)?)?;
+        self.next();
         Some(v)
     }
 
@@ -505,7 +654,7 @@ impl<'a> Cursor<'_, 'a> {
     /// (most are, in a tree's every namespace or in each of a tenant's).
     fn label_pairs(&mut self, before: &mut PairLines) -> Option<LabelPairs> {
         let mut out: Vec<(Text, Text)> = Vec::with_capacity(before.len());
-        while let Some(line) = self.lines.get(self.i).and_then(|l| l.strip_prefix("    ")) {
+        while let Some(line) = self.line.and_then(|l| l.strip_prefix("    ")) {
             let at = out.len();
             let (key, value) = match before.get(at) {
                 Some((seen, key, value)) if **seen == *line => (key.clone(), value.clone()),
@@ -525,7 +674,7 @@ impl<'a> Cursor<'_, 'a> {
                 return None;
             }
             out.push((key, value));
-            self.i += 1;
+            self.next();
         }
         // As `LabelPairs`' own collect leaves it: sorted, no spare capacity.
         out.shrink_to_fit();
@@ -535,14 +684,14 @@ impl<'a> Cursor<'_, 'a> {
     /// Consumes the `key: value` lines at `indent` (at least one, no key twice).
     fn quantities(&mut self, indent: &str) -> Option<Vec<(&'a str, &'a str)>> {
         let mut out: Vec<(&str, &str)> = Vec::new();
-        while let Some(line) = self.lines.get(self.i).and_then(|l| l.strip_prefix(indent)) {
+        while let Some(line) = self.line.and_then(|l| l.strip_prefix(indent)) {
             let (key, value) = line.split_once(": ")?;
             let (key, value) = (scalar(key)?, scalar(value)?);
             if out.iter().any(|(k, _)| *k == key) {
                 return None;
             }
             out.push((key, value));
-            self.i += 1;
+            self.next();
         }
         (!out.is_empty()).then_some(out)
     }
@@ -758,6 +907,81 @@ mod tests {
         assert!(parse_file_in(&text, PATH, Some("acme"), &mut Tree::default()).is_err());
     }
 
+    /// Another tenant's bindings, the same but for the subjects' names, read after the first
+    /// tenant's: as the generic reader reads them, names and all.
+    #[test]
+    fn bindings_that_differ_in_their_subjects_names_read_as_their_own() {
+        assert!(exact(FILE, "acme").is_some());
+        let other = FILE
+            .replace("acme-admins", "beta-admins")
+            .replace("alice@example.com", "bob@example.com")
+            .replace("name: deployer", "name: deployer-2");
+        assert_eq!(exact(&other, "acme"), Some(generic(&other, "acme")));
+        assert!(exact(&other, "acme").unwrap().contains("beta-admins"));
+        // A name the reader does not take, after a file it took.
+        assert!(exact(FILE, "acme").is_some());
+        let odd = FILE.replace("name: acme-admins", "name: acme admins");
+        assert_eq!(exact(&odd, "acme"), None);
+    }
+
+    /// Only the lines of subjects' names may differ, each a name this reader takes.
+    #[test]
+    fn changed_names_are_the_lines_of_names_only() {
+        let old = "\nroleRef:\n  name: admin\nsubjects:\n- kind: Group\n  name: a-1\n- kind: User\n  name: \"u@x\"";
+        fn changed(new: &str) -> Option<Vec<(usize, &str)>> {
+            let old = "\nroleRef:\n  name: admin\nsubjects:\n- kind: Group\n  name: a-1\n- kind: User\n  name: \"u@x\"";
+            changed_names(old, new, &[5, 7])
+        }
+        assert_eq!(changed(old), Some(vec![]));
+        let both = old.replace("a-1", "b-22").replace("u@x", "v@y");
+        assert_eq!(changed(&both), Some(vec![(0, "b-22"), (1, "v@y")]));
+        assert_eq!(changed(&old.replace("u@x", "w")), Some(vec![(1, "w")]));
+        for other in [
+            old.replace("admin", "edit"),
+            old.replace("Group", "User"),
+            old.replace("a-1", "a 1"),
+            old.replace("a-1", "a-1\n  name: b"),
+            old.replace("  name: a-1", "  name: a-1\n"),
+            format!("{old}\n"),
+            format!("{old}\n- kind: Group"),
+            old.replace("\n- kind: User\n  name: \"u@x\"", ""),
+            old.replace("  name: a-1", "  nam: a-1"),
+        ] {
+            assert_eq!(changed(&other), None, "{other:?}");
+        }
+    }
+
+    /// The longest common prefix, wherever the first difference is.
+    #[test]
+    fn common_prefixes_are_those_of_a_byte_by_byte_comparison() {
+        let a: Vec<u8> = (0..40u8).collect();
+        for n in 0..=a.len() {
+            for at in 0..=n {
+                let mut b = a[..n].to_vec();
+                if at < n {
+                    b[at] ^= 0x80;
+                }
+                assert_eq!(common_prefix(&a, &b), at);
+                assert_eq!(common_prefix(&b, &a[..n]), at);
+            }
+        }
+    }
+
+    /// The cursor reads the lines `split('\n')` gives, an empty last one included.
+    #[test]
+    fn the_cursor_reads_the_lines_split_gives() {
+        for text in ["", "a", "a\n", "a\nb", "\n\n", "a\n\nb\n", "a\r\nb"] {
+            let mut c = Cursor::new(text);
+            let mut lines = Vec::new();
+            while let Some(line) = c.line {
+                lines.push(line);
+                c.next();
+            }
+            assert!(c.done());
+            assert_eq!(lines, text.split('\n').collect::<Vec<_>>(), "{text:?}");
+        }
+    }
+
     /// Each name of [`FIXED`] is its own interned copy, any other string interned as it is.
     #[test]
     fn fixed_names_are_those_of_the_list() {
@@ -788,5 +1012,44 @@ mod tests {
             assert_eq!(scalar(refused), None, "{refused}");
         }
         assert_eq!(scalar("\"\""), Some(""));
+    }
+
+    proptest::proptest! {
+        /// A file read after another reads as it does alone, whatever its access documents
+        /// say: the reader keeps the documents it read, and takes a binding that differs only in
+        /// names from the one it kept.
+        #[test]
+        fn a_file_reads_the_same_after_another(
+            edits in proptest::collection::vec((0usize..64, 0usize..8, "[a-z0-9@.:# \"-]{0,10}"), 0..4)
+        ) {
+            let first = FILE.find("\n---\n").unwrap() + 5;
+            let (head, body) = FILE.split_at(first);
+            let mut lines: Vec<String> = body.lines().map(String::from).collect();
+            for (at, op, text) in edits {
+                let i = at % lines.len();
+                match op {
+                    0..=3 => {
+                        if let Some((key, _)) = lines[i].split_once(": ") {
+                            lines[i] = format!("{key}: {text}");
+                        }
+                    }
+                    4 => {
+                        lines.remove(i);
+                    }
+                    5 => lines.insert(i, format!("  name: {text}")),
+                    6 => lines.insert(i, lines[i].clone()),
+                    _ => lines[i] = text,
+                }
+                if lines.is_empty() {
+                    lines.push(String::new());
+                }
+            }
+            let text = format!("{head}{}\n", lines.join("\n"));
+            forget_seen();
+            proptest::prop_assert!(exact(FILE, "acme").is_some());
+            let after = exact(&text, "acme");
+            forget_seen();
+            proptest::prop_assert_eq!(after, exact(&text, "acme"), "{}", text);
+        }
     }
 }
