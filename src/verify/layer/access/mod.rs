@@ -12,11 +12,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::intent::{AccessIntent, Intent, NamespaceIntent};
-use crate::model::{AccessLevel, PodSecurityLevel, Quantity, ResourceName};
+use crate::model::{AccessLevel, PodSecurity, PodSecurityLevel, Quantity, ResourceName};
 use crate::resolve::POD_SECURITY_PREFIX;
 use crate::verify::finding::{violation, with_objects};
 use crate::verify::model::Model;
-use crate::verify::tree::{LimitDoc, Origin, RbacDoc, RbacSubject, Text};
+use crate::verify::tree::{LabelPairs, LimitDoc, Origin, RbacDoc, RbacSubject, Text};
 use crate::verify::Finding;
 
 mod view;
@@ -85,7 +85,7 @@ pub fn level_of(doc: &RbacDoc) -> Option<AccessLevel> {
 pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
     let managed = Managed::of(model, intent);
     bindings(model, &managed, findings);
-    pod_security(model, intent, findings);
+    pod_security(model, &managed, findings);
     limits(
         model,
         &managed,
@@ -367,18 +367,25 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
     }
 }
 
-fn pod_security(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
-    for (name, ns) in &intent.namespaces {
+fn pod_security(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
+    // The labels and the level of the namespace before, when they were right: a tenant's
+    // namespaces share both (the tree's labels are shared when spelled the same).
+    let mut last_right: Option<(*const LabelPairs, *const PodSecurity)> = None;
+    for &(id, name, ns) in &managed.order {
         let Some(ps) = &ns.access.pod_security else {
             continue;
         };
-        let Some(doc) = model
-            .id(name.as_str())
-            .and_then(|id| model.namespace_doc[id as usize])
+        let Some(doc) = id
+            .and_then(|id| model.namespace_doc[id])
             .map(|i| &model.tree.namespaces[i])
         else {
             continue; // reported as missing-namespace
         };
+        let these = (std::sync::Arc::as_ptr(&doc.labels), std::ptr::from_ref(ps));
+        if last_right == Some(these) {
+            continue;
+        }
+        let before = findings.len();
         let o = std::slice::from_ref(&doc.origin);
         for (mode, key, version_key, want) in [
             (
@@ -438,6 +445,7 @@ fn pod_security(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
                 ));
             }
         }
+        last_right = (findings.len() == before).then_some(these);
     }
 }
 

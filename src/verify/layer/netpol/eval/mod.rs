@@ -436,8 +436,18 @@ pub fn sorted(v: impl IntoIterator<Item = u32>) -> Vec<u32> {
 /// answer, not the number of namespaces.
 #[derive(Debug, Default)]
 pub struct LabelIndex {
-    pub by_pair: HashMap<(Text, Text), Vec<u32>>,
-    pub by_key: HashMap<Text, Vec<u32>>,
+    /// By label key: every namespace with the key, and by value those with the pair. Looked up
+    /// by the key, then the value, as strings: a namespace's labels are added without a copy of
+    /// them (a key and a pair copied for each label, then dropped, was most of the index's cost
+    /// at 10,000 tenants).
+    by_key: HashMap<Text, KeyIndex>,
+}
+
+/// The namespaces with one label key, and by value those with the pair.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    ids: Vec<u32>,
+    by_value: HashMap<Text, Vec<u32>>,
 }
 
 impl LabelIndex {
@@ -446,18 +456,35 @@ impl LabelIndex {
             if k == NAME_LABEL {
                 continue;
             }
-            self.by_pair
-                .entry((k.clone(), v.clone()))
-                .or_default()
-                .push(id);
-            self.by_key.entry(k.clone()).or_default().push(id);
+            match self.by_key.get_mut(k.as_str()) {
+                Some(key) => {
+                    key.ids.push(id);
+                    match key.by_value.get_mut(v.as_str()) {
+                        Some(ids) => ids.push(id),
+                        None => {
+                            key.by_value.insert(v.clone(), vec![id]);
+                        }
+                    }
+                }
+                None => {
+                    let mut by_value = HashMap::default();
+                    by_value.insert(v.clone(), vec![id]);
+                    let key = KeyIndex {
+                        ids: vec![id],
+                        by_value,
+                    };
+                    self.by_key.insert(k.clone(), key);
+                }
+            }
         }
     }
 
     pub fn finish(&mut self) {
-        for v in self.by_pair.values_mut().chain(self.by_key.values_mut()) {
-            v.sort_unstable();
-            v.dedup();
+        for key in self.by_key.values_mut() {
+            for v in std::iter::once(&mut key.ids).chain(key.by_value.values_mut()) {
+                v.sort_unstable();
+                v.dedup();
+            }
         }
     }
 
@@ -465,8 +492,9 @@ impl LabelIndex {
     /// seen nowhere else gets a new id: a policy may name a namespace the tree does not have).
     pub fn select(&self, sel: &Selector, intern: &mut dyn FnMut(&str) -> u32) -> NsSet {
         let pair = |k: &Text, v: &Text| -> Vec<u32> {
-            self.by_pair
-                .get(&(k.clone(), v.clone()))
+            self.by_key
+                .get(k.as_str())
+                .and_then(|key| key.by_value.get(v.as_str()))
                 .cloned()
                 .unwrap_or_default()
         };
@@ -487,7 +515,12 @@ impl LabelIndex {
                     sorted(e.values.iter().flat_map(|v| pair(&e.key, v)))
                 }
             };
-            let key_set = || self.by_key.get(&e.key).cloned().unwrap_or_default();
+            let key_set = || {
+                self.by_key
+                    .get(e.key.as_str())
+                    .map(|key| key.ids.clone())
+                    .unwrap_or_default()
+            };
             let one = match e.operator.as_str() {
                 "In" => NsSet::Only(values(intern)),
                 "NotIn" => NsSet::AllExcept(values(intern)),
