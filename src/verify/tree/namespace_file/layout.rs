@@ -1,6 +1,9 @@
 //! One document of a `namespace.yaml` in the layout compile writes, read line by line.
 
-use super::PairLines;
+use std::sync::Arc;
+
+use super::PairMemo;
+use crate::verify::tree::text::shared_labels;
 use crate::verify::tree::{LabelPairs, Text};
 
 /// One document of the file, its strings borrowed from the text.
@@ -148,16 +151,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes the `key: value` lines of a map of labels or annotations (at least one, each key
-    /// after the one before), interned. `before` holds the lines of the same map of the
-    /// Namespace read before, with what they read as: a line spelled the same is not read again
-    /// (most are, in a tree's every namespace or in each of a tenant's).
-    pub(super) fn label_pairs(&mut self, before: &mut PairLines) -> Option<LabelPairs> {
+    /// after the one before), interned, and gives the shared copy of the map. `memo` holds the
+    /// same map of the Namespace read before, with what each line read as: a line spelled the
+    /// same is not read again (most are, in a tree's every namespace or in each of a tenant's),
+    /// and a map of the same lines is the same map.
+    pub(super) fn label_pairs(&mut self, memo: &mut PairMemo) -> Option<Arc<LabelPairs>> {
+        let PairMemo {
+            lines: before,
+            last,
+        } = memo;
         let mut out: Vec<(Text, Text)> = Vec::with_capacity(before.len());
         while let Some(line) = self.line.and_then(|l| l.strip_prefix("    ")) {
             let at = out.len();
             let (key, value) = match before.get(at) {
                 Some((seen, key, value)) if **seen == *line => (key.clone(), value.clone()),
                 _ => {
+                    // A line read again: the map read last is no longer that of the lines.
+                    *last = None;
                     let (key, value) = line.split_once(": ")?;
                     let (key, value) = (scalar(key)?, scalar(value)?);
                     let (key, value) = (Text::interned(key), Text::interned(value));
@@ -169,15 +179,27 @@ impl<'a> Cursor<'a> {
                     (key, value)
                 }
             };
-            if out.last().is_some_and(|(last, _)| key <= *last) {
+            if out.last().is_some_and(|(previous, _)| key <= *previous) {
                 return None;
             }
             out.push((key, value));
             self.next();
         }
+        if out.is_empty() {
+            return None;
+        }
+        // Every line is one of the map read last (or `last` would be gone): the same map when
+        // it had as many.
+        if let Some((n, map)) = last {
+            if *n == out.len() {
+                return Some(map.clone());
+            }
+        }
         // As `LabelPairs`' own collect leaves it: sorted, no spare capacity.
         out.shrink_to_fit();
-        (!out.is_empty()).then_some(LabelPairs(out))
+        let map = shared_labels(LabelPairs(out));
+        *last = Some((map.0.len(), map.clone()));
+        Some(map)
     }
 
     /// Consumes the `key: value` lines at `indent` (at least one, no key twice).

@@ -29,14 +29,23 @@ use seen::{fixed, Object, Seen};
 /// The access documents of a `namespace.yaml`, read but not yet in a tree.
 struct AccessDocs(Vec<Object>);
 
-/// The lines of a map of a Namespace's labels and of its annotations, with the pair each reads
-/// as (see `Cursor::label_pairs`).
-pub(super) type PairLines = Vec<(Box<str>, Text, Text)>;
+/// A map of a Namespace's labels or of its annotations as one reader thread read it last (see
+/// `Cursor::label_pairs`).
+#[derive(Default)]
+pub(super) struct PairMemo {
+    /// Its lines, with the pair each reads as; beyond its length, those of a longer map read
+    /// before.
+    pub(super) lines: Vec<(Box<str>, Text, Text)>,
+    /// How many lines it had and the map they read as, when it was read whole: a map of the
+    /// same lines reads as the same map (a tenant's namespaces have the same labels, almost
+    /// every namespace the same annotations).
+    pub(super) last: Option<(usize, Arc<LabelPairs>)>,
+}
 
 thread_local! {
     static SEEN: RefCell<Seen> = RefCell::default();
-    /// The labels' and the annotations' lines of the Namespace this thread read last.
-    static PAIRS: RefCell<[PairLines; 2]> = RefCell::default();
+    /// The labels and the annotations of the Namespace this thread read last.
+    static PAIRS: RefCell<[PairMemo; 2]> = RefCell::default();
 }
 
 /// Forgets the documents this thread has read (see `text::forget_shared`).
@@ -132,11 +141,11 @@ fn read_namespace(head: &str, dir: &str) -> Option<NamespaceParts> {
     let (labels, annotations) = PAIRS.with_borrow_mut(|[labels, annotations]| {
         let labels = match c.exact("  labels:") {
             Some(()) => c.label_pairs(labels)?,
-            None => LabelPairs::default(),
+            None => shared_labels(LabelPairs::default()),
         };
         let annotations = match c.exact("  annotations:") {
             Some(()) => c.label_pairs(annotations)?,
-            None => LabelPairs::default(),
+            None => shared_labels(LabelPairs::default()),
         };
         Some((labels, annotations))
     })?;
@@ -148,8 +157,8 @@ fn read_namespace(head: &str, dir: &str) -> Option<NamespaceParts> {
 
 /// A Namespace as [`read_namespace`] read it, not yet in a tree.
 struct NamespaceParts {
-    labels: LabelPairs,
-    annotations: LabelPairs,
+    labels: Arc<LabelPairs>,
+    annotations: Arc<LabelPairs>,
 }
 
 /// Puts the Namespace `dir` of the file `file`, read as `parts`, into `tree` as the generic
@@ -163,8 +172,8 @@ fn add_namespace(parts: NamespaceParts, file: &Arc<str>, dir: &str, tree: &mut T
             kind: "Namespace",
             name: Text::interned(dir),
         },
-        labels: shared_labels(parts.labels),
-        annotations: shared_labels(parts.annotations),
+        labels: parts.labels,
+        annotations: parts.annotations,
     }));
 }
 

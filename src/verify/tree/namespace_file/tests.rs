@@ -66,6 +66,30 @@ fn a_document_seen_in_another_namespace_reads_as_its_own() {
     .is_none());
 }
 
+/// A map whose lines are all those of the map read last is that map; a map read after a map
+/// that was read in part (and left the layout) is read as its own.
+#[test]
+fn a_map_of_the_lines_read_last_is_that_map() {
+    forget_seen();
+    assert!(exact(FILE, "acme").is_some());
+    // Shares its labels and annotations with the namespace before.
+    let again = exact(FILE, "acme").unwrap();
+    assert_eq!(again, generic(FILE, "acme"));
+    let changed = FILE.replacen("managed-by: tenantc\n", "managed-by: tenantc-x\n", 1);
+    let broken = changed.replacen(
+        "tenantc.dev/tenant: acme\n",
+        "tenantc.dev/tenant: 'acme'\n",
+        1,
+    );
+    assert_ne!(changed, broken);
+    // Its first label read anew, then a line out of the layout: the generic reader reads it.
+    assert_eq!(exact(&broken, "acme"), Some(generic(&broken, "acme")));
+    // Every line is one the reader has seen, at its place, but not the map read whole last.
+    let got = exact(&changed, "acme").unwrap();
+    assert_eq!(got, generic(&changed, "acme"));
+    assert!(got.contains("tenantc-x"), "{got}");
+}
+
 /// A Namespace's label lines spelled as in the Namespace read before are taken from it; the
 /// others, and their order, are read again.
 #[test]
