@@ -1,7 +1,7 @@
 //! Who may do what in a namespace, how much it may consume and how safely: RBAC subjects and
 //! levels, Pod Security, quotas and container defaults.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,10 +14,12 @@ use super::NamespaceName;
 /// compiles to the same bytes as before.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Access {
-    /// Bound to the ClusterRole `admin`, `edit` and `view` in each of its namespaces.
-    pub owners: BTreeSet<Subject>,
-    pub editors: BTreeSet<Subject>,
-    pub viewers: BTreeSet<Subject>,
+    /// Bound to the ClusterRole `admin`, `edit` and `view` in each of its namespaces; sorted,
+    /// each subject once (a list, not a set: a set's node was most of the memory of a
+    /// 10,000-tenant config's access keys).
+    pub owners: Vec<Subject>,
+    pub editors: Vec<Subject>,
+    pub viewers: Vec<Subject>,
     /// The Pod Security Admission level enforced, with its pinned version.
     pub pod_security: Option<PodSecurity>,
     /// `spec.hard` of the ResourceQuota `tenantc`; empty: no ResourceQuota.
@@ -33,7 +35,7 @@ pub type Quantities = Arc<BTreeMap<ResourceName, Quantity>>;
 
 impl Access {
     /// The subjects bound at `level`.
-    pub fn subjects(&self, level: AccessLevel) -> &BTreeSet<Subject> {
+    pub fn subjects(&self, level: AccessLevel) -> &[Subject] {
         match level {
             AccessLevel::Owner => &self.owners,
             AccessLevel::Editor => &self.editors,

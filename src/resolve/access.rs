@@ -2,7 +2,7 @@
 //! level and version, the quota and the container defaults, each checked at its span.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -174,8 +174,8 @@ impl Resolver<'_> {
         level: AccessLevel,
         owner: &str,
         seen: &mut Vec<(Subject, AccessLevel, usize)>,
-    ) -> BTreeSet<Subject> {
-        let mut out = BTreeSet::new();
+    ) -> Vec<Subject> {
+        let mut out = Vec::new();
         for s in list.into_iter().flatten() {
             match Subject::parse(&s.value) {
                 Ok(subject) => {
@@ -198,7 +198,7 @@ impl Resolver<'_> {
                         continue;
                     }
                     seen.push((subject.clone(), level, s.span.start));
-                    out.insert(subject);
+                    out.push(subject);
                 }
                 Err(e) => self.error(
                     Diagnostic::new(
@@ -209,6 +209,8 @@ impl Resolver<'_> {
                 ),
             }
         }
+        // Each once (a subject seen before is reported, not added), in a set's order.
+        out.sort_unstable();
         out
     }
 
