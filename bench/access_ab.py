@@ -10,7 +10,9 @@ which hides a change of a few percent between two builds measured one after the 
 N defaults to 10,000 tenants, ROUNDS to 20; DIR (default: a new directory under /dev/shm, a
 tmpfs, so that the fresh compiles do not measure a shared disk) holds both configs and trees.
 Prints, per step and build, the median wall time of each config and their ratio, then the
-same of the CPU time (user + system, every thread), which a busy machine moves less.
+same of the CPU time (user + system, every thread), which a busy machine moves less; then the
+ratio of each round's access run to its plain run, its median and quartiles, for how much one
+series can be trusted.
 """
 
 import os
@@ -69,6 +71,16 @@ def main() -> int:
                   f"plain {plain * 1e3:7.1f} ms, access {access * 1e3:7.1f} ms, "
                   f"ratio {access / plain:.3f}x; CPU {plain_cpu * 1e3:7.1f} / "
                   f"{access_cpu * 1e3:7.1f} ms, {access_cpu / plain_cpu:.3f}x")
+            # Each round's access run over its plain run (the same build, minutes apart at
+            # most): a drift of the machine over the series falls on both, so the spread of
+            # these ratios shows how far one series can be trusted.
+            pairs = list(zip(times[(binary, "plain", step)], times[(binary, "access", step)]))
+            for k, what in ((0, "wall"), (1, "CPU")):
+                ratios = sorted(a[k] / p[k] for p, a in pairs)
+                q1, q2, q3 = (statistics.quantiles(ratios, n=4) if len(ratios) > 1
+                              else ratios * 3)
+                print(f"{'':6}     {what:4} per round: median {q2:.3f}x, quartiles "
+                      f"{q1:.3f}-{q3:.3f}x")
     return 0
 
 
