@@ -143,21 +143,14 @@ pub fn parse_with<'a>(text: &'a str, skip: &mut SkipSpec<'a, '_>) -> Option<Vec<
     let mut docs = Vec::new();
     let mut lines: Vec<Line> = Vec::new();
     // A line without `#`, a quote or a tab has no comment to strip: one search of the file for
-    // those bytes spares most lines `strip_comment`'s byte-by-byte scan.
+    // those bytes spares most lines `strip_comment`'s search.
     let bytes = text.as_bytes();
     let tabs = memchr::memchr(b'\t', bytes).is_some();
     let mut special = memchr::memchr3_iter(b'#', b'"', b'\'', bytes).peekable();
     for (at, raw) in lines_of(text) {
         while special.next_if(|&p| p < at).is_some() {}
         let plain = !tabs && special.peek().is_none_or(|&p| p >= at + raw.len());
-        let trimmed_end = if plain {
-            raw
-        } else if tabs {
-            strip_comment(raw)?
-        } else {
-            strip_comment_no_tabs(raw)?
-        }
-        .trim_end();
+        let trimmed_end = if plain { raw } else { strip_comment(raw)? }.trim_end();
         if trimmed_end.starts_with("---") && (trimmed_end.len() == 3) {
             docs.push(document(&mut lines, text, skip)?);
             lines.clear();
@@ -256,15 +249,21 @@ impl<'a> Root<'a, '_, '_> {
     }
 }
 
-/// [`strip_comment`] for a line of a file without tabs, jumping from one `#` or quote to the next
-/// and from a quote to its end with `memchr` instead of looking at every byte: the quoted lines
-/// of GitOps objects (an AppProject's policies, descriptions, URLs) are long, and the byte loop
-/// was most of their reading.
-fn strip_comment_no_tabs(line: &str) -> Option<&str> {
+/// Removes a comment: `#` at the start or after a space, outside quotes. `None` for a line outside
+/// the subset: a quote that does not close on it, or a tab outside quotes. It jumps from one `#`
+/// or quote to the next, and from a quote to its end, with `memchr` rather than looking at every
+/// byte: the quoted lines of GitOps objects (an AppProject's policies, descriptions, URLs) are
+/// long, and a byte loop was most of their reading.
+fn strip_comment(line: &str) -> Option<&str> {
     let bytes = line.as_bytes();
+    // No tab in `from..to`, which is outside quotes.
+    let no_tab = |from: usize, to: usize| memchr::memchr(b'\t', &bytes[from..to]).is_none();
     let mut i = 0;
     while let Some(found) = memchr::memchr3(b'#', b'"', b'\'', &bytes[i..]) {
         let p = i + found;
+        if !no_tab(i, p) {
+            return None;
+        }
         let after = p == 0 || matches!(bytes[p - 1], b' ' | b'[' | b'{' | b'-' | b':');
         i = match bytes[p] {
             b'#' if p == 0 || bytes[p - 1] == b' ' => return Some(&line[..p]),
@@ -273,7 +272,7 @@ fn strip_comment_no_tabs(line: &str) -> Option<&str> {
             _ => p + 1,
         };
     }
-    Some(line)
+    no_tab(i, bytes.len()).then_some(line)
 }
 
 /// Just past the `"` that closes a double-quoted scalar whose content starts at `from`; `None`
@@ -298,36 +297,6 @@ fn single_quote_end(bytes: &[u8], mut from: usize) -> Option<usize> {
         }
         from = q + 2;
     }
-}
-
-/// Removes a comment: `#` at the start or after a space, outside quotes.
-fn strip_comment(line: &str) -> Option<&str> {
-    let bytes = line.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(b'"') if c == b'\\' => i += 1,
-            // `''` inside single quotes is an escaped quote, not the end.
-            Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                b'#' if i == 0 || bytes[i - 1] == b' ' => return Some(&line[..i]),
-                b'"' | b'\''
-                    if i == 0 || matches!(bytes[i - 1], b' ' | b'[' | b'{' | b'-' | b':') =>
-                {
-                    quote = Some(c);
-                }
-                b'\t' => return None,
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    // An unterminated quote would continue on the next line: outside the subset.
-    quote.is_none().then_some(line)
 }
 
 fn is_item(text: &str) -> bool {
