@@ -421,6 +421,30 @@ fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Reads all of `file` into `buf`, from its first byte: `buf.len()` bytes (at least one) are the
+/// room at first, doubled with zeros whenever they fill up; the number of bytes read. Only
+/// `read` is called, and nothing else: `read_to_end` asks the file's size and position first (two
+/// more system calls per file) and zeroes its buffer's free room before every read. The room
+/// stays initialized, so a buffer kept for the next file is not zeroed again.
+pub(crate) fn read_whole(
+    file: &mut impl std::io::Read,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    debug_assert!(!buf.is_empty(), "room to read into");
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(2 * len, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The pure stages before rendering: config to intent (rendering is per job, see [`Compiled`]).
 pub fn compile_config(config: Config, source_name: &str) -> Compiled {
     let intent = intent::intent_of(&config);

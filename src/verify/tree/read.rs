@@ -371,7 +371,8 @@ fn read_files(
 /// stay initialized from one file to the next (it only grows, with zeros), and the text is its
 /// first bytes. `File::read_to_string` asks the file's size first (a `statx` per file), and
 /// `read_to_end` zeroes the buffer's free room before every read (64 KiB per file, 6% of
-/// verify's instructions at 10,000 tenants, and the whole first-level cache each time).
+/// verify's instructions at 10,000 tenants, and the whole first-level cache each time): see
+/// [`crate::read_whole`].
 pub(in crate::verify::tree) fn read_text<'a>(
     path: &Path,
     buf: &'a mut Vec<u8>,
@@ -380,18 +381,7 @@ pub(in crate::verify::tree) fn read_text<'a>(
     if buf.len() < READ_BUFFER {
         buf.resize(READ_BUFFER, 0);
     }
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            buf.resize(2 * buf.len(), 0);
-        }
-        match std::io::Read::read(&mut file, &mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let filled = crate::read_whole(&mut file, buf)?;
     std::str::from_utf8(&buf[..filled]).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,

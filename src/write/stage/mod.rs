@@ -8,7 +8,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Read as _;
 use std::path::Path;
 
 use super::survey::{existing_dir, unwritable, unwritable_error, Kind};
@@ -100,23 +99,12 @@ fn existing(path: &Path, new: &[u8]) -> Existing {
 }
 
 /// Reads all of `file` into `buf`, sized for `expected` bytes (the text it should hold), so that
-/// a file as expected takes two reads and no other system call (`read_to_end` asks the file's
-/// size and position first: two more calls per file, 1.6 million at 100,000 tenants).
+/// a file as expected takes two reads and no other system call (see [`crate::read_whole`]: two
+/// calls fewer per file than `read_to_end`, 1.6 million at 100,000 tenants).
 fn read_expecting(mut file: fs::File, expected: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.clear();
     buf.resize(expected + 1, 0);
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(2 * len, 0);
-        }
-        match file.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let len = crate::read_whole(&mut file, buf)?;
     buf.truncate(len);
     Ok(())
 }
