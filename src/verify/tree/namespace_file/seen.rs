@@ -82,9 +82,11 @@ impl Seen {
             Some(object) => (object, None),
             None => {
                 let doc = read_document(doc, dir)?;
-                // The lines as numbered in the text after the namespace's name, on the fifth.
+                // The lines as numbered in the text after the namespace's name.
                 let lines = match &doc {
-                    Doc::Binding { name_lines, .. } => name_lines.iter().map(|l| l - 4).collect(),
+                    Doc::Binding { name_lines, .. } => {
+                        name_lines.iter().map(|l| l - NAMESPACE_LINE).collect()
+                    }
                     _ => Vec::new(),
                 };
                 (object_of(doc), Some(lines))
@@ -196,11 +198,15 @@ pub(super) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
         .count()
 }
 
-/// `doc` around the name of its namespace, on its fifth line (`  namespace: NAME`, as the
-/// layout [`document`] reads has it): the text before the name, the name, the text after it.
+/// The number of a document's line that names its namespace, from 0 (`  namespace: NAME`, the
+/// fifth, as the layout [`document`] reads has it).
+const NAMESPACE_LINE: usize = 4;
+
+/// `doc` around the name of its namespace, on line [`NAMESPACE_LINE`]: the text before the name,
+/// the name, the text after it.
 fn namespace_line(doc: &str) -> Option<(&str, &str, &str)> {
     let mut ends = memchr::memchr_iter(b'\n', doc.as_bytes());
-    let start = ends.nth(3)? + 1;
+    let start = ends.nth(NAMESPACE_LINE - 1)? + 1;
     let end = ends.next()?;
     let line = &doc[start..end];
     let name = line.strip_prefix("  namespace: ")?;
