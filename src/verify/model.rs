@@ -253,9 +253,8 @@ impl Model {
                 continue;
             }
             namespace_doc[id as usize] = Some(i);
-            index.add(id, doc.labels.iter());
+            index.add(id, &doc.labels);
         }
-        index.finish();
         for n in known {
             intern(&mut names, &mut ids, n);
         }

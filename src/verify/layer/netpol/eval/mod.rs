@@ -1,12 +1,15 @@
 //! Kubernetes NetworkPolicy semantics: label selectors, ports, protocols, `policyTypes` defaults.
 //! https://kubernetes.io/docs/concepts/services-networking/network-policies/
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::verify::HashMap;
 use std::fmt;
 
-use crate::verify::tree::{PolicyPort, PortValue, Selector, Text};
+use crate::verify::tree::{LabelPairs, PolicyPort, PortValue, Selector, Text};
 
 /// The label the API server sets on every namespace to its name; nobody can change it.
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -433,17 +436,22 @@ pub fn sorted(v: impl IntoIterator<Item = u32>) -> Vec<u32> {
 }
 
 /// Namespace labels indexed for selector evaluation, so that a selector costs the size of its
-/// answer, not the number of namespaces.
+/// answer, not the number of namespaces. A key is indexed the first time a selector asks for
+/// it: tenantc's own policies select namespaces by [`NAME_LABEL`] only (any other label is one a
+/// tenant may set on its own namespace, reported as such), which needs no index, so the
+/// namespaces' other labels (a tenant's, the Pod Security levels: ten per namespace with every
+/// access key) are mostly never looked at. Indexing them all up front was most of the time
+/// those labels added to the model's construction, which the other layers wait for.
 #[derive(Debug, Default)]
 pub struct LabelIndex {
-    /// By label key: every namespace with the key, and by value those with the pair. Looked up
-    /// by the key, then the value, as strings: a namespace's labels are added without a copy of
-    /// them (a key and a pair copied for each label, then dropped, was most of the index's cost
-    /// at 10,000 tenants).
-    by_key: HashMap<Text, KeyIndex>,
+    /// Each namespace's id and labels, in the order added.
+    namespaces: Vec<(u32, Arc<LabelPairs>)>,
+    /// By label key, once asked for: every namespace with the key, and by value those with the
+    /// pair.
+    by_key: RefCell<HashMap<Text, Rc<KeyIndex>>>,
 }
 
-/// The namespaces with one label key, and by value those with the pair.
+/// The namespaces with one label key, and by value those with the pair; each list sorted.
 #[derive(Debug, Default)]
 struct KeyIndex {
     ids: Vec<u32>,
@@ -451,50 +459,49 @@ struct KeyIndex {
 }
 
 impl LabelIndex {
-    pub fn add<'a>(&mut self, id: u32, labels: impl IntoIterator<Item = (&'a Text, &'a Text)>) {
-        for (k, v) in labels {
-            if k == NAME_LABEL {
-                continue;
-            }
-            match self.by_key.get_mut(k.as_str()) {
-                Some(key) => {
-                    key.ids.push(id);
-                    match key.by_value.get_mut(v.as_str()) {
-                        Some(ids) => ids.push(id),
-                        None => {
-                            key.by_value.insert(v.clone(), vec![id]);
-                        }
-                    }
-                }
-                None => {
-                    let mut by_value = HashMap::default();
-                    by_value.insert(v.clone(), vec![id]);
-                    let key = KeyIndex {
-                        ids: vec![id],
-                        by_value,
-                    };
-                    self.by_key.insert(k.clone(), key);
-                }
-            }
-        }
+    /// Adds namespace `id` with its `labels`.
+    pub fn add(&mut self, id: u32, labels: &Arc<LabelPairs>) {
+        self.namespaces.push((id, Arc::clone(labels)));
     }
 
-    pub fn finish(&mut self) {
-        for key in self.by_key.values_mut() {
-            for v in std::iter::once(&mut key.ids).chain(key.by_value.values_mut()) {
-                v.sort_unstable();
-                v.dedup();
+    /// The index of label key `k`, built on the first call for it.
+    fn key(&self, k: &Text) -> Rc<KeyIndex> {
+        // Never asked for (a selector of the name label reads the name), as before the index
+        // was lazy: that key was not indexed.
+        if k == NAME_LABEL {
+            return Rc::default();
+        }
+        if let Some(key) = self.by_key.borrow().get(k.as_str()) {
+            return Rc::clone(key);
+        }
+        let mut key = KeyIndex::default();
+        for (id, labels) in &self.namespaces {
+            if let Some(v) = labels.get(k.as_str()) {
+                key.ids.push(*id);
+                match key.by_value.get_mut(v.as_str()) {
+                    Some(ids) => ids.push(*id),
+                    None => {
+                        key.by_value.insert(v.clone(), vec![*id]);
+                    }
+                }
             }
         }
+        for v in std::iter::once(&mut key.ids).chain(key.by_value.values_mut()) {
+            v.sort_unstable();
+            v.dedup();
+        }
+        let key = Rc::new(key);
+        self.by_key.borrow_mut().insert(k.clone(), Rc::clone(&key));
+        key
     }
 
     /// The namespaces a selector matches; `intern` gives the id of a namespace by name (a name
     /// seen nowhere else gets a new id: a policy may name a namespace the tree does not have).
     pub fn select(&self, sel: &Selector, intern: &mut dyn FnMut(&str) -> u32) -> NsSet {
         let pair = |k: &Text, v: &Text| -> Vec<u32> {
-            self.by_key
-                .get(k.as_str())
-                .and_then(|key| key.by_value.get(v.as_str()))
+            self.key(k)
+                .by_value
+                .get(v.as_str())
                 .cloned()
                 .unwrap_or_default()
         };
@@ -515,12 +522,7 @@ impl LabelIndex {
                     sorted(e.values.iter().flat_map(|v| pair(&e.key, v)))
                 }
             };
-            let key_set = || {
-                self.by_key
-                    .get(e.key.as_str())
-                    .map(|key| key.ids.clone())
-                    .unwrap_or_default()
-            };
+            let key_set = || self.key(&e.key).ids.clone();
             let one = match e.operator.as_str() {
                 "In" => NsSet::Only(values(intern)),
                 "NotIn" => NsSet::AllExcept(values(intern)),

@@ -123,9 +123,8 @@ fn port_set_algebra() {
 fn namespace_selection_by_index() {
     let mut index = LabelIndex::default();
     let (a, b) = (pairs(&[("team", "a")]), pairs(&[("team", "b")]));
-    index.add(1, a.iter());
-    index.add(2, b.iter());
-    index.finish();
+    index.add(1, &a.into());
+    index.add(2, &b.into());
     let names = ["other", "x", "y", "z"];
     let mut intern = |n: &str| names.iter().position(|m| *m == n).unwrap_or(9) as u32;
     let sel = Selector {
@@ -150,6 +149,55 @@ fn namespace_selection_by_index() {
     assert_eq!(
         index.select(&Selector::default(), &mut intern),
         NsSet::AllExcept(vec![])
+    );
+}
+
+/// A key is indexed when first asked for; asking again, for a pair or for the key alone,
+/// answers from that index as a search of every namespace's labels does.
+#[test]
+fn a_key_indexed_on_demand_answers_every_later_question() {
+    let mut index = LabelIndex::default();
+    let namespaces = [
+        pairs(&[("team", "a"), ("tier", "1")]),
+        pairs(&[("team", "b")]),
+        pairs(&[("tier", "1")]),
+        pairs(&[(NAME_LABEL, "x"), ("team", "a")]),
+    ];
+    for (id, l) in namespaces.into_iter().enumerate() {
+        index.add(id as u32 + 1, &l.into());
+    }
+    // Namespace 4 again (a namespace defined twice is added once per document).
+    index.add(4, &pairs(&[("team", "a")]).into());
+    let mut intern = |_: &str| 9;
+    let team_a = Selector {
+        match_labels: labels(&[("team", "a")])
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
+        match_expressions: vec![],
+    };
+    for _ in 0..2 {
+        assert_eq!(index.select(&team_a, &mut intern), NsSet::Only(vec![1, 4]));
+    }
+    let only = |e: Expression| Selector {
+        match_labels: Default::default(),
+        match_expressions: vec![e],
+    };
+    assert_eq!(
+        index.select(&only(expr("team", "Exists", &[])), &mut intern),
+        NsSet::Only(vec![1, 2, 4])
+    );
+    assert_eq!(
+        index.select(&only(expr("tier", "DoesNotExist", &[])), &mut intern),
+        NsSet::AllExcept(vec![1, 3])
+    );
+    assert_eq!(
+        index.select(&only(expr("tier", "In", &["1", "2"])), &mut intern),
+        NsSet::Only(vec![1, 3])
+    );
+    assert_eq!(
+        index.select(&only(expr("owner", "Exists", &[])), &mut intern),
+        NsSet::Only(vec![])
     );
 }
 
