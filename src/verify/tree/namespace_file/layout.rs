@@ -160,7 +160,29 @@ impl<'a> Cursor<'a> {
             lines: before,
             last,
         } = memo;
-        let mut out: Vec<(Text, Text)> = Vec::with_capacity(before.len());
+        // The lines spelled as the memo's, first without copying what they read as: when the
+        // map read last is all of them, it is the answer (a copy of each key and value, each
+        // an atomic increment and decrement, was most of the reading of a tenant's ten labels).
+        let mut same = 0;
+        while let Some(line) = self.line.and_then(|l| l.strip_prefix("    ")) {
+            match before.get(same) {
+                Some((seen, ..)) if **seen == *line => same += 1,
+                _ => break,
+            }
+            self.next();
+        }
+        let more = self.line.is_some_and(|l| l.starts_with("    "));
+        if let Some((n, map)) = last.as_ref().filter(|(n, _)| *n == same && !more) {
+            debug_assert_eq!(*n, map.0.len());
+            return Some(map.clone());
+        }
+        let mut out: Vec<(Text, Text)> = Vec::with_capacity(before.len().max(same));
+        for (_, key, value) in &before[..same] {
+            if out.last().is_some_and(|(previous, _)| key <= previous) {
+                return None;
+            }
+            out.push((key.clone(), value.clone()));
+        }
         while let Some(line) = self.line.and_then(|l| l.strip_prefix("    ")) {
             let at = out.len();
             let (key, value) = match before.get(at) {
