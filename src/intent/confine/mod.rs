@@ -294,20 +294,27 @@ impl Check<'_> {
     /// the whole sync, more (or a glob) and it applies what tenantc never wrote.
     fn whitelist(&mut self, spec: &Value, key: &str, want: &[ApiKind]) {
         let list = spec[key].as_array();
-        let mut seen = BTreeSet::new();
+        // The wanted kinds each entry was, by the index of their first place in `want` (a set
+        // of pairs, without a tree's allocation per project); a longer `want` is left to the
+        // comparison of sets below.
+        let mut seen = 0u64;
         let exact = match list {
             None => want.is_empty() && spec[key].is_null(),
             Some(l) => {
                 l.len() == want.len()
+                    && want.len() <= 64
                     && l.iter().all(|e| {
                         // Each entry's strings looked up once, not once per wanted kind.
                         let (group, kind) = (e["group"].as_str(), e["kind"].as_str());
                         e.as_object().is_some_and(|m| m.len() == 2)
-                            && want.iter().any(|k| {
-                                group == Some(k.group)
-                                    && kind == Some(k.kind)
-                                    && seen.insert((k.group, k.kind))
-                            })
+                            && want
+                                .iter()
+                                .position(|k| group == Some(k.group) && kind == Some(k.kind))
+                                .is_some_and(|i| {
+                                    let new = seen & (1 << i) == 0;
+                                    seen |= 1 << i;
+                                    new
+                                })
                     })
             }
         };
@@ -654,6 +661,54 @@ mod tests {
             edit(&mut roles);
             let spec = serde_json::json!({ "roles": roles });
             assert_eq!(check.roles_exact(&spec), roles == want, "edit {i}: {roles}");
+        }
+    }
+
+    /// A whitelist is accepted exactly when it lists the wanted kinds as a set, each once:
+    /// the comparison that does not allocate agrees with the one of sets that reports.
+    #[test]
+    fn a_whitelist_passes_only_as_the_wanted_kinds_each_once() {
+        let src = "version = 1\n[gitops]\ntool = \"argocd\"\nrepo_url = \"https://git.example.com/t.git\"\n\
+            [tenants.acme]\nowners = [\"group:acme-admins\"]\n";
+        let config = crate::resolve::resolve(&crate::load::load(src).unwrap(), src).unwrap();
+        let intent = crate::intent::intent_of(&config);
+        let gitops = intent.gitops.as_ref().unwrap();
+        let unit = gitops.units.iter().find(|u| u.owner == "acme").unwrap();
+        let want = [
+            ApiKind::from(crate::intent::Kind::NetworkPolicy),
+            ApiKind::from(crate::intent::Kind::RoleBinding),
+            ApiKind::from(crate::intent::Kind::ResourceQuota),
+        ];
+        let entry = |k: &ApiKind| serde_json::json!({"group": k.group, "kind": k.kind});
+        let listed = Value::from(want.iter().map(entry).collect::<Vec<_>>());
+        let edits: [&dyn Fn(&mut Value); 7] = [
+            &|_| {},
+            &|l| l.as_array_mut().unwrap().reverse(),
+            // One kind twice, another missing: as many entries, not the same set.
+            &|l| l[2] = l[0].clone(),
+            &|l| l.as_array_mut().unwrap().truncate(2),
+            &|l| {
+                l.as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"group": "", "kind": "Secret"}))
+            },
+            &|l| l[1]["kind"] = "Role".into(),
+            // A field the API server prunes (the CRD's entries have `group` and `kind` only):
+            // the same set, though not the exact list.
+            &|l| l[0]["extra"] = true.into(),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut list = listed.clone();
+            edit(&mut list);
+            let mut check = Check {
+                gitops,
+                unit,
+                breaches: Vec::new(),
+            };
+            let spec = serde_json::json!({ "namespaceResourceWhitelist": list });
+            check.whitelist(&spec, "namespaceResourceWhitelist", &want);
+            let same_set = matches!(i, 0 | 1 | 6);
+            assert_eq!(check.breaches.is_empty(), same_set, "edit {i}: {list}");
         }
     }
 
