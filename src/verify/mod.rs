@@ -271,11 +271,12 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// `tree` evaluated into its model, every finding of every layer on it, and the mesh scope of
 /// its namespaces.
 ///
-/// The GitOps layer's first step needs only its objects (most of them read with the tree, see
-/// `tree::read_tree_with`; the others read again from their files) and the intent, so it starts
-/// at once on a second thread while this one builds the model (which takes one core for a
-/// while on a large tree). The other layers share nothing but the model: once it is built they
-/// run on both threads (two cores are enough), each into a list of its own, taken largest first
+/// Two steps need no model: the GitOps layer's first one needs only its objects (most of them
+/// read with the tree, see `tree::read_tree_with`; the others read again from their files) and
+/// the intent, and the access layer only the tree's Namespaces and access objects. So a second
+/// thread takes both while this one builds the model (which takes one core for a while on a
+/// large tree). The other layers share nothing but the model: once it is built they run on
+/// both threads (two cores are enough), each into a list of its own, taken largest first
 /// from one queue so that the threads end together; the lists are joined in the order of
 /// [`Layer`], so the result does not depend on which thread ran what. The lifecycle's findings
 /// come last (below).
@@ -285,9 +286,40 @@ fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, M
     let (gitops_files, root) = (&mut files[..], root.as_str());
     let known = intent.known_namespaces();
     let known = &known[..];
+    // The model but for the tree, built while the second thread reads what needs no model.
+    let tree::Tree {
+        namespaces,
+        policies,
+        sidecars,
+        rbac,
+        quotas,
+        limit_ranges,
+        ..
+    } = &mut tree;
+    let access_objects = access::Objects {
+        namespaces: &namespaces[..],
+        rbac: &rbac[..],
+        quotas: &quotas[..],
+        limit_ranges: &limit_ranges[..],
+    };
+    let (evaluated, (objects, access_found)) = std::thread::scope(|s| {
+        let second = s.spawn(|| {
+            let objects = gitops::read_objects(gitops_files, root, intent);
+            let mut found = Vec::new();
+            access::check(&access_objects, intent, &mut found);
+            (objects, found)
+        });
+        let evaluated = Model::evaluate(namespaces, policies, sidecars, known);
+        let second = second
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (evaluated, second)
+    });
+    let built = evaluated.with(tree);
+    let model = &built;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mesh_scope = std::sync::Mutex::new(MeshScope::default());
-    let work = |model: &Model| {
+    let work = || {
         let mut done: Vec<(Layer, Vec<Finding>)> = Vec::new();
         loop {
             let t = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -305,35 +337,23 @@ fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, M
                 }
                 Layer::Authorization => authz::check(model, intent, &mut found),
                 Layer::Ambient => ambient::check(model, intent, &mut found),
-                Layer::Access => access::check(model, intent, &mut found),
                 Layer::ForeignObjects => objects::foreign_objects(model, intent, &mut found),
                 Layer::Lifecycle => found = lifecycle::check(model, intent),
-                // Not queued: the second thread runs it (below).
-                Layer::GitOps => {}
+                // Not queued: the second thread runs them (above and below).
+                Layer::GitOps | Layer::Access => {}
             }
             done.push((layer, found));
         }
     };
-    let built: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
     let mut layers = std::thread::scope(|s| {
-        let (send, receive) = std::sync::mpsc::channel::<&Model>();
-        let second = s.spawn(move || {
-            let objects = gitops::read_objects(gitops_files, root, intent);
-            // The model, once built; none if the building thread panicked (its panic is
-            // the one reported).
-            let Ok(model) = receive.recv() else {
-                return Vec::new();
-            };
+        let second = s.spawn(|| {
             let mut found = Vec::new();
             gitops::check(model, intent, objects, &mut found);
-            let mut layers = work(model);
+            let mut layers = work();
             layers.push((Layer::GitOps, found));
             layers
         });
-        let model = built.get_or_init(|| Model::build(tree, known));
-        // The receiver lives until the second thread ends, which is joined below.
-        let _ = send.send(model);
-        let mut layers = work(model);
+        let mut layers = work();
         layers.extend(
             second
                 .join()
@@ -341,7 +361,8 @@ fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, M
         );
         layers
     });
-    let mut model = built.into_inner().expect("built above");
+    layers.push((Layer::Access, access_found));
+    let mut model = built;
     model.tree.gitops = files;
     let mut findings: Vec<Finding> = model
         .problems
@@ -381,15 +402,13 @@ enum Layer {
     Lifecycle,
 }
 
-/// The queue: every layer but the GitOps layer, the costliest first (at 100,000 tenants: the
-/// outside, the Sidecars with the mesh scope, the NetworkPolicies, the lifecycle; with every
-/// access key, the access layer costs what the NetworkPolicies' does, and nothing without them),
-/// so that the threads end together.
-const LARGEST_FIRST: [Layer; 9] = [
+/// The queue: every layer but the GitOps and access layers (which the second thread runs), the
+/// costliest first (at 100,000 tenants: the outside, the Sidecars with the mesh scope, the
+/// NetworkPolicies, the lifecycle), so that the threads end together.
+const LARGEST_FIRST: [Layer; 8] = [
     Layer::Outside,
     Layer::Sidecars,
     Layer::NetworkPolicies,
-    Layer::Access,
     Layer::Lifecycle,
     Layer::Namespaces,
     Layer::ForeignObjects,
@@ -402,18 +421,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_queue_runs_every_layer_but_the_gitops_layer_once() {
+    fn the_queue_runs_every_layer_but_the_gitops_and_access_layers_once() {
         let mut queued: Vec<usize> = LARGEST_FIRST.iter().map(|l| *l as usize).collect();
         queued.sort_unstable();
         let all = (Layer::Namespaces as usize)..=(Layer::Lifecycle as usize);
         assert_eq!(
             queued,
-            all.filter(|&i| i != Layer::GitOps as usize)
+            all.filter(|&i| i != Layer::GitOps as usize && i != Layer::Access as usize)
                 .collect::<Vec<_>>()
         );
         assert_eq!(
             Layer::Lifecycle as usize,
-            queued.len(),
+            queued.len() + 1,
             "the lifecycle is the last"
         );
     }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use crate::verify::layer::netpol::{self, LabelIndex, NsSet, PortSet, NAME_LABEL};
 use crate::verify::layer::sidecar::{self, Host, Scope};
-use crate::verify::tree::{Origin, Rule, Rules, Selector, Text, Tree};
+use crate::verify::tree::{
+    NamespaceDoc, Origin, Policy, Rule, Rules, Selector, Sidecar, Text, Tree,
+};
 use crate::verify::{HashMap, HashSet};
 
 /// Id 0: every namespace that appears nowhere in the tree or in tenants.toml.
@@ -229,16 +231,66 @@ pub struct Model {
     pub problems: Vec<Problem>,
 }
 
+/// A tree's model but for the tree itself (see [`Model::evaluate`]).
+#[derive(Debug)]
+pub struct Evaluated {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+    namespace_doc: Vec<Option<usize>>,
+    net: Vec<NsNet>,
+    sidecars: HashMap<u32, Vec<usize>>,
+    policies: HashMap<u32, Vec<usize>>,
+    problems: Vec<Problem>,
+}
+
+impl Evaluated {
+    /// The model of `tree`, which this was evaluated from.
+    pub fn with(self, tree: Tree) -> Model {
+        let Self {
+            names,
+            ids,
+            namespace_doc,
+            net,
+            sidecars,
+            policies,
+            problems,
+        } = self;
+        Model {
+            tree,
+            names,
+            ids,
+            namespace_doc,
+            net,
+            sidecars,
+            policies,
+            problems,
+        }
+    }
+}
+
 impl Model {
     /// Evaluates `tree`; `known` are namespaces to give ids up front (those of tenants.toml and
     /// the platform), so that messages and lookups can name them even if the tree does not.
     pub fn build(mut tree: Tree, known: &[String]) -> Self {
+        let parts = Self::evaluate(&tree.namespaces, &mut tree.policies, &tree.sidecars, known);
+        parts.with(tree)
+    }
+
+    /// What [`Model::build`] makes of a tree's Namespaces, NetworkPolicies (whose rules it takes:
+    /// they become grants) and Sidecars: the model but for the tree itself. The tree's other
+    /// objects are free meanwhile (the access layer reads them on another thread).
+    pub fn evaluate(
+        namespaces: &[Box<NamespaceDoc>],
+        policies: &mut [Box<Policy>],
+        sidecars: &[Box<Sidecar>],
+        known: &[String],
+    ) -> Evaluated {
         let mut names = vec!["(a namespace outside the tree and tenants.toml)".to_owned()];
         let mut ids: HashMap<String, u32> = HashMap::default();
         let mut namespace_doc: Vec<Option<usize>> = vec![None];
         let mut problems = Vec::new();
         let mut index = LabelIndex::default();
-        for (i, doc) in tree.namespaces.iter().enumerate() {
+        for (i, doc) in namespaces.iter().enumerate() {
             let id = intern(&mut names, &mut ids, &doc.origin.name);
             namespace_doc.resize(names.len(), None);
             if let Some(first) = namespace_doc[id as usize] {
@@ -247,7 +299,7 @@ impl Model {
                     check: "duplicate-namespace",
                     message: format!(
                         "namespace {} is defined twice ({} and {})",
-                        doc.origin.name, tree.namespaces[first].origin.file, doc.origin.file
+                        doc.origin.name, namespaces[first].origin.file, doc.origin.file
                     ),
                 });
                 continue;
@@ -260,12 +312,12 @@ impl Model {
         }
 
         let mut net: Vec<NsNet> = Vec::new();
-        let mut policies: HashMap<u32, Vec<usize>> = HashMap::default();
+        let mut policies_by_ns: HashMap<u32, Vec<usize>> = HashMap::default();
         let mut allowed_set: HashSet<Arc<Allowed>> = HashSet::default();
         let mut evaluated_rules: HashMap<RulesKey, Arc<EvaluatedRules>> = HashMap::default();
         let mut kept_rules: Vec<Rules> = Vec::new();
         let no_rules: Rules = Arc::from(Vec::new());
-        for (pi, policy) in tree.policies.iter_mut().enumerate() {
+        for (pi, policy) in policies.iter_mut().enumerate() {
             // The rules become grants below; the raw rules are not kept.
             let policy_id = u32::try_from(pi).unwrap_or(u32::MAX);
             let ingress_rules = policy.ingress.take();
@@ -283,7 +335,7 @@ impl Model {
                 continue;
             };
             let own = intern(&mut names, &mut ids, ns);
-            policies.entry(own).or_default().push(pi);
+            policies_by_ns.entry(own).or_default().push(pi);
             let targets_all = policy.pod_selector.is_empty();
             let mut problem = |check: &'static str, message: String| {
                 problems.push(Problem {
@@ -376,8 +428,8 @@ impl Model {
                 }
             }
         }
-        let mut sidecars: HashMap<u32, Vec<usize>> = HashMap::default();
-        for (si, sc) in tree.sidecars.iter().enumerate() {
+        let mut sidecars_by_ns: HashMap<u32, Vec<usize>> = HashMap::default();
+        for (si, sc) in sidecars.iter().enumerate() {
             let Some(ns) = sc.namespace.as_deref() else {
                 problems.push(Problem {
                     origin: sc.origin.clone(),
@@ -390,7 +442,7 @@ impl Model {
                 continue;
             };
             let id = intern(&mut names, &mut ids, ns);
-            sidecars.entry(id).or_default().push(si);
+            sidecars_by_ns.entry(id).or_default().push(si);
         }
         net.resize_with(names.len(), NsNet::default);
         // Held until the comparison ends, for every namespace: no spare capacity.
@@ -399,20 +451,22 @@ impl Model {
             side.isolating_all.shrink_to_fit();
             side.isolating_some.shrink_to_fit();
         }
-        for list in policies.values_mut().chain(sidecars.values_mut()) {
+        for list in policies_by_ns
+            .values_mut()
+            .chain(sidecars_by_ns.values_mut())
+        {
             list.shrink_to_fit();
         }
         namespace_doc.resize(names.len(), None);
         problems.sort();
         problems.dedup();
-        Self {
-            tree,
+        Evaluated {
             names,
             ids,
             namespace_doc,
             net,
-            sidecars,
-            policies,
+            sidecars: sidecars_by_ns,
+            policies: policies_by_ns,
             problems,
         }
     }

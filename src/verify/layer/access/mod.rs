@@ -15,9 +15,10 @@ use crate::intent::{AccessIntent, Intent, NamespaceIntent};
 use crate::model::{AccessLevel, PodSecurity, PodSecurityLevel, Quantity, ResourceName};
 use crate::resolve::POD_SECURITY_PREFIX;
 use crate::verify::finding::{violation, with_objects};
-use crate::verify::model::Model;
-use crate::verify::tree::{LabelPairs, LimitDoc, Origin, RbacDoc, RbacSubject, Text};
-use crate::verify::Finding;
+use crate::verify::tree::{
+    LabelPairs, LimitDoc, NamespaceDoc, Origin, RbacDoc, RbacSubject, Text, Tree,
+};
+use crate::verify::{Finding, HashMap};
 
 mod view;
 pub use view::{access_of_intent, access_of_tree, access_sentences, AccessView, Weakening};
@@ -82,23 +83,42 @@ pub fn level_of(doc: &RbacDoc) -> Option<AccessLevel> {
     .then_some(level)
 }
 
-pub fn check(model: &Model, intent: &Intent, findings: &mut Vec<Finding>) {
-    let managed = Managed::of(model, intent);
-    bindings(model, &managed, findings);
-    pod_security(model, &managed, findings);
+/// The tree's objects the access layer judges: its Namespaces (for their Pod Security labels) and
+/// its RoleBindings (and other RBAC objects), ResourceQuotas and LimitRanges. None needs the
+/// model, so the layer runs on one thread while another builds the model (see `verify`).
+pub struct Objects<'d> {
+    pub namespaces: &'d [Box<NamespaceDoc>],
+    pub rbac: &'d [Box<RbacDoc>],
+    pub quotas: &'d [Box<LimitDoc>],
+    pub limit_ranges: &'d [Box<LimitDoc>],
+}
+
+impl<'d> Objects<'d> {
+    pub fn of(tree: &'d Tree) -> Self {
+        Self {
+            namespaces: &tree.namespaces,
+            rbac: &tree.rbac,
+            quotas: &tree.quotas,
+            limit_ranges: &tree.limit_ranges,
+        }
+    }
+}
+
+pub fn check(objects: &Objects, intent: &Intent, findings: &mut Vec<Finding>) {
+    let managed = Managed::of(objects, intent);
+    bindings(objects, &managed, findings);
+    pod_security(&managed, findings);
     limits(
-        model,
         &managed,
-        &model.tree.quotas,
+        objects.quotas,
         "ResourceQuota",
         |a| Some(&*a.quota),
         |_| None,
         findings,
     );
     limits(
-        model,
         &managed,
-        &model.tree.limit_ranges,
+        objects.limit_ranges,
         "LimitRange",
         |a| a.limits.as_ref().map(|l| &*l.default),
         |a| a.limits.as_ref().map(|l| &*l.default_request),
@@ -126,53 +146,58 @@ fn same_quantities(want: WantedQuantities, got: &[(String, String)]) -> bool {
             .all(|((k, v), (gk, gv))| k.as_str() == gk && v.as_str() == gv)
 }
 
-/// The namespaces of tenants.toml by their id in the model, and in the intent's order: each
-/// object of the tree is looked up by its namespace once, in a hash map, instead of in the
+/// The namespaces of tenants.toml, each in a slot of its own (its place in the intent's order):
+/// each object of the tree is looked up by its namespace once, in a hash map, instead of in the
 /// intent's sorted map and again in maps of the tree's objects (tens of thousands of each at
 /// 10,000 tenants).
-struct Managed<'a> {
-    /// Whether tenants.toml defines the namespace of each id.
-    by_id: Vec<bool>,
-    /// (id, name, intent), in the order of `Intent::namespaces`. Every namespace of the intent
-    /// has an id (`Model::build` is given them); one without would have no object of the tree.
-    order: Vec<(Option<usize>, &'a str, &'a NamespaceIntent)>,
+struct Managed<'a, 'd> {
+    /// The slot of each namespace tenants.toml defines, by name.
+    slots: HashMap<&'a str, usize>,
+    /// (name, intent), in the order of `Intent::namespaces`.
+    order: Vec<(&'a str, &'a NamespaceIntent)>,
+    /// The Namespace document of each slot, the first of its name in the tree; only when a
+    /// namespace has a Pod Security level to check, else empty.
+    docs: Vec<Option<&'d NamespaceDoc>>,
 }
 
-impl<'a> Managed<'a> {
-    fn of(model: &Model, intent: &'a Intent) -> Self {
-        let mut by_id = vec![false; model.names.len()];
+impl<'a, 'd> Managed<'a, 'd> {
+    fn of(objects: &Objects<'d>, intent: &'a Intent) -> Self {
+        let mut slots =
+            HashMap::with_capacity_and_hasher(intent.namespaces.len(), Default::default());
         let mut order = Vec::with_capacity(intent.namespaces.len());
         for (name, ns) in &intent.namespaces {
-            let id = model.id(name.as_str()).map(|id| id as usize);
-            if let Some(id) = id {
-                by_id[id] = true;
-            }
-            order.push((id, name.as_str(), ns));
+            slots.insert(name.as_str(), order.len());
+            order.push((name.as_str(), ns));
         }
-        Self { by_id, order }
+        let mut docs = Vec::new();
+        if order.iter().any(|(_, ns)| ns.access.pod_security.is_some()) {
+            docs.resize(order.len(), None);
+            for doc in objects.namespaces {
+                if let Some(&slot) = slots.get(doc.origin.name.as_str()) {
+                    docs[slot].get_or_insert(&**doc);
+                }
+            }
+        }
+        Self { slots, order, docs }
     }
 
-    /// The id of `ns` when tenants.toml defines it. `last` is the namespace asked before and its
-    /// answer: a namespace's objects follow each other in the tree (they are in its file), so
-    /// most are answered without hashing the name.
-    fn id<'d>(
+    /// The slot of `ns` when tenants.toml defines it. `last` is the namespace asked before and
+    /// its answer: a namespace's objects follow each other in the tree (they are in its file),
+    /// so most are answered without hashing the name.
+    fn slot<'n>(
         &self,
-        model: &Model,
-        ns: Option<&'d Text>,
-        last: &mut Option<(&'d str, Option<usize>)>,
+        ns: Option<&'n Text>,
+        last: &mut Option<(&'n str, Option<usize>)>,
     ) -> Option<usize> {
         let ns = ns?.as_str();
-        if let Some((name, id)) = *last {
+        if let Some((name, slot)) = *last {
             if name == ns {
-                return id;
+                return slot;
             }
         }
-        let id = model
-            .id(ns)
-            .map(|id| id as usize)
-            .filter(|&id| self.by_id[id]);
-        *last = Some((ns, id));
-        id
+        let slot = self.slots.get(ns).copied();
+        *last = Some((ns, slot));
+        slot
     }
 }
 
@@ -221,12 +246,12 @@ fn index(level: AccessLevel) -> usize {
         .unwrap_or_default()
 }
 
-fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
-    // The RoleBindings of the tree granting each level, by namespace id and level.
-    let slot = |id: usize, level: AccessLevel| id * AccessLevel::ALL.len() + index(level);
-    let mut found: Slots<RbacDoc> = Slots::new(managed.by_id.len() * AccessLevel::ALL.len());
+fn bindings(objects: &Objects, managed: &Managed, findings: &mut Vec<Finding>) {
+    // The RoleBindings of the tree granting each level, by namespace slot and level.
+    let slot = |ns: usize, level: AccessLevel| ns * AccessLevel::ALL.len() + index(level);
+    let mut found: Slots<RbacDoc> = Slots::new(managed.order.len() * AccessLevel::ALL.len());
     let mut last = None;
-    for doc in model.tree.rbac.iter().map(|d| &**d) {
+    for doc in objects.rbac.iter().map(|d| &**d) {
         let o = std::slice::from_ref(&doc.origin);
         let ns = doc.namespace.as_deref().unwrap_or("");
         let (_, role_kind, role) = &doc.role_ref;
@@ -254,7 +279,7 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
                 o.to_vec(),
             )),
             _ => {
-                let Some(id) = managed.id(model, doc.namespace.as_ref(), &mut last) else {
+                let Some(id) = managed.slot(doc.namespace.as_ref(), &mut last) else {
                     findings.push(violation(
                         "access-unknown-namespace",
                         with_objects(
@@ -286,13 +311,13 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
             }
         }
     }
-    for &(id, name, ns) in &managed.order {
+    for (id, &(name, ns)) in managed.order.iter().enumerate() {
         for level in AccessLevel::ALL {
-            let one = id.and_then(|id| found.one(slot(id, level)));
+            let one = found.one(slot(id, level));
             if one.is_some_and(|doc| same_subjects(&ns.access, level, &doc.subjects)) {
                 continue;
             }
-            let docs = id.map_or_else(Vec::new, |id| found.all(slot(id, level)));
+            let docs = found.all(slot(id, level));
             let want = wanted_subjects(&ns.access, level);
             let origins: Vec<Origin> = docs.iter().map(|d| d.origin.clone()).collect();
             if docs.len() > 1 {
@@ -367,18 +392,15 @@ fn bindings(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
     }
 }
 
-fn pod_security(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
+fn pod_security(managed: &Managed, findings: &mut Vec<Finding>) {
     // The labels and the level of the namespace before, when they were right: a tenant's
     // namespaces share both (the tree's labels are shared when spelled the same).
     let mut last_right: Option<(*const LabelPairs, *const PodSecurity)> = None;
-    for &(id, name, ns) in &managed.order {
+    for (slot, &(name, ns)) in managed.order.iter().enumerate() {
         let Some(ps) = &ns.access.pod_security else {
             continue;
         };
-        let Some(doc) = id
-            .and_then(|id| model.namespace_doc[id])
-            .map(|i| &model.tree.namespaces[i])
-        else {
+        let Some(doc) = managed.docs[slot] else {
             continue; // reported as missing-namespace
         };
         let these = (std::sync::Arc::as_ptr(&doc.labels), std::ptr::from_ref(ps));
@@ -452,7 +474,6 @@ fn pod_security(model: &Model, managed: &Managed, findings: &mut Vec<Finding>) {
 /// The ResourceQuotas or LimitRanges of the tree (`kind`) against the intent's `values` (the
 /// quota's `hard`, the LimitRange's `default`) and `requests` (its `defaultRequest`).
 fn limits(
-    model: &Model,
     managed: &Managed,
     docs: &[Box<LimitDoc>],
     kind: &str,
@@ -460,11 +481,11 @@ fn limits(
     requests: impl for<'a> Fn(&'a AccessIntent) -> WantedQuantities<'a>,
     findings: &mut Vec<Finding>,
 ) {
-    let mut by_id: Slots<LimitDoc> = Slots::new(managed.by_id.len());
+    let mut by_id: Slots<LimitDoc> = Slots::new(managed.order.len());
     let mut unknown: BTreeMap<&str, Vec<&LimitDoc>> = BTreeMap::new();
     let mut last = None;
     for d in docs {
-        match managed.id(model, d.namespace.as_ref(), &mut last) {
+        match managed.slot(d.namespace.as_ref(), &mut last) {
             Some(id) => by_id.push(id, d),
             None => unknown
                 .entry(d.namespace.as_deref().unwrap_or(""))
@@ -485,12 +506,12 @@ fn limits(
             origins,
         ));
     }
-    for &(id, name, ns) in &managed.order {
+    for (id, &(name, ns)) in managed.order.iter().enumerate() {
         let (want, want_requests) = (values(&ns.access), requests(&ns.access));
         let expected =
             want.is_some_and(|m| !m.is_empty()) || want_requests.is_some_and(|m| !m.is_empty());
         // The tree compile wrote: the one object, as tenants.toml says.
-        if let Some(d) = id.and_then(|id| by_id.one(id)) {
+        if let Some(d) = by_id.one(id) {
             if expected
                 && d.origin.name == "tenantc"
                 && d.other.is_empty()
@@ -500,7 +521,7 @@ fn limits(
                 continue;
             }
         }
-        let docs = id.map_or_else(Vec::new, |id| by_id.all(id));
+        let docs = by_id.all(id);
         let (want, want_requests) = (texts(want), texts(want_requests));
         for &d in &docs {
             let o = std::slice::from_ref(&d.origin);
