@@ -271,10 +271,12 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// `tree` evaluated into its model, every finding of every layer on it, and the mesh scope of
 /// its namespaces.
 ///
-/// Two steps need no model: the GitOps layer's first one needs only its objects (most of them
+/// Three steps need no model: the GitOps layer's first one needs only its objects (most of them
 /// read with the tree, see `tree::read_tree_with`; the others read again from their files) and
-/// the intent, and the access layer only the tree's Namespaces and access objects. So a second
-/// thread takes both while this one builds the model (which takes one core for a while on a
+/// the intent; the access layer only the tree's Namespaces and access objects; and Argo CD's
+/// refusals of those objects only them and the AppProjects (the refusals of the tree's other
+/// objects wait for the model: the second thread would then take longer than the model). So a
+/// second thread takes these while this one builds the model (which takes one core for a while on a
 /// large tree). The other layers share nothing but the model: once it is built they run on
 /// both threads (two cores are enough), each into a list of its own, taken largest first
 /// from one queue so that the threads end together; the lists are joined in the order of
@@ -304,9 +306,16 @@ fn findings_of(mut tree: tree::Tree, intent: &Intent) -> (Model, Vec<Finding>, M
     };
     let (evaluated, (objects, access_found)) = std::thread::scope(|s| {
         let second = s.spawn(|| {
-            let objects = gitops::read_objects(gitops_files, root, intent);
+            let mut objects = gitops::read_objects(gitops_files, root, intent);
             let mut found = Vec::new();
             access::check(&access_objects, intent, &mut found);
+            let access::Objects {
+                rbac,
+                quotas,
+                limit_ranges,
+                ..
+            } = access_objects;
+            objects.refuse_access(rbac, quotas, limit_ranges, root, intent);
             (objects, found)
         });
         let evaluated = Model::evaluate(namespaces, policies, sidecars, known);

@@ -18,7 +18,8 @@ use crate::model::GitOpsTool;
 use crate::verify::finding::violation;
 use crate::verify::model::Model;
 use crate::verify::tree::{
-    gitops_docs, GitOpsDoc, GitOpsFile, GitOpsReader, Origin, ReadGitOpsDoc, Text,
+    gitops_docs, GitOpsDoc, GitOpsFile, GitOpsReader, LimitDoc, Origin, RbacDoc, ReadGitOpsDoc,
+    Text,
 };
 use crate::verify::Finding;
 
@@ -30,6 +31,65 @@ use crate::verify::Finding;
 pub struct Objects {
     findings: Vec<Finding>,
     projects: HashMap<Text, ProjectRules>,
+    /// Argo CD's refusals of the tree's access objects (see [`Objects::refuse_access`]).
+    access_refused: Refused,
+}
+
+impl Objects {
+    /// Holds the tree's access objects (its RBAC objects, ResourceQuotas and LimitRanges; the
+    /// tree's output root `root`) to the AppProjects read: they need no model either, so verify
+    /// takes them with the access layer while it builds the model, and [`check`] lists them with
+    /// the refusals of the tree's other objects, after them.
+    pub fn refuse_access(
+        &mut self,
+        rbac: &[Box<RbacDoc>],
+        quotas: &[Box<LimitDoc>],
+        limit_ranges: &[Box<LimitDoc>],
+        root: &str,
+        intent: &Intent,
+    ) {
+        let Some(gitops) = argocd(intent) else {
+            return;
+        };
+        let objects = rbac
+            .iter()
+            .map(|r| {
+                (
+                    "rbac.authorization.k8s.io",
+                    r.kind.as_ref(),
+                    r.namespace.as_ref(),
+                    &r.origin,
+                )
+            })
+            .chain(
+                quotas
+                    .iter()
+                    .map(|q| ("", "ResourceQuota", q.namespace.as_ref(), &q.origin)),
+            )
+            .chain(
+                limit_ranges
+                    .iter()
+                    .map(|l| ("", "LimitRange", l.namespace.as_ref(), &l.origin)),
+            );
+        refusals(
+            objects,
+            root,
+            gitops,
+            &self.projects,
+            &mut self.access_refused,
+        );
+    }
+}
+
+/// The objects Argo CD would refuse, by unit and reason, each list in the tree's order.
+type Refused = BTreeMap<(String, String), Vec<Origin>>;
+
+/// The GitOps intent when the tool is Argo CD, the one that refuses a sync over its project.
+fn argocd(intent: &Intent) -> Option<&GitOpsIntent> {
+    intent
+        .gitops
+        .as_ref()
+        .filter(|g| g.settings.tool == GitOpsTool::ArgoCd)
 }
 
 /// Holds every object of the tree to the project of the Application that syncs it (Argo CD
@@ -38,12 +98,75 @@ pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Ve
     let Objects {
         findings: mut found,
         projects,
+        access_refused,
     } = objects;
     findings.append(&mut found);
-    if let Some(gitops) = &intent.gitops {
-        if gitops.settings.tool == GitOpsTool::ArgoCd {
-            refusals(model, gitops, &projects, findings);
-        }
+    let Some(gitops) = argocd(intent) else {
+        return;
+    };
+    let tree = &model.tree;
+    // (group, kind, namespace, origin) of every object the tree applies but the access
+    // objects, which `Objects::refuse_access` held to the projects.
+    let objects = tree
+        .namespaces
+        .iter()
+        .map(|d| ("", "Namespace", None, &d.origin))
+        .chain(tree.policies.iter().map(|p| {
+            (
+                "networking.k8s.io",
+                "NetworkPolicy",
+                p.namespace.as_ref(),
+                &p.origin,
+            )
+        }))
+        .chain(tree.sidecars.iter().map(|s| {
+            (
+                "networking.istio.io",
+                "Sidecar",
+                s.namespace.as_ref(),
+                &s.origin,
+            )
+        }))
+        .chain(tree.service_entries.iter().map(|s| {
+            (
+                "networking.istio.io",
+                "ServiceEntry",
+                s.namespace.as_ref(),
+                &s.origin,
+            )
+        }))
+        .chain(tree.authz_policies.iter().map(|a| {
+            (
+                "security.istio.io",
+                "AuthorizationPolicy",
+                a.namespace.as_ref(),
+                &a.origin,
+            )
+        }))
+        .chain(tree.peer_auths.iter().map(|a| {
+            (
+                "security.istio.io",
+                "PeerAuthentication",
+                a.namespace.as_ref(),
+                &a.origin,
+            )
+        }));
+    let mut refused = Refused::new();
+    refusals(objects, &tree.root, gitops, &projects, &mut refused);
+    for (key, origins) in access_refused {
+        refused.entry(key).or_default().extend(origins);
+    }
+    for ((unit, why), origins) in refused {
+        let list: Vec<String> = origins.iter().take(5).map(ToString::to_string).collect();
+        findings.push(violation(
+            "gitops-refused",
+            format!(
+                "Argo CD would refuse the whole sync of `{unit}`: {why} ({}{}); a new namespace would get nothing and a revoked grant would never leave the cluster",
+                list.join("; "),
+                if origins.len() > 5 { format!("; and {} more", origins.len() - 5) } else { String::new() }
+            ),
+            origins,
+        ));
     }
 }
 
@@ -242,86 +365,21 @@ fn unit_dir_of<'f>(file: &'f str, root: &str) -> Option<&'f str> {
 /// The unit whose Application syncs a file, with its AppProject's rules.
 type UnitOf<'a> = Option<(&'a GitOpsUnit, &'a ProjectRules)>;
 
-/// Argo CD's check of every object an Application would sync against its AppProject: one
-/// refused object fails the whole sync.
-fn refusals(
-    model: &Model,
+/// Argo CD's check of each of `objects` (group, kind, namespace, origin) an Application of the
+/// tree under `root` would sync against its AppProject, into `refused`: one refused object
+/// fails the whole sync.
+fn refusals<'t>(
+    objects: impl Iterator<Item = (&'t str, &'t str, Option<&'t Text>, &'t Origin)>,
+    root: &str,
     gitops: &GitOpsIntent,
     projects: &HashMap<Text, ProjectRules>,
-    findings: &mut Vec<Finding>,
+    refused: &mut Refused,
 ) {
     let by_dir: HashMap<&str, &GitOpsUnit> = gitops
         .units
         .iter()
         .map(|u| (dir_of(gitops, u), u))
         .collect();
-    let tree = &model.tree;
-    let root = tree.root.as_str();
-    // (group, kind, namespace, origin) of every object the tree applies.
-    let objects = tree
-        .namespaces
-        .iter()
-        .map(|d| ("", "Namespace", None, &d.origin))
-        .chain(tree.policies.iter().map(|p| {
-            (
-                "networking.k8s.io",
-                "NetworkPolicy",
-                p.namespace.as_ref(),
-                &p.origin,
-            )
-        }))
-        .chain(tree.sidecars.iter().map(|s| {
-            (
-                "networking.istio.io",
-                "Sidecar",
-                s.namespace.as_ref(),
-                &s.origin,
-            )
-        }))
-        .chain(tree.service_entries.iter().map(|s| {
-            (
-                "networking.istio.io",
-                "ServiceEntry",
-                s.namespace.as_ref(),
-                &s.origin,
-            )
-        }))
-        .chain(tree.authz_policies.iter().map(|a| {
-            (
-                "security.istio.io",
-                "AuthorizationPolicy",
-                a.namespace.as_ref(),
-                &a.origin,
-            )
-        }))
-        .chain(tree.peer_auths.iter().map(|a| {
-            (
-                "security.istio.io",
-                "PeerAuthentication",
-                a.namespace.as_ref(),
-                &a.origin,
-            )
-        }))
-        .chain(tree.rbac.iter().map(|r| {
-            (
-                "rbac.authorization.k8s.io",
-                r.kind.as_ref(),
-                r.namespace.as_ref(),
-                &r.origin,
-            )
-        }))
-        .chain(
-            tree.quotas
-                .iter()
-                .map(|q| ("", "ResourceQuota", q.namespace.as_ref(), &q.origin)),
-        )
-        .chain(
-            tree.limit_ranges
-                .iter()
-                .map(|l| ("", "LimitRange", l.namespace.as_ref(), &l.origin)),
-        );
-    // One finding per unit and reason, listing the objects refused.
-    let mut refused: BTreeMap<(&str, String), Vec<Origin>> = BTreeMap::new();
     // Objects come file by file, and a file's are of one unit, mostly of one kind and namespace:
     // the last answers serve the next object when they are about the same (a tree of 10,000
     // tenants has hundreds of thousands of objects and a few per file). Each kind's objects are
@@ -398,22 +456,10 @@ fn refusals(
         };
         if let Some(why) = why {
             refused
-                .entry((unit.name.as_str(), why))
+                .entry((unit.name.clone(), why))
                 .or_default()
                 .push(origin.clone());
         }
-    }
-    for ((unit, why), origins) in refused {
-        let list: Vec<String> = origins.iter().take(5).map(ToString::to_string).collect();
-        findings.push(violation(
-            "gitops-refused",
-            format!(
-                "Argo CD would refuse the whole sync of `{unit}`: {why} ({}{}); a new namespace would get nothing and a revoked grant would never leave the cluster",
-                list.join("; "),
-                if origins.len() > 5 { format!("; and {} more", origins.len() - 5) } else { String::new() }
-            ),
-            origins,
-        ));
     }
 }
 
