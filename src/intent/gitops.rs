@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{Kind, NamespaceIntent};
 use crate::model::{
-    shared_dir, tenant_dir, Config, GitOps, NamespaceName, RetiredOwner, TenantName, GITOPS_DIR,
-    SHARED_DIR, TENANTS_DIR,
+    shared_dir, tenant_dir, AccessLevel, Config, GitOps, NamespaceName, RetiredOwner, TenantName,
+    GITOPS_DIR, SHARED_DIR, TENANTS_DIR,
 };
 
 /// The object name of the GitOps root: the AppProject and Application (Argo CD) or GitRepository
@@ -53,13 +53,14 @@ pub struct GitOpsUnit {
     /// The group whose object syncs this unit's objects (tenants and shared entries only).
     pub group: Option<String>,
     /// The namespaced kinds its directory holds, in kustomization order: exactly what its
-    /// AppProject whitelists besides Namespace (tenants and shared entries only; see [`kinds_of`]).
+    /// AppProject whitelists besides Namespace (tenants and shared entries only; see
+    /// [`GitOpsUnit::set_needs`]).
     pub kinds: Vec<ApiKind>,
     /// The groups among its `owners`: the Argo CD project role `owners`, which may get and sync
-    /// this unit's Application (tenants and shared entries only; see [`owner_groups_of`]).
+    /// this unit's Application (tenants and shared entries only).
     pub owner_groups: Vec<String>,
     /// The ClusterRoles its RoleBindings bind (`admin`, `edit`, `view`), sorted: with Flux, its
-    /// account may `bind` exactly these (see [`bound_roles_of`]).
+    /// account may `bind` exactly these.
     pub bound_roles: Vec<&'static str>,
 }
 
@@ -130,32 +131,6 @@ fn pieces(text: &str, pieces: &[&str]) -> bool {
     rest.is_empty()
 }
 
-/// The groups among the owners of `namespaces` (a tenant's namespaces share their owners).
-pub fn owner_groups_of(
-    namespaces: &BTreeSet<NamespaceName>,
-    intents: &BTreeMap<NamespaceName, NamespaceIntent>,
-) -> Vec<String> {
-    let groups: BTreeSet<&str> = namespaces
-        .iter()
-        .filter_map(|n| intents.get(n))
-        .flat_map(|ns| ns.access.owner_groups())
-        .collect();
-    groups.into_iter().map(str::to_owned).collect()
-}
-
-/// The ClusterRoles the RoleBindings of `namespaces` bind, sorted, each once.
-pub fn bound_roles_of(
-    namespaces: &BTreeSet<NamespaceName>,
-    intents: &BTreeMap<NamespaceName, NamespaceIntent>,
-) -> Vec<&'static str> {
-    let roles: BTreeSet<&'static str> = namespaces
-        .iter()
-        .filter_map(|n| intents.get(n))
-        .flat_map(|ns| ns.access.bindings.iter().map(|b| b.role))
-        .collect();
-    roles.into_iter().collect()
-}
-
 /// A kind as Argo CD's project whitelists name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ApiKind {
@@ -176,18 +151,39 @@ impl From<Kind> for ApiKind {
     }
 }
 
-/// The namespaced kinds of the directories of `namespaces`, in kustomization order, each once.
-pub fn kinds_of(
-    namespaces: &BTreeSet<NamespaceName>,
-    intents: &BTreeMap<NamespaceName, NamespaceIntent>,
-) -> Vec<ApiKind> {
-    let kinds: BTreeSet<Kind> = namespaces
-        .iter()
-        .filter_map(|n| intents.get(n))
-        .flat_map(NamespaceIntent::kinds)
-        .filter(|k| k.namespaced())
-        .collect();
-    kinds.into_iter().map(ApiKind::from).collect()
+impl GitOpsUnit {
+    /// Sets what the unit needs from the intents of its namespaces, each looked up once: its
+    /// [`kinds`](Self::kinds) (the namespaced kinds of their directories, in kustomization order),
+    /// its [`owner_groups`](Self::owner_groups) (the groups among their owners: a tenant's
+    /// namespaces share them) and its [`bound_roles`](Self::bound_roles), each sorted and once.
+    pub fn set_needs(&mut self, intents: &BTreeMap<NamespaceName, NamespaceIntent>) {
+        let mut kinds: Vec<Kind> = Vec::new();
+        let mut groups: Vec<&str> = Vec::new();
+        let mut roles: Vec<&'static str> = Vec::new();
+        for ns in self.namespaces.iter().filter_map(|n| intents.get(n)) {
+            kinds.extend(ns.kinds().into_iter().filter(|k| k.namespaced()));
+            for b in &ns.access.bindings {
+                roles.push(b.role);
+                if b.level == AccessLevel::Owner {
+                    groups.extend(
+                        b.subjects
+                            .iter()
+                            .filter(|s| s.kind == "Group")
+                            .map(|s| &*s.name),
+                    );
+                }
+            }
+        }
+        kinds.sort_unstable();
+        kinds.dedup();
+        groups.sort_unstable();
+        groups.dedup();
+        roles.sort_unstable();
+        roles.dedup();
+        self.kinds = kinds.into_iter().map(ApiKind::from).collect();
+        self.owner_groups = groups.into_iter().map(str::to_owned).collect();
+        self.bound_roles = roles;
+    }
 }
 
 /// What the GitOps templates need: the settings, the root unit and one unit per tenant and shared

@@ -20,10 +20,9 @@ use crate::model::{
 };
 
 pub use gitops::{
-    bound_roles_of, gitops_file_of, gitops_group_dir, gitops_group_of, gitops_of,
-    is_owners_role_description, is_owners_role_policy, kinds_of, owner_groups_of,
-    owners_role_description, owners_role_policies, ApiKind, GitOpsIntent, GitOpsUnit,
-    GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER, OWNERS_ACTIONS,
+    gitops_file_of, gitops_group_dir, gitops_group_of, gitops_of, is_owners_role_description,
+    is_owners_role_policy, owners_role_description, owners_role_policies, ApiKind, GitOpsIntent,
+    GitOpsUnit, GITOPS_GROUPS, GITOPS_ROOT_NAME, IN_CLUSTER_SERVER, OWNERS_ACTIONS,
 };
 pub use kind::Kind;
 use namespaces::{Caches, Common};
@@ -457,9 +456,7 @@ pub fn intent_of(config: &Config) -> Intent {
     }
     let gitops = gitops_of(config).map(|mut g| {
         for unit in &mut g.units {
-            unit.kinds = kinds_of(&unit.namespaces, &namespaces);
-            unit.owner_groups = owner_groups_of(&unit.namespaces, &namespaces);
-            unit.bound_roles = bound_roles_of(&unit.namespaces, &namespaces);
+            unit.set_needs(&namespaces);
         }
         g
     });
