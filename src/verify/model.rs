@@ -246,24 +246,15 @@ pub struct Evaluated {
 impl Evaluated {
     /// The model of `tree`, which this was evaluated from.
     pub fn with(self, tree: Tree) -> Model {
-        let Self {
-            names,
-            ids,
-            namespace_doc,
-            net,
-            sidecars,
-            policies,
-            problems,
-        } = self;
         Model {
             tree,
-            names,
-            ids,
-            namespace_doc,
-            net,
-            sidecars,
-            policies,
-            problems,
+            names: self.names,
+            ids: self.ids,
+            namespace_doc: self.namespace_doc,
+            net: self.net,
+            sidecars: self.sidecars,
+            policies: self.policies,
+            problems: self.problems,
         }
     }
 }
