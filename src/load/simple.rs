@@ -166,9 +166,17 @@ impl<'a> Parser<'a> {
     fn quoted(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        while self.peek().is_some_and(plain) {
-            self.i += 1;
-        }
+        // The string runs to its first byte that is not `plain`: a quote or a backslash (found
+        // with `memchr`), or a byte before them that is not printable ASCII (rare: checked
+        // eight bytes at a time, then looked for byte by byte).
+        let rest = &self.b[start..];
+        let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+        self.i = start
+            + if crate::text::is_printable_ascii(&rest[..end]) {
+                end
+            } else {
+                rest.iter().position(|&b| !plain(b)).unwrap_or(rest.len())
+            };
         let text = &self.s[start..self.i];
         self.eat(b'"')?;
         // `"""` opens a multi-line string, left to the crate.
