@@ -114,11 +114,15 @@ impl Subject {
     /// was expected.
     pub fn parse(s: &str) -> Result<Self, String> {
         let forms = "`group:NAME`, `user:NAME` or `serviceaccount:NAMESPACE/NAME`";
-        // The usual kinds by their prefix, cheaper than a search for the `:`.
-        let split = [("group", "group:"), ("user", "user:")]
-            .into_iter()
-            .find_map(|(kind, prefix)| Some((kind, s.strip_prefix(prefix)?)))
-            .or_else(|| s.split_once(':'));
+        // The kinds by their prefix, cheaper than a search for the `:`.
+        let split = [
+            ("group", "group:"),
+            ("user", "user:"),
+            ("serviceaccount", "serviceaccount:"),
+        ]
+        .into_iter()
+        .find_map(|(kind, prefix)| Some((kind, s.strip_prefix(prefix)?)))
+        .or_else(|| s.split_once(':'));
         let Some((kind, rest)) = split else {
             return Err(format!("is not a subject: write {forms}"));
         };

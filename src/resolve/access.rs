@@ -175,7 +175,7 @@ impl Resolver<'_> {
         owner: &str,
         seen: &mut Vec<(Subject, AccessLevel, usize)>,
     ) -> Vec<Subject> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(list.map_or(0, Vec::len));
         for s in list.into_iter().flatten() {
             match Subject::parse(&s.value) {
                 Ok(subject) => {
@@ -241,7 +241,12 @@ impl Resolver<'_> {
     /// The access of a tenant or shared entry (`owner`, in messages), `[defaults]` applied:
     /// its `quota` and `container_defaults` replace the keys of the defaults they name.
     pub(super) fn access(&mut self, raw: &RawAccess, defaults: &Defaults, owner: &str) -> Access {
-        let mut seen = Vec::new();
+        // Every subject of the entry, for the check that each has one level.
+        let listed = [&raw.owners, &raw.editors, &raw.viewers]
+            .iter()
+            .map(|l| l.as_ref().map_or(0, Vec::len))
+            .sum();
+        let mut seen = Vec::with_capacity(listed);
         let owners = self.subjects(raw.owners.as_ref(), AccessLevel::Owner, owner, &mut seen);
         let editors = self.subjects(raw.editors.as_ref(), AccessLevel::Editor, owner, &mut seen);
         let viewers = self.subjects(raw.viewers.as_ref(), AccessLevel::Viewer, owner, &mut seen);
