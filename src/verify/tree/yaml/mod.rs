@@ -33,12 +33,17 @@ impl Value<'_> {
             Value::Int(i) => i.into(),
             Value::Str(s) => s.into_owned().into(),
             Value::Seq(items) => items.into_iter().map(Value::into_json).collect(),
-            Value::Map(entries) => serde_json::Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k.into_owned(), v.into_json()))
-                    .collect(),
-            ),
+            // Inserted one by one: most maps of a GitOps object are small (`group` and `kind`
+            // of a whitelist's entry), and a map collected from an iterator is first gathered
+            // into a vector and sorted, then built, which cost more than the inserts. The
+            // reader refuses a key written twice, so the order of inserts does not matter.
+            Value::Map(entries) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in entries {
+                    map.insert(k.into_owned(), v.into_json());
+                }
+                serde_json::Value::Object(map)
+            }
         }
     }
 
