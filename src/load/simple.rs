@@ -306,11 +306,14 @@ impl<'a> Parser<'a> {
 
 /// Inserts `key = value` into `table`; `None` when the key is there already.
 fn insert_new<'a>(table: &mut DeTable<'a>, key: Key<'a>, value: Value<'a>) -> Option<()> {
-    if table.contains_key(key.get_ref().as_ref()) {
-        return None;
+    // One search of the table, not one to ask and one to insert.
+    match table.entry(key) {
+        toml::map::Entry::Vacant(vacant) => {
+            vacant.insert(value);
+            Some(())
+        }
+        toml::map::Entry::Occupied(_) => None,
     }
-    table.insert(key, value);
-    Some(())
 }
 
 /// The tree being built. A table's span tells how it was made (see the module's comment): from
