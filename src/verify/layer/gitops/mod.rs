@@ -365,6 +365,9 @@ fn unit_dir_of<'f>(file: &'f str, root: &str) -> Option<&'f str> {
 /// The unit whose Application syncs a file, with its AppProject's rules.
 type UnitOf<'a> = Option<(&'a GitOpsUnit, &'a ProjectRules)>;
 
+/// Whether a project permits a namespace (`None`: the cluster) as a destination.
+type Answer<'a> = (Option<&'a str>, bool);
+
 /// Argo CD's check of each of `objects` (group, kind, namespace, origin) an Application of the
 /// tree under `root` would sync against its AppProject, into `refused`: one refused object
 /// fails the whole sync.
@@ -383,44 +386,47 @@ fn refusals<'t>(
     // Objects come file by file, and a file's are of one unit, mostly of one kind and namespace:
     // the last answers serve the next object when they are about the same (a tree of 10,000
     // tenants has hundreds of thousands of objects and a few per file). Each kind's objects are
-    // listed apart, so a namespace's answer is also kept for its objects of the other kinds.
-    let mut last_file: Option<(&std::sync::Arc<str>, UnitOf)> = None;
-    // Each kind's list goes through the files again: their units, by the address of the file's
-    // name, which the tree holds (and so no other name has) until this returns.
-    let mut units_of_files: HashMap<*const u8, UnitOf> = HashMap::default();
-    let mut last_kind: Option<(&str, &str, &str, bool)> = None;
+    // listed apart, so each file keeps its unit and the answer for the namespace of its objects
+    // (looked up by the address of the file's name, which the tree holds, and so no other name
+    // has, until this returns), and the answer for a kind is kept by the project's kind rules,
+    // which most projects share.
+    let mut files: Vec<(UnitOf, Option<Answer>)> = Vec::new();
+    let mut file_index: HashMap<*const u8, usize> = HashMap::default();
+    let mut last_file: Option<(&std::sync::Arc<str>, usize)> = None;
+    let mut last_kind: Option<(*const confine::KindRules, &str, &str, bool)> = None;
     let mut kinds: HashMap<(*const confine::KindRules, &str, &str), bool> = HashMap::default();
-    let mut last_destination: Option<(&str, Option<&str>, bool)> = None;
     let mut destinations: HashMap<(&str, Option<&str>), bool> = HashMap::default();
     for (group, kind, namespace, origin) in objects {
-        let found = match last_file {
-            Some((file, found)) if std::sync::Arc::ptr_eq(file, &origin.file) => found,
+        let at = match last_file {
+            Some((file, at)) if std::sync::Arc::ptr_eq(file, &origin.file) => at,
             _ => {
-                let found = *units_of_files
+                let at = *file_index
                     .entry(std::sync::Arc::as_ptr(&origin.file).cast::<u8>())
                     .or_insert_with(|| {
-                        unit_dir_of(&origin.file, root)
+                        let unit = unit_dir_of(&origin.file, root)
                             .and_then(|d| by_dir.get(d))
-                            .and_then(|unit| Some((*unit, projects.get(unit.name.as_str())?)))
+                            .and_then(|unit| Some((*unit, projects.get(unit.name.as_str())?)));
+                        files.push((unit, None));
+                        files.len() - 1
                     });
-                last_file = Some((&origin.file, found));
-                found
+                last_file = Some((&origin.file, at));
+                at
             }
         };
-        let Some((unit, project)) = found else {
+        let Some((unit, project)) = files[at].0 else {
             continue;
         };
         let name = unit.name.as_str();
         let namespaced = !matches!(kind, "Namespace" | "ClusterRole" | "ClusterRoleBinding");
+        // Projects with equal kind rules share them: one answer serves them all.
+        let rules = std::sync::Arc::as_ptr(project.kind_rules());
         let kind_ok = match last_kind {
-            Some((u, g, k, ok)) if u == name && g == group && k == kind => ok,
+            Some((r, g, k, ok)) if r == rules && g == group && k == kind => ok,
             _ => {
-                // Projects with equal kind rules share them: one answer serves them all.
-                let rules = std::sync::Arc::as_ptr(project.kind_rules());
                 let ok = *kinds
                     .entry((rules, group, kind))
                     .or_insert_with(|| project.permits_kind(group, kind, namespaced));
-                last_kind = Some((name, group, kind, ok));
+                last_kind = Some((rules, group, kind, ok));
                 ok
             }
         };
@@ -436,13 +442,13 @@ fn refusals<'t>(
                 }
             ))
         } else {
-            let destination_ok = match last_destination {
-                Some((u, n, ok)) if u == name && n == ns => ok,
+            let destination_ok = match files[at].1 {
+                Some((n, ok)) if n == ns => ok,
                 _ => {
                     let ok = *destinations
                         .entry((name, ns))
                         .or_insert_with(|| project.permits_destination(gitops.server_of(unit), ns));
-                    last_destination = Some((name, ns, ok));
+                    files[at].1 = Some((ns, ok));
                     ok
                 }
             };
