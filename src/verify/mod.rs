@@ -276,8 +276,8 @@ fn report_of(model: &Model, findings: Vec<Finding>, mesh_scope: MeshScope) -> Re
 /// the intent; the access layer only the tree's Namespaces and access objects; and Argo CD's
 /// refusals of those objects only them and the AppProjects (the refusals of the tree's other
 /// objects wait for the model: the second thread would then take longer than the model). So a
-/// second thread takes these while this one builds the model (which takes one core for a while on a
-/// large tree). The other layers share nothing but the model: once it is built they run on
+/// second thread takes these while this one builds the model (which takes one core for a while
+/// on a large tree). The other layers share nothing but the model: once it is built they run on
 /// both threads (two cores are enough), each into a list of its own, taken largest first
 /// from one queue so that the threads end together; the lists are joined in the order of
 /// [`Layer`], so the result does not depend on which thread ran what. The lifecycle's findings
