@@ -15,9 +15,7 @@ use crate::intent::{AccessIntent, Intent, NamespaceIntent};
 use crate::model::{AccessLevel, PodSecurity, PodSecurityLevel, Quantity, ResourceName};
 use crate::resolve::POD_SECURITY_PREFIX;
 use crate::verify::finding::{violation, with_objects};
-use crate::verify::tree::{
-    LabelPairs, LimitDoc, NamespaceDoc, Origin, RbacDoc, RbacSubject, Text, Tree,
-};
+use crate::verify::tree::{LabelPairs, LimitDoc, NamespaceDoc, Origin, RbacDoc, RbacSubject, Text};
 use crate::verify::{Finding, HashMap};
 
 mod view;
@@ -91,17 +89,6 @@ pub struct Objects<'d> {
     pub rbac: &'d [Box<RbacDoc>],
     pub quotas: &'d [Box<LimitDoc>],
     pub limit_ranges: &'d [Box<LimitDoc>],
-}
-
-impl<'d> Objects<'d> {
-    pub fn of(tree: &'d Tree) -> Self {
-        Self {
-            namespaces: &tree.namespaces,
-            rbac: &tree.rbac,
-            quotas: &tree.quotas,
-            limit_ranges: &tree.limit_ranges,
-        }
-    }
 }
 
 pub fn check(objects: &Objects, intent: &Intent, findings: &mut Vec<Finding>) {

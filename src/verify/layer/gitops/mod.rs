@@ -28,14 +28,17 @@ use crate::verify::Finding;
 /// output root and the intent, not the evaluated tree, so verify reads them while it builds the
 /// model.
 #[derive(Debug, Default)]
-pub struct Objects {
+pub struct Objects<'a> {
     findings: Vec<Finding>,
     projects: HashMap<Text, ProjectRules>,
+    /// The units of tenants and shared entries by their directory (see [`dir_of`]), with Argo
+    /// CD: what the refusals ([`Objects::refuse_access`], [`check`]) find an object's unit by.
+    units_by_dir: HashMap<&'a str, &'a GitOpsUnit>,
     /// Argo CD's refusals of the tree's access objects (see [`Objects::refuse_access`]).
     access_refused: Refused,
 }
 
-impl Objects {
+impl Objects<'_> {
     /// Holds the tree's access objects (its RBAC objects, ResourceQuotas and LimitRanges; the
     /// tree's output root `root`) to the AppProjects read: they need no model either, so verify
     /// takes them with the access layer while it builds the model, and [`check`] lists them with
@@ -75,6 +78,7 @@ impl Objects {
             objects,
             root,
             gitops,
+            &self.units_by_dir,
             &self.projects,
             &mut self.access_refused,
         );
@@ -98,6 +102,7 @@ pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Ve
     let Objects {
         findings: mut found,
         projects,
+        units_by_dir,
         access_refused,
     } = objects;
     findings.append(&mut found);
@@ -152,7 +157,14 @@ pub fn check(model: &Model, intent: &Intent, objects: Objects, findings: &mut Ve
             )
         }));
     let mut refused = Refused::new();
-    refusals(objects, &tree.root, gitops, &projects, &mut refused);
+    refusals(
+        objects,
+        &tree.root,
+        gitops,
+        &units_by_dir,
+        &projects,
+        &mut refused,
+    );
     for (key, origins) in access_refused {
         refused.entry(key).or_default().extend(origins);
     }
@@ -236,8 +248,15 @@ pub fn reader<'a>(intent: &'a Intent, root: &str) -> Option<Box<dyn GitOpsReader
 /// Reads the GitOps objects of `files` (under the output root `root`) one file at a time, but
 /// those the tree's reader threads read already (taken: each file's `read` is `None` after), and
 /// holds each to its unit's confinement; every unit must have its objects.
-pub fn read_objects(files: &mut [GitOpsFile], root: &str, intent: &Intent) -> Objects {
+pub fn read_objects<'a>(files: &mut [GitOpsFile], root: &str, intent: &'a Intent) -> Objects<'a> {
     let mut objects = Objects::default();
+    if let Some(gitops) = argocd(intent) {
+        objects.units_by_dir = gitops
+            .units
+            .iter()
+            .map(|u| (dir_of(gitops, u), u))
+            .collect();
+    }
     let findings = &mut objects.findings;
     let Some(gitops) = &intent.gitops else {
         let origins = files.iter_mut().flat_map(|f| match f.read.take() {
@@ -370,19 +389,15 @@ type Answer<'a> = (Option<&'a str>, bool);
 
 /// Argo CD's check of each of `objects` (group, kind, namespace, origin) an Application of the
 /// tree under `root` would sync against its AppProject, into `refused`: one refused object
-/// fails the whole sync.
+/// fails the whole sync. `by_dir` holds the units by their directory.
 fn refusals<'t>(
     objects: impl Iterator<Item = (&'t str, &'t str, Option<&'t Text>, &'t Origin)>,
     root: &str,
     gitops: &GitOpsIntent,
+    by_dir: &HashMap<&str, &GitOpsUnit>,
     projects: &HashMap<Text, ProjectRules>,
     refused: &mut Refused,
 ) {
-    let by_dir: HashMap<&str, &GitOpsUnit> = gitops
-        .units
-        .iter()
-        .map(|u| (dir_of(gitops, u), u))
-        .collect();
     // Objects come file by file, and a file's are of one unit, mostly of one kind and namespace:
     // the last answers serve the next object when they are about the same (a tree of 10,000
     // tenants has hundreds of thousands of objects and a few per file). Each kind's objects are
